@@ -1,0 +1,36 @@
+/*
+  Atoms <-> engine operations and notifications (DESIGN.md section 3).
+  Audio thread: no allocation, no stdio, no URI mapping.
+*/
+
+#ifndef HP_ATOMS_H
+#define HP_ATOMS_H
+
+#include "hotpatch.h"
+#include "uris.h"
+
+#include <lv2/atom/forge.h>
+
+#include <stdint.h>
+
+/** Most ops one message can become (prime tuples plus the commit). */
+#define HP_MAX_MESSAGE_OPS 65u
+
+/**
+   Decode one protocol message into `ops` (a commit with prime tuples gives
+   one op per tuple, then the commit).  `seq` gets patch:sequenceNumber or
+   HP_NO_SEQ even when decoding fails, so the error can carry it.
+*/
+HpStatus hp_atom_decode(const HpURIs* uris, const LV2_Atom_Object* obj,
+                        HpOp* ops, uint32_t* n_ops, int32_t* seq,
+                        HpError* err);
+
+/** Write a notification as an atom object event at `frame`. */
+bool hp_atom_write_event(LV2_Atom_Forge* forge, const HpURIs* uris,
+                         uint32_t frame, const HpEvent* event);
+
+/** Write a patch:Error for `seq` with `message` at `frame`. */
+bool hp_atom_write_error(LV2_Atom_Forge* forge, const HpURIs* uris,
+                         uint32_t frame, int32_t seq, const char* message);
+
+#endif /* HP_ATOMS_H */

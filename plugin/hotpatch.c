@@ -1,0 +1,378 @@
+/*
+  hotpatch LV2 glue, in lifecycle order: instantiate, connect_port, run,
+  the worker, cleanup.  The engine (src/) does the work; this file only
+  translates between LV2 and it.
+
+  Threading classes (LV2):
+  - instantiate, cleanup: instantiation class (no other call concurrent).
+  - run, connect_port: audio class.
+  - work: the host's worker thread; work_response: audio class.
+*/
+
+#include "atoms.h"
+#include "hotpatch.h"
+#include "uris.h"
+
+#include <lv2/atom/forge.h>
+#include <lv2/atom/util.h>
+#include <lv2/core/lv2.h>
+#include <lv2/log/logger.h>
+#include <lv2/options/options.h>
+#include <lv2/worker/worker.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What a new instance plays: a classic monosynth, silent until a note. */
+static const char* const default_patch =
+  "/patch/clear\n"
+  "/patch/create midi midi\n"
+  "/patch/create osc saw\n"
+  "/patch/create env adsr\n"
+  "/patch/create filt biquad\n"
+  "/patch/connect midi:freq osc:freq\n"
+  "/patch/connect midi:gate env:gate\n"
+  "/patch/connect osc env\n"
+  "/patch/connect env filt\n"
+  "/patch/set osc gain 0.4\n"
+  "/patch/set env attack 5\n"
+  "/patch/set env decay 200\n"
+  "/patch/set env sustain 0.6\n"
+  "/patch/set env release 250\n"
+  "/patch/macro 1 filt:cutoff 100 12000 exp\n"
+  "/patch/macro 2 filt:q 0.5 12 exp\n";
+
+/* The token run() schedules: the work itself waits in the engine's own
+   queues, so worker messages stay tiny whatever the host's ring size. */
+static const char work_token[4] = {'w', 'o', 'r', 'k'};
+
+typedef struct {
+  /* Ports */
+  const LV2_Atom_Sequence* control;
+  LV2_Atom_Sequence*       notify;
+  float*                   out_l;
+  float*                   out_r;
+  const float*             gain;
+  const float*             crossfade;
+  const float*             scene;
+  const float*             macro[8];
+  float*                   swaps;
+  float*                   prime_ms;
+  float*                   modules;
+
+  /* Features */
+  LV2_URID_Map*        map;
+  LV2_Worker_Schedule* schedule;
+  LV2_Log_Logger       logger;
+
+  HpURIs         uris;
+  LV2_Atom_Forge forge;
+  HpEngine*      engine;
+
+  /* Scratch for one decoded message (audio thread). */
+  HpOp ops[HP_MAX_MESSAGE_OPS];
+} Hotpatch;
+
+/* Worker thread (or instantiate/restore): log through the host. */
+static void
+log_message(void* const handle, const bool error, const char* const message)
+{
+  Hotpatch* self = (Hotpatch*)handle;
+  if (self->logger.log) {
+    if (error) {
+      lv2_log_error(&self->logger, "hotpatch: %s\n", message);
+    } else {
+      lv2_log_note(&self->logger, "hotpatch: %s\n", message);
+    }
+  } else {
+    fprintf(stderr, "hotpatch: %s\n", message);
+  }
+}
+
+static LV2_Handle
+instantiate(const LV2_Descriptor* const     descriptor,
+            const double                    rate,
+            const char* const               bundle_path,
+            const LV2_Feature* const* const features)
+{
+  (void)descriptor;
+  (void)bundle_path;
+  Hotpatch* self = (Hotpatch*)calloc(1, sizeof(Hotpatch));
+  if (!self) {
+    return NULL;
+  }
+  const LV2_Options_Option* options = NULL;
+  LV2_Log_Log*              log     = NULL;
+  for (int i = 0; features && features[i]; ++i) {
+    const char* uri = features[i]->URI;
+    void*       data = features[i]->data;
+    if (!strcmp(uri, LV2_URID__map)) {
+      self->map = (LV2_URID_Map*)data;
+    } else if (!strcmp(uri, LV2_WORKER__schedule)) {
+      self->schedule = (LV2_Worker_Schedule*)data;
+    } else if (!strcmp(uri, LV2_LOG__log)) {
+      log = (LV2_Log_Log*)data;
+    } else if (!strcmp(uri, LV2_OPTIONS__options)) {
+      options = (const LV2_Options_Option*)data;
+    }
+  }
+  lv2_log_logger_init(&self->logger, self->map, log);
+  if (!self->map || !self->schedule) {
+    lv2_log_error(&self->logger,
+                  "hotpatch: the host lacks the required feature %s; "
+                  "hotpatch needs urid:map and work:schedule\n",
+                  self->map ? LV2_WORKER__schedule : LV2_URID__map);
+    free(self);
+    return NULL;
+  }
+  hp_map_uris(self->map, &self->uris);
+  lv2_atom_forge_init(&self->forge, self->map);
+
+  /* The engine splits host blocks itself, so block-length options are not
+     needed; a sample rate option overrides the argument (some hosts). */
+  float sample_rate = (float)rate;
+  for (const LV2_Options_Option* o = options; o && o->key; ++o) {
+    if (o->key == self->uris.param_sampleRate &&
+        o->type == self->uris.atom_Float) {
+      sample_rate = *(const float*)o->value;
+    }
+  }
+  if (!(sample_rate >= 1000.0f && sample_rate <= 1536000.0f)) {
+    lv2_log_error(&self->logger, "hotpatch: sample rate %g Hz unsupported\n",
+                  (double)sample_rate);
+    free(self);
+    return NULL;
+  }
+  self->engine = hp_engine_new(sample_rate, log_message, self, default_patch);
+  if (!self->engine) {
+    lv2_log_error(&self->logger, "hotpatch: out of memory\n");
+    free(self);
+    return NULL;
+  }
+  return (LV2_Handle)self;
+}
+
+static void
+connect_port(LV2_Handle const instance, const uint32_t port, void* const data)
+{
+  Hotpatch* self = (Hotpatch*)instance;
+  switch ((HpPortIndex)port) {
+  case HP_PORT_CONTROL: self->control = (const LV2_Atom_Sequence*)data; break;
+  case HP_PORT_NOTIFY: self->notify = (LV2_Atom_Sequence*)data; break;
+  case HP_PORT_OUT_L: self->out_l = (float*)data; break;
+  case HP_PORT_OUT_R: self->out_r = (float*)data; break;
+  case HP_PORT_GAIN: self->gain = (const float*)data; break;
+  case HP_PORT_CROSSFADE: self->crossfade = (const float*)data; break;
+  case HP_PORT_SCENE: self->scene = (const float*)data; break;
+  case HP_PORT_SWAPS: self->swaps = (float*)data; break;
+  case HP_PORT_PRIME_MS: self->prime_ms = (float*)data; break;
+  case HP_PORT_MODULES: self->modules = (float*)data; break;
+  case HP_N_PORTS: break;
+  default:
+    if (port >= HP_PORT_MACRO1 && port <= HP_PORT_MACRO8) {
+      self->macro[port - HP_PORT_MACRO1] = (const float*)data;
+    }
+    break;
+  }
+}
+
+/* Hand queued work to the worker; in a synchronous host (freewheel export)
+   the work runs inside schedule_work(), so look for a standby right after. */
+static void
+schedule(Hotpatch* const self, const uint32_t frame)
+{
+  if (hp_engine_wants_work(self->engine)) {
+    const LV2_Worker_Status st = self->schedule->schedule_work(
+      self->schedule->handle, sizeof(work_token), work_token);
+    hp_engine_work_scheduled(self->engine, st == LV2_WORKER_SUCCESS);
+    hp_engine_poll(self->engine, frame);
+  }
+}
+
+/* A notify event time that never goes backwards. */
+static uint32_t
+notify_time(uint32_t* const last, const uint32_t frame)
+{
+  if (frame > *last) {
+    *last = frame;
+  }
+  return *last;
+}
+
+static void
+report(Hotpatch* const self, uint32_t* const last, const uint32_t frame,
+       const int32_t seq, const HpError* const err)
+{
+  hp_atom_write_error(&self->forge, &self->uris, notify_time(last, frame), seq,
+                      err->message);
+  /* The worker logs it: no stdio here. */
+  HpOp op;
+  hp_op_init(&op, HP_OP_LOG);
+  memcpy(op.arg2, err->message, sizeof(op.arg2) - 1u);
+  op.arg2[sizeof(op.arg2) - 1u] = '\0';
+  hp_engine_submit(self->engine, &op);
+}
+
+static void
+handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
+              const uint32_t frame, uint32_t* const last)
+{
+  uint32_t n_ops = 0;
+  int32_t  seq   = HP_NO_SEQ;
+  HpError  err;
+  err.message[0] = '\0';
+  HpStatus st = hp_atom_decode(&self->uris, obj, self->ops, &n_ops, &seq, &err);
+  if (st) {
+    report(self, last, frame, seq, &err);
+    return;
+  }
+  bool commits = false;
+  for (uint32_t i = 0; i < n_ops && !st; ++i) {
+    st = hp_engine_submit(self->engine, &self->ops[i]);
+    commits |= self->ops[i].type == HP_OP_COMMIT;
+  }
+  if (st) {
+    err.status = st;
+    strcpy(err.message, "the operation queue is full (1024 operations "
+                        "waiting for the worker); this message was dropped: "
+                        "send it again");
+    report(self, last, frame, seq, &err);
+  }
+  if (commits) {
+    schedule(self, frame);
+  }
+}
+
+static void
+run(LV2_Handle const instance, const uint32_t n_frames)
+{
+  Hotpatch* const self = (Hotpatch*)instance;
+  HpEngine* const e    = self->engine;
+
+  if (self->gain) {
+    hp_engine_set_gain_db(e, *self->gain);
+  }
+  if (self->crossfade) {
+    hp_engine_set_crossfade_ms(e, *self->crossfade);
+  }
+  for (uint32_t m = 0; m < 8; ++m) {
+    if (self->macro[m]) {
+      hp_engine_macro(e, m, *self->macro[m]);
+    }
+  }
+
+  const uint32_t capacity = self->notify ? self->notify->atom.size : 0;
+  lv2_atom_forge_set_buffer(&self->forge, (uint8_t*)self->notify, capacity);
+  LV2_Atom_Forge_Frame seq_frame;
+  lv2_atom_forge_sequence_head(&self->forge, &seq_frame, 0);
+  uint32_t last = 0;
+
+  hp_engine_poll(e, 0);
+  uint32_t pos = 0;
+  if (self->control) {
+    LV2_ATOM_SEQUENCE_FOREACH (self->control, ev) {
+      /* Hosts stamp events up to n_frames (jalv) or n_frames - 1 (Ardour):
+         clamp into the block. */
+      int64_t t = ev->time.frames;
+      const uint32_t frame =
+        t < (int64_t)pos ? pos : t > (int64_t)n_frames ? n_frames : (uint32_t)t;
+      if (frame > pos) {
+        hp_engine_render(e, self->out_l + pos, self->out_r + pos, frame - pos);
+        pos = frame;
+      }
+      if (ev->body.type == self->uris.midi_MidiEvent) {
+        hp_engine_midi(e, (const uint8_t*)LV2_ATOM_BODY_CONST(&ev->body),
+                       ev->body.size);
+      } else if (ev->body.type == self->uris.atom_Object ||
+                 ev->body.type == self->uris.atom_Blank) {
+        handle_object(self, (const LV2_Atom_Object*)&ev->body, frame, &last);
+      }
+    }
+  }
+  if (pos < n_frames) {
+    hp_engine_render(e, self->out_l + pos, self->out_r + pos, n_frames - pos);
+  }
+  schedule(self, n_frames);
+
+  HpEvent event;
+  while (hp_engine_next_event(e, &event)) {
+    const uint32_t frame = event.type == HP_EVENT_SWAPPED ? event.frame : 0;
+    if (!hp_atom_write_event(&self->forge, &self->uris,
+                             notify_time(&last, frame), &event)) {
+      break; /* notify full: the rest is lost for this cycle */
+    }
+  }
+  lv2_atom_forge_pop(&self->forge, &seq_frame);
+
+  HpEngineStatus status;
+  hp_engine_status(e, &status);
+  if (self->swaps) {
+    *self->swaps = (float)status.swaps;
+  }
+  if (self->prime_ms) {
+    *self->prime_ms = status.last_prime_ms;
+  }
+  if (self->modules) {
+    *self->modules = (float)status.module_count;
+  }
+}
+
+static LV2_Worker_Status
+work(LV2_Handle const                  instance,
+     const LV2_Worker_Respond_Function respond,
+     const LV2_Worker_Respond_Handle   handle,
+     const uint32_t                    size,
+     const void* const                 data)
+{
+  (void)respond;
+  (void)handle;
+  (void)size;
+  (void)data;
+  hp_engine_work(((Hotpatch*)instance)->engine);
+  return LV2_WORKER_SUCCESS;
+}
+
+/* The worker publishes a ready standby itself (one atomic store, seen by
+   run() at cycle start or right after scheduling), so no response is ever
+   sent: hosts deliver responses late (Carla) or from another thread (Ardour
+   preset load), and readiness must not depend on either. */
+static LV2_Worker_Status
+work_response(LV2_Handle const instance, const uint32_t size,
+              const void* const body)
+{
+  (void)instance;
+  (void)size;
+  (void)body;
+  return LV2_WORKER_SUCCESS;
+}
+
+static void
+cleanup(LV2_Handle const instance)
+{
+  Hotpatch* self = (Hotpatch*)instance;
+  hp_engine_free(self->engine);
+  free(self);
+}
+
+static const void*
+extension_data(const char* const uri)
+{
+  static const LV2_Worker_Interface worker = {work, work_response, NULL};
+  if (!strcmp(uri, LV2_WORKER__interface)) {
+    return &worker;
+  }
+  return NULL;
+}
+
+static const LV2_Descriptor descriptor = {HP_PLUGIN_URI, instantiate,
+                                          connect_port,  NULL,
+                                          run,           NULL,
+                                          cleanup,       extension_data};
+
+LV2_SYMBOL_EXPORT const LV2_Descriptor*
+lv2_descriptor(const uint32_t index)
+{
+  return index == 0 ? &descriptor : NULL;
+}

@@ -1,0 +1,186 @@
+/*
+  hotpatch URIs (DESIGN.md section 2 and 3).  The string macros are the
+  protocol's names; tests and hosts include this header for them.
+  HpURIs is mapped once in instantiate() (URI mapping never happens in run()).
+*/
+
+#ifndef HP_URIS_H
+#define HP_URIS_H
+
+#include <lv2/atom/atom.h>
+#include <lv2/buf-size/buf-size.h>
+#include <lv2/log/log.h>
+#include <lv2/midi/midi.h>
+#include <lv2/parameters/parameters.h>
+#include <lv2/patch/patch.h>
+#include <lv2/state/state.h>
+#include <lv2/urid/urid.h>
+
+#define HP_PLUGIN_URI "urn:hotpatch:synth"
+#define HP_NS "urn:hotpatch:ns#"
+
+#define HP__Create HP_NS "Create"
+#define HP__Delete HP_NS "Delete"
+#define HP__Connect HP_NS "Connect"
+#define HP__Disconnect HP_NS "Disconnect"
+#define HP__Set HP_NS "Set"
+#define HP__Gate HP_NS "Gate"
+#define HP__Commit HP_NS "Commit"
+#define HP__Abort HP_NS "Abort"
+#define HP__Clear HP_NS "Clear"
+#define HP__Primed HP_NS "Primed"
+#define HP__Swapped HP_NS "Swapped"
+
+#define HP__module HP_NS "module"
+#define HP__type HP_NS "type"
+#define HP__source HP_NS "source"
+#define HP__dest HP_NS "dest"
+#define HP__param HP_NS "param"
+#define HP__value HP_NS "value"
+#define HP__prime HP_NS "prime"
+#define HP__warmup HP_NS "warmup"
+#define HP__crossfade HP_NS "crossfade"
+#define HP__requireSignal HP_NS "requireSignal"
+#define HP__message HP_NS "message"
+#define HP__generation HP_NS "generation"
+#define HP__primeTime HP_NS "primeTime"
+#define HP__warmupRms HP_NS "warmupRms"
+#define HP__moduleCount HP_NS "moduleCount"
+#define HP__frame HP_NS "frame"
+#define HP__patchFile HP_NS "patchFile"
+
+typedef struct {
+  LV2_URID atom_Blank;
+  LV2_URID atom_Bool;
+  LV2_URID atom_Double;
+  LV2_URID atom_Float;
+  LV2_URID atom_Int;
+  LV2_URID atom_Long;
+  LV2_URID atom_Object;
+  LV2_URID atom_Path;
+  LV2_URID atom_Sequence;
+  LV2_URID atom_String;
+  LV2_URID atom_Tuple;
+  LV2_URID atom_URID;
+  LV2_URID atom_eventTransfer;
+  LV2_URID bufsz_maxBlockLength;
+  LV2_URID bufsz_nominalBlockLength;
+  LV2_URID midi_MidiEvent;
+  LV2_URID param_sampleRate;
+  LV2_URID patch_Ack;
+  LV2_URID patch_Error;
+  LV2_URID patch_Get;
+  LV2_URID patch_Set;
+  LV2_URID patch_property;
+  LV2_URID patch_sequenceNumber;
+  LV2_URID patch_value;
+  LV2_URID state_StateChanged;
+
+  LV2_URID hp_Create;
+  LV2_URID hp_Delete;
+  LV2_URID hp_Connect;
+  LV2_URID hp_Disconnect;
+  LV2_URID hp_Set;
+  LV2_URID hp_Gate;
+  LV2_URID hp_Commit;
+  LV2_URID hp_Abort;
+  LV2_URID hp_Clear;
+  LV2_URID hp_Primed;
+  LV2_URID hp_Swapped;
+  LV2_URID hp_module;
+  LV2_URID hp_type;
+  LV2_URID hp_source;
+  LV2_URID hp_dest;
+  LV2_URID hp_param;
+  LV2_URID hp_value;
+  LV2_URID hp_prime;
+  LV2_URID hp_warmup;
+  LV2_URID hp_crossfade;
+  LV2_URID hp_requireSignal;
+  LV2_URID hp_message;
+  LV2_URID hp_generation;
+  LV2_URID hp_primeTime;
+  LV2_URID hp_warmupRms;
+  LV2_URID hp_moduleCount;
+  LV2_URID hp_frame;
+  LV2_URID hp_patchFile;
+} HpURIs;
+
+static inline void
+hp_map_uris(LV2_URID_Map* map, HpURIs* u)
+{
+#define HP_MAP(field, uri) u->field = map->map(map->handle, uri)
+  HP_MAP(atom_Blank, LV2_ATOM__Blank);
+  HP_MAP(atom_Bool, LV2_ATOM__Bool);
+  HP_MAP(atom_Double, LV2_ATOM__Double);
+  HP_MAP(atom_Float, LV2_ATOM__Float);
+  HP_MAP(atom_Int, LV2_ATOM__Int);
+  HP_MAP(atom_Long, LV2_ATOM__Long);
+  HP_MAP(atom_Object, LV2_ATOM__Object);
+  HP_MAP(atom_Path, LV2_ATOM__Path);
+  HP_MAP(atom_Sequence, LV2_ATOM__Sequence);
+  HP_MAP(atom_String, LV2_ATOM__String);
+  HP_MAP(atom_Tuple, LV2_ATOM__Tuple);
+  HP_MAP(atom_URID, LV2_ATOM__URID);
+  HP_MAP(atom_eventTransfer, LV2_ATOM__eventTransfer);
+  HP_MAP(bufsz_maxBlockLength, LV2_BUF_SIZE__maxBlockLength);
+  HP_MAP(bufsz_nominalBlockLength, LV2_BUF_SIZE_PREFIX "nominalBlockLength");
+  HP_MAP(midi_MidiEvent, LV2_MIDI__MidiEvent);
+  HP_MAP(param_sampleRate, LV2_PARAMETERS__sampleRate);
+  HP_MAP(patch_Ack, LV2_PATCH__Ack);
+  HP_MAP(patch_Error, LV2_PATCH__Error);
+  HP_MAP(patch_Get, LV2_PATCH__Get);
+  HP_MAP(patch_Set, LV2_PATCH__Set);
+  HP_MAP(patch_property, LV2_PATCH__property);
+  HP_MAP(patch_sequenceNumber, LV2_PATCH__sequenceNumber);
+  HP_MAP(patch_value, LV2_PATCH__value);
+  HP_MAP(state_StateChanged, LV2_STATE_PREFIX "StateChanged");
+  HP_MAP(hp_Create, HP__Create);
+  HP_MAP(hp_Delete, HP__Delete);
+  HP_MAP(hp_Connect, HP__Connect);
+  HP_MAP(hp_Disconnect, HP__Disconnect);
+  HP_MAP(hp_Set, HP__Set);
+  HP_MAP(hp_Gate, HP__Gate);
+  HP_MAP(hp_Commit, HP__Commit);
+  HP_MAP(hp_Abort, HP__Abort);
+  HP_MAP(hp_Clear, HP__Clear);
+  HP_MAP(hp_Primed, HP__Primed);
+  HP_MAP(hp_Swapped, HP__Swapped);
+  HP_MAP(hp_module, HP__module);
+  HP_MAP(hp_type, HP__type);
+  HP_MAP(hp_source, HP__source);
+  HP_MAP(hp_dest, HP__dest);
+  HP_MAP(hp_param, HP__param);
+  HP_MAP(hp_value, HP__value);
+  HP_MAP(hp_prime, HP__prime);
+  HP_MAP(hp_warmup, HP__warmup);
+  HP_MAP(hp_crossfade, HP__crossfade);
+  HP_MAP(hp_requireSignal, HP__requireSignal);
+  HP_MAP(hp_message, HP__message);
+  HP_MAP(hp_generation, HP__generation);
+  HP_MAP(hp_primeTime, HP__primeTime);
+  HP_MAP(hp_warmupRms, HP__warmupRms);
+  HP_MAP(hp_moduleCount, HP__moduleCount);
+  HP_MAP(hp_frame, HP__frame);
+  HP_MAP(hp_patchFile, HP__patchFile);
+#undef HP_MAP
+}
+
+/** Port indices, in the order of ttl/hotpatch.ttl. */
+typedef enum {
+  HP_PORT_CONTROL = 0,
+  HP_PORT_NOTIFY,
+  HP_PORT_OUT_L,
+  HP_PORT_OUT_R,
+  HP_PORT_GAIN,
+  HP_PORT_CROSSFADE,
+  HP_PORT_SCENE,
+  HP_PORT_MACRO1,
+  HP_PORT_MACRO8 = HP_PORT_MACRO1 + 7,
+  HP_PORT_SWAPS,
+  HP_PORT_PRIME_MS,
+  HP_PORT_MODULES,
+  HP_N_PORTS
+} HpPortIndex;
+
+#endif /* HP_URIS_H */

@@ -1,0 +1,712 @@
+/*
+  Graph compilation (worker) and processing (audio thread).
+
+  Layout of the one allocation: the HpGraph header, the nodes in processing
+  order, per-node port/parameter tables, the source lists, the module
+  states, then the audio buffers.  The layout is computed by running the
+  same carving code twice: once to measure, once to place.
+*/
+
+#include "graph.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Smoothing time constant for live parameter changes. */
+#define SMOOTH_SECONDS 0.005f
+
+typedef struct {
+  float    target;  /* the set value, clamped */
+  float    current; /* the smoothed value */
+  uint32_t first;   /* into graph->sources */
+  uint32_t count;
+} ParamSlot;
+
+typedef struct {
+  uint32_t first; /* into graph->sources */
+  uint32_t count;
+} InputSlot;
+
+typedef struct {
+  const float* buf;
+  uint32_t     mask; /* 1: left, 2: right */
+} SinkEntry;
+
+typedef struct {
+  const HpModuleDesc* desc;
+  char                id[HP_ID_MAX];
+  HpNodeIO            io;
+  HpParamIn*          param_in;
+  const float**       in;
+  ParamSlot*          params;
+  InputSlot*          inputs;
+  SinkEntry*          sinks;
+  uint32_t            n_sinks;
+  int32_t             carry_from; /* node index in the base graph, or -1 */
+} Node;
+
+typedef struct {
+  uint32_t node;
+  uint32_t param;
+  uint32_t macro;
+  float    lo, hi;
+  bool     exponential;
+} MacroSlot;
+
+struct HpGraphImpl {
+  HpGraphTag     tag;
+  const HpGraph* base;
+  float          rate;
+  float          smooth_coef;
+  bool           correlated;
+  uint32_t       n_nodes;
+  Node*          nodes;
+  uint32_t*      by_id; /* node indices sorted by id */
+  const float**  sources;
+  uint32_t*      midi_nodes;
+  uint32_t       n_midi;
+  MacroSlot*     macros;
+  uint32_t       n_macros;
+  float*         buffers; /* HP_CHUNK floats each: outputs, then scratch */
+  float**        scratch; /* transient sums and ramps, one node at a time */
+  uint32_t       n_scratch;
+  size_t         size;
+};
+
+/* Carving: the same calls measure (base == NULL) and place. */
+typedef struct {
+  char*  base;
+  size_t used;
+} Arena;
+
+static void*
+take(Arena* const a, const size_t size, const size_t align)
+{
+  a->used         = (a->used + align - 1u) & ~(align - 1u);
+  void* const ptr = a->base ? a->base + a->used : NULL;
+  a->used += size;
+  return ptr;
+}
+
+#define TAKE(a, type, n) ((type*)take((a), sizeof(type) * (n), _Alignof(type)))
+
+/* What compilation works out before carving. */
+typedef struct {
+  uint32_t* order;      /* patch module index by processing position */
+  uint32_t* position;   /* processing position by patch module index */
+  uint32_t* out_buffer; /* buffer index for (module, output); UINT32_MAX none */
+  uint32_t* out_first;  /* first (module, output) slot of each module */
+  uint32_t  n_buffers;
+  uint32_t  n_scratch;
+  uint32_t  n_sources;
+} Plan;
+
+static void
+plan_free(Plan* const plan)
+{
+  free(plan->order);
+  free(plan->position);
+  free(plan->out_buffer);
+  free(plan->out_first);
+}
+
+/* Kahn's algorithm; the patch is acyclic (connect refuses cycles). */
+static HpStatus
+plan_order(const HpPatch* const patch, Plan* const plan, HpError* const err)
+{
+  const uint32_t n      = patch->n_modules;
+  uint32_t*      indeg  = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
+  uint32_t*      queue  = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
+  plan->order           = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
+  plan->position        = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
+  if (!indeg || !queue || !plan->order || !plan->position) {
+    free(indeg);
+    free(queue);
+    return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  }
+  for (uint32_t i = 0; i < patch->n_links; ++i) {
+    if (patch->links[i].kind != HP_DEST_SINK) {
+      ++indeg[patch->links[i].dst];
+    }
+  }
+  uint32_t head = 0;
+  uint32_t tail = 0;
+  for (uint32_t m = 0; m < n; ++m) {
+    if (!indeg[m]) {
+      queue[tail++] = m;
+    }
+  }
+  uint32_t count = 0;
+  while (head < tail) {
+    const uint32_t m = queue[head++];
+    plan->position[m]     = count;
+    plan->order[count++]  = m;
+    for (uint32_t i = 0; i < patch->n_links; ++i) {
+      const HpPatchLink* l = &patch->links[i];
+      if (l->src == m && l->kind != HP_DEST_SINK && !--indeg[l->dst]) {
+        queue[tail++] = l->dst;
+      }
+    }
+  }
+  free(indeg);
+  free(queue);
+  if (count != n) {
+    return hp_error(err, HP_ERR_CYCLE, "the patch has a cycle");
+  }
+  return HP_SUCCESS;
+}
+
+/* Assign buffers by liveness: an output's buffer is busy from its
+   producer's position to its last reader's position. */
+static HpStatus
+plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
+{
+  const uint32_t n       = patch->n_modules;
+  uint32_t       n_slots = 0;
+  plan->out_first        = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
+  if (!plan->out_first) {
+    return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  }
+  for (uint32_t m = 0; m < n; ++m) {
+    plan->out_first[m] = n_slots;
+    n_slots += patch->modules[m].desc->n_outputs;
+  }
+  uint32_t* last_use  = (uint32_t*)malloc((n_slots + 1u) * sizeof(uint32_t));
+  uint32_t* free_list = (uint32_t*)malloc((n_slots + 1u) * sizeof(uint32_t));
+  plan->out_buffer    = (uint32_t*)malloc((n_slots + 1u) * sizeof(uint32_t));
+  if (!last_use || !free_list || !plan->out_buffer) {
+    free(last_use);
+    free(free_list);
+    return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  }
+  const uint32_t unused = UINT32_MAX;
+  for (uint32_t m = 0; m < n; ++m) {
+    for (uint32_t o = 0; o < patch->modules[m].desc->n_outputs; ++o) {
+      /* The main output is always written; others only when read. */
+      last_use[plan->out_first[m] + o] = o == 0 ? plan->position[m] : unused;
+    }
+  }
+  uint32_t n_sources = 0;
+  for (uint32_t i = 0; i < patch->n_links; ++i) {
+    const HpPatchLink* l    = &patch->links[i];
+    const uint32_t     slot = plan->out_first[l->src] + l->src_port;
+    const uint32_t     at   = l->kind == HP_DEST_SINK ? plan->position[l->src]
+                                                      : plan->position[l->dst];
+    if (last_use[slot] == unused || at > last_use[slot]) {
+      last_use[slot] = at;
+    }
+    n_sources += l->kind != HP_DEST_SINK;
+  }
+  plan->n_sources = n_sources;
+
+  uint32_t n_free    = 0;
+  uint32_t n_buffers = 0;
+  uint32_t n_scratch = 0;
+  for (uint32_t pos = 0; pos < n; ++pos) {
+    const uint32_t      m    = plan->order[pos];
+    const HpModuleDesc* desc = patch->modules[m].desc;
+    const uint32_t      need = desc->n_inputs + desc->n_params;
+    n_scratch                = need > n_scratch ? need : n_scratch;
+    for (uint32_t o = 0; o < desc->n_outputs; ++o) {
+      const uint32_t slot = plan->out_first[m] + o;
+      plan->out_buffer[slot] =
+        last_use[slot] == unused
+          ? unused
+          : (n_free ? free_list[--n_free] : n_buffers++);
+    }
+    /* Release what is read for the last time here, own outputs included. */
+    for (uint32_t s = 0; s < n_slots; ++s) {
+      if (last_use[s] == pos && plan->out_buffer[s] != unused) {
+        free_list[n_free++] = plan->out_buffer[s];
+      }
+    }
+  }
+  plan->n_buffers = n_buffers;
+  plan->n_scratch = n_scratch;
+  free(last_use);
+  free(free_list);
+  return HP_SUCCESS;
+}
+
+/* Heap sort of node indices by id (qsort has no context argument, and
+   several plugin instances may build graphs at once). */
+static void
+sift_down(uint32_t* const idx, const Node* const nodes, uint32_t root,
+          const uint32_t n)
+{
+  for (uint32_t child = 2u * root + 1u; child < n; child = 2u * root + 1u) {
+    if (child + 1u < n &&
+        strcmp(nodes[idx[child]].id, nodes[idx[child + 1u]].id) < 0) {
+      ++child;
+    }
+    if (strcmp(nodes[idx[root]].id, nodes[idx[child]].id) >= 0) {
+      return;
+    }
+    const uint32_t t = idx[root];
+    idx[root]        = idx[child];
+    idx[child]       = t;
+    root             = child;
+  }
+}
+
+static void
+sort_by_id(uint32_t* const idx, const Node* const nodes, const uint32_t n)
+{
+  for (uint32_t i = n / 2u; i-- > 0;) {
+    sift_down(idx, nodes, i, n);
+  }
+  for (uint32_t end = n; end-- > 1u;) {
+    const uint32_t t = idx[0];
+    idx[0]           = idx[end];
+    idx[end]         = t;
+    sift_down(idx, nodes, 0, end);
+  }
+}
+
+/* Carve (or measure, when arena->base is NULL) the whole graph. */
+static HpGraph*
+carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
+{
+  const uint32_t n     = patch->n_modules;
+  HpGraph* const g     = TAKE(a, HpGraph, 1);
+  Node* const    nodes = TAKE(a, Node, n);
+  uint32_t*      by_id = TAKE(a, uint32_t, n);
+  const float**  srcs  = TAKE(a, const float*, plan->n_sources);
+  uint32_t       n_midi = 0;
+  for (uint32_t m = 0; m < n; ++m) {
+    n_midi += patch->modules[m].desc->midi != NULL;
+  }
+  uint32_t*  midi   = TAKE(a, uint32_t, n_midi);
+  MacroSlot* macros = TAKE(a, MacroSlot, patch->n_macros);
+  float**    scr    = TAKE(a, float*, plan->n_scratch);
+
+  /* Per-node tables. */
+  for (uint32_t pos = 0; pos < n; ++pos) {
+    const HpModuleDesc* desc = patch->modules[plan->order[pos]].desc;
+    HpParamIn*   pin    = TAKE(a, HpParamIn, desc->n_params);
+    ParamSlot*   params = TAKE(a, ParamSlot, desc->n_params);
+    const float** in    = TAKE(a, const float*, desc->n_inputs);
+    InputSlot*   inputs = TAKE(a, InputSlot, desc->n_inputs);
+    float**      out    = TAKE(a, float*, desc->n_outputs);
+    SinkEntry*   sinks  = TAKE(a, SinkEntry, 3u * desc->n_outputs);
+    if (g) {
+      Node* node     = &nodes[pos];
+      node->param_in = pin;
+      node->params   = params;
+      node->in       = in;
+      node->inputs   = inputs;
+      node->io.out   = out;
+      node->sinks    = sinks;
+    }
+  }
+  for (uint32_t pos = 0; pos < n; ++pos) {
+    const HpModuleDesc* desc  = patch->modules[plan->order[pos]].desc;
+    void* const         state = take(a, desc->state_size ? desc->state_size : 1, 16);
+    if (g) {
+      nodes[pos].io.state = state;
+    }
+  }
+  float* buffers = (float*)take(a, sizeof(float) * HP_CHUNK *
+                                     (plan->n_buffers + plan->n_scratch), 64);
+  if (!g) {
+    return NULL;
+  }
+  g->buffers    = buffers;
+  g->nodes      = nodes;
+  g->by_id      = by_id;
+  g->sources    = srcs;
+  g->midi_nodes = midi;
+  g->macros     = macros;
+  g->scratch    = scr;
+  g->n_scratch  = plan->n_scratch;
+  g->n_midi     = n_midi;
+  g->n_nodes    = n;
+  for (uint32_t s = 0; s < plan->n_scratch; ++s) {
+    scr[s] = buffers + (size_t)(plan->n_buffers + s) * HP_CHUNK;
+  }
+  return g;
+}
+
+static float*
+buffer_of(float* const buffers, const Plan* const plan, const uint32_t module,
+          const uint32_t output)
+{
+  const uint32_t b = plan->out_buffer[plan->out_first[module] + output];
+  return b == UINT32_MAX ? NULL : buffers + (size_t)b * HP_CHUNK;
+}
+
+static void
+init_node(Node* const node, const float rate)
+{
+  const HpModuleDesc* desc = node->desc;
+  for (uint32_t p = 0; p < desc->n_params; ++p) {
+    node->param_in[p].signal = NULL;
+    node->param_in[p].value  = node->params[p].target;
+  }
+  memset(node->io.state, 0, desc->state_size);
+  desc->init(node->io.state, node->param_in, rate);
+}
+
+HpGraph*
+hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
+             const float rate, HpError* const err)
+{
+  Plan     plan = {NULL, NULL, NULL, NULL, 0, 0, 0};
+  HpStatus st   = plan_order(patch, &plan, err);
+  if (st || (st = plan_buffers(patch, &plan, err))) {
+    plan_free(&plan);
+    return NULL;
+  }
+  Arena measure = {NULL, 0};
+  carve(&measure, patch, &plan);
+  char* const mem = (char*)aligned_alloc(64, (measure.used + 63u) & ~(size_t)63u);
+  if (!mem) {
+    plan_free(&plan);
+    hp_error(err, HP_ERR_NO_MEMORY, "out of memory building a graph of %u "
+             "modules (%zu bytes)", patch->n_modules, measure.used);
+    return NULL;
+  }
+  memset(mem, 0, measure.used);
+  Arena    place = {mem, 0};
+  HpGraph* g     = carve(&place, patch, &plan);
+  float*   buffers = g->buffers;
+  g->size        = measure.used;
+  g->base        = base;
+  g->rate        = rate;
+  g->smooth_coef = 1.0f - expf(-1.0f / (SMOOTH_SECONDS * rate));
+  g->tag.seq     = HP_NO_SEQ;
+  g->tag.crossfade_ms = -1.0f;
+
+  /* Nodes, their parameters and outputs. */
+  uint32_t n_midi = 0;
+  for (uint32_t pos = 0; pos < patch->n_modules; ++pos) {
+    const uint32_t       m    = plan.order[pos];
+    const HpPatchModule* pm   = &patch->modules[m];
+    Node*                node = &g->nodes[pos];
+    node->desc                = pm->desc;
+    node->carry_from          = -1;
+    memcpy(node->id, pm->id, HP_ID_MAX);
+    node->io.in       = node->in;
+    node->io.param    = node->param_in;
+    node->io.rate     = rate;
+    node->io.inv_rate = 1.0f / rate;
+    for (uint32_t p = 0; p < pm->desc->n_params; ++p) {
+      node->params[p].target  = pm->value[p];
+      node->params[p].current = pm->value[p];
+    }
+    for (uint32_t o = 0; o < pm->desc->n_outputs; ++o) {
+      node->io.out[o] = buffer_of(buffers, &plan, m, o);
+    }
+    if (pm->desc->midi) {
+      g->midi_nodes[n_midi++] = pos;
+    }
+    g->by_id[pos] = pos;
+  }
+
+  /* Sources of inputs and parameters, grouped per destination. */
+  uint32_t n_src = 0;
+  for (uint32_t pos = 0; pos < patch->n_modules; ++pos) {
+    const uint32_t m    = plan.order[pos];
+    Node*          node = &g->nodes[pos];
+    for (int kind = HP_DEST_INPUT; kind <= HP_DEST_PARAM; ++kind) {
+      const uint32_t count = kind == HP_DEST_INPUT ? node->desc->n_inputs
+                                                   : node->desc->n_params;
+      for (uint32_t d = 0; d < count; ++d) {
+        const uint32_t first = n_src;
+        for (uint32_t i = 0; i < patch->n_links; ++i) {
+          const HpPatchLink* l = &patch->links[i];
+          if ((int)l->kind == kind && l->dst == m && l->dst_index == d) {
+            g->sources[n_src++] = buffer_of(buffers, &plan, l->src, l->src_port);
+          }
+        }
+        if (kind == HP_DEST_INPUT) {
+          node->inputs[d].first = first;
+          node->inputs[d].count = n_src - first;
+        } else {
+          node->params[d].first = first;
+          node->params[d].count = n_src - first;
+        }
+      }
+    }
+  }
+
+  /* The output: explicit links to the sink, or else every audio main
+     output that feeds nothing. */
+  bool explicit_sink = false;
+  for (uint32_t i = 0; i < patch->n_links; ++i) {
+    explicit_sink |= patch->links[i].kind == HP_DEST_SINK;
+  }
+  for (uint32_t pos = 0; pos < patch->n_modules; ++pos) {
+    const uint32_t m    = plan.order[pos];
+    Node*          node = &g->nodes[pos];
+    if (explicit_sink) {
+      for (uint32_t i = 0; i < patch->n_links; ++i) {
+        const HpPatchLink* l = &patch->links[i];
+        if (l->kind == HP_DEST_SINK && l->src == m) {
+          const uint32_t mask = l->dst_index == 0 ? 3u : l->dst_index;
+          node->sinks[node->n_sinks].buf  = node->io.out[l->src_port];
+          node->sinks[node->n_sinks].mask = mask;
+          ++node->n_sinks;
+        }
+      }
+    } else if (node->desc->outputs[0].kind == HP_PORT_AUDIO) {
+      bool feeds = false;
+      for (uint32_t i = 0; i < patch->n_links && !feeds; ++i) {
+        feeds = patch->links[i].src == m && patch->links[i].src_port == 0;
+      }
+      if (!feeds) {
+        node->sinks[0].buf  = node->io.out[0];
+        node->sinks[0].mask = 3u;
+        node->n_sinks       = 1;
+      }
+    }
+  }
+
+  /* Macros. */
+  for (uint32_t i = 0; i < patch->n_macros; ++i) {
+    const HpMacroMap* map = &patch->macros[i];
+    MacroSlot* slot = &g->macros[g->n_macros++];
+    slot->node        = plan.position[map->module];
+    slot->param       = map->param;
+    slot->macro       = map->macro;
+    slot->lo          = map->lo;
+    slot->hi          = map->hi;
+    slot->exponential = map->exponential;
+  }
+
+  sort_by_id(g->by_id, g->nodes, g->n_nodes);
+
+  /* State: fresh for every module; kept ones are overwritten at swap. */
+  for (uint32_t pos = 0; pos < g->n_nodes; ++pos) {
+    Node* node = &g->nodes[pos];
+    init_node(node, rate);
+    if (base) {
+      const int b = hp_graph_find(base, node->id);
+      if (b >= 0 && base->nodes[b].desc == node->desc) {
+        node->carry_from = b;
+        g->correlated |= node->n_sinks > 0 ||
+                         node->desc->outputs[0].kind == HP_PORT_AUDIO;
+      }
+    }
+  }
+  plan_free(&plan);
+  return g;
+}
+
+void
+hp_graph_free(HpGraph* const graph)
+{
+  free(graph);
+}
+
+const HpGraph*
+hp_graph_base(const HpGraph* const graph)
+{
+  return graph->base;
+}
+
+bool
+hp_graph_correlated(const HpGraph* const graph)
+{
+  return graph->correlated;
+}
+
+uint32_t
+hp_graph_module_count(const HpGraph* const graph)
+{
+  return graph->n_nodes;
+}
+
+HpGraphTag*
+hp_graph_tag(HpGraph* const graph)
+{
+  return &graph->tag;
+}
+
+int
+hp_graph_find(const HpGraph* const graph, const char* const id)
+{
+  uint32_t lo = 0;
+  uint32_t hi = graph->n_nodes;
+  while (lo < hi) {
+    const uint32_t mid = lo + (hi - lo) / 2u;
+    const uint32_t n   = graph->by_id[mid];
+    const int      c   = strcmp(graph->nodes[n].id, id);
+    if (!c) {
+      return (int)n;
+    }
+    if (c < 0) {
+      lo = mid + 1u;
+    } else {
+      hi = mid;
+    }
+  }
+  return -1;
+}
+
+static void
+set_slot(Node* const node, const uint32_t p, float value, const bool immediate)
+{
+  const HpParamDesc* pd = &node->desc->params[p];
+  if (!(value == value) || isinf(value)) {
+    return;
+  }
+  value = value < pd->min ? pd->min : value > pd->max ? pd->max : value;
+  node->params[p].target = value;
+  if (immediate || pd->kind != HP_PARAM_CONTINUOUS) {
+    node->params[p].current = value;
+  }
+}
+
+bool
+hp_graph_set(HpGraph* const graph, const char* const module,
+             const char* const param, float value, const char* const choice,
+             const bool immediate)
+{
+  const int n = hp_graph_find(graph, module);
+  if (n < 0) {
+    return false;
+  }
+  Node*     node = &graph->nodes[n];
+  const int p    = hp_module_find_param(node->desc, param);
+  if (p < 0) {
+    return false;
+  }
+  if (choice && choice[0]) {
+    const int c = hp_param_find_choice(&node->desc->params[p], choice);
+    if (c < 0) {
+      return false;
+    }
+    value = (float)c;
+  }
+  set_slot(node, (uint32_t)p, value, immediate);
+  return true;
+}
+
+void
+hp_graph_macro(HpGraph* const graph, const uint32_t macro, float position)
+{
+  position = position < 0.0f ? 0.0f : position > 1.0f ? 1.0f : position;
+  for (uint32_t i = 0; i < graph->n_macros; ++i) {
+    const MacroSlot* s = &graph->macros[i];
+    if (s->macro == macro) {
+      const float v = s->exponential ? s->lo * powf(s->hi / s->lo, position)
+                                     : s->lo + (s->hi - s->lo) * position;
+      set_slot(&graph->nodes[s->node], s->param, v, false);
+    }
+  }
+}
+
+void
+hp_graph_midi(HpGraph* const graph, const uint8_t* const msg,
+              const uint32_t size)
+{
+  for (uint32_t i = 0; i < graph->n_midi; ++i) {
+    Node* node = &graph->nodes[graph->midi_nodes[i]];
+    node->desc->midi(node->io.state, msg, size);
+  }
+}
+
+void
+hp_graph_reset(HpGraph* const graph)
+{
+  for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
+    init_node(&graph->nodes[pos], graph->rate);
+  }
+}
+
+void
+hp_graph_carry(HpGraph* const graph, const HpGraph* const from)
+{
+  if (from != graph->base) {
+    return;
+  }
+  for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
+    Node* node = &graph->nodes[pos];
+    if (node->carry_from >= 0) {
+      memcpy(node->io.state, from->nodes[node->carry_from].io.state,
+             node->desc->state_size);
+    }
+  }
+}
+
+/* Sum `count` sources into `dst`. */
+static void
+sum_sources(float* const dst, const float* const* const src,
+            const uint32_t count, const uint32_t nframes)
+{
+  memcpy(dst, src[0], nframes * sizeof(float));
+  for (uint32_t s = 1; s < count; ++s) {
+    const float* x = src[s];
+    for (uint32_t i = 0; i < nframes; ++i) {
+      dst[i] += x[i];
+    }
+  }
+}
+
+void
+hp_graph_process(HpGraph* const graph, float* const left, float* const right,
+                 const uint32_t nframes)
+{
+  memset(left, 0, nframes * sizeof(float));
+  memset(right, 0, nframes * sizeof(float));
+  const float k = graph->smooth_coef;
+  for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
+    Node* const         node    = &graph->nodes[pos];
+    const HpModuleDesc* desc    = node->desc;
+    uint32_t            scratch = 0;
+    for (uint32_t i = 0; i < desc->n_inputs; ++i) {
+      const InputSlot* in = &node->inputs[i];
+      if (in->count <= 1u) {
+        node->in[i] = in->count ? graph->sources[in->first] : NULL;
+      } else {
+        float* buf = graph->scratch[scratch++];
+        sum_sources(buf, graph->sources + in->first, in->count, nframes);
+        node->in[i] = buf;
+      }
+    }
+    for (uint32_t p = 0; p < desc->n_params; ++p) {
+      ParamSlot* slot = &node->params[p];
+      HpParamIn* pin  = &node->param_in[p];
+      if (slot->count == 1u) {
+        pin->signal = graph->sources[slot->first];
+      } else if (slot->count > 1u) {
+        float* buf = graph->scratch[scratch++];
+        sum_sources(buf, graph->sources + slot->first, slot->count, nframes);
+        pin->signal = buf;
+      } else if (slot->current != slot->target) {
+        /* A live change: one-pole glide, snapped when close. */
+        float*      buf    = graph->scratch[scratch++];
+        float       cur    = slot->current;
+        const float target = slot->target;
+        for (uint32_t i = 0; i < nframes; ++i) {
+          cur += (target - cur) * k;
+          buf[i] = cur;
+        }
+        if (fabsf(target - cur) <= 1e-5f * fabsf(target) + 1e-9f) {
+          cur = target;
+        }
+        slot->current = cur;
+        pin->signal   = buf;
+      } else {
+        pin->signal = NULL;
+        pin->value  = slot->current;
+      }
+    }
+    desc->process(&node->io, nframes);
+    for (uint32_t s = 0; s < node->n_sinks; ++s) {
+      const float* x = node->sinks[s].buf;
+      if (node->sinks[s].mask & 1u) {
+        for (uint32_t i = 0; i < nframes; ++i) {
+          left[i] += x[i];
+        }
+      }
+      if (node->sinks[s].mask & 2u) {
+        for (uint32_t i = 0; i < nframes; ++i) {
+          right[i] += x[i];
+        }
+      }
+    }
+  }
+}

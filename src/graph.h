@@ -1,0 +1,78 @@
+/*
+  A compiled patch: modules in topological order, buffers assigned by
+  liveness, everything in one allocation.  Built and freed in the worker;
+  processed in the audio thread; handed over as one pointer.
+
+  Thread rules: after hp_graph_new() returns, the worker may read a graph's
+  immutable layout (ids, types, order) but never its DSP state or parameter
+  values, which belong to the audio thread once the graph is published.
+*/
+
+#ifndef HP_GRAPH_H
+#define HP_GRAPH_H
+
+#include "hotpatch.h"
+#include "patch.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct HpGraphImpl HpGraph;
+
+/**
+   Compile `patch`.  Modules of `base` (may be NULL) with the same id and
+   type are marked to carry their DSP state over at swap time.
+*/
+HpGraph* hp_graph_new(const HpPatch* patch, const HpGraph* base, float rate,
+                      HpError* err);
+
+void hp_graph_free(HpGraph* graph);
+
+/** Render `nframes` (<= HP_CHUNK) frames, overwriting `left` and `right`. */
+void hp_graph_process(HpGraph* graph, float* left, float* right,
+                      uint32_t nframes);
+
+/** Copy DSP state of kept modules from `from`, which must be the graph
+    this one was built against.  Audio thread; O(kept modules). */
+void hp_graph_carry(HpGraph* graph, const HpGraph* from);
+
+/** The graph this one was built against (for carrying state), or NULL. */
+const HpGraph* hp_graph_base(const HpGraph* graph);
+
+/** True when a kept module's sound reaches the output in both graphs: the
+    two are correlated and crossfade with equal gain, not equal power. */
+bool hp_graph_correlated(const HpGraph* graph);
+
+/** Node index by module id, or -1.  Audio thread safe (binary search). */
+int hp_graph_find(const HpGraph* graph, const char* id);
+
+/**
+   Set a parameter by name to `value`, or to the enum choice named `choice`
+   when that is not NULL or empty.  `immediate` skips smoothing (priming).
+   Out-of-range values are clamped; non-finite ones ignored.  Audio thread
+   safe.  Returns false when the module or parameter does not exist.
+*/
+bool hp_graph_set(HpGraph* graph, const char* module, const char* param,
+                  float value, const char* choice, bool immediate);
+
+/** Move macro `macro` (0..7) to `position` (0..1).  Audio thread safe. */
+void hp_graph_macro(HpGraph* graph, uint32_t macro, float position);
+
+/** Feed a MIDI message to every midi module.  Audio thread safe. */
+void hp_graph_midi(HpGraph* graph, const uint8_t* msg, uint32_t size);
+
+/** Reset all DSP state (after a non-finite output). Audio thread safe. */
+void hp_graph_reset(HpGraph* graph);
+
+uint32_t hp_graph_module_count(const HpGraph* graph);
+
+/** Per-swap data the worker attaches before publishing. */
+typedef struct {
+  uint32_t generation;
+  int32_t  seq;          /**< of the commit, or HP_NO_SEQ */
+  float    crossfade_ms; /**< < 0: use the crossfade control */
+} HpGraphTag;
+
+HpGraphTag* hp_graph_tag(HpGraph* graph);
+
+#endif /* HP_GRAPH_H */

@@ -1,0 +1,214 @@
+/*
+  hotpatch engine: patches, graphs and the hot-swap mechanism.
+  No LV2 types: plugin/ translates atoms to HpOp and HpEvent to atoms.
+
+  Threads, as the plugin uses them:
+  - audio: run() -> hp_engine_submit(), hp_engine_midi(), hp_engine_render(),
+    hp_engine_next_event().  Never allocates, locks, waits or prints.
+  - worker: work() -> hp_engine_work().  Builds, primes, warms up, frees.
+  - any non-audio thread: hp_engine_new/free, hp_engine_restore,
+    hp_engine_snapshot (state save may run concurrently with the audio thread).
+*/
+
+#ifndef HOTPATCH_H
+#define HOTPATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest module id, port spec ("filt1:cutoff") or name, with its NUL. */
+#define HP_NAME_MAX 96u
+/** Longest error message, with its NUL. */
+#define HP_MESSAGE_MAX 320u
+/** Module ids: letters, digits, '_' and '-', starting with a letter or '_'. */
+#define HP_ID_MAX 64u
+
+typedef enum {
+  HP_SUCCESS = 0,
+  HP_ERR_UNKNOWN_TYPE,
+  HP_ERR_UNKNOWN_MODULE,
+  HP_ERR_DUPLICATE_ID,
+  HP_ERR_BAD_ID,
+  HP_ERR_UNKNOWN_PORT,
+  HP_ERR_UNKNOWN_PARAM,
+  HP_ERR_BAD_VALUE,
+  HP_ERR_CYCLE,
+  HP_ERR_NOT_CONNECTED,
+  HP_ERR_ALREADY_CONNECTED,
+  HP_ERR_NOTHING_STAGED,
+  HP_ERR_WARMUP,
+  HP_ERR_SUPERSEDED,
+  HP_ERR_NO_MEMORY,
+  HP_ERR_QUEUE_FULL,
+  HP_ERR_TOO_LARGE,
+  HP_ERR_SYNTAX,
+  HP_ERR_BAD_MESSAGE,
+  HP_ERR_IO,
+} HpStatus;
+
+/** A constant phrase for a status code. */
+const char* hp_strerror(HpStatus st);
+
+/** What went wrong, in a sentence a person can act on. */
+typedef struct {
+  HpStatus status;
+  char     message[HP_MESSAGE_MAX];
+} HpError;
+
+/** Record `st` with a printf-style message in `err` (if not NULL); returns st. */
+HpStatus hp_error(HpError* err, HpStatus st, const char* fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
+
+/* Operations: the patch protocol (DESIGN.md section 3) as plain C. */
+
+typedef enum {
+  HP_OP_CREATE,     /**< module = id, arg = type */
+  HP_OP_DELETE,     /**< module = id */
+  HP_OP_CONNECT,    /**< module = source spec, arg = dest spec */
+  HP_OP_DISCONNECT, /**< as connect */
+  HP_OP_SET,        /**< module, arg = param, value (or arg2 = enum name) */
+  HP_OP_GATE,       /**< module, value */
+  HP_OP_PRIME_SET,  /**< one ("mod", module, param, value) prime tuple */
+  HP_OP_PRIME_GATE, /**< one ("gate", module, none, value) prime tuple */
+  HP_OP_COMMIT,     /**< warmup, crossfade_ms, require_signal; primes before it */
+  HP_OP_ABORT,
+  HP_OP_CLEAR,
+  HP_OP_MACRO,      /**< macro (1..8) -> module = "mod:param", lo..hi, arg2 = "lin"|"exp" */
+  HP_OP_LOG,        /**< arg2 = a message from the audio thread to log */
+} HpOpType;
+
+/** No sequence number on the message. */
+#define HP_NO_SEQ (-1)
+
+typedef struct {
+  HpOpType type;
+  int32_t  seq;                /**< patch:sequenceNumber or HP_NO_SEQ */
+  char     module[HP_NAME_MAX];
+  char     arg[HP_NAME_MAX];
+  char     arg2[HP_NAME_MAX];  /**< enum choice given by name; log text */
+  float    value;
+  int32_t  warmup;             /**< blocks; < 0 = default (8) */
+  float    crossfade_ms;       /**< < 0 = the crossfade control's value */
+  bool     require_signal;
+  uint32_t macro;              /**< HP_OP_MACRO: 1..8 */
+  float    lo, hi;             /**< HP_OP_MACRO: value range */
+} HpOp;
+
+/** Initialise `op` with defaults (no seq, default warm-up and crossfade). */
+void hp_op_init(HpOp* op, HpOpType type);
+
+/**
+   Parse one line of the text protocol ("/patch/create osc1 simple_sine").
+   Blank lines and '#' comments give HP_ERR_NOTHING_STAGED with an empty
+   message; errors name the column.
+*/
+HpStatus hp_op_parse_text(const char* line, HpOp* op, HpError* err);
+
+/** Notifications the engine produces (DESIGN.md section 3). */
+typedef enum {
+  HP_EVENT_ACK,
+  HP_EVENT_ERROR,
+  HP_EVENT_PRIMED,
+  HP_EVENT_SWAPPED,
+} HpEventType;
+
+typedef struct {
+  HpEventType type;
+  int32_t     seq;          /**< of the message answered, or HP_NO_SEQ */
+  HpStatus    status;       /**< HP_EVENT_ERROR */
+  uint32_t    generation;   /**< PRIMED, SWAPPED */
+  uint32_t    module_count; /**< PRIMED */
+  float       prime_ms;     /**< PRIMED: commit received -> ready published */
+  float       warmup_rms;   /**< PRIMED: RMS over the warm-up, linear */
+  uint32_t    frame;        /**< SWAPPED: frame in the run() block */
+  char        message[HP_MESSAGE_MAX];
+} HpEvent;
+
+/* The engine */
+
+typedef struct HpEngineImpl HpEngine;
+
+typedef void (*HpLogFunc)(void* handle, bool error, const char* message);
+
+/** Create an engine playing `default_patch` (text protocol lines), or
+    silence when NULL.  Non-audio thread. */
+HpEngine* hp_engine_new(float rate, HpLogFunc log, void* log_handle,
+                        const char* default_patch);
+
+/** Free everything.  No other thread may use the engine. */
+void hp_engine_free(HpEngine* engine);
+
+/* Audio thread */
+
+/**
+   Queue an operation for the worker.  SET and GATE also apply at once to
+   the playing graph.  Returns HP_ERR_QUEUE_FULL when the queue is full (the
+   operation is not kept; the caller reports it).
+*/
+HpStatus hp_engine_submit(HpEngine* engine, const HpOp* op);
+
+/** True when queued work waits for hp_engine_work(): schedule a token. */
+bool hp_engine_wants_work(const HpEngine* engine);
+
+/** Tell the engine a token is scheduled (or failed to be: retried). */
+void hp_engine_work_scheduled(HpEngine* engine, bool ok);
+
+/** Take a published standby graph and begin the swap, at `frame` of the
+    current run() block.  Call at cycle start and after scheduling work. */
+void hp_engine_poll(HpEngine* engine, uint32_t frame);
+
+/** Feed a MIDI message to the midi modules of the playing graph(s). */
+void hp_engine_midi(HpEngine* engine, const uint8_t* msg, uint32_t size);
+
+/** Render `nframes` (any count) into out_l, out_r, with crossfading. */
+void hp_engine_render(HpEngine* engine, float* out_l, float* out_r,
+                      uint32_t nframes);
+
+/** Pop the next notification; false when none. */
+bool hp_engine_next_event(HpEngine* engine, HpEvent* event);
+
+/** Move macro `macro` (0..7) to `position` (0..1); applied on change. */
+void hp_engine_macro(HpEngine* engine, uint32_t macro, float position);
+
+/** Output gain in dB (smoothed) and the default crossfade time in ms. */
+void hp_engine_set_gain_db(HpEngine* engine, float db);
+void hp_engine_set_crossfade_ms(HpEngine* engine, float ms);
+
+/** Status for output ports: swaps done, last prime time, modules playing. */
+typedef struct {
+  uint32_t swaps;
+  float    last_prime_ms;
+  uint32_t module_count;
+  uint32_t generation;
+} HpEngineStatus;
+
+void hp_engine_status(const HpEngine* engine, HpEngineStatus* status);
+
+/* Worker thread (or any non-audio thread: calls are serialised) */
+
+/**
+   Replace the staged patch by applying text-protocol lines to it, then
+   commit (with the options of a /patch/commit line, if any).  On any error
+   nothing changes and `err` names the line.  Use it for the default patch,
+   restored state and patch files.
+*/
+HpStatus hp_engine_load_text(HpEngine* engine, const char* text,
+                             HpError* err);
+
+/** Do all queued work: apply ops to the staged patch, build, prime, warm up
+    and publish standbys, free retired graphs. */
+void hp_engine_work(HpEngine* engine);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOTPATCH_H */

@@ -1,0 +1,65 @@
+/*
+  const: a constant control signal, for patching one value into several
+  parameters (or into a gate).
+*/
+
+#include "dsp.h"
+#include "module.h"
+
+#include <string.h>
+
+enum { P_VALUE, N_PARAMS };
+
+static void
+const_init(void* const state, const HpParamIn* const param, const float rate)
+{
+  (void)state;
+  (void)param;
+  (void)rate;
+}
+
+static void
+const_process(const HpNodeIO* const io, const uint32_t n)
+{
+  const HpParamIn* const value = &io->param[P_VALUE];
+  float* const restrict  out   = io->out[0];
+
+  if (value->signal) {
+    memcpy(out, value->signal, n * sizeof(float));
+  } else {
+    hp_fill(out, value->value, n);
+  }
+}
+
+static const HpPortDesc const_outputs[] = {
+  {"out", HP_PORT_CV, "The value, every frame."},
+};
+
+static const HpParamDesc const_params[N_PARAMS] = {
+  {"value",
+   NULL,
+   HP_PARAM_CONTINUOUS,
+   "",
+   -20000.0f,
+   20000.0f,
+   0.0f,
+   false,
+   NULL,
+   "The output value (smoothed when set live)."},
+};
+
+const HpModuleDesc hp_mod_const = {
+  "const",
+  (const char* const[]){"constant", NULL},
+  "Constant control signal.",
+  NULL,
+  0,
+  const_outputs,
+  1,
+  const_params,
+  N_PARAMS,
+  0,
+  const_init,
+  const_process,
+  NULL,
+};

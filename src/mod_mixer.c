@@ -1,0 +1,148 @@
+/*
+  mixer: four inputs, each with a level, and a master gain.
+  out = gain * sum(level_i * in_i), unconnected inputs skipped.
+*/
+
+#include "dsp.h"
+#include "module.h"
+
+#include <string.h>
+
+#define N_IN 4u
+
+enum { P_LEVEL1, P_LEVEL2, P_LEVEL3, P_LEVEL4, P_GAIN, N_PARAMS };
+
+static void
+mixer_init(void* const state, const HpParamIn* const param, const float rate)
+{
+  (void)state;
+  (void)param;
+  (void)rate;
+}
+
+/* out = or += k * in: vectorizable; the first connected input assigns, so
+   the output needs no clearing pass. */
+static inline void
+mix_run(float* const restrict       out,
+        const float* const restrict in,
+        const float                 k,
+        const bool                  first,
+        const uint32_t              n)
+{
+  if (first) {
+    for (uint32_t i = 0; i < n; ++i) {
+      out[i] = k * in[i];
+    }
+  } else {
+    for (uint32_t i = 0; i < n; ++i) {
+      out[i] += k * in[i];
+    }
+  }
+}
+
+/* out = or += m * level[i] * in[i]. */
+static inline void
+mix_run_signal(float* const restrict       out,
+               const float* const restrict in,
+               const float* const restrict level,
+               const float                 m,
+               const bool                  first,
+               const uint32_t              n)
+{
+  if (first) {
+    for (uint32_t i = 0; i < n; ++i) {
+      out[i] = m * level[i] * in[i];
+    }
+  } else {
+    for (uint32_t i = 0; i < n; ++i) {
+      out[i] += m * level[i] * in[i];
+    }
+  }
+}
+
+static void
+mixer_process(const HpNodeIO* const io, const uint32_t n)
+{
+  const HpParamIn* const gain  = &io->param[P_GAIN];
+  float* const restrict  out   = io->out[0];
+  bool                   first = true;
+
+  /* A constant master gain folds into each input's factor; a modulated one
+     is applied once, at the end. */
+  const float master = gain->signal ? 1.0f : gain->value;
+  for (uint32_t c = 0; c < N_IN; ++c) {
+    const float* const restrict in    = io->in[c];
+    const HpParamIn* const      level = &io->param[P_LEVEL1 + c];
+    if (!in) {
+      continue;
+    }
+    uint32_t i = 0;
+    if (level->signal) {
+      const float* const restrict l = level->signal;
+      for (; i + HP_VEC <= n; i += HP_VEC) {
+        mix_run_signal(out + i, in + i, l + i, master, first, HP_VEC);
+      }
+      mix_run_signal(out + i, in + i, l + i, master, first, n - i);
+    } else {
+      const float k = master * level->value;
+      for (; i + HP_VEC <= n; i += HP_VEC) {
+        mix_run(out + i, in + i, k, first, HP_VEC);
+      }
+      mix_run(out + i, in + i, k, first, n - i);
+    }
+    first = false;
+  }
+
+  if (first) {
+    memset(out, 0, n * sizeof(float));
+  } else if (gain->signal) {
+    hp_apply_gain(out, gain, n);
+  }
+}
+
+static const HpPortDesc mixer_inputs[N_IN] = {
+  {"in1", HP_PORT_AUDIO, "Input 1, scaled by level1."},
+  {"in2", HP_PORT_AUDIO, "Input 2, scaled by level2."},
+  {"in3", HP_PORT_AUDIO, "Input 3, scaled by level3."},
+  {"in4", HP_PORT_AUDIO, "Input 4, scaled by level4."},
+};
+
+static const HpPortDesc mixer_outputs[] = {
+  {"out", HP_PORT_AUDIO, "gain * (level1 * in1 + ... + level4 * in4)."},
+};
+
+#define MIXER_LEVEL(name, doc)                                               \
+  {name, NULL, HP_PARAM_CONTINUOUS, "", 0.0f, 2.0f, 1.0f, false, NULL, doc}
+
+static const HpParamDesc mixer_params[N_PARAMS] = {
+  MIXER_LEVEL("level1", "Linear level of in1."),
+  MIXER_LEVEL("level2", "Linear level of in2."),
+  MIXER_LEVEL("level3", "Linear level of in3."),
+  MIXER_LEVEL("level4", "Linear level of in4."),
+  {"gain",
+   (const char* const[]){"master", NULL},
+   HP_PARAM_CONTINUOUS,
+   "",
+   0.0f,
+   2.0f,
+   1.0f,
+   false,
+   NULL,
+   "Linear master gain applied to the sum."},
+};
+
+const HpModuleDesc hp_mod_mixer = {
+  "mixer",
+  (const char* const[]){"mix", NULL},
+  "Four-input mixer with a level per input and a master gain.",
+  mixer_inputs,
+  N_IN,
+  mixer_outputs,
+  1,
+  mixer_params,
+  N_PARAMS,
+  0,
+  mixer_init,
+  mixer_process,
+  NULL,
+};

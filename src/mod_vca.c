@@ -1,0 +1,102 @@
+/*
+  vca: out = in * gain.  Typically an envelope's "env" output drives gain.
+*/
+
+#include "dsp.h"
+#include "module.h"
+
+#include <string.h>
+
+enum { P_GAIN, N_PARAMS };
+
+static void
+vca_init(void* const state, const HpParamIn* const param, const float rate)
+{
+  (void)state;
+  (void)param;
+  (void)rate;
+}
+
+static inline void
+vca_run(float* const restrict       out,
+        const float* const restrict in,
+        const float                 g,
+        const uint32_t              n)
+{
+  for (uint32_t i = 0; i < n; ++i) {
+    out[i] = in[i] * g;
+  }
+}
+
+static inline void
+vca_run_signal(float* const restrict       out,
+               const float* const restrict in,
+               const float* const restrict g,
+               const uint32_t              n)
+{
+  for (uint32_t i = 0; i < n; ++i) {
+    out[i] = in[i] * g[i];
+  }
+}
+
+static void
+vca_process(const HpNodeIO* const io, const uint32_t n)
+{
+  const float* const restrict in   = io->in[0];
+  const HpParamIn* const      gain = &io->param[P_GAIN];
+  float* const restrict       out  = io->out[0];
+  uint32_t                    i    = 0;
+
+  if (!in) {
+    memset(out, 0, n * sizeof(float));
+  } else if (gain->signal) {
+    const float* const restrict g = gain->signal;
+    for (; i + HP_VEC <= n; i += HP_VEC) {
+      vca_run_signal(out + i, in + i, g + i, HP_VEC);
+    }
+    vca_run_signal(out + i, in + i, g + i, n - i);
+  } else {
+    const float g = gain->value;
+    for (; i + HP_VEC <= n; i += HP_VEC) {
+      vca_run(out + i, in + i, g, HP_VEC);
+    }
+    vca_run(out + i, in + i, g, n - i);
+  }
+}
+
+static const HpPortDesc vca_inputs[] = {
+  {"in", HP_PORT_AUDIO, "The signal to scale."},
+};
+
+static const HpPortDesc vca_outputs[] = {
+  {"out", HP_PORT_AUDIO, "in * gain."},
+};
+
+static const HpParamDesc vca_params[N_PARAMS] = {
+  {"gain",
+   (const char* const[]){"level", "amp", NULL},
+   HP_PARAM_CONTINUOUS,
+   "",
+   0.0f,
+   2.0f,
+   1.0f,
+   false,
+   NULL,
+   "Linear gain; connect an envelope here to shape the signal."},
+};
+
+const HpModuleDesc hp_mod_vca = {
+  "vca",
+  NULL,
+  "Voltage-controlled amplifier: multiplies its input by gain.",
+  vca_inputs,
+  1,
+  vca_outputs,
+  1,
+  vca_params,
+  N_PARAMS,
+  0,
+  vca_init,
+  vca_process,
+  NULL,
+};

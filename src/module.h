@@ -1,0 +1,145 @@
+/*
+  hotpatch module interface: how a DSP module type describes itself and how
+  the graph calls it.  No LV2 types here.
+
+  Each module type lives in src/mod_<name>.c and exports one
+  `const HpModuleDesc hp_mod_<name>`; src/registry.c lists them all.  The
+  descriptor is the single place a module's names, ports, parameters, ranges,
+  units, defaults and aliases are written: validation, the text protocol, the
+  vocabulary TTL and the README's module reference all read it.
+
+  Threading: init() runs in the worker (or instantiate/restore); process()
+  and midi() run in the audio thread and must not allocate, lock or print.
+*/
+
+#ifndef HP_MODULE_H
+#define HP_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Frames the graph hands a module per process() call, at most. */
+#define HP_CHUNK 256u
+
+/** Most ports or parameters any one module type has. */
+#define HP_MAX_PORTS 16u
+#define HP_MAX_PARAMS 16u
+
+typedef enum {
+  HP_PORT_AUDIO, /**< sound: summed into the output when it feeds nothing */
+  HP_PORT_CV,    /**< control signal (Hz, 0..1, ...): never auto-summed */
+} HpPortKind;
+
+typedef struct {
+  const char* name; /**< "in", "out", "env" */
+  HpPortKind  kind;
+  const char* doc;
+} HpPortDesc;
+
+typedef enum {
+  HP_PARAM_CONTINUOUS, /**< smoothed when set live */
+  HP_PARAM_INTEGER,    /**< whole numbers, never smoothed */
+  HP_PARAM_ENUM,       /**< index into `choices`, never smoothed */
+  HP_PARAM_GATE,       /**< 0 or 1, never smoothed */
+} HpParamKind;
+
+typedef struct {
+  const char*        name;    /**< "freq" */
+  const char* const* aliases; /**< NULL-terminated, or NULL: {"frequency"} */
+  HpParamKind        kind;
+  const char*        unit;    /**< "Hz", "ms", "dB", "" */
+  float              min;
+  float              max;
+  float              def;
+  bool               log_scale; /**< macro curves and UIs map it exponentially */
+  const char* const* choices;   /**< HP_PARAM_ENUM: NULL-terminated names */
+  const char*        doc;
+} HpParamDesc;
+
+/**
+   A parameter as process() sees it for one call.
+
+   Rule for modulation (the one documented in README): when signals are
+   connected to a parameter, their sum replaces the set value, sample by
+   sample; otherwise the set value applies, smoothed after a live change.
+   `signal` is NULL when the value is constant over the call; then `value`
+   holds it.  Values arrive clamped to [min, max] only when constant;
+   modules clamp signals themselves where the DSP needs it.
+*/
+typedef struct {
+  const float* signal;
+  float        value;
+} HpParamIn;
+
+/**
+   What one process() call gets.  Buffers hold `nframes` floats.
+   in[i] is NULL when input i is unconnected.
+   out[0] (the main output) is always a buffer; other outputs are NULL when
+   nothing reads them, so a module can skip computing them.
+*/
+typedef struct {
+  void*            state;
+  const float**    in;
+  float**          out;
+  const HpParamIn* param;
+  float            rate;     /**< sample rate, Hz */
+  float            inv_rate; /**< 1 / rate */
+} HpNodeIO;
+
+typedef struct HpModuleDesc {
+  const char*        type;    /**< "sine" */
+  const char* const* aliases; /**< NULL-terminated, or NULL: {"simple_sine"} */
+  const char*        doc;     /**< one sentence for README and TTL */
+
+  const HpPortDesc*  inputs;
+  uint32_t           n_inputs;
+  const HpPortDesc*  outputs; /**< outputs[0] is the main output */
+  uint32_t           n_outputs;
+  const HpParamDesc* params;
+  uint32_t           n_params;
+
+  /** Plain-old-data DSP state, copied verbatim to carry a module across a
+      commit (same id, same type); must hold no pointers. */
+  size_t state_size;
+
+  /** Reset `state` (zeroed beforehand) for a fresh module. `param` holds the
+      module's initial values, constant. */
+  void (*init)(void* state, const HpParamIn* param, float rate);
+
+  /** Render `nframes` (1..HP_CHUNK) frames. Audio thread. */
+  void (*process)(const HpNodeIO* io, uint32_t nframes);
+
+  /** Optional: a MIDI message, between process() calls. Audio thread. */
+  void (*midi)(void* state, const uint8_t* msg, uint32_t size);
+} HpModuleDesc;
+
+/* Registry (src/registry.c) */
+
+/** All module types, NULL-terminated, in documentation order. */
+extern const HpModuleDesc* const hp_module_types[];
+
+/** Find a module type by name or alias, or NULL. */
+const HpModuleDesc* hp_module_find(const char* name);
+
+/** Index of a parameter by name or alias, or -1. */
+int hp_module_find_param(const HpModuleDesc* desc, const char* name);
+
+/** Index of an input port by name, or -1. */
+int hp_module_find_input(const HpModuleDesc* desc, const char* name);
+
+/** Index of an output port by name, or -1. */
+int hp_module_find_output(const HpModuleDesc* desc, const char* name);
+
+/** Index of an enum choice by name, or -1. */
+int hp_param_find_choice(const HpParamDesc* param, const char* name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HP_MODULE_H */

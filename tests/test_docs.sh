@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The README's module reference is what the descriptors say.
+set -euo pipefail
+readme="${HP_SRC:?run through ./waf test}/README.md"
+want=$("./tools/hp-describe" --markdown)
+have=$(sed -n '/<!-- modules:begin -->/,/<!-- modules:end -->/p' "$readme" | sed '1d;$d')
+if [ "$want" != "$have" ]; then
+    diff <(echo "$have") <(echo "$want") | head -40
+    echo "README.md's module reference is stale: regenerate it with"
+    echo "  ./build/tools/hp-describe --markdown"
+    exit 1
+fi
+echo "# README module reference matches $(grep -c '^### ' <<<"$want") module descriptors"

@@ -1,0 +1,284 @@
+/* The hot-swap mechanism, driven directly (no LV2): the worker is called by
+   hand, so every interleaving here is deterministic. */
+
+#include "check.h"
+#include "hotpatch.h"
+#include "signal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define RATE 48000.0f
+
+static HpEngine* engine;
+static float     out_l[1 << 20];
+static float     out_r[1 << 20];
+static size_t    frames;
+
+static void
+submit(const char* const line, const int32_t seq)
+{
+  HpOp    op;
+  HpError err;
+  CHECK_MSG(!hp_op_parse_text(line, &op, &err), "%s: %s", line, err.message);
+  op.seq = seq;
+  CHECK(!hp_engine_submit(engine, &op));
+}
+
+static void
+submit_op(HpOp* const op)
+{
+  CHECK(!hp_engine_submit(engine, op));
+}
+
+static void
+render(const uint32_t n)
+{
+  hp_engine_poll(engine, 0);
+  hp_engine_render(engine, out_l + frames, out_r + frames, n);
+  frames += n;
+}
+
+/* Collect notifications; return how many of `type` came. */
+static HpEvent events[256];
+static size_t  n_events;
+
+static void
+drain(void)
+{
+  HpEvent ev;
+  while (hp_engine_next_event(engine, &ev)) {
+    CHECK(n_events < 256);
+    events[n_events++] = ev;
+  }
+}
+
+static const HpEvent*
+find(const HpEventType type, const int32_t seq)
+{
+  for (size_t i = 0; i < n_events; ++i) {
+    if (events[i].type == type && events[i].seq == seq) {
+      return &events[i];
+    }
+  }
+  return NULL;
+}
+
+static void
+reset(void)
+{
+  hp_engine_free(engine);
+  engine   = hp_engine_new(RATE, NULL, NULL, NULL);
+  frames   = 0;
+  n_events = 0;
+  CHECK(engine);
+}
+
+/* The seed's scenario 1 at engine level: create, commit, tone. */
+static void
+test_single_oscillator(void)
+{
+  reset();
+  submit("/patch/create osc1 simple_sine", 1);
+  submit("/patch/commit", 2);
+  hp_engine_work(engine);
+  drain();
+  CHECK(find(HP_EVENT_ACK, 1));
+  const HpEvent* primed = find(HP_EVENT_PRIMED, 2);
+  CHECK(primed && primed->module_count == 1 && primed->generation == 1);
+  CHECK_MSG(fabsf(primed->warmup_rms - 0.5f / sqrtf(2.0f)) < 0.01f, "rms %f",
+            (double)primed->warmup_rms);
+  render(48000);
+  drain();
+  CHECK(find(HP_EVENT_SWAPPED, 2));
+  const double f = hp_sig_freq(out_l + 4800, 43200, RATE);
+  CHECK_MSG(fabs(f - 440.0) < 0.1, "pitch %f", f);
+  printf("# engine: single oscillator primed in %.3f ms, plays %.3f Hz\n",
+         (double)primed->prime_ms, f);
+}
+
+/* A kept oscillator keeps its phase when an envelope is added after it. */
+static void
+test_phase_continuity(void)
+{
+  reset();
+  submit("create osc1 sine", -1);
+  submit("commit crossfade=0", -1);
+  hp_engine_work(engine);
+  render(10000);
+  const size_t swap_at = frames;
+  submit("create env1 adsr", -1);
+  submit("set env1 attack 0", -1);
+  submit("set env1 decay 0", -1);
+  submit("set env1 sustain 1", -1);
+  submit("connect osc1 env1", -1);
+  submit("prime env1 gate 1", -1);
+  submit("commit crossfade=0", 7);
+  hp_engine_work(engine);
+  render(10000);
+  drain();
+  CHECK(find(HP_EVENT_SWAPPED, 7));
+  /* osc1 alone and osc1 through a fully open envelope are the same wave:
+     the output must continue as one sine across the swap. */
+  const float step_before = hp_sig_max_step(out_l + 100, swap_at - 100);
+  const float step_across = hp_sig_max_step(out_l + swap_at - 100, 200);
+  CHECK_MSG(step_across <= step_before * 1.01f, "step %f vs %f",
+            (double)step_across, (double)step_before);
+  /* Sample for sample, the same as osc1 alone that never swapped. */
+  HpEngine* const swapped = engine;
+  engine                  = hp_engine_new(RATE, NULL, NULL, NULL);
+  static float ref_l[20000];
+  static float ref_r[20000];
+  submit("create osc1 sine", -1);
+  submit("commit crossfade=0", -1);
+  hp_engine_work(engine);
+  hp_engine_poll(engine, 0);
+  hp_engine_render(engine, ref_l, ref_r, 20000);
+  hp_engine_free(engine);
+  engine = swapped;
+  float worst = 0.0f;
+  for (size_t i = 0; i < 20000; ++i) {
+    worst = fmaxf(worst, fabsf(out_l[i] - ref_l[i]));
+  }
+  CHECK_MSG(worst < 1e-6f, "largest difference from the unswapped oscillator %g",
+            (double)worst);
+  printf("# engine: phase kept across a swap: max step %.5f across, %.5f before\n",
+         (double)step_across, (double)step_before);
+}
+
+/* A burst of commits: the last one wins, earlier ones are superseded. */
+static void
+test_burst(void)
+{
+  reset();
+  char line[64];
+  for (int i = 0; i < 40; ++i) {
+    snprintf(line, sizeof(line), "create osc%d saw", i);
+    submit(line, -1);
+    submit("commit", 100 + i);
+  }
+  hp_engine_work(engine);
+  render(4096);
+  drain();
+  size_t superseded = 0;
+  for (int i = 0; i < 39; ++i) {
+    const HpEvent* ev = find(HP_EVENT_ERROR, 100 + i);
+    superseded += ev && ev->status == HP_ERR_SUPERSEDED;
+  }
+  CHECK_MSG(superseded == 39, "%zu superseded", superseded);
+  const HpEvent* swapped = find(HP_EVENT_SWAPPED, 139);
+  CHECK(swapped && swapped->generation == 40);
+  HpEngineStatus status;
+  hp_engine_status(engine, &status);
+  CHECK(status.module_count == 40 && status.swaps == 1);
+}
+
+/* Abort drops what is staged and cancels an unswapped standby. */
+static void
+test_abort(void)
+{
+  reset();
+  submit("create osc1 sine", -1);
+  submit("commit", -1);
+  hp_engine_work(engine);
+  render(256);
+  submit("create osc2 sine", -1);
+  submit("commit", 5);
+  hp_engine_work(engine); /* primed and published, not yet swapped */
+  submit("abort", 6);
+  hp_engine_work(engine);
+  render(256);
+  drain();
+  CHECK(find(HP_EVENT_PRIMED, 5));
+  const HpEvent* err = find(HP_EVENT_ERROR, 5);
+  CHECK(err && err->status == HP_ERR_SUPERSEDED && strstr(err->message, "aborted"));
+  CHECK(find(HP_EVENT_ACK, 6));
+  CHECK(!find(HP_EVENT_SWAPPED, 5));
+  HpEngineStatus status;
+  hp_engine_status(engine, &status);
+  CHECK(status.module_count == 1);
+  /* osc2 was dropped with the abort: committing again has nothing new. */
+  submit("commit", 8);
+  hp_engine_work(engine);
+  drain();
+  const HpEvent* nothing = find(HP_EVENT_ERROR, 8);
+  CHECK(nothing && nothing->status == HP_ERR_NOTHING_STAGED);
+}
+
+/* A silent warm-up with requireSignal fails; the playing patch goes on. */
+static void
+test_warmup_check(void)
+{
+  reset();
+  submit("create osc1 sine", -1);
+  submit("commit", -1);
+  hp_engine_work(engine);
+  render(1024);
+  submit("create env1 adsr", -1);
+  submit("connect osc1 env1", -1);
+  submit("commit require_signal", 9);
+  hp_engine_work(engine);
+  render(4096);
+  drain();
+  const HpEvent* err = find(HP_EVENT_ERROR, 9);
+  CHECK(err && err->status == HP_ERR_WARMUP);
+  CHECK_MSG(strstr(err->message, "warm-up was silent"), "%s", err->message);
+  CHECK(hp_sig_rms(out_l + 1024, 4096) > 0.3);
+  /* The same commit primed with a gate passes. */
+  HpOp prime;
+  hp_op_init(&prime, HP_OP_PRIME_GATE);
+  strcpy(prime.module, "env1");
+  prime.value = 1.0f;
+  submit_op(&prime);
+  submit("commit require_signal", 10);
+  hp_engine_work(engine);
+  render(4096);
+  drain();
+  CHECK(find(HP_EVENT_SWAPPED, 10));
+  /* Prime ops that name nothing fail the commit with the op's number. */
+  hp_op_init(&prime, HP_OP_PRIME_SET);
+  strcpy(prime.module, "osc9");
+  strcpy(prime.arg, "freq");
+  submit_op(&prime);
+  submit("create osc3 sine", -1);
+  submit("commit", 11);
+  hp_engine_work(engine);
+  drain();
+  err = find(HP_EVENT_ERROR, 11);
+  CHECK(err && strstr(err->message, "prime op 1: no module 'osc9'"));
+}
+
+/* Live sets reach the playing graph at once and are kept by commits. */
+static void
+test_live_set(void)
+{
+  reset();
+  submit("create osc1 sine", -1);
+  submit("commit", -1);
+  hp_engine_work(engine);
+  render(4800);
+  submit("set osc1 freq 880", -1);
+  render(48000);
+  double f = hp_sig_freq(out_l + 9600, 43200, RATE);
+  CHECK_MSG(fabs(f - 880.0) < 0.1, "pitch after live set %f", f);
+  submit("create osc2 sine", -1);
+  submit("set osc2 gain 0", -1);
+  submit("commit", -1);
+  hp_engine_work(engine);
+  render(48000);
+  f = hp_sig_freq(out_l + frames - 43200, 43200, RATE);
+  CHECK_MSG(fabs(f - 880.0) < 0.1, "pitch after commit %f", f);
+}
+
+int
+main(void)
+{
+  test_single_oscillator();
+  test_phase_continuity();
+  test_burst();
+  test_abort();
+  test_warmup_check();
+  test_live_set();
+  hp_engine_free(engine);
+  return 0;
+}

@@ -1,0 +1,115 @@
+/* The plugin in the lilv test host: it instantiates, the default patch
+   plays a note at the right pitch, every block size works, and a host
+   without a worker gets a clear refusal. */
+
+#include "check.h"
+#include "host.h"
+#include "signal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static HpHost*
+make(const HpWorkerMode mode, const double rate, const uint32_t max_block)
+{
+  HpHostConfig cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.worker_mode = mode;
+  cfg.sample_rate = rate;
+  cfg.max_block   = max_block;
+  HpHost* host    = hp_host_new(&cfg);
+  CHECK_MSG(host, "instantiate: %s", hp_host_last_error());
+  return host;
+}
+
+/* MIDI note 57 (A3, 220 Hz) through the default patch, with the filter
+   opened low and unresonant by the macros so the fundamental dominates. */
+static void
+test_default_patch_note(const HpWorkerMode mode, const double rate)
+{
+  HpHost* host = make(mode, rate, 4096);
+  CHECK(hp_host_set_control(host, "macro1", 0.15f) == 0); /* ~205 Hz */
+  CHECK(hp_host_set_control(host, "macro2", 0.0f) == 0);  /* q 0.5 */
+  const HpBlockPolicy blocks = {HP_BLOCK_RANDOM, 0, 1, 4096};
+  CHECK(!hp_host_render(host, 4800, blocks));
+  const size_t silent_end = hp_host_recorded(host);
+  CHECK(hp_sig_peak(hp_host_out_l(host), silent_end) == 0.0f);
+  hp_host_note_on(host, hp_host_frames(host), 57, 100);
+  CHECK(!hp_host_render(host, (uint64_t)rate, blocks));
+  const float* l = hp_host_out_l(host) + silent_end;
+  const size_t n = hp_host_recorded(host) - silent_end;
+  /* Skip the attack and decay. */
+  const size_t skip = (size_t)(0.3 * rate);
+  const double f    = hp_sig_freq(l + skip, n - skip, rate);
+  const double rms  = hp_sig_rms(l + skip, n - skip);
+  CHECK_MSG(fabs(f - 220.0) < 0.2, "pitch %.4f Hz", f);
+  CHECK_MSG(rms > 0.02 && rms < 1.0, "rms %f", rms);
+  CHECK(hp_sig_finite(l, n));
+  CHECK(!memcmp(hp_host_out_l(host), hp_host_out_r(host),
+                hp_host_recorded(host) * sizeof(float)));
+  /* Note off: the release (250 ms) ends in silence. */
+  hp_host_note_off(host, hp_host_frames(host), 57);
+  const size_t before_off = hp_host_recorded(host);
+  CHECK(!hp_host_render(host, (uint64_t)(0.5 * rate), blocks));
+  const double tail = hp_sig_rms(hp_host_out_l(host) + before_off + (size_t)(0.3 * rate),
+                                 (size_t)(0.2 * rate));
+  CHECK_MSG(tail < 1e-5, "rms after release %g", tail);
+  CHECK(hp_host_control_out(host, "modules") == 4.0f);
+  printf("# default patch, %s worker, %.0f Hz: note 57 plays %.3f Hz at RMS %.3f\n",
+         mode == HP_WORKER_SYNC ? "sync" : "threaded", rate, f, rms);
+  hp_host_free(host);
+}
+
+/* Every block length from 1 to 8192 frames, in random order. */
+static void
+test_block_sizes(void)
+{
+  HpHost* host = make(HP_WORKER_THREADED, 48000, 8192);
+  hp_host_note_on(host, 0, 69, 100);
+  const HpBlockPolicy blocks = {HP_BLOCK_RANDOM, 0, 1, 8192};
+  CHECK(!hp_host_render(host, 48000 * 20, blocks));
+  size_t         n_blocks = 0;
+  const HpBlock* b        = hp_host_blocks(host, &n_blocks);
+  uint32_t       lo = 8192, hi = 0;
+  for (size_t i = 0; i < n_blocks; ++i) {
+    lo = b[i].length < lo ? b[i].length : lo;
+    hi = b[i].length > hi ? b[i].length : hi;
+  }
+  CHECK(lo == 1 && hi == 8192);
+  const size_t n = hp_host_recorded(host);
+  CHECK(n == 48000 * 20);
+  CHECK(hp_sig_finite(hp_host_out_l(host), n));
+  /* A held note never drops out, whatever the block boundaries. */
+  const float* l = hp_host_out_l(host);
+  for (size_t at = 4800; at + 4800 <= n; at += 4800) {
+    CHECK_MSG(hp_sig_rms(l + at, 4800) > 0.01, "silent at frame %zu", at);
+  }
+  printf("# %zu blocks of 1..8192 frames: 20 s continuous, finite\n", n_blocks);
+  hp_host_free(host);
+}
+
+/* Without work:schedule the plugin refuses, and says why. */
+static void
+test_no_worker(void)
+{
+  HpHostConfig cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.worker_mode = HP_WORKER_NONE;
+  HpHost* host    = hp_host_new(&cfg);
+  CHECK(!host);
+  CHECK_MSG(strstr(hp_host_last_error(), "work:schedule") ||
+              strstr(hp_host_last_error(), "worker"),
+            "error: %s", hp_host_last_error());
+}
+
+int
+main(void)
+{
+  test_default_patch_note(HP_WORKER_THREADED, 48000);
+  test_default_patch_note(HP_WORKER_SYNC, 44100);
+  test_default_patch_note(HP_WORKER_THREADED, 96000);
+  test_block_sizes();
+  test_no_worker();
+  return 0;
+}

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+# hotpatch: a live-patchable modular synthesizer as an LV2 instrument.
+#   ./waf configure [--debug] [--sanitize=address,undefined] [--werror]
+#   ./waf build | ./waf test [--tests=PATTERN] | ./waf install [--lv2dir=DIR]
+
+import os
+import subprocess
+import sys
+import time
+
+from waflib import Build, Context, Logs, Options, Utils
+
+APPNAME = "hotpatch"
+VERSION = "0.1.0"
+top = "."
+out = "build"
+
+BUNDLE = "hotpatch.lv2"
+
+MODULES = ["sine", "saw", "square", "triangle", "noise", "adsr", "biquad",
+           "vca", "mixer", "lfo", "const", "midi"]
+
+ENGINE_SOURCES = (["src/registry.c", "src/status.c", "src/patch.c",
+                   "src/graph.c", "src/engine.c", "src/text.c"]
+                  + ["src/mod_%s.c" % m for m in MODULES])
+
+PLUGIN_SOURCES = ["plugin/hotpatch.c", "plugin/atoms.c"]
+
+# Programs under tests/ that take no arguments and exit 0 on success.
+UNIT_TESTS = ["test_ring", "test_dsp", "test_patch", "test_engine"]
+
+# Tests that drive the built bundle through the lilv test host.
+HOST_TESTS = ["test_host", "test_plugin", "test_swap"]
+
+# Debian package that provides each pkg-config module.
+PACKAGES = [("lv2", "1.18.0", "lv2-dev"),
+            ("lilv-0", "0.24.0", "liblilv-dev"),
+            ("serd-0", "0.30.0", "libserd-dev"),
+            ("sord-0", "0.16.0", "libsord-dev")]
+
+WARNINGS = ["-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wconversion",
+            "-Wno-sign-conversion",  # size_t/uint32_t/int index mixing is everywhere in C
+            "-Wformat=2", "-Wmissing-prototypes", "-Wstrict-prototypes",
+            "-Wold-style-definition", "-Wpointer-arith", "-Wcast-qual",
+            "-Wundef", "-Wvla", "-Wdouble-promotion", "-Wnull-dereference"]
+
+
+def options(opt):
+    opt.load("compiler_c")
+    opt.add_option("--lv2dir", default=None,
+                   help="where to install hotpatch.lv2/ [default: ~/.lv2 for "
+                        "non-root users, PREFIX/lib/lv2 for root]")
+    opt.add_option("--debug", action="store_true", default=False,
+                   help="build with -O0 -g and assertions [default: release -O2]")
+    opt.add_option("--sanitize", default="",
+                   help="comma-separated sanitizers, e.g. address,undefined or thread")
+    opt.add_option("--werror", action="store_true",
+                   default=os.environ.get("CI") == "true",
+                   help="treat compiler warnings as errors [default: on when CI=true]")
+    opt.add_option("--tests", default="",
+                   help="with 'test': run only tests whose name contains this")
+
+
+def configure(conf):
+    conf.load("compiler_c")
+    for pkg, version, deb in PACKAGES:
+        conf.check_cfg(package=pkg, atleast_version=version,
+                       args=["--cflags", "--libs"],
+                       uselib_store=pkg.split("-")[0].upper(),
+                       msg="Checking for %s >= %s" % (pkg, version),
+                       errmsg="not found: install it with 'apt-get install %s'" % deb)
+    conf.check_cc(lib="m", uselib_store="M")
+    conf.check_cc(lib="pthread", uselib_store="PTHREAD")
+    conf.check_cc(lib="dl", uselib_store="DL")
+
+    o = conf.options
+    conf.env.DEBUG = o.debug
+    conf.env.SANITIZE = o.sanitize
+    cflags = ["-std=c11", "-D_POSIX_C_SOURCE=200809L", "-fPIC",
+              "-fvisibility=hidden", "-fno-math-errno"] + WARNINGS
+    cflags += ["-O0", "-g"] if o.debug else ["-O2", "-g", "-DNDEBUG"]
+    if o.werror:
+        cflags.append("-Werror")
+    linkflags = []
+    if o.sanitize:
+        san = ["-fsanitize=" + o.sanitize, "-fno-omit-frame-pointer"]
+        cflags += san
+        linkflags += san
+    conf.env.append_value("CFLAGS", cflags)
+    conf.env.append_value("LINKFLAGS", linkflags)
+
+    if o.lv2dir:
+        lv2dir = o.lv2dir
+    elif os.geteuid() == 0:
+        lv2dir = os.path.join(conf.env.PREFIX, "lib", "lv2")
+    else:
+        lv2dir = os.path.join(os.path.expanduser("~"), ".lv2")
+    conf.env.LV2DIR = lv2dir
+
+    Logs.pprint("BLUE", "")
+    conf.msg("Build type", "debug" if o.debug else "release")
+    conf.msg("Sanitizers", o.sanitize or "none")
+    conf.msg("Warnings as errors", "yes" if o.werror else "no")
+    conf.msg("LV2 bundle installs to", os.path.join(lv2dir, BUNDLE))
+
+
+def build(bld):
+    bld.stlib(source=ENGINE_SOURCES, target="hpengine", includes=["src"],
+              export_includes=["src"], use=["SERD", "SORD", "M"])
+
+    # The plugin binary goes straight into the bundle folder, so
+    # LV2_PATH=build works without installing.
+    bld.shlib(source=PLUGIN_SOURCES, target=BUNDLE + "/hotpatch",
+              includes=["plugin", "src"], use=["hpengine", "LV2", "M"],
+              install_path=None)
+    bld.env.cshlib_PATTERN = "%s.so"
+
+    bld(features="subst", source="ttl/manifest.ttl.in",
+        target=BUNDLE + "/manifest.ttl", install_path=None,
+        LIB_EXT=".so")
+    for ttl in ["hotpatch.ttl", "hp.ttl"]:
+        bld(features="subst", is_copy=True, source="ttl/" + ttl,
+            target=BUNDLE + "/" + ttl, install_path=None)
+    for preset in bld.path.ant_glob("presets/*.ttl"):
+        bld(features="subst", is_copy=True, source=preset,
+            target=BUNDLE + "/presets/" + preset.name, install_path=None)
+
+    # The module reference, generated from the descriptors.
+    bld.program(source=["tools/describe.c"], target="tools/hp-describe",
+                use=["hpengine", "M"], install_path=None)
+    bld(rule="${SRC[0].abspath()} --ttl > ${TGT}", source="tools/hp-describe",
+        target=BUNDLE + "/modules.ttl", install_path=None)
+
+    bundle = bld.path.get_bld().make_node(BUNDLE)
+    bld.install_files(os.path.join(bld.env.LV2DIR, BUNDLE),
+                      bld.path.get_bld().ant_glob(BUNDLE + "/**/*", quiet=True),
+                      cwd=bundle, relative_trick=True, postpone=False)
+
+    build_tests(bld)
+
+    # The command-line host (it shares the lilv host with the tests).
+    bld.program(source=["tools/render.c"], target="tools/hotpatch-render",
+                includes=["tests/host", "plugin"],
+                use=["tests/hphost", "LILV", "LV2", "PTHREAD", "DL", "M"],
+                linkflags=["-rdynamic"])
+
+
+def build_tests(bld):
+    bld.stlib(source=["tests/signal.c"], target="tests/hpsignal",
+              export_includes=["tests"], use=["M"])
+    for t in UNIT_TESTS:
+        bld.program(source=["tests/%s.c" % t], target="tests/" + t,
+                    includes=["src", "tests"],
+                    use=["hpengine", "tests/hpsignal", "M", "PTHREAD"],
+                    install_path=None)
+    bld.stlib(source=["tests/host/host.c", "tests/host/rtcheck.c"],
+              target="tests/hphost", includes=["tests/host", "plugin"],
+              export_includes=["tests/host", "plugin"],
+              use=["LILV", "LV2", "PTHREAD", "DL", "M"])
+    # -rdynamic: the dlopen'ed plugin must bind to rtcheck's interposed
+    # malloc/lock functions in the test executable.
+    for t in HOST_TESTS:
+        bld.program(source=["tests/%s.c" % t], target="tests/" + t,
+                    includes=["tests", "tests/host", "plugin"],
+                    use=["tests/hphost", "tests/hpsignal", "LILV", "LV2",
+                         "PTHREAD", "DL", "M"],
+                    linkflags=["-rdynamic"], install_path=None)
+
+
+class TestContext(Build.BuildContext):
+    """builds, then runs every test and prints 'N passed, N failed'"""
+    cmd = "test"
+    fun = "build"
+
+
+def run_tests(ctx):
+    bld_dir = ctx.path.get_bld().abspath()
+    env = dict(os.environ)
+    env["LV2_PATH"] = bld_dir
+    env["HP_BUNDLE"] = os.path.join(bld_dir, BUNDLE)
+    env["HP_SRC"] = ctx.path.abspath()
+    pattern = Options.options.tests
+    tests = [("unit", os.path.join(bld_dir, "tests", t)) for t in UNIT_TESTS]
+    tests += [("host", os.path.join(bld_dir, "tests", t)) for t in HOST_TESTS]
+    tests += [("script", os.path.join(ctx.path.abspath(), "tests", s))
+              for s in sorted(os.listdir(os.path.join(ctx.path.abspath(), "tests")))
+              if s.startswith("test_") and s.endswith(".sh")]
+    passed, failed = [], []
+    for kind, path in tests:
+        name = os.path.basename(path)
+        if pattern and pattern not in name:
+            continue
+        start = time.time()
+        cmd = ["bash", path] if path.endswith(".sh") else [path]
+        proc = subprocess.run(cmd, env=env, cwd=bld_dir,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        secs = time.time() - start
+        output = proc.stdout.decode("utf-8", "replace")
+        if proc.returncode == 0:
+            passed.append(name)
+            Logs.pprint("GREEN", "PASS %-24s %6.1f s" % (name, secs))
+            for line in output.splitlines():
+                if line.startswith("#"):  # figures a test reports
+                    Logs.pprint("NORMAL", "     " + line)
+        else:
+            failed.append(name)
+            Logs.pprint("RED", "FAIL %-24s %6.1f s (exit %d)" % (name, secs, proc.returncode))
+            Logs.pprint("NORMAL", output[-6000:])
+    summary = "%d passed, %d failed" % (len(passed), len(failed))
+    print(summary)
+    if failed or not passed:
+        ctx.fatal("failed: " + " ".join(failed) if failed else "no test ran")
+
+
+def test(ctx):
+    build(ctx)
+    ctx.add_post_fun(run_tests)
+
+
+TestContext.fun = "test"
