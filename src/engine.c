@@ -277,11 +277,20 @@ commit(HpEngine* const e, const HpOp* const op)
   if (!st && !(st = apply_primes(e, g, &err))) {
     st = warm_up(e, g, warmup, op->require_signal, &rms, &err);
   }
-  e->n_primes = 0;
+  const uint32_t n_primes = e->n_primes;
+  e->n_primes             = 0;
   if (st) {
     hp_graph_free(g);
     reply(e, op->seq, st, &err);
     return;
+  }
+
+  /* Primed values are what the new patch plays: record them, so the next
+     commit keeps them (a primed gate stays open). */
+  for (uint32_t i = 0; i < n_primes; ++i) {
+    HpOp set = e->primes[i];
+    set.type = set.type == HP_OP_PRIME_GATE ? HP_OP_GATE : HP_OP_SET;
+    hp_patch_apply(e->staged, &set, NULL);
   }
 
   HpGraphTag* tag   = hp_graph_tag(g);

@@ -556,26 +556,44 @@ test_bandlimited(void)
   printf("# square pw 0.25: mean %.4f (ideal -0.5)\n", dc);
   CHECK_VAL(fabs(dc + 0.5) < 2e-3, dc);
 
-  /* FM and PWM paths: same pitch from a constant signal. */
-  float* const freq = constant(1000.0f, n);
-  float* const pw   = constant(0.5f, n);
+  /* FM and PWM paths: a constant signal gives what the constant gives. */
+  float* const freq  = constant(1000.0f, n);
+  float* const pw    = constant(0.3f, n);
+  float* const fixed = buffer(n);
   static const char* const types[] = {"saw", "square", "triangle"};
   for (size_t t = 0; t < 3; ++t) {
+    const bool square = !strcmp(types[t], "square");
+    Rig        c      = rig_new(types[t], (float)rate);
+    rig_set(&c, "freq", 1000.0f);
+    if (square) {
+      rig_set(&c, "pw", 0.3f);
+    }
+    c.out[0] = fixed;
+    rig_run(&c, 0, n);
     Rig m = rig_new(types[t], (float)rate);
     rig_signal(&m, "freq", freq);
-    if (!strcmp(types[t], "square")) {
+    if (square) {
       rig_signal(&m, "pw", pw);
     }
     m.out[0] = out;
     rig_run(&m, 0, n);
-    const double f = hp_sig_freq(out, n, (double)rate);
-    printf("# %s with freq as a signal: %.4f Hz\n", types[t], f);
+    const double f        = hp_sig_freq(out, n, (double)rate);
+    float        max_diff = 0.0f;
+    for (size_t i = 0; i < n; ++i) {
+      max_diff = fmaxf(max_diff, fabsf(out[i] - fixed[i]));
+    }
+    printf("# %s with freq as a signal: %.4f Hz, %.2g from the constant "
+           "path\n",
+           types[t], f, (double)max_diff);
     CHECK_VAL(fabs(f - 1000.0) < 0.1, f);
+    CHECK_VAL(max_diff < 1e-6f, max_diff);
+    rig_free(&c);
     rig_free(&m);
   }
   rig_free(&r);
   free(freq);
   free(pw);
+  free(fixed);
   free(out);
 }
 
@@ -1186,6 +1204,29 @@ test_lfo(void)
     CHECK_VAL(fabsf(lo - 500.0f) < 0.1f, lo);
     CHECK_VAL(fabsf(hi - 1500.0f) < 0.1f, hi);
     CHECK_VAL(fabsf(out[0] - (s == 3 ? 1500.0f : 1000.0f)) < 1e-3f, out[0]);
+
+    /* The same from rate, depth and offset as signals. */
+    float* const rs   = constant(5.0f, m);
+    float* const ds   = constant(500.0f, m);
+    float* const os   = constant(1000.0f, m);
+    float* const out2 = buffer(m);
+    Rig          r2   = rig_new("lfo", rate);
+    rig_set(&r2, "shape", (float)si);
+    rig_signal(&r2, "rate", rs);
+    rig_signal(&r2, "depth", ds);
+    rig_signal(&r2, "offset", os);
+    r2.out[0] = out2;
+    rig_run(&r2, 0, m);
+    float max_diff = 0.0f;
+    for (size_t i = 0; i < m; ++i) {
+      max_diff = fmaxf(max_diff, fabsf(out2[i] - out[i]));
+    }
+    CHECK_VAL(max_diff < 1e-3f, max_diff);
+    rig_free(&r2);
+    free(rs);
+    free(ds);
+    free(os);
+    free(out2);
     rig_free(&r);
   }
   free(out);

@@ -11,6 +11,7 @@
 #include "signal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,9 @@ make(const HpWorkerMode mode, const uint64_t seed)
 static void
 send(HpHost* const host, const char* const line)
 {
+  if (getenv("HP_DEBUG_LINES")) {
+    printf("at %llu: %s\n", (unsigned long long)hp_host_frames(host), line);
+  }
   CHECK_MSG(!hp_host_send_text(host, hp_host_frames(host), -1, line), "%s",
             line);
 }
@@ -184,6 +188,187 @@ test_seed_scenarios(const HpWorkerMode mode)
   }
 }
 
+/* A random valid patch: 1 to 3 oscillators, maybe through an envelope
+   (gated by a prime op) and a low-pass filter, with ids of its own (a
+   live hp:Set to an id that is playing changes the playing patch too).
+   One cycle in three edits the playing patch instead: a kept oscillator is
+   retuned live and a module is added, so state carries over. */
+static uint32_t
+random_patch(HpHost* const host, const int cycle, HpPrimeOp* const primes,
+             char (*names)[16])
+{
+  static const char* const types[] = {"sine", "saw", "square", "triangle"};
+  static int               patch_cycle = 0;
+  char     line[160];
+  uint32_t n_primes = 0;
+  if (cycle > 0 && hp_host_random(host, 0, 2) == 0) {
+    snprintf(line, sizeof(line), "/patch/set c%d_o0 freq %u", patch_cycle,
+             hp_host_random(host, 100, 1500));
+    send(host, line);
+    snprintf(line, sizeof(line), "/patch/create x%d sine", cycle);
+    send(host, line);
+    return 0;
+  }
+  patch_cycle = cycle;
+  const int c = cycle;
+  send(host, "/patch/clear");
+  const uint32_t n_osc = hp_host_random(host, 1, 3);
+  const bool     env   = hp_host_random(host, 0, 1);
+  const bool     filt  = hp_host_random(host, 0, 1);
+  char           to[32];
+  snprintf(to, sizeof(to), env ? "c%d_env" : filt ? "c%d_filt" : "out", c);
+  if (env) {
+    snprintf(line, sizeof(line), "/patch/create c%d_env adsr", c);
+    send(host, line);
+    snprintf(line, sizeof(line), "/patch/set c%d_env attack %u", c, hp_host_random(host, 0, 20));
+    send(host, line);
+    snprintf(line, sizeof(line), "/patch/set c%d_env sustain 0.%u", c, hp_host_random(host, 5, 9));
+    send(host, line);
+    snprintf(names[0], 16, "c%d_env", c);
+    primes[n_primes++] = (HpPrimeOp){"gate", names[0], NULL, 1.0f};
+  }
+  if (filt) {
+    snprintf(line, sizeof(line), "/patch/create c%d_filt biquad", c);
+    send(host, line);
+    snprintf(line, sizeof(line), "/patch/set c%d_filt cutoff %u", c, hp_host_random(host, 500, 8000));
+    send(host, line);
+  }
+  for (uint32_t i = 0; i < n_osc; ++i) {
+    snprintf(line, sizeof(line), "/patch/create c%d_o%u %s", c, i,
+             types[hp_host_random(host, 0, 3)]);
+    send(host, line);
+    snprintf(line, sizeof(line), "/patch/set c%d_o%u freq %u", c, i, hp_host_random(host, 100, 1500));
+    send(host, line);
+    snprintf(line, sizeof(line), "/patch/set c%d_o%u gain 0.%u", c, i, hp_host_random(host, 1, 3));
+    send(host, line);
+    snprintf(line, sizeof(line), "/patch/connect c%d_o%u %s", c, i, to);
+    send(host, line);
+  }
+  if (env) {
+    snprintf(line, sizeof(line), "/patch/connect c%d_env %s", c, filt ? "" : "out");
+    if (filt) {
+      snprintf(line, sizeof(line), "/patch/connect c%d_env c%d_filt", c, c);
+    }
+    send(host, line);
+  }
+  if (filt) {
+    snprintf(line, sizeof(line), "/patch/connect c%d_filt out", c);
+    send(host, line);
+  }
+  return n_primes;
+}
+
+/* 1,000 commit cycles at random block sizes: no silence, no NaN, no click
+   at any swap, and nothing in run() that allocates, locks or prints. */
+static void
+test_stress(const HpWorkerMode mode, const int cycles)
+{
+  HpHost* host = make(mode, 1234);
+  const HpBlockPolicy blocks = {HP_BLOCK_RANDOM, 0, 1, 4096};
+  uint64_t swap_frames[2000];
+  float    swap_fade[2000];
+  float    fades[2000];
+  uint64_t sent[2001];
+  int      swap_seq[2000];
+  size_t   n_swaps = 0;
+  CHECK(cycles <= 2000);
+  hp_rt_reset();
+  for (int c = 0; c < cycles; ++c) {
+    HpPrimeOp primes[4];
+    char      names[4][16];
+    const uint32_t n = random_patch(host, c, primes, names);
+    const float fade = (float)hp_host_random(host, 2, 30);
+    if (getenv("HP_DEBUG_LINES")) {
+      printf("at %llu: commit %d crossfade=%g primes %u\n",
+             (unsigned long long)hp_host_frames(host), c, (double)fade, n);
+    }
+    HpHostCommit opts = {false, 0, true, fade, false, false, primes, n};
+    sent[c] = hp_host_frames(host);
+    CHECK(!hp_host_send_commit(host, sent[c], c, &opts));
+    /* The block carrying the commit wakes the worker; give it the time
+       real time would (it primes in well under a block's duration). */
+    CHECK(!hp_host_run(host, hp_host_random(host, 1, 1024)));
+    CHECK(!hp_host_wait_worker(host, 2000));
+    CHECK(!hp_host_render(host, hp_host_random(host, 3000, 6000), blocks));
+    fades[c] = fade;
+  }
+  CHECK(!hp_host_render(host, 8000, blocks));
+  for (size_t i = 0; i < hp_host_n_events(host); ++i) {
+    const HpHostEvent* ev = hp_host_event(host, i);
+    if (ev->kind == HP_EV_SWAPPED && ev->seq >= 0 && ev->seq < cycles) {
+      swap_frames[n_swaps] = ev->frame_abs;
+      swap_seq[n_swaps]    = ev->seq;
+      swap_fade[n_swaps++] = fades[ev->seq];
+    }
+  }
+  HpRtCounts counts;
+  hp_rt_counts(&counts);
+
+  const float*   l     = hp_host_out_l(host);
+  const uint64_t start = hp_host_recorded_start(host);
+  const size_t   total = hp_host_recorded(host);
+  CHECK(hp_sig_finite(l, total) && hp_sig_finite(hp_host_out_r(host), total));
+  CHECK_MSG(n_swaps > (size_t)cycles * 9 / 10, "%zu swaps", n_swaps);
+  if (getenv("HP_DEBUG")) {
+    hp_host_write_wav(host, "/tmp/stress.wav");
+    for (size_t i = 0; i < hp_host_n_events(host); ++i) {
+      const HpHostEvent* ev = hp_host_event(host, i);
+      printf("ev %s seq %d frame %llu gen %lld %s\n", hp_host_event_kind_name(ev->kind),
+             ev->seq, (unsigned long long)ev->frame_abs, (long long)ev->generation,
+             ev->message ? ev->message : "");
+    }
+  }
+  check_no_silence(host, swap_frames[0], "stress");
+
+  /* Clicks: the largest step across a swap and its crossfade, against the
+     largest step each patch makes on its own: the old one from the end of
+     the previous crossfade to this swap, the new one from the end of this
+     crossfade to the next swap ... */
+  float  worst   = 0.0f;
+  size_t checked = 0;
+  for (size_t i = 1; i + 1 < n_swaps; ++i) {
+    const size_t prev = (size_t)(swap_frames[i - 1] - start) +
+                        (size_t)(swap_fade[i - 1] * 48.0f) + 8;
+    const size_t s    = (size_t)(swap_frames[i] - start);
+    const size_t fade = (size_t)(swap_fade[i] * 48.0f) + 8;
+    /* ... and no further than the next message, which may set it live. */
+    size_t next = (size_t)(swap_frames[i + 1] - start);
+    if (swap_seq[i] + 1 < cycles && sent[swap_seq[i] + 1] - start < next) {
+      next = (size_t)(sent[swap_seq[i] + 1] - start);
+    }
+    if (prev + 256 > s || s + fade + 256 > next) {
+      continue; /* a crossfade cut short by the next swap: no solo part */
+    }
+    const float before = hp_sig_max_step(l + prev, s - prev);
+    const float after  = hp_sig_max_step(l + s + fade, next - s - fade);
+    const float across = hp_sig_max_step(l + s - 1, fade + 2);
+    const float ratio  = across / fmaxf(fmaxf(before, after), 1e-6f);
+    worst              = fmaxf(worst, ratio);
+    ++checked;
+    CHECK_MSG(ratio <= 1.5f, "click at swap %zu (frame %llu): step %.4f vs %.4f/%.4f",
+              i, (unsigned long long)swap_frames[i], (double)across,
+              (double)before, (double)after);
+  }
+  HpWorkerStats ws;
+  hp_host_worker_stats(host, &ws);
+  if (hp_rt_available()) {
+    CHECK_MSG(counts.total == 0, "run() made %llu forbidden calls",
+              (unsigned long long)counts.total);
+    hp_rt_print(stdout, &counts);
+  } else {
+    printf("# rtcheck unavailable: %s\n", hp_rt_unavailable_reason());
+  }
+  CHECK(ws.max_request_size <= 8);
+  CHECK_MSG(checked > n_swaps * 3 / 4, "only %zu of %zu swaps had solo parts to compare",
+            checked, n_swaps);
+  printf("# stress, %s worker: %d commits, %zu swaps over %.1f s of random blocks; "
+         "worst step ratio at a swap %.3f (%zu swaps checked); %llu forbidden calls "
+         "in run(); largest worker message %u bytes\n",
+         mode_name(mode), cycles, n_swaps, (double)total / RATE, (double)worst, checked,
+         (unsigned long long)counts.total, ws.max_request_size);
+  hp_host_free(host);
+}
+
 int
 main(void)
 {
@@ -191,5 +376,7 @@ main(void)
             hp_rt_check_linkage());
   test_seed_scenarios(HP_WORKER_THREADED);
   test_seed_scenarios(HP_WORKER_SYNC);
+  test_stress(HP_WORKER_THREADED, 1000);
+  test_stress(HP_WORKER_SYNC, 300);
   return 0;
 }
