@@ -336,6 +336,8 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     commit->seq = *seq;
     ++*n_ops;
     return HP_SUCCESS;
+  } else if (type == u->patch_Get) {
+    hp_op_init(op, HP_OP_GET);
   } else if (type == u->hp_Abort) {
     hp_op_init(op, HP_OP_ABORT);
   } else if (type == u->hp_Clear) {
@@ -344,7 +346,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     return fail(err, HP_ERR_BAD_MESSAGE,
                 "unknown message type; send hp:Create, hp:Delete, hp:Connect, "
                 "hp:Disconnect, hp:Set, hp:Gate, hp:Commit, hp:Abort, "
-                "hp:Clear, patch:Get or patch:Set",
+                "hp:Clear or patch:Get",
                 NULL);
   }
   if (st) {
@@ -378,6 +380,25 @@ hp_atom_write_error(LV2_Atom_Forge* const forge, const HpURIs* const u,
   const bool ok = write_seq(forge, u, seq) &&
                   lv2_atom_forge_key(forge, u->hp_message) &&
                   lv2_atom_forge_string(forge, message, (uint32_t)strlen(message));
+  lv2_atom_forge_pop(forge, &obj);
+  return ok;
+}
+
+bool
+hp_atom_write_patch(LV2_Atom_Forge* const forge, const HpURIs* const u,
+                    const uint32_t frame, const int32_t seq,
+                    const char* const text, const uint32_t length)
+{
+  LV2_Atom_Forge_Frame obj;
+  if (!lv2_atom_forge_frame_time(forge, frame) ||
+      !lv2_atom_forge_object(forge, &obj, 0, u->patch_Set)) {
+    return false;
+  }
+  const bool ok = write_seq(forge, u, seq) &&
+                  lv2_atom_forge_key(forge, u->patch_property) &&
+                  lv2_atom_forge_urid(forge, u->hp_patch) &&
+                  lv2_atom_forge_key(forge, u->patch_value) &&
+                  lv2_atom_forge_string(forge, text, length);
   lv2_atom_forge_pop(forge, &obj);
   return ok;
 }

@@ -299,8 +299,23 @@ run(LV2_Handle const instance, const uint32_t n_frames)
   HpEvent event;
   while (hp_engine_next_event(e, &event)) {
     const uint32_t frame = event.type == HP_EVENT_SWAPPED ? event.frame : 0;
-    if (!hp_atom_write_event(&self->forge, &self->uris,
-                             notify_time(&last, frame), &event)) {
+    const uint32_t time  = notify_time(&last, frame);
+    bool           ok    = false;
+    if (event.type == HP_EVENT_PATCH) {
+      uint32_t    len  = 0;
+      const char* text = hp_engine_patch_text(e, &len);
+      ok = hp_atom_write_patch(&self->forge, &self->uris, time, event.seq,
+                               text, len);
+      hp_engine_patch_text_done(e);
+      if (!ok) {
+        ok = hp_atom_write_error(&self->forge, &self->uris, time, event.seq,
+                                 "the patch does not fit in the notify "
+                                 "buffer the host gave; ask again later");
+      }
+    } else {
+      ok = hp_atom_write_event(&self->forge, &self->uris, time, &event);
+    }
+    if (!ok) {
       break; /* notify full: the rest is lost for this cycle */
     }
   }

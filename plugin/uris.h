@@ -48,6 +48,7 @@
 #define HP__moduleCount HP_NS "moduleCount"
 #define HP__frame HP_NS "frame"
 #define HP__patchFile HP_NS "patchFile"
+#define HP__patch HP_NS "patch"
 
 typedef struct {
   LV2_URID atom_Blank;
@@ -104,6 +105,7 @@ typedef struct {
   LV2_URID hp_moduleCount;
   LV2_URID hp_frame;
   LV2_URID hp_patchFile;
+  LV2_URID hp_patch;
 } HpURIs;
 
 static inline void
@@ -163,6 +165,7 @@ hp_map_uris(LV2_URID_Map* map, HpURIs* u)
   HP_MAP(hp_moduleCount, HP__moduleCount);
   HP_MAP(hp_frame, HP__frame);
   HP_MAP(hp_patchFile, HP__patchFile);
+  HP_MAP(hp_patch, HP__patch);
 #undef HP_MAP
 }
 

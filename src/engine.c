@@ -41,6 +41,7 @@
 #define SILENCE_RMS 0.001f      /* the seed's threshold for "has signal" */
 #define MAX_WARMUP_PEAK 64.0f   /* +36 dBFS: anything above is broken */
 #define MAX_RT_EVENTS 4u
+#define PATCH_TEXT_MAX 60000u   /* fits the notify port's 64 KiB minimum */
 
 struct HpEngineImpl {
   float     rate;
@@ -52,6 +53,9 @@ struct HpEngineImpl {
   HpRing*           events;  /* worker -> audio: HpEvent */
   HpRing*           retired; /* audio -> worker: HpGraph* */
   _Atomic(HpGraph*) ready;   /* the readiness flag: a primed standby */
+  atomic_bool       text_busy; /* patch_text is written, not yet sent */
+  char*             patch_text;
+  uint32_t          patch_text_len;
 
   /* Audio thread only. */
   HpGraph*       active;
@@ -313,6 +317,37 @@ commit(HpEngine* const e, const HpOp* const op)
   atomic_store_explicit(&e->ready, g, memory_order_release);
 }
 
+/* The reply text goes through its own buffer: one reply at a time. */
+static void
+answer_get(HpEngine* const e, const HpOp* const op)
+{
+  HpError err;
+  if (atomic_load_explicit(&e->text_busy, memory_order_acquire)) {
+    hp_error(&err, HP_ERR_QUEUE_FULL,
+             "the previous patch:Get is still being answered; ask again");
+    reply(e, op->seq, err.status, &err);
+    return;
+  }
+  const size_t len = hp_patch_write_text(e->committed, e->patch_text,
+                                         PATCH_TEXT_MAX);
+  if (len >= PATCH_TEXT_MAX) {
+    hp_error(&err, HP_ERR_TOO_LARGE,
+             "the patch is %zu bytes as text, more than one reply holds (%u)",
+             len, PATCH_TEXT_MAX - 1u);
+    reply(e, op->seq, err.status, &err);
+    return;
+  }
+  e->patch_text_len = (uint32_t)len;
+  atomic_store_explicit(&e->text_busy, true, memory_order_release);
+  HpEvent ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = HP_EVENT_PATCH;
+  ev.seq  = op->seq;
+  if (!hp_ring_push(e->events, &ev)) {
+    atomic_store_explicit(&e->text_busy, false, memory_order_release);
+  }
+}
+
 static void
 abort_staged(HpEngine* const e, const HpOp* const op)
 {
@@ -337,6 +372,7 @@ apply_op(HpEngine* const e, const HpOp* const op)
       e->log(e->log_handle, true, op->arg2);
     }
     return;
+  case HP_OP_GET: answer_get(e, op); return;
   case HP_OP_PRIME_SET:
   case HP_OP_PRIME_GATE:
     if (e->n_primes >= MAX_PRIMES) {
@@ -397,6 +433,7 @@ hp_engine_new(const float rate, const HpLogFunc log, void* const log_handle,
   e->committed    = hp_patch_new();
   e->base_patch   = hp_patch_new();
   e->primes       = (HpOp*)calloc(MAX_PRIMES, sizeof(HpOp));
+  e->patch_text   = (char*)calloc(PATCH_TEXT_MAX, 1);
   e->warm_l       = (float*)calloc(HP_CHUNK, sizeof(float));
   e->warm_r       = (float*)calloc(HP_CHUNK, sizeof(float));
   e->gain_target  = 1.0f;
@@ -410,6 +447,7 @@ hp_engine_new(const float rate, const HpLogFunc log, void* const log_handle,
   pthread_mutex_init(&e->lock, NULL);
   if (!e->ops || !e->events || !e->retired || !e->staged || !e->committed ||
       !e->base_patch || !e->primes || !e->warm_l || !e->warm_r ||
+      !e->patch_text ||
       !(e->active = hp_graph_new(e->staged, NULL, rate, NULL))) {
     hp_engine_free(e);
     return NULL;
@@ -462,6 +500,7 @@ hp_engine_free(HpEngine* const e)
   hp_patch_free(e->committed);
   hp_patch_free(e->base_patch);
   free(e->primes);
+  free(e->patch_text);
   free(e->warm_l);
   free(e->warm_r);
   pthread_mutex_destroy(&e->lock);
@@ -733,6 +772,19 @@ hp_engine_next_event(HpEngine* const e, HpEvent* const event)
   memmove(&e->rt_events[0], &e->rt_events[1],
           (--e->n_rt_events) * sizeof(HpEvent));
   return true;
+}
+
+const char*
+hp_engine_patch_text(const HpEngine* const e, uint32_t* const length)
+{
+  *length = e->patch_text_len;
+  return e->patch_text;
+}
+
+void
+hp_engine_patch_text_done(HpEngine* const e)
+{
+  atomic_store_explicit(&e->text_busy, false, memory_order_release);
 }
 
 void

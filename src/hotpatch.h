@@ -83,6 +83,7 @@ typedef enum {
   HP_OP_CLEAR,
   HP_OP_MACRO,      /**< macro (1..8) -> module = "mod:param", lo..hi, arg2 = "lin"|"exp" */
   HP_OP_LOG,        /**< arg2 = a message from the audio thread to log */
+  HP_OP_GET,        /**< answer with the playing patch (HP_EVENT_PATCH) */
 } HpOpType;
 
 /** No sequence number on the message. */
@@ -118,6 +119,7 @@ typedef enum {
   HP_EVENT_ERROR,
   HP_EVENT_PRIMED,
   HP_EVENT_SWAPPED,
+  HP_EVENT_PATCH, /**< the reply to HP_OP_GET: see hp_engine_patch_text() */
 } HpEventType;
 
 typedef struct {
@@ -177,6 +179,14 @@ bool hp_engine_next_event(HpEngine* engine, HpEvent* event);
 
 /** Move macro `macro` (0..7) to `position` (0..1); applied on change. */
 void hp_engine_macro(HpEngine* engine, uint32_t macro, float position);
+
+/**
+   After an HP_EVENT_PATCH: the playing patch as text-protocol lines, valid
+   until hp_engine_patch_text_done().  The worker fills it before it queues
+   the event, so the event's arrival makes the text visible.
+*/
+const char* hp_engine_patch_text(const HpEngine* engine, uint32_t* length);
+void        hp_engine_patch_text_done(HpEngine* engine);
 
 /** Output gain in dB (smoothed) and the default crossfade time in ms. */
 void hp_engine_set_gain_db(HpEngine* engine, float db);

@@ -103,6 +103,28 @@ test_no_worker(void)
             "error: %s", hp_host_last_error());
 }
 
+/* patch:Get answers with the playing patch, which re-reads as itself. */
+static void
+test_patch_get(void)
+{
+  HpHost* host = make(HP_WORKER_THREADED, 48000, 4096);
+  CHECK(!hp_host_send_patch_get(host, 0, 7));
+  const HpHostEvent* ev = hp_host_run_until(host, HP_EV_PATCH_SET, 7, 256, 48000);
+  CHECK(ev && ev->property && ev->value_string);
+  CHECK_MSG(!strcmp(ev->property, HP__patch), "property %s", ev->property);
+  static const char* const want[] = {
+    "/patch/clear\n", "/patch/create midi midi\n", "/patch/create osc saw\n",
+    "/patch/connect midi:freq osc:freq\n", "/patch/connect osc:out env:in\n",
+    "/patch/macro 1 filt:cutoff 100 12000 exp\n"};
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); ++i) {
+    CHECK_MSG(strstr(ev->value_string, want[i]), "reply lacks %s:\n%s", want[i],
+              ev->value_string);
+  }
+  printf("# patch:Get: the default patch in %zu bytes of text\n",
+         strlen(ev->value_string));
+  hp_host_free(host);
+}
+
 int
 main(void)
 {
@@ -111,5 +133,6 @@ main(void)
   test_default_patch_note(HP_WORKER_THREADED, 96000);
   test_block_sizes();
   test_no_worker();
+  test_patch_get();
   return 0;
 }
