@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # hotpatch: a live-patchable modular synthesizer as an LV2 instrument.
 #   ./waf configure [--debug] [--sanitize=address,undefined] [--werror]
-#   ./waf build | ./waf test [--tests=PATTERN] | ./waf install [--lv2dir=DIR]
+#   ./waf build | ./waf test [--tests=PATTERN] | ./waf bench | ./waf install [--lv2dir=DIR]
 
 import os
 import subprocess
@@ -31,6 +31,10 @@ UNIT_TESTS = ["test_ring", "test_dsp", "test_patch", "test_engine"]
 
 # Tests that drive the built bundle through the lilv test host.
 HOST_TESTS = ["test_host", "test_plugin", "test_swap"]
+
+# Benchmarks under tests/bench/ (built with the tests, run by './waf bench'):
+# programs that drive the bundle through the lilv test host and print figures.
+BENCHES = ["seed_metrics"]
 
 # Debian package that provides each pkg-config module.
 PACKAGES = [("lv2", "1.18.0", "lv2-dev"),
@@ -165,6 +169,12 @@ def build_tests(bld):
                     use=["tests/hphost", "tests/hpsignal", "LILV", "LV2",
                          "PTHREAD", "DL", "M"],
                     linkflags=["-rdynamic"], install_path=None)
+    for b in BENCHES:
+        bld.program(source=["tests/bench/%s.c" % b], target="tests/bench/" + b,
+                    includes=["tests", "tests/host", "plugin"],
+                    use=["tests/hphost", "tests/hpsignal", "LILV", "LV2",
+                         "PTHREAD", "DL", "M"],
+                    linkflags=["-rdynamic"], install_path=None)
 
 
 class TestContext(Build.BuildContext):
@@ -173,12 +183,20 @@ class TestContext(Build.BuildContext):
     fun = "build"
 
 
-def run_tests(ctx):
+# The environment tests and benchmarks run in: the built bundle.
+# (A leading underscore and no docstring keep it out of './waf --help'.)
+def _test_env(ctx):
     bld_dir = ctx.path.get_bld().abspath()
     env = dict(os.environ)
     env["LV2_PATH"] = bld_dir
     env["HP_BUNDLE"] = os.path.join(bld_dir, BUNDLE)
     env["HP_SRC"] = ctx.path.abspath()
+    return env
+
+
+def run_tests(ctx):
+    bld_dir = ctx.path.get_bld().abspath()
+    env = _test_env(ctx)
     pattern = Options.options.tests
     tests = [("unit", os.path.join(bld_dir, "tests", t)) for t in UNIT_TESTS]
     tests += [("host", os.path.join(bld_dir, "tests", t)) for t in HOST_TESTS]
@@ -218,3 +236,44 @@ def test(ctx):
 
 
 TestContext.fun = "test"
+
+
+class BenchContext(Build.BuildContext):
+    """builds, then runs every benchmark in build/tests/bench/ and prints its figures"""
+    cmd = "bench"
+    fun = "build"
+
+
+def run_benches(ctx):
+    bld_dir = ctx.path.get_bld().abspath()
+    bench_dir = os.path.join(bld_dir, "tests", "bench")
+    env = _test_env(ctx)
+    names = sorted(n for n in os.listdir(bench_dir)
+                   if os.path.isfile(os.path.join(bench_dir, n))
+                   and os.access(os.path.join(bench_dir, n), os.X_OK)
+                   and not n.endswith((".o", ".a", ".so")))
+    failed = []
+    for name in names:
+        Logs.pprint("BLUE", "bench %s" % name)
+        sys.stdout.flush()
+        start = time.time()
+        # Output goes straight to the terminal, unfiltered.
+        proc = subprocess.run([os.path.join(bench_dir, name)], env=env, cwd=bld_dir)
+        secs = time.time() - start
+        if proc.returncode:
+            failed.append(name)
+            Logs.pprint("RED", "bench %s: exit %d after %.1f s" % (name, proc.returncode, secs))
+        else:
+            Logs.pprint("GREEN", "bench %s: %.1f s" % (name, secs))
+    if not names:
+        ctx.fatal("no benchmark in " + bench_dir)
+    if failed:
+        ctx.fatal("benchmarks that missed a target: " + " ".join(failed))
+
+
+def bench(ctx):
+    build(ctx)
+    ctx.add_post_fun(run_benches)
+
+
+BenchContext.fun = "bench"
