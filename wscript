@@ -21,16 +21,17 @@ MODULES = ["sine", "saw", "square", "triangle", "noise", "adsr", "biquad",
            "vca", "mixer", "lfo", "const", "midi"]
 
 ENGINE_SOURCES = (["src/registry.c", "src/status.c", "src/patch.c",
-                   "src/graph.c", "src/engine.c", "src/text.c"]
+                   "src/graph.c", "src/engine.c", "src/text.c",
+                   "src/patchdoc.c"]
                   + ["src/mod_%s.c" % m for m in MODULES])
 
 PLUGIN_SOURCES = ["plugin/hotpatch.c", "plugin/atoms.c"]
 
 # Programs under tests/ that take no arguments and exit 0 on success.
-UNIT_TESTS = ["test_ring", "test_dsp", "test_patch", "test_engine"]
+UNIT_TESTS = ["test_ring", "test_dsp", "test_patch", "test_patchdoc", "test_engine"]
 
 # Tests that drive the built bundle through the lilv test host.
-HOST_TESTS = ["test_host", "test_plugin", "test_swap"]
+HOST_TESTS = ["test_host", "test_plugin", "test_swap", "test_protocol"]
 
 # Benchmarks under tests/bench/ (built with the tests, run by './waf bench'):
 # programs that drive the bundle through the lilv test host and print figures.

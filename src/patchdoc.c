@@ -1,0 +1,560 @@
+/* Patch documents: Turtle in, Turtle out (worker side). */
+
+#include "patchdoc.h"
+
+#include <serd/serd.h>
+#include <sord/sord.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NS_HP "urn:hotpatch:ns#"
+#define NS_RDF "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+#define NS_RDFS "http://www.w3.org/2000/01/rdf-schema#"
+
+/* Banks */
+
+HpBank*
+hp_bank_new(void)
+{
+  HpBank* bank = (HpBank*)calloc(1, sizeof(HpBank));
+  if (bank && !(bank->scenes[0] = hp_patch_new())) {
+    free(bank);
+    return NULL;
+  }
+  if (bank) {
+    bank->n_scenes = 1;
+    snprintf(bank->labels[0], HP_LABEL_MAX, "Scene 1");
+  }
+  return bank;
+}
+
+void
+hp_bank_free(HpBank* const bank)
+{
+  if (bank) {
+    for (uint32_t i = 0; i < HP_MAX_SCENES; ++i) {
+      hp_patch_free(bank->scenes[i]);
+    }
+    free(bank);
+  }
+}
+
+HpStatus
+hp_bank_copy(HpBank* const dst, const HpBank* const src)
+{
+  for (uint32_t i = 0; i < src->n_scenes; ++i) {
+    if (!dst->scenes[i] && !(dst->scenes[i] = hp_patch_new())) {
+      return HP_ERR_NO_MEMORY;
+    }
+    HpStatus st = hp_patch_copy(dst->scenes[i], src->scenes[i]);
+    if (st) {
+      return st;
+    }
+  }
+  memcpy(dst->labels, src->labels, sizeof(dst->labels));
+  dst->n_scenes = src->n_scenes;
+  dst->active   = src->active;
+  return HP_SUCCESS;
+}
+
+/* Writing */
+
+typedef struct {
+  char*  buf;
+  size_t len;
+  size_t cap;
+  bool   failed;
+} Out;
+
+static void
+put(Out* const out, const char* const fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 2, 3)))
+#endif
+  ;
+
+static void
+put(Out* const out, const char* const fmt, ...)
+{
+  for (int attempt = 0; attempt < 2 && !out->failed; ++attempt) {
+    va_list args;
+    va_start(args, fmt);
+    const int n = vsnprintf(out->buf + out->len, out->cap - out->len, fmt, args);
+    va_end(args);
+    if (n < 0) {
+      out->failed = true;
+    } else if ((size_t)n < out->cap - out->len) {
+      out->len += (size_t)n;
+      return;
+    } else {
+      const size_t cap = (out->cap + (size_t)n + 1u) * 2u;
+      char* const  buf = (char*)realloc(out->buf, cap);
+      if (!buf) {
+        out->failed = true;
+      } else {
+        out->buf = buf;
+        out->cap = cap;
+      }
+    }
+  }
+}
+
+/* A Turtle string literal. */
+static void
+put_string(Out* const out, const char* const s)
+{
+  put(out, "\"");
+  for (const char* c = s; *c; ++c) {
+    switch (*c) {
+    case '"': put(out, "\\\""); break;
+    case '\\': put(out, "\\\\"); break;
+    case '\n': put(out, "\\n"); break;
+    case '\r': put(out, "\\r"); break;
+    case '\t': put(out, "\\t"); break;
+    default:
+      if ((unsigned char)*c < 0x20) {
+        put(out, "\\u%04X", (unsigned)*c);
+      } else {
+        put(out, "%c", *c);
+      }
+    }
+  }
+  put(out, "\"");
+}
+
+/* A number Turtle reads back exactly (%.9g round-trips a float). */
+static void
+put_number(Out* const out, const float value)
+{
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%.9g", (double)value);
+  /* Turtle has no bare "inf"; values are finite (validated) anyway. */
+  put(out, "%s%s", buf, strpbrk(buf, ".eE") ? "" : ".0");
+}
+
+static void
+write_scene(Out* const out, const HpPatch* const patch)
+{
+  static const char* const sinks[] = {"out", "out:left", "out:right"};
+  for (uint32_t i = 0; i < patch->n_modules; ++i) {
+    const HpPatchModule* m = &patch->modules[i];
+    put(out, "\t\t\t\t[ a hp:Create ; hp:module ");
+    put_string(out, m->id);
+    put(out, " ; hp:type ");
+    put_string(out, m->desc->type);
+    put(out, " ]\n");
+    for (uint32_t p = 0; p < m->desc->n_params; ++p) {
+      const HpParamDesc* pd = &m->desc->params[p];
+      if (m->value[p] == pd->def) {
+        continue;
+      }
+      put(out, "\t\t\t\t[ a hp:Set ; hp:module ");
+      put_string(out, m->id);
+      put(out, " ; hp:param ");
+      put_string(out, pd->name);
+      put(out, " ; hp:value ");
+      if (pd->kind == HP_PARAM_ENUM) {
+        put_string(out, pd->choices[(int)m->value[p]]);
+      } else {
+        put_number(out, m->value[p]);
+      }
+      put(out, " ]\n");
+    }
+  }
+  for (uint32_t i = 0; i < patch->n_links; ++i) {
+    const HpPatchLink*   l   = &patch->links[i];
+    const HpPatchModule* src = &patch->modules[l->src];
+    char                 spec[HP_ID_MAX + HP_NAME_MAX + 2];
+    snprintf(spec, sizeof(spec), "%s:%s", src->id,
+             src->desc->outputs[l->src_port].name);
+    put(out, "\t\t\t\t[ a hp:Connect ; hp:source ");
+    put_string(out, spec);
+    put(out, " ; hp:dest ");
+    if (l->kind == HP_DEST_SINK) {
+      put_string(out, sinks[l->dst_index]);
+    } else {
+      const HpPatchModule* dst = &patch->modules[l->dst];
+      snprintf(spec, sizeof(spec), "%s:%s", dst->id,
+               l->kind == HP_DEST_INPUT ? dst->desc->inputs[l->dst_index].name
+                                        : dst->desc->params[l->dst_index].name);
+      put_string(out, spec);
+    }
+    put(out, " ]\n");
+  }
+  for (uint32_t i = 0; i < patch->n_macros; ++i) {
+    const HpMacroMap*    map = &patch->macros[i];
+    const HpPatchModule* m   = &patch->modules[map->module];
+    char                 spec[HP_ID_MAX + HP_NAME_MAX + 2];
+    snprintf(spec, sizeof(spec), "%s:%s", m->id,
+             m->desc->params[map->param].name);
+    put(out, "\t\t\t\t[ a hp:Macro ; hp:macro %u ; hp:target ", map->macro + 1u);
+    put_string(out, spec);
+    put(out, " ; hp:minimum ");
+    put_number(out, map->lo);
+    put(out, " ; hp:maximum ");
+    put_number(out, map->hi);
+    put(out, " ; hp:curve \"%s\" ]\n", map->exponential ? "exp" : "lin");
+  }
+}
+
+char*
+hp_doc_write(const HpBank* const bank)
+{
+  Out out = {NULL, 0, 0, false};
+  put(&out,
+      "@prefix hp: <" NS_HP "> .\n"
+      "@prefix rdfs: <" NS_RDFS "> .\n\n"
+      "<>\n\ta hp:PatchBank ;\n\thp:formatVersion %d ;\n"
+      "\thp:activeScene %u ;\n\thp:scenes (\n",
+      HP_DOC_VERSION, bank->active);
+  for (uint32_t s = 0; s < bank->n_scenes; ++s) {
+    put(&out, "\t\t[\n\t\t\ta hp:Scene ;\n\t\t\trdfs:label ");
+    put_string(&out, bank->labels[s]);
+    put(&out, " ;\n\t\t\thp:ops (\n");
+    write_scene(&out, bank->scenes[s]);
+    put(&out, "\t\t\t)\n\t\t]\n");
+  }
+  put(&out, "\t) .\n");
+  if (out.failed) {
+    free(out.buf);
+    return NULL;
+  }
+  return out.buf;
+}
+
+/* Reading */
+
+typedef struct {
+  SordWorld* world;
+  SordModel* model;
+  SordNode*  rdf_type;
+  SordNode*  rdf_first;
+  SordNode*  rdf_rest;
+  SordNode*  rdf_nil;
+  SordNode*  rdfs_label;
+  char       syntax[HP_MESSAGE_MAX];
+} Reader;
+
+static SordNode*
+hp_uri(Reader* const r, const char* const local)
+{
+  char uri[128];
+  snprintf(uri, sizeof(uri), NS_HP "%s", local);
+  return sord_new_uri(r->world, (const uint8_t*)uri);
+}
+
+static SerdStatus
+on_syntax_error(void* const handle, const SerdError* const error)
+{
+  Reader* r   = (Reader*)handle;
+  char    why[256];
+  va_list args;
+  va_copy(args, *error->args);
+  vsnprintf(why, sizeof(why), error->fmt, args);
+  va_end(args);
+  why[strcspn(why, "\n")] = '\0';
+  if (!r->syntax[0]) {
+    snprintf(r->syntax, sizeof(r->syntax), "line %u, column %u: %s",
+             error->line, error->col, why);
+  }
+  return SERD_SUCCESS;
+}
+
+/* The object of (subject, hp:local), or NULL; free with sord_node_free. */
+static SordNode*
+get(Reader* const r, const SordNode* const subject, const char* const local)
+{
+  SordNode* pred = hp_uri(r, local);
+  SordNode* obj  = sord_get(r->model, subject, pred, NULL, NULL);
+  sord_node_free(r->world, pred);
+  return obj;
+}
+
+/* A property as text into dst (HP_NAME_MAX); false if absent or too long. */
+static bool
+get_text(Reader* const r, const SordNode* const subject,
+         const char* const local, char* const dst, const size_t size)
+{
+  SordNode* node = get(r, subject, local);
+  if (!node) {
+    return false;
+  }
+  const char* text = (const char*)sord_node_get_string(node);
+  const bool  ok   = strlen(text) < size;
+  if (ok) {
+    strcpy(dst, text);
+  }
+  sord_node_free(r->world, node);
+  return ok;
+}
+
+/* A numeric literal; false if absent or not a number. */
+static bool
+get_number(Reader* const r, const SordNode* const subject,
+           const char* const local, float* const value)
+{
+  SordNode* node = get(r, subject, local);
+  if (!node) {
+    return false;
+  }
+  const char* text = (const char*)sord_node_get_string(node);
+  char*       end  = NULL;
+  *value           = strtof(text, &end);
+  const bool ok    = sord_node_get_type(node) == SORD_LITERAL && end != text &&
+                  *end == '\0';
+  sord_node_free(r->world, node);
+  return ok;
+}
+
+/* Call `func` on each element of an RDF list, in order. */
+typedef HpStatus (*ItemFunc)(Reader* r, const SordNode* item, uint32_t index,
+                             void* data, HpError* err);
+
+static HpStatus
+each_item(Reader* const r, const SordNode* const list, const char* const what,
+          const ItemFunc func, void* const data, HpError* const err)
+{
+  SordNode* node = sord_node_copy(list);
+  HpStatus  st   = HP_SUCCESS;
+  uint32_t  i    = 0;
+  while (!st && node && !sord_node_equals(node, r->rdf_nil)) {
+    if (i > HP_MAX_MODULES * 8u) {
+      st = hp_error(err, HP_ERR_TOO_LARGE, "%s: the list is too long", what);
+      break;
+    }
+    SordNode* first = sord_get(r->model, node, r->rdf_first, NULL, NULL);
+    SordNode* rest  = sord_get(r->model, node, r->rdf_rest, NULL, NULL);
+    if (!first || !rest) {
+      st = hp_error(err, HP_ERR_SYNTAX, "%s is not a list ( ... )", what);
+    } else {
+      st = func(r, first, i++, data, err);
+    }
+    sord_node_free(r->world, first);
+    sord_node_free(r->world, node);
+    node = rest;
+  }
+  sord_node_free(r->world, node);
+  return st;
+}
+
+typedef struct {
+  HpPatch* patch;
+  uint32_t scene;
+} SceneCtx;
+
+static const struct {
+  const char* name;
+  HpOpType    type;
+} op_classes[] = {
+  {"Create", HP_OP_CREATE}, {"Set", HP_OP_SET},
+  {"Connect", HP_OP_CONNECT}, {"Gate", HP_OP_GATE},
+  {"Macro", HP_OP_MACRO},
+};
+
+static HpStatus
+read_op(Reader* const r, const SordNode* const item, const uint32_t index,
+        void* const data, HpError* const err)
+{
+  SceneCtx* ctx  = (SceneCtx*)data;
+  SordNode* type = sord_get(r->model, item, r->rdf_type, NULL, NULL);
+  const char* uri = type ? (const char*)sord_node_get_string(type) : "";
+  HpOp      op;
+  int       found = -1;
+  for (size_t i = 0; i < sizeof(op_classes) / sizeof(op_classes[0]); ++i) {
+    if (!strncmp(uri, NS_HP, strlen(NS_HP)) &&
+        !strcmp(uri + strlen(NS_HP), op_classes[i].name)) {
+      found = (int)i;
+    }
+  }
+  char where[64];
+  snprintf(where, sizeof(where), "scene %u, op %u", ctx->scene + 1u,
+           index + 1u);
+  if (found < 0) {
+    HpStatus st = hp_error(err, HP_ERR_SYNTAX,
+                           "%s: type '%.100s' is not hp:Create, hp:Set, "
+                           "hp:Connect, hp:Gate or hp:Macro",
+                           where, type ? uri : "(none)");
+    sord_node_free(r->world, type);
+    return st;
+  }
+  sord_node_free(r->world, type);
+  hp_op_init(&op, op_classes[found].type);
+  bool  ok     = true;
+  float number = 0.0f;
+  switch (op.type) {
+  case HP_OP_CREATE:
+    ok = get_text(r, item, "module", op.module, HP_NAME_MAX) &&
+         get_text(r, item, "type", op.arg, HP_NAME_MAX);
+    break;
+  case HP_OP_SET:
+    ok = get_text(r, item, "module", op.module, HP_NAME_MAX) &&
+         get_text(r, item, "param", op.arg, HP_NAME_MAX) &&
+         (get_number(r, item, "value", &op.value) ||
+          get_text(r, item, "value", op.arg2, HP_NAME_MAX));
+    break;
+  case HP_OP_GATE:
+    ok = get_text(r, item, "module", op.module, HP_NAME_MAX) &&
+         get_number(r, item, "value", &op.value);
+    break;
+  case HP_OP_CONNECT:
+    ok = get_text(r, item, "source", op.module, HP_NAME_MAX) &&
+         get_text(r, item, "dest", op.arg, HP_NAME_MAX);
+    break;
+  case HP_OP_MACRO:
+    ok = get_number(r, item, "macro", &number) &&
+         get_text(r, item, "target", op.module, HP_NAME_MAX) &&
+         get_number(r, item, "minimum", &op.lo) &&
+         get_number(r, item, "maximum", &op.hi);
+    op.macro = number >= 0.0f && number < 1000.0f ? (uint32_t)number : 0u;
+    if (ok && !get_text(r, item, "curve", op.arg2, HP_NAME_MAX)) {
+      strcpy(op.arg2, "lin");
+    }
+    break;
+  default: break;
+  }
+  if (!ok) {
+    return hp_error(err, HP_ERR_BAD_MESSAGE,
+                    "%s: hp:%s lacks a property it needs, or one is too "
+                    "long or of the wrong kind",
+                    where, op_classes[found].name);
+  }
+  HpError  why;
+  HpStatus st = hp_patch_apply(ctx->patch, &op, &why);
+  if (st) {
+    return hp_error(err, st, "%s: %.280s", where, why.message);
+  }
+  return HP_SUCCESS;
+}
+
+static HpStatus
+read_scene(Reader* const r, const SordNode* const item, const uint32_t index,
+           void* const data, HpError* const err)
+{
+  HpBank* bank = (HpBank*)data;
+  if (index >= HP_MAX_SCENES) {
+    return hp_error(err, HP_ERR_TOO_LARGE, "more than %u scenes",
+                    HP_MAX_SCENES);
+  }
+  if (!bank->scenes[index] && !(bank->scenes[index] = hp_patch_new())) {
+    return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  }
+  hp_patch_clear(bank->scenes[index]);
+  bank->n_scenes = index + 1u;
+  SordNode* label = sord_get(r->model, item, r->rdfs_label, NULL, NULL);
+  snprintf(bank->labels[index], HP_LABEL_MAX, "%s",
+           label ? (const char*)sord_node_get_string(label) : "");
+  if (!label) {
+    snprintf(bank->labels[index], HP_LABEL_MAX, "Scene %u", index + 1u);
+  }
+  sord_node_free(r->world, label);
+  SordNode* ops = get(r, item, "ops");
+  if (!ops) {
+    return hp_error(err, HP_ERR_SYNTAX, "scene %u has no hp:ops list",
+                    index + 1u);
+  }
+  SceneCtx ctx = {bank->scenes[index], index};
+  char     what[32];
+  snprintf(what, sizeof(what), "scene %u's hp:ops", index + 1u);
+  HpStatus st = each_item(r, ops, what, read_op, &ctx, err);
+  sord_node_free(r->world, ops);
+  return st;
+}
+
+static HpStatus
+read_bank(Reader* const r, HpBank* const bank, HpError* const err)
+{
+  SordNode* bank_class = hp_uri(r, "PatchBank");
+  SordIter* it = sord_search(r->model, NULL, r->rdf_type, bank_class, NULL);
+  sord_node_free(r->world, bank_class);
+  if (sord_iter_end(it)) {
+    sord_iter_free(it);
+    return hp_error(err, HP_ERR_SYNTAX,
+                    "no hp:PatchBank in the document: is it a hotpatch patch?");
+  }
+  const SordNode* subject = sord_iter_get_node(it, SORD_SUBJECT);
+  float           version = 0.0f;
+  float           active  = 0.0f;
+  HpStatus        st      = HP_SUCCESS;
+  if (!get_number(r, subject, "formatVersion", &version)) {
+    st = hp_error(err, HP_ERR_SYNTAX, "the hp:PatchBank has no hp:formatVersion");
+  } else if (version > (float)HP_DOC_VERSION || version < 1.0f) {
+    st = hp_error(err, HP_ERR_BAD_VALUE,
+                  "the document is format version %g; this hotpatch reads "
+                  "version 1 to %d: update hotpatch to load it",
+                  (double)version, HP_DOC_VERSION);
+  } else {
+    SordNode* scenes = get(r, subject, "scenes");
+    if (!scenes) {
+      st = hp_error(err, HP_ERR_SYNTAX, "the hp:PatchBank has no hp:scenes list");
+    } else {
+      st = each_item(r, scenes, "hp:scenes", read_scene, bank, err);
+      if (!st && !bank->n_scenes) {
+        st = hp_error(err, HP_ERR_SYNTAX, "hp:scenes is empty");
+      }
+      sord_node_free(r->world, scenes);
+    }
+    if (!st && get_number(r, subject, "activeScene", &active)) {
+      if (!(active >= 0.0f && active < (float)bank->n_scenes)) {
+        st = hp_error(err, HP_ERR_BAD_VALUE,
+                      "hp:activeScene %g names no scene (0..%u)",
+                      (double)active, bank->n_scenes - 1u);
+      }
+      bank->active = (uint32_t)active;
+    }
+  }
+  sord_iter_free(it);
+  return st;
+}
+
+HpStatus
+hp_doc_read(const char* const text, const char* const base_uri,
+            HpBank* const bank, HpError* const err)
+{
+  if (!text[strspn(text, " \t\r\n")]) {
+    return hp_error(err, HP_ERR_SYNTAX, "the document is empty");
+  }
+  Reader r;
+  memset(&r, 0, sizeof(r));
+  r.world      = sord_world_new();
+  r.model      = sord_new(r.world, SORD_SPO | SORD_OPS, false);
+  r.rdf_type   = sord_new_uri(r.world, (const uint8_t*)NS_RDF "type");
+  r.rdf_first  = sord_new_uri(r.world, (const uint8_t*)NS_RDF "first");
+  r.rdf_rest   = sord_new_uri(r.world, (const uint8_t*)NS_RDF "rest");
+  r.rdf_nil    = sord_new_uri(r.world, (const uint8_t*)NS_RDF "nil");
+  r.rdfs_label = sord_new_uri(r.world, (const uint8_t*)NS_RDFS "label");
+
+  const SerdNode base = serd_node_from_string(
+    SERD_URI, (const uint8_t*)(base_uri ? base_uri : "urn:hotpatch:document"));
+  SerdEnv*    env    = serd_env_new(&base);
+  SerdReader* reader = sord_new_reader(r.model, env, SERD_TURTLE, NULL);
+  serd_reader_set_error_sink(reader, on_syntax_error, &r);
+  const SerdStatus sst = serd_reader_read_string(reader, (const uint8_t*)text);
+  serd_reader_free(reader);
+  serd_env_free(env);
+
+  HpBank*  draft = hp_bank_new();
+  HpStatus st    = HP_SUCCESS;
+  if (!draft) {
+    st = hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  } else if (sst || r.syntax[0]) {
+    st = hp_error(err, HP_ERR_SYNTAX, "not valid Turtle: %s",
+                  r.syntax[0] ? r.syntax : (const char*)serd_strerror(sst));
+  } else {
+    draft->n_scenes = 0;
+    if (!(st = read_bank(&r, draft, err))) {
+      st = hp_bank_copy(bank, draft);
+    }
+  }
+  hp_bank_free(draft);
+  sord_node_free(r.world, r.rdf_type);
+  sord_node_free(r.world, r.rdf_first);
+  sord_node_free(r.world, r.rdf_rest);
+  sord_node_free(r.world, r.rdf_nil);
+  sord_node_free(r.world, r.rdfs_label);
+  sord_free(r.model);
+  sord_world_free(r.world);
+  return st;
+}
