@@ -249,6 +249,11 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
                   NULL);
     }
     const uint32_t key = ((const LV2_Atom_Property_Body*)at)->key;
+    float          number = 0.0f;
+    if (key == u->patch_sequenceNumber && get_number(u, val, &number) &&
+        number >= 0.0f && number <= 2147483520.0f) {
+      *seq = (int32_t)number; /* kept for the error even if decoding fails */
+    }
     if (key == u->hp_module) p.module = val;
     else if (key == u->hp_type) p.type = val;
     else if (key == u->hp_source) p.source = val;

@@ -18,6 +18,7 @@
 #include <lv2/core/lv2.h>
 #include <lv2/log/logger.h>
 #include <lv2/options/options.h>
+#include <lv2/state/state.h>
 #include <lv2/worker/worker.h>
 
 #include <math.h>
@@ -70,6 +71,7 @@ typedef struct {
   HpURIs         uris;
   LV2_Atom_Forge forge;
   HpEngine*      engine;
+  int            last_scene; /* the scene control's last value, or -1 */
 
   /* Scratch for one decoded message (audio thread). */
   HpOp ops[HP_MAX_MESSAGE_OPS];
@@ -145,6 +147,7 @@ instantiate(const LV2_Descriptor* const     descriptor,
     free(self);
     return NULL;
   }
+  self->last_scene = -1;
   self->engine = hp_engine_new(sample_rate, log_message, self, default_patch);
   if (!self->engine) {
     lv2_log_error(&self->logger, "hotpatch: out of memory\n");
@@ -191,18 +194,56 @@ schedule(Hotpatch* const self, const uint32_t frame)
   }
 }
 
-/* A notify event time that never goes backwards. */
+/* Where notify events go in this block: times never go backwards and stay
+   inside the block (an event stamped n_frames answers at n_frames - 1). */
+typedef struct {
+  uint32_t last;
+  uint32_t n_frames;
+} NotifyClock;
+
 static uint32_t
-notify_time(uint32_t* const last, const uint32_t frame)
+notify_time(NotifyClock* const clock, const uint32_t frame)
 {
-  if (frame > *last) {
-    *last = frame;
+  const uint32_t end = clock->n_frames ? clock->n_frames - 1u : 0u;
+  const uint32_t t   = frame < end ? frame : end;
+  if (t > clock->last) {
+    clock->last = t;
   }
-  return *last;
+  return clock->last;
+}
+
+/* Write the engine's notifications (acks, errors, Primed, Swapped, the
+   patch:Get reply) to notify. */
+static void
+flush_events(Hotpatch* const self, NotifyClock* const last)
+{
+  HpEngine* const e = self->engine;
+  HpEvent         event;
+  while (hp_engine_next_event(e, &event)) {
+    const uint32_t time = notify_time(last, event.frame); /* 0 but at swaps */
+    bool           ok   = false;
+    if (event.type == HP_EVENT_PATCH) {
+      uint32_t    len  = 0;
+      const char* text = hp_engine_patch_text(e, &len);
+      ok = hp_atom_write_patch(&self->forge, &self->uris, time, event.seq,
+                               text, len);
+      hp_engine_patch_text_done(e);
+      if (!ok) {
+        ok = hp_atom_write_error(&self->forge, &self->uris, time, event.seq,
+                                 "the patch does not fit in the notify "
+                                 "buffer the host gave; ask again later");
+      }
+    } else {
+      ok = hp_atom_write_event(&self->forge, &self->uris, time, &event);
+    }
+    if (!ok) {
+      break; /* notify full: the rest is lost for this cycle */
+    }
+  }
 }
 
 static void
-report(Hotpatch* const self, uint32_t* const last, const uint32_t frame,
+report(Hotpatch* const self, NotifyClock* const last, const uint32_t frame,
        const int32_t seq, const HpError* const err)
 {
   hp_atom_write_error(&self->forge, &self->uris, notify_time(last, frame), seq,
@@ -210,14 +251,13 @@ report(Hotpatch* const self, uint32_t* const last, const uint32_t frame,
   /* The worker logs it: no stdio here. */
   HpOp op;
   hp_op_init(&op, HP_OP_LOG);
-  memcpy(op.arg2, err->message, sizeof(op.arg2) - 1u);
-  op.arg2[sizeof(op.arg2) - 1u] = '\0';
+  memcpy(op.text, err->message, sizeof(op.text));
   hp_engine_submit(self->engine, &op);
 }
 
 static void
 handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
-              const uint32_t frame, uint32_t* const last)
+              const uint32_t frame, NotifyClock* const last)
 {
   uint32_t n_ops = 0;
   int32_t  seq   = HP_NO_SEQ;
@@ -242,6 +282,7 @@ handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
   }
   if (commits) {
     schedule(self, frame);
+    flush_events(self, last); /* many swaps may happen in one block */
   }
 }
 
@@ -262,12 +303,25 @@ run(LV2_Handle const instance, const uint32_t n_frames)
       hp_engine_macro(e, m, *self->macro[m]);
     }
   }
+  if (self->scene) {
+    /* A new scene hot-swaps through the worker like a commit. */
+    const float value = *self->scene;
+    const int   scene = value >= 0.0f && value < 8.0f ? (int)(value + 0.5f) : 0;
+    if (scene != self->last_scene) {
+      HpOp op;
+      hp_op_init(&op, HP_OP_SCENE);
+      op.value = (float)scene;
+      if (!hp_engine_submit(e, &op)) {
+        self->last_scene = scene;
+      }
+    }
+  }
 
   const uint32_t capacity = self->notify ? self->notify->atom.size : 0;
   lv2_atom_forge_set_buffer(&self->forge, (uint8_t*)self->notify, capacity);
   LV2_Atom_Forge_Frame seq_frame;
   lv2_atom_forge_sequence_head(&self->forge, &seq_frame, 0);
-  uint32_t last = 0;
+  NotifyClock last = {0, n_frames};
 
   hp_engine_poll(e, 0);
   uint32_t pos = 0;
@@ -296,29 +350,7 @@ run(LV2_Handle const instance, const uint32_t n_frames)
   }
   schedule(self, n_frames);
 
-  HpEvent event;
-  while (hp_engine_next_event(e, &event)) {
-    const uint32_t frame = event.type == HP_EVENT_SWAPPED ? event.frame : 0;
-    const uint32_t time  = notify_time(&last, frame);
-    bool           ok    = false;
-    if (event.type == HP_EVENT_PATCH) {
-      uint32_t    len  = 0;
-      const char* text = hp_engine_patch_text(e, &len);
-      ok = hp_atom_write_patch(&self->forge, &self->uris, time, event.seq,
-                               text, len);
-      hp_engine_patch_text_done(e);
-      if (!ok) {
-        ok = hp_atom_write_error(&self->forge, &self->uris, time, event.seq,
-                                 "the patch does not fit in the notify "
-                                 "buffer the host gave; ask again later");
-      }
-    } else {
-      ok = hp_atom_write_event(&self->forge, &self->uris, time, &event);
-    }
-    if (!ok) {
-      break; /* notify full: the rest is lost for this cycle */
-    }
-  }
+  flush_events(self, &last);
   lv2_atom_forge_pop(&self->forge, &seq_frame);
 
   HpEngineStatus status;
@@ -363,6 +395,76 @@ work_response(LV2_Handle const instance, const uint32_t size,
   return LV2_WORKER_SUCCESS;
 }
 
+/* State: the bank as one patch document string (hosts round-trip strings
+   faithfully).  save() may run while run() does: it takes only the
+   worker's lock. */
+static LV2_State_Status
+save(LV2_Handle const                instance,
+     const LV2_State_Store_Function  store,
+     const LV2_State_Handle          handle,
+     const uint32_t                  flags,
+     const LV2_Feature* const* const features)
+{
+  (void)flags;
+  (void)features;
+  Hotpatch* self = (Hotpatch*)instance;
+  char*     doc  = hp_engine_save_document(self->engine);
+  if (!doc) {
+    lv2_log_error(&self->logger, "hotpatch: out of memory saving state\n");
+    return LV2_STATE_ERR_UNKNOWN;
+  }
+  const LV2_State_Status st =
+    store(handle, self->uris.hp_patchBank, doc, strlen(doc) + 1u,
+          self->uris.atom_String, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+  free(doc);
+  return st;
+}
+
+/* Builds the restored patch here (hosts may offer no worker: Ardour's
+   session load) and hands it over through the standby like any commit, so
+   run() may go on meanwhile (threadSafeRestore). */
+static LV2_State_Status
+restore(LV2_Handle const                  instance,
+        const LV2_State_Retrieve_Function retrieve,
+        const LV2_State_Handle            handle,
+        const uint32_t                    flags,
+        const LV2_Feature* const* const   features)
+{
+  (void)flags;
+  (void)features;
+  Hotpatch*   self  = (Hotpatch*)instance;
+  size_t      size  = 0;
+  uint32_t    type  = 0;
+  uint32_t    vflags = 0;
+  const void* value =
+    retrieve(handle, self->uris.hp_patchBank, &size, &type, &vflags);
+  if (!value) {
+    return LV2_STATE_SUCCESS; /* nothing of ours: keep what plays */
+  }
+  if (type != self->uris.atom_String || size == 0 || size > (64u << 20u)) {
+    lv2_log_error(&self->logger,
+                  "hotpatch: state holds a patch bank that is not a string "
+                  "(%zu bytes); the playing patch stays\n", size);
+    return LV2_STATE_ERR_BAD_TYPE;
+  }
+  char* text = (char*)malloc(size + 1u);
+  if (!text) {
+    return LV2_STATE_ERR_UNKNOWN;
+  }
+  memcpy(text, value, size);
+  text[size] = '\0';
+  HpError        err;
+  const HpStatus st = hp_engine_load_document(self->engine, text, NULL, &err);
+  free(text);
+  if (st) {
+    lv2_log_error(&self->logger,
+                  "hotpatch: cannot restore the saved patch: %s; the playing "
+                  "patch stays\n", err.message);
+    return LV2_STATE_ERR_UNKNOWN;
+  }
+  return LV2_STATE_SUCCESS;
+}
+
 static void
 cleanup(LV2_Handle const instance)
 {
@@ -375,8 +477,12 @@ static const void*
 extension_data(const char* const uri)
 {
   static const LV2_Worker_Interface worker = {work, work_response, NULL};
+  static const LV2_State_Interface  state  = {save, restore};
   if (!strcmp(uri, LV2_WORKER__interface)) {
     return &worker;
+  }
+  if (!strcmp(uri, LV2_STATE__interface)) {
+    return &state;
   }
   return NULL;
 }

@@ -49,6 +49,7 @@
 #define HP__frame HP_NS "frame"
 #define HP__patchFile HP_NS "patchFile"
 #define HP__patch HP_NS "patch"
+#define HP__patchBank HP_NS "patchBank"
 
 typedef struct {
   LV2_URID atom_Blank;
@@ -106,6 +107,7 @@ typedef struct {
   LV2_URID hp_frame;
   LV2_URID hp_patchFile;
   LV2_URID hp_patch;
+  LV2_URID hp_patchBank;
 } HpURIs;
 
 static inline void
@@ -166,6 +168,7 @@ hp_map_uris(LV2_URID_Map* map, HpURIs* u)
   HP_MAP(hp_frame, HP__frame);
   HP_MAP(hp_patchFile, HP__patchFile);
   HP_MAP(hp_patch, HP__patch);
+  HP_MAP(hp_patchBank, HP__patchBank);
 #undef HP_MAP
 }
 

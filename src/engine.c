@@ -21,6 +21,7 @@
 
 #include "graph.h"
 #include "patch.h"
+#include "patchdoc.h"
 #include "ring.h"
 
 #include <math.h>
@@ -40,7 +41,7 @@
 #define MAX_CROSSFADE_MS 10000.0f
 #define SILENCE_RMS 0.001f      /* the seed's threshold for "has signal" */
 #define MAX_WARMUP_PEAK 64.0f   /* +36 dBFS: anything above is broken */
-#define MAX_RT_EVENTS 4u
+#define MAX_RT_EVENTS 16u
 #define PATCH_TEXT_MAX 60000u   /* fits the notify port's 64 KiB minimum */
 
 struct HpEngineImpl {
@@ -79,6 +80,7 @@ struct HpEngineImpl {
   /* Worker side, under `lock` (also taken by restore and save, never by
      the audio thread). */
   pthread_mutex_t lock;
+  HpBank*         bank;       /* scenes; the active one is `committed` */
   HpPatch*        staged;     /* what the next commit builds */
   HpPatch*        committed;  /* the patch of the newest published graph */
   HpPatch*        base_patch; /* the patch of `base` */
@@ -348,6 +350,37 @@ answer_get(HpEngine* const e, const HpOp* const op)
   }
 }
 
+/* Scenes: the playing patch goes back into the bank, the chosen scene is
+   staged and committed through the usual prime and crossfade. */
+static void
+switch_scene(HpEngine* const e, const HpOp* const op)
+{
+  HpError        err;
+  const uint32_t scene = op->value >= 0.0f && op->value < (float)HP_MAX_SCENES
+                           ? (uint32_t)op->value
+                           : HP_MAX_SCENES;
+  if (scene == e->bank->active) {
+    reply(e, op->seq, HP_SUCCESS, NULL);
+    return;
+  }
+  if (scene >= e->bank->n_scenes) {
+    hp_error(&err, HP_ERR_BAD_VALUE,
+             "scene %u is empty: the bank has %u scene%s; the playing "
+             "patch stays",
+             scene + 1u, e->bank->n_scenes, e->bank->n_scenes == 1 ? "" : "s");
+    reply(e, op->seq, err.status, &err);
+    return;
+  }
+  hp_patch_copy(e->bank->scenes[e->bank->active], e->committed);
+  e->bank->active = scene;
+  hp_patch_copy(e->staged, e->bank->scenes[scene]);
+  e->dirty = true;
+  HpOp commit_op;
+  hp_op_init(&commit_op, HP_OP_COMMIT);
+  commit_op.seq = op->seq;
+  commit(e, &commit_op);
+}
+
 static void
 abort_staged(HpEngine* const e, const HpOp* const op)
 {
@@ -369,10 +402,11 @@ apply_op(HpEngine* const e, const HpOp* const op)
   case HP_OP_ABORT: abort_staged(e, op); return;
   case HP_OP_LOG:
     if (e->log) {
-      e->log(e->log_handle, true, op->arg2);
+      e->log(e->log_handle, true, op->text);
     }
     return;
   case HP_OP_GET: answer_get(e, op); return;
+  case HP_OP_SCENE: switch_scene(e, op); return;
   case HP_OP_PRIME_SET:
   case HP_OP_PRIME_GATE:
     if (e->n_primes >= MAX_PRIMES) {
@@ -429,6 +463,7 @@ hp_engine_new(const float rate, const HpLogFunc log, void* const log_handle,
   e->ops          = hp_ring_new(OP_QUEUE_SIZE, sizeof(HpOp));
   e->events       = hp_ring_new(EVENT_QUEUE_SIZE, sizeof(HpEvent));
   e->retired      = hp_ring_new(RETIRE_QUEUE_SIZE, sizeof(HpGraph*));
+  e->bank         = hp_bank_new();
   e->staged       = hp_patch_new();
   e->committed    = hp_patch_new();
   e->base_patch   = hp_patch_new();
@@ -447,7 +482,7 @@ hp_engine_new(const float rate, const HpLogFunc log, void* const log_handle,
   pthread_mutex_init(&e->lock, NULL);
   if (!e->ops || !e->events || !e->retired || !e->staged || !e->committed ||
       !e->base_patch || !e->primes || !e->warm_l || !e->warm_r ||
-      !e->patch_text ||
+      !e->patch_text || !e->bank ||
       !(e->active = hp_graph_new(e->staged, NULL, rate, NULL))) {
     hp_engine_free(e);
     return NULL;
@@ -496,6 +531,7 @@ hp_engine_free(HpEngine* const e)
   hp_ring_free(e->ops);
   hp_ring_free(e->events);
   hp_ring_free(e->retired);
+  hp_bank_free(e->bank);
   hp_patch_free(e->staged);
   hp_patch_free(e->committed);
   hp_patch_free(e->base_patch);
@@ -567,6 +603,47 @@ hp_engine_load_text(HpEngine* const e, const char* const text,
   pthread_mutex_unlock(&e->lock);
   hp_patch_free(draft);
   return st;
+}
+
+HpStatus
+hp_engine_load_document(HpEngine* const e, const char* const text,
+                        const char* const base_uri, HpError* const err)
+{
+  HpBank* bank = hp_bank_new();
+  if (!bank) {
+    return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  }
+  HpStatus st = hp_doc_read(text, base_uri, bank, err);
+  if (!st) {
+    pthread_mutex_lock(&e->lock);
+    if (!(st = hp_bank_copy(e->bank, bank)) &&
+        !(st = hp_patch_copy(e->staged, bank->scenes[bank->active]))) {
+      e->dirty = true;
+      HpOp commit_op;
+      hp_op_init(&commit_op, HP_OP_COMMIT);
+      commit(e, &commit_op);
+    }
+    pthread_mutex_unlock(&e->lock);
+  }
+  hp_bank_free(bank);
+  return st;
+}
+
+char*
+hp_engine_save_document(HpEngine* const e)
+{
+  HpBank* bank = hp_bank_new();
+  char*   text = NULL;
+  if (bank) {
+    pthread_mutex_lock(&e->lock);
+    if (!hp_bank_copy(bank, e->bank) &&
+        !hp_patch_copy(bank->scenes[bank->active], e->committed)) {
+      text = hp_doc_write(bank);
+    }
+    pthread_mutex_unlock(&e->lock);
+  }
+  hp_bank_free(bank);
+  return text;
 }
 
 /* Audio thread */
@@ -651,13 +728,19 @@ hp_engine_poll(HpEngine* const e, const uint32_t frame)
   ++e->status.swaps;
   e->status.generation   = tag->generation;
   e->status.module_count = hp_graph_module_count(g);
-  if (e->n_rt_events < MAX_RT_EVENTS) {
+  /* The swap answers the commit: hp:Swapped, and its patch:Ack. */
+  if (e->n_rt_events + 2u <= MAX_RT_EVENTS) {
     HpEvent* ev = &e->rt_events[e->n_rt_events++];
     memset(ev, 0, sizeof(*ev));
     ev->type       = HP_EVENT_SWAPPED;
     ev->seq        = tag->seq;
     ev->generation = tag->generation;
     ev->frame      = frame;
+    if (tag->seq != HP_NO_SEQ) {
+      ev       = &e->rt_events[e->n_rt_events++];
+      *ev      = e->rt_events[e->n_rt_events - 2u];
+      ev->type = HP_EVENT_ACK;
+    }
   }
 }
 

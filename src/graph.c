@@ -573,12 +573,21 @@ hp_graph_set(HpGraph* const graph, const char* const module,
   if (p < 0) {
     return false;
   }
+  const HpParamDesc* pd = &node->desc->params[p];
   if (choice && choice[0]) {
-    const int c = hp_param_find_choice(&node->desc->params[p], choice);
+    const int c = hp_param_find_choice(pd, choice);
     if (c < 0) {
       return false;
     }
     value = (float)c;
+  }
+  if (pd->kind == HP_PARAM_GATE && value == value) {
+    value = value >= 0.5f ? 1.0f : 0.0f;
+  }
+  /* The worker answers a bad value with an error: it must not sound. */
+  if (!(value >= pd->min && value <= pd->max) ||
+      (pd->kind != HP_PARAM_CONTINUOUS && value != floorf(value))) {
+    return false;
   }
   set_slot(node, (uint32_t)p, value, immediate);
   return true;

@@ -49,8 +49,9 @@ int hp_graph_find(const HpGraph* graph, const char* id);
 /**
    Set a parameter by name to `value`, or to the enum choice named `choice`
    when that is not NULL or empty.  `immediate` skips smoothing (priming).
-   Out-of-range values are clamped; non-finite ones ignored.  Audio thread
-   safe.  Returns false when the module or parameter does not exist.
+   Audio thread safe.  Returns false, changing nothing, when the module,
+   parameter or choice does not exist or the value is not finite, out of
+   range, or not whole for an integer or choice.
 */
 bool hp_graph_set(HpGraph* graph, const char* module, const char* param,
                   float value, const char* choice, bool immediate);

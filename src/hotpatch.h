@@ -82,8 +82,9 @@ typedef enum {
   HP_OP_ABORT,
   HP_OP_CLEAR,
   HP_OP_MACRO,      /**< macro (1..8) -> module = "mod:param", lo..hi, arg2 = "lin"|"exp" */
-  HP_OP_LOG,        /**< arg2 = a message from the audio thread to log */
+  HP_OP_LOG,        /**< text = a message from the audio thread to log */
   HP_OP_GET,        /**< answer with the playing patch (HP_EVENT_PATCH) */
+  HP_OP_SCENE,      /**< value = scene index (0..7) to switch to */
 } HpOpType;
 
 /** No sequence number on the message. */
@@ -101,6 +102,7 @@ typedef struct {
   bool     require_signal;
   uint32_t macro;              /**< HP_OP_MACRO: 1..8 */
   float    lo, hi;             /**< HP_OP_MACRO: value range */
+  char     text[HP_MESSAGE_MAX]; /**< HP_OP_LOG */
 } HpOp;
 
 /** Initialise `op` with defaults (no seq, default warm-up and crossfade). */
@@ -212,6 +214,19 @@ void hp_engine_status(const HpEngine* engine, HpEngineStatus* status);
 */
 HpStatus hp_engine_load_text(HpEngine* engine, const char* text,
                              HpError* err);
+
+/**
+   Replace the bank with a patch document (Turtle, see src/patchdoc.h) and
+   commit its active scene.  On any error nothing changes.  `base_uri`
+   (may be NULL) resolves relative URIs in it.
+*/
+HpStatus hp_engine_load_document(HpEngine* engine, const char* text,
+                                 const char* base_uri, HpError* err);
+
+/** The bank, with the playing patch as its active scene, as a patch
+    document: a new string (free() it), or NULL when out of memory.
+    Safe while the audio thread runs (it takes only the worker's lock). */
+char* hp_engine_save_document(HpEngine* engine);
 
 /** Do all queued work: apply ops to the staged patch, build, prime, warm up
     and publish standbys, free retired graphs. */

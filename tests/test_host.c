@@ -456,7 +456,7 @@ test_protocol_encoding(void)
   CHECK(!hp_host_send_text(host, 4u, 7, "/patch/gate env1 1"), "%s",
         hp_host_last_error());
   CHECK(hp_host_send_text(host, 4u, 8, "# a comment") == 1, "comment sent");
-  CHECK(hp_host_send_text(host, 4u, 8, "/patch/set osc1 freq x") == -1,
+  CHECK(hp_host_send_text(host, 4u, 8, "/patch/gate env1 x") == -1,
         "bad number accepted");
   CHECK(hp_host_send_text(host, 4u, 8, "/patch/create osc1") == -1,
         "missing argument accepted");

@@ -2534,9 +2534,9 @@ hp_host_send_text(HpHost* host, uint64_t frame, int seq, const char* line)
     return hp_host_send_patch_get(host, frame, seq);
   }
 
-  float value = 0.0f;
-  if ((!strcmp(cmd, "set") && !parse_float(args[2], &value)) ||
-      (!strcmp(cmd, "gate") && !parse_float(args[1], &value))) {
+  float      value      = 0.0f;
+  const bool set_choice = !strcmp(cmd, "set") && !parse_float(args[2], &value);
+  if (!strcmp(cmd, "gate") && !parse_float(args[1], &value)) {
     set_error("bad number in \"%s\"", line);
     return -1;
   }
@@ -2563,7 +2563,11 @@ hp_host_send_text(HpHost* host, uint64_t frame, int seq, const char* line)
   } else if (otype == u->hp_Set) {
     put_string(forge, u->hp_module, args[0]);
     put_string(forge, u->hp_param, args[1]);
-    put_float(forge, u->hp_value, value);
+    if (set_choice) {
+      put_string(forge, u->hp_value, args[2]); /* an enum choice by name */
+    } else {
+      put_float(forge, u->hp_value, value);
+    }
   } else if (otype == u->hp_Gate) {
     put_string(forge, u->hp_module, args[0]);
     put_float(forge, u->hp_value, value);
