@@ -114,6 +114,48 @@ main(void)
   CHECK_MSG(fabs(f - 440.0) < 0.1, "after a refused restore: %f", f);
   printf("# state from a future format version: refused, the 440 Hz patch plays on\n");
   hp_host_free(c);
+
+  /* Scenes: a two-scene bank restored, then the scene control moved. */
+  static const char* const bank =
+    "@prefix hp: <urn:hotpatch:ns#> .\n"
+    "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:activeScene 0 ; hp:scenes (\n"
+    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"a\" ; hp:type \"sine\" ]\n"
+    "   [ a hp:Set ; hp:module \"a\" ; hp:param \"freq\" ; hp:value 220.0 ] ) ]\n"
+    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"b\" ; hp:type \"triangle\" ]\n"
+    "   [ a hp:Set ; hp:module \"b\" ; hp:param \"freq\" ; hp:value 550.0 ] ) ] ) .\n";
+  HpHost* d = make();
+  const LV2_URID key = hp_host_map(d, HP__patchBank);
+  (void)key;
+  snprintf(path, sizeof(path), "%s/bank.ttl", dir);
+  file = fopen(path, "w");
+  CHECK(file);
+  fprintf(file,
+          "@prefix state: <http://lv2plug.in/ns/ext/state#> .\n"
+          "@prefix lv2: <http://lv2plug.in/ns/lv2core#> .\n"
+          "<> a state:State ; lv2:appliesTo <urn:hotpatch:synth> ;\n"
+          " state:state [ <" HP__patchBank "> \"\"\"%s\"\"\" ] .\n",
+          bank);
+  fclose(file);
+  CHECK_MSG(!hp_host_restore_state_file(d, path, 0), "restore: %s",
+            hp_host_last_error());
+  f = pitch(d);
+  CHECK_MSG(fabs(f - 220.0) < 0.1, "scene 1: %f", f);
+  CHECK(!hp_host_set_control(d, "scene", 1.0f));
+  CHECK(!hp_host_run(d, 256));
+  CHECK(!hp_host_wait_worker(d, 5000));
+  f = pitch(d);
+  CHECK_MSG(fabs(f - 550.0) < 0.2, "scene 2: %f", f);
+  const float swaps = hp_host_control_out(d, "swaps");
+  CHECK(!hp_host_set_control(d, "scene", 5.0f)); /* empty: refused */
+  CHECK(!hp_host_run(d, 256));
+  CHECK(!hp_host_wait_worker(d, 5000));
+  f = pitch(d);
+  CHECK_MSG(fabs(f - 550.0) < 0.2, "after selecting an empty scene: %f", f);
+  CHECK(hp_host_log_contains(d, "scene 6 is empty: the bank has 2 scenes"));
+  CHECK(hp_host_control_out(d, "swaps") == swaps);
+  printf("# scenes: 220 Hz scene 1, scene control to 2: 550 Hz; an empty scene "
+         "refused in the log, the patch plays on\n");
+  hp_host_free(d);
   hp_host_free(a);
   snprintf(path, sizeof(path), "rm -rf '%s'", dir);
   CHECK(!system(path));
