@@ -31,7 +31,7 @@ PLUGIN_SOURCES = ["plugin/hotpatch.c", "plugin/atoms.c"]
 UNIT_TESTS = ["test_ring", "test_dsp", "test_patch", "test_patchdoc", "test_engine"]
 
 # Tests that drive the built bundle through the lilv test host.
-HOST_TESTS = ["test_host", "test_plugin", "test_swap", "test_protocol", "test_state"]
+HOST_TESTS = ["test_host", "test_plugin", "test_swap", "test_protocol", "test_state", "test_presets"]
 
 # Benchmarks under tests/bench/ (built with the tests, run by './waf bench'):
 # programs that drive the bundle through the lilv test host and print figures.
@@ -120,15 +120,23 @@ def build(bld):
               install_path=None)
     bld.env.cshlib_PATTERN = "%s.so"
 
-    bld(features="subst", source="ttl/manifest.ttl.in",
-        target=BUNDLE + "/manifest.ttl", install_path=None,
-        LIB_EXT=".so")
     for ttl in ["hotpatch.ttl", "hp.ttl"]:
         bld(features="subst", is_copy=True, source="ttl/" + ttl,
             target=BUNDLE + "/" + ttl, install_path=None)
-    for preset in bld.path.ant_glob("presets/*.ttl"):
-        bld(features="subst", is_copy=True, source=preset,
-            target=BUNDLE + "/presets/" + preset.name, install_path=None)
+
+    # Presets are written as text-protocol scripts (presets/*.hps) and
+    # compiled into LV2 presets by the code the plugin runs.
+    bld.program(source=["tools/preset.c"], target="tools/hp-preset",
+                use=["hpengine", "M"], install_path=None)
+    presets = sorted(bld.path.ant_glob("presets/*.hps"), key=lambda n: n.name)
+    for script in presets:
+        name = script.name[:-len(".hps")]
+        bld(rule="${SRC[0].abspath()} %s ${SRC[1].abspath()} > ${TGT}" % name,
+            source=["tools/hp-preset", script],
+            target=BUNDLE + "/presets/%s.ttl" % name, install_path=None)
+    bld(rule=write_manifest, source="ttl/manifest.ttl.in",
+        target=BUNDLE + "/manifest.ttl", install_path=None,
+        preset_names=[p.name[:-len(".hps")] for p in presets])
 
     # The module reference, generated from the descriptors.
     bld.program(source=["tools/describe.c"], target="tools/hp-describe",
@@ -148,6 +156,16 @@ def build(bld):
                 includes=["tests/host", "plugin"],
                 use=["tests/hphost", "LILV", "LV2", "PTHREAD", "DL", "M"],
                 linkflags=["-rdynamic"])
+
+
+def write_manifest(task):
+    """manifest.ttl: the plugin, then one entry per preset."""
+    text = task.inputs[0].read().replace("@LIB_EXT@", ".so")
+    for name in task.generator.preset_names:
+        text += ("\n<urn:hotpatch:preset:%s>\n\ta pset:Preset ;\n"
+                 "\tlv2:appliesTo <urn:hotpatch:synth> ;\n"
+                 "\trdfs:seeAlso <presets/%s.ttl> .\n" % (name, name))
+    task.outputs[0].write(text)
 
 
 def build_tests(bld):

@@ -167,6 +167,17 @@ check_id(const HpPatch* const patch, const char* const id, HpError* const err)
   return HP_SUCCESS;
 }
 
+void
+hp_float_text(const float value, char* const buf)
+{
+  for (int digits = 6; digits <= 9; ++digits) {
+    snprintf(buf, 32, "%.*g", digits, (double)value);
+    if (strtof(buf, NULL) == value) {
+      return;
+    }
+  }
+}
+
 HpStatus
 hp_param_check(const HpPatchModule* const module, const uint32_t param,
                const float value, HpError* const err)
@@ -624,8 +635,9 @@ hp_patch_write_text(const HpPatch* const patch, char* const buf,
         APPEND("/patch/set %s %s %s\n", m->id, pd->name,
                pd->choices[(int)m->value[p]]);
       } else {
-        APPEND("/patch/set %s %s %.9g\n", m->id, pd->name,
-               (double)m->value[p]);
+        char number[32];
+        hp_float_text(m->value[p], number);
+        APPEND("/patch/set %s %s %s\n", m->id, pd->name, number);
       }
     }
   }
@@ -647,8 +659,12 @@ hp_patch_write_text(const HpPatch* const patch, char* const buf,
   for (uint32_t i = 0; i < patch->n_macros; ++i) {
     const HpMacroMap*    map = &patch->macros[i];
     const HpPatchModule* m   = &patch->modules[map->module];
-    APPEND("/patch/macro %u %s:%s %.9g %.9g %s\n", map->macro + 1u, m->id,
-           m->desc->params[map->param].name, (double)map->lo, (double)map->hi,
+    char lo[32];
+    char hi[32];
+    hp_float_text(map->lo, lo);
+    hp_float_text(map->hi, hi);
+    APPEND("/patch/macro %u %s:%s %s %s %s\n", map->macro + 1u, m->id,
+           m->desc->params[map->param].name, lo, hi,
            map->exponential ? "exp" : "lin");
   }
   return len;

@@ -89,6 +89,10 @@ HpStatus hp_patch_find_param(const HpPatch* patch, const char* module,
                              const char* param, uint32_t* mod_index,
                              uint32_t* param_index, HpError* err);
 
+/** The shortest text that reads back as exactly `value` ("0.3", not
+    "0.300000012"); `buf` holds at least 32 bytes. */
+void hp_float_text(float value, char* buf);
+
 /** Check a value for a parameter (finite, in range, whole for integers). */
 HpStatus hp_param_check(const HpPatchModule* module, uint32_t param,
                         float value, HpError* err);

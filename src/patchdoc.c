@@ -125,12 +125,12 @@ put_string(Out* const out, const char* const s)
   put(out, "\"");
 }
 
-/* A number Turtle reads back exactly (%.9g round-trips a float). */
+/* A number Turtle reads back exactly, as short as it can be. */
 static void
 put_number(Out* const out, const float value)
 {
   char buf[32];
-  snprintf(buf, sizeof(buf), "%.9g", (double)value);
+  hp_float_text(value, buf);
   /* Turtle has no bare "inf"; values are finite (validated) anyway. */
   put(out, "%s%s", buf, strpbrk(buf, ".eE") ? "" : ".0");
 }
