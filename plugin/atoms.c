@@ -111,6 +111,8 @@ typedef struct {
   const LV2_Atom* crossfade;
   const LV2_Atom* require;
   const LV2_Atom* seq;
+  const LV2_Atom* property; /* patch:Set */
+  const LV2_Atom* pvalue;   /* patch:Set */
 } Props;
 
 static HpStatus
@@ -265,6 +267,8 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     else if (key == u->hp_crossfade) p.crossfade = val;
     else if (key == u->hp_requireSignal) p.require = val;
     else if (key == u->patch_sequenceNumber) p.seq = val;
+    else if (key == u->patch_property) p.property = val;
+    else if (key == u->patch_value) p.pvalue = val;
   }
   float number = 0.0f;
   if (p.seq) {
@@ -343,6 +347,39 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     return HP_SUCCESS;
   } else if (type == u->patch_Get) {
     hp_op_init(op, HP_OP_GET);
+  } else if (type == u->patch_Set) {
+    const LV2_URID prop = p.property && p.property->type == u->atom_URID &&
+                              p.property->size >= sizeof(LV2_URID)
+                            ? ((const LV2_Atom_URID*)p.property)->body
+                            : 0;
+    if (prop == u->hp_patchFile) {
+      hp_op_init(op, HP_OP_LOAD_FILE);
+      const char* path = p.pvalue && (p.pvalue->type == u->atom_Path ||
+                                      p.pvalue->type == u->atom_String)
+                           ? (const char*)LV2_ATOM_BODY_CONST(p.pvalue)
+                           : NULL;
+      const size_t len = path ? strnlen(path, p.pvalue->size) : 0;
+      if (!path || len == p.pvalue->size || len == 0) {
+        st = fail(err, HP_ERR_BAD_MESSAGE,
+                  "patch:Set of hp:patchFile needs patch:value, an absolute "
+                  "atom:Path", NULL);
+      } else if (len >= sizeof(op->text)) {
+        st = fail(err, HP_ERR_TOO_LARGE,
+                  "patch:Set of hp:patchFile: the path is longer than 319 "
+                  "bytes", NULL);
+      } else {
+        memcpy(op->text, path, len + 1u);
+      }
+    } else if (prop == u->hp_liveReload) {
+      hp_op_init(op, HP_OP_LIVE_RELOAD);
+      st = number_prop(u, p.pvalue, "patch:Set of hp:liveReload", "patch:value",
+                       &op->value, err);
+    } else {
+      st = fail(err, HP_ERR_BAD_MESSAGE,
+                "patch:Set of a property hotpatch does not have; its writable "
+                "properties are hp:patchFile and hp:liveReload",
+                NULL);
+    }
   } else if (type == u->hp_Abort) {
     hp_op_init(op, HP_OP_ABORT);
   } else if (type == u->hp_Clear) {
@@ -389,21 +426,35 @@ hp_atom_write_error(LV2_Atom_Forge* const forge, const HpURIs* const u,
   return ok;
 }
 
+/* One patch:Set of `property`; the value is written by the caller. */
+static bool
+begin_set(LV2_Atom_Forge* const forge, const HpURIs* const u,
+          const uint32_t frame, const int32_t seq, const LV2_URID property,
+          LV2_Atom_Forge_Frame* const obj)
+{
+  return lv2_atom_forge_frame_time(forge, frame) &&
+         lv2_atom_forge_object(forge, obj, 0, u->patch_Set) &&
+         write_seq(forge, u, seq) &&
+         lv2_atom_forge_key(forge, u->patch_property) &&
+         lv2_atom_forge_urid(forge, property) &&
+         lv2_atom_forge_key(forge, u->patch_value);
+}
+
 bool
 hp_atom_write_patch(LV2_Atom_Forge* const forge, const HpURIs* const u,
                     const uint32_t frame, const int32_t seq,
-                    const char* const text, const uint32_t length)
+                    const char* const text, const uint32_t length,
+                    const char* const path, const bool live_reload)
 {
   LV2_Atom_Forge_Frame obj;
-  if (!lv2_atom_forge_frame_time(forge, frame) ||
-      !lv2_atom_forge_object(forge, &obj, 0, u->patch_Set)) {
-    return false;
-  }
-  const bool ok = write_seq(forge, u, seq) &&
-                  lv2_atom_forge_key(forge, u->patch_property) &&
-                  lv2_atom_forge_urid(forge, u->hp_patch) &&
-                  lv2_atom_forge_key(forge, u->patch_value) &&
-                  lv2_atom_forge_string(forge, text, length);
+  bool ok = begin_set(forge, u, frame, seq, u->hp_patch, &obj) &&
+            lv2_atom_forge_string(forge, text, length);
+  lv2_atom_forge_pop(forge, &obj);
+  ok = ok && begin_set(forge, u, frame, seq, u->hp_patchFile, &obj) &&
+       lv2_atom_forge_path(forge, path, (uint32_t)strlen(path));
+  lv2_atom_forge_pop(forge, &obj);
+  ok = ok && begin_set(forge, u, frame, seq, u->hp_liveReload, &obj) &&
+       lv2_atom_forge_bool(forge, live_reload);
   lv2_atom_forge_pop(forge, &obj);
   return ok;
 }

@@ -29,10 +29,11 @@ HpStatus hp_atom_decode(const HpURIs* uris, const LV2_Atom_Object* obj,
 bool hp_atom_write_event(LV2_Atom_Forge* forge, const HpURIs* uris,
                          uint32_t frame, const HpEvent* event);
 
-/** Write patch:Set hp:patch with the playing patch's text, for patch:Get. */
+/** Answer patch:Get: one patch:Set per property (hp:patch, the playing
+    patch's text; hp:patchFile; hp:liveReload). */
 bool hp_atom_write_patch(LV2_Atom_Forge* forge, const HpURIs* uris,
                          uint32_t frame, int32_t seq, const char* text,
-                         uint32_t length);
+                         uint32_t length, const char* path, bool live_reload);
 
 /** Write a patch:Error for `seq` with `message` at `frame`. */
 bool hp_atom_write_error(LV2_Atom_Forge* forge, const HpURIs* uris,

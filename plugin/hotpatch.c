@@ -72,6 +72,9 @@ typedef struct {
   LV2_Atom_Forge forge;
   HpEngine*      engine;
   int            last_scene; /* the scene control's last value, or -1 */
+  float          live_reload; /* last hp:liveReload sent to the engine */
+  uint32_t       tick_frames; /* frames since live reload last looked */
+  uint32_t       tick_period; /* frames between looks: half a second */
 
   /* Scratch for one decoded message (audio thread). */
   HpOp ops[HP_MAX_MESSAGE_OPS];
@@ -147,7 +150,9 @@ instantiate(const LV2_Descriptor* const     descriptor,
     free(self);
     return NULL;
   }
-  self->last_scene = -1;
+  self->last_scene  = -1;
+  self->live_reload = -1.0f;
+  self->tick_period = (uint32_t)(sample_rate * 0.5f);
   self->engine = hp_engine_new(sample_rate, log_message, self, default_patch);
   if (!self->engine) {
     lv2_log_error(&self->logger, "hotpatch: out of memory\n");
@@ -226,7 +231,7 @@ flush_events(Hotpatch* const self, NotifyClock* const last)
       uint32_t    len  = 0;
       const char* text = hp_engine_patch_text(e, &len);
       ok = hp_atom_write_patch(&self->forge, &self->uris, time, event.seq,
-                               text, len);
+                               text, len, event.message, event.live_reload);
       hp_engine_patch_text_done(e);
       if (!ok) {
         ok = hp_atom_write_error(&self->forge, &self->uris, time, event.seq,
@@ -235,6 +240,16 @@ flush_events(Hotpatch* const self, NotifyClock* const last)
       }
     } else {
       ok = hp_atom_write_event(&self->forge, &self->uris, time, &event);
+    }
+    if (ok && event.type == HP_EVENT_SWAPPED) {
+      /* The patch changed: hosts mark the session as modified. */
+      LV2_Atom_Forge_Frame obj;
+      ok = lv2_atom_forge_frame_time(&self->forge, time) &&
+           lv2_atom_forge_object(&self->forge, &obj, 0,
+                                 self->uris.state_StateChanged);
+      if (ok) {
+        lv2_atom_forge_pop(&self->forge, &obj);
+      }
     }
     if (!ok) {
       break; /* notify full: the rest is lost for this cycle */
@@ -267,6 +282,14 @@ handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
   if (st) {
     report(self, last, frame, seq, &err);
     return;
+  }
+  if (n_ops == 1 && self->ops[0].type == HP_OP_LIVE_RELOAD &&
+      self->ops[0].seq == HP_NO_SEQ &&
+      (self->ops[0].value != 0.0f) == (self->live_reload > 0.0f)) {
+    return; /* automation repeats the value every cycle (Ardour) */
+  }
+  if (n_ops == 1 && self->ops[0].type == HP_OP_LIVE_RELOAD) {
+    self->live_reload = self->ops[0].value != 0.0f ? 1.0f : 0.0f;
   }
   bool commits = false;
   for (uint32_t i = 0; i < n_ops && !st; ++i) {
@@ -348,6 +371,13 @@ run(LV2_Handle const instance, const uint32_t n_frames)
   if (pos < n_frames) {
     hp_engine_render(e, self->out_l + pos, self->out_r + pos, n_frames - pos);
   }
+  if (hp_engine_watching(e) && (self->tick_frames += n_frames) >= self->tick_period) {
+    HpOp tick;
+    hp_op_init(&tick, HP_OP_TICK);
+    if (!hp_engine_submit(e, &tick)) {
+      self->tick_frames = 0;
+    }
+  }
   schedule(self, n_frames);
 
   flush_events(self, &last);
@@ -395,6 +425,30 @@ work_response(LV2_Handle const instance, const uint32_t size,
   return LV2_WORKER_SUCCESS;
 }
 
+/* Paths from mapPath are freed by the host's freePath when it has one. */
+static const void*
+find_feature(const LV2_Feature* const* const features, const char* const uri)
+{
+  for (int i = 0; features && features[i]; ++i) {
+    if (!strcmp(features[i]->URI, uri)) {
+      return features[i]->data;
+    }
+  }
+  return NULL;
+}
+
+static void
+free_path(const LV2_Feature* const* const features, char* const path)
+{
+  const LV2_State_Free_Path* fp =
+    (const LV2_State_Free_Path*)find_feature(features, LV2_STATE__freePath);
+  if (fp && path) {
+    fp->free_path(fp->handle, path);
+  } else {
+    free(path);
+  }
+}
+
 /* State: the bank as one patch document string (hosts round-trip strings
    faithfully).  save() may run while run() does: it takes only the
    worker's lock. */
@@ -406,17 +460,37 @@ save(LV2_Handle const                instance,
      const LV2_Feature* const* const features)
 {
   (void)flags;
-  (void)features;
   Hotpatch* self = (Hotpatch*)instance;
   char*     doc  = hp_engine_save_document(self->engine);
   if (!doc) {
     lv2_log_error(&self->logger, "hotpatch: out of memory saving state\n");
     return LV2_STATE_ERR_UNKNOWN;
   }
-  const LV2_State_Status st =
+  LV2_State_Status st =
     store(handle, self->uris.hp_patchBank, doc, strlen(doc) + 1u,
           self->uris.atom_String, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
   free(doc);
+
+  /* The patch file, as the host wants paths saved (mapPath), and live
+     reload: everything the user set. */
+  char path[HP_MESSAGE_MAX];
+  bool live = false;
+  hp_engine_file_settings(self->engine, path, &live);
+  const LV2_State_Map_Path* map_path =
+    (const LV2_State_Map_Path*)find_feature(features, LV2_STATE__mapPath);
+  if (!st && path[0]) {
+    char* abstract = map_path ? map_path->abstract_path(map_path->handle, path)
+                              : NULL;
+    const char* saved = abstract ? abstract : path;
+    st = store(handle, self->uris.hp_patchFile, saved, strlen(saved) + 1u,
+               self->uris.atom_Path, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+    free_path(features, abstract);
+  }
+  const int32_t live_value = live;
+  if (!st) {
+    st = store(handle, self->uris.hp_liveReload, &live_value, sizeof(live_value),
+               self->uris.atom_Bool, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+  }
   return st;
 }
 
@@ -431,7 +505,6 @@ restore(LV2_Handle const                  instance,
         const LV2_Feature* const* const   features)
 {
   (void)flags;
-  (void)features;
   Hotpatch*   self  = (Hotpatch*)instance;
   size_t      size  = 0;
   uint32_t    type  = 0;
@@ -462,6 +535,21 @@ restore(LV2_Handle const                  instance,
                   "patch stays\n", err.message);
     return LV2_STATE_ERR_UNKNOWN;
   }
+
+  /* The patch file is remembered (for live reload and patch:Get), not
+     loaded: the bank above is what was saved. */
+  const LV2_State_Map_Path* map_path =
+    (const LV2_State_Map_Path*)find_feature(features, LV2_STATE__mapPath);
+  const void* file = retrieve(handle, self->uris.hp_patchFile, &size, &type, &vflags);
+  const void* live = retrieve(handle, self->uris.hp_liveReload, &size, &type, &vflags);
+  char*       path = NULL;
+  if (file && map_path) {
+    path = map_path->absolute_path(map_path->handle, (const char*)file);
+  }
+  hp_engine_set_file_settings(self->engine, path ? path : file ? (const char*)file : "",
+                              live && type == self->uris.atom_Bool &&
+                                *(const int32_t*)live != 0);
+  free_path(features, path);
   return LV2_STATE_SUCCESS;
 }
 

@@ -50,6 +50,7 @@
 #define HP__patchFile HP_NS "patchFile"
 #define HP__patch HP_NS "patch"
 #define HP__patchBank HP_NS "patchBank"
+#define HP__liveReload HP_NS "liveReload"
 
 typedef struct {
   LV2_URID atom_Blank;
@@ -108,6 +109,7 @@ typedef struct {
   LV2_URID hp_patchFile;
   LV2_URID hp_patch;
   LV2_URID hp_patchBank;
+  LV2_URID hp_liveReload;
 } HpURIs;
 
 static inline void
@@ -169,6 +171,7 @@ hp_map_uris(LV2_URID_Map* map, HpURIs* u)
   HP_MAP(hp_patchFile, HP__patchFile);
   HP_MAP(hp_patch, HP__patch);
   HP_MAP(hp_patchBank, HP__patchBank);
+  HP_MAP(hp_liveReload, HP__liveReload);
 #undef HP_MAP
 }
 

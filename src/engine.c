@@ -24,12 +24,14 @@
 #include "patchdoc.h"
 #include "ring.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define OP_QUEUE_SIZE 1024u     /* operations between two worker runs */
@@ -43,6 +45,7 @@
 #define MAX_WARMUP_PEAK 64.0f   /* +36 dBFS: anything above is broken */
 #define MAX_RT_EVENTS 16u
 #define PATCH_TEXT_MAX 60000u   /* fits the notify port's 64 KiB minimum */
+#define MAX_FILE_SIZE (16u << 20u)
 
 struct HpEngineImpl {
   float     rate;
@@ -55,6 +58,7 @@ struct HpEngineImpl {
   HpRing*           retired; /* audio -> worker: HpGraph* */
   _Atomic(HpGraph*) ready;   /* the readiness flag: a primed standby */
   atomic_bool       text_busy; /* patch_text is written, not yet sent */
+  atomic_bool       watching;  /* live reload has a file to watch */
   char*             patch_text;
   uint32_t          patch_text_len;
 
@@ -81,6 +85,10 @@ struct HpEngineImpl {
      the audio thread). */
   pthread_mutex_t lock;
   HpBank*         bank;       /* scenes; the active one is `committed` */
+  char            patch_file[HP_MESSAGE_MAX]; /* "" when none */
+  struct timespec file_mtime;
+  off_t           file_size;
+  bool            live_reload;
   HpPatch*        staged;     /* what the next commit builds */
   HpPatch*        committed;  /* the patch of the newest published graph */
   HpPatch*        base_patch; /* the patch of `base` */
@@ -343,8 +351,10 @@ answer_get(HpEngine* const e, const HpOp* const op)
   atomic_store_explicit(&e->text_busy, true, memory_order_release);
   HpEvent ev;
   memset(&ev, 0, sizeof(ev));
-  ev.type = HP_EVENT_PATCH;
-  ev.seq  = op->seq;
+  ev.type        = HP_EVENT_PATCH;
+  ev.seq         = op->seq;
+  ev.live_reload = e->live_reload;
+  memcpy(ev.message, e->patch_file, sizeof(ev.message));
   if (!hp_ring_push(e->events, &ev)) {
     atomic_store_explicit(&e->text_busy, false, memory_order_release);
   }
@@ -381,6 +391,110 @@ switch_scene(HpEngine* const e, const HpOp* const op)
   commit(e, &commit_op);
 }
 
+/* Install a parsed document as the bank and commit its active scene. */
+static HpStatus
+install_document(HpEngine* const e, const char* const text,
+                 const char* const base_uri, const int32_t seq,
+                 HpError* const err)
+{
+  HpBank* bank = hp_bank_new();
+  if (!bank) {
+    return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  }
+  HpStatus st = hp_doc_read(text, base_uri, bank, err);
+  if (!st && !(st = hp_bank_copy(e->bank, bank)) &&
+      !(st = hp_patch_copy(e->staged, bank->scenes[bank->active]))) {
+    e->dirty = true;
+    HpOp commit_op;
+    hp_op_init(&commit_op, HP_OP_COMMIT);
+    commit_op.seq = seq;
+    commit(e, &commit_op);
+  }
+  hp_bank_free(bank);
+  return st;
+}
+
+/* Read a whole patch file; NULL with `err` set when it cannot be one. */
+static char*
+read_file(const char* const path, HpError* const err)
+{
+  FILE* file = fopen(path, "rb");
+  if (!file) {
+    hp_error(err, HP_ERR_IO, "cannot open patch file '%.200s': %s", path,
+             strerror(errno));
+    return NULL;
+  }
+  char*  text = (char*)malloc(MAX_FILE_SIZE + 1u);
+  size_t len  = text ? fread(text, 1, MAX_FILE_SIZE + 1u, file) : 0;
+  fclose(file);
+  if (!text) {
+    hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  } else if (len > MAX_FILE_SIZE) {
+    hp_error(err, HP_ERR_TOO_LARGE, "patch file '%.200s' is larger than %u MiB",
+             path, MAX_FILE_SIZE >> 20u);
+  } else if (memchr(text, '\0', len)) {
+    hp_error(err, HP_ERR_SYNTAX,
+             "patch file '%.200s' is binary, not a Turtle patch document",
+             path);
+  } else {
+    text[len] = '\0';
+    return text;
+  }
+  free(text);
+  return NULL;
+}
+
+static void
+load_file(HpEngine* const e, const char* const path, const int32_t seq)
+{
+  HpError err;
+  if (path[0] != '/') {
+    hp_error(&err, HP_ERR_BAD_VALUE,
+             "hp:patchFile needs an absolute path, not '%.200s'", path);
+    reply(e, seq, err.status, &err);
+    return;
+  }
+  struct stat st_file;
+  const bool  found = !stat(path, &st_file);
+  char*       text  = read_file(path, &err);
+  HpStatus    st    = text ? HP_SUCCESS : err.status;
+  if (text) {
+    char uri[HP_MESSAGE_MAX + 8];
+    snprintf(uri, sizeof(uri), "file://%s", path);
+    HpError why;
+    if ((st = install_document(e, text, uri, seq, &why))) {
+      hp_error(&err, st, "patch file '%.120s': %.180s", path, why.message);
+    }
+    free(text);
+  }
+  /* Watch the file even when this version is broken: the next save may
+     mend it. */
+  snprintf(e->patch_file, sizeof(e->patch_file), "%s", path);
+  e->file_mtime = found ? st_file.st_mtim : (struct timespec){0, 0};
+  e->file_size  = found ? st_file.st_size : -1;
+  atomic_store(&e->watching, e->live_reload);
+  if (st) {
+    reply(e, seq, st, &err);
+  }
+}
+
+/* Live reload: a changed file is loaded, primed and crossfaded in. */
+static void
+watch_file(HpEngine* const e)
+{
+  struct stat st_file;
+  if (!e->live_reload || !e->patch_file[0] || stat(e->patch_file, &st_file)) {
+    return;
+  }
+  if (st_file.st_mtim.tv_sec != e->file_mtime.tv_sec ||
+      st_file.st_mtim.tv_nsec != e->file_mtime.tv_nsec ||
+      st_file.st_size != e->file_size) {
+    char path[HP_MESSAGE_MAX];
+    memcpy(path, e->patch_file, sizeof(path));
+    load_file(e, path, HP_NO_SEQ);
+  }
+}
+
 static void
 abort_staged(HpEngine* const e, const HpOp* const op)
 {
@@ -407,6 +521,13 @@ apply_op(HpEngine* const e, const HpOp* const op)
     return;
   case HP_OP_GET: answer_get(e, op); return;
   case HP_OP_SCENE: switch_scene(e, op); return;
+  case HP_OP_LOAD_FILE: load_file(e, op->text, op->seq); return;
+  case HP_OP_LIVE_RELOAD:
+    e->live_reload = op->value != 0.0f;
+    atomic_store(&e->watching, e->live_reload && e->patch_file[0]);
+    reply(e, op->seq, HP_SUCCESS, NULL);
+    return;
+  case HP_OP_TICK: watch_file(e); return;
   case HP_OP_PRIME_SET:
   case HP_OP_PRIME_GATE:
     if (e->n_primes >= MAX_PRIMES) {
@@ -609,24 +730,36 @@ HpStatus
 hp_engine_load_document(HpEngine* const e, const char* const text,
                         const char* const base_uri, HpError* const err)
 {
-  HpBank* bank = hp_bank_new();
-  if (!bank) {
-    return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
-  }
-  HpStatus st = hp_doc_read(text, base_uri, bank, err);
-  if (!st) {
-    pthread_mutex_lock(&e->lock);
-    if (!(st = hp_bank_copy(e->bank, bank)) &&
-        !(st = hp_patch_copy(e->staged, bank->scenes[bank->active]))) {
-      e->dirty = true;
-      HpOp commit_op;
-      hp_op_init(&commit_op, HP_OP_COMMIT);
-      commit(e, &commit_op);
-    }
-    pthread_mutex_unlock(&e->lock);
-  }
-  hp_bank_free(bank);
+  pthread_mutex_lock(&e->lock);
+  const HpStatus st = install_document(e, text, base_uri, HP_NO_SEQ, err);
+  pthread_mutex_unlock(&e->lock);
   return st;
+}
+
+void
+hp_engine_file_settings(HpEngine* const e, char* const path,
+                        bool* const live_reload)
+{
+  pthread_mutex_lock(&e->lock);
+  memcpy(path, e->patch_file, HP_MESSAGE_MAX);
+  *live_reload = e->live_reload;
+  pthread_mutex_unlock(&e->lock);
+}
+
+void
+hp_engine_set_file_settings(HpEngine* const e, const char* const path,
+                            const bool live_reload)
+{
+  struct stat st_file;
+  pthread_mutex_lock(&e->lock);
+  snprintf(e->patch_file, sizeof(e->patch_file), "%s", path ? path : "");
+  e->live_reload = live_reload;
+  if (e->patch_file[0] && !stat(e->patch_file, &st_file)) {
+    e->file_mtime = st_file.st_mtim;
+    e->file_size  = st_file.st_size;
+  }
+  atomic_store(&e->watching, e->live_reload && e->patch_file[0]);
+  pthread_mutex_unlock(&e->lock);
 }
 
 char*
@@ -884,6 +1017,12 @@ hp_engine_set_crossfade_ms(HpEngine* const e, const float ms)
   if (isfinite(ms)) {
     e->crossfade_ms = ms < 0.0f ? 0.0f : ms > MAX_CROSSFADE_MS ? MAX_CROSSFADE_MS : ms;
   }
+}
+
+bool
+hp_engine_watching(const HpEngine* const e)
+{
+  return atomic_load_explicit(&e->watching, memory_order_relaxed);
 }
 
 void

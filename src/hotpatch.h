@@ -85,6 +85,9 @@ typedef enum {
   HP_OP_LOG,        /**< text = a message from the audio thread to log */
   HP_OP_GET,        /**< answer with the playing patch (HP_EVENT_PATCH) */
   HP_OP_SCENE,      /**< value = scene index (0..7) to switch to */
+  HP_OP_LOAD_FILE,  /**< text = absolute path of a patch document */
+  HP_OP_LIVE_RELOAD,/**< value != 0: reload the patch file when it changes */
+  HP_OP_TICK,       /**< time passes: look at the patch file (live reload) */
 } HpOpType;
 
 /** No sequence number on the message. */
@@ -133,7 +136,8 @@ typedef struct {
   float       prime_ms;     /**< PRIMED: commit received -> ready published */
   float       warmup_rms;   /**< PRIMED: RMS over the warm-up, linear */
   uint32_t    frame;        /**< SWAPPED: frame in the run() block */
-  char        message[HP_MESSAGE_MAX];
+  bool        live_reload;  /**< PATCH: live reload is on */
+  char        message[HP_MESSAGE_MAX]; /**< ERROR: why; PATCH: the patch file */
 } HpEvent;
 
 /* The engine */
@@ -194,6 +198,10 @@ void        hp_engine_patch_text_done(HpEngine* engine);
 void hp_engine_set_gain_db(HpEngine* engine, float db);
 void hp_engine_set_crossfade_ms(HpEngine* engine, float ms);
 
+/** True when live reload watches a patch file: send HP_OP_TICK now and
+    then (every half second).  Audio thread safe. */
+bool hp_engine_watching(const HpEngine* engine);
+
 /** Status for output ports: swaps done, last prime time, modules playing. */
 typedef struct {
   uint32_t swaps;
@@ -227,6 +235,15 @@ HpStatus hp_engine_load_document(HpEngine* engine, const char* text,
     document: a new string (free() it), or NULL when out of memory.
     Safe while the audio thread runs (it takes only the worker's lock). */
 char* hp_engine_save_document(HpEngine* engine);
+
+/** The patch file (absolute path, "" if none) and whether live reload is
+    on, for saving state.  `path` holds HP_MESSAGE_MAX bytes. */
+void hp_engine_file_settings(HpEngine* engine, char* path, bool* live_reload);
+
+/** Restore the patch file and live reload setting without loading the
+    file (state holds the bank itself). */
+void hp_engine_set_file_settings(HpEngine* engine, const char* path,
+                                 bool live_reload);
 
 /** Do all queued work: apply ops to the staged patch, build, prime, warm up
     and publish standbys, free retired graphs. */

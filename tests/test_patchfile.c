@@ -1,0 +1,158 @@
+/* hp:patchFile and live reload: a file loads, primes and crossfades in; a
+   changed file reloads; a broken save leaves the playing patch alone and
+   says where it broke; state remembers the file. */
+
+#include "check.h"
+#include "host.h"
+#include "signal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/hp_test_patchfile_XXXXXX";
+static char file[256];
+
+/* A one-scene document: a sine at `freq`. */
+static void
+write_doc(const double freq, const bool broken)
+{
+  char tmp[300];
+  snprintf(tmp, sizeof(tmp), "%s.part", file);
+  FILE* f = fopen(broken ? file : tmp, "w");
+  CHECK(f);
+  fprintf(f,
+          "@prefix hp: <urn:hotpatch:ns#> .\n"
+          "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes (\n"
+          " [ a hp:Scene ; hp:ops (\n"
+          "  [ a hp:Create ; hp:module \"tone\" ; hp:type \"sine\" ]\n"
+          "  [ a hp:Set ; hp:module \"tone\" ; hp:param \"freq\" ; hp:value %.1f ]%s",
+          freq, broken ? "\n  [ a hp:Set ; hp:module " : " ) ] ) .\n");
+  fclose(f);
+  if (!broken) {
+    CHECK(!rename(tmp, file)); /* an editor's atomic save */
+  }
+}
+
+static double
+pitch(HpHost* const host, const uint64_t frames)
+{
+  CHECK(!hp_host_render(host, frames, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+  const size_t n = hp_host_recorded(host);
+  return hp_sig_freq(hp_host_out_l(host) + n - 12000, 12000, 48000);
+}
+
+/* Render in real time's steps, letting the worker run, for `seconds`. */
+static void
+play(HpHost* const host, const double seconds)
+{
+  for (int i = 0; i < (int)(seconds * 48000 / 256); ++i) {
+    CHECK(!hp_host_run(host, 256));
+    CHECK(!hp_host_wait_worker(host, 2000));
+  }
+}
+
+int
+main(void)
+{
+  CHECK(mkdtemp(dir));
+  snprintf(file, sizeof(file), "%s/patch.ttl", dir);
+  write_doc(330.0, false);
+
+  HpHostConfig cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.sample_rate = 48000;
+  HpHost* host    = hp_host_new(&cfg);
+  CHECK_MSG(host, "%s", hp_host_last_error());
+
+  /* Load: primed, swapped, acknowledged with the swap. */
+  CHECK(!hp_host_send_patch_set_path(host, 0, 1, HP__patchFile, file));
+  play(host, 0.1);
+  const HpHostEvent* ack = hp_host_find_reply(host, 1);
+  CHECK_MSG(ack && ack->kind == HP_EV_ACK, "load: %s",
+            ack && ack->message ? ack->message : "no answer");
+  double f = pitch(host, 24000);
+  CHECK_MSG(fabs(f - 330.0) < 0.1, "loaded file plays %.3f Hz", f);
+
+  /* patch:Get tells which file. */
+  CHECK(!hp_host_send_patch_get(host, hp_host_frames(host), 2));
+  play(host, 0.05);
+  bool seen = false;
+  for (size_t i = 0; i < hp_host_n_events(host); ++i) {
+    const HpHostEvent* ev = hp_host_event(host, i);
+    seen |= ev->kind == HP_EV_PATCH_SET && ev->seq == 2 && ev->property &&
+            !strcmp(ev->property, HP__patchFile) && ev->value_string &&
+            !strcmp(ev->value_string, file);
+  }
+  CHECK(seen);
+
+  /* Without live reload a change on disk does nothing. */
+  write_doc(440.0, false);
+  play(host, 1.0);
+  f = pitch(host, 24000);
+  CHECK_MSG(fabs(f - 330.0) < 0.1, "reloaded without live reload: %.3f Hz", f);
+
+  /* With it, the new version plays within a second. */
+  LV2_Atom_Bool on = {{sizeof(int32_t), hp_host_uris(host)->atom_Bool}, 1};
+  CHECK(!hp_host_send_patch_set(host, hp_host_frames(host), 3, HP__liveReload, &on.atom));
+  play(host, 0.1);
+  CHECK(hp_host_find_reply(host, 3) && hp_host_find_reply(host, 3)->kind == HP_EV_ACK);
+  write_doc(550.0, false);
+  play(host, 1.0);
+  f = pitch(host, 24000);
+  CHECK_MSG(fabs(f - 550.0) < 0.2, "live reload: %.3f Hz", f);
+  const float swaps = hp_host_control_out(host, "swaps");
+
+  /* A save cut half-way: the error names the line and column; 550 Hz plays on. */
+  write_doc(660.0, true);
+  play(host, 1.0);
+  f = pitch(host, 24000);
+  CHECK_MSG(fabs(f - 550.0) < 0.2, "after a broken save: %.3f Hz", f);
+  CHECK(hp_host_control_out(host, "swaps") == swaps);
+  CHECK(hp_host_log_contains(host, "patch.ttl': not valid Turtle: line 6, column"));
+  const HpHostEvent* err = hp_host_find_event(host, HP_EV_ERROR, HP_SEQ_ANY);
+  CHECK(err && err->message && strstr(err->message, "line 6, column"));
+  printf("# live reload: 330 -> 550 Hz on save; a half-written save refused (%s); "
+         "the patch played on\n", err->message);
+
+  /* The save completes: reloaded. */
+  write_doc(660.0, false);
+  play(host, 1.0);
+  f = pitch(host, 24000);
+  CHECK_MSG(fabs(f - 660.0) < 0.2, "after the save completes: %.3f Hz", f);
+
+  /* State remembers the file and the setting. */
+  char state_dir[300];
+  snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
+  CHECK(!hp_host_save_state(host, state_dir));
+  char* text = hp_host_state_to_string(host);
+  CHECK_MSG(text && strstr(text, "liveReload") && strstr(text, "patchFile"),
+            "%s", text ? text : "(no state)");
+  free(text);
+
+  /* Missing and non-absolute files are refused with reasons. */
+  CHECK(!hp_host_send_patch_set_path(host, hp_host_frames(host), 4, HP__patchFile,
+                                     "/nonexistent/hotpatch.ttl"));
+  CHECK(!hp_host_send_patch_set_path(host, hp_host_frames(host), 5, HP__patchFile,
+                                     "relative.ttl"));
+  play(host, 0.1);
+  const HpHostEvent* missing  = hp_host_find_reply(host, 4);
+  const HpHostEvent* relative = hp_host_find_reply(host, 5);
+  CHECK(missing && missing->kind == HP_EV_ERROR &&
+        strstr(missing->message, "cannot open patch file '/nonexistent/hotpatch.ttl'"));
+  CHECK(relative && relative->kind == HP_EV_ERROR &&
+        strstr(relative->message, "needs an absolute path"));
+  f = pitch(host, 24000);
+  CHECK_MSG(fabs(f - 660.0) < 0.2, "after refused loads: %.3f Hz", f);
+  printf("# patch file: loaded at 330 Hz, reloaded to 550 and 660 Hz, missing and "
+         "relative paths refused\n");
+  hp_host_free(host);
+
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  CHECK(!system(cmd));
+  return 0;
+}
