@@ -111,6 +111,11 @@ typedef struct {
   const LV2_Atom* crossfade;
   const LV2_Atom* require;
   const LV2_Atom* seq;
+  const LV2_Atom* macro;
+  const LV2_Atom* target;
+  const LV2_Atom* minimum;
+  const LV2_Atom* maximum;
+  const LV2_Atom* curve;
   const LV2_Atom* property; /* patch:Set */
   const LV2_Atom* pvalue;   /* patch:Set */
 } Props;
@@ -268,6 +273,11 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     else if (key == u->hp_requireSignal) p.require = val;
     else if (key == u->patch_sequenceNumber) p.seq = val;
     else if (key == u->patch_property) p.property = val;
+    else if (key == u->hp_macro) p.macro = val;
+    else if (key == u->hp_target) p.target = val;
+    else if (key == u->hp_minimum) p.minimum = val;
+    else if (key == u->hp_maximum) p.maximum = val;
+    else if (key == u->hp_curve) p.curve = val;
     else if (key == u->patch_value) p.pvalue = val;
   }
   float number = 0.0f;
@@ -345,6 +355,17 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     commit->seq = *seq;
     ++*n_ops;
     return HP_SUCCESS;
+  } else if (type == u->hp_Macro) {
+    hp_op_init(op, HP_OP_MACRO);
+    float index = 0.0f;
+    if (!(st = number_prop(u, p.macro, "hp:Macro", "hp:macro", &index, err)) &&
+        !(st = string_prop(u, p.target, "hp:Macro", "hp:target", op->module, err)) &&
+        !(st = number_prop(u, p.minimum, "hp:Macro", "hp:minimum", &op->lo, err)) &&
+        !(st = number_prop(u, p.maximum, "hp:Macro", "hp:maximum", &op->hi, err)) &&
+        !(p.curve && (st = string_prop(u, p.curve, "hp:Macro", "hp:curve",
+                                       op->arg2, err)))) {
+      op->macro = index >= 0.0f && index < 1000.0f ? (uint32_t)index : 0u;
+    }
   } else if (type == u->patch_Get) {
     hp_op_init(op, HP_OP_GET);
   } else if (type == u->patch_Set) {
@@ -388,7 +409,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     return fail(err, HP_ERR_BAD_MESSAGE,
                 "unknown message type; send hp:Create, hp:Delete, hp:Connect, "
                 "hp:Disconnect, hp:Set, hp:Gate, hp:Commit, hp:Abort, "
-                "hp:Clear or patch:Get",
+                "hp:Clear, hp:Macro, patch:Get or patch:Set",
                 NULL);
   }
   if (st) {

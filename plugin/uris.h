@@ -28,6 +28,7 @@
 #define HP__Commit HP_NS "Commit"
 #define HP__Abort HP_NS "Abort"
 #define HP__Clear HP_NS "Clear"
+#define HP__Macro HP_NS "Macro"
 #define HP__Primed HP_NS "Primed"
 #define HP__Swapped HP_NS "Swapped"
 
@@ -48,6 +49,11 @@
 #define HP__moduleCount HP_NS "moduleCount"
 #define HP__frame HP_NS "frame"
 #define HP__patchFile HP_NS "patchFile"
+#define HP__macro HP_NS "macro"
+#define HP__target HP_NS "target"
+#define HP__minimum HP_NS "minimum"
+#define HP__maximum HP_NS "maximum"
+#define HP__curve HP_NS "curve"
 #define HP__patch HP_NS "patch"
 #define HP__patchBank HP_NS "patchBank"
 #define HP__liveReload HP_NS "liveReload"
@@ -88,6 +94,7 @@ typedef struct {
   LV2_URID hp_Commit;
   LV2_URID hp_Abort;
   LV2_URID hp_Clear;
+  LV2_URID hp_Macro;
   LV2_URID hp_Primed;
   LV2_URID hp_Swapped;
   LV2_URID hp_module;
@@ -107,6 +114,11 @@ typedef struct {
   LV2_URID hp_moduleCount;
   LV2_URID hp_frame;
   LV2_URID hp_patchFile;
+  LV2_URID hp_macro;
+  LV2_URID hp_target;
+  LV2_URID hp_minimum;
+  LV2_URID hp_maximum;
+  LV2_URID hp_curve;
   LV2_URID hp_patch;
   LV2_URID hp_patchBank;
   LV2_URID hp_liveReload;
@@ -150,6 +162,7 @@ hp_map_uris(LV2_URID_Map* map, HpURIs* u)
   HP_MAP(hp_Commit, HP__Commit);
   HP_MAP(hp_Abort, HP__Abort);
   HP_MAP(hp_Clear, HP__Clear);
+  HP_MAP(hp_Macro, HP__Macro);
   HP_MAP(hp_Primed, HP__Primed);
   HP_MAP(hp_Swapped, HP__Swapped);
   HP_MAP(hp_module, HP__module);
@@ -169,6 +182,11 @@ hp_map_uris(LV2_URID_Map* map, HpURIs* u)
   HP_MAP(hp_moduleCount, HP__moduleCount);
   HP_MAP(hp_frame, HP__frame);
   HP_MAP(hp_patchFile, HP__patchFile);
+  HP_MAP(hp_macro, HP__macro);
+  HP_MAP(hp_target, HP__target);
+  HP_MAP(hp_minimum, HP__minimum);
+  HP_MAP(hp_maximum, HP__maximum);
+  HP_MAP(hp_curve, HP__curve);
   HP_MAP(hp_patch, HP__patch);
   HP_MAP(hp_patchBank, HP__patchBank);
   HP_MAP(hp_liveReload, HP__liveReload);

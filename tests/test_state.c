@@ -156,6 +156,56 @@ main(void)
   printf("# scenes: 220 Hz scene 1, scene control to 2: 550 Hz; an empty scene "
          "refused in the log, the patch plays on\n");
   hp_host_free(d);
+
+  /* Macros follow the host's controls along their range and curve, and
+     survive a save and restore. */
+  HpHost* m = make();
+  send(m, "/patch/clear");
+  send(m, "/patch/create tone sine");
+  const HpURIs* u = hp_host_uris(m);
+  for (int i = 0; i < 2; ++i) {
+    LV2_Atom_Forge*      forge = hp_host_forge(m);
+    LV2_Atom_Forge_Frame obj;
+    lv2_atom_forge_object(forge, &obj, 0, u->hp_Macro);
+    lv2_atom_forge_key(forge, u->hp_macro);
+    lv2_atom_forge_int(forge, i ? 4 : 3);
+    lv2_atom_forge_key(forge, u->hp_target);
+    lv2_atom_forge_string(forge, i ? "tone:gain" : "tone:freq", 9);
+    lv2_atom_forge_key(forge, u->hp_minimum);
+    lv2_atom_forge_float(forge, i ? 0.0f : 100.0f);
+    lv2_atom_forge_key(forge, u->hp_maximum);
+    lv2_atom_forge_float(forge, i ? 0.5f : 1000.0f);
+    lv2_atom_forge_key(forge, u->hp_curve);
+    lv2_atom_forge_string(forge, i ? "lin" : "exp", 3);
+    lv2_atom_forge_pop(forge, &obj);
+    CHECK(!hp_host_send_atom(m, hp_host_frames(m), hp_host_forge_atom(m)));
+  }
+  send(m, "/patch/commit");
+  static const float  positions[] = {0.0f, 0.5f, 1.0f};
+  static const double freqs[]     = {100.0, 316.2278, 1000.0};
+  static const double gains[]     = {0.0, 0.25, 0.5};
+  for (int i = 0; i < 3; ++i) {
+    CHECK(!hp_host_set_control(m, "macro3", positions[i]));
+    CHECK(!hp_host_set_control(m, "macro4", positions[2 - i] > 0.0f ? positions[2 - i] : 0.5f));
+    CHECK(!hp_host_run(m, 256));
+    CHECK(!hp_host_wait_worker(m, 5000));
+    f = pitch(m);
+    CHECK_MSG(fabs(f - freqs[i]) < 0.1, "macro3 at %.1f: %.3f Hz", (double)positions[i], f);
+    const size_t n   = hp_host_recorded(m);
+    const double rms = hp_sig_rms(hp_host_out_l(m) + n - 24000, 24000);
+    const double g   = positions[2 - i] > 0.0f ? gains[2 - i] : gains[1];
+    CHECK_MSG(fabs(rms - g / sqrt(2.0)) < 0.005, "macro4: RMS %.4f, want %.4f", rms,
+              g / sqrt(2.0));
+  }
+  CHECK(!hp_host_save_state(m, dir));
+  text = hp_host_state_to_string(m);
+  CHECK_MSG(text && strstr(text, "[ a hp:Macro ; hp:macro 3 ; hp:target \"tone:freq\" ; "
+                                  "hp:minimum 100.0 ; hp:maximum 1000.0 ; hp:curve \"exp\" ]"),
+            "%s", text ? text : "(none)");
+  free(text);
+  printf("# macros: macro 3 sweeps 100..1000 Hz exponentially (316.23 Hz at 0.5), "
+         "macro 4 the gain linearly; saved in the state\n");
+  hp_host_free(m);
   hp_host_free(a);
   snprintf(path, sizeof(path), "rm -rf '%s'", dir);
   CHECK(!system(path));
