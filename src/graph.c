@@ -500,12 +500,6 @@ hp_graph_free(HpGraph* const graph)
   free(graph);
 }
 
-const HpGraph*
-hp_graph_base(const HpGraph* const graph)
-{
-  return graph->base;
-}
-
 bool
 hp_graph_correlated(const HpGraph* const graph)
 {

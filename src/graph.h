@@ -36,9 +36,6 @@ void hp_graph_process(HpGraph* graph, float* left, float* right,
     this one was built against.  Audio thread; O(kept modules). */
 void hp_graph_carry(HpGraph* graph, const HpGraph* from);
 
-/** The graph this one was built against (for carrying state), or NULL. */
-const HpGraph* hp_graph_base(const HpGraph* graph);
-
 /** True when a kept module's sound reaches the output in both graphs: the
     two are correlated and crossfade with equal gain, not equal power. */
 bool hp_graph_correlated(const HpGraph* graph);
