@@ -5,7 +5,7 @@
 #include "dsp.h"
 #include "module.h"
 
-enum { P_FREQ, P_GAIN, N_PARAMS };
+enum { P_FREQ, P_GAIN, P_DETUNE, N_PARAMS };
 
 typedef struct {
   uint32_t phase;
@@ -38,17 +38,18 @@ saw_run(float* const restrict out,
 static void
 saw_process(const HpNodeIO* const io, const uint32_t n)
 {
-  SawState* const        st   = (SawState*)io->state;
-  const HpParamIn* const freq = &io->param[P_FREQ];
-  const HpParamIn* const gain = &io->param[P_GAIN];
-  float* const restrict  out  = io->out[0];
+  SawState* const        st     = (SawState*)io->state;
+  const HpParamIn* const freq   = &io->param[P_FREQ];
+  const HpParamIn* const gain   = &io->param[P_GAIN];
+  const HpParamIn* const detune = &io->param[P_DETUNE];
+  float* const restrict  out    = io->out[0];
 
-  if (freq->signal) {
-    /* FM: dt varies frame by frame. */
+  if (freq->signal || detune->signal) {
+    /* FM or a detune signal: dt varies frame by frame. */
     uint32_t ph[HP_CHUNK];
     uint32_t inc[HP_CHUNK];
     st->phase =
-      hp_phase_fill(ph, inc, freq->signal, io->inv_rate, st->phase, n);
+      hp_osc_phase_fill(ph, inc, freq, detune, io->inv_rate, st->phase, n);
     for (uint32_t i = 0; i < n; ++i) {
       out[i] = hp_blep_saw(hp_phase_unit(ph[i]), 1.0f / hp_phase_dt(inc[i]));
     }
@@ -57,7 +58,7 @@ saw_process(const HpNodeIO* const io, const uint32_t n)
   }
 
   const uint32_t p      = st->phase;
-  const uint32_t inc    = hp_phase_inc(freq->value, io->inv_rate);
+  const uint32_t inc    = hp_osc_inc(freq, detune, io->inv_rate);
   const float    inv_dt = 1.0f / hp_phase_dt(inc);
   const float    g      = gain->signal ? 1.0f : gain->value;
   uint32_t       i      = 0;
@@ -78,6 +79,7 @@ static const HpPortDesc saw_outputs[] = {
 static const HpParamDesc saw_params[N_PARAMS] = {
   HP_PARAM_OSC_FREQ,
   HP_PARAM_OSC_GAIN,
+  HP_PARAM_OSC_DETUNE,
 };
 
 const HpModuleDesc hp_mod_saw = {

@@ -6,7 +6,7 @@
 #include "dsp.h"
 #include "module.h"
 
-enum { P_FREQ, P_GAIN, N_PARAMS };
+enum { P_FREQ, P_GAIN, P_DETUNE, N_PARAMS };
 
 typedef struct {
   uint32_t phase;
@@ -37,16 +37,17 @@ sine_run(float* const restrict out,
 static void
 sine_process(const HpNodeIO* const io, const uint32_t n)
 {
-  SineState* const       st   = (SineState*)io->state;
-  const HpParamIn* const freq = &io->param[P_FREQ];
-  const HpParamIn* const gain = &io->param[P_GAIN];
-  float* const restrict  out  = io->out[0];
+  SineState* const       st     = (SineState*)io->state;
+  const HpParamIn* const freq   = &io->param[P_FREQ];
+  const HpParamIn* const gain   = &io->param[P_GAIN];
+  const HpParamIn* const detune = &io->param[P_DETUNE];
+  float* const restrict  out    = io->out[0];
 
-  if (freq->signal) {
-    /* FM: the phase of every frame, then the wave. */
+  if (freq->signal || detune->signal) {
+    /* FM or a detune signal: the phase of every frame, then the wave. */
     uint32_t ph[HP_CHUNK];
     st->phase =
-      hp_phase_fill(ph, NULL, freq->signal, io->inv_rate, st->phase, n);
+      hp_osc_phase_fill(ph, NULL, freq, detune, io->inv_rate, st->phase, n);
     for (uint32_t i = 0; i < n; ++i) {
       out[i] = hp_sin_phase(ph[i]);
     }
@@ -56,7 +57,7 @@ sine_process(const HpNodeIO* const io, const uint32_t n)
 
   /* Constant frequency: the fast path, with a constant gain folded in. */
   const uint32_t p   = st->phase;
-  const uint32_t inc = hp_phase_inc(freq->value, io->inv_rate);
+  const uint32_t inc = hp_osc_inc(freq, detune, io->inv_rate);
   const float    g   = gain->signal ? 1.0f : gain->value;
   uint32_t       i   = 0;
   for (; i + HP_VEC <= n; i += HP_VEC) {
@@ -76,6 +77,7 @@ static const HpPortDesc sine_outputs[] = {
 static const HpParamDesc sine_params[N_PARAMS] = {
   HP_PARAM_OSC_FREQ,
   HP_PARAM_OSC_GAIN,
+  HP_PARAM_OSC_DETUNE,
 };
 
 const HpModuleDesc hp_mod_sine = {

@@ -6,7 +6,7 @@
 #include "dsp.h"
 #include "module.h"
 
-enum { P_FREQ, P_GAIN, P_PW, N_PARAMS };
+enum { P_FREQ, P_GAIN, P_PW, P_DETUNE, N_PARAMS };
 
 typedef struct {
   uint32_t phase;
@@ -61,27 +61,19 @@ square_run(float* const restrict out,
 static void
 square_process(const HpNodeIO* const io, const uint32_t n)
 {
-  SquareState* const     st   = (SquareState*)io->state;
-  const HpParamIn* const freq = &io->param[P_FREQ];
-  const HpParamIn* const gain = &io->param[P_GAIN];
-  const HpParamIn* const pw   = &io->param[P_PW];
-  float* const restrict  out  = io->out[0];
+  SquareState* const     st     = (SquareState*)io->state;
+  const HpParamIn* const freq   = &io->param[P_FREQ];
+  const HpParamIn* const gain   = &io->param[P_GAIN];
+  const HpParamIn* const pw     = &io->param[P_PW];
+  const HpParamIn* const detune = &io->param[P_DETUNE];
+  float* const restrict  out    = io->out[0];
 
-  if (freq->signal || pw->signal) {
-    /* FM or PWM: per-frame phase, dt and width. */
+  if (freq->signal || pw->signal || detune->signal) {
+    /* FM, PWM or a detune signal: per-frame phase, dt and width. */
     uint32_t ph[HP_CHUNK];
     uint32_t inc[HP_CHUNK];
-    if (freq->signal) {
-      st->phase =
-        hp_phase_fill(ph, inc, freq->signal, io->inv_rate, st->phase, n);
-    } else {
-      const uint32_t d = hp_phase_inc(freq->value, io->inv_rate);
-      for (uint32_t i = 0; i < n; ++i) {
-        ph[i]  = st->phase + i * d;
-        inc[i] = d;
-      }
-      st->phase += n * d;
-    }
+    st->phase =
+      hp_osc_phase_fill(ph, inc, freq, detune, io->inv_rate, st->phase, n);
     for (uint32_t i = 0; i < n; ++i) {
       out[i] = square_value(ph[i], square_pw_phase(hp_param_at(pw, i)),
                             1.0f / hp_phase_dt(inc[i]));
@@ -91,7 +83,7 @@ square_process(const HpNodeIO* const io, const uint32_t n)
   }
 
   const uint32_t p        = st->phase;
-  const uint32_t inc      = hp_phase_inc(freq->value, io->inv_rate);
+  const uint32_t inc      = hp_osc_inc(freq, detune, io->inv_rate);
   const uint32_t pw_phase = square_pw_phase(pw->value);
   const float    inv_dt   = 1.0f / hp_phase_dt(inc);
   const float    g        = gain->signal ? 1.0f : gain->value;
@@ -123,6 +115,7 @@ static const HpParamDesc square_params[N_PARAMS] = {
    false,
    NULL,
    "Pulse width: the fraction of the cycle spent high (0.5 = square)."},
+  HP_PARAM_OSC_DETUNE,
 };
 
 const HpModuleDesc hp_mod_square = {

@@ -7,7 +7,7 @@
 #include "dsp.h"
 #include "module.h"
 
-enum { P_FREQ, P_GAIN, N_PARAMS };
+enum { P_FREQ, P_GAIN, P_DETUNE, N_PARAMS };
 
 typedef struct {
   uint32_t phase;
@@ -40,16 +40,17 @@ triangle_run(float* const restrict out,
 static void
 triangle_process(const HpNodeIO* const io, const uint32_t n)
 {
-  TriangleState* const   st   = (TriangleState*)io->state;
-  const HpParamIn* const freq = &io->param[P_FREQ];
-  const HpParamIn* const gain = &io->param[P_GAIN];
-  float* const restrict  out  = io->out[0];
+  TriangleState* const   st     = (TriangleState*)io->state;
+  const HpParamIn* const freq   = &io->param[P_FREQ];
+  const HpParamIn* const gain   = &io->param[P_GAIN];
+  const HpParamIn* const detune = &io->param[P_DETUNE];
+  float* const restrict  out    = io->out[0];
 
-  if (freq->signal) {
+  if (freq->signal || detune->signal) {
     uint32_t ph[HP_CHUNK];
     uint32_t inc[HP_CHUNK];
     st->phase =
-      hp_phase_fill(ph, inc, freq->signal, io->inv_rate, st->phase, n);
+      hp_osc_phase_fill(ph, inc, freq, detune, io->inv_rate, st->phase, n);
     for (uint32_t i = 0; i < n; ++i) {
       const float dt = hp_phase_dt(inc[i]);
       out[i] =
@@ -61,7 +62,7 @@ triangle_process(const HpNodeIO* const io, const uint32_t n)
 
   /* The wave is computed from the trough, a quarter cycle before 0. */
   const uint32_t p   = st->phase;
-  const uint32_t inc = hp_phase_inc(freq->value, io->inv_rate);
+  const uint32_t inc = hp_osc_inc(freq, detune, io->inv_rate);
   const float    dt  = hp_phase_dt(inc);
   const float    g   = gain->signal ? 1.0f : gain->value;
   const float    idt = 1.0f / dt;
@@ -84,6 +85,7 @@ static const HpPortDesc triangle_outputs[] = {
 static const HpParamDesc triangle_params[N_PARAMS] = {
   HP_PARAM_OSC_FREQ,
   HP_PARAM_OSC_GAIN,
+  HP_PARAM_OSC_DETUNE,
 };
 
 const HpModuleDesc hp_mod_triangle = {

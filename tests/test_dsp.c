@@ -597,6 +597,126 @@ test_bandlimited(void)
   free(out);
 }
 
+/* Detune */
+
+/* Render 1 s of `type` at 440 Hz (or `freq` as a signal), detuned by
+   `cents` (or `detune` as a signal), and measure its pitch. */
+static double
+detuned_freq(const char* const  type,
+             const float        cents,
+             const float* const freq_sig,
+             const float* const detune_sig,
+             float* const       out,
+             const size_t       n)
+{
+  Rig r = rig_new(type, 48000.0f);
+  rig_set(&r, "gain", 1.0f);
+  rig_set(&r, "freq", 440.0f);
+  rig_set(&r, "detune", cents);
+  if (freq_sig) {
+    rig_signal(&r, "freq", freq_sig);
+  }
+  if (detune_sig) {
+    rig_signal(&r, "detune", detune_sig);
+  }
+  r.out[0] = out;
+  rig_run(&r, 0, n);
+  rig_free(&r);
+  CHECK(hp_sig_finite(out, n));
+  return hp_sig_freq(out, n, 48000.0);
+}
+
+static void
+test_detune(void)
+{
+  /* The ratio against libm, over the whole range: exact at 0 and at whole
+     octaves. */
+  double worst = 0.0;
+  double at    = 0.0;
+  for (int k = -2400 * 16; k <= 2400 * 16; ++k) {
+    const float  cents = (float)k / 16.0f;
+    const double want  = exp2((double)cents / 1200.0);
+    const double err   = fabs((double)hp_cents_ratio(cents) / want - 1.0);
+    if (err > worst) {
+      worst = err;
+      at    = (double)cents;
+    }
+  }
+  printf("# cents ratio: worst relative error %.2g (at %.4g cents, %.2g "
+         "cents) over -2400..2400\n",
+         worst, at, 1200.0 * log2(1.0 + worst));
+  CHECK_VAL(worst < 5e-7, worst);
+  CHECK(hp_cents_ratio(0.0f) == 1.0f);
+  CHECK(hp_cents_ratio(1200.0f) == 2.0f);
+  CHECK(hp_cents_ratio(-1200.0f) == 0.5f);
+  CHECK(hp_cents_ratio(2400.0f) == 4.0f);
+  CHECK(hp_cents_ratio(-2400.0f) == 0.25f);
+
+  static const char* const types[] = {"sine", "saw", "square", "triangle"};
+  static const float       cents[] = {1200.0f, -700.0f};
+  const size_t             n       = 48000;
+  float* const             out     = buffer(n);
+  float* const             freq    = constant(440.0f, n);
+  float* const             det     = buffer(n);
+  for (size_t t = 0; t < 4; ++t) {
+    const HpModuleDesc* const d = hp_module_find(types[t]);
+    /* Last, so the other params keep their indices; "cents" finds it. */
+    const int di = hp_module_find_param(d, "detune");
+    CHECK_VAL(di == (int)d->n_params - 1, di);
+    CHECK(hp_module_find_param(d, "cents") == di);
+    CHECK(hp_module_find_param(d, "freq") == 0);
+    CHECK(hp_module_find_param(d, "gain") == 1);
+    CHECK(d->params[di].def == 0.0f);
+
+    const double tol = t ? 0.2 : 0.1;
+    for (size_t c = 0; c < 2; ++c) {
+      const double want = 440.0 * exp2((double)cents[c] / 1200.0);
+      for (size_t i = 0; i < n; ++i) {
+        det[i] = cents[c];
+      }
+      /* Every path: both constant, freq a signal, detune a signal, both. */
+      const double f[4] = {
+        detuned_freq(types[t], cents[c], NULL, NULL, out, n),
+        detuned_freq(types[t], cents[c], freq, NULL, out, n),
+        detuned_freq(types[t], 0.0f, NULL, det, out, n),
+        detuned_freq(types[t], 0.0f, freq, det, out, n),
+      };
+      for (int k = 0; k < 4; ++k) {
+        CHECK_MSG(fabs(f[k] - want) < tol, "%s detune %g path %d: %.4f Hz",
+                  types[t], (double)cents[c], k, f[k]);
+      }
+      printf("# %s 440 Hz detuned %+g cents: %.4f Hz (want %.4f; freq as a "
+             "signal %.4f, detune as a signal %.4f, both %.4f)\n",
+             types[t], (double)cents[c], f[0], want, f[1], f[2], f[3]);
+    }
+
+    /* A detune signal that moves: 0 for half a second, then +1200.  Out of
+       range it clamps to +-2400, and NaN to -2400. */
+    for (size_t i = 0; i < n; ++i) {
+      det[i] = i < n / 2 ? 0.0f : 1200.0f;
+    }
+    detuned_freq(types[t], 0.0f, NULL, det, out, n);
+    const double lo = hp_sig_freq(out, n / 2, 48000.0);
+    const double hi = hp_sig_freq(out + n / 2, n / 2, 48000.0);
+    for (size_t i = 0; i < n; ++i) {
+      det[i] = i >= n / 2 ? 1e6f : i % 2 ? NAN : -1e6f;
+    }
+    detuned_freq(types[t], 0.0f, NULL, det, out, n);
+    const double clo = hp_sig_freq(out, n / 2, 48000.0);
+    const double chi = hp_sig_freq(out + n / 2, n / 2, 48000.0);
+    printf("# %s detune as a signal 0 -> +1200: %.3f Hz then %.3f Hz; "
+           "-1e6 and NaN -> +1e6 clamped: %.3f Hz then %.3f Hz\n",
+           types[t], lo, hi, clo, chi);
+    CHECK_VAL(fabs(lo - 440.0) < tol, lo);
+    CHECK_VAL(fabs(hi - 880.0) < tol, hi);
+    CHECK_VAL(fabs(clo - 110.0) < tol, clo);
+    CHECK_VAL(fabs(chi - 1760.0) < tol, chi);
+  }
+  free(out);
+  free(freq);
+  free(det);
+}
+
 /* ADSR */
 
 typedef struct {
@@ -1450,6 +1570,7 @@ main(void)
   test_sine_pitch();
   test_sine_modulated();
   test_bandlimited();
+  test_detune();
   test_adsr();
   test_biquad();
   test_midi();

@@ -699,7 +699,8 @@ static const BadCase bad_cases[] = {
    "the output 'out' has no port 'middle'; use out, out:left or out:right",
    false},
   {"unknown parameter", b_unknown_param, MATCH_EXACT,
-   "module 'osc1' (sine) has no parameter 'nope'; parameters: freq, gain",
+   "module 'osc1' (sine) has no parameter 'nope'; parameters: freq, gain, "
+   "detune",
    false},
   {"cycle", b_cycle, MATCH_EXACT,
    "connecting 'env1' to 'osc1:freq' would create a cycle: 'env1' already "
@@ -762,7 +763,7 @@ static const BadCase bad_cases[] = {
    "prime op 1: no module 'ghost' in the patch; create it first", false},
   {"prime op on a missing parameter", b_prime_param, MATCH_EXACT,
    "prime op 2: module 'osc1' (sine) has no parameter 'cutoff'; parameters: "
-   "freq, gain",
+   "freq, gain, detune",
    false},
   {"prime op out of range", b_prime_range, MATCH_EXACT,
    "prime op 1: value 3 for osc1:gain is out of range 0..1", false},
