@@ -18,7 +18,7 @@ out = "build"
 BUNDLE = "hotpatch.lv2"
 
 MODULES = ["sine", "saw", "square", "triangle", "noise", "adsr", "biquad",
-           "vca", "mixer", "lfo", "const", "midi"]
+           "vca", "mixer", "lfo", "const", "midi", "scale"]
 
 ENGINE_SOURCES = (["src/registry.c", "src/status.c", "src/patch.c",
                    "src/graph.c", "src/engine.c", "src/text.c",

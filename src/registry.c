@@ -16,6 +16,7 @@ extern const HpModuleDesc hp_mod_lfo;
 extern const HpModuleDesc hp_mod_const;
 extern const HpModuleDesc hp_mod_midi;
 extern const HpModuleDesc hp_mod_adsr;
+extern const HpModuleDesc hp_mod_scale;
 extern const HpModuleDesc hp_mod_vca;
 extern const HpModuleDesc hp_mod_mixer;
 extern const HpModuleDesc hp_mod_biquad;
@@ -31,6 +32,7 @@ const HpModuleDesc* const hp_module_types[] = {
   &hp_mod_const,
   &hp_mod_midi,
   &hp_mod_adsr,
+  &hp_mod_scale,
   &hp_mod_vca,
   &hp_mod_mixer,
   &hp_mod_biquad,

@@ -199,7 +199,7 @@ test_descriptors(void)
 {
   static const char* const expected[] = {
     "sine", "saw", "square", "triangle", "noise", "lfo",
-    "const", "midi", "adsr", "vca", "mixer", "biquad"};
+    "const", "midi", "adsr", "scale", "vca", "mixer", "biquad"};
   size_t n_types = 0;
   for (const HpModuleDesc* const* d = hp_module_types; *d; ++d) {
     ++n_types;
@@ -1387,6 +1387,26 @@ test_simple(void)
   r.in[0] = NULL;
   rig_run(&r, 0, n);
   CHECK_VAL(hp_sig_peak(out, n) == 0.0f, hp_sig_peak(out, n));
+  rig_free(&r);
+
+  /* scale: an envelope's 0..1 into 200..3200 Hz; gain as a signal. */
+  r = rig_new("scale", 48000.0f);
+  rig_set(&r, "gain", 3000.0f);
+  rig_set(&r, "base", 200.0f);
+  r.in[0]  = a;
+  r.out[0] = out;
+  rig_run(&r, 0, n);
+  for (size_t i = 0; i < n; ++i) {
+    CHECK_VAL(out[i] == 200.0f + 3000.0f * a[i], out[i]);
+  }
+  rig_signal(&r, "gain", g);
+  rig_run(&r, 0, n);
+  for (size_t i = 0; i < n; ++i) {
+    CHECK_VAL(out[i] == 200.0f + g[i] * a[i], out[i]);
+  }
+  r.in[0] = NULL;
+  rig_run(&r, 0, n);
+  CHECK_VAL(min_of(out, n) == 200.0f && max_of(out, n) == 200.0f, out[0]);
   rig_free(&r);
 
   /* mixer: 0.5 * (1.5 * 0.5 + 1 * -0.25 + in3 unconnected + 2 * a). */
