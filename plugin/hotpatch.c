@@ -362,8 +362,11 @@ run(LV2_Handle const instance, const uint32_t n_frames)
       if (ev->body.type == self->uris.midi_MidiEvent) {
         hp_engine_midi(e, (const uint8_t*)LV2_ATOM_BODY_CONST(&ev->body),
                        ev->body.size);
-      } else if (ev->body.type == self->uris.atom_Object ||
-                 ev->body.type == self->uris.atom_Blank) {
+      } else if ((ev->body.type == self->uris.atom_Object ||
+                  ev->body.type == self->uris.atom_Blank) &&
+                 ((const LV2_Atom_Object*)&ev->body)->body.otype !=
+                   self->uris.time_Position) {
+        /* Transport (jalv sends it to every atom input) is not ours. */
         handle_object(self, (const LV2_Atom_Object*)&ev->body, frame, &last);
       }
     }

@@ -14,6 +14,7 @@
 #include <lv2/parameters/parameters.h>
 #include <lv2/patch/patch.h>
 #include <lv2/state/state.h>
+#include <lv2/time/time.h>
 #include <lv2/urid/urid.h>
 
 #define HP_PLUGIN_URI "urn:hotpatch:synth"
@@ -84,6 +85,7 @@ typedef struct {
   LV2_URID patch_sequenceNumber;
   LV2_URID patch_value;
   LV2_URID state_StateChanged;
+  LV2_URID time_Position;
 
   LV2_URID hp_Create;
   LV2_URID hp_Delete;
@@ -153,6 +155,7 @@ hp_map_uris(LV2_URID_Map* map, HpURIs* u)
   HP_MAP(patch_sequenceNumber, LV2_PATCH__sequenceNumber);
   HP_MAP(patch_value, LV2_PATCH__value);
   HP_MAP(state_StateChanged, LV2_STATE_PREFIX "StateChanged");
+  HP_MAP(time_Position, LV2_TIME__Position);
   HP_MAP(hp_Create, HP__Create);
   HP_MAP(hp_Delete, HP__Delete);
   HP_MAP(hp_Connect, HP__Connect);

@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# A real host: jalv 1.6.6 on jackd2's dummy driver.  Starts a private JACK
+# server, runs console jalv with the built bundle, loads a preset (the
+# seed-chain preset when jalv lists it, HP_JALV_PRESET to choose another,
+# else the default patch), plays notes from jack_midiseq, records both
+# outputs with jack_rec and checks the sound: there, bounded, gated by the
+# notes, and at the pitch of each note.
+#
+#   HP_JALV_PRESET=URI  load this preset instead ("none": the default patch);
+#                       it must play the notes' pitch (not drone, seed-sine,
+#                       scenes: they ignore the note; pluck starts with noise)
+#   HP_JALV_KEEP=1      keep the work folder (recording, logs) and say where
+#
+# jalv 1.6.6's console does not print control outputs as they change (-p
+# needs its update loop, which the stdin prompt never runs): the test asks
+# with the `monitors` command.  jalv sends time:Position to every atom
+# input; the plugin must ignore it quietly: anything it logs fails the test.
+set -euo pipefail
+
+# The whole test is bounded: run again under timeout, which signals this
+# script (and, as a last resort, what it started) when time is up.
+if [ -z "${HP_JALV_TIMED:-}" ]; then
+    HP_JALV_TIMED=1 exec timeout -k 10 60 bash "$0" "$@"
+fi
+
+bundle=${HP_BUNDLE:?run through ./waf test}
+rate=48000
+notes=(69 57)              # A4 then A3, each for 0.625 s of a 2 s loop
+hz=(440.0 220.0)           # their pitch, A4 = 440 Hz
+seconds=4                  # recorded: at least one whole note of each
+
+fail() { echo "test_jalv: $*" >&2; exit 1; }
+
+for tool in jackd jalv jack_midiseq jack_rec jack_lsp jack_connect jack_wait \
+            sox python3 stdbuf timeout; do
+    command -v "$tool" >/dev/null || fail "$tool is not installed: run ./setup"
+done
+[ -f "$bundle/manifest.ttl" ] || fail "no bundle at $bundle: run ./waf build"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/hp-jalv.XXXXXX")
+# A name no other server or test run uses; clients must not start servers.
+export JACK_DEFAULT_SERVER="hotpatch-test-$$-$RANDOM"
+export JACK_NO_START_SERVER=1
+client="hpjalv$$"
+seq="hpseq$$"
+jackd_pid="" jalv_pid="" seq_pid="" rec_pid=""
+
+# Alive and not a zombie (our children stay zombies until reaped).
+alive() {
+    local st
+    [ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+    st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# Stops one process we started: TERM, up to $2 tenths of a second, KILL.
+stop() {
+    local pid=$1 tenths=${2:-30} i
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < tenths; i++)); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then
+        echo "test_jalv: process $pid ignored SIGTERM; killing it" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$? i
+    trap - EXIT TERM INT HUP
+    set +e                             # clean up whatever fails here
+    exec 3>&- 2>/dev/null || true      # jalv quits at the end of its input
+    if [ -n "$jalv_pid" ]; then
+        for ((i = 0; i < 20; i++)); do alive "$jalv_pid" || break; sleep 0.1; done
+    fi
+    stop "$rec_pid"
+    stop "$seq_pid"
+    stop "$jalv_pid"
+    stop "$jackd_pid" 50               # clients first, the server last
+    if [ "$rc" -ne 0 ]; then
+        for log in jackd.log jalv.out jalv.err seq.log connect.log rec.log; do
+            [ -s "$work/$log" ] || continue
+            echo "--- $log (last lines)"
+            tail -n 25 "$work/$log"
+        done
+    fi
+    if [ -n "${HP_JALV_KEEP:-}" ]; then
+        echo "test_jalv: kept $work"
+    else
+        rm -rf "$work"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "test_jalv: interrupted (time limit?)" >&2; exit 124' TERM INT HUP
+# A write to a jalv that died must fail the test with a message, not kill it.
+trap '' PIPE
+
+# Polls "$@" every 0.1 s for up to $1 seconds while process $2 lives.
+wait_for() {
+    local secs=$1 pid=$2 i
+    shift 2
+    for ((i = 0; i < secs * 10; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        alive "$pid" || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# --- the JACK server --------------------------------------------------------
+# No real-time scheduling (containers and users may not have it);
+# synchronous, so every client's output of a cycle is in that cycle.
+jackd --name "$JACK_DEFAULT_SERVER" --no-realtime --sync -d dummy -r "$rate" -p 256 \
+    </dev/null >"$work/jackd.log" 2>&1 &
+jackd_pid=$!
+# jack_wait -c and jack_lsp exit 0 either way: read what they print.
+server_up() { jack_wait -c 2>/dev/null | grep '^running' >/dev/null; }
+port_up() { jack_lsp "$1" 2>/dev/null | grep -xF "$1" >/dev/null; }
+wait_for 10 "$jackd_pid" server_up \
+    || fail "jackd (dummy driver) did not come up within 10 s"
+
+# --- jalv with our bundle only ----------------------------------------------
+mkdir "$work/lv2"
+ln -s "$bundle" "$work/lv2/"
+mkfifo "$work/jalv.in"
+# stdbuf: line-buffered stdout, so its answers can be read while it runs.
+LV2_PATH="$work/lv2:/usr/lib/lv2" stdbuf -oL \
+    jalv -x -n "$client" urn:hotpatch:synth \
+    <"$work/jalv.in" >"$work/jalv.out" 2>"$work/jalv.err" &
+jalv_pid=$!
+exec 3>"$work/jalv.in"
+wait_for 15 "$jalv_pid" port_up "$client:out_r" \
+    || fail "jalv did not show its ports within 15 s"
+
+# Sends console commands to jalv.
+send() {
+    alive "$jalv_pid" || fail "jalv has exited"
+    printf '%s\n' "$@" >&3 || fail "cannot write to jalv's input"
+}
+
+# jalv's output since line $1, without its "> " prompts.
+since() { tail -n "+$(($1 + 1))" "$work/jalv.out" | sed 's/^\(> \)*//'; }
+
+# Sends commands, then `monitors`, and waits until jalv has answered all
+# of them; prints what they printed.  An invalid command marks the end: its
+# complaint goes to stderr after everything before it is on stdout.
+ask() {
+    local out_lines err_marks i
+    out_lines=$(wc -l <"$work/jalv.out")
+    err_marks=$(grep -c 'invalid command' "$work/jalv.err" || true)
+    send "$@" monitors "#end"
+    for ((i = 0; i < 50; i++)); do
+        [ "$(grep -c 'invalid command' "$work/jalv.err" || true)" -gt "$err_marks" ] && break
+        alive "$jalv_pid" || fail "jalv exited while answering: $*"
+        sleep 0.1
+    done
+    [ "$i" -lt 50 ] || fail "jalv did not answer within 5 s: $*"
+    since "$out_lines"
+}
+
+# The value of a control output in an `ask` answer.
+monitor() { awk -v s="$1" '$1 == s && $2 == "=" { v = $3 + 0 } END { print v }'; }
+
+# The control outputs read 0 until the plugin has run a few cycles.
+answer=$(ask presets)
+presets=$answer
+for ((i = 0; i < 50; i++)); do
+    modules0=$(monitor modules <<<"$answer")
+    swaps0=$(monitor swaps <<<"$answer")
+    [ -n "$modules0" ] && [ -n "$swaps0" ] \
+        || fail "jalv's monitors lack the modules and swaps outputs: $answer"
+    [ "$modules0" != 0 ] && break
+    sleep 0.1
+    answer=$(ask)
+done
+[ "$modules0" = 4 ] \
+    || fail "a new instance should play the default patch (4 modules), jalv shows $modules0"
+
+# Which preset: chosen by HP_JALV_PRESET, else seed-chain if jalv lists it.
+listed=$(grep -o '^urn:hotpatch:preset:[^ ]*' <<<"$presets" | sort | xargs || true)
+preset=${HP_JALV_PRESET:-}
+if [ -z "$preset" ]; then
+    if grep -qx 'urn:hotpatch:preset:seed-chain' <<<"$(xargs -n1 <<<"$listed")"; then
+        preset=urn:hotpatch:preset:seed-chain
+    else
+        preset=none
+    fi
+fi
+if [ "$preset" = none ]; then
+    if [ -n "${HP_JALV_PRESET:-}" ]; then
+        echo "# jalv: playing the default patch (HP_JALV_PRESET=none)"
+    else
+        echo "# jalv: playing the default patch (jalv lists no seed-chain preset; presets: ${listed:-none})"
+    fi
+    label="default patch"
+else
+    grep -qxF "$preset" <<<"$(xargs -n1 <<<"$listed")" || fail "jalv does not list preset $preset (it lists: ${listed:-none})"
+    # Restoring hands the new patch over through a standby: wait for its swap.
+    answer=$(ask "preset $preset")
+    grep -q 'Failed to find preset' "$work/jalv.err" && fail "jalv: $(grep 'Failed to find preset' "$work/jalv.err")"
+    for ((i = 0; i < 50; i++)); do
+        swaps=$(monitor swaps <<<"$answer")
+        awk -v a="$swaps" -v b="$swaps0" 'BEGIN { exit !(a > b) }' && break
+        sleep 0.1
+        answer=$(ask)
+    done
+    [ "$i" -lt 50 ] || fail "loading $preset swapped nothing within 5 s (swaps stays $swaps)"
+    echo "# jalv: loaded preset $preset: swaps $swaps0 -> $swaps, modules $modules0 -> $(monitor modules <<<"$answer")"
+    label=${preset##*:}
+fi
+
+# --- notes, recording -------------------------------------------------------
+loop=$((2 * rate))
+len=$((rate * 5 / 8))
+jack_midiseq "$seq" "$loop" 0 "${notes[0]}" "$len" "$rate" "${notes[1]}" "$len" \
+    </dev/null >"$work/seq.log" 2>&1 &
+seq_pid=$!
+wait_for 10 "$seq_pid" port_up "$seq:out" || fail "jack_midiseq did not show its port"
+jack_connect "$seq:out" "$client:control" >"$work/connect.log" 2>&1 \
+    || fail "cannot connect $seq:out to $client:control (jalv's ports: $(jack_lsp "$client" | tr '\n' ' '))"
+
+start=$(date +%s%N)
+jack_rec -f "$work/rec.wav" -d "$seconds" -b 32 "$client:out_l" "$client:out_r" \
+    </dev/null >"$work/rec.log" 2>&1 &
+rec_pid=$!
+for ((i = 0; i < (seconds + 10) * 10; i++)); do alive "$rec_pid" || break; sleep 0.1; done
+alive "$rec_pid" && fail "jack_rec did not finish a ${seconds} s recording in $((seconds + 10)) s"
+wait "$rec_pid" || fail "jack_rec failed (exit $?): $(cat "$work/rec.log")"
+rec_pid=""
+took=$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+answer=$(ask)
+echo "# jalv: control outputs after playing: $(grep -E '^[a-z_0-9]+ += ' <<<"$answer" | awk '{printf "%s%s %s", sep, $1, $3 + 0; sep = ", "}')"
+
+# --- the sound --------------------------------------------------------------
+[ -s "$work/rec.wav" ] || fail "jack_rec wrote nothing"
+got=$(soxi -D "$work/rec.wav" | awk '{ printf "%.2f", $1 }')
+awk -v g="$got" -v s="$seconds" 'BEGIN { exit !(g >= s - 0.05) }' \
+    || fail "recorded $got s, wanted $seconds s"
+
+# Per channel with sox: RMS and peak.  jack_rec writes integer PCM, where a
+# NaN, an infinity or an overload reads as full scale: the peak bounds them.
+declare -A rms peak
+for ch in 1 2; do
+    stat=$(sox "$work/rec.wav" -n remix "$ch" stat 2>&1) || fail "sox stat: $stat"
+    rms[$ch]=$(awk -F: '/^RMS +amplitude/ { print $2 + 0 }' <<<"$stat")
+    peak[$ch]=$(awk -F: '/^Maximum amplitude/ { a = $2 + 0 } /^Minimum amplitude/ { b = -$2 }
+                         END { print (a > b ? a : b) }' <<<"$stat")
+    name=$([ "$ch" = 1 ] && echo out_l || echo out_r)
+    awk -v r="${rms[$ch]}" 'BEGIN { exit !(r > 0.01) }' \
+        || fail "$name is silent or nearly: RMS ${rms[$ch]} (want > 0.01)"
+    awk -v p="${peak[$ch]}" 'BEGIN { exit !(p < 0.99) }' \
+        || fail "$name reaches full scale (peak ${peak[$ch]}): NaN, infinity or overload"
+done
+
+# Pitch, per 20 ms window, from zero crossings of the left channel made
+# nearly sinusoidal by sox (two 600 Hz low-passes tame the harmonics).
+sox "$work/rec.wav" -b 16 "$work/left.wav" remix 1 lowpass 600 lowpass 600 \
+    || fail "sox could not filter the recording"
+report=$(python3 - "$work/left.wav" "${hz[@]}" <<'EOF'
+import array, math, statistics, sys, wave
+
+path, want = sys.argv[1], [float(f) for f in sys.argv[2:]]
+with wave.open(path) as w:
+    assert w.getsampwidth() == 2 and w.getnchannels() == 1
+    rate = w.getframerate()
+    x = array.array("h", w.readframes(w.getnframes()))
+if sys.byteorder == "big":
+    x.byteswap()
+x = [v / 32768.0 for v in x]
+win = rate // 50
+wins = [x[i:i + win] for i in range(0, len(x) - win + 1, win)]
+level = [math.sqrt(sum(v * v for v in s) / win) for s in wins]
+loud = max(level)
+if loud < 1e-3:
+    print("FAIL the filtered recording is silent")
+    sys.exit(0)
+
+def pitch(s):
+    """Frequency from the positive-going zero crossings, interpolated."""
+    ups = [i + s[i] / (s[i] - s[i + 1]) for i in range(len(s) - 1)
+           if s[i] < 0.0 <= s[i + 1]]
+    if len(ups) < 3:
+        return None
+    return rate / statistics.median(b - a for a, b in zip(ups, ups[1:]))
+
+# Windows at least half as loud as the loudest: the notes' sustain.
+found = [p for p, l, s in zip(map(pitch, wins), level, wins) if l >= 0.5 * loud and p]
+near = {f: [p for p in found if abs(p / f - 1.0) < 0.01] for f in want}
+stray = [p for p in found if not any(abs(p / f - 1.0) < 0.01 for f in want)]
+quiet = min(level) / loud
+print("windows %d loud %d stray %d quietest %.1f dB" % (
+    len(level), len(found), len(stray), 20 * math.log10(max(quiet, 1e-9))))
+for f in want:
+    if near[f]:
+        print("pitch %g %.2f %d" % (f, statistics.median(near[f]), len(near[f])))
+    else:
+        print("FAIL no loud window at %g Hz (loud windows: %s)" % (
+            f, " ".join("%.1f" % p for p in found[:40])))
+if len(stray) > 0.1 * max(len(found), 1):
+    print("FAIL %d of %d loud windows at neither note's pitch: %s" % (
+        len(stray), len(found), " ".join("%.1f" % p for p in stray[:20])))
+# Between notes the envelope must close: the notes gate the sound.
+if quiet > 0.01:
+    print("FAIL the sound never falls 40 dB below its loudest (%.1f dB): "
+          "the notes do not gate it" % (20 * math.log10(quiet)))
+EOF
+) || fail "the pitch analysis failed: $report"
+if grep -q '^FAIL' <<<"$report"; then
+    fail "$(grep '^FAIL' <<<"$report" | sed 's/^FAIL //')"
+fi
+summary=$(awk '/^pitch/ { printf "%s%.2f Hz (note at %g Hz, %d windows)", sep, $3, $2, $4; sep = ", " }' <<<"$report")
+quietest=$(awk '/^windows/ { print $8 }' <<<"$report")
+db() { awk -v a="$1" 'BEGIN { printf "%.1f", 20 * log(a) / log(10) }'; }
+echo "# jalv: $label, notes ${notes[*]} from jack_midiseq, ${got} s recorded in ${took} s:" \
+     "RMS L $(db "${rms[1]}") dBFS, R $(db "${rms[2]}") dBFS, peak $(db "${peak[1]}") dBFS"
+echo "# jalv: pitch $summary; quietest 20 ms between notes at $quietest dB of the loudest"
+# What the plugin logged through jalv (jalv prints log errors as "error: ...").
+logged=$(grep -v 'invalid command' "$work/jalv.err" | grep -E '^(error|warning): ' | sort | uniq -c || true)
+if [ -n "$logged" ]; then
+    while read -r count line; do
+        echo "jalv: the plugin logged ${count}x: $line"
+    done <<<"$logged"
+    exit 1
+fi
+echo "# jalv: nothing logged by the plugin"
