@@ -326,6 +326,7 @@ run(LV2_Handle const instance, const uint32_t n_frames)
       hp_engine_macro(e, m, *self->macro[m]);
     }
   }
+  bool scene_changed = false;
   if (self->scene) {
     /* A new scene hot-swaps through the worker like a commit. */
     const float value = *self->scene;
@@ -336,6 +337,7 @@ run(LV2_Handle const instance, const uint32_t n_frames)
       op.value = (float)scene;
       if (!hp_engine_submit(e, &op)) {
         self->last_scene = scene;
+        scene_changed    = true;
       }
     }
   }
@@ -347,6 +349,10 @@ run(LV2_Handle const instance, const uint32_t n_frames)
   NotifyClock last = {0, n_frames};
 
   hp_engine_poll(e, 0);
+  if (scene_changed) {
+    schedule(self, 0); /* an exporting host swaps at this block's start */
+    flush_events(self, &last);
+  }
   uint32_t pos = 0;
   if (self->control) {
     LV2_ATOM_SEQUENCE_FOREACH (self->control, ev) {
