@@ -96,6 +96,25 @@ main(void)
   }
   printf("# Scenes preset: scene control 0, 1, 2 plays 220, 330, 440 Hz\n");
   hp_host_free(host);
+  /* Loading a preset while one plays: primed and crossfaded, no dropout. */
+  host = make(HP_WORKER_THREADED);
+  CHECK(!hp_host_load_preset(host, "urn:hotpatch:preset:drone", 0));
+  CHECK(!hp_host_render(host, 48000, (HpBlockPolicy){HP_BLOCK_RANDOM, 0, 1, 1024}));
+  const uint64_t load_at = hp_host_frames(host);
+  CHECK(!hp_host_load_preset(host, "urn:hotpatch:preset:scenes", 0));
+  CHECK(!hp_host_render(host, 48000, (HpBlockPolicy){HP_BLOCK_RANDOM, 0, 1, 1024}));
+  const float* l     = hp_host_out_l(host);
+  float        quiet = 1.0f;
+  for (size_t at = (size_t)load_at - 4800; at + 256 <= (size_t)load_at + 9600; at += 64) {
+    const float peak = hp_sig_peak(l + at, 256);
+    quiet            = peak < quiet ? peak : quiet;
+  }
+  CHECK_MSG(quiet > 0.01f, "a window around the preset load peaks at %.4f", (double)quiet);
+  const double f = hp_sig_freq(l + hp_host_recorded(host) - 24000, 24000, 48000);
+  CHECK_MSG(fabs(f - 220.0) < 0.5, "after loading Scenes: %.3f Hz", f);
+  printf("# preset loaded while Drone plays: no window quieter than peak %.3f, "
+         "then Scenes at %.2f Hz\n", (double)quiet, f);
+  hp_host_free(host);
   printf("# %zu presets load and sound, with and without a worker in restore\n",
          list.count);
   return 0;
