@@ -83,7 +83,12 @@ def configure(conf):
     conf.env.SANITIZE = o.sanitize
     cflags = ["-std=c11", "-D_POSIX_C_SOURCE=200809L", "-fPIC",
               "-fvisibility=hidden", "-fno-math-errno"] + WARNINGS
-    cflags += ["-O0", "-g"] if o.debug else ["-O2", "-g", "-DNDEBUG"]
+    # Release: -O2 plus loop vectorization with gcc's dynamic cost model
+    # (-O2 alone vectorizes only the very cheapest loops: measured 59 vs 40
+    # instructions a sample for the seed chain).
+    cflags += (["-O0", "-g"] if o.debug else
+               ["-O2", "-g", "-DNDEBUG", "-ftree-vectorize",
+                "-fvect-cost-model=dynamic"])
     if o.werror:
         cflags.append("-Werror")
     linkflags = []

@@ -926,6 +926,26 @@ crossfade(HpEngine* const e, float* const l, float* const r,
   }
 }
 
+/* True if no sample is NaN or infinite (x - x is NaN exactly then).  This
+   form vectorizes; a float sum would not, without -ffast-math. */
+static bool
+all_finite(const float* const restrict x, const uint32_t n)
+{
+  int bad = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    bad |= !(x[i] - x[i] == 0.0f);
+  }
+  return !bad;
+}
+
+static void
+apply_gain(float* const restrict x, const float g, const uint32_t n)
+{
+  for (uint32_t i = 0; i < n; ++i) {
+    x[i] *= g;
+  }
+}
+
 void
 hp_engine_render(HpEngine* const e, float* const out_l, float* const out_r,
                  const uint32_t nframes)
@@ -938,29 +958,23 @@ hp_engine_render(HpEngine* const e, float* const out_l, float* const out_r,
     if (e->fading) {
       crossfade(e, l, r, n);
     }
-    float sum = 0.0f;
-    if (e->gain_current == e->gain_target) {
-      const float g = e->gain_current;
-      for (uint32_t i = 0; i < n; ++i) {
-        l[i] *= g;
-        r[i] *= g;
-        sum += l[i] + r[i];
-      }
-    } else {
+    if (e->gain_current != e->gain_target) {
       float       g = e->gain_current;
       const float k = e->gain_coef;
       for (uint32_t i = 0; i < n; ++i) {
         g += (e->gain_target - g) * k;
         l[i] *= g;
         r[i] *= g;
-        sum += l[i] + r[i];
       }
       if (fabsf(e->gain_target - g) <= 1e-6f) {
         g = e->gain_target;
       }
       e->gain_current = g;
+    } else if (e->gain_current != 1.0f) {
+      apply_gain(l, e->gain_current, n);
+      apply_gain(r, e->gain_current, n);
     }
-    if (!isfinite(sum)) {
+    if (!all_finite(l, n) || !all_finite(r, n)) {
       /* A module blew up (e.g. an extreme resonance): silence this chunk
          and restart the DSP state rather than feed NaN to the host. */
       memset(l, 0, n * sizeof(float));

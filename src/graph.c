@@ -648,13 +648,28 @@ sum_sources(float* const dst, const float* const* const src,
   }
 }
 
+/* The first source into an output side is copied, the rest added: a patch
+   with one sink (the usual case) costs a copy, not a clear and an add. */
+static void
+mix_into(float* const restrict dst, const float* const restrict src,
+         const bool first, const uint32_t n)
+{
+  if (first) {
+    memcpy(dst, src, n * sizeof(float));
+  } else {
+    for (uint32_t i = 0; i < n; ++i) {
+      dst[i] += src[i];
+    }
+  }
+}
+
 void
 hp_graph_process(HpGraph* const graph, float* const left, float* const right,
                  const uint32_t nframes)
 {
-  memset(left, 0, nframes * sizeof(float));
-  memset(right, 0, nframes * sizeof(float));
-  const float k = graph->smooth_coef;
+  bool        wrote_l = false;
+  bool        wrote_r = false;
+  const float k       = graph->smooth_coef;
   for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
     Node* const         node    = &graph->nodes[pos];
     const HpModuleDesc* desc    = node->desc;
@@ -701,15 +716,19 @@ hp_graph_process(HpGraph* const graph, float* const left, float* const right,
     for (uint32_t s = 0; s < node->n_sinks; ++s) {
       const float* x = node->sinks[s].buf;
       if (node->sinks[s].mask & 1u) {
-        for (uint32_t i = 0; i < nframes; ++i) {
-          left[i] += x[i];
-        }
+        mix_into(left, x, !wrote_l, nframes);
+        wrote_l = true;
       }
       if (node->sinks[s].mask & 2u) {
-        for (uint32_t i = 0; i < nframes; ++i) {
-          right[i] += x[i];
-        }
+        mix_into(right, x, !wrote_r, nframes);
+        wrote_r = true;
       }
     }
+  }
+  if (!wrote_l) {
+    memset(left, 0, nframes * sizeof(float));
+  }
+  if (!wrote_r) {
+    memset(right, 0, nframes * sizeof(float));
   }
 }
