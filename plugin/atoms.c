@@ -14,7 +14,10 @@
 #include <stdarg.h>
 #include <string.h>
 
-/* Concatenate NULL-terminated parts into err->message. */
+/* The end of fail()'s parts: a typed null (a bare NULL may be an int). */
+#define END ((const char*)NULL)
+
+/* Concatenate END-terminated parts into err->message. */
 static HpStatus
 fail(HpError* const err, const HpStatus st, ...)
 {
@@ -127,17 +130,17 @@ string_prop(const HpURIs* const u, const LV2_Atom* const a,
 {
   if (!a) {
     return fail(err, HP_ERR_BAD_MESSAGE, msg, " needs ", name,
-                " (an atom:String)", NULL);
+                " (an atom:String)", END);
   }
   switch (get_string(u, a, dst)) {
   case STR_OK: return HP_SUCCESS;
   case STR_TOO_LONG:
     return fail(err, HP_ERR_TOO_LARGE, msg, ": ", name,
-                " is longer than 95 bytes", NULL);
+                " is longer than 95 bytes", END);
   case STR_NOT_STRING: break;
   }
   return fail(err, HP_ERR_BAD_MESSAGE, msg, ": ", name,
-              " must be an atom:String", NULL);
+              " must be an atom:String", END);
 }
 
 static HpStatus
@@ -147,12 +150,12 @@ number_prop(const HpURIs* const u, const LV2_Atom* const a,
 {
   if (!a) {
     return fail(err, HP_ERR_BAD_MESSAGE, msg, " needs ", name, " (a number)",
-                NULL);
+                END);
   }
   if (!get_number(u, a, dst)) {
     return fail(err, HP_ERR_BAD_MESSAGE, msg, ": ", name,
                 " must be a number (atom:Float, Double, Int, Long or Bool)",
-                NULL);
+                END);
   }
   return HP_SUCCESS;
 }
@@ -165,7 +168,7 @@ decode_prime(const HpURIs* const u, const LV2_Atom* const tuple,
     return fail(err, HP_ERR_BAD_MESSAGE,
                 "hp:Commit: hp:prime must be an atom:Tuple of "
                 "(op, module, param, value) tuples",
-                NULL);
+                END);
   }
   Cursor outer = {(const uint8_t*)LV2_ATOM_BODY_CONST(tuple),
                   (const uint8_t*)LV2_ATOM_BODY_CONST(tuple) + tuple->size};
@@ -175,13 +178,13 @@ decode_prime(const HpURIs* const u, const LV2_Atom* const tuple,
       return fail(err, HP_ERR_BAD_MESSAGE,
                   "hp:Commit: each hp:prime entry must be an atom:Tuple "
                   "(op, module, param, value)",
-                  NULL);
+                  END);
     }
     if (*n_ops + 1u >= HP_MAX_MESSAGE_OPS) {
       return fail(err, HP_ERR_TOO_LARGE,
                   "hp:Commit: more than 64 prime ops in one message; send "
                   "the rest with hp:Set before committing",
-                  NULL);
+                  END);
     }
     const LV2_Atom* field[4] = {NULL, NULL, NULL, NULL};
     Cursor inner = {(const uint8_t*)LV2_ATOM_BODY_CONST(item),
@@ -201,7 +204,7 @@ decode_prime(const HpURIs* const u, const LV2_Atom* const tuple,
       return fail(err, HP_ERR_BAD_MESSAGE,
                   "hp:Commit: a prime op must be a 4-tuple (op, module, "
                   "param or none, value)",
-                  NULL);
+                  END);
     }
     HpOp* op = &ops[(*n_ops)++];
     char  kind[HP_NAME_MAX];
@@ -210,7 +213,7 @@ decode_prime(const HpURIs* const u, const LV2_Atom* const tuple,
       string_prop(u, field[0], "hp:Commit prime op", "op", kind, err);
     if (!st && strcmp(kind, "mod") && strcmp(kind, "gate")) {
       st = fail(err, HP_ERR_BAD_MESSAGE, "hp:Commit: prime op '", kind,
-                "' unknown; use \"mod\" or \"gate\"", NULL);
+                "' unknown; use \"mod\" or \"gate\"", END);
     }
     if (st || (st = string_prop(u, field[1], "hp:Commit prime op", "module",
                                 op->module, err))) {
@@ -227,7 +230,7 @@ decode_prime(const HpURIs* const u, const LV2_Atom* const tuple,
         (op->type != HP_OP_PRIME_SET ||
          get_string(u, field[3], op->arg2) != STR_OK)) {
       return fail(err, HP_ERR_BAD_MESSAGE,
-                  "hp:Commit: a prime op's value must be a number", NULL);
+                  "hp:Commit: a prime op's value must be a number", END);
     }
   }
   return HP_SUCCESS;
@@ -245,7 +248,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
   Cursor c = {(const uint8_t*)(&obj->body + 1),
               (const uint8_t*)(&obj->body) + obj->atom.size};
   if (obj->atom.size < sizeof(LV2_Atom_Object_Body)) {
-    return fail(err, HP_ERR_BAD_MESSAGE, "truncated atom:Object", NULL);
+    return fail(err, HP_ERR_BAD_MESSAGE, "truncated atom:Object", END);
   }
   while (c.pos < c.end) {
     const uint8_t*  at   = c.pos;
@@ -253,7 +256,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     if (!val) {
       return fail(err, HP_ERR_BAD_MESSAGE,
                   "malformed atom:Object: a property overruns the object",
-                  NULL);
+                  END);
     }
     const uint32_t key = ((const LV2_Atom_Property_Body*)at)->key;
     float          number = 0.0f;
@@ -285,7 +288,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     if (!get_number(u, p.seq, &number) || !(number >= 0.0f) ||
         number > 2147483520.0f) {
       return fail(err, HP_ERR_BAD_MESSAGE,
-                  "patch:sequenceNumber must be a non-negative atom:Int", NULL);
+                  "patch:sequenceNumber must be a non-negative atom:Int", END);
     }
     *seq = (int32_t)number;
   }
@@ -332,7 +335,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
         !(st = number_prop(u, p.warmup, "hp:Commit", "hp:warmup", &number, err))) {
       if (number != (float)(int32_t)number) {
         st = fail(err, HP_ERR_BAD_VALUE,
-                  "hp:Commit: hp:warmup must be a whole number of blocks", NULL);
+                  "hp:Commit: hp:warmup must be a whole number of blocks", END);
       }
       commit->warmup = (int32_t)number;
     }
@@ -341,7 +344,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
                            &commit->crossfade_ms, err)) &&
         !(commit->crossfade_ms >= 0.0f)) {
       st = fail(err, HP_ERR_BAD_VALUE,
-                "hp:Commit: hp:crossfade must be 0 ms or more", NULL);
+                "hp:Commit: hp:crossfade must be 0 ms or more", END);
     }
     if (!st && p.require &&
         !(st = number_prop(u, p.require, "hp:Commit", "hp:requireSignal",
@@ -383,11 +386,11 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
       if (!path || len == p.pvalue->size || len == 0) {
         st = fail(err, HP_ERR_BAD_MESSAGE,
                   "patch:Set of hp:patchFile needs patch:value, an absolute "
-                  "atom:Path", NULL);
+                  "atom:Path", END);
       } else if (len >= sizeof(op->text)) {
         st = fail(err, HP_ERR_TOO_LARGE,
                   "patch:Set of hp:patchFile: the path is longer than 319 "
-                  "bytes", NULL);
+                  "bytes", END);
       } else {
         memcpy(op->text, path, len + 1u);
       }
@@ -399,7 +402,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
       st = fail(err, HP_ERR_BAD_MESSAGE,
                 "patch:Set of a property hotpatch does not have; its writable "
                 "properties are hp:patchFile and hp:liveReload",
-                NULL);
+                END);
     }
   } else if (type == u->hp_Abort) {
     hp_op_init(op, HP_OP_ABORT);
@@ -410,7 +413,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
                 "unknown message type; send hp:Create, hp:Delete, hp:Connect, "
                 "hp:Disconnect, hp:Set, hp:Gate, hp:Commit, hp:Abort, "
                 "hp:Clear, hp:Macro, patch:Get or patch:Set",
-                NULL);
+                END);
   }
   if (st) {
     return st;

@@ -616,13 +616,20 @@ hp_engine_new(const float rate, const HpLogFunc log, void* const log_handle,
         log(log_handle, true, err.message);
       }
     } else {
-      /* No audio thread yet: adopt the standby at once, quietly. */
+      /* No audio thread yet: adopt the standby at once, quietly (unless
+         its commit failed, which the log has said: then the empty patch
+         plays). */
       HpGraph* const g = atomic_exchange(&e->ready, NULL);
-      hp_graph_free(e->active);
-      e->active = g;
-      e->status.generation = hp_graph_tag(g)->generation;
-      HpEvent ev;
+      HpEvent        ev;
       while (hp_ring_pop(e->events, &ev)) {
+      }
+      if (g) {
+        hp_graph_free(e->active);
+        e->active            = g;
+        e->base              = g;
+        e->published         = NULL;
+        e->status.generation = hp_graph_tag(g)->generation;
+        hp_patch_copy(e->base_patch, e->committed);
       }
     }
   }

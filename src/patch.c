@@ -87,8 +87,26 @@ hp_patch_equal(const HpPatch* const a, const HpPatch* const b)
       return false;
     }
   }
-  return !memcmp(a->links, b->links, a->n_links * sizeof(HpPatchLink)) &&
-         !memcmp(a->macros, b->macros, a->n_macros * sizeof(HpMacroMap));
+  for (uint32_t i = 0; i < a->n_links; ++i) {
+    const HpPatchLink* la = &a->links[i];
+    const HpPatchLink* lb = &b->links[i];
+    if (la->src != lb->src || la->src_port != lb->src_port ||
+        la->kind != lb->kind || la->dst != lb->dst ||
+        la->dst_index != lb->dst_index) {
+      return false;
+    }
+  }
+  /* Field by field: padding bytes hold anything. */
+  for (uint32_t i = 0; i < a->n_macros; ++i) {
+    const HpMacroMap* ma = &a->macros[i];
+    const HpMacroMap* mb = &b->macros[i];
+    if (ma->macro != mb->macro || ma->module != mb->module ||
+        ma->param != mb->param || ma->lo != mb->lo || ma->hi != mb->hi ||
+        ma->exponential != mb->exponential) {
+      return false;
+    }
+  }
+  return true;
 }
 
 int

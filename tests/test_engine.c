@@ -270,9 +270,39 @@ test_live_set(void)
   CHECK_MSG(fabs(f - 880.0) < 0.1, "pitch after commit %f", f);
 }
 
+/* A default patch whose commit fails (its warm-up is far too loud) leaves
+   a working, silent engine, and says why. */
+static char logged[HP_MESSAGE_MAX];
+
+static void
+log_to(void* const handle, const bool error, const char* const message)
+{
+  (void)handle;
+  (void)error;
+  snprintf(logged, sizeof(logged), "%s", message);
+}
+
+static void
+test_failed_default_patch(void)
+{
+  HpEngine* e = hp_engine_new(RATE, log_to, NULL,
+                              "/patch/create c const\n"
+                              "/patch/set c value 20000\n"
+                              "/patch/connect c out\n");
+  CHECK(e);
+  CHECK_MSG(strstr(logged, "warm-up peak 20000.0 is above 64"), "logged: %s", logged);
+  float l[256];
+  float r[256];
+  hp_engine_poll(e, 0);
+  hp_engine_render(e, l, r, 256);
+  CHECK(hp_sig_peak(l, 256) == 0.0f);
+  hp_engine_free(e);
+}
+
 int
 main(void)
 {
+  test_failed_default_patch();
   test_single_oscillator();
   test_phase_continuity();
   test_burst();

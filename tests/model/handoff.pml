@@ -1,0 +1,468 @@
+/*
+  The lock-free handoff of src/engine.c between the worker and run(),
+  as a Promela model for spin.  tests/test_model.sh checks it.
+
+  Two processes:
+
+  audio   run(): submits commits and aborts into the op queue
+          (hp_engine_submit), polls for a standby (hp_engine_poll: flush
+          retire_hold, load `ready`, exchange it, swap in, crossfade or
+          retire the old graph at once) and ends crossfades (crossfade():
+          retire `fading`).
+  worker  hp_engine_work() and the commits made under `lock` (restore,
+          scene, live reload: all go through commit()): frees retired
+          graphs (free_retired) and applies queued commits (commit():
+          reclaim_standby, supersede, build, publish) and aborts
+          (abort_staged).
+
+  Granularity.  One Promela step is one operation on shared memory (an
+  atomic load, store or exchange of `ready`, one ring push or pop, one
+  free) together with operations on thread-local data around it (the
+  locals of one thread commute with everything the other thread does, so
+  grouping them does not hide an interleaving).  Where the C code makes
+  two shared operations in a row, they are two steps: poll's load then
+  exchange (engine.c:833-838), reclaim_standby's exchange then its use of
+  `published` (engine.c:160-168), commit's build then its release store
+  (engine.c:288, 327), free_retired's pop then free (engine.c:150-151).
+
+  Graphs are ids 1..NG (0 is NULL); an id freed is reused (lowest free
+  first), as malloc reuses addresses, so a generation number tells
+  incarnations apart.  Each graph carries ghost data: its state (who owns
+  it), its generation (the C tag->generation), the generation of the
+  graph it was built against (g->base), and the patch version it was
+  compiled from.  Ghost data changes in the same step as the C operation
+  it shadows and never influences the modelled code.
+
+  Abstracted away: the DSP and the patch contents (a patch is a version
+  number), warm-up (a build succeeds or fails, nondeterministically),
+  the crossfade length (each swap crossfades or switches at once,
+  nondeterministically; a crossfade's end is one step), commits with
+  nothing staged or bad arguments (they return before touching the
+  handoff), the events ring, SET/GATE/prime ops, hp_engine_new and
+  hp_engine_free (no other thread runs then), how often the host runs
+  the worker (here: whenever it has something to do), the op ring's
+  capacity (1024 in C; here it never fills, and a full ring only makes
+  submit refuse an op), and the C11 memory orders (the model is sequentially consistent: `ready`
+  is a single location whose exchanges are read-modify-writes, so they
+  are totally ordered; the release/acquire pairs that make a graph's
+  contents visible are not modelled).  The retired ring is given a small
+  capacity RCAP (16 in C) so that retire_hold is exercised.
+
+  Properties (the assertion that fails names the property: pN_... is a
+  hidden constant 1 that shows in spin's message):
+  p1  no graph is freed while run() holds it (active, fading, just taken,
+      about to retire, in retire_hold), while it sits in `ready` or in
+      the retired ring, or twice; run() only touches live graphs; the
+      worker builds against a live `base`.
+  p2  every published graph is taken by run() once or reclaimed by the
+      worker once, never both; a publish never overwrites an unclaimed
+      standby; at quiescence nothing published is left unclaimed.
+  p3  run() never takes the same graph twice nor an older one (the
+      generations it takes strictly increase).
+  p4  the last commit wins: once a commit publishes, no older graph may
+      swap in; once an abort (or a commit whose build fails) is done, no
+      graph published before it may swap in.  At quiescence the active
+      graph is the last one published, or, if an abort or failed commit
+      came after it, the newest graph run() had swapped in by the time
+      that one was done; the committed patch (what save() writes) is the
+      patch of the active graph; every other graph has been freed (no
+      leak).
+  p5  memory bounded: at most BOUND graphs are allocated at any time.
+  p6  state carry: the graph run() swaps in was built against the graph
+      it replaces (hp_graph_carry's `from == graph->base`), same
+      incarnation.
+  p0  no deadlock: a state where nothing can move (spin's `timeout`) is
+      quiescence: every op applied, every retired graph freed, nothing in
+      `ready`, no crossfade; p2 and p4 are checked there.
+  p7  (LTL, under weak fairness) every run reaches quiescence: no standby
+      waits in `ready` forever, no retired graph waits forever.
+
+  Switches (spin -a -DNAME=value):
+  NOPS    commits/aborts run() submits, in every order (default 3)
+  RCAP    retired ring capacity (default 1)
+  FAILS   1: a build or warm-up may fail (default 1)
+  BOUND   graphs allowed at once (default RCAP + 3, see below)
+  BROKEN  deliberately wrong code; the model must then fail:
+          1: poll takes the standby with a load then a store, not an
+             exchange;
+          2: reclaim_standby takes it back with a load then a store (the
+             worker frees a graph run() took);
+          3: reclaim_standby does not move `base` to the graph run() took
+             (the next build is made against a stale, freed graph);
+          default 0: the code as it is.
+  Safety: gcc -DSAFETY -DNOCLAIM pan.c; ./pan.  Liveness (p7): gcc pan.c;
+  ./pan -a -f.
+*/
+
+#ifndef NOPS
+#define NOPS 3
+#endif
+#ifndef RCAP
+#define RCAP 1
+#endif
+#ifndef FAILS
+#define FAILS 1
+#endif
+#ifndef BROKEN
+#define BROKEN 0
+#endif
+/* Graphs allocated at once: the active one, a full retired ring, and
+   two of: the fading one or the one in retire_hold (never both: a swap
+   waits for retire_hold to drain, a crossfade retires nothing before its
+   end), one the worker popped and has not freed yet, the worker's newest
+   (in `ready`, being built, or just taken back: never two of those, since
+   reclaim empties `ready` and only the worker fills it).  RCAP + 3 is
+   reached and never exceeded (tests/test_model.sh checks that RCAP + 2
+   is exceeded); with the C ring of 16, 19 graphs. */
+#ifndef BOUND
+#define BOUND (RCAP + 3)
+#endif
+#define NG (BOUND + 1)
+#define NONE 0
+
+/* Ghost states of a graph id. */
+#define FREE      0
+#define BUILDING  1  /* worker: hp_graph_new .. publish */
+#define PUBLISHED 2  /* in `ready` */
+#define TAKEN     3  /* run() exchanged it out of `ready` */
+#define ACTIVE    4
+#define FADING    5
+#define LEAVING   6  /* run(): the old graph of a swap, about to retire */
+#define RETIRED   7  /* in the retired ring or in retire_hold */
+#define POPPED    8  /* worker: popped from the ring, about to free */
+#define RECLAIMED 9  /* worker: exchanged back out of `ready` */
+
+mtype = { COMMIT, ABORT };
+
+hidden byte p0_no_deadlock = 1;
+hidden byte p1_no_free_in_use = 1;
+hidden byte p2_ready_once = 1;
+hidden byte p3_take_newer = 1;
+hidden byte p4_last_commit_wins = 1;
+hidden byte p5_memory_bounded = 1;
+hidden byte p6_carry_from_base = 1;
+
+/* Ghost data per graph id. */
+byte st[NG + 1];
+byte gen[NG + 1];
+byte basegen[NG + 1];
+byte patchv[NG + 1];
+byte nalloc;
+
+/* Shared. */
+byte ready;                           /* _Atomic(HpGraph*) ready */
+chan ops = [NOPS] of { mtype };       /* HpRing* ops */
+chan retired = [RCAP] of { byte };    /* HpRing* retired */
+
+/* run()'s own (globals so that the worker's assertions can name them). */
+byte e_active, fading, hold;          /* active, fading, retire_hold */
+/* (e_active: `active` is a Promela keyword) */
+bit  a_go;                            /* poll has not returned */
+byte a_seen, a_g, a_old;              /* poll's locals */
+byte nsub;                            /* ops submitted */
+byte last_gen;                        /* ghost: generation last taken */
+
+/* The worker's own. */
+byte published, base;                 /* published, base */
+byte staged, committed, base_patch;   /* patch versions */
+byte w_prev, w_g, w_f;                /* locals */
+byte generation;                      /* e->generation */
+byte base_gen;                        /* ghost: incarnation of base */
+byte pv;                              /* ghost: patch versions made */
+byte expect;                          /* ghost: generation that must play */
+byte min_take;                        /* ghost: oldest generation run() may take */
+bit  quiet;                           /* ghost: quiescence reached */
+
+/* hp_graph_free(g) in the worker. */
+inline graph_free(g)
+{
+  atomic {
+    assert(p1_no_free_in_use &&
+           (st[g] == BUILDING || st[g] == RECLAIMED || st[g] == POPPED));
+    assert(p1_no_free_in_use && g != ready && g != e_active && g != fading &&
+           g != hold && g != a_g && g != a_old);
+    assert(p1_no_free_in_use && !(retired??[eval(g)]));
+    st[g] = FREE; gen[g] = 0; basegen[g] = 0; patchv[g] = 0;
+    nalloc--
+  }
+}
+
+/* hp_graph_new in the worker: the lowest free id. */
+inline graph_alloc(g)
+{
+  g = 1;
+  do
+  :: g <= NG && st[g] != FREE -> g++
+  :: else -> break
+  od;
+  nalloc++;
+  assert(p5_memory_bounded && nalloc <= BOUND && g <= NG);
+  st[g] = BUILDING
+}
+
+/* retire() (engine.c:785-791); the caller has dropped its reference in
+   the same step (the push is the last thing it does with g). */
+inline retire(g)
+{
+  assert(p1_no_free_in_use && hold == NONE);   /* would leak the held one */
+  st[g] = RETIRED;
+  if
+  :: nfull(retired) -> retired!g
+  :: full(retired) -> hold = g
+  fi
+}
+
+/* hp_engine_poll (engine.c:825-878). */
+inline poll()
+{
+  /* 827-832: hand a held graph over first; if the ring is still full,
+     return without swapping. */
+  if
+  :: hold != NONE ->
+     atomic {
+       if
+       :: nfull(retired) -> retired!hold; hold = NONE; a_go = 1
+       ::  full(retired) -> a_go = 0
+       fi
+     }
+  :: else -> a_go = 1
+  fi;
+  if
+  :: a_go && fading == NONE ->
+     /* 834: the load */
+     a_seen = ready;
+     if
+     :: a_seen != NONE ->
+#if BROKEN == 1
+        /* BROKEN: load then store, not an exchange. */
+        atomic {
+          a_g = ready;
+          if
+          :: a_g != NONE ->
+             assert(p2_ready_once && st[a_g] == PUBLISHED);
+             assert(p3_take_newer && gen[a_g] > last_gen);
+             assert(p4_last_commit_wins && gen[a_g] >= min_take);
+             st[a_g] = TAKEN; last_gen = gen[a_g]
+          :: else -> skip
+          fi
+        }
+        ready = NONE;
+#else
+        /* 837-838: the exchange */
+        atomic {
+          a_g = ready; ready = NONE;
+          if
+          :: a_g != NONE ->
+             assert(p2_ready_once && st[a_g] == PUBLISHED);
+             assert(p3_take_newer && gen[a_g] > last_gen);
+             assert(p4_last_commit_wins && gen[a_g] >= min_take);
+             st[a_g] = TAKEN; last_gen = gen[a_g]
+          :: else -> skip
+          fi
+        }
+#endif
+        if
+        :: a_g != NONE ->
+           /* 842-860: carry, swap in; crossfade (len >= 1) or not. */
+           atomic {
+             assert(p1_no_free_in_use && st[a_g] == TAKEN && st[e_active] == ACTIVE);
+             assert(p6_carry_from_base && basegen[a_g] == gen[e_active]);
+             a_old = e_active; e_active = a_g; a_g = NONE;
+             st[e_active] = ACTIVE;
+             if
+             :: fading = a_old; st[fading] = FADING; a_old = NONE
+             :: st[a_old] = LEAVING
+             fi
+           }
+           if
+           :: a_old != NONE -> atomic { retire(a_old); a_old = NONE }
+           :: else -> skip
+           fi
+        :: else -> skip   /* 839-841: the worker took it back */
+        fi
+     :: else -> skip
+     fi
+  :: else -> skip
+  fi;
+  a_go = 0; a_seen = NONE
+}
+
+proctype audio()
+{
+end_audio:
+  do
+  /* hp_engine_submit of a commit or an abort (engine.c:803) */
+  :: nsub < NOPS ->
+     atomic {
+       if
+       :: ops!COMMIT
+       :: ops!ABORT
+       fi;
+       nsub++
+     }
+  /* A poll that can do something (the others change nothing). */
+  :: hold != NONE || (fading == NONE && ready != NONE) -> poll()
+  /* crossfade() reaching fade_len (engine.c:923-926). */
+  :: fading != NONE ->
+     atomic {
+       assert(p1_no_free_in_use && st[fading] == FADING && st[e_active] == ACTIVE);
+       retire(fading); fading = NONE
+     }
+  od
+}
+
+/* reclaim_standby (engine.c:157-170). */
+inline reclaim_standby()
+{
+#if BROKEN == 2
+  /* BROKEN: load then store, not an exchange. */
+  w_prev = ready;
+  atomic {
+    ready = NONE;
+    if
+    :: w_prev != NONE ->
+       st[w_prev] = RECLAIMED
+    :: else -> skip
+    fi
+  }
+#else
+  atomic {
+    w_prev = ready; ready = NONE;
+    if
+    :: w_prev != NONE ->
+       assert(p2_ready_once && st[w_prev] == PUBLISHED);
+       st[w_prev] = RECLAIMED
+    :: else -> skip
+    fi
+  }
+#endif
+  atomic {
+    if
+    :: w_prev != NONE -> committed = base_patch
+    :: else ->
+       if
+       :: published != NONE ->
+#if BROKEN != 3
+          base = published; base_gen = gen[published];
+#endif
+          base_patch = committed
+       :: else -> skip
+       fi
+    fi;
+    published = NONE
+  }
+}
+
+/* supersede (engine.c:172-182) */
+inline supersede()
+{
+  if
+  :: w_prev != NONE -> graph_free(w_prev); w_prev = NONE
+  :: else -> skip
+  fi
+}
+
+/* spec: an abort or a failed commit, once done, cancels every standby
+   published before it: none of them may swap in any more, and what plays
+   at quiescence is what run() had swapped in by then. */
+inline cancel()
+{
+  atomic { expect = last_gen; min_take = generation + 1 }
+}
+
+/* commit (engine.c:257-328), after the structural edits it commits. */
+inline commit()
+{
+  pv++; staged = pv;
+  reclaim_standby();                                     /* 286 */
+  supersede();
+  /* 288: hp_graph_new reads `base` (module ids and types). */
+  atomic {
+    assert(p1_no_free_in_use && st[base] != FREE && gen[base] == base_gen);
+    graph_alloc(w_g);
+    basegen[w_g] = base_gen; patchv[w_g] = staged
+  }
+  if
+  :: FAILS ->                                            /* 296-299 */
+     graph_free(w_g); w_g = NONE;
+     cancel()
+  :: true ->
+     atomic {                                            /* 310-316 */
+       generation++; gen[w_g] = generation;
+       committed = staged; published = w_g
+     }
+     atomic {                                            /* 327 */
+       assert(p2_ready_once && ready == NONE);
+       ready = w_g; st[w_g] = PUBLISHED; w_g = NONE;
+       /* spec: this one must play, none older may */
+       expect = generation; min_take = generation
+     }
+  fi
+}
+
+/* abort_staged (engine.c:498-506) */
+inline abort_staged()
+{
+  reclaim_standby();
+  supersede();
+  staged = committed;
+  cancel()
+}
+
+proctype worker()
+{
+  mtype op;
+end_worker:
+  do
+  /* free_retired (engine.c:146-153): pop, then free. */
+  :: atomic {
+       retired?w_f ->
+       assert(p1_no_free_in_use && st[w_f] == RETIRED);
+       st[w_f] = POPPED
+     };
+     graph_free(w_f); w_f = NONE
+  /* apply_op (engine.c:515-516) */
+  :: ops?op ->
+     if
+     :: op == COMMIT -> commit()
+     :: op == ABORT -> abort_staged()
+     fi
+  od
+}
+
+/* Nothing can move: every op applied, every graph handed over. */
+proctype quiescence()
+{
+  byte g;
+  timeout ->
+  atomic {
+    assert(p0_no_deadlock && nsub == NOPS && len(ops) == 0 &&
+           len(retired) == 0 && hold == NONE && fading == NONE &&
+           ready == NONE && w_prev == NONE && w_g == NONE && w_f == NONE);
+    g = 1;
+    do
+    :: g <= NG ->
+       assert(p2_ready_once && st[g] != PUBLISHED);
+       g++
+    :: else -> break
+    od;
+    assert(p4_last_commit_wins && gen[e_active] == expect);
+    assert(p4_last_commit_wins && committed == patchv[e_active]);
+    assert(p4_last_commit_wins && nalloc == 1 && st[e_active] == ACTIVE);
+    quiet = 1
+  }
+}
+
+/* p7 */
+ltl p7_quiescence { <> quiet }
+
+init
+{
+  atomic {
+    /* hp_engine_new: the first graph plays and is the base. */
+    e_active = 1; st[1] = ACTIVE; gen[1] = 1; nalloc = 1;
+    generation = 1; last_gen = 1; expect = 1;
+    base = 1; base_gen = 1;
+    run audio(); run worker(); run quiescence()
+  }
+}
