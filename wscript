@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # hotpatch: a live-patchable modular synthesizer as an LV2 instrument.
 #   ./waf configure [--debug] [--sanitize=address,undefined] [--werror]
-#   ./waf build | ./waf test [--tests=PATTERN] | ./waf bench | ./waf install [--lv2dir=DIR]
+#   ./waf build | ./waf test [--tests=PATTERN] | ./waf bench | ./waf fuzz | ./waf install [--lv2dir=DIR]
 
 import os
 import subprocess
@@ -31,11 +31,21 @@ PLUGIN_SOURCES = ["plugin/hotpatch.c", "plugin/atoms.c"]
 UNIT_TESTS = ["test_ring", "test_dsp", "test_patch", "test_patchdoc", "test_engine"]
 
 # Tests that drive the built bundle through the lilv test host.
-HOST_TESTS = ["test_host", "test_plugin", "test_swap", "test_protocol", "test_state", "test_presets", "test_patchfile"]
+HOST_TESTS = ["test_host", "test_plugin", "test_swap", "test_protocol", "test_state", "test_presets", "test_patchfile", "test_stress", "test_rates"]
 
 # Benchmarks under tests/bench/ (built with the tests, run by './waf bench'):
 # programs that drive the bundle through the lilv test host and print figures.
 BENCHES = ["seed_metrics"]
+
+# libFuzzer targets under tests/fuzz/ (built with clang when configure finds
+# it, run by tests/test_fuzz.sh and './waf fuzz'), and the plugin sources
+# each links besides the engine's.
+FUZZERS = [("fuzz_atoms", ["plugin/atoms.c"]),
+           ("fuzz_text", []),
+           ("fuzz_doc", []),
+           ("fuzz_state", PLUGIN_SOURCES)]
+FUZZ_FLAGS = ["-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
+              "-g", "-O1", "-fno-omit-frame-pointer"]
 
 # Debian package that provides each pkg-config module.
 PACKAGES = [("lv2", "1.18.0", "lv2-dev"),
@@ -64,6 +74,9 @@ def options(opt):
                    help="treat compiler warnings as errors [default: on when CI=true]")
     opt.add_option("--tests", default="",
                    help="with 'test': run only tests whose name contains this")
+    opt.add_option("--valgrind", action="store_true", default=False,
+                   help="with 'test': run the C test programs under valgrind "
+                        "memcheck (any error or definite leak fails)")
 
 
 def configure(conf):
@@ -93,11 +106,15 @@ def configure(conf):
         cflags.append("-Werror")
     linkflags = []
     if o.sanitize:
-        san = ["-fsanitize=" + o.sanitize, "-fno-omit-frame-pointer"]
+        # Undefined behaviour stops the test, rather than printing and going on.
+        san = ["-fsanitize=" + o.sanitize, "-fno-omit-frame-pointer",
+               "-fno-sanitize-recover=all"]
         cflags += san
         linkflags += san
     conf.env.append_value("CFLAGS", cflags)
     conf.env.append_value("LINKFLAGS", linkflags)
+
+    configure_fuzzers(conf)
 
     if o.lv2dir:
         lv2dir = o.lv2dir
@@ -112,6 +129,37 @@ def configure(conf):
     conf.msg("Sanitizers", o.sanitize or "none")
     conf.msg("Warnings as errors", "yes" if o.werror else "no")
     conf.msg("LV2 bundle installs to", os.path.join(lv2dir, BUNDLE))
+
+
+def configure_fuzzers(conf):
+    """The fuzzers need clang and its libFuzzer runtime (libclang-rt-14-dev
+    on Debian 12); without them the rest builds and tests/test_fuzz.sh
+    fails saying what to install."""
+    if conf.options.sanitize:
+        # They carry their own sanitizers: the plain build runs them.
+        conf.msg("Fuzzers", "not in --sanitize builds", color="YELLOW")
+        return
+    conf.find_program("clang", var="CLANG", mandatory=False)
+    if not conf.env.CLANG:
+        return
+    probe = conf.bldnode.make_node("fuzz_probe.c")
+    probe.write("#include <stddef.h>\n#include <stdint.h>\n"
+                "int LLVMFuzzerTestOneInput(const uint8_t* d, size_t n);\n"
+                "int LLVMFuzzerTestOneInput(const uint8_t* d, size_t n)"
+                " { (void)d; (void)n; return 0; }\n")
+    exe = probe.abspath()[:-2]
+    try:
+        conf.cmd_and_log(conf.env.CLANG + FUZZ_FLAGS + [probe.abspath(), "-o", exe],
+                         output=Context.BOTH, quiet=Context.BOTH)
+        conf.msg("Checking for libFuzzer (clang -fsanitize=fuzzer)", "yes")
+    except conf.errors.WafError:
+        conf.msg("Checking for libFuzzer (clang -fsanitize=fuzzer)",
+                 "no: install libclang-rt-14-dev", color="YELLOW")
+        conf.env.CLANG = []
+    finally:
+        for path in (probe.abspath(), exe):
+            if os.path.exists(path):
+                os.remove(path)
 
 
 def build(bld):
@@ -155,6 +203,8 @@ def build(bld):
                       cwd=bundle, relative_trick=True, postpone=False)
 
     build_tests(bld)
+    if bld.env.CLANG:
+        build_fuzzers(bld)
 
     # The command-line host (it shares the lilv host with the tests).
     bld.program(source=["tools/render.c"], target="tools/hotpatch-render",
@@ -201,6 +251,43 @@ def build_tests(bld):
                     linkflags=["-rdynamic"], install_path=None)
 
 
+def build_fuzzers(bld):
+    """Each fuzzer is one clang command over its harness and the engine's
+    (and plugin's) sources, instrumented as a whole: the gcc-built objects
+    carry no coverage or sanitizer instrumentation."""
+    headers = (bld.path.ant_glob("src/*.h") + bld.path.ant_glob("plugin/*.h")
+               + bld.path.ant_glob("tests/fuzz/*.h")
+               + [bld.path.find_node("wscript")])  # the flags above
+    for name, plugin_sources in FUZZERS:
+        bld(rule=compile_fuzzer,
+            source=(["tests/fuzz/%s.c" % name] + plugin_sources + ENGINE_SOURCES
+                    + headers),
+            target="tests/fuzz/" + name, vars=["CLANG", "CFLAGS"],
+            install_path=None)
+
+
+def compile_fuzzer(task):
+    env = task.env
+    top = task.generator.bld.path
+    cflags = ["-std=c11", "-D_POSIX_C_SOURCE=200809L"] + WARNINGS + [
+        # clang-only warnings on code built warning-free by gcc: serd's
+        # error sink hands us a format and a va_list (patchdoc.c); the
+        # status parameter before '...' in atoms.c is an enum.
+        "-Wno-format-nonliteral", "-Wno-varargs"]
+    if "-Werror" in env.CFLAGS:
+        cflags.append("-Werror")
+    includes = ["-I" + top.find_dir(d).abspath() for d in ("src", "plugin", "tests/fuzz")]
+    for lib in ("LV2", "SERD", "SORD"):
+        includes += ["-isystem" + i for i in env["INCLUDES_" + lib]]
+    libs = ["-l" + lib for lib in env.LIB_SORD + env.LIB_SERD]
+    libs += ["-L" + d for d in env.LIBPATH_SORD + env.LIBPATH_SERD]
+    libs += ["-lm", "-lpthread"]
+    sources = [n.abspath() for n in task.inputs if n.name.endswith(".c")]
+    cmd = (env.CLANG + FUZZ_FLAGS + cflags + includes + sources
+           + ["-o", task.outputs[0].abspath()] + libs)
+    return task.exec_command(cmd)
+
+
 class TestContext(Build.BuildContext):
     """builds, then runs every test and prints 'N passed, N failed'"""
     cmd = "test"
@@ -215,6 +302,7 @@ def _test_env(ctx):
     env["LV2_PATH"] = bld_dir
     env["HP_BUNDLE"] = os.path.join(bld_dir, BUNDLE)
     env["HP_SRC"] = ctx.path.abspath()
+    env["HP_SANITIZE"] = ctx.env.SANITIZE or ""
     return env
 
 
@@ -234,6 +322,13 @@ def run_tests(ctx):
             continue
         start = time.time()
         cmd = ["bash", path] if path.endswith(".sh") else [path]
+        if Options.options.valgrind:
+            # Scripts drive other programs; test_ring's two-thread spin of
+            # 4 million items takes valgrind (one thread at a time) 15 min.
+            if path.endswith(".sh") or name == "test_ring":
+                continue
+            cmd = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+                   "--errors-for-leak-kinds=definite"] + cmd
         proc = subprocess.run(cmd, env=env, cwd=bld_dir,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         secs = time.time() - start
@@ -301,3 +396,32 @@ def bench(ctx):
 
 
 BenchContext.fun = "bench"
+
+
+class FuzzContext(Build.BuildContext):
+    """builds, then runs each fuzzer for HP_FUZZ_SECONDS (default 600) and prints its figures"""
+    cmd = "fuzz"
+    fun = "build"
+
+
+def run_fuzzers(ctx):
+    bld_dir = ctx.path.get_bld().abspath()
+    env = _test_env(ctx)
+    env.setdefault("HP_FUZZ_SECONDS", "600")
+    # The grown corpora stay in the build folder for the next run.
+    env.setdefault("HP_FUZZ_CORPUS", os.path.join(bld_dir, "tests", "fuzz", "corpus"))
+    Logs.pprint("BLUE", "fuzzing each target for %s s; corpora in %s"
+                % (env["HP_FUZZ_SECONDS"], env["HP_FUZZ_CORPUS"]))
+    sys.stdout.flush()
+    proc = subprocess.run(["bash", os.path.join(ctx.path.abspath(), "tests", "test_fuzz.sh")],
+                          env=env, cwd=bld_dir)
+    if proc.returncode:
+        ctx.fatal("fuzzing found something (or could not run): see above")
+
+
+def fuzz(ctx):
+    build(ctx)
+    ctx.add_post_fun(run_fuzzers)
+
+
+FuzzContext.fun = "fuzz"

@@ -11,6 +11,7 @@
 
 #include <lv2/atom/util.h>
 
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -333,11 +334,14 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     hp_op_init(commit, HP_OP_COMMIT);
     if (p.warmup &&
         !(st = number_prop(u, p.warmup, "hp:Commit", "hp:warmup", &number, err))) {
-      if (number != (float)(int32_t)number) {
+      /* Range first: converting a float beyond int's range is undefined. */
+      if (!(number >= 0.0f && number <= 1000000.0f) || number != floorf(number)) {
         st = fail(err, HP_ERR_BAD_VALUE,
-                  "hp:Commit: hp:warmup must be a whole number of blocks", END);
+                  "hp:Commit: hp:warmup must be a whole number of blocks, "
+                  "1 to 1024", END);
+      } else {
+        commit->warmup = (int32_t)number;
       }
-      commit->warmup = (int32_t)number;
     }
     if (!st && p.crossfade &&
         !(st = number_prop(u, p.crossfade, "hp:Commit", "hp:crossfade",

@@ -292,6 +292,9 @@ handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
     self->live_reload = self->ops[0].value != 0.0f ? 1.0f : 0.0f;
   }
   bool commits = false;
+  if (!hp_engine_has_room(self->engine, n_ops)) {
+    st = HP_ERR_QUEUE_FULL; /* whole messages only: no half-applied commit */
+  }
   for (uint32_t i = 0; i < n_ops && !st; ++i) {
     st = hp_engine_submit(self->engine, &self->ops[i]);
     commits |= self->ops[i].type == HP_OP_COMMIT;

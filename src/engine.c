@@ -35,7 +35,9 @@
 #include <time.h>
 
 #define OP_QUEUE_SIZE 1024u     /* operations between two worker runs */
-#define EVENT_QUEUE_SIZE 512u   /* notifications waiting for run() */
+#define EVENT_QUEUE_SIZE 1024u  /* notifications waiting for run() */
+#define EVENTS_PER_OP 3u        /* the most one op emits (Error, Primed, ...) */
+#define LIVE_SETS 64u           /* live sets remembered for a pending swap */
 #define RETIRE_QUEUE_SIZE 16u   /* graphs waiting to be freed */
 #define MAX_PRIMES 4096u
 #define DEFAULT_WARMUP 8
@@ -46,6 +48,16 @@
 #define MAX_RT_EVENTS 16u
 #define PATCH_TEXT_MAX 60000u   /* fits the notify port's 64 KiB minimum */
 #define MAX_FILE_SIZE (16u << 20u)
+
+/* A live hp:Set or hp:Gate, kept so a standby built before it (its commit
+   came earlier in the queue) gets it too when it swaps in. */
+typedef struct {
+  uint32_t serial;
+  float    value;
+  char     module[HP_ID_MAX];
+  char     param[HP_NAME_MAX];
+  char     choice[HP_NAME_MAX];
+} LiveSet;
 
 struct HpEngineImpl {
   float     rate;
@@ -78,6 +90,9 @@ struct HpEngineImpl {
   HpEvent        rt_events[MAX_RT_EVENTS];
   uint32_t       n_rt_events;
   HpEngineStatus status;
+  uint32_t       serial;    /* of the last op queued */
+  LiveSet        live[LIVE_SETS]; /* the latest live sets, a ring */
+  uint32_t       n_live;    /* live sets ever made (index = n % LIVE_SETS) */
   float          fade_l[HP_CHUNK];
   float          fade_r[HP_CHUNK];
 
@@ -95,6 +110,7 @@ struct HpEngineImpl {
   HpGraph*        base;       /* the graph known to be playing */
   HpGraph*        published;  /* put in `ready`; maybe taken since */
   bool            dirty;      /* staged differs structurally from committed */
+  uint32_t        taken;      /* serial of the last op taken from the queue */
   HpOp*           primes;
   uint32_t        n_primes;
   uint32_t        generation;
@@ -309,6 +325,7 @@ commit(HpEngine* const e, const HpOp* const op)
 
   HpGraphTag* tag   = hp_graph_tag(g);
   tag->generation   = ++e->generation;
+  tag->serial       = e->taken;
   tag->seq          = op->seq;
   tag->crossfade_ms = op->crossfade_ms;
   hp_patch_copy(e->committed, e->staged);
@@ -560,8 +577,12 @@ hp_engine_work(HpEngine* const e)
 {
   pthread_mutex_lock(&e->lock);
   free_retired(e);
+  /* Take an op only while its answers fit: none is ever dropped.  What is
+     left waits for the next token (run() schedules one while ops wait). */
   HpOp op;
-  while (hp_ring_pop(e->ops, &op)) {
+  while (hp_ring_space(e->events) >= EVENTS_PER_OP &&
+         hp_ring_pop(e->ops, &op)) {
+    e->taken = op.serial;
     apply_op(e, &op);
   }
   free_retired(e);
@@ -800,24 +821,41 @@ retire(HpEngine* const e, HpGraph* const g)
 HpStatus
 hp_engine_submit(HpEngine* const e, const HpOp* const op)
 {
-  if (op->type == HP_OP_SET || op->type == HP_OP_GATE) {
-    hp_graph_set(e->active, op->module,
-                 op->type == HP_OP_GATE ? "gate" : op->arg,
-                 op->type == HP_OP_GATE ? (op->value >= 0.5f ? 1.0f : 0.0f)
-                                        : op->value,
-                 op->arg2, false);
-  }
-  if (!hp_ring_push(e->ops, op)) {
+  HpOp queued   = *op;
+  queued.serial = e->serial + 1u;
+  if (!hp_ring_push(e->ops, &queued)) {
     return HP_ERR_QUEUE_FULL;
   }
+  e->serial    = queued.serial;
   e->need_work = true;
+  if (op->type == HP_OP_SET || op->type == HP_OP_GATE) {
+    const bool  gate  = op->type == HP_OP_GATE;
+    const char* param = gate ? "gate" : op->arg;
+    const float value = gate ? (op->value >= 0.5f ? 1.0f : 0.0f) : op->value;
+    if (hp_graph_set(e->active, op->module, param, value, op->arg2, false)) {
+      LiveSet* set = &e->live[e->n_live++ % LIVE_SETS];
+      set->serial  = queued.serial;
+      set->value   = value;
+      memcpy(set->module, op->module, sizeof(set->module) - 1u);
+      set->module[sizeof(set->module) - 1u] = '\0';
+      memcpy(set->param, param, strlen(param) + 1u);
+      memcpy(set->choice, op->arg2, sizeof(set->choice));
+    }
+  }
   return HP_SUCCESS;
+}
+
+bool
+hp_engine_has_room(const HpEngine* const e, const uint32_t count)
+{
+  return hp_ring_space(e->ops) >= count;
 }
 
 bool
 hp_engine_wants_work(const HpEngine* const e)
 {
-  return e->need_work;
+  /* Also while ops wait that the worker left for lack of room. */
+  return e->need_work || hp_ring_space(e->ops) <= e->ops->mask;
 }
 
 void
@@ -847,6 +885,16 @@ hp_engine_poll(HpEngine* const e, const uint32_t frame)
     return; /* the worker took it back for a newer commit */
   }
   hp_graph_carry(g, e->active);
+  /* Live sets queued after the standby's commit are not in it: replay the
+     ones still remembered (the latest LIVE_SETS), oldest first. */
+  const uint32_t since = hp_graph_tag(g)->serial;
+  const uint32_t first = e->n_live > LIVE_SETS ? e->n_live - LIVE_SETS : 0u;
+  for (uint32_t i = first; i < e->n_live; ++i) {
+    const LiveSet* set = &e->live[i % LIVE_SETS];
+    if ((int32_t)(set->serial - since) > 0) {
+      hp_graph_set(g, set->module, set->param, set->value, set->choice, true);
+    }
+  }
   for (uint32_t m = 0; m < HP_N_MACROS; ++m) {
     if (!isnan(e->macro_pos[m])) {
       hp_graph_macro(g, m, e->macro_pos[m]);

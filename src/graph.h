@@ -67,6 +67,7 @@ uint32_t hp_graph_module_count(const HpGraph* graph);
 /** Per-swap data the worker attaches before publishing. */
 typedef struct {
   uint32_t generation;
+  uint32_t serial;       /**< the last queued op the worker had taken */
   int32_t  seq;          /**< of the commit, or HP_NO_SEQ */
   float    crossfade_ms; /**< < 0: use the crossfade control */
 } HpGraphTag;

@@ -106,6 +106,7 @@ typedef struct {
   uint32_t macro;              /**< HP_OP_MACRO: 1..8 */
   float    lo, hi;             /**< HP_OP_MACRO: value range */
   char     text[HP_MESSAGE_MAX]; /**< HP_OP_LOG */
+  uint32_t serial;             /**< set by hp_engine_submit(): queue order */
 } HpOp;
 
 /** Initialise `op` with defaults (no seq, default warm-up and crossfade). */
@@ -158,10 +159,15 @@ void hp_engine_free(HpEngine* engine);
 
 /**
    Queue an operation for the worker.  SET and GATE also apply at once to
-   the playing graph.  Returns HP_ERR_QUEUE_FULL when the queue is full (the
-   operation is not kept; the caller reports it).
+   the playing graph (and to a standby swapped in later).  Returns
+   HP_ERR_QUEUE_FULL when the queue is full: then nothing happened, and the
+   caller reports it.
 */
 HpStatus hp_engine_submit(HpEngine* engine, const HpOp* op);
+
+/** True when `count` operations fit in the queue now: a message of several
+    operations is queued whole or not at all. */
+bool hp_engine_has_room(const HpEngine* engine, uint32_t count);
 
 /** True when queued work waits for hp_engine_work(): schedule a token. */
 bool hp_engine_wants_work(const HpEngine* engine);

@@ -60,6 +60,56 @@ hp_bank_copy(HpBank* const dst, const HpBank* const src)
   return HP_SUCCESS;
 }
 
+/* Length of the valid UTF-8 character at `s` (1 to 4), or 0 if invalid. */
+static size_t
+utf8_char(const unsigned char* const s)
+{
+  const unsigned char c = s[0];
+  size_t              n = c < 0x80u   ? 1u
+                          : c < 0xC2u ? 0u
+                          : c < 0xE0u ? 2u
+                          : c < 0xF0u ? 3u
+                          : c < 0xF5u ? 4u
+                                      : 0u;
+  for (size_t i = 1; i < n; ++i) {
+    if ((s[i] & 0xC0u) != 0x80u) {
+      return 0u;
+    }
+  }
+  /* No overlong forms, surrogates or code points past U+10FFFF. */
+  if ((c == 0xE0u && s[1] < 0xA0u) || (c == 0xEDu && s[1] > 0x9Fu) ||
+      (c == 0xF0u && s[1] < 0x90u) || (c == 0xF4u && s[1] > 0x8Fu)) {
+    return 0u;
+  }
+  return n;
+}
+
+void
+hp_bank_set_label(HpBank* const bank, const uint32_t scene,
+                  const char* const label)
+{
+  /* Whole characters only (never cut one in two), and invalid bytes as
+     '?': a label must write out as valid Turtle again. */
+  char*                dst = bank->labels[scene];
+  const unsigned char* src = (const unsigned char*)label;
+  size_t               len = 0;
+  while (*src) {
+    const size_t n    = utf8_char(src);
+    const size_t take = n ? n : 1u;
+    if (len + take >= HP_LABEL_MAX) {
+      break;
+    }
+    if (n) {
+      memcpy(dst + len, src, n);
+    } else {
+      dst[len] = '?';
+    }
+    len += take;
+    src += n ? n : 1u;
+  }
+  dst[len] = '\0';
+}
+
 /* Writing */
 
 typedef struct {
@@ -203,7 +253,8 @@ write_scene(Out* const out, const HpPatch* const patch)
 char*
 hp_doc_write(const HpBank* const bank)
 {
-  Out out = {NULL, 0, 0, false};
+  Out out = {(char*)malloc(4096), 0, 4096, false};
+  out.failed = !out.buf;
   put(&out,
       "@prefix hp: <" NS_HP "> .\n"
       "@prefix rdfs: <" NS_RDFS "> .\n\n"
@@ -444,9 +495,9 @@ read_scene(Reader* const r, const SordNode* const item, const uint32_t index,
   hp_patch_clear(bank->scenes[index]);
   bank->n_scenes = index + 1u;
   SordNode* label = sord_get(r->model, item, r->rdfs_label, NULL, NULL);
-  snprintf(bank->labels[index], HP_LABEL_MAX, "%s",
-           label ? (const char*)sord_node_get_string(label) : "");
-  if (!label) {
+  if (label) {
+    hp_bank_set_label(bank, index, (const char*)sord_node_get_string(label));
+  } else {
     snprintf(bank->labels[index], HP_LABEL_MAX, "Scene %u", index + 1u);
   }
   sord_node_free(r->world, label);

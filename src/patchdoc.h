@@ -44,6 +44,10 @@ void    hp_bank_free(HpBank* bank);
 /** Make `dst` a deep copy of `src`. */
 HpStatus hp_bank_copy(HpBank* dst, const HpBank* src);
 
+/** Set scene `scene`'s label, cut to HP_LABEL_MAX - 1 bytes at a UTF-8
+    character boundary. */
+void hp_bank_set_label(HpBank* bank, uint32_t scene, const char* label);
+
 /** The document for `bank`, as a new string (free() it), or NULL. */
 char* hp_doc_write(const HpBank* bank);
 

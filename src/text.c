@@ -12,6 +12,7 @@
 
 #include "hotpatch.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,12 +131,14 @@ commit_option(const Tokens* const t, const unsigned i, HpOp* const op,
                     t->column[i] + key + 1u, (int)(vlen < 40 ? vlen : 40), val);
   }
   if (key == 6 && !strncmp(t->text[i], "warmup", 6) && val) {
-    op->warmup = (int32_t)value;
-    if ((float)op->warmup != value) {
+    /* Range first: converting a float beyond int's range is undefined. */
+    if (!(value >= 0.0f && value <= 1000000.0f) || value != floorf(value)) {
       return hp_error(err, HP_ERR_BAD_VALUE,
-                      "column %zu: warmup takes a whole number of blocks",
+                      "column %zu: warmup takes a whole number of blocks, 1 "
+                      "to 1024",
                       t->column[i]);
     }
+    op->warmup = (int32_t)value;
   } else if (key == 9 && !strncmp(t->text[i], "crossfade", 9) && val) {
     if (!(value >= 0.0f)) {
       return hp_error(err, HP_ERR_BAD_VALUE,

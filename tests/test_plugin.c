@@ -140,7 +140,12 @@ test_patch_get(void)
      a real-time host would before looking for the answer. */
   CHECK(!hp_host_run(host, 256));
   CHECK(!hp_host_wait_worker(host, 5000));
-  const HpHostEvent* ev = hp_host_run_until(host, HP_EV_PATCH_SET, 7, 256, 48000);
+  /* A quick worker answers within that very block (run() flushes after
+     scheduling): look before running on. */
+  const HpHostEvent* ev = hp_host_find_event(host, HP_EV_PATCH_SET, 7);
+  if (!ev) {
+    ev = hp_host_run_until(host, HP_EV_PATCH_SET, 7, 256, 48000);
+  }
   CHECK(ev && ev->property && ev->value_string);
   CHECK_MSG(!strcmp(ev->property, HP__patch), "property %s", ev->property);
   static const char* const want[] = {

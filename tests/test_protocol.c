@@ -770,7 +770,7 @@ static const BadCase bad_cases[] = {
   {"hp:warmup 0", b_warmup_zero, MATCH_EXACT,
    "hp:warmup 0 is out of range 1..1024 blocks", false},
   {"hp:warmup 2.5", b_warmup_fraction, MATCH_EXACT,
-   "hp:Commit: hp:warmup must be a whole number of blocks", false},
+   "hp:Commit: hp:warmup must be a whole number of blocks, 1 to 1024", false},
   {"negative hp:crossfade", b_crossfade_negative, MATCH_EXACT,
    "hp:Commit: hp:crossfade must be 0 ms or more", false},
   {"hp:crossfade of 20 s", b_crossfade_huge, MATCH_EXACT,

@@ -80,7 +80,7 @@ main(int argc, char** argv)
         ++bank->n_scenes;
       }
       scenes = true;
-      snprintf(bank->labels[bank->n_scenes - 1u], HP_LABEL_MAX, "%s", text + 7);
+      hp_bank_set_label(bank, bank->n_scenes - 1u, text + 7);
     } else if (!strncmp(text, "/active ", 8)) {
       const int active = atoi(text + 8);
       bank->active     = active >= 1 ? (uint32_t)active - 1u : 0u;

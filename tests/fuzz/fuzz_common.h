@@ -1,0 +1,307 @@
+/*
+  Shared by the libFuzzer targets in tests/fuzz/ (and the atom seed
+  generator): a tiny in-process URID map, and an engine driven the way the
+  plugin drives it, with the worker run synchronously (a host's export).
+
+  Everything here is static inline: each target is one translation unit.
+*/
+
+#ifndef HP_FUZZ_COMMON_H
+#define HP_FUZZ_COMMON_H
+
+#include "hotpatch.h"
+#include "uris.h"
+
+#include <lv2/urid/urid.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* URID map: URIs get 1, 2, 3 ... in the order they are first mapped, so a
+   process that maps HpURIs first always gives them the same numbers (the
+   committed atom seeds rely on it). */
+
+#define FZ_MAX_URIS 512u
+
+typedef struct {
+  char*    uris[FZ_MAX_URIS];
+  uint32_t n;
+} FzUridMap;
+
+static inline LV2_URID
+fz_map_uri(LV2_URID_Map_Handle handle, const char* uri)
+{
+  FzUridMap* m = (FzUridMap*)handle;
+  for (uint32_t i = 0; i < m->n; ++i) {
+    if (!strcmp(m->uris[i], uri)) {
+      return i + 1u;
+    }
+  }
+  if (m->n == FZ_MAX_URIS) {
+    return 0;
+  }
+  const size_t len = strlen(uri) + 1u;
+  char* const  copy = (char*)malloc(len);
+  if (!copy) {
+    return 0;
+  }
+  memcpy(copy, uri, len);
+  m->uris[m->n++] = copy;
+  return m->n;
+}
+
+/* The object types of protocol messages, and one that is not (to reach
+   the decoder's "unknown message type").  fuzz_atoms picks one with the
+   first 4 bytes of its input, modulo FZ_N_TYPES. */
+#define FZ_N_TYPES 14u
+
+static inline void
+fz_message_types(const HpURIs* const u, LV2_URID types[FZ_N_TYPES])
+{
+  const LV2_URID t[FZ_N_TYPES] = {
+    u->hp_Create, u->hp_Delete, u->hp_Connect,  u->hp_Disconnect,
+    u->hp_Set,    u->hp_Gate,   u->hp_Commit,   u->hp_Abort,
+    u->hp_Clear,  u->hp_Macro,  u->patch_Get,   u->patch_Set,
+    u->hp_Primed, /* not a message */
+    u->time_Position};
+  memcpy(types, t, sizeof(t));
+}
+
+/* The abort() of a harness check: a finding, with the reason on stderr. */
+static inline void
+fz_fail(const char* const what)
+{
+  fprintf(stderr, "fuzz: %s\n", what);
+  fflush(stderr);
+  abort();
+}
+
+static inline void
+fz_check_finite(const float* const l, const float* const r, const uint32_t n)
+{
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!isfinite(l[i]) || !isfinite(r[i])) {
+      fprintf(stderr, "fuzz: output frame %u is %g, %g\n", i, (double)l[i],
+              (double)r[i]);
+      fz_fail("non-finite audio output");
+    }
+  }
+}
+
+/* The engine, as plugin/hotpatch.c drives it. */
+
+#define FZ_BLOCK 64u
+
+/* What every input starts from: one module of each type, wired as a
+   MIDI-played chain, so a single message (hp:Set osc1 freq ...) has
+   something to act on. */
+static const char* const fz_base_patch =
+  "/patch/clear\n"
+  "/patch/create midi midi\n"
+  "/patch/create osc1 saw\n"
+  "/patch/create osc2 sine\n"
+  "/patch/create sq1 square\n"
+  "/patch/create tri1 triangle\n"
+  "/patch/create nz1 noise\n"
+  "/patch/create lfo1 lfo\n"
+  "/patch/create k1 const\n"
+  "/patch/create sc1 scale\n"
+  "/patch/create env1 adsr\n"
+  "/patch/create filt1 biquad\n"
+  "/patch/create vca1 vca\n"
+  "/patch/create mix1 mixer\n"
+  "/patch/connect midi:freq osc1:freq\n"
+  "/patch/connect midi:gate env1:gate\n"
+  "/patch/connect osc1 env1\n"
+  "/patch/connect env1 filt1\n"
+  "/patch/connect filt1 mix1:in1\n"
+  "/patch/connect osc2 mix1:in2\n"
+  "/patch/connect lfo1 filt1:cutoff\n"
+  "/patch/set lfo1 offset 1000\n"
+  "/patch/set lfo1 depth 500\n"
+  "/patch/macro 1 filt1:cutoff 100 8000 exp\n"
+  "/patch/commit warmup=1 crossfade=0\n";
+
+typedef struct {
+  HpEngine* engine;
+  char      dir[64];      /* patch files hp:patchFile may name: fz_make_files */
+  uint32_t  primed;       /* generation of the last hp:Primed seen */
+  float     l[FZ_BLOCK];
+  float     r[FZ_BLOCK];
+} FzEngine;
+
+/* Take every notification, as run() does (the patch:Get reply too). */
+static inline void
+fz_drain(FzEngine* const f)
+{
+  HpEvent ev;
+  while (hp_engine_next_event(f->engine, &ev)) {
+    if (ev.type == HP_EVENT_PRIMED) {
+      f->primed = ev.generation;
+    } else if (ev.type == HP_EVENT_PATCH) {
+      uint32_t len = 0;
+      (void)hp_engine_patch_text(f->engine, &len);
+      hp_engine_patch_text_done(f->engine);
+    }
+  }
+}
+
+/* One run() cycle with a synchronous worker: poll, work, poll, render. */
+static inline void
+fz_cycle(FzEngine* const f)
+{
+  HpEngine* const e = f->engine;
+  hp_engine_poll(e, 0);
+  if (hp_engine_wants_work(e)) {
+    hp_engine_work_scheduled(e, true);
+    hp_engine_work(e);
+    hp_engine_poll(e, 0);
+  }
+  hp_engine_render(e, f->l, f->r, FZ_BLOCK);
+  fz_check_finite(f->l, f->r, FZ_BLOCK);
+  fz_drain(f);
+}
+
+/* The folder of the patch files, removed at exit. */
+static char fz_files_dir[64];
+
+static inline void
+fz_remove_files(void)
+{
+  char path[128];
+  snprintf(path, sizeof(path), "%s/good.ttl", fz_files_dir);
+  remove(path);
+  snprintf(path, sizeof(path), "%s/bad.ttl", fz_files_dir);
+  remove(path);
+  remove(fz_files_dir);
+}
+
+/* Patch files for hp:patchFile: a good one, a broken one, a missing one. */
+static inline void
+fz_make_files(FzEngine* const f)
+{
+  snprintf(fz_files_dir, sizeof(fz_files_dir), "%s", "/tmp/hp-fuzz-XXXXXX");
+  if (!mkdtemp(fz_files_dir)) {
+    fz_fail("cannot create a temporary folder");
+  }
+  atexit(fz_remove_files);
+  memcpy(f->dir, fz_files_dir, sizeof(f->dir));
+  static const char* const good =
+    "@prefix hp: <urn:hotpatch:ns#> .\n"
+    "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:activeScene 0 ;\n"
+    "  hp:scenes ( [ a hp:Scene ; hp:ops (\n"
+    "    [ a hp:Create ; hp:module \"osc1\" ; hp:type \"sine\" ]\n"
+    "    [ a hp:Set ; hp:module \"osc1\" ; hp:param \"freq\" ; hp:value 220.0 ] ) ]\n"
+    "  [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"n\" ; hp:type \"noise\" ] ) ] ) .\n";
+  static const char* const bad = "@prefix hp: <urn:hotpatch:ns#> .\n<> a hp:PatchBank ;\n";
+  const char* const texts[] = {good, bad};
+  const char* const names[] = {"good.ttl", "bad.ttl"};
+  for (int i = 0; i < 2; ++i) {
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s", f->dir, names[i]);
+    FILE* file = fopen(path, "w");
+    if (!file || fputs(texts[i], file) < 0 || fclose(file)) {
+      fz_fail("cannot write a patch file");
+    }
+  }
+}
+
+/*
+  Keep an op's cost bounded and its effects inside the sandbox:
+  - an absolute hp:patchFile path is redirected to one of our files (any
+    other path could be a FIFO or /dev/zero); relative ones are refused by
+    the engine before it touches the file system, so they stay;
+  - long warm-ups and crossfades are shortened (the out-of-range values
+    the engine refuses stay as they are, so the refusals are fuzzed too).
+*/
+static inline void
+fz_tame(const FzEngine* const f, HpOp* const op)
+{
+  if (op->type == HP_OP_LOAD_FILE && op->text[0] == '/') {
+    static const char* const names[] = {"good.ttl", "bad.ttl", "missing.ttl"};
+    uint32_t hash = 0;
+    for (const char* c = op->text; *c; ++c) {
+      hash = hash * 31u + (unsigned char)*c;
+    }
+    snprintf(op->text, sizeof(op->text), "%s/%s", f->dir, names[hash % 3u]);
+  }
+  if (op->type == HP_OP_COMMIT) {
+    if (op->warmup > 16 && op->warmup <= 1024) {
+      op->warmup = 16;
+    }
+    if (op->crossfade_ms > 1.0f && op->crossfade_ms <= 10000.0f) {
+      op->crossfade_ms = 1.0f;
+    }
+  }
+}
+
+/* Submit as run() does; a full queue is worked off and the op retried. */
+static inline void
+fz_submit(FzEngine* const f, HpOp* const op)
+{
+  fz_tame(f, op);
+  if (hp_engine_submit(f->engine, op) == HP_ERR_QUEUE_FULL) {
+    fz_cycle(f);
+    if (hp_engine_submit(f->engine, op)) {
+      fz_fail("the operation queue stays full after the worker ran");
+    }
+  }
+}
+
+static inline void
+fz_engine_open(FzEngine* const f)
+{
+  f->engine = hp_engine_new(48000.0f, NULL, NULL, NULL);
+  if (!f->engine) {
+    fz_fail("hp_engine_new failed");
+  }
+  /* Commits without hp:crossfade use the control's value: keep it short. */
+  hp_engine_set_crossfade_ms(f->engine, 1.0f);
+}
+
+/*
+  Bring the engine back to the base patch, so an input does the same from
+  any history (a finding reproduces alone).  If a long crossfade from the
+  last input (fz_tame cannot reach hp_engine_load_text's) still blocks the
+  swap, start a new engine.
+*/
+static inline void
+fz_reset(FzEngine* const f)
+{
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    HpOp op;
+    hp_op_init(&op, HP_OP_ABORT);
+    fz_submit(f, &op);
+    hp_op_init(&op, HP_OP_LIVE_RELOAD);
+    op.value = 0.0f;
+    fz_submit(f, &op);
+    fz_cycle(f);
+    HpError err;
+    if (hp_engine_load_text(f->engine, fz_base_patch, &err)) {
+      fprintf(stderr, "fuzz: %s\n", err.message);
+      fz_fail("the base patch does not load");
+    }
+    fz_drain(f);
+    const uint32_t target = f->primed;
+    HpEngineStatus status;
+    for (int i = 0; i < 4; ++i) {
+      fz_cycle(f);
+      hp_engine_status(f->engine, &status);
+      if (status.generation == target) {
+        /* One more block ends a fade of up to 1 ms, and sounds a note. */
+        static const uint8_t note_on[3] = {0x90, 57, 100};
+        hp_engine_midi(f->engine, note_on, sizeof(note_on));
+        fz_cycle(f);
+        return;
+      }
+    }
+    hp_engine_free(f->engine);
+    fz_engine_open(f);
+  }
+  fz_fail("the base patch never swapped in");
+}
+
+#endif /* HP_FUZZ_COMMON_H */

@@ -1,0 +1,106 @@
+/*
+  libFuzzer target: the text protocol (src/text.c) and what it drives.
+
+  Input: text-protocol lines ("/patch/create osc1 saw" ...).  Each line goes
+  through hp_op_parse_text; the ops it gives go to a real engine as run()
+  hands them over (a cycle after each commit and at the end).  Then the
+  whole input goes through hp_engine_load_text, the path of the default
+  patch and of hp-preset.  The output must stay finite.
+*/
+
+#include "fuzz_common.h"
+#include "hotpatch.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerInitialize(int* argc, char*** argv);
+int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+static FzEngine fz;
+
+int
+LLVMFuzzerInitialize(int* const argc, char*** const argv)
+{
+  (void)argc;
+  (void)argv;
+  fz_make_files(&fz);
+  fz_engine_open(&fz);
+  return 0;
+}
+
+/* hp_op_parse_text's promises, whatever the line. */
+static void
+check_parse(const HpStatus st, const HpOp* const op, const HpError* const err)
+{
+  if (st && !memchr(err->message, '\0', sizeof(err->message))) {
+    fz_fail("hp_op_parse_text: an unterminated error message");
+  }
+  if (st == HP_ERR_NOTHING_STAGED) {
+    if (err->message[0]) {
+      fz_fail("hp_op_parse_text: a blank line with an error message");
+    }
+  } else if (st) {
+    if (!err->message[0]) {
+      fz_fail("hp_op_parse_text failed without a message");
+    }
+  } else if (!memchr(op->module, '\0', sizeof(op->module)) ||
+             !memchr(op->arg, '\0', sizeof(op->arg)) ||
+             !memchr(op->arg2, '\0', sizeof(op->arg2))) {
+    fz_fail("hp_op_parse_text: an unterminated name");
+  }
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
+{
+  if (size > (1u << 16u)) {
+    return -1;
+  }
+  /* The text as C strings see it: up to the first NUL. */
+  char* const text = (char*)malloc(size + 1u);
+  if (!text) {
+    return 0;
+  }
+  memcpy(text, data, size);
+  text[size] = '\0';
+
+  fz_reset(&fz);
+  for (const char* line = text; line;) {
+    const char* const end  = strchr(line, '\n');
+    const size_t      len  = end ? (size_t)(end - line) : strlen(line);
+    char* const       copy = (char*)malloc(len + 1u);
+    if (!copy) {
+      break;
+    }
+    memcpy(copy, line, len);
+    copy[len] = '\0';
+    HpOp    op;
+    HpError err;
+    memset(&err, 0xA5, sizeof(err)); /* no stale NUL to hide a missing one */
+    const HpStatus st = hp_op_parse_text(copy, &op, &err);
+    free(copy);
+    check_parse(st, &op, &err);
+    if (!st) {
+      fz_submit(&fz, &op);
+      if (op.type == HP_OP_COMMIT) {
+        fz_cycle(&fz);
+      }
+    }
+    line = end ? end + 1 : NULL;
+  }
+  fz_cycle(&fz);
+
+  /* The whole text as one patch: all or nothing, then commit. */
+  HpError err;
+  err.message[0] = '\0';
+  if (hp_engine_load_text(fz.engine, text, &err) && !err.message[0]) {
+    fz_fail("hp_engine_load_text failed without a message");
+  }
+  fz_cycle(&fz);
+  fz_cycle(&fz);
+  free(text);
+  return 0;
+}

@@ -1,0 +1,238 @@
+/*
+  Writes the seed corpus of fuzz_atoms (tests/fuzz/corpus/atoms/): one file
+  per protocol message, in fuzz_atoms' input format (4 bytes choosing the
+  object type, then the object's properties), with the URIDs of the
+  fuzzers' in-process map.  The seeds are committed; run this again only
+  when the message set or the URI order in plugin/uris.h changes:
+
+    cc -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc -Iplugin -Itests/fuzz \
+       tests/fuzz/gen_atom_seeds.c -o /tmp/gen_atom_seeds &&
+    /tmp/gen_atom_seeds tests/fuzz/corpus/atoms
+
+  Module names refer to fuzz_common.h's base patch.
+*/
+
+#include "fuzz_common.h"
+#include "uris.h"
+
+#include <lv2/atom/forge.h>
+
+#include <stdio.h>
+#include <string.h>
+
+static FzUridMap      urid_map;
+static LV2_URID_Map   map = {&urid_map, fz_map_uri};
+static HpURIs         u;
+static LV2_URID       types[FZ_N_TYPES];
+static LV2_Atom_Forge forge;
+static uint8_t        buf[4096];
+static const char*    out_dir;
+
+/* Start a message of type `otype` in buf. */
+static void
+begin(const LV2_URID otype, LV2_Atom_Forge_Frame* const frame)
+{
+  memset(buf, 0, sizeof(buf));
+  lv2_atom_forge_set_buffer(&forge, buf, sizeof(buf));
+  lv2_atom_forge_object(&forge, frame, 0, otype);
+}
+
+/* Write the message in buf as `name`. */
+static void
+finish(const char* const name, LV2_Atom_Forge_Frame* const frame)
+{
+  lv2_atom_forge_pop(&forge, frame);
+  const LV2_Atom_Object* obj = (const LV2_Atom_Object*)buf;
+  uint32_t               index = 0;
+  while (index < FZ_N_TYPES && types[index] != obj->body.otype) {
+    ++index;
+  }
+  const uint8_t head[4] = {(uint8_t)index, 0, 0, 0};
+  char          path[512];
+  snprintf(path, sizeof(path), "%s/%s", out_dir, name);
+  FILE* file = fopen(path, "wb");
+  if (!file || index == FZ_N_TYPES || fwrite(head, 1, 4, file) != 4 ||
+      fwrite(obj + 1, 1, obj->atom.size - sizeof(LV2_Atom_Object_Body), file) !=
+        obj->atom.size - sizeof(LV2_Atom_Object_Body) ||
+      fclose(file)) {
+    fz_fail("cannot write a seed");
+  }
+}
+
+static void
+key_string(const LV2_URID key, const char* const value)
+{
+  lv2_atom_forge_key(&forge, key);
+  lv2_atom_forge_string(&forge, value, (uint32_t)strlen(value));
+}
+
+static void
+key_float(const LV2_URID key, const float value)
+{
+  lv2_atom_forge_key(&forge, key);
+  lv2_atom_forge_float(&forge, value);
+}
+
+static void
+key_int(const LV2_URID key, const int32_t value)
+{
+  lv2_atom_forge_key(&forge, key);
+  lv2_atom_forge_int(&forge, value);
+}
+
+static void
+prime(const char* const op, const char* const module, const char* const param,
+      const float value)
+{
+  LV2_Atom_Forge_Frame t;
+  lv2_atom_forge_tuple(&forge, &t);
+  lv2_atom_forge_string(&forge, op, (uint32_t)strlen(op));
+  lv2_atom_forge_string(&forge, module, (uint32_t)strlen(module));
+  if (param) {
+    lv2_atom_forge_string(&forge, param, (uint32_t)strlen(param));
+  } else {
+    lv2_atom_forge_atom(&forge, 0, 0); /* none */
+  }
+  lv2_atom_forge_float(&forge, value);
+  lv2_atom_forge_pop(&forge, &t);
+}
+
+int
+main(int argc, char** argv)
+{
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    return 1;
+  }
+  out_dir = argv[1];
+  hp_map_uris(&map, &u); /* first, as in fuzz_atoms */
+  fz_message_types(&u, types);
+  lv2_atom_forge_init(&forge, &map);
+  LV2_Atom_Forge_Frame f;
+
+  begin(u.hp_Create, &f);
+  key_int(u.patch_sequenceNumber, 1);
+  key_string(u.hp_module, "osc9");
+  key_string(u.hp_type, "simple_sine");
+  finish("create", &f);
+
+  begin(u.hp_Delete, &f);
+  key_string(u.hp_module, "osc2");
+  finish("delete", &f);
+
+  begin(u.hp_Connect, &f);
+  key_string(u.hp_source, "osc2:out");
+  key_string(u.hp_dest, "filt1:in");
+  finish("connect", &f);
+
+  begin(u.hp_Disconnect, &f);
+  key_string(u.hp_source, "osc1");
+  key_string(u.hp_dest, "env1");
+  finish("disconnect", &f);
+
+  begin(u.hp_Set, &f);
+  key_int(u.patch_sequenceNumber, 2);
+  key_string(u.hp_module, "filt1");
+  key_string(u.hp_param, "cutoff");
+  key_float(u.hp_value, 2000.0f);
+  finish("set-float", &f);
+
+  begin(u.hp_Set, &f);
+  key_string(u.hp_module, "filt1");
+  key_string(u.hp_param, "mode");
+  key_string(u.hp_value, "highpass");
+  finish("set-enum-name", &f);
+
+  begin(u.hp_Set, &f);
+  key_string(u.hp_module, "osc2");
+  key_string(u.hp_param, "frequency");
+  lv2_atom_forge_key(&forge, u.hp_value);
+  lv2_atom_forge_double(&forge, 330.0);
+  finish("set-double", &f);
+
+  begin(u.hp_Set, &f);
+  key_string(u.hp_module, "k1");
+  key_string(u.hp_param, "value");
+  lv2_atom_forge_key(&forge, u.hp_value);
+  lv2_atom_forge_long(&forge, -7);
+  finish("set-long", &f);
+
+  begin(u.hp_Gate, &f);
+  key_string(u.hp_module, "env1");
+  lv2_atom_forge_key(&forge, u.hp_value);
+  lv2_atom_forge_bool(&forge, true);
+  finish("gate", &f);
+
+  begin(u.hp_Commit, &f);
+  key_int(u.patch_sequenceNumber, 7);
+  key_int(u.hp_warmup, 2);
+  key_float(u.hp_crossfade, 0.5f);
+  lv2_atom_forge_key(&forge, u.hp_requireSignal);
+  lv2_atom_forge_bool(&forge, true);
+  lv2_atom_forge_key(&forge, u.hp_prime);
+  LV2_Atom_Forge_Frame tuple;
+  lv2_atom_forge_tuple(&forge, &tuple);
+  prime("mod", "osc1", "freq", 330.0f);
+  prime("gate", "env1", NULL, 1.0f);
+  lv2_atom_forge_pop(&forge, &tuple);
+  finish("commit-prime", &f);
+
+  begin(u.hp_Commit, &f);
+  finish("commit", &f);
+
+  begin(u.hp_Abort, &f);
+  key_int(u.patch_sequenceNumber, 3);
+  finish("abort", &f);
+
+  begin(u.hp_Clear, &f);
+  finish("clear", &f);
+
+  begin(u.hp_Macro, &f);
+  key_int(u.hp_macro, 3);
+  key_string(u.hp_target, "filt1:q");
+  key_float(u.hp_minimum, 0.5f);
+  key_float(u.hp_maximum, 8.0f);
+  key_string(u.hp_curve, "exp");
+  finish("macro", &f);
+
+  begin(u.patch_Get, &f);
+  key_int(u.patch_sequenceNumber, 9);
+  finish("get", &f);
+
+  begin(u.patch_Set, &f);
+  lv2_atom_forge_key(&forge, u.patch_property);
+  lv2_atom_forge_urid(&forge, u.hp_patchFile);
+  lv2_atom_forge_key(&forge, u.patch_value);
+  lv2_atom_forge_path(&forge, "/patches/bank.ttl", 17);
+  finish("set-patch-file", &f);
+
+  begin(u.patch_Set, &f);
+  lv2_atom_forge_key(&forge, u.patch_property);
+  lv2_atom_forge_urid(&forge, u.hp_liveReload);
+  lv2_atom_forge_key(&forge, u.patch_value);
+  lv2_atom_forge_bool(&forge, true);
+  finish("set-live-reload", &f);
+
+  /* Near misses: a missing property, a prime 3-tuple, a wrong type. */
+  begin(u.hp_Create, &f);
+  key_string(u.hp_module, "x");
+  finish("near-create-no-type", &f);
+
+  begin(u.hp_Commit, &f);
+  lv2_atom_forge_key(&forge, u.hp_prime);
+  lv2_atom_forge_tuple(&forge, &tuple);
+  LV2_Atom_Forge_Frame t3;
+  lv2_atom_forge_tuple(&forge, &t3);
+  lv2_atom_forge_string(&forge, "mod", 3);
+  lv2_atom_forge_string(&forge, "osc1", 4);
+  lv2_atom_forge_float(&forge, 1.0f);
+  lv2_atom_forge_pop(&forge, &t3);
+  lv2_atom_forge_pop(&forge, &tuple);
+  finish("near-prime-3-tuple", &f);
+
+  begin(u.hp_Gate, &f);
+  key_string(u.hp_module, "env1");
+  key_string(u.hp_value, "on");
+  finish("near-gate-string", &f);
+  return 0;
+}
