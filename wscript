@@ -187,7 +187,7 @@ def build(bld):
         bld(rule="${SRC[0].abspath()} %s ${SRC[1].abspath()} > ${TGT}" % name,
             source=["tools/hp-preset", script],
             target=BUNDLE + "/presets/%s.ttl" % name, install_path=None)
-    bld(rule=write_manifest, source="ttl/manifest.ttl.in",
+    bld(rule=_write_manifest, source="ttl/manifest.ttl.in",
         target=BUNDLE + "/manifest.ttl", install_path=None,
         preset_names=[p.name[:-len(".hps")] for p in presets])
 
@@ -213,8 +213,9 @@ def build(bld):
                 linkflags=["-rdynamic"])
 
 
-def write_manifest(task):
-    """manifest.ttl: the plugin, then one entry per preset."""
+# manifest.ttl: the plugin, then one entry per preset.  (No docstring: waf
+# lists documented top-level functions as commands.)
+def _write_manifest(task):
     text = task.inputs[0].read().replace("@LIB_EXT@", ".so")
     for name in task.generator.preset_names:
         text += ("\n<urn:hotpatch:preset:%s>\n\ta pset:Preset ;\n"

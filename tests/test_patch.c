@@ -245,9 +245,35 @@ test_graph(void)
   hp_patch_free(p);
 }
 
+/* A 10,000-module patch is refused at the 4,097th module, by name. */
+static void
+test_too_large(void)
+{
+  HpPatch* p = hp_patch_new();
+  char     line[64];
+  for (int i = 0; i < 10000; ++i) {
+    snprintf(line, sizeof(line), "create m%d const", i);
+    HpOp    op;
+    HpError err = {HP_SUCCESS, ""};
+    CHECK(!hp_op_parse_text(line, &op, &err));
+    const HpStatus st = hp_patch_apply(p, &op, &err);
+    if (i < 4096) {
+      CHECK_MSG(!st, "%s: %s", line, err.message);
+    } else {
+      CHECK(st == HP_ERR_TOO_LARGE);
+      CHECK_MSG(strstr(err.message, "the patch already has 4096 modules, the most it can hold"),
+                "%s", err.message);
+    }
+  }
+  CHECK(p->n_modules == 4096);
+  printf("# a 10,000-module patch: 4,096 created, the rest refused by name\n");
+  hp_patch_free(p);
+}
+
 int
 main(void)
 {
+  test_too_large();
   test_validation();
   test_text();
   test_round_trip();
