@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "host.h"
+#include "seed.h"
 #include "rtcheck.h"
 #include "signal.h"
 
@@ -46,30 +47,6 @@ send(HpHost* const host, const char* const line)
             line);
 }
 
-/* The seed supervisor's prime ops for a module of this type. */
-static uint32_t
-seed_primes(const char* const id, const char* const type, HpPrimeOp* const ops)
-{
-  if (strstr(type, "sine")) {
-    ops[0] = (HpPrimeOp){"mod", id, "freq", 440.0f};
-    ops[1] = (HpPrimeOp){"mod", id, "gain", 0.2f};
-    return 2;
-  }
-  if (!strcmp(type, "adsr")) {
-    ops[0] = (HpPrimeOp){"mod", id, "attack", 10.0f};
-    ops[1] = (HpPrimeOp){"mod", id, "decay", 50.0f};
-    ops[2] = (HpPrimeOp){"mod", id, "sustain", 0.7f};
-    ops[3] = (HpPrimeOp){"mod", id, "release", 200.0f};
-    ops[4] = (HpPrimeOp){"gate", id, NULL, 1.0f};
-    return 5;
-  }
-  if (strstr(type, "filter")) {
-    ops[0] = (HpPrimeOp){"mod", id, "cutoff", 2000.0f};
-    ops[1] = (HpPrimeOp){"mod", id, "q", 1.0f};
-    return 2;
-  }
-  return 0;
-}
 
 typedef struct {
   const char* lines[8];   /* text-protocol edits before the commit */

@@ -25,6 +25,7 @@
 
 #include "check.h"
 #include "host.h"
+#include "seed.h"
 #include "rtcheck.h"
 #include "signal.h"
 
@@ -100,31 +101,6 @@ static const Chain chains[] = {
 };
 #define N_CHAINS (sizeof(chains) / sizeof(chains[0]))
 
-/* The seed supervisor's prime ops for a module of this type (as in
-   tests/test_swap.c). */
-static uint32_t
-seed_primes(const char* const id, const char* const type, HpPrimeOp* const ops)
-{
-  if (strstr(type, "sine")) {
-    ops[0] = (HpPrimeOp){"mod", id, "freq", 440.0f};
-    ops[1] = (HpPrimeOp){"mod", id, "gain", 0.2f};
-    return 2;
-  }
-  if (!strcmp(type, "adsr")) {
-    ops[0] = (HpPrimeOp){"mod", id, "attack", 10.0f};
-    ops[1] = (HpPrimeOp){"mod", id, "decay", 50.0f};
-    ops[2] = (HpPrimeOp){"mod", id, "sustain", 0.7f};
-    ops[3] = (HpPrimeOp){"mod", id, "release", 200.0f};
-    ops[4] = (HpPrimeOp){"gate", id, NULL, 1.0f};
-    return 5;
-  }
-  if (strstr(type, "filter")) {
-    ops[0] = (HpPrimeOp){"mod", id, "cutoff", 2000.0f};
-    ops[1] = (HpPrimeOp){"mod", id, "q", 1.0f};
-    return 2;
-  }
-  return 0;
-}
 
 /* Small helpers */
 
