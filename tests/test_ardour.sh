@@ -147,7 +147,20 @@ run_ardour() {
     echo "# ardour: $name: ardour7-lua $script ran $((SECONDS - start)) s"
 }
 
-run_ardour create create.lua "$scenes_preset" "$macro_preset"
+# Ardour 7.3 also aborts now and then with glibc's heap message in the
+# middle of its export (seen once in ~25 runs, in CI): the create step is
+# tried once more from scratch then, and the retry is reported.  valgrind
+# and ASan runs of the plugin in our own host find nothing in hotpatch.
+if ! (run_ardour create create.lua "$scenes_preset" "$macro_preset"); then
+    if [ -f "$work/create.log" ] && grep -qE "$heap_msg" "$work/create.log" &&
+       ! grep -qx 'freeing_exporter' "$work/create.txt" 2>/dev/null; then
+        echo "# ardour: create: ardour7-lua aborted (\"$(grep -m 1 -E "$heap_msg" "$work/create.log")\") before it finished; a known Ardour 7.3 heap fault: trying once more"
+        rm -rf "$work/session" "$work/export1" "$work/create.txt" "$work/create.log"
+        run_ardour create create.lua "$scenes_preset" "$macro_preset"
+    else
+        exit 1
+    fi
+fi
 python3 "$here/analyze.py" session-range "$work/session/hotpatch.ardour" "$seconds"
 run_ardour check check.lua
 python3 "$here/analyze.py" check "$work" "$bundle" "$scenes_preset" "$macro_preset" \
