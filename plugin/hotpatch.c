@@ -552,15 +552,22 @@ restore(LV2_Handle const                  instance,
      loaded: the bank above is what was saved. */
   const LV2_State_Map_Path* map_path =
     (const LV2_State_Map_Path*)find_feature(features, LV2_STATE__mapPath);
+  /* Corrupt state may hold anything: a path must be a NUL-terminated Path
+     or String, the flag a Bool of its size. */
   const void* file = retrieve(handle, self->uris.hp_patchFile, &size, &type, &vflags);
+  if (file && (!(type == self->uris.atom_Path || type == self->uris.atom_String) ||
+               !size || ((const char*)file)[size - 1u] != '\0')) {
+    file = NULL;
+  }
   const void* live = retrieve(handle, self->uris.hp_liveReload, &size, &type, &vflags);
+  const bool  on   = live && type == self->uris.atom_Bool &&
+                  size == sizeof(int32_t) && *(const int32_t*)live != 0;
   char*       path = NULL;
   if (file && map_path) {
     path = map_path->absolute_path(map_path->handle, (const char*)file);
   }
   hp_engine_set_file_settings(self->engine, path ? path : file ? (const char*)file : "",
-                              live && type == self->uris.atom_Bool &&
-                                *(const int32_t*)live != 0);
+                              on);
   free_path(features, path);
   return LV2_STATE_SUCCESS;
 }

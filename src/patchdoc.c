@@ -552,8 +552,9 @@ read_bank(Reader* const r, HpBank* const bank, HpError* const err)
         st = hp_error(err, HP_ERR_BAD_VALUE,
                       "hp:activeScene %g names no scene (0..%u)",
                       (double)active, bank->n_scenes - 1u);
+      } else {
+        bank->active = (uint32_t)active; /* in range: the cast is defined */
       }
-      bank->active = (uint32_t)active;
     }
   }
   sord_iter_free(it);

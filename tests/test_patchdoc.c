@@ -116,10 +116,15 @@ test_errors(void)
            header);
   fails(doc, HP_ERR_BAD_VALUE, "hp:activeScene 3 names no scene");
   snprintf(doc, sizeof(doc),
+           "%s<> a hp:PatchBank ; hp:formatVersion 1 ; hp:activeScene 1e20 ; "
+           "hp:scenes ( [ hp:ops ( ) ] ) .",
+           header);
+  fails(doc, HP_ERR_BAD_VALUE, "hp:activeScene 1e+20 names no scene");
+  snprintf(doc, sizeof(doc),
            "%s<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes [ hp:ops ( ) ] .",
            header);
   fails(doc, HP_ERR_SYNTAX, "hp:scenes is not a list");
-  printf("# documents: 13 broken ones refused, each with its reason\n");
+  printf("# documents: 14 broken ones refused, each with its reason\n");
 }
 
 int
