@@ -315,6 +315,8 @@ commit(HpEngine* const e, const HpOp* const op)
     return;
   }
 
+  hp_graph_seal(g);
+
   /* Primed values are what the new patch plays: record them, so the next
      commit keeps them (a primed gate stays open). */
   for (uint32_t i = 0; i < n_primes; ++i) {
@@ -884,7 +886,6 @@ hp_engine_poll(HpEngine* const e, const uint32_t frame)
   if (!g) {
     return; /* the worker took it back for a newer commit */
   }
-  hp_graph_carry(g, e->active);
   /* Live sets queued after the standby's commit are not in it: replay the
      ones still remembered (the latest LIVE_SETS), oldest first. */
   const uint32_t since = hp_graph_tag(g)->serial;
@@ -904,7 +905,8 @@ hp_engine_poll(HpEngine* const e, const uint32_t frame)
   const float ms  = tag->crossfade_ms >= 0.0f ? tag->crossfade_ms : e->crossfade_ms;
   const float len = ms * 0.001f * e->rate;
   HpGraph* const old = e->active;
-  e->active          = g;
+  hp_graph_take_over(g, old, len >= 1.0f);
+  e->active = g;
   if (len < 1.0f) {
     retire(e, old);
   } else {

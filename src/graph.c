@@ -28,6 +28,23 @@ typedef struct {
   uint32_t count;
 } InputSlot;
 
+/*
+  Module state lives apart from the graph, in blocks the graphs that keep a
+  module share: a new graph adopts a kept module's state by pointer, so the
+  swap itself copies nothing, whatever the patch size.  A block is freed
+  when the last graph using one of its states is (worker side only, so the
+  count needs no atomics).  Each node also has a spare state in the graph's
+  own allocation: the warm-up renders kept modules there (the playing graph
+  owns the adopted state until the swap), and when the swap crossfades, the
+  outgoing graph plays its fade from there, on copies taken at the swap.
+*/
+typedef struct {
+  uint32_t refs; /* nodes, in all graphs, whose `home` is in this block */
+} StateBlock;
+
+#define STATE_ALIGN 16u
+#define BLOCK_HEADER ((sizeof(StateBlock) + STATE_ALIGN - 1u) & ~(size_t)(STATE_ALIGN - 1u))
+
 typedef struct {
   const float* buf;
   uint32_t     mask; /* 1: left, 2: right */
@@ -44,6 +61,9 @@ typedef struct {
   SinkEntry*          sinks;
   uint32_t            n_sinks;
   int32_t             carry_from; /* node index in the base graph, or -1 */
+  void*               home;       /* the state this graph plays from */
+  StateBlock*         block;      /* the block holding `home` */
+  void*               spare;      /* in this allocation: see StateBlock */
 } Node;
 
 typedef struct {
@@ -302,9 +322,10 @@ carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
   }
   for (uint32_t pos = 0; pos < n; ++pos) {
     const HpModuleDesc* desc  = patch->modules[plan->order[pos]].desc;
-    void* const         state = take(a, desc->state_size ? desc->state_size : 1, 16);
+    void* const         spare = take(a, desc->state_size ? desc->state_size : 1,
+                                     STATE_ALIGN);
     if (g) {
-      nodes[pos].io.state = state;
+      nodes[pos].spare = spare;
     }
   }
   float* buffers = (float*)take(a, sizeof(float) * HP_CHUNK *
@@ -334,6 +355,14 @@ buffer_of(float* const buffers, const Plan* const plan, const uint32_t module,
 {
   const uint32_t b = plan->out_buffer[plan->out_first[module] + output];
   return b == UINT32_MAX ? NULL : buffers + (size_t)b * HP_CHUNK;
+}
+
+/* Bytes a module's state takes in a block, keeping the next aligned. */
+static size_t
+state_slot(const HpModuleDesc* const desc)
+{
+  const size_t size = desc->state_size ? desc->state_size : 1u;
+  return (size + STATE_ALIGN - 1u) & ~(size_t)(STATE_ALIGN - 1u);
 }
 
 static void
@@ -477,26 +506,76 @@ hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
 
   sort_by_id(g->by_id, g->nodes, g->n_nodes);
 
-  /* State: fresh for every module; kept ones are overwritten at swap. */
+  /* State: kept modules adopt the base's (hp_graph_seal), new ones get a
+     block of their own.  Everything starts fresh for the warm-up. */
+  size_t block_size = BLOCK_HEADER;
   for (uint32_t pos = 0; pos < g->n_nodes; ++pos) {
     Node* node = &g->nodes[pos];
-    init_node(node, rate);
     if (base) {
       const int b = hp_graph_find(base, node->id);
       if (b >= 0 && base->nodes[b].desc == node->desc) {
         node->carry_from = b;
         g->correlated |= node->n_sinks > 0 ||
                          node->desc->outputs[0].kind == HP_PORT_AUDIO;
+        continue;
       }
     }
+    block_size += state_slot(node->desc);
+  }
+  StateBlock* const block =
+    block_size > BLOCK_HEADER ? (StateBlock*)malloc(block_size) : NULL;
+  if (block_size > BLOCK_HEADER && !block) {
+    plan_free(&plan);
+    free(g);
+    hp_error(err, HP_ERR_NO_MEMORY, "out of memory for the state of %u "
+             "modules (%zu bytes)", patch->n_modules, block_size);
+    return NULL;
+  }
+  char* next = NULL; /* stays NULL only when every module is kept */
+  if (block) {
+    block->refs = 0;
+    next        = (char*)block + BLOCK_HEADER;
+  }
+  for (uint32_t pos = 0; pos < g->n_nodes; ++pos) {
+    Node* node = &g->nodes[pos];
+    if (node->carry_from >= 0) {
+      const Node* kept = &base->nodes[node->carry_from];
+      node->home       = kept->home;
+      node->block      = kept->block;
+      node->io.state   = node->spare;
+    } else {
+      node->home     = next;
+      node->block    = block;
+      node->io.state = next;
+      next += state_slot(node->desc);
+    }
+    ++node->block->refs;
+    init_node(node, rate);
   }
   plan_free(&plan);
   return g;
 }
 
 void
+hp_graph_seal(HpGraph* const graph)
+{
+  for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
+    graph->nodes[pos].io.state = graph->nodes[pos].home;
+  }
+}
+
+void
 hp_graph_free(HpGraph* const graph)
 {
+  if (!graph) {
+    return;
+  }
+  for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
+    StateBlock* const block = graph->nodes[pos].block;
+    if (block && --block->refs == 0u) {
+      free(block);
+    }
+  }
   free(graph);
 }
 
@@ -620,16 +699,29 @@ hp_graph_reset(HpGraph* const graph)
 }
 
 void
-hp_graph_carry(HpGraph* const graph, const HpGraph* const from)
+hp_graph_take_over(HpGraph* const graph, HpGraph* const from,
+                   const bool from_fades)
 {
   if (from != graph->base) {
+    /* The engine swaps in only graphs built against the playing one; were
+       it ever otherwise, kept modules start fresh rather than share. */
+    for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
+      Node* node = &graph->nodes[pos];
+      if (node->carry_from >= 0) {
+        node->io.state = node->spare;
+        init_node(node, graph->rate);
+      }
+    }
     return;
+  }
+  if (!from_fades) {
+    return; /* `from` stops here: the kept states are simply ours now */
   }
   for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
     Node* node = &graph->nodes[pos];
     if (node->carry_from >= 0) {
-      memcpy(node->io.state, from->nodes[node->carry_from].io.state,
-             node->desc->state_size);
+      memcpy(node->spare, node->home, node->desc->state_size);
+      from->nodes[node->carry_from].io.state = node->spare;
     }
   }
 }

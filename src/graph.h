@@ -21,7 +21,8 @@ typedef struct HpGraphImpl HpGraph;
 
 /**
    Compile `patch`.  Modules of `base` (may be NULL) with the same id and
-   type are marked to carry their DSP state over at swap time.
+   type keep their DSP state: the new graph adopts it (hp_graph_seal) and
+   plays on from it after the swap (hp_graph_take_over).
 */
 HpGraph* hp_graph_new(const HpPatch* patch, const HpGraph* base, float rate,
                       HpError* err);
@@ -32,9 +33,17 @@ void hp_graph_free(HpGraph* graph);
 void hp_graph_process(HpGraph* graph, float* left, float* right,
                       uint32_t nframes);
 
-/** Copy DSP state of kept modules from `from`, which must be the graph
-    this one was built against.  Audio thread; O(kept modules). */
-void hp_graph_carry(HpGraph* graph, const HpGraph* from);
+/** After the warm-up, before publishing: kept modules switch from the
+    warm-up's fresh state to the state they share with the graph this one
+    was built against (adopted at build).  Worker. */
+void hp_graph_seal(HpGraph* graph);
+
+/** The swap: `graph` (sealed) replaces `from`, which must be the graph it
+    was built against, and plays its kept modules on from their state
+    without copying it.  When `from` fades out meanwhile, it gets copies of
+    those states to fade on (part of the crossfade's cost, O(kept
+    modules)); otherwise this is O(1).  Audio thread. */
+void hp_graph_take_over(HpGraph* graph, HpGraph* from, bool from_fades);
 
 /** True when a kept module's sound reaches the output in both graphs: the
     two are correlated and crossfade with equal gain, not equal power. */

@@ -103,8 +103,9 @@ typedef struct HpModuleDesc {
   const HpParamDesc* params;
   uint32_t           n_params;
 
-  /** Plain-old-data DSP state, copied verbatim to carry a module across a
-      commit (same id, same type); must hold no pointers. */
+  /** Plain-old-data DSP state, shared by the graphs that keep a module
+      (same id, same type) and copied verbatim for a crossfade's outgoing
+      graph; must hold no pointers. */
   size_t state_size;
 
   /** Reset `state` (zeroed beforehand) for a fresh module. `param` holds the

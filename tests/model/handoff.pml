@@ -69,7 +69,7 @@
       leak).
   p5  memory bounded: at most BOUND graphs are allocated at any time.
   p6  state carry: the graph run() swaps in was built against the graph
-      it replaces (hp_graph_carry's `from == graph->base`), same
+      it replaces (hp_graph_take_over's `from == graph->base`), same
       incarnation.
   p0  no deadlock: a state where nothing can move (spin's `timeout`) is
       quiescence: every op applied, every retired graph freed, nothing in
