@@ -33,9 +33,9 @@ UNIT_TESTS = ["test_ring", "test_dsp", "test_patch", "test_patchdoc", "test_engi
 # Tests that drive the built bundle through the lilv test host.
 HOST_TESTS = ["test_host", "test_plugin", "test_swap", "test_protocol", "test_state", "test_presets", "test_patchfile", "test_stress", "test_rates"]
 
-# Benchmarks under tests/bench/ (built with the tests, run by './waf bench'):
-# programs that drive the bundle through the lilv test host and print figures.
-BENCHES = ["seed_metrics"]
+# Benchmark programs under tests/bench/ (built with the tests): seed_metrics
+# and hp_bench, which tests/bench/report.py drives ('./waf bench' runs both).
+BENCHES = ["seed_metrics", "hp_bench"]
 
 # libFuzzer targets under tests/fuzz/ (built with clang when configure finds
 # it, run by tests/test_fuzz.sh and './waf fuzz'), and the plugin sources
@@ -73,7 +73,8 @@ def options(opt):
                    default=os.environ.get("CI") == "true",
                    help="treat compiler warnings as errors [default: on when CI=true]")
     opt.add_option("--tests", default="",
-                   help="with 'test': run only tests whose name contains this")
+                   help="with 'test' or 'bench': run only those whose name "
+                        "contains this (benches: seed_metrics, report)")
     opt.add_option("--valgrind", action="store_true", default=False,
                    help="with 'test': run the C test programs under valgrind "
                         "memcheck (any error or definite leak fails)")
@@ -246,8 +247,8 @@ def build_tests(bld):
                     linkflags=["-rdynamic"], install_path=None)
     for b in BENCHES:
         bld.program(source=["tests/bench/%s.c" % b], target="tests/bench/" + b,
-                    includes=["tests", "tests/host", "plugin"],
-                    use=["tests/hphost", "tests/hpsignal", "LILV", "LV2",
+                    includes=["src", "tests", "tests/host", "plugin"],
+                    use=["hpengine", "tests/hphost", "tests/hpsignal", "LILV", "LV2",
                          "PTHREAD", "DL", "M"],
                     linkflags=["-rdynamic"], install_path=None)
 
@@ -361,34 +362,36 @@ TestContext.fun = "test"
 
 
 class BenchContext(Build.BuildContext):
-    """builds, then runs every benchmark in build/tests/bench/ and prints its figures"""
+    """builds, then prints the seed metrics and the benchmark report (build/bench.md)"""
     cmd = "bench"
     fun = "build"
 
 
 def run_benches(ctx):
     bld_dir = ctx.path.get_bld().abspath()
-    bench_dir = os.path.join(bld_dir, "tests", "bench")
     env = _test_env(ctx)
-    names = sorted(n for n in os.listdir(bench_dir)
-                   if os.path.isfile(os.path.join(bench_dir, n))
-                   and os.access(os.path.join(bench_dir, n), os.X_OK)
-                   and not n.endswith((".o", ".a", ".so")))
+    report = os.path.join(ctx.path.abspath(), "tests", "bench", "report.py")
+    # The seed's metrics, then the report (hp_bench natively and under
+    # callgrind, Pd and SuperCollider beside it), also kept as bench.md.
+    runs = [("seed_metrics", [os.path.join(bld_dir, "tests", "bench", "seed_metrics")]),
+            ("report", [sys.executable, report, "--build", bld_dir,
+                        "--out", os.path.join(bld_dir, "bench.md")])]
+    pattern = Options.options.tests
     failed = []
-    for name in names:
+    for name, cmd in runs:
+        if pattern and pattern not in name:
+            continue
         Logs.pprint("BLUE", "bench %s" % name)
         sys.stdout.flush()
         start = time.time()
         # Output goes straight to the terminal, unfiltered.
-        proc = subprocess.run([os.path.join(bench_dir, name)], env=env, cwd=bld_dir)
+        proc = subprocess.run(cmd, env=env, cwd=bld_dir)
         secs = time.time() - start
         if proc.returncode:
             failed.append(name)
             Logs.pprint("RED", "bench %s: exit %d after %.1f s" % (name, proc.returncode, secs))
         else:
             Logs.pprint("GREEN", "bench %s: %.1f s" % (name, secs))
-    if not names:
-        ctx.fatal("no benchmark in " + bench_dir)
     if failed:
         ctx.fatal("benchmarks that missed a target: " + " ".join(failed))
 

@@ -26,6 +26,10 @@
 #include <math.h>
 #include <stdint.h>
 
+#if defined(__SSE2__)
+#  include <emmintrin.h>
+#endif
+
 /** Frames per vectorized block (see above); a multiple of 8. */
 #define HP_VEC 16u
 
@@ -448,5 +452,87 @@ hp_flush_tiny(const double x)
 {
   return fabs(x) < 1e-20 ? 0.0 : x;
 }
+
+/** Biquad coefficients, normalized by a0 (y = b0 x + b1 x1 + b2 x2 -
+    a1 y1 - a2 y2), in double: at low cutoffs (10 Hz at 96 kHz, 1 - cos w0
+    ~ 1e-7) float coefficients lose the pole positions entirely. */
+typedef struct {
+  double b0, b1, b2, a1, a2;
+} HpBiquad;
+
+#if defined(__SSE2__)
+/** Filter n frames, transposed direct form II state z[0], z[1].
+
+    Two frames a step, in state-space form: with s = (z1, z2), one frame is
+    y = z1 + b0 x, s' = A s + B x (A = [-a1 1; -a2 0], B = (b1 - a1 b0,
+    b2 - a2 b0)), so a pair of outputs and the state two frames on are each
+    a 2-vector sum of products of z1, z2, x0 and x1 with constant vectors:
+    2-wide double arithmetic (SSE2, in every x86-64) with no serial chain
+    inside the pair, the same filter to rounding.  The first output of a
+    pair must not depend on the second frame, not even through a product
+    with 0 (a NaN there would reach it): lane 0 of that term is masked off,
+    not multiplied by 0. */
+static inline void
+hp_biquad_run(const HpBiquad* const restrict c, double* const restrict z,
+              const float* const restrict in, float* const restrict out,
+              const uint32_t n)
+{
+  const double  b0 = c->b0, a1 = c->a1, a2 = c->a2;
+  const double  B1 = c->b1 - a1 * b0, B2 = c->b2 - a2 * b0;
+  const __m128d y_z1 = _mm_set_pd(-a1, 1.0), y_x0 = _mm_set_pd(B1, b0);
+  const __m128d y_x1 = _mm_set_pd(b0, 0.0);
+  const __m128d s_z1 = _mm_set_pd(a1 * a2, a1 * a1 - a2);
+  const __m128d s_z2 = _mm_set_pd(-a2, -a1);
+  const __m128d s_x0 = _mm_set_pd(-a2 * B1, B2 - a1 * B1);
+  const __m128d s_x1 = _mm_set_pd(B2, B1);
+  const __m128d hi   = _mm_castsi128_pd(_mm_set_epi64x(-1, 0));
+  __m128d       s    = _mm_set_pd(z[1], z[0]);
+  uint32_t      i    = 0;
+#if defined(__GNUC__) && !defined(__clang__)
+#  pragma GCC unroll 4
+#endif
+  for (; i + 2u <= n; i += 2u) {
+    const __m128d x =
+      _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i*)(in + i))));
+    const __m128d x0 = _mm_unpacklo_pd(x, x);
+    const __m128d z1 = _mm_unpacklo_pd(s, s);
+    const __m128d y =
+      _mm_add_pd(_mm_add_pd(_mm_mul_pd(z1, y_z1), _mm_mul_pd(x0, y_x0)),
+                 _mm_add_pd(_mm_and_pd(s, hi),
+                            _mm_mul_pd(_mm_and_pd(x, hi), y_x1)));
+    s = _mm_add_pd(
+      _mm_add_pd(_mm_mul_pd(z1, s_z1), _mm_mul_pd(_mm_unpackhi_pd(s, s), s_z2)),
+      _mm_add_pd(_mm_mul_pd(x0, s_x0), _mm_mul_pd(_mm_unpackhi_pd(x, x), s_x1)));
+    _mm_storel_pi((__m64*)(out + i), _mm_cvtpd_ps(y));
+  }
+  double z1 = _mm_cvtsd_f64(s), z2 = _mm_cvtsd_f64(_mm_unpackhi_pd(s, s));
+  if (i < n) { /* an odd frame: one step of the plain recursion */
+    const double x = (double)in[i];
+    const double y = b0 * x + z1;
+    z1             = c->b1 * x - a1 * y + z2;
+    z2             = c->b2 * x - a2 * y;
+    out[i]         = (float)y;
+  }
+  z[0] = z1;
+  z[1] = z2;
+}
+#else
+static inline void
+hp_biquad_run(const HpBiquad* const restrict c, double* const restrict z,
+              const float* const restrict in, float* const restrict out,
+              const uint32_t n)
+{
+  double z1 = z[0], z2 = z[1];
+  for (uint32_t i = 0; i < n; ++i) {
+    const double x = (double)in[i];
+    const double y = c->b0 * x + z1;
+    z1             = c->b1 * x - c->a1 * y + z2;
+    z2             = c->b2 * x - c->a2 * y;
+    out[i]         = (float)y;
+  }
+  z[0] = z1;
+  z[1] = z2;
+}
+#endif
 
 #endif /* HP_DSP_H */

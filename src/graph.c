@@ -64,6 +64,7 @@ typedef struct {
   void*               home;       /* the state this graph plays from */
   StateBlock*         block;      /* the block holding `home` */
   void*               spare;      /* in this allocation: see StateBlock */
+  bool                settled; /* no sums, no glides: `in`, `param_in` hold */
 } Node;
 
 typedef struct {
@@ -80,6 +81,7 @@ struct HpGraphImpl {
   float          rate;
   float          smooth_coef;
   bool           correlated;
+  bool           mono; /* every sink feeds both sides: right = left */
   uint32_t       n_nodes;
   Node*          nodes;
   uint32_t*      by_id; /* node indices sorted by id */
@@ -373,6 +375,7 @@ init_node(Node* const node, const float rate)
     node->param_in[p].signal = NULL;
     node->param_in[p].value  = node->params[p].target;
   }
+  node->settled = false;
   memset(node->io.state, 0, desc->state_size);
   desc->init(node->io.state, node->param_in, rate);
 }
@@ -492,6 +495,13 @@ hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
     }
   }
 
+  g->mono = true;
+  for (uint32_t pos = 0; pos < g->n_nodes; ++pos) {
+    for (uint32_t k = 0; k < g->nodes[pos].n_sinks; ++k) {
+      g->mono &= g->nodes[pos].sinks[k].mask == 3u;
+    }
+  }
+
   /* Macros. */
   for (uint32_t i = 0; i < patch->n_macros; ++i) {
     const HpMacroMap* map = &patch->macros[i];
@@ -580,6 +590,12 @@ hp_graph_free(HpGraph* const graph)
 }
 
 bool
+hp_graph_mono(const HpGraph* const graph)
+{
+  return graph->mono;
+}
+
+bool
 hp_graph_correlated(const HpGraph* const graph)
 {
   return graph->correlated;
@@ -630,6 +646,7 @@ set_slot(Node* const node, const uint32_t p, float value, const bool immediate)
   if (immediate || pd->kind != HP_PARAM_CONTINUOUS) {
     node->params[p].current = value;
   }
+  node->settled = false;
 }
 
 bool
@@ -755,63 +772,78 @@ mix_into(float* const restrict dst, const float* const restrict src,
   }
 }
 
+/* Point a node's inputs and parameters at this block's signals: sums of
+   several sources and parameter glides are computed into scratch buffers.
+   Settled nodes (neither) skip this until a set or a reset. */
+static void
+route(const HpGraph* const graph, Node* const node, const uint32_t nframes)
+{
+  const float         k       = graph->smooth_coef;
+  const HpModuleDesc* desc    = node->desc;
+  uint32_t            scratch = 0;
+  node->settled               = true;
+  for (uint32_t i = 0; i < desc->n_inputs; ++i) {
+    const InputSlot* in = &node->inputs[i];
+    if (in->count <= 1u) {
+      node->in[i] = in->count ? graph->sources[in->first] : NULL;
+    } else {
+      float* buf = graph->scratch[scratch++];
+      sum_sources(buf, graph->sources + in->first, in->count, nframes);
+      node->in[i]   = buf;
+      node->settled = false;
+    }
+  }
+  for (uint32_t p = 0; p < desc->n_params; ++p) {
+    ParamSlot* slot = &node->params[p];
+    HpParamIn* pin  = &node->param_in[p];
+    if (slot->count == 1u) {
+      pin->signal = graph->sources[slot->first];
+    } else if (slot->count > 1u) {
+      float* buf = graph->scratch[scratch++];
+      sum_sources(buf, graph->sources + slot->first, slot->count, nframes);
+      pin->signal   = buf;
+      node->settled = false;
+    } else if (slot->current != slot->target) {
+      /* A live change: one-pole glide, snapped when close. */
+      float*      buf    = graph->scratch[scratch++];
+      float       cur    = slot->current;
+      const float target = slot->target;
+      for (uint32_t i = 0; i < nframes; ++i) {
+        cur += (target - cur) * k;
+        buf[i] = cur;
+      }
+      if (fabsf(target - cur) <= 1e-5f * fabsf(target) + 1e-9f) {
+        cur = target;
+      }
+      slot->current = cur;
+      pin->signal   = buf;
+      node->settled = false; /* the next block sets the value it reached */
+    } else {
+      pin->signal = NULL;
+      pin->value  = slot->current;
+    }
+  }
+}
+
 void
 hp_graph_process(HpGraph* const graph, float* const left, float* const right,
                  const uint32_t nframes)
 {
-  bool        wrote_l = false;
-  bool        wrote_r = false;
-  const float k       = graph->smooth_coef;
+  bool wrote_l = false;
+  bool wrote_r = false;
   for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
-    Node* const         node    = &graph->nodes[pos];
-    const HpModuleDesc* desc    = node->desc;
-    uint32_t            scratch = 0;
-    for (uint32_t i = 0; i < desc->n_inputs; ++i) {
-      const InputSlot* in = &node->inputs[i];
-      if (in->count <= 1u) {
-        node->in[i] = in->count ? graph->sources[in->first] : NULL;
-      } else {
-        float* buf = graph->scratch[scratch++];
-        sum_sources(buf, graph->sources + in->first, in->count, nframes);
-        node->in[i] = buf;
-      }
+    Node* const node = &graph->nodes[pos];
+    if (!node->settled) {
+      route(graph, node, nframes);
     }
-    for (uint32_t p = 0; p < desc->n_params; ++p) {
-      ParamSlot* slot = &node->params[p];
-      HpParamIn* pin  = &node->param_in[p];
-      if (slot->count == 1u) {
-        pin->signal = graph->sources[slot->first];
-      } else if (slot->count > 1u) {
-        float* buf = graph->scratch[scratch++];
-        sum_sources(buf, graph->sources + slot->first, slot->count, nframes);
-        pin->signal = buf;
-      } else if (slot->current != slot->target) {
-        /* A live change: one-pole glide, snapped when close. */
-        float*      buf    = graph->scratch[scratch++];
-        float       cur    = slot->current;
-        const float target = slot->target;
-        for (uint32_t i = 0; i < nframes; ++i) {
-          cur += (target - cur) * k;
-          buf[i] = cur;
-        }
-        if (fabsf(target - cur) <= 1e-5f * fabsf(target) + 1e-9f) {
-          cur = target;
-        }
-        slot->current = cur;
-        pin->signal   = buf;
-      } else {
-        pin->signal = NULL;
-        pin->value  = slot->current;
-      }
-    }
-    desc->process(&node->io, nframes);
+    node->desc->process(&node->io, nframes);
     for (uint32_t s = 0; s < node->n_sinks; ++s) {
       const float* x = node->sinks[s].buf;
       if (node->sinks[s].mask & 1u) {
         mix_into(left, x, !wrote_l, nframes);
         wrote_l = true;
       }
-      if (node->sinks[s].mask & 2u) {
+      if ((node->sinks[s].mask & 2u) && !graph->mono) {
         mix_into(right, x, !wrote_r, nframes);
         wrote_r = true;
       }
@@ -820,7 +852,9 @@ hp_graph_process(HpGraph* const graph, float* const left, float* const right,
   if (!wrote_l) {
     memset(left, 0, nframes * sizeof(float));
   }
-  if (!wrote_r) {
+  if (graph->mono) { /* one copy, not a second mix of every sink */
+    memcpy(right, left, nframes * sizeof(float));
+  } else if (!wrote_r) {
     memset(right, 0, nframes * sizeof(float));
   }
 }

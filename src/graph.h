@@ -45,6 +45,10 @@ void hp_graph_seal(HpGraph* graph);
     modules)); otherwise this is O(1).  Audio thread. */
 void hp_graph_take_over(HpGraph* graph, HpGraph* from, bool from_fades);
 
+/** True when every sound reaches both sides alike: the right output is a
+    copy of the left. */
+bool hp_graph_mono(const HpGraph* graph);
+
 /** True when a kept module's sound reaches the output in both graphs: the
     two are correlated and crossfade with equal gain, not equal power. */
 bool hp_graph_correlated(const HpGraph* graph);

@@ -44,6 +44,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <valgrind/callgrind.h>
 
 #define HP_DEFAULT_RATE 48000.0
 #define HP_DEFAULT_MAX_BLOCK 4096u
@@ -351,6 +352,7 @@ struct HpHostImpl {
   char*        bundle;
   bool         verbose;
   uint64_t     rng; ///< run
+  uint64_t     last_run_ns; ///< run: lilv_instance_run() alone
 
   // URIDs: map and unmap from any thread, under urimap.lock
   UriMap         urimap;
@@ -852,6 +854,12 @@ hp_host_wait_worker(HpHost* host, unsigned timeout_ms)
               timeout_ms, atomic_load(&host->pending));
   }
   return ret;
+}
+
+uint64_t
+hp_host_last_run_ns(const HpHost* host)
+{
+  return host->last_run_ns;
 }
 
 void
@@ -2082,7 +2090,18 @@ hp_host_run(HpHost* host, uint32_t nframes)
   }
 
   const bool was = hp_rt_set_active(true);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (host->cfg.callgrind_run) {
+    CALLGRIND_TOGGLE_COLLECT;
+  }
   lilv_instance_run(host->instance, nframes);
+  if (host->cfg.callgrind_run) {
+    CALLGRIND_TOGGLE_COLLECT;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  host->last_run_ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+                                 (t1.tv_nsec - t0.tv_nsec));
   hp_rt_set_active(was);
 
   // Worker replies, then end_run(), like jalv_run()

@@ -67,6 +67,9 @@ typedef struct {
   uint32_t worker_ring_size;    ///< 0: 4096 bytes (jalv 1.6.6), rounded to 2^n
   uint32_t worker_delay_max_us; ///< worker sleeps up to this before each work()
   uint32_t control_capacity;    ///< 0: 256 KiB control sequence buffer
+  /** Count instructions in the plugin's run() only: callgrind collection is
+      toggled on around it (start valgrind with --collect-atstart=no). */
+  bool callgrind_run;
   uint32_t notify_capacity;     ///< 0: 1 MiB notify sequence buffer
 } HpHostConfig;
 
@@ -401,6 +404,10 @@ typedef struct {
 
 void
 hp_host_worker_stats(const HpHost* host, HpWorkerStats* stats);
+
+/** Wall time of the last lilv_instance_run() alone, in nanoseconds. */
+uint64_t
+hp_host_last_run_ns(const HpHost* host);
 
 /* State (lilv_state_*) */
 

@@ -1,0 +1,581 @@
+/*
+  hp_bench: the figures of the benchmark report (tests/bench/report.py, run
+  by `./waf bench`), one measurement a mode, printed as JSON lines.
+
+    hp_bench modules          each module type alone, blocks 32/256/1024
+    hp_bench chain N BLOCK    N seed chains (sine 440 -> adsr -> biquad
+                              lowpass 2 kHz; N > 1: into a mixer at 1/N)
+                              through the plugin via lilv, and through a
+                              hand-written C loop doing the same DSP
+    hp_bench prime            commit-to-ready time against patch size
+    hp_bench swap             run()'s cost of a swap against patch size
+
+  Natively it times (CLOCK_MONOTONIC, medians of repeats).  Under callgrind
+  (started by report.py with --collect-atstart=no --separate-threads=yes)
+  it runs each measured stretch once with collection on only inside it
+  (the plugin's run() through the host's callgrind_run, the module's or
+  hand loop's calls here) and dumps it as "<label> samples=<n>"; report.py
+  divides.  Output is checked so no engine wins by doing less: every chain
+  must play 440 Hz at the expected level.
+*/
+
+#include "check.h"
+#include "host.h"
+#include "signal.h"
+
+#include "dsp.h"
+#include "module.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <valgrind/callgrind.h>
+
+#define RATE 48000.0
+#define REPEATS 7
+#define MAX_CHAINS 512
+
+/* The seed chain's settings, in every engine (tests/bench/peers.py too). */
+#define SINE_FREQ 440.0f
+#define SINE_GAIN 0.2f
+#define ENV_ATTACK_MS 10.0f
+#define ENV_DECAY_MS 50.0f
+#define ENV_SUSTAIN 0.7f
+#define ENV_RELEASE_MS 200.0f
+#define FILTER_CUTOFF 2000.0f
+#define FILTER_Q 0.7071f
+
+static bool under_callgrind;
+
+static double
+now_ns(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static int
+cmp_double(const void* a, const void* b)
+{
+  const double x = *(const double*)a, y = *(const double*)b;
+  return (x > y) - (x < y);
+}
+
+static double
+median(double* const v, const size_t n)
+{
+  qsort(v, n, sizeof(double), cmp_double);
+  return n % 2u ? v[n / 2u] : 0.5 * (v[n / 2u - 1u] + v[n / 2u]);
+}
+
+static double
+percentile(double* const v, const size_t n, const double p)
+{
+  qsort(v, n, sizeof(double), cmp_double);
+  const size_t i = (size_t)floor(p * (double)(n - 1u) + 0.5);
+  return v[i];
+}
+
+/* Collection on only around the measured calls (see the header). */
+static void
+dump(const char* const label, const uint64_t samples)
+{
+  char pos[160];
+  snprintf(pos, sizeof(pos), "%s samples=%llu", label,
+           (unsigned long long)samples);
+  CALLGRIND_DUMP_STATS_AT(pos);
+}
+
+/* Modules alone */
+
+static float tone[HP_CHUNK]; /* a 440 Hz test tone for audio inputs */
+
+static double
+module_pass(const HpModuleDesc* const desc, const HpNodeIO* const io,
+            const uint32_t block, const uint64_t samples)
+{
+  const double t0 = now_ns();
+  for (uint64_t done = 0; done < samples; done += block) {
+    /* The graph hands modules at most HP_CHUNK frames a call. */
+    for (uint32_t c = 0; c < block; c += HP_CHUNK) {
+      const uint32_t n = block - c < HP_CHUNK ? block - c : HP_CHUNK;
+      desc->process(io, n);
+    }
+  }
+  return now_ns() - t0;
+}
+
+static void
+bench_modules(void)
+{
+  static const uint32_t blocks[] = {32u, 256u, 1024u};
+  for (uint32_t i = 0; i < HP_CHUNK; ++i) {
+    tone[i] = 0.5f * sinf(6.2831853f * 440.0f * (float)i / (float)RATE);
+  }
+  for (const HpModuleDesc* const* d = hp_module_types; *d; ++d) {
+    const HpModuleDesc* desc = *d;
+    HpParamIn           param[HP_MAX_PARAMS];
+    const float*        in[HP_MAX_PORTS];
+    float*              out[HP_MAX_PORTS];
+    static float        out0[HP_CHUNK];
+    for (uint32_t p = 0; p < desc->n_params; ++p) {
+      /* Defaults, and gates held open so envelopes sustain. */
+      param[p].signal = NULL;
+      param[p].value  = desc->params[p].kind == HP_PARAM_GATE
+                          ? 1.0f
+                          : desc->params[p].def;
+    }
+    for (uint32_t p = 0; p < desc->n_inputs; ++p) {
+      in[p] = desc->inputs[p].kind == HP_PORT_AUDIO ? tone : NULL;
+    }
+    memset(out, 0, sizeof(out));
+    out[0] = out0;
+    for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); ++b) {
+      const uint32_t block = blocks[b];
+      void* const    state = calloc(1, desc->state_size ? desc->state_size : 1);
+      CHECK(state);
+      desc->init(state, param, (float)RATE);
+      const HpNodeIO io = {state, in, out, param, (float)RATE,
+                           1.0f / (float)RATE};
+      module_pass(desc, &io, block, 48000u); /* warm: past attacks */
+      if (under_callgrind) {
+        const uint64_t samples = 96u * 1024u;
+        CALLGRIND_ZERO_STATS;
+        CALLGRIND_TOGGLE_COLLECT;
+        module_pass(desc, &io, block, samples);
+        CALLGRIND_TOGGLE_COLLECT;
+        char label[96];
+        snprintf(label, sizeof(label), "modules %s %u", desc->type, block);
+        dump(label, samples);
+      } else {
+        const uint64_t samples = 1024u * 1024u;
+        double         ns[REPEATS];
+        for (int r = 0; r < REPEATS; ++r) {
+          ns[r] = module_pass(desc, &io, block, samples) / (double)samples;
+        }
+        printf("{\"mode\": \"modules\", \"module\": \"%s\", \"block\": %u, "
+               "\"ns_per_sample\": %.4f}\n",
+               desc->type, block, median(ns, REPEATS));
+      }
+      CHECK(hp_sig_finite(out0, HP_CHUNK));
+      free(state);
+    }
+  }
+}
+
+/* The hand-written floor: the same DSP as hotpatch's sine, adsr and biquad
+   modules (dsp.h's polynomial sine on a 32-bit phase, linear ramps of whole
+   frames, dsp.h's double-precision biquad kernel), written the way one
+   would by hand for speed: a pass a stage over the block, so the compiler
+   vectorizes the oscillator and the sustained envelope, with no graph, no
+   parameter plumbing and no messages. */
+
+typedef struct {
+  uint32_t phase, inc;
+  double   level, step, target;
+  uint32_t left, stage; /* 0 attack, 1 decay, 2 sustain */
+  HpBiquad filter;
+  double   z[2];
+} HandChain;
+
+static void
+hand_init(HandChain* const c)
+{
+  memset(c, 0, sizeof(*c));
+  c->inc    = (uint32_t)(int64_t)llrint((double)SINE_FREQ / RATE * 4294967296.0);
+  c->left   = (uint32_t)lrint((double)ENV_ATTACK_MS * 0.001 * RATE);
+  c->step   = 1.0 / c->left;
+  c->target = 1.0;
+  const double w0    = 6.283185307179586 * (double)FILTER_CUTOFF / RATE;
+  const double cw    = cos(w0);
+  const double alpha = sin(w0) / (2.0 * (double)FILTER_Q);
+  const double a0    = 1.0 + alpha;
+  c->filter.b0 = c->filter.b2 = (1.0 - cw) * 0.5 / a0;
+  c->filter.b1 = (1.0 - cw) / a0;
+  c->filter.a1 = -2.0 * cw / a0;
+  c->filter.a2 = (1.0 - alpha) / a0;
+}
+
+static void
+hand_chain(HandChain* const restrict c, float* const restrict out,
+           const float k, const bool first, const uint32_t n)
+{
+  float x[HP_CHUNK];
+
+  const uint32_t phase = c->phase, inc = c->inc;
+  for (uint32_t i = 0; i < n; ++i) {
+    x[i] = SINE_GAIN * hp_sin_phase(phase + i * inc);
+  }
+  c->phase = phase + n * inc;
+
+  uint32_t i = 0;
+  for (; i < n && c->left; ++i) { /* attack and decay: a ramp */
+    c->level += c->step;
+    if (--c->left == 0u) {
+      c->level = c->target;
+      if (c->stage++ == 0u) {
+        c->left   = (uint32_t)lrint((double)ENV_DECAY_MS * 0.001 * RATE);
+        c->target = (double)ENV_SUSTAIN;
+        c->step   = (c->target - 1.0) / c->left;
+      }
+    }
+    x[i] *= (float)c->level;
+  }
+  const float level = (float)c->level;
+  for (; i < n; ++i) { /* sustain */
+    x[i] *= level;
+  }
+
+  float y[HP_CHUNK];
+  hp_biquad_run(&c->filter, c->z, x, y, n);
+
+  if (first) {
+    for (uint32_t j = 0; j < n; ++j) {
+      out[j] = k * y[j];
+    }
+  } else {
+    for (uint32_t j = 0; j < n; ++j) {
+      out[j] += k * y[j];
+    }
+  }
+}
+
+static void
+hand_render(HandChain* const chains, const uint32_t n_chains,
+            float* const out, const uint32_t n)
+{
+  const float k = 1.0f / (float)n_chains;
+  for (uint32_t c = 0; c < n; c += HP_CHUNK) {
+    const uint32_t m = n - c < HP_CHUNK ? n - c : HP_CHUNK;
+    for (uint32_t ch = 0; ch < n_chains; ++ch) {
+      hand_chain(&chains[ch], out + c, k, ch == 0u, m);
+    }
+  }
+}
+
+/* The same through the plugin */
+
+static void
+send(HpHost* const host, const char* const fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+
+static void
+send(HpHost* const host, const char* const fmt, ...)
+{
+  char    line[256];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(line, sizeof(line), fmt, args);
+  va_end(args);
+  CHECK_MSG(!hp_host_send_text(host, hp_host_frames(host), -1, line), "%s: %s",
+            line, hp_host_last_error());
+}
+
+/* The engine queues 1,024 ops: let the worker take them every few hundred. */
+static void
+settle(HpHost* const host, uint32_t* const pending, const uint32_t add)
+{
+  *pending += add;
+  if (*pending >= 600u) {
+    CHECK(!hp_host_run(host, 64));
+    CHECK(!hp_host_wait_worker(host, 60000));
+    CHECK(!hp_host_run(host, 64));
+    *pending = 0;
+  }
+}
+
+/* Stage a patch of `n_modules` modules: one sine, one seed chain (3), or
+   (n-1)/3 seed chains into a mixer (fan-in sums) at level 1/chains. */
+static uint32_t
+stage_patch(HpHost* const host, const uint32_t n_modules)
+{
+  uint32_t pending = 0;
+  send(host, "/patch/clear");
+  if (n_modules == 1u) {
+    send(host, "/patch/create s0 sine");
+    send(host, "/patch/set s0 freq %g", (double)SINE_FREQ);
+    send(host, "/patch/set s0 gain %g", (double)SINE_GAIN);
+    return 1u;
+  }
+  const uint32_t chains = n_modules == 3u ? 1u : (n_modules - 1u) / 3u;
+  CHECK(n_modules == 3u || chains * 3u + 1u == n_modules);
+  if (chains > 1u) {
+    send(host, "/patch/create mix mixer");
+    send(host, "/patch/set mix level1 %.9g", 1.0 / chains);
+  }
+  for (uint32_t c = 0; c < chains; ++c) {
+    send(host, "/patch/create s%u sine", c);
+    send(host, "/patch/set s%u freq %g", c, (double)SINE_FREQ);
+    send(host, "/patch/set s%u gain %g", c, (double)SINE_GAIN);
+    send(host, "/patch/create e%u adsr", c);
+    send(host, "/patch/set e%u attack %g", c, (double)ENV_ATTACK_MS);
+    send(host, "/patch/set e%u decay %g", c, (double)ENV_DECAY_MS);
+    send(host, "/patch/set e%u sustain %g", c, (double)ENV_SUSTAIN);
+    send(host, "/patch/set e%u release %g", c, (double)ENV_RELEASE_MS);
+    send(host, "/patch/gate e%u 1", c);
+    send(host, "/patch/create f%u biquad", c);
+    send(host, "/patch/set f%u cutoff %g", c, (double)FILTER_CUTOFF);
+    send(host, "/patch/set f%u q %g", c, (double)FILTER_Q);
+    send(host, "/patch/connect s%u e%u", c, c);
+    send(host, "/patch/connect e%u f%u", c, c);
+    if (chains > 1u) {
+      send(host, "/patch/connect f%u mix:in1", c);
+    }
+    settle(host, &pending, 15u);
+  }
+  return chains;
+}
+
+static HpHost*
+make_host(const HpWorkerMode mode)
+{
+  HpHostConfig cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.worker_mode   = mode;
+  cfg.sample_rate   = RATE;
+  cfg.callgrind_run = under_callgrind;
+  cfg.max_block     = 4096u;
+  HpHost* host      = hp_host_new(&cfg);
+  CHECK_MSG(host, "instantiate: %s", hp_host_last_error());
+  return host;
+}
+
+/* Commit with `crossfade` ms (and `prime`, if any) and run blocks until it
+   has swapped. */
+static void
+commit_and_swap(HpHost* const host, const float crossfade,
+                const HpPrimeOp* const prime)
+{
+  static int         seq  = 1;
+  const HpHostCommit opts = {.set_crossfade = true,
+                             .crossfade     = crossfade,
+                             .prime         = prime,
+                             .n_prime       = prime ? 1u : 0u};
+  CHECK(!hp_host_send_commit(host, hp_host_frames(host), seq, &opts));
+  CHECK(!hp_host_run(host, 256u)); /* the commit reaches the worker */
+  CHECK(!hp_host_wait_worker(host, 60000));
+  const HpHostEvent* ev = hp_host_find_event(host, HP_EV_SWAPPED, seq);
+  if (!ev) {
+    ev = hp_host_run_until(host, HP_EV_SWAPPED, seq, 256u, 48000u * 60u);
+  }
+  CHECK_MSG(ev, "commit %d did not swap: %s", seq, hp_host_last_error());
+  ++seq;
+}
+
+/* The output of a measured stretch must be the chain's: 440 Hz, at the
+   level of the sine through the sustain and the filter. */
+static void
+print_check(const char* const engine, const uint32_t n_chains,
+            const uint32_t block, const float* const x, const size_t n,
+            const double ns_per_sample)
+{
+  const double rms  = hp_sig_rms(x, n);
+  const double freq = hp_sig_freq(x, n, RATE);
+  const bool   ok   = fabs(freq - (double)SINE_FREQ) < 0.5 && rms > 0.09 && rms < 0.11;
+  printf("{\"mode\": \"chain\", \"engine\": \"%s\", \"chains\": %u, "
+         "\"block\": %u, \"ns_per_sample\": %.4f, \"rms\": %.5f, "
+         "\"pitch_hz\": %.4f, \"ok\": %s}\n",
+         engine, n_chains, block, ns_per_sample, rms, freq,
+         ok ? "true" : "false");
+  CHECK_MSG(ok, "%s, %u chains: %.4f Hz, RMS %.5f", engine, n_chains, freq, rms);
+}
+
+static void
+bench_chain(const uint32_t n_chains, const uint32_t block)
+{
+  CHECK(n_chains >= 1u && n_chains <= MAX_CHAINS);
+  CHECK(block >= 1u && block <= 4096u);
+  const uint64_t samples = under_callgrind ? 48000u : 4u * 48000u;
+  float* const   buf     = (float*)calloc(samples + 4096u, sizeof(float));
+  CHECK(buf);
+  char label[96];
+
+  /* The plugin, with a synchronous worker: no other thread runs. */
+  HpHost* const host = make_host(HP_WORKER_SYNC);
+  stage_patch(host, n_chains == 1u ? 3u : n_chains * 3u + 1u);
+  commit_and_swap(host, 0.0f, NULL);
+  CHECK(!hp_host_render(host, 24000u, (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
+  double ns[REPEATS];
+  for (int r = 0; r < (under_callgrind ? 1 : REPEATS); ++r) {
+    hp_host_discard_output(host);
+    double   run_ns = 0.0;
+    uint64_t done   = 0;
+    CALLGRIND_ZERO_STATS;
+    while (done < samples) {
+      CHECK(!hp_host_run(host, block));
+      run_ns += (double)hp_host_last_run_ns(host);
+      done += block;
+    }
+    snprintf(label, sizeof(label), "chain hotpatch %u %u", n_chains, block);
+    dump(label, done);
+    ns[r] = run_ns / (double)done;
+  }
+  CHECK(hp_host_recorded(host) >= samples);
+  print_check("hotpatch", n_chains, block, hp_host_out_l(host), samples,
+              under_callgrind ? 0.0 : median(ns, REPEATS));
+  hp_host_free(host);
+
+  /* The hand-written loop, called in the same blocks. */
+  HandChain* const chains = (HandChain*)calloc(n_chains, sizeof(HandChain));
+  CHECK(chains);
+  for (uint32_t c = 0; c < n_chains; ++c) {
+    hand_init(&chains[c]);
+  }
+  for (uint32_t done = 0; done < 24000u; done += block) {
+    hand_render(chains, n_chains, buf, block);
+  }
+  for (int r = 0; r < (under_callgrind ? 1 : REPEATS); ++r) {
+    uint64_t done = 0;
+    CALLGRIND_ZERO_STATS;
+    CALLGRIND_TOGGLE_COLLECT;
+    const double t0 = now_ns();
+    while (done < samples) {
+      hand_render(chains, n_chains, buf + done, block);
+      done += block;
+    }
+    const double t = now_ns() - t0;
+    CALLGRIND_TOGGLE_COLLECT;
+    snprintf(label, sizeof(label), "chain hand %u %u", n_chains, block);
+    dump(label, done);
+    ns[r] = t / (double)done;
+  }
+  print_check("hand", n_chains, block, buf, samples,
+              under_callgrind ? 0.0 : median(ns, REPEATS));
+  free(chains);
+  free(buf);
+}
+
+/* Prime time and swap cost against patch size */
+
+/* 3: the seed chain alone. */
+static const uint32_t sizes[] = {1u, 3u, 16u, 64u, 256u, 1024u};
+#define N_SIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+/* What makes a commit that keeps every module: the seed's way, a prime op
+   setting one parameter (a live set alone stages nothing). */
+static HpPrimeOp
+touch(const uint32_t n_modules, const uint32_t i)
+{
+  const float odd = (float)(i % 2u);
+  return n_modules == 1u ? (HpPrimeOp){"mod", "s0", "freq", SINE_FREQ + odd}
+                         : (HpPrimeOp){"mod", "f0", "cutoff", FILTER_CUTOFF + odd};
+}
+
+static void
+bench_prime(void)
+{
+  for (size_t s = 0; s < N_SIZES; ++s) {
+    const uint32_t n       = sizes[s];
+    const uint32_t commits = n >= 1024u ? 15u : n >= 256u ? 25u : 41u;
+    HpHost* const  host    = make_host(HP_WORKER_THREADED);
+    stage_patch(host, n);
+    commit_and_swap(host, 0.0f, NULL);
+    double ms[64];
+    for (uint32_t i = 0; i < commits; ++i) {
+      const HpPrimeOp op = touch(n, i);
+      hp_host_clear_events(host);
+      commit_and_swap(host, 0.0f, &op);
+      const HpHostEvent* primed = hp_host_find_event(host, HP_EV_PRIMED, HP_SEQ_ANY);
+      CHECK(primed && isfinite(primed->prime_ms));
+      CHECK(primed->module_count < 0 || primed->module_count == (int64_t)n);
+      ms[i] = primed->prime_ms;
+      hp_host_discard_output(host);
+    }
+    const double p50 = median(ms, commits);
+    const double p90 = percentile(ms, commits, 0.9);
+    printf("{\"mode\": \"prime\", \"modules\": %u, \"commits\": %u, "
+           "\"p50_ms\": %.4f, \"p90_ms\": %.4f, \"min_ms\": %.4f, "
+           "\"max_ms\": %.4f}\n",
+           n, commits, p50, p90, ms[0], ms[commits - 1u]);
+    hp_host_free(host);
+  }
+}
+
+/* run()'s cost of the block that swaps, less that of the block after it
+   (the same graph, no swap), with crossfade 0 so neither renders two
+   graphs.  The commit keeps every module, so all their state is carried:
+   the heaviest swap a patch of that size can ask for. */
+static void
+bench_swap(void)
+{
+  const uint32_t block = 256u;
+  for (size_t s = 0; s < N_SIZES; ++s) {
+    const uint32_t n     = sizes[s];
+    const uint32_t swaps = under_callgrind ? 3u : 41u;
+    HpHost* const  host  = make_host(HP_WORKER_THREADED);
+    stage_patch(host, n);
+    commit_and_swap(host, 0.0f, NULL);
+    /* Past the envelopes' attack and decay, so blocks cost alike. */
+    CHECK(!hp_host_render(host, 9600u, (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
+    double swap_ns[64], steady_ns[64], diff_ns[64];
+    char   label[96];
+    uint32_t tries = 0;
+    for (uint32_t i = 0; i < swaps; ++i) {
+      static int seq = 100000;
+      const HpPrimeOp    op   = touch(n, i);
+      const HpHostCommit opts = {.set_crossfade = true, .crossfade = 0.0f,
+                                 .prime = &op, .n_prime = 1u};
+      CHECK(!hp_host_send_commit(host, hp_host_frames(host), ++seq, &opts));
+      hp_host_clear_events(host);
+      CHECK(!hp_host_run(host, block)); /* the commit reaches the worker */
+      CHECK(!hp_host_wait_worker(host, 60000));
+      if (hp_host_find_event(host, HP_EV_SWAPPED, seq)) {
+        /* The worker was quick enough for run() to swap right after
+           scheduling it, in the commit's own block: not the case measured. */
+        CHECK_MSG(++tries < 20u * swaps, "%u modules: every swap came early", n);
+        --i;
+        continue;
+      }
+
+      CALLGRIND_ZERO_STATS;
+      CHECK(!hp_host_run(host, block)); /* takes the ready graph */
+      snprintf(label, sizeof(label), "swap %u swap", n);
+      dump(label, block);
+      swap_ns[i] = (double)hp_host_last_run_ns(host);
+      CHECK_MSG(hp_host_find_event(host, HP_EV_SWAPPED, seq),
+                "%u modules: no swap in the block after the worker finished", n);
+      CHECK(!hp_host_wait_worker(host, 60000)); /* the old graph is freed */
+
+      CALLGRIND_ZERO_STATS;
+      CHECK(!hp_host_run(host, block));
+      snprintf(label, sizeof(label), "swap %u steady", n);
+      dump(label, block);
+      steady_ns[i] = (double)hp_host_last_run_ns(host);
+      diff_ns[i]   = swap_ns[i] - steady_ns[i];
+      hp_host_discard_output(host);
+    }
+    if (!under_callgrind) {
+      printf("{\"mode\": \"swap\", \"modules\": %u, \"swaps\": %u, "
+             "\"swap_block_ns\": %.0f, \"steady_block_ns\": %.0f, "
+             "\"swap_cost_ns\": %.0f}\n",
+             n, swaps, median(swap_ns, swaps), median(steady_ns, swaps),
+             median(diff_ns, swaps));
+    }
+    hp_host_free(host);
+  }
+}
+
+int
+main(int argc, char** argv)
+{
+  under_callgrind = RUNNING_ON_VALGRIND;
+  if (argc >= 2 && !strcmp(argv[1], "modules")) {
+    bench_modules();
+  } else if (argc >= 4 && !strcmp(argv[1], "chain")) {
+    bench_chain((uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]));
+  } else if (argc >= 2 && !strcmp(argv[1], "prime")) {
+    bench_prime();
+  } else if (argc >= 2 && !strcmp(argv[1], "swap")) {
+    bench_swap();
+  } else {
+    fprintf(stderr, "usage: hp_bench modules | chain N BLOCK | prime | swap\n");
+    return 2;
+  }
+  return 0;
+}

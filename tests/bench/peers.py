@@ -1,0 +1,542 @@
+#!/usr/bin/env python3
+"""Render hotpatch's "seed chain" in Pure Data and SuperCollider, measure cost.
+
+The chain (48 kHz, mono, everything at audio rate):
+    sine 440 Hz * 0.2  ->  * linear ADSR (10 ms, 50 ms, 0.7, 200 ms; gate held)
+    ->  2nd-order Butterworth lowpass, 2000 Hz (RBJ cookbook / SC's LPF)
+The "wide" graph sums N copies of that chain and scales the sum by 1/N, so
+its output equals the seed chain's.
+
+Per engine and graph this reports
+  * instructions per output sample: callgrind collecting only inside the
+    engine's render-one-block function, total Ir / samples rendered;
+  * CPU ns per sample: user+sys of the child for a long and a short native
+    render, difference / difference in samples (cancels startup and exit);
+  * an output check: sample rate, length, RMS of the sustain, pitch.
+
+scsynth is driven without sclang: the SynthDef (SCgf v2) and the NRT OSC
+score are written here.  Standard library only.
+
+    python3 tests/bench/peers.py [--chains 1 64] [--engines pd scsynth]
+                                 [--json]
+"""
+
+import argparse
+import array
+import cmath
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+
+SR = 48000
+BLOCK = 64                      # both engines' default block size
+FREQ, AMP = 440.0, 0.2
+ATTACK, DECAY, SUSTAIN, RELEASE = 0.010, 0.050, 0.7, 0.200
+CUTOFF, Q = 2000.0, 0.7071
+
+
+def rbj_lowpass(f0=CUTOFF, q=Q, sr=SR):
+    """RBJ cookbook lowpass, normalised: (b0, b1, b2, a1, a2), a0 == 1."""
+    w0 = 2 * math.pi * f0 / sr
+    alpha = math.sin(w0) / (2 * q)
+    cw, a0 = math.cos(w0), 1 + alpha
+    return ((1 - cw) / 2 / a0, (1 - cw) / a0, (1 - cw) / 2 / a0,
+            -2 * cw / a0, (1 - alpha) / a0)
+
+
+def expected_rms():
+    """RMS of the sustained output: AMP * SUSTAIN / sqrt(2) * |H(440 Hz)|."""
+    b0, b1, b2, a1, a2 = rbj_lowpass()
+    z = cmath.exp(-2j * math.pi * FREQ / SR)
+    h = (b0 + b1 * z + b2 * z * z) / (1 + a1 * z + a2 * z * z)
+    return AMP * SUSTAIN / math.sqrt(2) * abs(h)
+
+
+# ---------------------------------------------------------------- Pure Data
+
+def pd_patch(chains, seconds, wav):
+    """A Pd patch rendering `chains` summed chains into `wav` for `seconds`.
+
+    The amplitude 0.2 is folded into the [vline~] levels.  The sink is
+    [tabwrite~] into a [table], saved by [soundfiler] (synchronously) just
+    before `pd quit`.  Not writesf~: it opens and flushes its file from a
+    helper thread, and in -batch mode no real time passes, so its "stop"
+    overwrote the still pending "open" (no file at all), and `pd quit`
+    exit()s without waiting for the flush anyway.
+    """
+    b0, b1, b2, a1, a2 = rbj_lowpass()
+    # Pd's biquad~ adds its feedback terms: fb1 = -a1, fb2 = -a2.
+    coefs = " ".join("%.9g" % c for c in (-a1, -a2, b0, b1, b2))
+    lines, wires = ["#N canvas 0 50 800 600 12;"], []
+
+    def obj(text, kind="obj"):
+        lines.append("#X %s 10 %d %s;" % (kind, 10 + 20 * len(lines), text))
+        return len(lines) - 2          # index of the object just added
+
+    def wire(src, outlet, dst, inlet):
+        wires.append("#X connect %d %d %d %d;" % (src, outlet, dst, inlet))
+
+    obj("table out %d" % round(seconds * SR))
+    bang, trig = obj("loadbang"), obj("t b b b b")
+    wire(bang, 0, trig, 0)
+    wire(trig, 3, obj(r"\; pd dsp 1", "msg"), 0)
+    write = obj("tabwrite~ out")
+    wire(trig, 2, write, 0)            # starts recording with the next block
+    env = obj(r"%.9g %g \, %.9g %g %g" % (AMP, ATTACK * 1e3, AMP * SUSTAIN,
+                                          DECAY * 1e3, ATTACK * 1e3), "msg")
+    wire(trig, 1, env, 0)
+    end = obj("delay %.9g" % (seconds * 1e3))
+    wire(trig, 0, end, 0)
+    save = obj(r"write -wave -bytes 4 %s out \; pd quit" % wav, "msg")
+    wire(end, 0, save, 0)
+    wire(save, 0, obj("soundfiler"), 0)
+    if chains > 1:
+        out = obj("*~ %.9g" % (1.0 / chains))
+        wire(out, 0, write, 0)
+    else:
+        out = write
+    for _ in range(chains):
+        osc, vline = obj("osc~ %g" % FREQ), obj("vline~")
+        mul, lop = obj("*~"), obj("biquad~ " + coefs)
+        wire(env, 0, vline, 0)
+        wire(osc, 0, mul, 0)
+        wire(vline, 0, mul, 1)
+        wire(mul, 0, lop, 0)
+        wire(lop, 0, out, 0)        # a signal inlet sums its connections
+    return "\n".join(lines + wires) + "\n"
+
+
+# ------------------------------------------------------------ SuperCollider
+
+AUDIO = 2                          # calculation rate: 0 scalar, 1 control
+
+
+class SynthDef:
+    """Minimal SCgf version 2 writer: constants plus a list of UGens."""
+
+    def __init__(self, name):
+        self.name, self.consts, self.ugens = name, [], []
+
+    def _input(self, x):
+        if isinstance(x, tuple):                 # (ugen index, output)
+            return x
+        x = float(x)
+        if x not in self.consts:
+            self.consts.append(x)
+        return (-1, self.consts.index(x))
+
+    def ugen(self, cls, inputs, outputs=1, special=0, rate=AUDIO):
+        self.ugens.append((cls, rate, [self._input(i) for i in inputs],
+                           outputs, special))
+        return (len(self.ugens) - 1, 0)
+
+    def encode(self):
+        def pstr(s):
+            return struct.pack(">B", len(s)) + s.encode()
+        out = [b"SCgf", struct.pack(">ih", 2, 1), pstr(self.name),
+               struct.pack(">i", len(self.consts)),
+               struct.pack(">%df" % len(self.consts), *self.consts),
+               struct.pack(">ii", 0, 0),                # no parameters
+               struct.pack(">i", len(self.ugens))]
+        for cls, rate, ins, nout, special in self.ugens:
+            out += [pstr(cls), struct.pack(">biih", rate, len(ins), nout,
+                                           special)]
+            out += [struct.pack(">ii", *i) for i in ins]
+            out += [struct.pack(">b", rate)] * nout
+        out.append(struct.pack(">h", 0))                # no variants
+        return b"".join(out)
+
+
+def synthdef(chains):
+    """What sclang would build from
+        Out.ar(0, Mix.fill(N, {LPF.ar(SinOsc.ar(440, 0, 0.2)
+            * EnvGen.ar(Env.adsr(0.01, 0.05, 0.7, 0.2, 1, \\lin)), 2000)})
+            * (1/N))
+    (no Mix and no scaling for N == 1).  Mix sums in Sum4 groups like
+    sclang's Mix; chains are built lazily, depth first, so few wire buffers
+    are live at once (scsynth has 64 by default)."""
+    d = SynthDef("chain")
+    MUL, ADD = 2, 0                       # BinaryOpUGen special indices
+    # Env.adsr(..., curve: \lin) as EnvGen sees it: initial level, stages,
+    # release node 2, loop node -99, then (level, time, shape 1=lin, curve).
+    env = [0, 3, 2, -99, 1, ATTACK, 1, 0, SUSTAIN, DECAY, 1, 0,
+           0, RELEASE, 1, 0]
+
+    def chain():
+        sine = d.ugen("SinOsc", [FREQ, 0])
+        sine = d.ugen("BinaryOpUGen", [sine, AMP], special=MUL)
+        # gate 1, levelScale 1, levelBias 0, timeScale 1, doneAction 0
+        eg = d.ugen("EnvGen", [1, 1, 0, 1, 0] + env)
+        return d.ugen("LPF", [d.ugen("BinaryOpUGen", [sine, eg],
+                                     special=MUL), CUTOFF])
+
+    def total(ins):
+        if len(ins) == 4:
+            return d.ugen("Sum4", ins)
+        if len(ins) == 3:
+            return d.ugen("Sum3", ins)
+        acc = ins[0]
+        for x in ins[1:]:
+            acc = d.ugen("BinaryOpUGen", [acc, x], special=ADD)
+        return acc
+
+    def mix(makers):                      # makers: thunks returning a signal
+        groups = [makers[i:i + 4] for i in range(0, len(makers), 4)]
+        sums = [lambda g=g: total([m() for m in g]) for g in groups]
+        if len(sums) < 4:
+            return total([m() for m in sums])
+        return mix(sums)
+
+    if chains == 1:
+        sig = chain()
+    else:
+        sig = d.ugen("BinaryOpUGen", [mix([chain] * chains), 1.0 / chains],
+                     special=MUL)
+    d.ugen("Out", [0, sig], outputs=0)
+    return d.encode()
+
+
+def osc_message(address, *args):
+    def pad(b):
+        return b + b"\0" * (4 - len(b) % 4)      # always NUL-terminates
+    tags, data = ",", b""
+    for a in args:
+        if isinstance(a, bytes):
+            tags += "b"
+            data += struct.pack(">i", len(a)) + a + b"\0" * (-len(a) % 4)
+        elif isinstance(a, int):
+            tags, data = tags + "i", data + struct.pack(">i", a)
+        else:
+            tags, data = tags + "s", data + pad(a.encode())
+    return pad(address.encode()) + pad(tags.encode()) + data
+
+
+def nrt_score(defbytes, seconds):
+    """NRT command file: size-prefixed OSC bundles, time tags in seconds
+    * 2^32 from the start of the render.  The last bundle only marks the
+    end: scsynth stops after the block containing it."""
+    def bundle(t, *msgs):
+        b = b"#bundle\0" + struct.pack(">Q", int(t * 2 ** 32))
+        b += b"".join(struct.pack(">i", len(m)) + m for m in msgs)
+        return struct.pack(">i", len(b)) + b
+    return (bundle(0, osc_message("/d_recv", defbytes),
+                   osc_message("/s_new", "chain", 1000, 0, 0))
+            + bundle(seconds, osc_message("/c_set", 0, 0)))
+
+
+# ----------------------------------------------------------------- engines
+
+def _pd_command(chains, seconds, wav, workdir):
+    patch = os.path.join(workdir, "chain%d-%g.pd" % (chains, seconds))
+    with open(patch, "w") as f:
+        f.write(pd_patch(chains, seconds, os.path.basename(wav)))
+    return ["pd", "-batch", "-nogui", "-noaudio", "-nomidi", "-noprefs",
+            "-stderr", "-r", str(SR), "-open", patch]
+
+
+def _sc_command(chains, seconds, wav, workdir):
+    score = os.path.join(workdir, "chain%d-%g.osc" % (chains, seconds))
+    with open(score, "wb") as f:
+        f.write(nrt_score(synthdef(chains), seconds))
+    # -D 0: load no synthdefs from disk; -i 0 -o 1: no inputs, mono out.
+    return ["scsynth", "-D", "0", "-i", "0", "-o", "1", "-V", "-1",
+            "-N", score, "_", wav, str(SR), "WAV", "float"]
+
+
+# toggle: the function that renders one block, called once per block,
+# inclusive of all the DSP and nothing else.
+#   Pd: dsp_tick.  Not sched_tick: that also runs the clock callbacks, and
+#   the last one writes the sound file ([soundfiler]).
+#   scsynth: World_Run, but it is hidden and inlined into the exported NRT
+#   loop World_NonRealTimeSynthesis, where it is an indirect call to the
+#   root group's calc function (Group_Calc), which callgrind names by its
+#   address in the stripped library.  So "toggle" names the NRT loop and the
+#   per-block function is looked up from a short run (_per_block_function).
+#   Toggling on the whole NRT loop instead would add the output interleave
+#   and libsndfile's writing (~16 instructions/sample more).
+# Each figure includes the engine's sink: in Pd 0.53 [tabwrite~], ~9.5
+# instructions/sample (it checks every sample for denormals); in scsynth
+# Out.ar, ~1.
+ENGINES = {
+    "pd": {"version": ["pd", "-version"], "command": _pd_command,
+           "toggle": "dsp_tick", "find_toggle": False},
+    "scsynth": {"version": ["scsynth", "-v"], "command": _sc_command,
+                "toggle": "World_NonRealTimeSynthesis", "find_toggle": True},
+}
+
+
+def _run(cmd, workdir):
+    """Run cmd; return (exit code, user+sys CPU seconds of it, its output)."""
+    log = os.path.join(workdir, "log.txt")
+    with open(log, "w+") as out:
+        p = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL,
+                             stdout=out, stderr=subprocess.STDOUT)
+        # wait4: the rusage of exactly this child, threads included.
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        return p.returncode, usage.ru_utime + usage.ru_stime, out.read()
+
+
+def parse_callgrind(path):
+    """Total Ir and the call arcs {(caller, callee): [calls, inclusive Ir]}
+    of a callgrind output file (name compression "fn=(id) name" handled)."""
+    names, arcs, total = {}, {}, None
+    fn = cfn = calls = None
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("fn=", "cfn=")):
+                key, _, val = line.rstrip("\n").partition("=")
+                m = re.match(r"\((\d+)\)(?: (.*))?$", val)
+                if m:
+                    if m.group(2) is not None:
+                        names[m.group(1)] = m.group(2)
+                    val = names[m.group(1)]
+                if key == "fn":
+                    fn = val
+                else:
+                    cfn = val
+            elif line.startswith("calls="):
+                calls = int(line[6:].split()[0])
+            elif calls is not None and line[:1] in "0123456789+-*":
+                arc = arcs.setdefault((fn, cfn), [0, 0])  # the call's cost
+                arc[0] += calls
+                arc[1] += int(line.split()[1])
+                calls = None
+            elif line.startswith(("summary:", "totals:")):
+                total = int(line.split()[1])       # totals: comes last
+    return total, arcs
+
+
+def _callgrind(cmd, toggle, workdir, tag):
+    out = os.path.join(workdir, "callgrind.%s" % tag)
+    code, _, log = _run(["valgrind", "--tool=callgrind",
+                         "--callgrind-out-file=" + out,
+                         "--toggle-collect=" + toggle] + cmd, workdir)
+    if code != 0 or not os.path.exists(out):
+        raise RuntimeError("callgrind failed (%d): %s" % (code, log[-500:]))
+    return parse_callgrind(out)
+
+
+_found_toggles = {}
+
+
+def _per_block_function(engine, workdir):
+    """The callee of the NRT loop called once per block (the most often,
+    ties broken by cost): scsynth's root Group_Calc.  Found once from a
+    0.5 s render, since it has no symbol name."""
+    if engine not in _found_toggles:
+        spec, seconds = ENGINES[engine], 0.5
+        wav = os.path.join(workdir, "find.wav")
+        _, arcs = _callgrind(spec["command"](1, seconds, wav, workdir),
+                             spec["toggle"], workdir, "find")
+        callees = [(c, ir, callee) for (caller, callee), (c, ir)
+                   in arcs.items() if caller == spec["toggle"]]
+        calls, _, name = max(callees)
+        if abs(calls - seconds * SR / BLOCK) > 1:
+            raise RuntimeError("no per-block function under %s (best: %s, "
+                               "%d calls)" % (spec["toggle"], name, calls))
+        _found_toggles[engine] = name
+    return _found_toggles[engine]
+
+
+# ------------------------------------------------------------------ output
+
+def read_wav(path):
+    """(sample rate, samples as array('f')) of a mono 32-bit float WAV,
+    which both engines write here and stdlib wave cannot read."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("%s: not a WAV file" % path)
+    pos, fmt, raw = 12, None, None
+    while pos + 8 <= len(data):
+        cid = data[pos:pos + 4]
+        size = struct.unpack_from("<I", data, pos + 4)[0]
+        body = data[pos + 8:pos + 8 + size]
+        if cid == b"fmt ":
+            tag, nch, rate, _, _, bits = struct.unpack_from("<HHIIHH", body)
+            if tag == 0xFFFE:                     # WAVE_FORMAT_EXTENSIBLE
+                tag = struct.unpack_from("<H", body, 24)[0]
+            fmt = (tag, nch, rate, bits)
+        elif cid == b"data":
+            raw = body
+        pos += 8 + size + (size & 1)
+    if fmt is None or raw is None:
+        raise ValueError("%s: no fmt or data chunk" % path)
+    tag, nch, rate, bits = fmt
+    if (tag, nch, bits) != (3, 1, 32):               # 3: IEEE float
+        raise ValueError("%s: format %d, %d channels, %d bits; expected "
+                         "mono 32-bit float" % (path, tag, nch, bits))
+    samples = array.array("f")
+    samples.frombytes(raw[:len(raw) - len(raw) % 4])
+    if sys.byteorder == "big":
+        samples.byteswap()
+    return rate, samples
+
+
+def analyse(samples, rate):
+    """RMS after 0.2 s (the sustain) and the pitch from positive-going zero
+    crossings, linearly interpolated, over 1 s starting at 0.5 s."""
+    sustain = samples[int(0.2 * rate):]
+    rms = math.sqrt(sum(x * x for x in sustain) / max(len(sustain), 1))
+    window = samples[int(0.5 * rate):int(1.5 * rate)]
+    ups = [i + window[i] / (window[i] - window[i + 1])
+           for i in range(len(window) - 1) if window[i] < 0 <= window[i + 1]]
+    pitch = ((len(ups) - 1) * rate / (ups[-1] - ups[0])
+             if len(ups) > 1 else 0.0)
+    return rms, pitch
+
+
+def _render(engine, chains, seconds, workdir):
+    """Render natively; return (CPU seconds, samples), checking rate/length."""
+    wav = os.path.join(workdir, "out%d-%g.wav" % (chains, seconds))
+    code, cpu, log = _run(ENGINES[engine]["command"](chains, seconds, wav,
+                                                     workdir), workdir)
+    if code != 0 or not os.path.exists(wav):
+        raise RuntimeError("%s failed (%d): %s" % (engine, code, log[-500:]))
+    rate, samples = read_wav(wav)
+    os.remove(wav)
+    want = round(seconds * SR)
+    # scsynth also renders the block holding the end marker.
+    if rate != SR or not want <= len(samples) <= want + BLOCK:
+        raise RuntimeError("%s rendered %d samples at %d Hz, expected %d at "
+                           "%d Hz" % (engine, len(samples), rate, want, SR))
+    return cpu, samples
+
+
+# ----------------------------------------------------------------- measure
+
+def _version(engine):
+    try:
+        out = subprocess.run(ENGINES[engine]["version"], capture_output=True,
+                             text=True, timeout=30)
+        return (out.stdout + out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return None
+
+
+def measure(engine, chains, *, callgrind_seconds=2, cpu_seconds=(5, 25),
+            repeats=5, workdir=None):
+    """Measure one engine rendering `chains` summed seed chains.  Never
+    raises for a failed run: ok is False and error says why.  Files go in
+    a temporary directory (inside workdir if given) removed at the end."""
+    result = {"engine": engine, "version": None, "chains": chains,
+              "instr_per_sample": None, "blocks_counted": None,
+              "ns_per_sample": None, "ns_samples": [], "rms": None,
+              "pitch_hz": None, "ok": False, "error": None, "toggle": None}
+    if engine not in ENGINES:
+        result["error"] = "unknown engine %r" % engine
+        return result
+    for tool in (ENGINES[engine]["version"][0], "valgrind"):
+        if shutil.which(tool) is None:
+            result["error"] = "%s not found (install it: see ./setup)" % tool
+            return result
+    result["version"] = _version(engine)
+    try:
+        with tempfile.TemporaryDirectory(dir=workdir,
+                                         prefix="peers-%s-" % engine) as tmp:
+            _measure(result, engine, chains, callgrind_seconds, cpu_seconds,
+                     repeats, tmp)
+    except Exception as e:           # report, don't raise: see the docstring
+        result["error"] = "%s: %s" % (type(e).__name__, e)
+    return result
+
+
+def _measure(result, engine, chains, cg_seconds, cpu_seconds, repeats, tmp):
+    spec = ENGINES[engine]
+    # 1. Instructions: collect only inside the per-block function.
+    toggle = (_per_block_function(engine, tmp) if spec["find_toggle"]
+              else spec["toggle"])
+    result["toggle"] = toggle
+    wav = os.path.join(tmp, "cg.wav")
+    total, arcs = _callgrind(spec["command"](chains, cg_seconds, wav, tmp),
+                             toggle, tmp, "%d" % chains)
+    blocks = sum(c for (_, callee), (c, _) in arcs.items() if callee == toggle)
+    result["blocks_counted"] = blocks
+    if not blocks or abs(blocks - cg_seconds * SR / BLOCK) > 1:
+        raise RuntimeError("%s called %d times, expected %d blocks"
+                           % (toggle, blocks, cg_seconds * SR / BLOCK))
+    result["instr_per_sample"] = total / (blocks * BLOCK)
+
+    # 2. CPU time: the long minus the short render cancels startup and exit;
+    # each repeat renders both back to back so they share the VM's mood.
+    short, long_ = cpu_seconds
+    for _ in range(max(1, repeats)):
+        cpu_short, samples = _render(engine, chains, short, tmp)
+        cpu_long, _ = _render(engine, chains, long_, tmp)
+        result["ns_samples"].append((cpu_long - cpu_short) * 1e9
+                                    / ((long_ - short) * SR))
+    result["ns_per_sample"] = statistics.median(result["ns_samples"])
+
+    # 3. Output check on the last short render.
+    rms, pitch = analyse(samples, SR)
+    result["rms"], result["pitch_hz"] = rms, pitch
+    problems = []
+    if not (rms > 0.01 and abs(rms / expected_rms() - 1) < 0.05):
+        problems.append("RMS %.4f, expected %.4f" % (rms, expected_rms()))
+    if abs(pitch - FREQ) > 0.5:
+        problems.append("pitch %.2f Hz, expected %g" % (pitch, FREQ))
+    result["error"] = "; ".join(problems) or None
+    result["ok"] = not problems
+
+
+# --------------------------------------------------------------------- CLI
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--chains", type=int, nargs="+", default=[1, 64])
+    ap.add_argument("--engines", nargs="+", default=list(ENGINES),
+                    choices=list(ENGINES))
+    ap.add_argument("--json", action="store_true", help="JSON lines")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--callgrind-seconds", type=float, default=2)
+    ap.add_argument("--cpu-seconds", type=float, nargs=2, default=(5, 25))
+    args = ap.parse_args(argv)
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="peers-") as workdir:
+        for engine in args.engines:
+            for chains in args.chains:
+                r = measure(engine, chains, workdir=workdir,
+                            repeats=args.repeats,
+                            callgrind_seconds=args.callgrind_seconds,
+                            cpu_seconds=tuple(args.cpu_seconds))
+                # The wide graph's output must match the seed chain's.
+                seed = [x["rms"] for x in results if x["engine"] == engine
+                        and x["chains"] == 1 and x["rms"]]
+                if r["rms"] and seed and abs(r["rms"] / seed[0] - 1) >= 0.05:
+                    r["ok"] = False
+                    why = "RMS %.4f differs from 1 chain's %.4f" % (
+                        r["rms"], seed[0])
+                    r["error"] = "; ".join(filter(None, [r["error"], why]))
+                results.append(r)
+                if args.json:
+                    print(json.dumps(r), flush=True)
+
+    if not args.json:
+        for engine in args.engines:
+            print("%s: %s" % (engine, next(r["version"] for r in results
+                                           if r["engine"] == engine)))
+        print("\n| engine | graph | instr/sample | ns/sample (median) | RMS "
+              "| pitch (Hz) | check |\n|---|---|---:|---:|---:|---:|---|")
+        for r in results:
+            graph = "seed" if r["chains"] == 1 else "wide %d" % r["chains"]
+            cells = [r["engine"], graph] + [
+                "-" if r[k] is None else f % r[k] for k, f in (
+                    ("instr_per_sample", "%.1f"), ("ns_per_sample", "%.1f"),
+                    ("rms", "%.4f"), ("pitch_hz", "%.2f"))]
+            cells.append("ok" if r["ok"] else "FAIL: %s" % r["error"])
+            print("| " + " | ".join(cells) + " |")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
