@@ -100,6 +100,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build", help="the waf build directory")
     ap.add_argument("--out", help="also write the report to this file")
+    ap.add_argument("--judge-counts-only", action="store_true",
+                    help="fail only on output checks and instruction-count "
+                         "targets; times are printed, not judged (the test "
+                         "suite's mode: tests/test_bench.sh)")
     args = ap.parse_args()
 
     bench = os.path.join(args.build, "tests", "bench", "hp_bench")
@@ -168,11 +172,15 @@ def main():
     # The report
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     say("Measured %s on %s; `./waf bench` reruns it." % (today, machine()))
-    say("Instructions are counted by callgrind (the same every run); CPU "
+    say("Instructions are counted by callgrind (the same every run) over "
+        "the DSP alone: hotpatch's run() (messages, graph, output), the hand "
+        "loop's calls, Pd's dsp_tick and scsynth's per-block graph calc. CPU "
         "times are medians of repeats within this one run, on a virtual "
-        "machine whose speed swings, so compare them only within a table. "
-        "Every engine renders 48 kHz mono; each output is checked: 440 Hz "
-        "and RMS 0.099 (the sustained sine through the filter).")
+        "machine whose speed swings, so compare them only within a table; "
+        "Pd's and scsynth's include writing their output file (the "
+        "difference of a 25 s and a 5 s render). Every engine renders 48 kHz "
+        "mono; each output is checked: 440 Hz and RMS 0.099 (the sustained "
+        "sine through the filter).")
     for n, title in ((1, "The seed chain: sine 440 Hz (gain 0.2) -> ADSR "
                          "(10/50 ms, sustain 0.7) -> biquad lowpass 2 kHz, Q 0.707"),
                      (64, "Wide: 64 seed chains into a mixer (level 1/64)")):
@@ -186,8 +194,9 @@ def main():
         for engine in ("hotpatch", "hand", "scsynth", "pd"):
             c = chains[(engine, n)]
             name = names[engine]
-            if c.get("version"):
-                name += " (%s)" % c["version"]
+            version = re.search(r"\d+\.\d+(\.\d+)?", c.get("version") or "")
+            if version:
+                name += " %s" % version.group(0)
             if not c["ok"]:
                 name += " **check failed: %s**" % c["note"]
             say("| %s | %s | %s | %s | %s | %s | %s |" % (
@@ -241,30 +250,31 @@ def main():
     wide = chains[("hotpatch", 64)]
     r = ratio(seed["ir"], floor["ir"])
     targets.append(("seed chain at most 1.3x the hand loop's instructions",
-                    r is not None and r <= 1.3, "%s x" % fmt(r, 2)))
+                    r is not None and r <= 1.3, "%s x" % fmt(r, 2), True))
     r = ratio(sc1.get("ir"), seed["ir"])
     targets.append(("seed chain at least 1.2x fewer instructions than scsynth",
-                    r is not None and r >= 1.2, "%s x" % fmt(r, 2)))
+                    r is not None and r >= 1.2, "%s x" % fmt(r, 2), True))
     r = ratio(sc64.get("ir"), wide["ir"])
     targets.append(("64 chains: at least 1.2x fewer instructions than scsynth",
-                    r is not None and r >= 1.2, "%s x" % fmt(r, 2)))
+                    r is not None and r >= 1.2, "%s x" % fmt(r, 2), True))
     p1 = prime[3]["p50_ms"]
     targets.append(("prime of the seed chain under 0.2 ms (median)",
-                    p1 < 0.2, "%.3f ms" % p1))
+                    p1 < 0.2, "%.3f ms" % p1, False))
     p1024 = prime[1024]["p50_ms"]
     targets.append(("prime of 1,024 modules under 20 ms (median)",
-                    p1024 < 20.0, "%.2f ms" % p1024))
+                    p1024 < 20.0, "%.2f ms" % p1024, False))
     spread = max(swap_ir.values()) - min(swap_ir.values())
     flat = spread <= 0.1 * max(1.0, min(swap_ir.values())) + 200
     targets.append(("swap cost in run() flat from 1 to 1,024 modules",
                     flat, "%.0f..%.0f instructions" % (min(swap_ir.values()),
-                                                       max(swap_ir.values()))))
+                                                       max(swap_ir.values())),
+                    True))
     say()
     say("#### Targets (DESIGN.md section 5)")
     say()
-    for text, ok, figure in targets:
+    for text, ok, figure, counted in targets:
         say("- %s %s: %s" % ("met:" if ok else "**missed:**", text, figure))
-        if not ok:
+        if not ok and (counted or not args.judge_counts_only):
             problems.append("missed: %s (%s)" % (text, figure))
 
     if args.out:
