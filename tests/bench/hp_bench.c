@@ -208,11 +208,12 @@ hand_chain(HandChain* const restrict c, float* const restrict out,
 {
   float x[HP_CHUNK];
 
-  const uint32_t phase = c->phase, inc = c->inc;
+  uint32_t phase = c->phase;
   for (uint32_t i = 0; i < n; ++i) {
-    x[i] = SINE_GAIN * hp_sin_phase(phase + i * inc);
+    x[i] = SINE_GAIN * hp_sin_phase(phase);
+    phase += c->inc;
   }
-  c->phase = phase + n * inc;
+  c->phase = phase;
 
   uint32_t i = 0;
   for (; i < n && c->left; ++i) { /* attack and decay: a ramp */
