@@ -991,7 +991,7 @@ crossfade(HpEngine* const e, float* const l, float* const r,
 
 /* True if no sample is NaN or infinite: x - x is 0 exactly then, so OR-ing
    the bits of x - x over the chunk leaves 0.  With SSE, 8 frames a step
-   (0.9 instructions a frame, against 2.3 for the compare-and-or loop gcc
+   (1.4 instructions a frame, against 2.3 for the compare-and-or loop gcc
    vectorizes from plain C, which stays for the rest). */
 static bool
 all_finite(const float* const restrict x, const uint32_t n)

@@ -143,11 +143,11 @@ def main():
                                        "ok": r.get("ok", False),
                                        "version": r.get("version"),
                                        "note": r.get("error") or ""}
-    names = {
+    names = {  # {v}: the version the engine reports
         "hotpatch": "hotpatch: the plugin via lilv, blocks of 256",
         "hand": "hand-written C loop, same DSP (the floor)",
-        "scsynth": "SuperCollider scsynth, non-realtime",
-        "pd": "Pure Data, pd -batch",
+        "scsynth": "SuperCollider {v}: scsynth -N (non-realtime)",
+        "pd": "Pure Data {v}: pd -batch",
     }
     for key, c in chains.items():
         if not c["ok"]:
@@ -193,10 +193,8 @@ def main():
         hand = chains[("hand", n)]
         for engine in ("hotpatch", "hand", "scsynth", "pd"):
             c = chains[(engine, n)]
-            name = names[engine]
             version = re.search(r"\d+\.\d+(\.\d+)?", c.get("version") or "")
-            if version:
-                name += " %s" % version.group(0)
+            name = names[engine].format(v=version.group(0) if version else "?")
             if not c["ok"]:
                 name += " **check failed: %s**" % c["note"]
             say("| %s | %s | %s | %s | %s | %s | %s |" % (
