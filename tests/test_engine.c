@@ -97,6 +97,30 @@ test_single_oscillator(void)
          (double)primed->prime_ms, f);
 }
 
+/* The largest difference of the output so far from a sine module "osc1"
+   (defaults) in an engine of its own that never swaps. */
+static float
+diff_from_unswapped_sine(void)
+{
+  static float    ref_l[20000];
+  static float    ref_r[20000];
+  HpEngine* const swapped = engine;
+  CHECK(frames <= 20000u);
+  engine = hp_engine_new(RATE, NULL, NULL, NULL);
+  submit("create osc1 sine", -1);
+  submit("commit crossfade=0", -1);
+  hp_engine_work(engine);
+  hp_engine_poll(engine, 0);
+  hp_engine_render(engine, ref_l, ref_r, (uint32_t)frames);
+  hp_engine_free(engine);
+  engine      = swapped;
+  float worst = 0.0f;
+  for (size_t i = 0; i < frames; ++i) {
+    worst = fmaxf(worst, fabsf(out_l[i] - ref_l[i]));
+  }
+  return worst;
+}
+
 /* A kept oscillator keeps its phase when an envelope is added after it. */
 static void
 test_phase_continuity(void)
@@ -125,21 +149,7 @@ test_phase_continuity(void)
   CHECK_MSG(step_across <= step_before * 1.01f, "step %f vs %f",
             (double)step_across, (double)step_before);
   /* Sample for sample, the same as osc1 alone that never swapped. */
-  HpEngine* const swapped = engine;
-  engine                  = hp_engine_new(RATE, NULL, NULL, NULL);
-  static float ref_l[20000];
-  static float ref_r[20000];
-  submit("create osc1 sine", -1);
-  submit("commit crossfade=0", -1);
-  hp_engine_work(engine);
-  hp_engine_poll(engine, 0);
-  hp_engine_render(engine, ref_l, ref_r, 20000);
-  hp_engine_free(engine);
-  engine = swapped;
-  float worst = 0.0f;
-  for (size_t i = 0; i < 20000; ++i) {
-    worst = fmaxf(worst, fabsf(out_l[i] - ref_l[i]));
-  }
+  const float worst = diff_from_unswapped_sine();
   CHECK_MSG(worst < 1e-6f, "largest difference from the unswapped oscillator %g",
             (double)worst);
   printf("# engine: phase kept across a swap: max step %.5f across, %.5f before\n",
@@ -176,21 +186,7 @@ test_crossfade_keeps_state(void)
   for (int c = 0; c < 4; ++c) {
     CHECK_MSG(find(HP_EVENT_SWAPPED, 20 + c), "commit %d did not swap", c);
   }
-  HpEngine* const swapped = engine;
-  engine                  = hp_engine_new(RATE, NULL, NULL, NULL);
-  static float ref_l[20000];
-  static float ref_r[20000];
-  submit("create osc1 sine", -1);
-  submit("commit crossfade=0", -1);
-  hp_engine_work(engine);
-  hp_engine_poll(engine, 0);
-  hp_engine_render(engine, ref_l, ref_r, (uint32_t)frames);
-  hp_engine_free(engine);
-  engine      = swapped;
-  float worst = 0.0f;
-  for (size_t i = 0; i < frames; ++i) {
-    worst = fmaxf(worst, fabsf(out_l[i] - ref_l[i]));
-  }
+  const float worst = diff_from_unswapped_sine();
   CHECK_MSG(worst < 1e-5f, "largest difference from the unswapped oscillator %g",
             (double)worst);
   printf("# engine: 4 crossfaded swaps keeping the oscillator: largest "
