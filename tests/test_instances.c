@@ -66,14 +66,8 @@ play(void* const arg)
 static HpHost*
 make_host(const uint64_t seed)
 {
-  HpHostConfig cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.worker_mode = HP_WORKER_THREADED;
-  cfg.sample_rate = RATE;
-  cfg.seed        = seed;
-  HpHost* host    = hp_host_new(&cfg);
-  CHECK_MSG(host, "instantiate: %s", hp_host_last_error());
-  return host;
+  return hp_host_open(&(HpHostConfig){
+    .worker_mode = HP_WORKER_THREADED, .sample_rate = RATE, .seed = seed});
 }
 
 /* Render a second and measure the pitch of its last half. */

@@ -14,14 +14,8 @@
 static HpHost*
 make(const HpWorkerMode mode, const double rate, const uint32_t max_block)
 {
-  HpHostConfig cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.worker_mode = mode;
-  cfg.sample_rate = rate;
-  cfg.max_block   = max_block;
-  HpHost* host    = hp_host_new(&cfg);
-  CHECK_MSG(host, "instantiate: %s", hp_host_last_error());
-  return host;
+  return hp_host_open(&(HpHostConfig){
+    .worker_mode = mode, .sample_rate = rate, .max_block = max_block});
 }
 
 /* MIDI note 57 (A3, 220 Hz) through the default patch, with the filter

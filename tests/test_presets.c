@@ -30,13 +30,8 @@ collect(const char* const uri, const char* const label, void* const data)
 static HpHost*
 make(const HpWorkerMode mode)
 {
-  HpHostConfig cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.sample_rate = 48000;
-  cfg.worker_mode = mode;
-  HpHost* host    = hp_host_new(&cfg);
-  CHECK_MSG(host, "instantiate: %s", hp_host_last_error());
-  return host;
+  return hp_host_open(
+    &(HpHostConfig){.sample_rate = 48000.0, .worker_mode = mode});
 }
 
 int

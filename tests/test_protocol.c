@@ -61,19 +61,13 @@ static HpHost*
 make_with(HpHostConfig cfg)
 {
   cfg.sample_rate = RATE;
-  HpHost* host    = hp_host_new(&cfg);
-  CHECK_MSG(host, "instantiate: %s", hp_host_last_error());
-  return host;
+  return hp_host_open(&cfg);
 }
 
 static HpHost*
 make(const HpWorkerMode mode, const uint64_t seed)
 {
-  HpHostConfig cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.worker_mode = mode;
-  cfg.seed        = seed;
-  return make_with(cfg);
+  return make_with((HpHostConfig){.worker_mode = mode, .seed = seed});
 }
 
 static void

@@ -14,12 +14,7 @@
 static HpHost*
 make(void)
 {
-  HpHostConfig cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.sample_rate = 48000;
-  HpHost* host    = hp_host_new(&cfg);
-  CHECK_MSG(host, "instantiate: %s", hp_host_last_error());
-  return host;
+  return hp_host_open(&(HpHostConfig){.sample_rate = 48000.0});
 }
 
 static void

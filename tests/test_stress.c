@@ -1456,13 +1456,7 @@ soak(const unsigned long n_ops)
 static HpHost*
 make(const HpWorkerMode mode)
 {
-  HpHostConfig cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.worker_mode = mode;
-  cfg.sample_rate = RATE;
-  HpHost* host    = hp_host_new(&cfg);
-  CHECK_MSG(host, "instantiate: %s", hp_host_last_error());
-  return host;
+  return hp_host_open(&(HpHostConfig){.worker_mode = mode, .sample_rate = RATE});
 }
 
 static void
@@ -1616,12 +1610,8 @@ probe_queue_full_atomic(void)
 static void
 probe_set_before_swap(void)
 {
-  HpHostConfig cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.sample_rate         = RATE;
-  cfg.worker_delay_max_us = 20000;
-  HpHost* host            = hp_host_new(&cfg);
-  CHECK_MSG(host, "instantiate: %s", hp_host_last_error());
+  HpHost* host = hp_host_open(
+    &(HpHostConfig){.sample_rate = RATE, .worker_delay_max_us = 20000});
   send_now(host, -1, "/patch/clear");
   send_now(host, -1, "/patch/create tone sine");
   send_now(host, -1, "/patch/set tone freq 523.25");

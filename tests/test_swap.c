@@ -27,14 +27,8 @@ mode_name(const HpWorkerMode mode)
 static HpHost*
 make(const HpWorkerMode mode, const uint64_t seed)
 {
-  HpHostConfig cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.worker_mode = mode;
-  cfg.sample_rate = RATE;
-  cfg.seed        = seed;
-  HpHost* host    = hp_host_new(&cfg);
-  CHECK_MSG(host, "instantiate: %s", hp_host_last_error());
-  return host;
+  return hp_host_open(
+    &(HpHostConfig){.worker_mode = mode, .sample_rate = RATE, .seed = seed});
 }
 
 static void

@@ -336,15 +336,10 @@ stage_patch(HpHost* const host, const uint32_t n_modules)
 static HpHost*
 make_host(const HpWorkerMode mode)
 {
-  HpHostConfig cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.worker_mode   = mode;
-  cfg.sample_rate   = RATE;
-  cfg.callgrind_run = under_callgrind;
-  cfg.max_block     = 4096u;
-  HpHost* host      = hp_host_new(&cfg);
-  CHECK_MSG(host, "instantiate: %s", hp_host_last_error());
-  return host;
+  return hp_host_open(&(HpHostConfig){.worker_mode   = mode,
+                                      .sample_rate   = RATE,
+                                      .max_block     = 4096u,
+                                      .callgrind_run = under_callgrind});
 }
 
 /* Commit with `crossfade` ms (and `prime`, if any) and run blocks until it

@@ -203,14 +203,8 @@ typedef struct {
 static HpHost*
 make_host(const HpWorkerMode mode, const uint64_t seed)
 {
-  HpHostConfig cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.worker_mode = mode;
-  cfg.sample_rate = RATE;
-  cfg.seed        = seed;
-  HpHost* host    = hp_host_new(&cfg);
-  CHECK_MSG(host, "instantiate: %s", hp_host_last_error());
-  return host;
+  return hp_host_open(
+    &(HpHostConfig){.worker_mode = mode, .sample_rate = RATE, .seed = seed});
 }
 
 static uint32_t

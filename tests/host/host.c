@@ -1388,6 +1388,17 @@ start_worker(HpHost* const host)
 }
 
 HpHost*
+hp_host_open(const HpHostConfig* cfg)
+{
+  HpHost* const host = hp_host_new(cfg);
+  if (!host) {
+    fprintf(stderr, "instantiate: %s\n", hp_host_last_error());
+    exit(1);
+  }
+  return host;
+}
+
+HpHost*
 hp_host_new(const HpHostConfig* cfg)
 {
   last_error[0]    = '\0';

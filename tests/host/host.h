@@ -67,16 +67,22 @@ typedef struct {
   uint32_t worker_ring_size;    ///< 0: 4096 bytes (jalv 1.6.6), rounded to 2^n
   uint32_t worker_delay_max_us; ///< worker sleeps up to this before each work()
   uint32_t control_capacity;    ///< 0: 256 KiB control sequence buffer
+  uint32_t notify_capacity;     ///< 0: 1 MiB notify sequence buffer
   /** Count instructions in the plugin's run() only: callgrind collection is
       toggled on around it (start valgrind with --collect-atstart=no). */
   bool callgrind_run;
-  uint32_t notify_capacity;     ///< 0: 1 MiB notify sequence buffer
 } HpHostConfig;
 
 /** Load, instantiate, connect and activate; NULL on failure (see
     hp_host_last_error()).  `cfg` may be NULL for all defaults. */
 HpHost*
 hp_host_new(const HpHostConfig* cfg);
+
+/** hp_host_new() for test programs, which cannot go on without a host: on
+    failure it prints the reason and exits with status 1.  Call it with a
+    compound literal, e.g. &(HpHostConfig){.sample_rate = 48000.0}. */
+HpHost*
+hp_host_open(const HpHostConfig* cfg);
 
 /** Deactivate, stop the worker (after it drained its queue), free all. */
 void
