@@ -59,13 +59,12 @@ def run_callgrind(cmd, env):
                        key=lambda p: int(re.search(r"\.(\d+)-01$", p).group(1)))
         for path in dumps:
             with open(path) as f:
-                text = f.read()
-            desc = re.search(r"^desc: Trigger: Client Request: (.*) samples=(\d+)$",
-                             text, re.M)
-            total = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
-            if desc and total:
+                desc = re.search(r"^desc: Trigger: Client Request: (.*) samples=(\d+)$",
+                                 f.read(), re.M)
+            total, _ = peers.parse_callgrind(path)
+            if desc and total is not None:
                 found.setdefault(desc.group(1), []).append(
-                    int(total.group(1)) / int(desc.group(2)))
+                    total / int(desc.group(2)))
         return found
 
 

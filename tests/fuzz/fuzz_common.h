@@ -79,6 +79,19 @@ fz_fail(const char* const what)
   abort();
 }
 
+/* The input as a C string (what C strings see of it: up to the first
+   NUL), or NULL when out of memory.  The caller frees it. */
+static inline char*
+fz_text(const uint8_t* const data, const size_t size)
+{
+  char* const text = (char*)malloc(size + 1u);
+  if (text) {
+    memcpy(text, data, size);
+    text[size] = '\0';
+  }
+  return text;
+}
+
 static inline void
 fz_check_finite(const float* const l, const float* const r, const uint32_t n)
 {

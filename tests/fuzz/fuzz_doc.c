@@ -48,12 +48,10 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
   if (size > (1u << 20u)) {
     return -1;
   }
-  char* const text = (char*)malloc(size + 1u);
+  char* const text = fz_text(data, size);
   if (!text) {
     return 0;
   }
-  memcpy(text, data, size);
-  text[size] = '\0';
 
   HpBank* const bank = hp_bank_new();
   HpBank* const again = hp_bank_new();

@@ -59,13 +59,10 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
   if (size > (1u << 16u)) {
     return -1;
   }
-  /* The text as C strings see it: up to the first NUL. */
-  char* const text = (char*)malloc(size + 1u);
+  char* const text = fz_text(data, size);
   if (!text) {
     return 0;
   }
-  memcpy(text, data, size);
-  text[size] = '\0';
 
   fz_reset(&fz);
   for (const char* line = text; line;) {
