@@ -66,10 +66,4 @@ T.realtime_run (tracks)
 T.check (Session:save_state ("reopened", false, false, false, false, false) == 0, "cannot save the snapshot")
 T.put ("saved", Session:path ())
 
-T.export (work .. "/export2", "second") -- no range given: the session range
-for _, t in ipairs (tracks) do
-	T.put ("after_export", t.name, T.get (t.proc, t.ctl["Modules"]), T.get (t.proc, t.ctl["Swaps"]))
-end
-T.put ("freeing_exporter")
-collectgarbage ()
-T.put ("exporter_freed")
+T.export_then_free (work .. "/export2", "second", tracks) -- no range: the session range

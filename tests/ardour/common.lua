@@ -125,4 +125,18 @@ function M.export (folder, name, start_sample, end_sample)
 	e = nil
 end
 
+-- Exports (M.export), records each track's plugin outputs after it, then
+-- frees the exporter between two markers: Ardour 7.3 sometimes aborts
+-- there (HOSTS.md), and the markers let the test tell that from any other
+-- crash.
+function M.export_then_free (folder, name, tracks, start_sample, end_sample)
+	M.export (folder, name, start_sample, end_sample)
+	for _, t in ipairs (tracks) do
+		M.put ("after_export", t.name, M.get (t.proc, t.ctl["Modules"]), M.get (t.proc, t.ctl["Swaps"]))
+	end
+	M.put ("freeing_exporter")
+	collectgarbage ()
+	M.put ("exporter_freed")
+end
+
 return M
