@@ -308,6 +308,19 @@ def _test_env(ctx):
     return env
 
 
+def _plain_build_only(path):
+    """A script that measures or drives what only the plain build can (real
+    hosts, benchmarks, its own instrumented fuzzers) says so on its second
+    line, '# plain build only: why'; the sanitizer builds skip it."""
+    if not path.endswith(".sh"):
+        return None
+    with open(path) as f:
+        f.readline()
+        line = f.readline()
+    prefix = "# plain build only: "
+    return line[len(prefix):].strip() if line.startswith(prefix) else None
+
+
 def run_tests(ctx):
     bld_dir = ctx.path.get_bld().abspath()
     env = _test_env(ctx)
@@ -317,10 +330,16 @@ def run_tests(ctx):
     tests += [("script", os.path.join(ctx.path.abspath(), "tests", s))
               for s in sorted(os.listdir(os.path.join(ctx.path.abspath(), "tests")))
               if s.startswith("test_") and s.endswith(".sh")]
-    passed, failed = [], []
+    passed, failed, skipped = [], [], []
     for kind, path in tests:
         name = os.path.basename(path)
         if pattern and pattern not in name:
+            continue
+        plain_only = _plain_build_only(path)
+        if plain_only and ctx.env.SANITIZE:
+            skipped.append(name)
+            Logs.pprint("YELLOW", "SKIP %-24s (--sanitize=%s: %s)"
+                        % (name, ctx.env.SANITIZE, plain_only))
             continue
         start = time.time()
         cmd = ["bash", path] if path.endswith(".sh") else [path]
@@ -348,6 +367,8 @@ def run_tests(ctx):
             Logs.pprint("RED", "FAIL %-24s %6.1f s (exit %d)" % (name, secs, proc.returncode))
             Logs.pprint("NORMAL", output[-6000:])
     summary = "%d passed, %d failed" % (len(passed), len(failed))
+    if skipped:
+        summary += ", %d skipped" % len(skipped)
     print(summary)
     if failed or not passed:
         ctx.fatal("failed: " + " ".join(failed) if failed else "no test ran")
