@@ -304,7 +304,6 @@ def _test_env(ctx):
     env["LV2_PATH"] = bld_dir
     env["HP_BUNDLE"] = os.path.join(bld_dir, BUNDLE)
     env["HP_SRC"] = ctx.path.abspath()
-    env["HP_SANITIZE"] = ctx.env.SANITIZE or ""
     return env
 
 
