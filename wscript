@@ -4,6 +4,7 @@
 #   ./waf build | ./waf test [--tests=PATTERN] | ./waf bench | ./waf fuzz | ./waf install [--lv2dir=DIR]
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,6 +17,9 @@ top = "."
 out = "build"
 
 BUNDLE = "hotpatch.lv2"
+# The bundle in the build tree: a folder of its own, so that
+# LV2_PATH=build/lv2 holds nothing but bundles.
+BUNDLE_DIR = "lv2/" + BUNDLE
 
 MODULES = ["sine", "saw", "square", "triangle", "noise", "adsr", "biquad",
            "vca", "mixer", "lfo", "const", "midi", "scale"]
@@ -167,16 +171,19 @@ def build(bld):
     bld.stlib(source=ENGINE_SOURCES, target="hpengine", includes=["src"],
               export_includes=["src"], use=["SERD", "SORD", "M"])
 
-    # The plugin binary goes straight into the bundle folder, so
-    # LV2_PATH=build works without installing.
-    bld.shlib(source=PLUGIN_SOURCES, target=BUNDLE + "/hotpatch",
-              includes=["plugin", "src"], use=["hpengine", "LV2", "M"],
-              install_path=None)
-    bld.env.cshlib_PATTERN = "%s.so"
+    # The bundle: each file is built into build/lv2/hotpatch.lv2/ and
+    # installed to the same place under LV2DIR.
+    inst = "${LV2DIR}/" + BUNDLE
+    # An LV2 binary has no 'lib' prefix: the platform's pattern without it.
+    plugin_env = bld.env.derive()
+    plugin_env.cshlib_PATTERN = re.sub("^lib", "", bld.env.cshlib_PATTERN)
+    bld.shlib(source=PLUGIN_SOURCES, target=BUNDLE_DIR + "/hotpatch",
+              env=plugin_env, includes=["plugin", "src"],
+              use=["hpengine", "LV2", "M"], install_path=inst)
 
     for ttl in ["hotpatch.ttl", "hp.ttl"]:
         bld(features="subst", is_copy=True, source="ttl/" + ttl,
-            target=BUNDLE + "/" + ttl, install_path=None)
+            target=BUNDLE_DIR + "/" + ttl, install_path=inst)
 
     # Presets are written as text-protocol scripts (presets/*.hps) and
     # compiled into LV2 presets by the code the plugin runs.
@@ -187,38 +194,46 @@ def build(bld):
         name = script.name[:-len(".hps")]
         bld(rule="${SRC[0].abspath()} %s ${SRC[1].abspath()} > ${TGT}" % name,
             source=["tools/hp-preset", script],
-            target=BUNDLE + "/presets/%s.ttl" % name, install_path=None)
+            target=BUNDLE_DIR + "/presets/%s.ttl" % name,
+            install_path=inst + "/presets")
+    manifest_env = bld.env.derive()
+    pattern = plugin_env.cshlib_PATTERN
+    manifest_env.LIB_EXT = pattern[pattern.rfind("."):]
+    manifest_env.PRESETS = [p.name[:-len(".hps")] for p in presets]
     bld(rule=_write_manifest, source="ttl/manifest.ttl.in",
-        target=BUNDLE + "/manifest.ttl", install_path=None,
-        preset_names=[p.name[:-len(".hps")] for p in presets])
+        target=BUNDLE_DIR + "/manifest.ttl", env=manifest_env,
+        vars=["LIB_EXT", "PRESETS"], install_path=inst)
 
     # The module reference, generated from the descriptors.
     bld.program(source=["tools/describe.c"], target="tools/hp-describe",
                 use=["hpengine", "M"], install_path=None)
     bld(rule="${SRC[0].abspath()} --ttl > ${TGT}", source="tools/hp-describe",
-        target=BUNDLE + "/modules.ttl", install_path=None)
+        target=BUNDLE_DIR + "/modules.ttl", install_path=inst)
 
-    bundle = bld.path.get_bld().make_node(BUNDLE)
-    bld.install_files(os.path.join(bld.env.LV2DIR, BUNDLE),
-                      bld.path.get_bld().ant_glob(BUNDLE + "/**/*", quiet=True),
-                      cwd=bundle, relative_trick=True, postpone=False)
+    # The lilv host that hotpatch-render and the tests share.
+    bld.stlib(source=["tools/host/host.c"], target="tools/hphost",
+              includes=["tools/host", "plugin"],
+              export_includes=["tools/host", "plugin"],
+              use=["LILV", "LV2", "PTHREAD", "M"])
 
-    build_tests(bld)
-    if bld.env.CLANG:
-        build_fuzzers(bld)
-
-    # The command-line host (it shares the lilv host with the tests).
+    # The command-line host.  HP_LV2DIR: where the bundle is installed.
     bld.program(source=["tools/render.c"], target="tools/hotpatch-render",
-                includes=["tests/host", "plugin"],
-                use=["tests/hphost", "LILV", "LV2", "PTHREAD", "DL", "M"],
-                linkflags=["-rdynamic"])
+                use=["tools/hphost", "LILV", "LV2", "PTHREAD", "M"],
+                defines=['HP_LV2DIR="%s"' % bld.env.LV2DIR])
+
+    # Tests, benchmarks and fuzzers are built only by the commands that run
+    # them: './waf build' and './waf install' build what ships.
+    if bld.cmd in ("test", "bench"):
+        build_tests(bld)
+    if bld.cmd in ("test", "fuzz") and bld.env.CLANG:
+        build_fuzzers(bld)
 
 
 # manifest.ttl: the plugin, then one entry per preset.  (No docstring: waf
 # lists documented top-level functions as commands.)
 def _write_manifest(task):
-    text = task.inputs[0].read().replace("@LIB_EXT@", ".so")
-    for name in task.generator.preset_names:
+    text = task.inputs[0].read().replace("@LIB_EXT@", task.env.LIB_EXT)
+    for name in task.env.PRESETS:
         text += ("\n<urn:hotpatch:preset:%s>\n\ta pset:Preset ;\n"
                  "\tlv2:appliesTo <urn:hotpatch:synth> ;\n"
                  "\trdfs:seeAlso <presets/%s.ttl> .\n" % (name, name))
@@ -233,23 +248,23 @@ def build_tests(bld):
                     includes=["src", "tests"],
                     use=["hpengine", "tests/hpsignal", "M", "PTHREAD"],
                     install_path=None)
-    bld.stlib(source=["tests/host/host.c", "tests/host/rtcheck.c"],
-              target="tests/hphost", includes=["tests/host", "plugin"],
-              export_includes=["tests/host", "plugin"],
-              use=["LILV", "LV2", "PTHREAD", "DL", "M"])
+    # The real-time checker, as objects so that it is always linked in (see
+    # rtcheck.h): its hp_rt_set_active() replaces the host's weak no-op.
+    bld.objects(source=["tests/host/rtcheck.c"], target="tests/rtcheck",
+                includes=["tests/host", "tools/host", "plugin"], use=["LV2"])
     # -rdynamic: the dlopen'ed plugin must bind to rtcheck's interposed
     # malloc/lock functions in the test executable.
     for t in HOST_TESTS:
         bld.program(source=["tests/%s.c" % t], target="tests/" + t,
-                    includes=["tests", "tests/host", "plugin"],
-                    use=["tests/hphost", "tests/hpsignal", "LILV", "LV2",
-                         "PTHREAD", "DL", "M"],
+                    includes=["tests", "tests/host"],
+                    use=["tests/rtcheck", "tools/hphost", "tests/hpsignal",
+                         "LILV", "LV2", "PTHREAD", "DL", "M"],
                     linkflags=["-rdynamic"], install_path=None)
     for b in BENCHES:
         bld.program(source=["tests/bench/%s.c" % b], target="tests/bench/" + b,
-                    includes=["src", "tests", "tests/host", "plugin"],
-                    use=["hpengine", "tests/hphost", "tests/hpsignal", "LILV", "LV2",
-                         "PTHREAD", "DL", "M"],
+                    includes=["src", "tests", "tests/host"],
+                    use=["hpengine", "tests/rtcheck", "tools/hphost", "tests/hpsignal",
+                         "LILV", "LV2", "PTHREAD", "DL", "M"],
                     linkflags=["-rdynamic"], install_path=None)
 
 
@@ -301,8 +316,9 @@ class TestContext(Build.BuildContext):
 def _test_env(ctx):
     bld_dir = ctx.path.get_bld().abspath()
     env = dict(os.environ)
-    env["LV2_PATH"] = bld_dir
-    env["HP_BUNDLE"] = os.path.join(bld_dir, BUNDLE)
+    bundle = os.path.join(bld_dir, BUNDLE_DIR)
+    env["LV2_PATH"] = os.path.dirname(bundle)
+    env["HP_BUNDLE"] = bundle
     env["HP_SRC"] = ctx.path.abspath()
     return env
 

@@ -7,7 +7,7 @@
 # `./waf bench` judges them).  An instrumented build measures nothing.
 set -euo pipefail
 src=${HP_SRC:?run through ./waf test}
-build=$(dirname "$HP_BUNDLE")
+build=$PWD # ./waf test runs scripts in the build folder
 report=$(python3 "$src/tests/bench/report.py" --build "$build" \
          --judge-counts-only --out "$build/bench-test.md" 2>&1) || {
     echo "$report"; exit 1; }

@@ -107,8 +107,8 @@ def main():
 
     bench = os.path.join(args.build, "tests", "bench", "hp_bench")
     env = dict(os.environ)
-    env.setdefault("HP_BUNDLE", os.path.join(args.build, "hotpatch.lv2"))
-    env.setdefault("LV2_PATH", args.build)
+    env.setdefault("HP_BUNDLE", os.path.join(args.build, "lv2", "hotpatch.lv2"))
+    env.setdefault("LV2_PATH", os.path.join(args.build, "lv2"))
     problems = []
     lines = []
 

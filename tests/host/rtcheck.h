@@ -4,14 +4,18 @@
   The test executable itself defines malloc & co, the pthread lock and
   condition calls, semaphores, sleeps and stdio output (symbol
   interposition) and forwards each to the real one.  While a thread's
-  real-time flag is on, each call also bumps a counter.  The host turns the
-  flag on around lilv_instance_run(), work_response() and end_run(), and
-  off inside its own schedule_work() (host code; in sync mode the plugin's
-  work() runs there and may allocate).
+  real-time flag is on, each call also bumps a counter.  The host
+  (tools/host/host.h) turns the flag on with hp_rt_set_active() around
+  lilv_instance_run(), work_response() and end_run(), and off inside its
+  own schedule_work() (host code; in sync mode the plugin's work() runs
+  there and may allocate).  The host's own hp_rt_set_active() is a weak
+  no-op, so shipped tools interpose nothing; this file defines the real one.
 
-  Link requirement: the plugin is dlopen()ed, so it binds to these
-  definitions only if the executable exports them: link test programs with
-  -rdynamic.  hp_rt_check_linkage() proves it at run time.
+  Link requirements: link rtcheck.c as an object, so that it is always in
+  (an archive member is linked only to resolve a symbol).  The plugin is
+  dlopen()ed, so it binds to these definitions only if the executable
+  exports them: link test programs with -rdynamic.  hp_rt_check_linkage()
+  proves it at run time.
 
   Under AddressSanitizer or ThreadSanitizer (which own malloc) and under
   valgrind (which replaces it) the counters cannot work: hp_rt_available()
@@ -20,6 +24,8 @@
 
 #ifndef HP_RTCHECK_H
 #define HP_RTCHECK_H
+
+#include "host.h" // hp_rt_set_active()
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,10 +72,6 @@ hp_rt_unavailable_reason(void);
     -rdynamic). */
 const char*
 hp_rt_check_linkage(void);
-
-/** Turn counting on or off for the calling thread; returns the old state. */
-bool
-hp_rt_set_active(bool active);
 
 bool
 hp_rt_is_active(void);

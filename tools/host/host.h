@@ -1,5 +1,6 @@
 /*
-  hotpatch test host: a lilv host "as real as jalv" for integration tests.
+  hotpatch's lilv host, "as real as jalv": hotpatch-render plays scripts
+  through it, and the integration tests drive the plugin with it.
 
   One HpHost loads one plugin (by default urn:hotpatch:synth from the bundle
   in $HP_BUNDLE), offers the features real hosts offer (urid:map/unmap,
@@ -14,7 +15,8 @@
   thread in HP_WORKER_THREADED mode.
 
   Real-time checking: the host marks lilv_instance_run(), work_response()
-  and end_run() as real-time for tests/host/rtcheck.h; see there.
+  and end_run() with hp_rt_set_active() (below), which the test programs'
+  tests/host/rtcheck.c turns into counts.
 */
 
 #ifndef HP_HOST_H
@@ -452,6 +454,17 @@ hp_host_list_presets(HpHost* host,
 /** The last saved state as Turtle; free() it.  NULL if none. */
 char*
 hp_host_state_to_string(HpHost* host);
+
+/* Real-time marks */
+
+/** Called with true around the plugin's run(), work_response() and
+    end_run(), and with false around the host's own code inside them (its
+    schedule_work()); returns the previous mark.  The host defines it as a
+    weak no-op: the test programs link tests/host/rtcheck.c, whose
+    definition replaces it and counts the calls real-time code must not
+    make, while shipped programs interpose nothing. */
+bool
+hp_rt_set_active(bool active);
 
 #ifdef __cplusplus
 }
