@@ -55,7 +55,10 @@ exported=$(nm -D --defined-only "$render" | awk '{print $NF}' |
 if [ -n "$exported" ]; then
     echo "the installed hotpatch-render exports:" $exported; exit 1
 fi
-echo "# the installed hotpatch-render exports no allocator, lock or rtcheck symbol"
+if nm "$render" | grep -qw hp_rt_counts; then
+    echo "the installed hotpatch-render links tests/host/rtcheck.c"; exit 1
+fi
+echo "# the installed hotpatch-render exports no allocator, lock or rtcheck symbol, links no rtcheck"
 
 # lilv loads the installed bundle, and the build tree's lv2/ folder as the
 # README's jalv line uses it, with nothing on stderr (lilv's errors).
