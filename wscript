@@ -51,7 +51,8 @@ FUZZ_FLAGS = ["-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all"
 PACKAGES = [("lv2", "1.18.0", "lv2-dev"),
             ("lilv-0", "0.24.0", "liblilv-dev"),
             ("serd-0", "0.30.0", "libserd-dev"),
-            ("sord-0", "0.16.0", "libsord-dev")]
+            ("sord-0", "0.16.0", "libsord-dev"),
+            ("sndfile", "1.0.28", "libsndfile1-dev")]
 
 WARNINGS = ["-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wconversion",
             "-Wno-sign-conversion",  # size_t/uint32_t/int index mixing is everywhere in C
@@ -209,8 +210,9 @@ def build(bld):
 
     # The command-line host (it shares the lilv host with the tests).
     bld.program(source=["tools/render.c"], target="tools/hotpatch-render",
-                includes=["tests/host", "plugin"],
-                use=["tests/hphost", "LILV", "LV2", "PTHREAD", "DL", "M"],
+                includes=["tests/host", "plugin", "src"],
+                use=["hpengine", "tests/hphost", "SNDFILE", "LILV", "LV2",
+                     "PTHREAD", "DL", "M"],
                 linkflags=["-rdynamic"])
 
 

@@ -33,5 +33,5 @@ printf '0.0 /patch/clear\n/patch/create osc1 simple_sine\n/patch/commit\n0.5 /pa
 if ./tools/hotpatch-render --bundle "$HP_BUNDLE" "$work/bad.hps" "$work/bad.wav" 2>"$work/err"; then
     echo "a bad script was accepted"; exit 1
 fi
-grep -q "bad.hps:4: unknown command \"/patch/bogus\"" "$work/err" || { cat "$work/err"; exit 1; }
+grep -q "bad.hps:4: column 1: unknown command '/patch/bogus'" "$work/err" || { cat "$work/err"; exit 1; }
 echo "# hotpatch-render: a bad script line is refused with file:line"
