@@ -297,6 +297,14 @@ add_control(Script* const s, const uint64_t frame, const char* const symbol,
   return 0;
 }
 
+/** The host could not queue an event: say why. */
+static int
+host_failed(HpError* const err)
+{
+  hp_error(err, HP_ERR_NO_MEMORY, "%s", hp_host_last_error());
+  return -1;
+}
+
 /* Commands only this tool knows; the rest is the plugin's text protocol. */
 static int
 run_command(Script* const s, const uint64_t frame, const char* const cmd,
@@ -313,9 +321,11 @@ run_command(Script* const s, const uint64_t frame, const char* const cmd,
                "usage: /midi/on NOTE [VELOCITY] or /midi/off NOTE (0..127)");
       return -1;
     }
-    return word[6] == 'o' && word[7] == 'n'
-             ? hp_host_note_on(s->host, frame, (uint8_t)note, (uint8_t)vel)
-             : hp_host_note_off(s->host, frame, (uint8_t)note);
+    const int r =
+      word[6] == 'o' && word[7] == 'n'
+        ? hp_host_note_on(s->host, frame, (uint8_t)note, (uint8_t)vel)
+        : hp_host_note_off(s->host, frame, (uint8_t)note);
+    return r ? host_failed(err) : 0;
   }
   if (!strcmp(word, "/control")) {
     char  symbol[64];
@@ -326,7 +336,11 @@ run_command(Script* const s, const uint64_t frame, const char* const cmd,
                                    "control port, e.g. gain)");
       return -1;
     }
-    return add_control(s, frame, symbol, value);
+    if (add_control(s, frame, symbol, value)) {
+      hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+      return -1;
+    }
+    return 0;
   }
 
   HpOp op;
@@ -342,7 +356,7 @@ run_command(Script* const s, const uint64_t frame, const char* const cmd,
     s->primes[s->n_primes++] = op;
     return 0;
   }
-  return send_op(s, frame, &op);
+  return send_op(s, frame, &op) ? host_failed(err) : 0;
 }
 
 static int
@@ -373,7 +387,6 @@ load_script(Script* const s, const char* const path, const double rate)
       continue;
     }
     HpError err;
-    hp_error(&err, HP_ERR_SYNTAX, "command refused");
     if (run_command(s, (uint64_t)llround(t * rate), p, &err)) {
       fclose(f);
       return fail_line(path, line_no, err.message);
@@ -397,6 +410,18 @@ static const SampleFormat sample_formats[] = {
   {"pcm24", SF_FORMAT_PCM_24, "24-bit PCM"},
   {"pcm16", SF_FORMAT_PCM_16, "16-bit PCM"},
 };
+
+static const SampleFormat*
+find_format(const char* const name)
+{
+  const size_t n = sizeof(sample_formats) / sizeof(sample_formats[0]);
+  for (size_t i = 0u; i < n; ++i) {
+    if (!strcmp(name, sample_formats[i].name)) {
+      return &sample_formats[i];
+    }
+  }
+  return NULL;
+}
 
 /** Open `path` for writing in the format its extension names. */
 static SNDFILE*
@@ -551,12 +576,7 @@ main(int argc, char** argv)
     } else if (a + 1 < argc && !strcmp(opt, "--bundle")) {
       cfg.bundle = argv[++a];
     } else if (a + 1 < argc && !strcmp(opt, "--format")) {
-      ++a;
-      for (size_t i = 0u; i < sizeof(sample_formats) / sizeof(*format); ++i) {
-        format = strcmp(argv[a], sample_formats[i].name) ? format
-                                                         : &sample_formats[i];
-      }
-      if (!format) {
+      if (!(format = find_format(argv[++a]))) {
         usage();
         return 2;
       }
