@@ -118,7 +118,7 @@ find_bundle(char* const path, const size_t size)
     *slash                        = '\0';
     static const char* const near[] = {
       "../lv2/" BUNDLE_NAME,
-      "../" BUNDLE_NAME, // build/hotpatch.lv2 until it moves to build/lv2/
+      "../" BUNDLE_NAME, // build/hotpatch.lv2: drop once it is build/lv2/
     };
     for (size_t i = 0u; i < sizeof(near) / sizeof(near[0]); ++i) {
       if ((size_t)snprintf(path, size, "%s/%s", exe, near[i]) < size &&
