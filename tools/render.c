@@ -343,9 +343,10 @@ run_command(Script* const s, const uint64_t frame, const char* const cmd,
     return 0;
   }
 
-  HpOp op;
-  if (hp_op_parse_text(cmd, &op, err)) {
-    return -1;
+  HpOp           op;
+  const HpStatus st = hp_op_parse_text(cmd, &op, err);
+  if (st) {
+    return st == HP_ERR_NOTHING_STAGED ? 0 : -1; // a time and no command
   }
   if (op.type == HP_OP_PRIME_SET || op.type == HP_OP_PRIME_GATE) {
     if (s->n_primes == MAX_PRIMES) {
