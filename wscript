@@ -55,7 +55,8 @@ FUZZ_FLAGS = ["-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all"
 PACKAGES = [("lv2", "1.18.0", "lv2-dev"),
             ("lilv-0", "0.24.0", "liblilv-dev"),
             ("serd-0", "0.30.0", "libserd-dev"),
-            ("sord-0", "0.16.0", "libsord-dev")]
+            ("sord-0", "0.16.0", "libsord-dev"),
+            ("sndfile", "1.0.28", "libsndfile1-dev")]
 
 WARNINGS = ["-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wconversion",
             "-Wno-sign-conversion",  # size_t/uint32_t/int index mixing is everywhere in C
@@ -218,7 +219,8 @@ def build(bld):
 
     # The command-line host.  HP_LV2DIR: where the bundle is installed.
     bld.program(source=["tools/render.c"], target="tools/hotpatch-render",
-                use=["tools/hphost", "LILV", "LV2", "PTHREAD", "M"],
+                use=["hpengine", "tools/hphost", "SNDFILE", "LILV", "LV2",
+                     "PTHREAD", "M"],
                 defines=['HP_LV2DIR="%s"' % bld.env.LV2DIR])
 
     # Tests, benchmarks and fuzzers are built only by the commands that run

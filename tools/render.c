@@ -1,7 +1,8 @@
 /*
   hotpatch-render: play a script of timed commands through the hotpatch
   plugin (loaded with lilv, worker in its own thread as in jalv, or
-  synchronous as in a host's export) and write what it plays to a WAV file.
+  synchronous as in a host's export) and write what it plays to a sound
+  file (WAV, FLAC or OGG, by the file's extension, through libsndfile).
 
   Script lines: an optional time in seconds, then a command.
       0.0   /patch/clear
@@ -12,39 +13,73 @@
       1.5   /midi/off 57
       2.0   /control macro1 0.8          (an input control port)
       6.0   /end                         (stop rendering here)
-  A line without a time happens at the previous line's time.  Every
-  notification is printed as it arrives.
+  A line without a time happens at the previous line's time.  /patch/ lines
+  are read by the engine's own parser (src/text.c), so every form the
+  protocol has works here.  Every notification is printed as it arrives.
+
+  It loads only the bundle it belongs to (see find_bundle()): parsing every
+  bundle on LV2_PATH would cost more than a short render, and could pick up
+  an older installed hotpatch.
 */
 
+#define _XOPEN_SOURCE 700 // realpath
+
 #include "host.h"
+#include "hotpatch.h"
+
+#include <lv2/atom/forge.h>
+#include <sndfile.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#define MAX_PRIMES 256
+#define BUNDLE_NAME "hotpatch.lv2"
+
+/* Most prime ops one hp:Commit carries (plugin/atoms.h). */
+#define MAX_PRIMES 64u
+
+/* Frames kept before they go to the file, and frames per write. */
+#define FLUSH_FRAMES 16384u
+#define WRITE_FRAMES 4096u
+
+/** An input control port set at a frame: applied between run() calls. */
+typedef struct {
+  uint64_t frame;
+  char     symbol[64];
+  float    value;
+} Control;
 
 typedef struct {
-  HpHost*   host;
-  HpPrimeOp primes[MAX_PRIMES];
-  char      prime_text[MAX_PRIMES][2][96];
-  uint32_t  n_primes;
-  int       seq;
-  double    end_seconds;
+  HpHost*  host;
+  HpOp     primes[MAX_PRIMES]; ///< /patch/prime lines for the next commit
+  uint32_t n_primes;
+  Control* controls; ///< in frame order, then script order
+  size_t   n_controls;
+  size_t   cap_controls;
+  int      seq;
+  double   end_seconds;
 } Script;
 
 static void
 usage(void)
 {
   fprintf(stderr,
-          "usage: hotpatch-render [options] SCRIPT OUT.wav\n"
+          "usage: hotpatch-render [options] SCRIPT OUT.wav|OUT.flac|OUT.ogg\n"
           "  --rate HZ          sample rate (default 48000)\n"
           "  --block N          frames per run() (default 256)\n"
           "  --sync             run the worker inside run(), as an export does\n"
-          "  --bundle DIR       the hotpatch.lv2 bundle (default: $HP_BUNDLE,\n"
-          "                     else the LV2_PATH)\n"
+          "  --format F         sample format: float (32-bit, the default for\n"
+          "                     WAV), pcm24 (the default for FLAC) or pcm16;\n"
+          "                     OGG is Vorbis\n"
+          "  --bundle DIR       the hotpatch.lv2 bundle to load (default: the\n"
+          "                     one this program was built or installed with)\n"
           "  --spectrogram PNG  also draw a spectrogram with sox\n"
           "  --quiet            print errors only\n");
 }
@@ -56,10 +91,220 @@ fail_line(const char* const path, const unsigned line, const char* const why)
   return 1;
 }
 
+/* The bundle */
+
+static bool
+is_bundle(const char* const dir)
+{
+  char        manifest[PATH_MAX];
+  struct stat st;
+  return (size_t)snprintf(manifest, sizeof(manifest), "%s/manifest.ttl",
+                          dir) < sizeof(manifest) &&
+         !stat(manifest, &st) && S_ISREG(st.st_mode);
+}
+
+/** The bundle of this build or install: beside the program in the build
+    tree, else where ./waf install put it.  False if there is none. */
+static bool
+find_bundle(char* const path, const size_t size)
+{
+  char          exe[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1u);
+  if (n > 0) {
+    exe[n] = '\0';
+  }
+  char* const slash = n > 0 ? strrchr(exe, '/') : NULL;
+  if (slash) {
+    *slash = '\0';
+    // In the build tree, build/tools/ sits beside build/lv2/.
+    if ((size_t)snprintf(path, size, "%s/../lv2/%s", exe, BUNDLE_NAME) <
+          size &&
+        is_bundle(path)) {
+      return true;
+    }
+  }
+#ifdef HP_LV2DIR
+  if ((size_t)snprintf(path, size, "%s/%s", HP_LV2DIR, BUNDLE_NAME) < size &&
+      is_bundle(path)) {
+    return true;
+  }
+#endif
+  return false;
+}
+
+/* The script */
+
+static void
+put_string(LV2_Atom_Forge* const forge, const LV2_URID key,
+           const char* const str)
+{
+  lv2_atom_forge_key(forge, key);
+  lv2_atom_forge_string(forge, str, (uint32_t)strlen(str));
+}
+
+static void
+put_float(LV2_Atom_Forge* const forge, const LV2_URID key, const float value)
+{
+  lv2_atom_forge_key(forge, key);
+  lv2_atom_forge_float(forge, value);
+}
+
+static LV2_URID
+object_type(const HpURIs* const u, const HpOpType type)
+{
+  switch (type) {
+  case HP_OP_CREATE: return u->hp_Create;
+  case HP_OP_DELETE: return u->hp_Delete;
+  case HP_OP_CONNECT: return u->hp_Connect;
+  case HP_OP_DISCONNECT: return u->hp_Disconnect;
+  case HP_OP_SET: return u->hp_Set;
+  case HP_OP_GATE: return u->hp_Gate;
+  case HP_OP_COMMIT: return u->hp_Commit;
+  case HP_OP_ABORT: return u->hp_Abort;
+  case HP_OP_CLEAR: return u->hp_Clear;
+  case HP_OP_MACRO: return u->hp_Macro;
+  default: return 0u; // the text form has no other operations
+  }
+}
+
+/** The primes gathered since the last commit, as hp:prime. */
+static void
+put_primes(LV2_Atom_Forge* const forge, const HpURIs* const u,
+           const HpOp* const primes, const uint32_t n_primes)
+{
+  LV2_Atom_Forge_Frame list;
+  lv2_atom_forge_key(forge, u->hp_prime);
+  lv2_atom_forge_tuple(forge, &list);
+  for (uint32_t i = 0u; i < n_primes; ++i) {
+    const HpOp* const    p    = &primes[i];
+    const bool           gate = p->type == HP_OP_PRIME_GATE;
+    LV2_Atom_Forge_Frame entry;
+    lv2_atom_forge_tuple(forge, &entry);
+    lv2_atom_forge_string(forge, gate ? "gate" : "mod", gate ? 4u : 3u);
+    lv2_atom_forge_string(forge, p->module, (uint32_t)strlen(p->module));
+    if (gate) {
+      lv2_atom_forge_atom(forge, 0u, 0u); // the empty atom: no parameter
+    } else {
+      lv2_atom_forge_string(forge, p->arg, (uint32_t)strlen(p->arg));
+    }
+    if (p->arg2[0]) { // an enum choice by name ("highpass")
+      lv2_atom_forge_string(forge, p->arg2, (uint32_t)strlen(p->arg2));
+    } else {
+      lv2_atom_forge_float(forge, p->value);
+    }
+    lv2_atom_forge_pop(forge, &entry);
+  }
+  lv2_atom_forge_pop(forge, &list);
+}
+
+/** Build the protocol message of `op` (DESIGN.md section 3, "Encoding")
+    and queue it at `frame`; a commit takes the primes gathered since the
+    last one. */
+static int
+send_op(Script* const s, const uint64_t frame, const HpOp* const op)
+{
+  const HpURIs* const   u     = hp_host_uris(s->host);
+  LV2_Atom_Forge* const forge = hp_host_forge(s->host);
+  LV2_Atom_Forge_Frame  obj;
+  lv2_atom_forge_object(forge, &obj, 0u, object_type(u, op->type));
+  lv2_atom_forge_key(forge, u->patch_sequenceNumber);
+  lv2_atom_forge_int(forge, ++s->seq);
+  switch (op->type) {
+  case HP_OP_CREATE:
+    put_string(forge, u->hp_module, op->module);
+    put_string(forge, u->hp_type, op->arg);
+    break;
+  case HP_OP_DELETE: put_string(forge, u->hp_module, op->module); break;
+  case HP_OP_CONNECT:
+  case HP_OP_DISCONNECT:
+    put_string(forge, u->hp_source, op->module);
+    put_string(forge, u->hp_dest, op->arg);
+    break;
+  case HP_OP_SET:
+    put_string(forge, u->hp_module, op->module);
+    put_string(forge, u->hp_param, op->arg);
+    if (op->arg2[0]) { // an enum choice by name ("highpass")
+      put_string(forge, u->hp_value, op->arg2);
+    } else {
+      put_float(forge, u->hp_value, op->value);
+    }
+    break;
+  case HP_OP_GATE:
+    put_string(forge, u->hp_module, op->module);
+    put_float(forge, u->hp_value, op->value);
+    break;
+  case HP_OP_MACRO:
+    lv2_atom_forge_key(forge, u->hp_macro);
+    lv2_atom_forge_int(forge, (int32_t)op->macro);
+    put_string(forge, u->hp_target, op->module);
+    put_float(forge, u->hp_minimum, op->lo);
+    put_float(forge, u->hp_maximum, op->hi);
+    if (op->arg2[0]) {
+      put_string(forge, u->hp_curve, op->arg2);
+    }
+    break;
+  case HP_OP_COMMIT:
+    if (op->warmup >= 0) {
+      lv2_atom_forge_key(forge, u->hp_warmup);
+      lv2_atom_forge_int(forge, op->warmup);
+    }
+    if (op->crossfade_ms >= 0.0f) {
+      put_float(forge, u->hp_crossfade, op->crossfade_ms);
+    }
+    if (op->require_signal) {
+      lv2_atom_forge_key(forge, u->hp_requireSignal);
+      lv2_atom_forge_bool(forge, true);
+    }
+    if (s->n_primes) {
+      put_primes(forge, u, s->primes, s->n_primes);
+      s->n_primes = 0u;
+    }
+    break;
+  default: break; // abort, clear: no properties
+  }
+  lv2_atom_forge_pop(forge, &obj);
+  return hp_host_send_atom(s->host, frame, hp_host_forge_atom(s->host));
+}
+
+/** Keep controls in frame order; a later line at the same frame wins. */
+static int
+add_control(Script* const s, const uint64_t frame, const char* const symbol,
+            const float value)
+{
+  if (s->n_controls == s->cap_controls) {
+    const size_t   cap = s->cap_controls ? 2u * s->cap_controls : 64u;
+    Control* const c = (Control*)realloc(s->controls, cap * sizeof(Control));
+    if (!c) {
+      return -1;
+    }
+    s->controls     = c;
+    s->cap_controls = cap;
+  }
+  size_t i = s->n_controls;
+  while (i > 0u && s->controls[i - 1u].frame > frame) {
+    --i;
+  }
+  memmove(s->controls + i + 1u, s->controls + i,
+          (s->n_controls - i) * sizeof(Control));
+  s->controls[i].frame = frame;
+  s->controls[i].value = value;
+  snprintf(s->controls[i].symbol, sizeof(s->controls[i].symbol), "%s", symbol);
+  ++s->n_controls;
+  return 0;
+}
+
+/** The host could not queue an event: say why. */
+static int
+host_failed(HpError* const err)
+{
+  hp_error(err, HP_ERR_NO_MEMORY, "%s", hp_host_last_error());
+  return -1;
+}
+
 /* Commands only this tool knows; the rest is the plugin's text protocol. */
 static int
-run_command(Script* const s, const uint64_t frame, char* const cmd,
-            const char** const why)
+run_command(Script* const s, const uint64_t frame, const char* const cmd,
+            HpError* const err)
 {
   char word[64] = "";
   sscanf(cmd, "%63s", word);
@@ -68,73 +313,47 @@ run_command(Script* const s, const uint64_t frame, char* const cmd,
     unsigned vel  = 100;
     const int n   = sscanf(cmd, "%*s %u %u", &note, &vel);
     if (n < 1 || note > 127 || vel > 127) {
-      *why = "usage: /midi/on NOTE [VELOCITY] or /midi/off NOTE (0..127)";
+      hp_error(err, HP_ERR_SYNTAX,
+               "usage: /midi/on NOTE [VELOCITY] or /midi/off NOTE (0..127)");
       return -1;
     }
-    return word[6] == 'o' && word[7] == 'n'
-             ? hp_host_note_on(s->host, frame, (uint8_t)note, (uint8_t)vel)
-             : hp_host_note_off(s->host, frame, (uint8_t)note);
+    const int r =
+      word[6] == 'o' && word[7] == 'n'
+        ? hp_host_note_on(s->host, frame, (uint8_t)note, (uint8_t)vel)
+        : hp_host_note_off(s->host, frame, (uint8_t)note);
+    return r ? host_failed(err) : 0;
   }
   if (!strcmp(word, "/control")) {
     char  symbol[64];
     float value = 0.0f;
     if (sscanf(cmd, "%*s %63s %f", symbol, &value) != 2 ||
-        hp_host_set_control(s->host, symbol, value)) {
-      *why = "usage: /control SYMBOL VALUE (an input control port, e.g. gain)";
+        isnan(hp_host_control_in(s->host, symbol))) {
+      hp_error(err, HP_ERR_SYNTAX, "usage: /control SYMBOL VALUE (an input "
+                                   "control port, e.g. gain)");
+      return -1;
+    }
+    if (add_control(s, frame, symbol, value)) {
+      hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
       return -1;
     }
     return 0;
   }
-  if (!strcmp(word, "/patch/prime") || !strcmp(word, "prime")) {
-    char  module[96];
-    char  param[96];
-    float value = 0.0f;
-    if (s->n_primes == MAX_PRIMES ||
-        sscanf(cmd, "%*s %95s %95s %f", module, param, &value) != 3) {
-      *why = "usage: /patch/prime MODULE PARAM VALUE (PARAM gate for a gate)";
+
+  HpOp           op;
+  const HpStatus st = hp_op_parse_text(cmd, &op, err);
+  if (st) {
+    return st == HP_ERR_NOTHING_STAGED ? 0 : -1; // a time and no command
+  }
+  if (op.type == HP_OP_PRIME_SET || op.type == HP_OP_PRIME_GATE) {
+    if (s->n_primes == MAX_PRIMES) {
+      hp_error(err, HP_ERR_TOO_LARGE,
+               "more than %u /patch/prime lines before a commit", MAX_PRIMES);
       return -1;
     }
-    HpPrimeOp* op = &s->primes[s->n_primes];
-    memcpy(s->prime_text[s->n_primes][0], module, sizeof(module));
-    memcpy(s->prime_text[s->n_primes][1], param, sizeof(param));
-    const bool gate = !strcmp(param, "gate");
-    op->op          = gate ? "gate" : "mod";
-    op->module      = s->prime_text[s->n_primes][0];
-    op->param       = gate ? NULL : s->prime_text[s->n_primes][1];
-    op->value       = value;
-    ++s->n_primes;
+    s->primes[s->n_primes++] = op;
     return 0;
   }
-  if ((!strcmp(word, "/patch/commit") || !strcmp(word, "commit")) &&
-      s->n_primes) {
-    /* Commit options as the text form has them, plus the primes. */
-    HpHostCommit opts;
-    memset(&opts, 0, sizeof(opts));
-    char* save = NULL;
-    strtok_r(cmd, " \t", &save);
-    for (char* opt = strtok_r(NULL, " \t", &save); opt;
-         opt       = strtok_r(NULL, " \t", &save)) {
-      if (!strncmp(opt, "warmup=", 7)) {
-        opts.set_warmup = true;
-        opts.warmup     = atoi(opt + 7);
-      } else if (!strncmp(opt, "crossfade=", 10)) {
-        opts.set_crossfade = true;
-        opts.crossfade     = strtof(opt + 10, NULL);
-      } else if (!strncmp(opt, "require_signal", 14)) {
-        opts.set_require_signal = true;
-        opts.require_signal     = opt[14] != '=' || atoi(opt + 15);
-      }
-    }
-    opts.prime   = s->primes;
-    opts.n_prime = s->n_primes;
-    s->n_primes  = 0;
-    return hp_host_send_commit(s->host, frame, ++s->seq, &opts);
-  }
-  const int r = hp_host_send_text(s->host, frame, ++s->seq, cmd);
-  if (r < 0) {
-    *why = hp_host_last_error();
-  }
-  return r < 0 ? -1 : 0;
+  return send_op(s, frame, &op) ? host_failed(err) : 0;
 }
 
 static int
@@ -164,10 +383,10 @@ load_script(Script* const s, const char* const path, const double rate)
       s->end_seconds = t;
       continue;
     }
-    const char* why = "command refused";
-    if (run_command(s, (uint64_t)llround(t * rate), p, &why)) {
+    HpError err;
+    if (run_command(s, (uint64_t)llround(t * rate), p, &err)) {
       fclose(f);
-      return fail_line(path, line_no, why);
+      return fail_line(path, line_no, err.message);
     }
     s->end_seconds = t > s->end_seconds ? t : s->end_seconds;
   }
@@ -175,12 +394,103 @@ load_script(Script* const s, const char* const path, const double rate)
   return 0;
 }
 
-static void
-print_events(HpHost* const host, size_t* const seen, const double rate,
-             const bool quiet)
+/* Output */
+
+typedef struct {
+  const char* name;
+  int         subtype;
+  const char* text;
+} SampleFormat;
+
+static const SampleFormat sample_formats[] = {
+  {"float", SF_FORMAT_FLOAT, "32-bit float"},
+  {"pcm24", SF_FORMAT_PCM_24, "24-bit PCM"},
+  {"pcm16", SF_FORMAT_PCM_16, "16-bit PCM"},
+};
+
+static const SampleFormat*
+find_format(const char* const name)
 {
-  for (; *seen < hp_host_n_events(host); ++*seen) {
-    const HpHostEvent* ev = hp_host_event(host, *seen);
+  const size_t n = sizeof(sample_formats) / sizeof(sample_formats[0]);
+  for (size_t i = 0u; i < n; ++i) {
+    if (!strcmp(name, sample_formats[i].name)) {
+      return &sample_formats[i];
+    }
+  }
+  return NULL;
+}
+
+/** Open `path` for writing in the format its extension names. */
+static SNDFILE*
+open_output(const char* const path, const double rate,
+            const SampleFormat* format, const char** const what)
+{
+  const char* const dot = strrchr(path, '.');
+  const char* const ext = dot ? dot + 1 : "";
+  SF_INFO           info;
+  memset(&info, 0, sizeof(info));
+  info.samplerate = (int)lround(rate);
+  info.channels   = 2;
+  if (!strcasecmp(ext, "wav")) {
+    format      = format ? format : &sample_formats[0];
+    info.format = SF_FORMAT_WAV | format->subtype;
+  } else if (!strcasecmp(ext, "flac")) {
+    format      = format ? format : &sample_formats[1];
+    info.format = SF_FORMAT_FLAC | format->subtype;
+  } else if (!strcasecmp(ext, "ogg") || !strcasecmp(ext, "oga")) {
+    info.format = format ? 0 : SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+  } else {
+    fprintf(stderr, "hotpatch-render: %s: write .wav, .flac or .ogg\n", path);
+    return NULL;
+  }
+  if (!sf_format_check(&info)) {
+    fprintf(stderr, "hotpatch-render: %s: %s cannot hold %s; WAV holds "
+                    "float, pcm24 and pcm16, FLAC pcm24 and pcm16, OGG is "
+                    "Vorbis (no --format)\n",
+            path, ext, format ? format->text : "this format");
+    return NULL;
+  }
+  SNDFILE* const file = sf_open(path, SFM_WRITE, &info);
+  if (!file) {
+    fprintf(stderr, "hotpatch-render: cannot write %s: %s\n", path,
+            sf_strerror(NULL));
+    return NULL;
+  }
+  // A PEAK chunk would scan every sample; clip PCM rather than wrap
+  sf_command(file, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
+  sf_command(file, SFC_SET_CLIPPING, NULL, SF_TRUE);
+  *what = format ? format->text : "Vorbis";
+  return file;
+}
+
+/** Write the host's recorded frames, interleaved, then drop them. */
+static int
+write_recorded(HpHost* const host, SNDFILE* const file)
+{
+  float        buf[2u * WRITE_FRAMES];
+  const float* l = hp_host_out_l(host);
+  const float* r = hp_host_out_r(host);
+  const size_t n = hp_host_recorded(host);
+  for (size_t done = 0u; done < n;) {
+    const size_t k = n - done < WRITE_FRAMES ? n - done : WRITE_FRAMES;
+    for (size_t i = 0u; i < k; ++i) {
+      buf[2u * i]      = l[done + i];
+      buf[2u * i + 1u] = r[done + i];
+    }
+    if (sf_writef_float(file, buf, (sf_count_t)k) != (sf_count_t)k) {
+      return -1;
+    }
+    done += k;
+  }
+  hp_host_discard_output(host);
+  return 0;
+}
+
+static void
+print_events(HpHost* const host, const double rate, const bool quiet)
+{
+  for (size_t i = 0u; i < hp_host_n_events(host); ++i) {
+    const HpHostEvent* ev = hp_host_event(host, i);
     const double       t  = (double)ev->frame_abs / rate;
     switch (ev->kind) {
     case HP_EV_PRIMED:
@@ -204,6 +514,39 @@ print_events(HpHost* const host, size_t* const seen, const double rate,
     default: break;
     }
   }
+  hp_host_clear_events(host);
+}
+
+/** Run the script to its end, each block cut at the next control's frame
+    so that a control takes effect at its own frame. */
+static int
+render(Script* const s, SNDFILE* const file, const uint32_t block,
+       const uint64_t total, const bool quiet)
+{
+  HpHost* const host = s->host;
+  const double  rate = hp_host_sample_rate(host);
+  size_t        next = 0u;
+  while (hp_host_frames(host) < total) {
+    const uint64_t pos = hp_host_frames(host);
+    for (; next < s->n_controls && s->controls[next].frame <= pos; ++next) {
+      hp_host_set_control(host, s->controls[next].symbol,
+                          s->controls[next].value);
+    }
+    uint64_t end = pos + block < total ? pos + block : total;
+    if (next < s->n_controls && s->controls[next].frame < end) {
+      end = s->controls[next].frame;
+    }
+    if (hp_host_run(host, (uint32_t)(end - pos))) {
+      return -1;
+    }
+    /* Give a threaded worker a moment, as real time would. */
+    hp_host_wait_worker(host, 100);
+    print_events(host, rate, quiet);
+    if (hp_host_recorded(host) >= FLUSH_FRAMES && write_recorded(host, file)) {
+      return -1;
+    }
+  }
+  return write_recorded(host, file);
 }
 
 int
@@ -211,11 +554,12 @@ main(int argc, char** argv)
 {
   HpHostConfig cfg;
   memset(&cfg, 0, sizeof(cfg));
-  cfg.sample_rate         = 48000.0;
-  uint32_t    block       = 256;
-  const char* spectrogram = NULL;
-  bool        quiet       = false;
-  int         a           = 1;
+  cfg.sample_rate                 = 48000.0;
+  uint32_t            block       = 256;
+  const char*         spectrogram = NULL;
+  const SampleFormat* format      = NULL;
+  bool                quiet       = false;
+  int                 a           = 1;
   for (; a < argc && argv[a][0] == '-' && argv[a][1] == '-'; ++a) {
     const char* opt = argv[a];
     if (!strcmp(opt, "--sync")) {
@@ -228,6 +572,11 @@ main(int argc, char** argv)
       block = (uint32_t)atoi(argv[++a]);
     } else if (a + 1 < argc && !strcmp(opt, "--bundle")) {
       cfg.bundle = argv[++a];
+    } else if (a + 1 < argc && !strcmp(opt, "--format")) {
+      if (!(format = find_format(argv[++a]))) {
+        usage();
+        return 2;
+      }
     } else if (a + 1 < argc && !strcmp(opt, "--spectrogram")) {
       spectrogram = argv[++a];
     } else {
@@ -239,6 +588,20 @@ main(int argc, char** argv)
     usage();
     return 2;
   }
+  const char* const out = argv[a + 1];
+
+  char bundle[PATH_MAX];
+  if (!cfg.bundle && !find_bundle(bundle, sizeof(bundle))) {
+    fprintf(stderr, "hotpatch-render: found no %s beside this program "
+                    "(../lv2/) or installed: give --bundle DIR\n",
+            BUNDLE_NAME);
+    return 1;
+  }
+  char real[PATH_MAX];
+  cfg.bundle = cfg.bundle ? cfg.bundle : bundle;
+  cfg.bundle = realpath(cfg.bundle, real) ? real : cfg.bundle;
+  fprintf(stderr, "hotpatch-render: bundle %s\n", cfg.bundle);
+
   cfg.max_block     = block > 4096 ? block : 4096;
   cfg.pace_realtime = false;
   Script s;
@@ -247,32 +610,35 @@ main(int argc, char** argv)
     fprintf(stderr, "hotpatch-render: %s\n", hp_host_last_error());
     return 1;
   }
-  int status = load_script(&s, argv[a], cfg.sample_rate);
+  const char* what   = NULL;
+  SNDFILE*    file   = NULL;
+  int         status = load_script(&s, argv[a], cfg.sample_rate);
+  if (!status && !(file = open_output(out, cfg.sample_rate, format, &what))) {
+    status = 1;
+  }
   if (!status) {
     const uint64_t total = (uint64_t)llround(s.end_seconds * cfg.sample_rate);
-    size_t         seen  = 0;
-    while (hp_host_frames(s.host) < total) {
-      const uint64_t left = total - hp_host_frames(s.host);
-      hp_host_run(s.host, left < block ? (uint32_t)left : block);
-      /* Give a threaded worker a moment, as real time would. */
-      hp_host_wait_worker(s.host, 100);
-      print_events(s.host, &seen, cfg.sample_rate, quiet);
-    }
-    if (hp_host_write_wav(s.host, argv[a + 1])) {
-      fprintf(stderr, "hotpatch-render: cannot write %s\n", argv[a + 1]);
+    if (render(&s, file, block, total, quiet)) {
+      fprintf(stderr, "hotpatch-render: %s\n",
+              sf_error(file) ? sf_strerror(file) : hp_host_last_error());
       status = 1;
     } else if (!quiet) {
-      printf("wrote %s: %.2f s, %.0f Hz, stereo float\n", argv[a + 1],
-             (double)total / cfg.sample_rate, cfg.sample_rate);
+      printf("wrote %s: %.2f s, %.0f Hz, stereo, %s\n", out,
+             (double)total / cfg.sample_rate, cfg.sample_rate, what);
     }
   }
+  if (file && sf_close(file)) {
+    fprintf(stderr, "hotpatch-render: error closing %s\n", out);
+    status = 1;
+  }
   hp_host_free(s.host);
+  free(s.controls);
   if (!status && spectrogram) {
     char cmd[2048];
     snprintf(cmd, sizeof(cmd),
              "sox '%s' -n remix 1 spectrogram -x 1200 -y 513 -z 100 "
              "-t 'hotpatch demo' -o '%s'",
-             argv[a + 1], spectrogram);
+             out, spectrogram);
     if (system(cmd)) {
       fprintf(stderr, "hotpatch-render: sox failed to draw %s\n", spectrogram);
       status = 1;

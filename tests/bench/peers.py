@@ -316,10 +316,13 @@ def parse_callgrind(path):
 
 
 def _callgrind(cmd, toggle, workdir, tag):
+    """Callgrind over `cmd`: inside `toggle` only, or (None) the whole
+    process, every thread, from exec to exit."""
     out = os.path.join(workdir, "callgrind.%s" % tag)
+    collect = ["--toggle-collect=" + toggle] if toggle else []
     code, _, log = _run(["valgrind", "--tool=callgrind",
-                         "--callgrind-out-file=" + out,
-                         "--toggle-collect=" + toggle] + cmd, workdir)
+                         "--callgrind-out-file=" + out] + collect + cmd,
+                        workdir)
     if code != 0 or not os.path.exists(out):
         raise RuntimeError("callgrind failed (%d): %s" % (code, log[-500:]))
     return parse_callgrind(out)
@@ -350,8 +353,9 @@ def _per_block_function(engine, workdir):
 # ------------------------------------------------------------------ output
 
 def read_wav(path):
-    """(sample rate, samples as array('f')) of a mono 32-bit float WAV,
-    which both engines write here and stdlib wave cannot read."""
+    """(sample rate, samples as array('f')) of a 32-bit float WAV, which
+    every engine writes here and stdlib wave cannot read; of a stereo file
+    (hotpatch-render's), the left channel."""
     with open(path, "rb") as f:
         data = f.read()
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
@@ -372,14 +376,14 @@ def read_wav(path):
     if fmt is None or raw is None:
         raise ValueError("%s: no fmt or data chunk" % path)
     tag, nch, rate, bits = fmt
-    if (tag, nch, bits) != (3, 1, 32):               # 3: IEEE float
+    if (tag, bits) != (3, 32) or nch not in (1, 2):  # 3: IEEE float
         raise ValueError("%s: format %d, %d channels, %d bits; expected "
-                         "mono 32-bit float" % (path, tag, nch, bits))
+                         "mono or stereo 32-bit float" % (path, tag, nch, bits))
     samples = array.array("f")
-    samples.frombytes(raw[:len(raw) - len(raw) % 4])
+    samples.frombytes(raw[:len(raw) - len(raw) % (4 * nch)])
     if sys.byteorder == "big":
         samples.byteswap()
-    return rate, samples
+    return rate, samples[::nch]
 
 
 def analyse(samples, rate):
@@ -486,6 +490,47 @@ def _measure(result, engine, chains, cg_seconds, cpu_seconds, repeats, tmp):
         problems.append("pitch %.2f Hz, expected %g" % (pitch, FREQ))
     result["error"] = "; ".join(problems) or None
     result["ok"] = not problems
+
+
+# ---------------------------------------------------------- whole process
+
+def marginal_instructions(render, seconds=(2, 12), workdir=None):
+    """Instructions a sample of a whole process rendering to a file:
+    callgrind over every thread from exec to exit, for a short and a long
+    render; the difference over the extra samples, so start-up and exit
+    cancel.  render(seconds, wav, workdir) gives the command that writes
+    `wav`; each file's length is checked.  Returns (instructions a sample,
+    the long render's samples)."""
+    totals = []
+    with tempfile.TemporaryDirectory(dir=workdir, prefix="whole-") as tmp:
+        for secs in seconds:
+            wav = os.path.join(tmp, "whole-%g.wav" % secs)
+            total, _ = _callgrind(render(secs, wav, tmp), None, tmp,
+                                  "whole-%g" % secs)
+            rate, samples = read_wav(wav)
+            want = round(secs * SR)
+            if rate != SR or not want <= len(samples) <= want + BLOCK:
+                raise RuntimeError("%d samples at %d Hz, expected %d at %d Hz"
+                                   % (len(samples), rate, want, SR))
+            totals.append(total)
+    return (totals[1] - totals[0]) / ((seconds[1] - seconds[0]) * SR), samples
+
+
+def measure_whole_process(engine, chains=1, workdir=None):
+    """An engine's whole process rendering `chains` seed chains to a file,
+    in instructions a sample (marginal_instructions).  Never raises: ok is
+    False and error says why."""
+    result = {"engine": engine, "instr_per_sample": None, "ok": False,
+              "error": None}
+    try:
+        command = ENGINES[engine]["command"]
+        result["instr_per_sample"], _ = marginal_instructions(
+            lambda secs, wav, tmp: command(chains, secs, wav, tmp),
+            workdir=workdir)
+        result["ok"] = True
+    except Exception as e:           # report, don't raise: see the docstring
+        result["error"] = "%s: %s" % (type(e).__name__, e)
+    return result
 
 
 # --------------------------------------------------------------------- CLI

@@ -3,10 +3,11 @@
 SuperCollider, per module, prime time and swap cost against patch size.
 
 Runs build/tests/bench/hp_bench natively (CPU time) and under callgrind
-(instructions, identical run to run on these noisy virtual machines), and
-tests/bench/peers.py for Pd and scsynth; prints one markdown report and
-checks the targets of DESIGN.md section 5.  Exit status 1 if a target is
-missed or an engine's output fails its check.
+(instructions, identical run to run on these noisy virtual machines),
+tests/bench/peers.py for Pd and scsynth, and each engine's whole process
+rendering to a file (hotpatch-render's, scsynth's NRT, Pd's batch); prints
+one markdown report and checks the targets of DESIGN.md section 5.  Exit
+status 1 if a target is missed or an engine's output fails its check.
 
     ./waf bench                       (runs this with the built bundle)
     tests/bench/report.py --build build [--out build/bench.md]
@@ -95,6 +96,144 @@ def ratio(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
 
+# The whole process: each engine rendering the seed chain to a file, start-up
+# and exit cancelled (peers.marginal_instructions).
+
+SEED_SCRIPT = """\
+0 /patch/clear
+/patch/create osc1 sine
+/patch/set osc1 freq {f}
+/patch/set osc1 gain {a}
+/patch/create env1 adsr
+/patch/set env1 attack {att}
+/patch/set env1 decay {dec}
+/patch/set env1 sustain {sus}
+/patch/set env1 release {rel}
+/patch/create filt1 biquad
+/patch/set filt1 cutoff {cut}
+/patch/set filt1 q {q}
+/patch/connect osc1 env1
+/patch/connect env1 filt1
+/patch/commit
+/patch/gate env1 1
+{end} /end
+"""
+WHOLE_TARGET = 46.0  # DESIGN.md section 5: hotpatch-render, the seed chain
+
+
+def render_command(build, env):
+    """hotpatch-render playing the seed chain for `secs` into `wav`, as an
+    export does (--sync), blocks of 256, 32-bit float WAV."""
+    tool = os.path.join(build, "tools", "hotpatch-render")
+
+    def command(secs, wav, tmp):
+        script = os.path.join(tmp, "seed-%g.hps" % secs)
+        with open(script, "w") as f:
+            f.write(SEED_SCRIPT.format(
+                f=peers.FREQ, a=peers.AMP, att=peers.ATTACK * 1e3,
+                dec=peers.DECAY * 1e3, sus=peers.SUSTAIN,
+                rel=peers.RELEASE * 1e3, cut=peers.CUTOFF, q=peers.Q,
+                end=secs))
+        return [tool, "--sync", "--quiet", "--block", "256",
+                "--bundle", env["HP_BUNDLE"], script, wav]
+    return command
+
+
+def measure_render(build, env, cpu_seconds=(5, 25), repeats=5):
+    """hotpatch-render's whole process on the seed chain: instructions a
+    sample (callgrind, marginal), CPU ns a sample (a long less a short
+    native render, median of repeats, as peers.py times Pd and scsynth),
+    and its output checked."""
+    command = render_command(build, env)
+    result = {"instr_per_sample": None, "ns": None, "rms": None,
+              "pitch": None, "ok": False, "note": ""}
+    try:
+        result["instr_per_sample"], samples = peers.marginal_instructions(
+            command)
+        with tempfile.TemporaryDirectory(prefix="hp-render-") as tmp:
+            ns = []
+            for _ in range(repeats):
+                cpu = []
+                for secs in cpu_seconds:
+                    wav = os.path.join(tmp, "cpu.wav")
+                    code, t, log = peers._run(command(secs, wav, tmp), tmp)
+                    if code:
+                        raise RuntimeError("exit %d: %s" % (code, log[-500:]))
+                    cpu.append(t)
+                ns.append((cpu[1] - cpu[0]) * 1e9
+                          / ((cpu_seconds[1] - cpu_seconds[0]) * peers.SR))
+        result["ns"] = sorted(ns)[len(ns) // 2]
+        result["rms"], result["pitch"] = peers.analyse(samples, peers.SR)
+        want = peers.expected_rms()
+        result["ok"] = (abs(result["rms"] / want - 1) < 0.05
+                        and abs(result["pitch"] - peers.FREQ) <= 0.5)
+        if not result["ok"]:
+            result["note"] = "RMS %.4f (expected %.4f), pitch %.2f Hz" % (
+                result["rms"], want, result["pitch"])
+    except Exception as e:           # reported with the engine's row
+        result["note"] = "%s: %s" % (type(e).__name__, e)
+    return result
+
+
+def measure_whole(build, env, peers_too, progress):
+    """Every engine's whole process on the seed chain; the peers' only when
+    `peers_too` (scsynth's start-up alone takes callgrind 13 s)."""
+    progress("whole process: hotpatch-render")
+    whole = {"hotpatch": measure_render(build, env)}
+    for engine in ("scsynth", "pd") if peers_too else ():
+        progress("whole process: %s" % engine)
+        r = peers.measure_whole_process(engine)
+        whole[engine] = {"instr_per_sample": r["instr_per_sample"],
+                         "ok": r["ok"], "note": r["error"] or ""}
+    return whole
+
+
+def report_whole(say, chains, whole, names):
+    """The table of both measures, DSP alone and whole process."""
+    say()
+    say("#### The seed chain, both measures: DSP alone (as above) and the "
+        "whole process writing the file (a 12 s render less a 2 s render, "
+        "every thread, so start-up and exit cancel)")
+    say()
+    say("| engine | DSP alone, instructions / sample | whole process, "
+        "instructions / sample | whole process, ns / sample | RMS | "
+        "pitch (Hz) |")
+    say("|---|---:|---:|---:|---:|---:|")
+    hp = whole["hotpatch"]
+    name = ("hotpatch: hotpatch-render --sync, blocks of 256, stereo 32-bit "
+            "float WAV")
+    if not hp["ok"]:
+        name += " **check failed: %s**" % hp["note"]
+    say("| %s | %s | %s | %s | %s | %s |" % (
+        name, fmt(chains[("hotpatch", 1)].get("ir")),
+        fmt(hp["instr_per_sample"]), fmt(hp["ns"], 2), fmt(hp["rms"], 4),
+        fmt(hp["pitch"], 2)))
+    say("| %s | %s | - (a function inside hp_bench, not a program) | - | "
+        "- | - |" % (names["hand"], fmt(chains[("hand", 1)].get("ir"))))
+    for engine in ("scsynth", "pd"):
+        c, w = chains[(engine, 1)], whole.get(engine)
+        version = re.search(r"\d+\.\d+(\.\d+)?", c.get("version") or "")
+        name = names[engine].format(v=version.group(0) if version else "?")
+        if w is None:
+            figure = "- (`./waf bench` measures it)"
+        elif not w["ok"]:
+            figure = "**failed: %s**" % w["note"]
+        else:
+            figure = fmt(w["instr_per_sample"])
+        say("| %s | %s | %s | %s | %s | %s |" % (
+            name, fmt(c.get("ir")), figure, fmt(c.get("ns"), 2),
+            fmt(c.get("rms"), 4), fmt(c.get("pitch"), 2)))
+
+
+def whole_target(whole):
+    """(text, met, figure, counted) of the whole-process target."""
+    x = whole["hotpatch"]["instr_per_sample"]
+    return ("hotpatch-render's whole process on the seed chain at most "
+            "%g instructions a sample" % WHOLE_TARGET,
+            whole["hotpatch"]["ok"] and x is not None and x <= WHOLE_TARGET,
+            "%s" % fmt(x), True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build", help="the waf build directory")
@@ -103,6 +242,10 @@ def main():
                     help="fail only on output checks and instruction-count "
                          "targets; times are printed, not judged (the test "
                          "suite's mode: tests/test_bench.sh)")
+    ap.add_argument("--whole-process", choices=["all", "hotpatch"],
+                    default="all",
+                    help="whose whole process to measure (hotpatch: only "
+                         "hotpatch-render's, as the test suite does)")
     args = ap.parse_args()
 
     bench = os.path.join(args.build, "tests", "bench", "hp_bench")
@@ -152,6 +295,11 @@ def main():
         if not c["ok"]:
             problems.append("%s x%d: output check failed %s" % (key[0], key[1], c["note"]))
 
+    whole = measure_whole(args.build, env, args.whole_process == "all",
+                          progress)
+    if not whole["hotpatch"]["ok"]:
+        problems.append("hotpatch-render: %s" % whole["hotpatch"]["note"])
+
     progress("modules, natively and under callgrind")
     mod_ns = {(r["module"], r["block"]): r["ns_per_sample"]
               for r in run_json([bench, "modules"], env)}
@@ -200,6 +348,8 @@ def main():
                 name, fmt(c.get("ir")), fmt(ratio(c.get("ir"), hand.get("ir")), 2),
                 fmt(c.get("ns"), 2), fmt(ratio(c.get("ns"), hand.get("ns")), 2),
                 fmt(c.get("rms"), 4), fmt(c.get("pitch"), 2)))
+
+    report_whole(say, chains, whole, names)
 
     say()
     say("#### Each module alone: instructions / ns per sample at host blocks "
@@ -260,6 +410,7 @@ def main():
     p1024 = prime[1024]["p50_ms"]
     targets.append(("prime of 1,024 modules under 20 ms (median)",
                     p1024 < 20.0, "%.2f ms" % p1024, False))
+    targets.append(whole_target(whole))
     spread = max(swap_ir.values()) - min(swap_ir.values())
     flat = spread <= 0.1 * max(1.0, min(swap_ir.values())) + 200
     targets.append(("swap cost in run() flat from 1 to 1,024 modules",
