@@ -9,9 +9,10 @@
                               hand-written C loop doing the same DSP
     hp_bench prime            commit-to-ready time against patch size
     hp_bench swap             run()'s cost of a swap against patch size
-    hp_bench load N           loading and building an N-module patch (a
-                              chain, its links or its modules listed from
-                              the output back, a fan):
+    hp_bench load N [SHAPE..] loading and building an N-module patch
+                              (chain; links_reversed, modules_reversed: the
+                              chain's links or modules listed from the
+                              output back; fan; default: all four):
                               as a patch document, as text-protocol ops
                               applied one by one (the worker's work for
                               each message), and compiling the graph
@@ -693,12 +694,11 @@ load_step(const LoadStep step, const char* const doc, char** const ops,
 }
 
 static void
-bench_load(const uint32_t n)
+bench_load(const uint32_t n, const char* const* const shapes,
+           const size_t n_shapes)
 {
-  static const char* const shapes[] = {"chain", "links_reversed",
-                                       "modules_reversed", "fan"};
-  static const char* const steps[]  = {"doc", "text", "build"};
-  for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); ++s) {
+  static const char* const steps[] = {"doc", "text", "build"};
+  for (size_t s = 0; s < n_shapes; ++s) {
     uint32_t     n_ops   = 0;
     uint32_t     n_links = 0;
     char** const ops     = load_ops(shapes[s], n, &n_ops, &n_links);
@@ -753,10 +753,18 @@ main(int argc, char** argv)
   } else if (argc >= 2 && !strcmp(argv[1], "swap")) {
     bench_swap();
   } else if (argc >= 3 && !strcmp(argv[1], "load")) {
-    bench_load((uint32_t)atoi(argv[2]));
+    static const char* const all[] = {"chain", "links_reversed",
+                                      "modules_reversed", "fan"};
+    if (argc > 3) {
+      bench_load((uint32_t)atoi(argv[2]), (const char* const*)argv + 3,
+                 (size_t)argc - 3u);
+    } else {
+      bench_load((uint32_t)atoi(argv[2]), all, sizeof(all) / sizeof(all[0]));
+    }
   } else {
     fprintf(stderr,
-            "usage: hp_bench modules | chain N BLOCK | prime | swap | load N\n");
+            "usage: hp_bench modules | chain N BLOCK | prime | swap | "
+            "load N [SHAPE...]\n");
     return 2;
   }
   return 0;
