@@ -246,7 +246,7 @@ plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
     free(ending);
     return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
   }
-  const uint32_t unused = UINT32_MAX;
+  const uint32_t unused = NO_KEY; /* group_by leaves these out */
   for (uint32_t m = 0; m < n; ++m) {
     for (uint32_t o = 0; o < patch->modules[m].desc->n_outputs; ++o) {
       /* The main output is always written; others only when read. */

@@ -37,7 +37,8 @@ HpPatch*
 hp_patch_new(void)
 {
   HpPatch* const patch = (HpPatch*)calloc(1, sizeof(HpPatch));
-  if (patch && !(patch->index = (HpPatchIndex*)calloc(1, sizeof(HpPatchIndex)))) {
+  if (patch &&
+      !(patch->index = (HpPatchIndex*)calloc(1, sizeof(HpPatchIndex)))) {
     free(patch);
     return NULL;
   }
@@ -79,7 +80,7 @@ hash_id(const char* id)
 static uint32_t
 hash_link(const HpPatchLink* const l)
 {
-  uint32_t h = 2166136261u;
+  uint32_t       h        = 2166136261u;
   const uint32_t fields[] = {l->src, l->src_port, (uint32_t)l->kind, l->dst,
                              l->dst_index};
   for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); ++i) {
@@ -624,7 +625,7 @@ search_step(HpPatch* const patch, Search* const s)
     return SEARCH_MET;
   }
   if (mark[m] != s->mine) {
-    mark[m]                = s->mine;
+    mark[m]              = s->mine;
     s->stack[s->depth++] = m;
   }
   return SEARCH_GOES_ON;
