@@ -119,6 +119,10 @@ typedef struct {
   uint32_t* position;   /* processing position by patch module index */
   uint32_t* out_buffer; /* buffer index for (module, output); UINT32_MAX none */
   uint32_t* out_first;  /* first (module, output) slot of each module */
+  uint32_t* in_first;   /* first (module, input or parameter) slot of each */
+  uint32_t* in_start;   /* the links into slot s: in_links[in_start[s] ..] */
+  uint32_t* in_links;   /* link indices by destination slot, in link order */
+  bool*     feeds;      /* per module: its main output is read */
   uint32_t  n_buffers;
   uint32_t  n_scratch;
   uint32_t  n_sources;
@@ -131,56 +135,92 @@ plan_free(Plan* const plan)
   free(plan->position);
   free(plan->out_buffer);
   free(plan->out_first);
+  free(plan->in_first);
+  free(plan->in_start);
+  free(plan->in_links);
+  free(plan->feeds);
 }
 
-/* Kahn's algorithm; the patch is acyclic (connect refuses cycles). */
+#define NO_KEY UINT32_MAX
+
+/* Group items 0..n-1 by key (below n_keys, or NO_KEY: left out), each
+   group in item order: key k's items are items[start[k] .. start[k + 1]).
+   A counting sort, O(n + n_keys); `start` holds n_keys + 2. */
+static void
+group_by(const uint32_t* const key, const uint32_t n, const uint32_t n_keys,
+         uint32_t* const start, uint32_t* const items)
+{
+  memset(start, 0, (n_keys + 2u) * sizeof(uint32_t));
+  for (uint32_t i = 0; i < n; ++i) {
+    if (key[i] != NO_KEY) {
+      ++start[key[i] + 2u];
+    }
+  }
+  for (uint32_t k = 2; k < n_keys + 2u; ++k) {
+    start[k] += start[k - 1u];
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    if (key[i] != NO_KEY) {
+      items[start[key[i] + 1u]++] = i;
+    }
+  }
+}
+
+/* Kahn's algorithm, each module's links grouped in link order (so the order
+   is the one a scan of every link per module gave); the patch is acyclic
+   (connect refuses cycles).  O(modules + links). */
 static HpStatus
 plan_order(const HpPatch* const patch, Plan* const plan, HpError* const err)
 {
-  const uint32_t n      = patch->n_modules;
-  uint32_t*      indeg  = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
-  uint32_t*      queue  = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
-  plan->order           = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
-  plan->position        = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
-  if (!indeg || !queue || !plan->order || !plan->position) {
-    free(indeg);
-    free(queue);
-    return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
-  }
-  for (uint32_t i = 0; i < patch->n_links; ++i) {
-    if (patch->links[i].kind != HP_DEST_SINK) {
-      ++indeg[patch->links[i].dst];
-    }
-  }
-  uint32_t head = 0;
-  uint32_t tail = 0;
-  for (uint32_t m = 0; m < n; ++m) {
-    if (!indeg[m]) {
-      queue[tail++] = m;
-    }
-  }
-  uint32_t count = 0;
-  while (head < tail) {
-    const uint32_t m = queue[head++];
-    plan->position[m]     = count;
-    plan->order[count++]  = m;
-    for (uint32_t i = 0; i < patch->n_links; ++i) {
+  const uint32_t n       = patch->n_modules;
+  const uint32_t n_links = patch->n_links;
+  uint32_t*      indeg   = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
+  uint32_t*      key     = (uint32_t*)malloc((n_links + 1u) * sizeof(uint32_t));
+  uint32_t*      start   = (uint32_t*)malloc((n + 2u) * sizeof(uint32_t));
+  uint32_t*      out     = (uint32_t*)malloc((n_links + 1u) * sizeof(uint32_t));
+  plan->order            = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
+  plan->position         = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
+  HpStatus st            = HP_SUCCESS;
+  if (!indeg || !key || !start || !out || !plan->order || !plan->position) {
+    st = hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  } else {
+    for (uint32_t i = 0; i < n_links; ++i) {
       const HpPatchLink* l = &patch->links[i];
-      if (l->src == m && l->kind != HP_DEST_SINK && !--indeg[l->dst]) {
-        queue[tail++] = l->dst;
+      key[i]               = l->kind == HP_DEST_SINK ? NO_KEY : l->src;
+      indeg[l->dst] += l->kind != HP_DEST_SINK;
+    }
+    group_by(key, n_links, n, start, out);
+    /* The order is the queue: modules join it when nothing unsorted
+       feeds them. */
+    uint32_t tail = 0;
+    for (uint32_t m = 0; m < n; ++m) {
+      if (!indeg[m]) {
+        plan->order[tail++] = m;
       }
+    }
+    for (uint32_t head = 0; head < tail; ++head) {
+      const uint32_t m  = plan->order[head];
+      plan->position[m] = head;
+      for (uint32_t j = start[m]; j < start[m + 1u]; ++j) {
+        const uint32_t dst = patch->links[out[j]].dst;
+        if (!--indeg[dst]) {
+          plan->order[tail++] = dst;
+        }
+      }
+    }
+    if (tail != n) {
+      st = hp_error(err, HP_ERR_CYCLE, "the patch has a cycle");
     }
   }
   free(indeg);
-  free(queue);
-  if (count != n) {
-    return hp_error(err, HP_ERR_CYCLE, "the patch has a cycle");
-  }
-  return HP_SUCCESS;
+  free(key);
+  free(start);
+  free(out);
+  return st;
 }
 
 /* Assign buffers by liveness: an output's buffer is busy from its
-   producer's position to its last reader's position. */
+   producer's position to its last reader's position.  O(modules + links). */
 static HpStatus
 plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
 {
@@ -194,15 +234,19 @@ plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
     plan->out_first[m] = n_slots;
     n_slots += patch->modules[m].desc->n_outputs;
   }
-  uint32_t* last_use  = (uint32_t*)malloc((n_slots + 1u) * sizeof(uint32_t));
+  uint32_t* last_use  = (uint32_t*)calloc(n_slots + 1u, sizeof(uint32_t));
   uint32_t* free_list = (uint32_t*)malloc((n_slots + 1u) * sizeof(uint32_t));
+  uint32_t* ends      = (uint32_t*)malloc((n + 2u) * sizeof(uint32_t));
+  uint32_t* ending    = (uint32_t*)malloc((n_slots + 1u) * sizeof(uint32_t));
   plan->out_buffer    = (uint32_t*)malloc((n_slots + 1u) * sizeof(uint32_t));
-  if (!last_use || !free_list || !plan->out_buffer) {
+  if (!last_use || !free_list || !ends || !ending || !plan->out_buffer) {
     free(last_use);
     free(free_list);
+    free(ends);
+    free(ending);
     return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
   }
-  const uint32_t unused = UINT32_MAX;
+  const uint32_t unused = NO_KEY; /* group_by leaves these out */
   for (uint32_t m = 0; m < n; ++m) {
     for (uint32_t o = 0; o < patch->modules[m].desc->n_outputs; ++o) {
       /* The main output is always written; others only when read. */
@@ -221,6 +265,8 @@ plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
     n_sources += l->kind != HP_DEST_SINK;
   }
   plan->n_sources = n_sources;
+  /* The slots read for the last time at each position, in slot order. */
+  group_by(last_use, n_slots, n, ends, ending);
 
   uint32_t n_free    = 0;
   uint32_t n_buffers = 0;
@@ -238,17 +284,57 @@ plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
           : (n_free ? free_list[--n_free] : n_buffers++);
     }
     /* Release what is read for the last time here, own outputs included. */
-    for (uint32_t s = 0; s < n_slots; ++s) {
-      if (last_use[s] == pos && plan->out_buffer[s] != unused) {
-        free_list[n_free++] = plan->out_buffer[s];
-      }
+    for (uint32_t j = ends[pos]; j < ends[pos + 1u]; ++j) {
+      free_list[n_free++] = plan->out_buffer[ending[j]];
     }
   }
   plan->n_buffers = n_buffers;
   plan->n_scratch = n_scratch;
   free(last_use);
   free(free_list);
+  free(ends);
+  free(ending);
   return HP_SUCCESS;
+}
+
+/* Group the links by destination, input or parameter slot, in link order
+   (the order their sources are summed in), and mark the modules whose main
+   output something reads.  O(modules + links). */
+static HpStatus
+plan_links(const HpPatch* const patch, Plan* const plan, HpError* const err)
+{
+  const uint32_t n       = patch->n_modules;
+  const uint32_t n_links = patch->n_links;
+  uint32_t       n_in    = 0;
+  plan->in_first         = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
+  plan->feeds            = (bool*)calloc(n + 1u, sizeof(bool));
+  plan->in_links = (uint32_t*)malloc((n_links + 1u) * sizeof(uint32_t));
+  uint32_t* key  = (uint32_t*)malloc((n_links + 1u) * sizeof(uint32_t));
+  if (!plan->in_first || !plan->feeds || !plan->in_links || !key) {
+    free(key);
+    return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  }
+  for (uint32_t m = 0; m < n; ++m) {
+    const HpModuleDesc* desc = patch->modules[m].desc;
+    plan->in_first[m]        = n_in;
+    n_in += desc->n_inputs + desc->n_params;
+  }
+  for (uint32_t i = 0; i < n_links; ++i) {
+    const HpPatchLink* l = &patch->links[i];
+    plan->feeds[l->src] |= l->src_port == 0;
+    key[i] = l->kind == HP_DEST_SINK ? NO_KEY
+             : l->kind == HP_DEST_INPUT
+               ? plan->in_first[l->dst] + l->dst_index
+               : plan->in_first[l->dst] +
+                   patch->modules[l->dst].desc->n_inputs + l->dst_index;
+  }
+  plan->in_start = (uint32_t*)malloc((n_in + 2u) * sizeof(uint32_t));
+  if (plan->in_start) {
+    group_by(key, n_links, n_in, plan->in_start, plan->in_links);
+  }
+  free(key);
+  return plan->in_start ? HP_SUCCESS
+                        : hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
 }
 
 /* Heap sort of node indices by id (qsort has no context argument, and
@@ -380,13 +466,65 @@ init_node(Node* const node, const float rate)
   desc->init(node->io.state, node->param_in, rate);
 }
 
+/* Point each input and parameter at its sources, and the output at what
+   plays: the links to the sink, or else every audio main output that
+   feeds nothing.  O(modules + links). */
+static void
+wire(HpGraph* const g, const HpPatch* const patch, const Plan* const plan)
+{
+  uint32_t n_src = 0;
+  for (uint32_t pos = 0; pos < patch->n_modules; ++pos) {
+    const uint32_t m    = plan->order[pos];
+    Node* const    node = &g->nodes[pos];
+    const uint32_t n_in = node->desc->n_inputs;
+    for (uint32_t d = 0; d < n_in + node->desc->n_params; ++d) {
+      const uint32_t slot  = plan->in_first[m] + d;
+      const uint32_t first = n_src;
+      for (uint32_t j = plan->in_start[slot]; j < plan->in_start[slot + 1u];
+           ++j) {
+        const HpPatchLink* l = &patch->links[plan->in_links[j]];
+        g->sources[n_src++]  = buffer_of(g->buffers, plan, l->src, l->src_port);
+      }
+      if (d < n_in) {
+        node->inputs[d].first = first;
+        node->inputs[d].count = n_src - first;
+      } else {
+        node->params[d - n_in].first = first;
+        node->params[d - n_in].count = n_src - first;
+      }
+    }
+  }
+
+  bool explicit_sink = false;
+  for (uint32_t i = 0; i < patch->n_links; ++i) {
+    const HpPatchLink* l = &patch->links[i];
+    if (l->kind == HP_DEST_SINK) {
+      Node* const node = &g->nodes[plan->position[l->src]];
+      node->sinks[node->n_sinks].buf  = node->io.out[l->src_port];
+      node->sinks[node->n_sinks].mask = l->dst_index == 0 ? 3u : l->dst_index;
+      ++node->n_sinks;
+      explicit_sink = true;
+    }
+  }
+  for (uint32_t pos = 0; pos < patch->n_modules && !explicit_sink; ++pos) {
+    Node* const node = &g->nodes[pos];
+    if (node->desc->outputs[0].kind == HP_PORT_AUDIO &&
+        !plan->feeds[plan->order[pos]]) {
+      node->sinks[0].buf  = node->io.out[0];
+      node->sinks[0].mask = 3u;
+      node->n_sinks       = 1;
+    }
+  }
+}
+
 HpGraph*
 hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
              const float rate, HpError* const err)
 {
-  Plan     plan = {NULL, NULL, NULL, NULL, 0, 0, 0};
+  Plan     plan = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0};
   HpStatus st   = plan_order(patch, &plan, err);
-  if (st || (st = plan_buffers(patch, &plan, err))) {
+  if (st || (st = plan_buffers(patch, &plan, err)) ||
+      (st = plan_links(patch, &plan, err))) {
     plan_free(&plan);
     return NULL;
   }
@@ -436,64 +574,7 @@ hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
     g->by_id[pos] = pos;
   }
 
-  /* Sources of inputs and parameters, grouped per destination. */
-  uint32_t n_src = 0;
-  for (uint32_t pos = 0; pos < patch->n_modules; ++pos) {
-    const uint32_t m    = plan.order[pos];
-    Node*          node = &g->nodes[pos];
-    for (int kind = HP_DEST_INPUT; kind <= HP_DEST_PARAM; ++kind) {
-      const uint32_t count = kind == HP_DEST_INPUT ? node->desc->n_inputs
-                                                   : node->desc->n_params;
-      for (uint32_t d = 0; d < count; ++d) {
-        const uint32_t first = n_src;
-        for (uint32_t i = 0; i < patch->n_links; ++i) {
-          const HpPatchLink* l = &patch->links[i];
-          if ((int)l->kind == kind && l->dst == m && l->dst_index == d) {
-            g->sources[n_src++] = buffer_of(buffers, &plan, l->src, l->src_port);
-          }
-        }
-        if (kind == HP_DEST_INPUT) {
-          node->inputs[d].first = first;
-          node->inputs[d].count = n_src - first;
-        } else {
-          node->params[d].first = first;
-          node->params[d].count = n_src - first;
-        }
-      }
-    }
-  }
-
-  /* The output: explicit links to the sink, or else every audio main
-     output that feeds nothing. */
-  bool explicit_sink = false;
-  for (uint32_t i = 0; i < patch->n_links; ++i) {
-    explicit_sink |= patch->links[i].kind == HP_DEST_SINK;
-  }
-  for (uint32_t pos = 0; pos < patch->n_modules; ++pos) {
-    const uint32_t m    = plan.order[pos];
-    Node*          node = &g->nodes[pos];
-    if (explicit_sink) {
-      for (uint32_t i = 0; i < patch->n_links; ++i) {
-        const HpPatchLink* l = &patch->links[i];
-        if (l->kind == HP_DEST_SINK && l->src == m) {
-          const uint32_t mask = l->dst_index == 0 ? 3u : l->dst_index;
-          node->sinks[node->n_sinks].buf  = node->io.out[l->src_port];
-          node->sinks[node->n_sinks].mask = mask;
-          ++node->n_sinks;
-        }
-      }
-    } else if (node->desc->outputs[0].kind == HP_PORT_AUDIO) {
-      bool feeds = false;
-      for (uint32_t i = 0; i < patch->n_links && !feeds; ++i) {
-        feeds = patch->links[i].src == m && patch->links[i].src_port == 0;
-      }
-      if (!feeds) {
-        node->sinks[0].buf  = node->io.out[0];
-        node->sinks[0].mask = 3u;
-        node->n_sinks       = 1;
-      }
-    }
-  }
+  wire(g, patch, &plan);
 
   g->mono = true;
   for (uint32_t pos = 0; pos < g->n_nodes; ++pos) {

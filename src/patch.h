@@ -51,6 +51,9 @@ typedef struct {
   bool     exponential;
 } HpMacroMap;
 
+/** Lookups by id and by link, and each module's links: private to patch.c. */
+typedef struct HpPatchIndexImpl HpPatchIndex;
+
 typedef struct {
   HpPatchModule* modules;
   uint32_t       n_modules;
@@ -60,6 +63,11 @@ typedef struct {
   uint32_t       cap_links;
   HpMacroMap     macros[HP_MAX_MACRO_MAPS];
   uint32_t       n_macros;
+  HpPatchIndex*  index;
+  /** Connect skips its cycle check while set: a batch of edits is checked
+      once at its end with hp_patch_has_cycle().  Not part of the value
+      (hp_patch_copy and hp_patch_equal ignore it). */
+  bool defer_cycle_check;
 } HpPatch;
 
 HpPatch* hp_patch_new(void);
@@ -77,11 +85,20 @@ bool hp_patch_equal(const HpPatch* a, const HpPatch* b);
 /**
    Apply a structural or value operation: CREATE, DELETE, CONNECT,
    DISCONNECT, SET, GATE, CLEAR, MACRO.  On error nothing changes and `err`
-   says why in a sentence naming the module, port or value.
+   says why in a sentence naming the module, port or value.  CREATE, SET,
+   GATE and MACRO cost O(1) on average, CONNECT that plus its cycle check
+   (see patch.c); DELETE, DISCONNECT and CLEAR O(modules + links).
 */
 HpStatus hp_patch_apply(HpPatch* patch, const HpOp* op, HpError* err);
 
-/** Index of the module with this id, or -1. */
+/** True if the links form a cycle: Kahn's algorithm, O(modules + links). */
+bool hp_patch_has_cycle(HpPatch* patch);
+
+/** Links the cycle checks of connects have followed so far: the work that
+    makes loading linear or not, counted for tests/test_patch.c. */
+uint64_t hp_patch_cycle_steps(const HpPatch* patch);
+
+/** Index of the module with this id, or -1.  O(1) on average. */
 int hp_patch_find(const HpPatch* patch, const char* id);
 
 /** Resolve "mod:param" or a module + param name to indices, with errors. */

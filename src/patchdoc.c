@@ -278,6 +278,34 @@ hp_doc_write(const HpBank* const bank)
 
 /* Reading */
 
+/* The hp: terms a document is read with, made once a read (not once a
+   lookup: a 4,096-module document looks up some 20,000). */
+typedef enum {
+  T_ACTIVE_SCENE,
+  T_CURVE,
+  T_DEST,
+  T_FORMAT_VERSION,
+  T_MACRO,
+  T_MAXIMUM,
+  T_MINIMUM,
+  T_MODULE,
+  T_OPS,
+  T_PARAM,
+  T_PATCH_BANK,
+  T_SCENES,
+  T_SOURCE,
+  T_TARGET,
+  T_TYPE,
+  T_VALUE,
+  N_TERMS
+} Term;
+
+static const char* const term_names[N_TERMS] = {
+  "activeScene", "curve",  "dest",       "formatVersion", "macro", "maximum",
+  "minimum",     "module", "ops",        "param",         "PatchBank",
+  "scenes",      "source", "target",     "type",          "value",
+};
+
 typedef struct {
   SordWorld* world;
   SordModel* model;
@@ -286,16 +314,9 @@ typedef struct {
   SordNode*  rdf_rest;
   SordNode*  rdf_nil;
   SordNode*  rdfs_label;
+  SordNode*  hp[N_TERMS];
   char       syntax[HP_MESSAGE_MAX];
 } Reader;
-
-static SordNode*
-hp_uri(Reader* const r, const char* const local)
-{
-  char uri[128];
-  snprintf(uri, sizeof(uri), NS_HP "%s", local);
-  return sord_new_uri(r->world, (const uint8_t*)uri);
-}
 
 static SerdStatus
 on_syntax_error(void* const handle, const SerdError* const error)
@@ -314,22 +335,19 @@ on_syntax_error(void* const handle, const SerdError* const error)
   return SERD_SUCCESS;
 }
 
-/* The object of (subject, hp:local), or NULL; free with sord_node_free. */
+/* The object of (subject, hp:term), or NULL; free with sord_node_free. */
 static SordNode*
-get(Reader* const r, const SordNode* const subject, const char* const local)
+get(Reader* const r, const SordNode* const subject, const Term term)
 {
-  SordNode* pred = hp_uri(r, local);
-  SordNode* obj  = sord_get(r->model, subject, pred, NULL, NULL);
-  sord_node_free(r->world, pred);
-  return obj;
+  return sord_get(r->model, subject, r->hp[term], NULL, NULL);
 }
 
 /* A property as text into dst (HP_NAME_MAX); false if absent or too long. */
 static bool
-get_text(Reader* const r, const SordNode* const subject,
-         const char* const local, char* const dst, const size_t size)
+get_text(Reader* const r, const SordNode* const subject, const Term term,
+         char* const dst, const size_t size)
 {
-  SordNode* node = get(r, subject, local);
+  SordNode* node = get(r, subject, term);
   if (!node) {
     return false;
   }
@@ -344,10 +362,10 @@ get_text(Reader* const r, const SordNode* const subject,
 
 /* A numeric literal; false if absent or not a number. */
 static bool
-get_number(Reader* const r, const SordNode* const subject,
-           const char* const local, float* const value)
+get_number(Reader* const r, const SordNode* const subject, const Term term,
+           float* const value)
 {
-  SordNode* node = get(r, subject, local);
+  SordNode* node = get(r, subject, term);
   if (!node) {
     return false;
   }
@@ -420,14 +438,14 @@ read_op(Reader* const r, const SordNode* const item, const uint32_t index,
       found = (int)i;
     }
   }
-  char where[64];
-  snprintf(where, sizeof(where), "scene %u, op %u", ctx->scene + 1u,
-           index + 1u);
+  /* Errors say where: "scene %u, op %u" (formatted only for them). */
+  const unsigned scene = ctx->scene + 1u;
+  const unsigned op_no = index + 1u;
   if (found < 0) {
     HpStatus st = hp_error(err, HP_ERR_SYNTAX,
-                           "%s: type '%.100s' is not hp:Create, hp:Set, "
-                           "hp:Connect, hp:Gate or hp:Macro",
-                           where, type ? uri : "(none)");
+                           "scene %u, op %u: type '%.100s' is not hp:Create, "
+                           "hp:Set, hp:Connect, hp:Gate or hp:Macro",
+                           scene, op_no, type ? uri : "(none)");
     sord_node_free(r->world, type);
     return st;
   }
@@ -437,30 +455,30 @@ read_op(Reader* const r, const SordNode* const item, const uint32_t index,
   float number = 0.0f;
   switch (op.type) {
   case HP_OP_CREATE:
-    ok = get_text(r, item, "module", op.module, HP_NAME_MAX) &&
-         get_text(r, item, "type", op.arg, HP_NAME_MAX);
+    ok = get_text(r, item, T_MODULE, op.module, HP_NAME_MAX) &&
+         get_text(r, item, T_TYPE, op.arg, HP_NAME_MAX);
     break;
   case HP_OP_SET:
-    ok = get_text(r, item, "module", op.module, HP_NAME_MAX) &&
-         get_text(r, item, "param", op.arg, HP_NAME_MAX) &&
-         (get_number(r, item, "value", &op.value) ||
-          get_text(r, item, "value", op.arg2, HP_NAME_MAX));
+    ok = get_text(r, item, T_MODULE, op.module, HP_NAME_MAX) &&
+         get_text(r, item, T_PARAM, op.arg, HP_NAME_MAX) &&
+         (get_number(r, item, T_VALUE, &op.value) ||
+          get_text(r, item, T_VALUE, op.arg2, HP_NAME_MAX));
     break;
   case HP_OP_GATE:
-    ok = get_text(r, item, "module", op.module, HP_NAME_MAX) &&
-         get_number(r, item, "value", &op.value);
+    ok = get_text(r, item, T_MODULE, op.module, HP_NAME_MAX) &&
+         get_number(r, item, T_VALUE, &op.value);
     break;
   case HP_OP_CONNECT:
-    ok = get_text(r, item, "source", op.module, HP_NAME_MAX) &&
-         get_text(r, item, "dest", op.arg, HP_NAME_MAX);
+    ok = get_text(r, item, T_SOURCE, op.module, HP_NAME_MAX) &&
+         get_text(r, item, T_DEST, op.arg, HP_NAME_MAX);
     break;
   case HP_OP_MACRO:
-    ok = get_number(r, item, "macro", &number) &&
-         get_text(r, item, "target", op.module, HP_NAME_MAX) &&
-         get_number(r, item, "minimum", &op.lo) &&
-         get_number(r, item, "maximum", &op.hi);
+    ok = get_number(r, item, T_MACRO, &number) &&
+         get_text(r, item, T_TARGET, op.module, HP_NAME_MAX) &&
+         get_number(r, item, T_MINIMUM, &op.lo) &&
+         get_number(r, item, T_MAXIMUM, &op.hi);
     op.macro = number >= 0.0f && number < 1000.0f ? (uint32_t)number : 0u;
-    if (ok && !get_text(r, item, "curve", op.arg2, HP_NAME_MAX)) {
+    if (ok && !get_text(r, item, T_CURVE, op.arg2, HP_NAME_MAX)) {
       strcpy(op.arg2, "lin");
     }
     break;
@@ -468,14 +486,15 @@ read_op(Reader* const r, const SordNode* const item, const uint32_t index,
   }
   if (!ok) {
     return hp_error(err, HP_ERR_BAD_MESSAGE,
-                    "%s: hp:%s lacks a property it needs, or one is too "
-                    "long or of the wrong kind",
-                    where, op_classes[found].name);
+                    "scene %u, op %u: hp:%s lacks a property it needs, or "
+                    "one is too long or of the wrong kind",
+                    scene, op_no, op_classes[found].name);
   }
   HpError  why;
   HpStatus st = hp_patch_apply(ctx->patch, &op, &why);
   if (st) {
-    return hp_error(err, st, "%s: %.280s", where, why.message);
+    return hp_error(err, st, "scene %u, op %u: %.280s", scene, op_no,
+                    why.message);
   }
   return HP_SUCCESS;
 }
@@ -501,15 +520,27 @@ read_scene(Reader* const r, const SordNode* const item, const uint32_t index,
     snprintf(bank->labels[index], HP_LABEL_MAX, "Scene %u", index + 1u);
   }
   sord_node_free(r->world, label);
-  SordNode* ops = get(r, item, "ops");
+  SordNode* ops = get(r, item, T_OPS);
   if (!ops) {
     return hp_error(err, HP_ERR_SYNTAX, "scene %u has no hp:ops list",
                     index + 1u);
   }
-  SceneCtx ctx = {bank->scenes[index], index};
-  char     what[32];
+  HpPatch* const patch = bank->scenes[index];
+  SceneCtx       ctx   = {patch, index};
+  char           what[32];
   snprintf(what, sizeof(what), "scene %u's hp:ops", index + 1u);
-  HpStatus st = each_item(r, ops, what, read_op, &ctx, err);
+  /* Connects skip their cycle check and one pass checks the scene, so a
+     scene loads in linear time whatever the order of its ops.  Should it
+     find a cycle, the scene is read again checking every connect: the
+     error then names the first one that closes it, as checks all along
+     would have. */
+  patch->defer_cycle_check = true;
+  HpStatus st              = each_item(r, ops, what, read_op, &ctx, err);
+  patch->defer_cycle_check = false;
+  if (hp_patch_has_cycle(patch)) {
+    hp_patch_clear(patch);
+    st = each_item(r, ops, what, read_op, &ctx, err);
+  }
   sord_node_free(r->world, ops);
   return st;
 }
@@ -517,9 +548,8 @@ read_scene(Reader* const r, const SordNode* const item, const uint32_t index,
 static HpStatus
 read_bank(Reader* const r, HpBank* const bank, HpError* const err)
 {
-  SordNode* bank_class = hp_uri(r, "PatchBank");
-  SordIter* it = sord_search(r->model, NULL, r->rdf_type, bank_class, NULL);
-  sord_node_free(r->world, bank_class);
+  SordIter* it =
+    sord_search(r->model, NULL, r->rdf_type, r->hp[T_PATCH_BANK], NULL);
   if (sord_iter_end(it)) {
     sord_iter_free(it);
     return hp_error(err, HP_ERR_SYNTAX,
@@ -529,7 +559,7 @@ read_bank(Reader* const r, HpBank* const bank, HpError* const err)
   float           version = 0.0f;
   float           active  = 0.0f;
   HpStatus        st      = HP_SUCCESS;
-  if (!get_number(r, subject, "formatVersion", &version)) {
+  if (!get_number(r, subject, T_FORMAT_VERSION, &version)) {
     st = hp_error(err, HP_ERR_SYNTAX, "the hp:PatchBank has no hp:formatVersion");
   } else if (version > (float)HP_DOC_VERSION || version < 1.0f) {
     st = hp_error(err, HP_ERR_BAD_VALUE,
@@ -537,7 +567,7 @@ read_bank(Reader* const r, HpBank* const bank, HpError* const err)
                   "version 1 to %d: update hotpatch to load it",
                   (double)version, HP_DOC_VERSION);
   } else {
-    SordNode* scenes = get(r, subject, "scenes");
+    SordNode* scenes = get(r, subject, T_SCENES);
     if (!scenes) {
       st = hp_error(err, HP_ERR_SYNTAX, "the hp:PatchBank has no hp:scenes list");
     } else {
@@ -547,7 +577,7 @@ read_bank(Reader* const r, HpBank* const bank, HpError* const err)
       }
       sord_node_free(r->world, scenes);
     }
-    if (!st && get_number(r, subject, "activeScene", &active)) {
+    if (!st && get_number(r, subject, T_ACTIVE_SCENE, &active)) {
       if (!(active >= 0.0f && active < (float)bank->n_scenes)) {
         st = hp_error(err, HP_ERR_BAD_VALUE,
                       "hp:activeScene %g names no scene (0..%u)",
@@ -571,12 +601,20 @@ hp_doc_read(const char* const text, const char* const base_uri,
   Reader r;
   memset(&r, 0, sizeof(r));
   r.world      = sord_world_new();
-  r.model      = sord_new(r.world, SORD_SPO | SORD_OPS, false);
+  /* Every lookup gives a subject and a predicate; the one search that
+     does not (the hp:PatchBank) scans once rather than every statement
+     going into a second index. */
+  r.model      = sord_new(r.world, SORD_SPO, false);
   r.rdf_type   = sord_new_uri(r.world, (const uint8_t*)NS_RDF "type");
   r.rdf_first  = sord_new_uri(r.world, (const uint8_t*)NS_RDF "first");
   r.rdf_rest   = sord_new_uri(r.world, (const uint8_t*)NS_RDF "rest");
   r.rdf_nil    = sord_new_uri(r.world, (const uint8_t*)NS_RDF "nil");
   r.rdfs_label = sord_new_uri(r.world, (const uint8_t*)NS_RDFS "label");
+  for (int t = 0; t < N_TERMS; ++t) {
+    char uri[64];
+    snprintf(uri, sizeof(uri), NS_HP "%s", term_names[t]);
+    r.hp[t] = sord_new_uri(r.world, (const uint8_t*)uri);
+  }
 
   const SerdNode base = serd_node_from_string(
     SERD_URI, (const uint8_t*)(base_uri ? base_uri : "urn:hotpatch:document"));
@@ -606,6 +644,9 @@ hp_doc_read(const char* const text, const char* const base_uri,
   sord_node_free(r.world, r.rdf_rest);
   sord_node_free(r.world, r.rdf_nil);
   sord_node_free(r.world, r.rdfs_label);
+  for (int t = 0; t < N_TERMS; ++t) {
+    sord_node_free(r.world, r.hp[t]);
+  }
   sord_free(r.model);
   sord_world_free(r.world);
   return st;

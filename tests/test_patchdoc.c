@@ -124,7 +124,23 @@ test_errors(void)
            "%s<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes [ hp:ops ( ) ] .",
            header);
   fails(doc, HP_ERR_SYNTAX, "hp:scenes is not a list");
-  printf("# documents: 14 broken ones refused, each with its reason\n");
+  /* Cycles are checked once a scene; the error still names the connect
+     that closes one, before a later error. */
+  snprintf(doc, sizeof(doc),
+           "%s<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes ( [ hp:ops (\n"
+           " [ a hp:Create ; hp:module \"a\" ; hp:type \"sine\" ]\n"
+           " [ a hp:Create ; hp:module \"b\" ; hp:type \"adsr\" ]\n"
+           " [ a hp:Create ; hp:module \"c\" ; hp:type \"biquad\" ]\n"
+           " [ a hp:Connect ; hp:source \"c\" ; hp:dest \"a:freq\" ]\n"
+           " [ a hp:Connect ; hp:source \"a\" ; hp:dest \"b\" ]\n"
+           " [ a hp:Connect ; hp:source \"b:out\" ; hp:dest \"c:in\" ]\n"
+           " [ a hp:Connect ; hp:source \"c\" ; hp:dest \"b:gate\" ]\n"
+           " [ a hp:Create ; hp:module \"d\" ; hp:type \"sinee\" ] ) ] ) .",
+           header);
+  fails(doc, HP_ERR_CYCLE,
+        "scene 1, op 6: connecting 'b:out' to 'c:in' would create a cycle: "
+        "'b' already depends on 'c'");
+  printf("# documents: 15 broken ones refused, each with its reason\n");
 }
 
 int

@@ -9,6 +9,13 @@
                               hand-written C loop doing the same DSP
     hp_bench prime            commit-to-ready time against patch size
     hp_bench swap             run()'s cost of a swap against patch size
+    hp_bench load N [SHAPE..] loading and building an N-module patch
+                              (chain; links_reversed, modules_reversed: the
+                              chain's links or modules listed from the
+                              output back; fan; default: all four):
+                              as a patch document, as text-protocol ops
+                              applied one by one (the worker's work for
+                              each message), and compiling the graph
 
   Natively it times (CLOCK_MONOTONIC, medians of repeats).  Under callgrind
   (started by report.py with --collect-atstart=no --separate-threads=yes)
@@ -24,7 +31,10 @@
 #include "signal.h"
 
 #include "dsp.h"
+#include "graph.h"
 #include "module.h"
+#include "patch.h"
+#include "patchdoc.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -557,6 +567,181 @@ bench_swap(void)
   }
 }
 
+/* Loading and building against patch size */
+
+/* The ops of a test patch as text-protocol lines, creates first, as a
+   document lists them.  chain: m0 (saw) -> m1 -> ... (biquads), in signal
+   order; links_reversed: the same links listed from the output back (each
+   connect's destination already feeds the rest of the chain);
+   modules_reversed: the modules created from the output back (each
+   connect runs against creation order); fan: one lfo into the frequency of
+   n - 2 sines, all into one mixer input. */
+static char**
+load_ops(const char* const shape, const uint32_t n, uint32_t* const n_ops,
+         uint32_t* const n_links)
+{
+  char** const ops = (char**)calloc(3u * n, sizeof(char*));
+  CHECK(ops && n >= 3u);
+  uint32_t k = 0;
+  char     line[128];
+#define OP(...) \
+  (snprintf(line, sizeof(line), __VA_ARGS__), ops[k++] = strdup(line))
+  if (!strcmp(shape, "fan")) {
+    OP("create lfo lfo");
+    OP("create mix mixer");
+    for (uint32_t i = 0; i < n - 2u; ++i) {
+      OP("create o%u sine", i);
+    }
+    for (uint32_t i = 0; i < n - 2u; ++i) {
+      OP("connect lfo o%u:freq", i);
+      OP("connect o%u mix:in1", i);
+    }
+    *n_links = 2u * (n - 2u);
+  } else {
+    const bool back_modules = !strcmp(shape, "modules_reversed");
+    const bool back_links   = !strcmp(shape, "links_reversed");
+    CHECK(back_modules || back_links || !strcmp(shape, "chain"));
+    for (uint32_t j = 0; j < n; ++j) {
+      const uint32_t i = back_modules ? n - 1u - j : j;
+      OP("create m%u %s", i, i ? "biquad" : "saw");
+    }
+    for (uint32_t j = 1; j < n; ++j) {
+      const uint32_t i = back_links ? n - j : j;
+      OP("connect m%u m%u", i - 1u, i);
+    }
+    *n_links = n - 1u;
+  }
+#undef OP
+  for (uint32_t i = 0; i < k; ++i) {
+    CHECK(ops[i]);
+  }
+  *n_ops = k;
+  return ops;
+}
+
+/* The same ops as a one-scene patch document. */
+static char*
+load_document(char** const ops, const uint32_t n_ops)
+{
+  const size_t size = 256u + 96u * n_ops;
+  char* const  doc  = (char*)malloc(size);
+  CHECK(doc);
+  size_t len = (size_t)snprintf(
+    doc, size,
+    "@prefix hp: <urn:hotpatch:ns#> .\n<> a hp:PatchBank ; "
+    "hp:formatVersion 1 ; hp:activeScene 0 ;\n hp:scenes ( [ a hp:Scene ; "
+    "hp:ops (\n");
+  for (uint32_t i = 0; i < n_ops; ++i) {
+    char verb[16], a[64], b[64];
+    CHECK(sscanf(ops[i], "%15s %63s %63s", verb, a, b) == 3);
+    len += (size_t)snprintf(
+      doc + len, size - len,
+      !strcmp(verb, "create")
+        ? "  [ a hp:Create ; hp:module \"%s\" ; hp:type \"%s\" ]\n"
+        : "  [ a hp:Connect ; hp:source \"%s\" ; hp:dest \"%s\" ]\n",
+      a, b);
+  }
+  len += (size_t)snprintf(doc + len, size - len, ") ] ) .\n");
+  CHECK(len < size);
+  return doc;
+}
+
+static HpPatch*
+load_text(char** const ops, const uint32_t n_ops)
+{
+  HpPatch* const patch = hp_patch_new();
+  CHECK(patch);
+  for (uint32_t i = 0; i < n_ops; ++i) {
+    HpOp    op;
+    HpError err = {HP_SUCCESS, ""};
+    CHECK_MSG(!hp_op_parse_text(ops[i], &op, &err) &&
+                !hp_patch_apply(patch, &op, &err),
+              "%s: %s", ops[i], err.message);
+  }
+  return patch;
+}
+
+/* One measured stretch: timed natively, counted under callgrind. */
+typedef enum { LOAD_DOC, LOAD_TEXT, LOAD_BUILD } LoadStep;
+
+static double
+load_step(const LoadStep step, const char* const doc, char** const ops,
+          const uint32_t n_ops, const HpPatch* const patch)
+{
+  HpError  err   = {HP_SUCCESS, ""};
+  HpBank*  bank  = step == LOAD_DOC ? hp_bank_new() : NULL;
+  HpPatch* text  = NULL;
+  HpGraph* graph = NULL;
+  if (under_callgrind) {
+    CALLGRIND_ZERO_STATS;
+    CALLGRIND_TOGGLE_COLLECT;
+  }
+  const double t0 = now_ns();
+  switch (step) {
+  case LOAD_DOC: hp_doc_read(doc, NULL, bank, &err); break;
+  case LOAD_TEXT: text = load_text(ops, n_ops); break;
+  case LOAD_BUILD: graph = hp_graph_new(patch, NULL, (float)RATE, &err); break;
+  }
+  const double ms = (now_ns() - t0) * 1e-6;
+  if (under_callgrind) {
+    CALLGRIND_TOGGLE_COLLECT;
+  }
+  CHECK_MSG(!err.message[0], "%s", err.message);
+  CHECK(step != LOAD_DOC || bank->scenes[0]->n_modules == patch->n_modules);
+  hp_bank_free(bank);
+  hp_patch_free(text);
+  hp_graph_free(graph);
+  return ms;
+}
+
+static void
+bench_load(const uint32_t n, const char* const* const shapes,
+           const size_t n_shapes)
+{
+  static const char* const steps[] = {"doc", "text", "build"};
+  for (size_t s = 0; s < n_shapes; ++s) {
+    uint32_t       n_ops   = 0;
+    uint32_t       n_links = 0;
+    char** const   ops     = load_ops(shapes[s], n, &n_ops, &n_links);
+    char* const    doc     = load_document(ops, n_ops);
+    HpPatch* const patch   = load_text(ops, n_ops);
+    CHECK(patch->n_modules == n && patch->n_links == n_links);
+    double ms[3];
+    for (int step = LOAD_DOC; step <= LOAD_BUILD; ++step) {
+      /* Repeats for a median, fewer where one takes long (before the
+         loaders were linear, 4,096 modules took seconds). */
+      double t[REPEATS];
+      int    r     = 0;
+      double total = 0.0;
+      do {
+        t[r] = load_step((LoadStep)step, doc, ops, n_ops, patch);
+        total += t[r++];
+      } while (!under_callgrind && r < REPEATS && total < 2000.0);
+      ms[step] = median(t, (size_t)r);
+      if (under_callgrind) {
+        char label[96];
+        snprintf(label, sizeof(label), "load %s %u %s", shapes[s], n,
+                 steps[step]);
+        dump(label, 1u);
+      }
+    }
+    if (!under_callgrind) {
+      printf("{\"mode\": \"load\", \"shape\": \"%s\", \"modules\": %u, "
+             "\"links\": %u, \"doc_ms\": %.3f, \"text_ms\": %.3f, "
+             "\"build_ms\": %.3f}\n",
+             shapes[s], n, n_links, ms[LOAD_DOC], ms[LOAD_TEXT],
+             ms[LOAD_BUILD]);
+      fflush(stdout);
+    }
+    hp_patch_free(patch);
+    free(doc);
+    for (uint32_t i = 0; i < n_ops; ++i) {
+      free(ops[i]);
+    }
+    free(ops);
+  }
+}
+
 int
 main(int argc, char** argv)
 {
@@ -569,8 +754,19 @@ main(int argc, char** argv)
     bench_prime();
   } else if (argc >= 2 && !strcmp(argv[1], "swap")) {
     bench_swap();
+  } else if (argc >= 3 && !strcmp(argv[1], "load")) {
+    static const char* const all[] = {"chain", "links_reversed",
+                                      "modules_reversed", "fan"};
+    if (argc > 3) {
+      bench_load((uint32_t)atoi(argv[2]), (const char* const*)argv + 3,
+                 (size_t)argc - 3u);
+    } else {
+      bench_load((uint32_t)atoi(argv[2]), all, sizeof(all) / sizeof(all[0]));
+    }
   } else {
-    fprintf(stderr, "usage: hp_bench modules | chain N BLOCK | prime | swap\n");
+    fprintf(stderr,
+            "usage: hp_bench modules | chain N BLOCK | prime | swap | "
+            "load N [SHAPE...]\n");
     return 2;
   }
   return 0;

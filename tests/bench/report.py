@@ -234,6 +234,48 @@ def whole_target(whole):
             "%s" % fmt(x), True)
 
 
+LOAD_SIZES = [1024, 4096]
+LOAD_SHAPES = [("chain", "chain, in signal order"),
+               ("links_reversed", "chain, links listed from the output back"),
+               ("fan", "fan: an lfo into n - 2 sines into one mixer input")]
+
+
+def load_table(bench, env, say, progress):
+    """Loading and building against patch size: the table, and the target
+    that says it is linear (instructions at 4,096 modules at most 5 times
+    those at 1,024; quadratic would be 16)."""
+    shapes = [s for s, _ in LOAD_SHAPES]
+    rows, ir = {}, {}
+    for n in LOAD_SIZES:
+        progress("load and build %d modules, natively and under callgrind" % n)
+        for r in run_json([bench, "load", str(n)] + shapes, env):
+            rows[(r["shape"], n)] = r
+        for label, values in run_callgrind([bench, "load", str(n)] + shapes,
+                                           env).items():
+            _, shape, size, step = label.split()
+            ir[(shape, int(size), step)] = values[-1]
+    say()
+    say("#### Loading and building, against patch size: a one-scene patch "
+        "document read (hp_doc_read: Turtle parsed, ops applied), the same "
+        "ops as text-protocol lines applied one by one (the worker's work "
+        "for each message), and the graph compiled (hp_graph_new)")
+    say()
+    say("| patch | modules | links | document: M instructions / ms | text "
+        "ops: M instructions / ms | build: M instructions / ms |")
+    say("|---|---:|---:|---:|---:|---:|")
+    for shape, title in LOAD_SHAPES:
+        for n in LOAD_SIZES:
+            r = rows[(shape, n)]
+            say("| %s | %d | %d | %s |" % (title, n, r["links"], " | ".join(
+                "%s / %s" % (fmt(ir[(shape, n, step)] / 1e6, 2),
+                             fmt(r[step + "_ms"], 2))
+                for step in ("doc", "text", "build"))))
+    worst = max(ir[(shape, LOAD_SIZES[1], step)] / ir[(shape, LOAD_SIZES[0], step)]
+                for shape in shapes for step in ("doc", "text", "build"))
+    return [("loading and building linear: instructions at 4,096 modules "
+             "at most 5x those at 1,024", worst <= 5.0, "%.2f x" % worst, True)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build", help="the waf build directory")
@@ -390,6 +432,8 @@ def main():
         say("| %d | %.0f | %.0f | %.0f | %.0f |" % (
             n, s_ir, t_ir, s_ir - t_ir, swap_ns[n]["swap_cost_ns"]))
 
+    load_targets = load_table(bench, env, say, progress)
+
     # Targets (DESIGN.md section 5)
     targets = []
     seed, floor = chains[("hotpatch", 1)], chains[("hand", 1)]
@@ -417,6 +461,7 @@ def main():
                     flat, "%.0f..%.0f instructions" % (min(swap_ir.values()),
                                                        max(swap_ir.values())),
                     True))
+    targets += load_targets
     say()
     say("#### Targets (DESIGN.md section 5)")
     say()
