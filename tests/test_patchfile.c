@@ -249,7 +249,7 @@ main(void)
              {dir, "is a directory, not a regular file"},
              {"/dev/stdin", ", not a regular file"}};
   for (int i = 0; i < 4; ++i) {
-    const double t0 = now_ms();
+    const double asked = now_ms();
     CHECK(!hp_host_send_patch_set_path(host, hp_host_frames(host), 10 + i,
                                        HP__patchFile, odd[i].path));
     for (int k = 0; k < 8; ++k) {
@@ -262,7 +262,7 @@ main(void)
               "loading %s: %s", odd[i].path, r && r->message ? r->message : "no error");
     f = pitch(host, 24000);
     CHECK_MSG(fabs(f - 770.0) < 0.2, "after loading %s: %.3f Hz", odd[i].path, f);
-    printf("# %s refused in %.1f ms: %s\n", odd[i].path, now_ms() - t0, r->message);
+    printf("# %s refused in %.1f ms: %s\n", odd[i].path, now_ms() - asked, r->message);
   }
 
   hp_host_free(host);
