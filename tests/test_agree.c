@@ -138,8 +138,13 @@ saved_state(HpHost* const host)
 static void
 test_set_after_commit(const HpWorkerMode mode)
 {
-  HpHost* const host = hp_host_open(
-    &(HpHostConfig){.sample_rate = RATE, .worker_mode = mode, .seed = 1});
+  /* Threaded: the worker sleeps up to 20 ms before its work, so the set
+     arrives before the standby is published, as with a busy host. */
+  HpHost* const host = hp_host_open(&(HpHostConfig){
+    .sample_rate         = RATE,
+    .worker_mode         = mode,
+    .seed                = 1,
+    .worker_delay_max_us = mode == HP_WORKER_THREADED ? 20000 : 0});
   send(host, -1, "/patch/clear");
   send(host, -1, "/patch/create s1 sine");
   send(host, 1, "/patch/commit");
@@ -169,8 +174,11 @@ test_set_after_commit(const HpWorkerMode mode)
 static void
 test_many_sets(const HpWorkerMode mode)
 {
-  HpHost* const host = hp_host_open(
-    &(HpHostConfig){.sample_rate = RATE, .worker_mode = mode, .seed = 2});
+  HpHost* const host = hp_host_open(&(HpHostConfig){
+    .sample_rate         = RATE,
+    .worker_mode         = mode,
+    .seed                = 2,
+    .worker_delay_max_us = mode == HP_WORKER_THREADED ? 20000 : 0});
   send(host, -1, "/patch/clear");
   send(host, -1, "/patch/create osc1 sine");
   send(host, -1, "/patch/set osc1 gain 0.2");
@@ -421,7 +429,7 @@ typedef struct {
   bool   require_signal;
 } Op;
 
-#define MAX_ROUND_OPS 64
+#define MAX_ROUND_OPS 256
 
 /* Apply a live set to every patch of the model that has the module; true
    when one has. */
@@ -616,15 +624,30 @@ random_op(HpHost* const host, Op* const ops, int* const n_ops, int* const seq)
   } else if (dice < 73) {
     op.kind = OP_CLEAR;
     snprintf(line, sizeof(line), "/patch/clear");
-  } else if (dice < 92) {
+  } else if (dice < 88) {
     op.kind           = OP_COMMIT;
     op.require_signal = hp_host_random(host, 0, 2) == 0;
     snprintf(line, sizeof(line), "/patch/commit%s%s",
              op.require_signal ? " require_signal=1" : "",
              hp_host_random(host, 0, 1) ? " crossfade=0" : "");
-  } else {
+  } else if (dice < 96) {
     op.kind = OP_ABORT;
     snprintf(line, sizeof(line), "/patch/abort");
+  } else {
+    /* Automation: 70 sets of one parameter in a row, more than a ring of
+       the latest 64 would hold. */
+    op.kind  = OP_SET;
+    op.param = (int)hp_host_random(host, 0, 1);
+    for (int i = 0; i < 70 && *n_ops + 2 < MAX_ROUND_OPS; ++i) {
+      op.value = op.param ? gains[hp_host_random(host, 0, 3)]
+                          : osc_freqs[op.module][hp_host_random(host, 0, 2)];
+      set_line(line, sizeof(line), &op);
+      ops[(*n_ops)++] = op;
+      send(host, op.seq, line);
+      op.seq = (*seq)++;
+    }
+    --(*seq);
+    return;
   }
   CHECK(*n_ops + 1 < MAX_ROUND_OPS);
   ops[(*n_ops)++] = op;
@@ -663,14 +686,15 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
   settle(host, seq, seq + 1);
   seq += 2;
 
-  int checks = 0;
-  for (int round = 1; round <= rounds && !failures; ++round) {
+  int       checks = 0;
+  const int before = failures;
+  for (int round = 1; round <= rounds && failures == before; ++round) {
     hp_host_clear_events(host);
     Op        ops[MAX_ROUND_OPS];
     int       n_ops     = 0;
     const int first_seq = seq;
     const int length    = (int)hp_host_random(host, 5, 40);
-    while (n_ops < length) {
+    while (n_ops < length && n_ops + 72 < MAX_ROUND_OPS) {
       if (hp_host_random(host, 0, 3) == 0) {
         CHECK(!hp_host_run(host, hp_host_random(host, 1, 1024)));
         if (hp_host_random(host, 0, 3) == 0) {
