@@ -498,7 +498,7 @@ file_kind(const mode_t mode)
          : S_ISBLK(mode) ? "a block device"
          : S_ISDIR(mode) ? "a directory"
          : S_ISSOCK(mode) ? "a socket"
-                          : "not a regular file";
+                          : "of an unknown kind";
 }
 
 /* Read a whole patch file.  Only a regular file of a bounded size: a FIFO
@@ -650,9 +650,9 @@ record_live(HpEngine* const e, const HpOp* const op, HpError* const err)
   }
   /* Put it in the standby too (taken back for the moment), so run() need
      replay only the sets still queued when it takes the standby. */
-  HpGraph* const g =
-    e->published ? atomic_exchange_explicit(&e->ready, NULL, memory_order_acq_rel)
-                 : NULL;
+  HpGraph* const g = e->published ? atomic_exchange_explicit(
+                                     &e->ready, NULL, memory_order_acq_rel)
+                                 : NULL;
   if (g) {
     set_live(g, op, true);
     hp_graph_tag(g)->serial = op->serial;
@@ -929,8 +929,8 @@ void
 hp_engine_set_file_settings(HpEngine* const e, const char* const path,
                             const bool live_reload)
 {
-  struct stat st_file;
-  const bool  found = path && path[0] && !stat(path, &st_file); /* no I/O under lock */
+  struct stat st_file; /* looked at before the lock: no I/O under it */
+  const bool  found = path && path[0] && !stat(path, &st_file);
   pthread_mutex_lock(&e->lock);
   snprintf(e->patch_file, sizeof(e->patch_file), "%s", path ? path : "");
   e->live_reload = live_reload;
