@@ -109,8 +109,8 @@ struct HpEngineImpl {
   HpGraph*        base;       /* the graph known to be playing */
   HpGraph*        published;  /* put in `ready`; maybe taken since */
   bool            dirty;      /* staged differs structurally from committed */
-  uint32_t        taken;      /* serial of the op being applied: it stays
-                                 queued until applied (see replay_live) */
+  uint32_t        applied;    /* serial of the last op applied (a graph
+                                 built now holds the sets up to it) */
   HpOp*           primes;
   uint32_t        n_primes;
   uint32_t        generation;
@@ -375,7 +375,7 @@ commit(HpEngine* const e, const HpOp* const op)
 
   HpGraphTag* tag   = hp_graph_tag(g);
   tag->generation   = ++e->generation;
-  tag->serial       = e->taken;
+  tag->serial       = e->applied;
   tag->seq          = op->seq;
   tag->crossfade_ms = op->crossfade_ms;
   hp_patch_copy(e->committed, e->staged);
@@ -728,8 +728,8 @@ hp_engine_work(HpEngine* const e)
   HpOp op;
   while (hp_ring_space(e->events) >= EVENTS_PER_OP &&
          hp_ring_peek(e->ops, &op)) {
-    e->taken = op.serial;
     apply_op(e, &op);
+    e->applied = op.serial;
     hp_ring_skip(e->ops);
   }
   free_retired(e);
