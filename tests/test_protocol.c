@@ -1038,7 +1038,14 @@ test_burst(const HpWorkerMode mode)
 static void
 test_failing_commit(const HpWorkerMode mode)
 {
-  HpHost* const host = make(mode, 9);
+  /* Threaded: the worker sleeps up to 20 ms first, so both commits wait
+     for the same work() call. */
+  HpHostConfig cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.worker_mode         = mode;
+  cfg.seed                = 9;
+  cfg.worker_delay_max_us = mode == HP_WORKER_THREADED ? 20000 : 0;
+  HpHost* const host      = make_with(cfg);
   send_now(host, -1, "/patch/clear");
   send_now(host, -1, "/patch/create s1 sine");
   send_now(host, 1, "/patch/commit");
@@ -1079,8 +1086,12 @@ test_failing_commit(const HpWorkerMode mode)
 static void
 test_superseded_note(void)
 {
-  HpHost* const  host  = make(HP_WORKER_THREADED, 12);
-  const int      n     = 20;
+  HpHostConfig cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.seed                = 12;
+  cfg.worker_delay_max_us = 20000; /* the burst waits for one work() call */
+  HpHost* const  host     = make_with(cfg);
+  const int      n        = 20;
   const uint64_t start = hp_host_frames(host);
   send_at(host, start, -1, "/patch/clear");
   for (int i = 0; i < n; ++i) {
