@@ -35,7 +35,7 @@ PLUGIN_SOURCES = ["plugin/hotpatch.c", "plugin/atoms.c"]
 UNIT_TESTS = ["test_ring", "test_dsp", "test_patch", "test_patchdoc", "test_engine"]
 
 # Tests that drive the built bundle through the lilv test host.
-HOST_TESTS = ["test_host", "test_plugin", "test_swap", "test_protocol", "test_state", "test_presets", "test_patchfile", "test_stress", "test_rates", "test_instances"]
+HOST_TESTS = ["test_host", "test_plugin", "test_swap", "test_protocol", "test_state", "test_presets", "test_patchfile", "test_stress", "test_rates", "test_instances", "test_agree"]
 
 # Benchmark programs under tests/bench/ (built with the tests): seed_metrics
 # and hp_bench, which tests/bench/report.py drives ('./waf bench' runs both).

@@ -8,8 +8,11 @@
   Worker: applies operations to the staged patch; on commit builds the
   standby graph in one allocation, applies prime ops, warms it up, checks
   the warm-up and publishes it with one release store to `ready`.  Frees
-  retired graphs.  A commit that finds an earlier standby still unswapped
-  takes it back (atomic exchange) and frees it: the last commit wins.
+  retired graphs.  A commit that succeeds and finds an earlier standby
+  still unswapped takes it back (atomic exchange) and frees it: the last
+  good commit wins.  A live set reaches a standby not yet swapped in either
+  from the worker (which takes it back, sets, and publishes it again) or,
+  when run() took it first, from run() replaying the sets still queued.
 
   Handover invariants (checked by tests/model): `ready` holds at most one
   graph; only the worker puts graphs in, both sides take them out with an
@@ -25,6 +28,7 @@
 #include "ring.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,6 +37,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #if defined(__SSE2__)
 #  include <emmintrin.h>
@@ -41,7 +46,6 @@
 #define OP_QUEUE_SIZE 1024u     /* operations between two worker runs */
 #define EVENT_QUEUE_SIZE 1024u  /* notifications waiting for run() */
 #define EVENTS_PER_OP 3u        /* the most one op emits (Error, Primed, ...) */
-#define LIVE_SETS 64u           /* live sets remembered for a pending swap */
 #define RETIRE_QUEUE_SIZE 16u   /* graphs waiting to be freed */
 #define MAX_PRIMES 4096u
 #define DEFAULT_WARMUP 8
@@ -52,16 +56,6 @@
 #define MAX_RT_EVENTS 16u
 #define PATCH_TEXT_MAX 60000u   /* fits the notify port's 64 KiB minimum */
 #define MAX_FILE_SIZE (16u << 20u)
-
-/* A live hp:Set or hp:Gate, kept so a standby built before it (its commit
-   came earlier in the queue) gets it too when it swaps in. */
-typedef struct {
-  uint32_t serial;
-  float    value;
-  char     module[HP_ID_MAX];
-  char     param[HP_NAME_MAX];
-  char     choice[HP_NAME_MAX];
-} LiveSet;
 
 struct HpEngineImpl {
   float     rate;
@@ -96,13 +90,13 @@ struct HpEngineImpl {
   uint32_t       n_rt_events;
   HpEngineStatus status;
   uint32_t       serial;    /* of the last op queued */
-  LiveSet        live[LIVE_SETS]; /* the latest live sets, a ring */
-  uint32_t       n_live;    /* live sets ever made (index = n % LIVE_SETS) */
   float          fade_l[HP_CHUNK];
   float          fade_r[HP_CHUNK];
 
   /* Worker side, under `lock` (also taken by restore and save, never by
-     the audio thread). */
+     the audio thread).  `work_lock` makes hp_engine_work() the one consumer
+     of `ops` while it reads a patch file with `lock` released. */
+  pthread_mutex_t work_lock;
   pthread_mutex_t lock;
   HpBank*         bank;       /* scenes; the active one is `committed` */
   char            patch_file[HP_MESSAGE_MAX]; /* "" when none */
@@ -115,7 +109,8 @@ struct HpEngineImpl {
   HpGraph*        base;       /* the graph known to be playing */
   HpGraph*        published;  /* put in `ready`; maybe taken since */
   bool            dirty;      /* staged differs structurally from committed */
-  uint32_t        taken;      /* serial of the last op taken from the queue */
+  uint32_t        applied;    /* serial of the last op applied (a graph
+                                 built now holds the sets up to it) */
   HpOp*           primes;
   uint32_t        n_primes;
   uint32_t        generation;
@@ -133,6 +128,18 @@ now_ms(void)
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
+/* Put a live hp:Set or hp:Gate on a graph; false when the graph has no
+   such module or parameter or refuses the value.  Audio thread, or the
+   worker on a standby it holds. */
+static bool
+set_live(HpGraph* const g, const HpOp* const op, const bool immediate)
+{
+  const bool gate = op->type == HP_OP_GATE;
+  return hp_graph_set(g, op->module, gate ? "gate" : op->arg,
+                      gate ? (op->value >= 0.5f ? 1.0f : 0.0f) : op->value,
+                      op->arg2, immediate);
+}
+
 static void
 emit(HpEngine* const e, const HpEvent* const ev)
 {
@@ -141,7 +148,9 @@ emit(HpEngine* const e, const HpEvent* const ev)
   }
 }
 
-/* Answer a message: an error (always, and logged) or an ack (if numbered). */
+/* Answer a message: an error (always, and logged) or an ack (if numbered).
+   A superseded commit is normal use, not a fault: the log gets a note (hosts
+   such as Ardour show errors to the user). */
 static void
 reply(HpEngine* const e, const int32_t seq, const HpStatus st,
       const HpError* const err)
@@ -158,7 +167,7 @@ reply(HpEngine* const e, const int32_t seq, const HpStatus st,
     snprintf(ev.message, sizeof(ev.message), "%s",
              err && err->message[0] ? err->message : hp_strerror(st));
     if (e->log) {
-      e->log(e->log_handle, true, ev.message);
+      e->log(e->log_handle, st != HP_ERR_SUPERSEDED, ev.message);
     }
   }
   emit(e, &ev);
@@ -173,8 +182,21 @@ free_retired(HpEngine* const e)
   }
 }
 
+/* Learn whether the audio thread took the published standby: then it plays,
+   and the next build keeps its modules' state.  Only the worker puts a graph
+   in `ready`, so once it is gone it is gone for good. */
+static void
+settle_base(HpEngine* const e)
+{
+  if (e->published && !atomic_load_explicit(&e->ready, memory_order_acquire)) {
+    e->base = e->published;
+    hp_patch_copy(e->base_patch, e->committed);
+    e->published = NULL;
+  }
+}
+
 /* Take back a standby not yet swapped in (returning it), or learn that the
-   audio thread took it (it becomes the base of the next build). */
+   audio thread took it. */
 static HpGraph*
 reclaim_standby(HpEngine* const e)
 {
@@ -182,11 +204,9 @@ reclaim_standby(HpEngine* const e)
     atomic_exchange_explicit(&e->ready, NULL, memory_order_acq_rel);
   if (prev) {
     hp_patch_copy(e->committed, e->base_patch);
-  } else if (e->published) {
-    e->base = e->published;
-    hp_patch_copy(e->base_patch, e->committed);
+    e->published = NULL;
   }
-  e->published = NULL;
+  settle_base(e);
   return prev;
 }
 
@@ -275,6 +295,25 @@ warm_up(HpEngine* const e, HpGraph* const g, const int32_t blocks,
   return HP_SUCCESS;
 }
 
+/* The standby for the staged patch, built against `base` (what plays): the
+   prime ops applied, then warmed up and judged.  NULL, with `err` set, when
+   a step fails. */
+static HpGraph*
+build_standby(HpEngine* const e, const HpOp* const op, const int32_t warmup,
+              float* const rms, HpError* const err)
+{
+  HpGraph* const g  = hp_graph_new(e->staged, e->base, e->rate, err);
+  HpStatus       st = g ? HP_SUCCESS : err->status;
+  if (!st && !(st = apply_primes(e, g, err))) {
+    st = warm_up(e, g, warmup, op->require_signal, rms, err);
+  }
+  if (st) {
+    hp_graph_free(g);
+    return NULL;
+  }
+  return g;
+}
+
 static void
 commit(HpEngine* const e, const HpOp* const op)
 {
@@ -304,19 +343,23 @@ commit(HpEngine* const e, const HpOp* const op)
     return;
   }
 
-  supersede(e, reclaim_standby(e), "was superseded by a later commit");
-
-  HpGraph* g   = hp_graph_new(e->staged, e->base, e->rate, &err);
-  float    rms = 0.0f;
-  HpStatus st  = g ? HP_SUCCESS : err.status;
-  if (!st && !(st = apply_primes(e, g, &err))) {
-    st = warm_up(e, g, warmup, op->require_signal, &rms, &err);
+  /* Build first: a commit that fails leaves an earlier standby to swap in.
+     One that succeeds takes it back, unless run() took it meanwhile: then
+     that one plays, and this one is built again against it. */
+  settle_base(e);
+  const HpGraph* const built_on = e->base;
+  float                rms      = 0.0f;
+  HpGraph*             g        = build_standby(e, op, warmup, &rms, &err);
+  HpGraph* const       prev     = g ? reclaim_standby(e) : NULL;
+  if (g && e->base != built_on) {
+    hp_graph_free(g);
+    g = build_standby(e, op, warmup, &rms, &err);
   }
   const uint32_t n_primes = e->n_primes;
   e->n_primes             = 0;
-  if (st) {
-    hp_graph_free(g);
-    reply(e, op->seq, st, &err);
+  supersede(e, prev, "was superseded by a later commit");
+  if (!g) {
+    reply(e, op->seq, err.status, &err);
     return;
   }
 
@@ -332,7 +375,7 @@ commit(HpEngine* const e, const HpOp* const op)
 
   HpGraphTag* tag   = hp_graph_tag(g);
   tag->generation   = ++e->generation;
-  tag->serial       = e->taken;
+  tag->serial       = e->applied;
   tag->seq          = op->seq;
   tag->crossfade_ms = op->crossfade_ms;
   hp_patch_copy(e->committed, e->staged);
@@ -438,85 +481,184 @@ install_document(HpEngine* const e, const char* const text,
   return st;
 }
 
-/* Read a whole patch file; NULL with `err` set when it cannot be one. */
-static char*
-read_file(const char* const path, HpError* const err)
+/* A patch file as read, outside `lock`. */
+typedef struct {
+  char*           text;  /* the document, or NULL: `err` says why */
+  HpError         err;
+  bool            found; /* it exists: watch its time and size */
+  struct timespec mtime;
+  off_t           size;
+} PatchFile;
+
+static const char*
+file_kind(const mode_t mode)
 {
-  FILE* file = fopen(path, "rb");
-  if (!file) {
-    hp_error(err, HP_ERR_IO, "cannot open patch file '%.200s': %s", path,
-             strerror(errno));
-    return NULL;
-  }
-  char*  text = (char*)malloc(MAX_FILE_SIZE + 1u);
-  size_t len  = text ? fread(text, 1, MAX_FILE_SIZE + 1u, file) : 0;
-  fclose(file);
-  if (!text) {
-    hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
-  } else if (len > MAX_FILE_SIZE) {
-    hp_error(err, HP_ERR_TOO_LARGE, "patch file '%.200s' is larger than %u MiB",
-             path, MAX_FILE_SIZE >> 20u);
-  } else if (memchr(text, '\0', len)) {
-    hp_error(err, HP_ERR_SYNTAX,
-             "patch file '%.200s' is binary, not a Turtle patch document",
-             path);
-  } else {
-    text[len] = '\0';
-    return text;
-  }
-  free(text);
-  return NULL;
+  return S_ISFIFO(mode)  ? "a FIFO"
+         : S_ISCHR(mode) ? "a character device"
+         : S_ISBLK(mode) ? "a block device"
+         : S_ISDIR(mode) ? "a directory"
+         : S_ISSOCK(mode) ? "a socket"
+                          : "of an unknown kind";
 }
 
+/* Read a whole patch file.  Only a regular file of a bounded size: a FIFO
+   or a device could block or never end.  Opened non-blocking, so even a
+   FIFO without a writer only gets looked at. */
 static void
-load_file(HpEngine* const e, const char* const path, const int32_t seq)
+read_file(const char* const path, PatchFile* const file)
 {
-  HpError err;
-  if (path[0] != '/') {
-    hp_error(&err, HP_ERR_BAD_VALUE,
-             "hp:patchFile needs an absolute path, not '%.200s'", path);
-    reply(e, seq, err.status, &err);
+  HpError* const err = &file->err;
+  struct stat    info;
+  memset(file, 0, sizeof(*file));
+  const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &info)) {
+    hp_error(err, HP_ERR_IO, "cannot open patch file '%.200s': %s", path,
+             strerror(errno));
+    if (fd >= 0) {
+      close(fd);
+    }
     return;
   }
-  struct stat st_file;
-  const bool  found = !stat(path, &st_file);
-  char*       text  = read_file(path, &err);
-  HpStatus    st    = text ? HP_SUCCESS : err.status;
-  if (text) {
+  file->found = true;
+  file->mtime = info.st_mtim;
+  file->size  = info.st_size;
+  char*  text = NULL;
+  size_t len  = 0;
+  if (!S_ISREG(info.st_mode)) {
+    hp_error(err, HP_ERR_IO,
+             "patch file '%.200s' is %s, not a regular file; give the path "
+             "of a Turtle patch document",
+             path, file_kind(info.st_mode));
+  } else if (info.st_size > (off_t)MAX_FILE_SIZE) {
+    hp_error(err, HP_ERR_TOO_LARGE, "patch file '%.200s' is larger than %u MiB",
+             path, MAX_FILE_SIZE >> 20u);
+  } else if (!(text = (char*)malloc((size_t)info.st_size + 1u))) {
+    hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  } else {
+    /* A file being written may be shorter than fstat said: read what is
+       there (the parser refuses a cut document). */
+    ssize_t got = 0;
+    while (len < (size_t)info.st_size &&
+           ((got = read(fd, text + len, (size_t)info.st_size - len)) > 0 ||
+            (got < 0 && errno == EINTR))) {
+      len += got > 0 ? (size_t)got : 0u;
+    }
+    if (got < 0) {
+      hp_error(err, HP_ERR_IO, "cannot read patch file '%.200s': %s", path,
+               strerror(errno));
+    } else if (memchr(text, '\0', len)) {
+      hp_error(err, HP_ERR_SYNTAX,
+               "patch file '%.200s' is binary, not a Turtle patch document",
+               path);
+    } else {
+      text[len]  = '\0';
+      file->text = text;
+      text       = NULL;
+    }
+  }
+  free(text);
+  close(fd);
+}
+
+/* Install a patch file read by read_file(), and watch it. */
+static void
+load_file(HpEngine* const e, const char* const path, PatchFile* const file,
+          const int32_t seq)
+{
+  HpStatus st = file->text ? HP_SUCCESS : file->err.status;
+  if (file->text) {
     char uri[HP_MESSAGE_MAX + 8];
     snprintf(uri, sizeof(uri), "file://%s", path);
     HpError why;
-    if ((st = install_document(e, text, uri, seq, &why))) {
-      hp_error(&err, st, "patch file '%.120s': %.180s", path, why.message);
+    if ((st = install_document(e, file->text, uri, seq, &why))) {
+      hp_error(&file->err, st, "patch file '%.120s': %.180s", path,
+               why.message);
     }
-    free(text);
   }
   /* Watch the file even when this version is broken: the next save may
      mend it. */
   snprintf(e->patch_file, sizeof(e->patch_file), "%s", path);
-  e->file_mtime = found ? st_file.st_mtim : (struct timespec){0, 0};
-  e->file_size  = found ? st_file.st_size : -1;
+  e->file_mtime = file->found ? file->mtime : (struct timespec){0, 0};
+  e->file_size  = file->found ? file->size : -1;
   atomic_store(&e->watching, e->live_reload);
   if (st) {
-    reply(e, seq, st, &err);
+    reply(e, seq, st, &file->err);
   }
 }
 
-/* Live reload: a changed file is loaded, primed and crossfaded in. */
+/* hp:patchFile, and live reload's look at the file (a changed file is
+   loaded, primed and crossfaded in).  The file is read with `lock`
+   released: save() takes it, and a slow disk must not hold a save up.
+   Called by hp_engine_work() with `lock` held. */
 static void
-watch_file(HpEngine* const e)
+patch_file_op(HpEngine* const e, const HpOp* const op)
 {
-  struct stat st_file;
-  if (!e->live_reload || !e->patch_file[0] || stat(e->patch_file, &st_file)) {
+  char path[HP_MESSAGE_MAX];
+  memcpy(path, op->type == HP_OP_TICK ? e->patch_file : op->text, sizeof(path));
+  path[sizeof(path) - 1u] = '\0';
+  if (op->type == HP_OP_TICK && (!e->live_reload || !path[0])) {
     return;
   }
-  if (st_file.st_mtim.tv_sec != e->file_mtime.tv_sec ||
-      st_file.st_mtim.tv_nsec != e->file_mtime.tv_nsec ||
-      st_file.st_size != e->file_size) {
-    char path[HP_MESSAGE_MAX];
-    memcpy(path, e->patch_file, sizeof(path));
-    load_file(e, path, HP_NO_SEQ);
+  if (path[0] != '/') {
+    HpError err;
+    hp_error(&err, HP_ERR_BAD_VALUE,
+             "hp:patchFile needs an absolute path, not '%.200s'", path);
+    reply(e, op->seq, err.status, &err);
+    return;
   }
+  const struct timespec seen = e->file_mtime;
+  const off_t           size = e->file_size;
+  pthread_mutex_unlock(&e->lock);
+  struct stat info;
+  PatchFile   file;
+  memset(&file, 0, sizeof(file));
+  const bool changed =
+    op->type != HP_OP_TICK ||
+    (!stat(path, &info) &&
+     (info.st_mtim.tv_sec != seen.tv_sec ||
+      info.st_mtim.tv_nsec != seen.tv_nsec || info.st_size != size));
+  if (changed) {
+    read_file(path, &file);
+  }
+  pthread_mutex_lock(&e->lock);
+  if (changed) {
+    load_file(e, path, &file, op->seq);
+  }
+  free(file.text);
+}
+
+/* A live hp:Set or hp:Gate plays on the graph run() holds already.  Record
+   it in every patch that has the module: staged (the next commit), committed
+   (what patch:Get and save report, and what the standby plays) and
+   base_patch (what plays until the swap).  Refused only when none has it or
+   the value is bad: a set to a module whose deletion is staged still plays. */
+static HpStatus
+record_live(HpEngine* const e, const HpOp* const op, HpError* const err)
+{
+  settle_base(e);
+  HpPatch* const patches[] = {e->staged, e->committed, e->base_patch};
+  HpStatus       st        = HP_ERR_UNKNOWN_MODULE;
+  for (size_t i = 0; i < sizeof(patches) / sizeof(patches[0]); ++i) {
+    HpError        why;
+    const HpStatus pst = hp_patch_apply(patches[i], op, &why);
+    if (!pst || st == HP_ERR_UNKNOWN_MODULE) {
+      st = pst; /* an error from a patch that has the module says most */
+      if (st) {
+        *err = why;
+      }
+    }
+  }
+  /* Put it in the standby too (taken back for the moment), so run() need
+     replay only the sets still queued when it takes the standby. */
+  HpGraph* const g = e->published ? atomic_exchange_explicit(
+                                     &e->ready, NULL, memory_order_acq_rel)
+                                 : NULL;
+  if (g) {
+    set_live(g, op, true);
+    hp_graph_tag(g)->serial = op->serial;
+    atomic_store_explicit(&e->ready, g, memory_order_release);
+  }
+  return st;
 }
 
 static void
@@ -529,6 +671,7 @@ abort_staged(HpEngine* const e, const HpOp* const op)
   reply(e, op->seq, HP_SUCCESS, NULL);
 }
 
+/* With `lock` held (released meanwhile while a patch file is read). */
 static void
 apply_op(HpEngine* const e, const HpOp* const op)
 {
@@ -545,13 +688,13 @@ apply_op(HpEngine* const e, const HpOp* const op)
     return;
   case HP_OP_GET: answer_get(e, op); return;
   case HP_OP_SCENE: switch_scene(e, op); return;
-  case HP_OP_LOAD_FILE: load_file(e, op->text, op->seq); return;
+  case HP_OP_LOAD_FILE:
+  case HP_OP_TICK: patch_file_op(e, op); return;
   case HP_OP_LIVE_RELOAD:
     e->live_reload = op->value != 0.0f;
     atomic_store(&e->watching, e->live_reload && e->patch_file[0]);
     reply(e, op->seq, HP_SUCCESS, NULL);
     return;
-  case HP_OP_TICK: watch_file(e); return;
   case HP_OP_PRIME_SET:
   case HP_OP_PRIME_GATE:
     if (e->n_primes >= MAX_PRIMES) {
@@ -562,14 +705,7 @@ apply_op(HpEngine* const e, const HpOp* const op)
     }
     break;
   case HP_OP_SET:
-  case HP_OP_GATE:
-    /* Live already: record it in every patch that has the module, so the
-       next commit and a state save keep it. */
-    if (!(st = hp_patch_apply(e->staged, op, &err))) {
-      hp_patch_apply(e->committed, op, NULL);
-      hp_patch_apply(e->base_patch, op, NULL);
-    }
-    break;
+  case HP_OP_GATE: st = record_live(e, op, &err); break;
   default:
     if (!(st = hp_patch_apply(e->staged, op, &err))) {
       e->dirty = true;
@@ -582,18 +718,23 @@ apply_op(HpEngine* const e, const HpOp* const op)
 void
 hp_engine_work(HpEngine* const e)
 {
+  pthread_mutex_lock(&e->work_lock);
   pthread_mutex_lock(&e->lock);
   free_retired(e);
   /* Take an op only while its answers fit: none is ever dropped.  What is
-     left waits for the next token (run() schedules one while ops wait). */
+     left waits for the next token (run() schedules one while ops wait).
+     An op leaves the queue only once applied: run() replays the live sets
+     still queued on a standby it takes (replay_live). */
   HpOp op;
   while (hp_ring_space(e->events) >= EVENTS_PER_OP &&
-         hp_ring_pop(e->ops, &op)) {
-    e->taken = op.serial;
+         hp_ring_peek(e->ops, &op)) {
     apply_op(e, &op);
+    e->applied = op.serial;
+    hp_ring_skip(e->ops);
   }
   free_retired(e);
   pthread_mutex_unlock(&e->lock);
+  pthread_mutex_unlock(&e->work_lock);
 }
 
 /* Lifecycle */
@@ -629,6 +770,7 @@ hp_engine_new(const float rate, const HpLogFunc log, void* const log_handle,
     e->macro_pos[m] = NAN;
   }
   atomic_init(&e->ready, NULL);
+  pthread_mutex_init(&e->work_lock, NULL);
   pthread_mutex_init(&e->lock, NULL);
   if (!e->ops || !e->events || !e->retired || !e->staged || !e->committed ||
       !e->base_patch || !e->primes || !e->warm_l || !e->warm_r ||
@@ -697,6 +839,7 @@ hp_engine_free(HpEngine* const e)
   free(e->warm_l);
   free(e->warm_r);
   pthread_mutex_destroy(&e->lock);
+  pthread_mutex_destroy(&e->work_lock);
   free(e);
 }
 
@@ -786,11 +929,12 @@ void
 hp_engine_set_file_settings(HpEngine* const e, const char* const path,
                             const bool live_reload)
 {
-  struct stat st_file;
+  struct stat st_file; /* looked at before the lock: no I/O under it */
+  const bool  found = path && path[0] && !stat(path, &st_file);
   pthread_mutex_lock(&e->lock);
   snprintf(e->patch_file, sizeof(e->patch_file), "%s", path ? path : "");
   e->live_reload = live_reload;
-  if (e->patch_file[0] && !stat(e->patch_file, &st_file)) {
+  if (found) {
     e->file_mtime = st_file.st_mtim;
     e->file_size  = st_file.st_size;
   }
@@ -837,20 +981,29 @@ hp_engine_submit(HpEngine* const e, const HpOp* const op)
   e->serial    = queued.serial;
   e->need_work = true;
   if (op->type == HP_OP_SET || op->type == HP_OP_GATE) {
-    const bool  gate  = op->type == HP_OP_GATE;
-    const char* param = gate ? "gate" : op->arg;
-    const float value = gate ? (op->value >= 0.5f ? 1.0f : 0.0f) : op->value;
-    if (hp_graph_set(e->active, op->module, param, value, op->arg2, false)) {
-      LiveSet* set = &e->live[e->n_live++ % LIVE_SETS];
-      set->serial  = queued.serial;
-      set->value   = value;
-      memcpy(set->module, op->module, sizeof(set->module) - 1u);
-      set->module[sizeof(set->module) - 1u] = '\0';
-      memcpy(set->param, param, strlen(param) + 1u);
-      memcpy(set->choice, op->arg2, sizeof(set->choice));
-    }
+    set_live(e->active, op, false);
   }
   return HP_SUCCESS;
+}
+
+/* A standby holds the live sets up to its tag's serial (the worker put them
+   there).  Later ones are still in the queue: the worker leaves an op queued
+   until it is applied, so none is lost however many came since the commit.
+   Replay them, oldest first. */
+static void
+replay_live(HpEngine* const e, HpGraph* const g)
+{
+  const uint32_t since = hp_graph_tag(g)->serial;
+  uint32_t       first = 0;
+  uint32_t       end   = 0;
+  hp_ring_unread(e->ops, &first, &end);
+  for (uint32_t i = first; i != end; ++i) {
+    const HpOp* op = (const HpOp*)hp_ring_slot(e->ops, i);
+    if ((op->type == HP_OP_SET || op->type == HP_OP_GATE) &&
+        (int32_t)(op->serial - since) > 0) {
+      set_live(g, op, true);
+    }
+  }
 }
 
 bool
@@ -892,16 +1045,7 @@ hp_engine_poll(HpEngine* const e, const uint32_t frame)
   if (!g) {
     return; /* the worker took it back for a newer commit */
   }
-  /* Live sets queued after the standby's commit are not in it: replay the
-     ones still remembered (the latest LIVE_SETS), oldest first. */
-  const uint32_t since = hp_graph_tag(g)->serial;
-  const uint32_t first = e->n_live > LIVE_SETS ? e->n_live - LIVE_SETS : 0u;
-  for (uint32_t i = first; i < e->n_live; ++i) {
-    const LiveSet* set = &e->live[i % LIVE_SETS];
-    if ((int32_t)(set->serial - since) > 0) {
-      hp_graph_set(g, set->module, set->param, set->value, set->choice, true);
-    }
-  }
+  replay_live(e, g);
   for (uint32_t m = 0; m < HP_N_MACROS; ++m) {
     if (!isnan(e->macro_pos[m])) {
       hp_graph_macro(g, m, e->macro_pos[m]);

@@ -77,6 +77,46 @@ hp_ring_pop(HpRing* ring, void* elem)
   return true;
 }
 
+/** Consumer: copy the oldest element out, leaving it queued; false when
+    empty.  hp_ring_skip() then removes it. */
+static inline bool
+hp_ring_peek(HpRing* ring, void* elem)
+{
+  const uint32_t r = atomic_load_explicit(&ring->read, memory_order_relaxed);
+  const uint32_t w = atomic_load_explicit(&ring->write, memory_order_acquire);
+  if (r == w) {
+    return false;
+  }
+  memcpy(elem, ring->data + (size_t)(r & ring->mask) * ring->elem_size,
+         ring->elem_size);
+  return true;
+}
+
+/** Consumer: remove the oldest element (after hp_ring_peek()). */
+static inline void
+hp_ring_skip(HpRing* ring)
+{
+  const uint32_t r = atomic_load_explicit(&ring->read, memory_order_relaxed);
+  atomic_store_explicit(&ring->read, r + 1u, memory_order_release);
+}
+
+/** Producer: the indices [*first, *end) of the elements pushed and not yet
+    popped, for hp_ring_slot().  Only the producer writes slots, so it may
+    read these while the consumer pops them. */
+static inline void
+hp_ring_unread(HpRing* ring, uint32_t* first, uint32_t* end)
+{
+  *end   = atomic_load_explicit(&ring->write, memory_order_relaxed);
+  *first = atomic_load_explicit(&ring->read, memory_order_acquire);
+}
+
+/** Producer: the element at `index` (from hp_ring_unread()). */
+static inline const void*
+hp_ring_slot(const HpRing* ring, uint32_t index)
+{
+  return ring->data + (size_t)(index & ring->mask) * ring->elem_size;
+}
+
 /** Either side: elements that can still be pushed (a lower bound for the
     producer, an upper bound for anyone else). */
 static inline uint32_t

@@ -317,6 +317,49 @@ test_live_set(void)
   CHECK_MSG(fabs(f - 880.0) < 0.1, "pitch after commit %f", f);
 }
 
+/* Live sets between a commit and its swap, however many, reach the new
+   graph by both roads: run() takes the standby while they are still
+   queued (it replays them), or the worker gets to them first (it puts
+   them in the standby).  A ring of the latest 64 lost the first. */
+static void
+test_live_sets_to_standby(void)
+{
+  for (int worker_first = 0; worker_first < 2; ++worker_first) {
+    reset();
+    submit("create osc1 sine", -1);
+    submit("set osc1 gain 0.2", -1);
+    submit("create k0 const", -1);
+    submit("commit crossfade=0", -1);
+    hp_engine_work(engine);
+    render(256);
+    submit("create k1 const", -1);
+    submit("commit crossfade=0", 1);
+    if (!worker_first) {
+      hp_engine_work(engine); /* published; the sets below stay queued */
+    }
+    submit("set osc1 gain 0.02", -1);
+    for (int i = 0; i < 100; ++i) {
+      char line[64];
+      snprintf(line, sizeof(line), "set k0 value %d", i);
+      submit(line, -1);
+    }
+    if (worker_first) {
+      hp_engine_work(engine); /* commit, then the sets: all before the swap */
+    }
+    render(256);
+    drain();
+    CHECK(find(HP_EVENT_SWAPPED, 1));
+    render(4800);
+    const double rms = hp_sig_rms(out_l + frames - 4800, 4800);
+    CHECK_MSG(fabs(rms - 0.02 / sqrt(2.0)) < 0.0005,
+              "%s: RMS %.4f after 101 sets, want %.4f",
+              worker_first ? "worker first" : "run() first", rms, 0.02 / sqrt(2.0));
+    hp_engine_work(engine);
+  }
+  printf("# engine: 101 live sets between a commit and its swap all reach it, "
+         "replayed by run() or put in the standby by the worker\n");
+}
+
 /* A default patch whose commit fails (its warm-up is far too loud) leaves
    a working, silent engine, and says why. */
 static char logged[HP_MESSAGE_MAX];
@@ -357,6 +400,7 @@ main(void)
   test_abort();
   test_warmup_check();
   test_live_set();
+  test_live_sets_to_standby();
   hp_engine_free(engine);
   return 0;
 }

@@ -2,13 +2,13 @@
 # plain build only: the model does not depend on the build: the plain build runs it
 # The lock-free handoff between the worker and run() (src/engine.c), as
 # modelled in tests/model/handoff.pml, checked exhaustively by spin:
-# - safety (assertions p0-p6 and deadlock) for every order of 3 commits
-#   and aborts, for 6 (more graphs than the memory bound, so the bound is
+# - safety (assertions p0-p6 and deadlock) for every order of 3 commits,
+#   aborts and live sets, for 6 (more graphs than the memory bound, so the bound is
 #   tested, not just the number of commits), and with a retired ring of 2;
 # - the memory bound is tight: one graph less is exceeded;
 # - liveness (p7, LTL under weak fairness): every run reaches quiescence;
 # - coverage: every statement of the model is reached;
-# - the deliberately broken variants (-DBROKEN=1..3) must fail, or the
+# - the deliberately broken variants (-DBROKEN=1..4) must fail, or the
 #   model would have no teeth.
 # spin and pan run in a temporary directory, never in the source tree.
 set -euo pipefail
@@ -90,8 +90,8 @@ must_pass ops6 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=1
 must_pass ring2 "$SAFETY" "-m100000" -DNOPS=5 -DRCAP=2
 must_pass live "-DCOLLAPSE" "-a -f -m100000" -DNOPS=4 -DRCAP=1
 
-tight1=$(must_fail tight1 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=1 -DBOUND=3)
-tight2=$(must_fail tight2 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=2 -DBOUND=4)
+tight1=$(must_fail tight1 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=1 -DBOUND=4)
+tight2=$(must_fail tight2 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=2 -DBOUND=5)
 for t in "$tight1" "$tight2"; do
     [ "$t" = p5_memory_bounded ] || { echo "a bound one graph too small broke $t, not p5"; exit 1; }
 done
@@ -99,8 +99,9 @@ done
 broken1=$(must_fail broken1 "$SAFETY" "-m100000" -DBROKEN=1)
 broken2=$(must_fail broken2 "$SAFETY" "-m100000" -DBROKEN=2)
 broken3=$(must_fail broken3 "$SAFETY" "-m100000" -DBROKEN=3)
+broken4=$(must_fail broken4 "$SAFETY" "-m100000" -DBROKEN=4)
 secs=$(( $(date +%s) - start ))
 
 echo "# model: $total_states states explored (3 and 6 ops, ring of 1 and 2, liveness), depth $max_depth, 0 errors, in $secs s"
-echo "# model: memory bound retired ring + 3 graphs (19 with the ring of 16) reached, one less exceeded"
-echo "# model: broken variants: violation found: poll load+store -> $broken1; reclaim load+store -> $broken2; stale base -> $broken3"
+echo "# model: memory bound retired ring + 4 graphs (20 with the ring of 16) reached, one less exceeded"
+echo "# model: broken variants: violation found: poll load+store -> $broken1; reclaim load+store -> $broken2; stale base -> $broken3; a failing commit takes the earlier standby back -> $broken4"

@@ -23,6 +23,7 @@
 #include <lv2/atom/atom.h>
 #include <lv2/atom/forge.h>
 #include <lv2/atom/util.h>
+#include <lv2/log/log.h>
 #include <lv2/midi/midi.h>
 #include <lv2/urid/urid.h>
 #include <lv2/worker/worker.h>
@@ -1031,6 +1032,100 @@ test_burst(const HpWorkerMode mode)
   hp_host_free(host);
 }
 
+/* 4b. A failing commit cancels nothing: an earlier good one, not yet
+   swapped, still swaps (the two in one block, as the review sent them). */
+
+static void
+test_failing_commit(const HpWorkerMode mode)
+{
+  /* Threaded: the worker sleeps up to 20 ms first, so both commits wait
+     for the same work() call. */
+  HpHostConfig cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.worker_mode         = mode;
+  cfg.seed                = 9;
+  cfg.worker_delay_max_us = mode == HP_WORKER_THREADED ? 20000 : 0;
+  HpHost* const host      = make_with(cfg);
+  send_now(host, -1, "/patch/clear");
+  send_now(host, -1, "/patch/create s1 sine");
+  send_now(host, 1, "/patch/commit");
+  send_now(host, -1, "/patch/create e1 adsr");
+  send_now(host, -1, "/patch/connect s1 e1");
+  HpHostCommit opts;
+  memset(&opts, 0, sizeof(opts));
+  opts.set_require_signal = true;
+  opts.require_signal     = true;
+  CHECK(!hp_host_send_commit(host, hp_host_frames(host), 2, &opts));
+  settle(host);
+  render(host, 4800);
+  const Sound        s    = listen(host, 9600);
+  const HpHostEvent* good = hp_host_find_reply(host, 1);
+  const HpHostEvent* bad  = hp_host_find_reply(host, 2);
+  EXPECT(good && good->kind == HP_EV_ACK && hp_host_find_event(host, HP_EV_SWAPPED, 1),
+         "%s worker: the good commit answered %s", mode_name(mode),
+         good ? text_or(good->message, hp_host_event_kind_name(good->kind)) : "nothing");
+  EXPECT(bad && bad->kind == HP_EV_ERROR && bad->message &&
+           strstr(bad->message, "warm-up was silent"),
+         "%s worker: the silent commit answered %s", mode_name(mode),
+         bad ? text_or(bad->message, hp_host_event_kind_name(bad->kind)) : "nothing");
+  EXPECT(fabs(s.freq - 440.0) < 0.05 && fabs(s.rms - 0.5 / sqrt(2.0)) < 0.002,
+         "%s worker: after a good and a failing commit: %.3f Hz RMS %.4f, want "
+         "the good one's 440 Hz at 0.3536",
+         mode_name(mode), s.freq, s.rms);
+  printf("# %s worker: clear, create s1, commit, then a commit that fails "
+         "(require_signal) in one block: the first %s, plays %.3f Hz at RMS "
+         "%.4f\n",
+         mode_name(mode), good ? text_or(good->message, "swapped") : "unanswered",
+         s.freq, s.rms);
+  hp_host_free(host);
+}
+
+/* 4c. A superseded commit is normal use: a note in the host's log, never an
+   error (Ardour shows plugin errors to the user); the answer stays. */
+
+static void
+test_superseded_note(void)
+{
+  HpHostConfig cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.seed                = 12;
+  cfg.worker_delay_max_us = 20000; /* the burst waits for one work() call */
+  HpHost* const  host     = make_with(cfg);
+  const int      n        = 20;
+  const uint64_t start = hp_host_frames(host);
+  send_at(host, start, -1, "/patch/clear");
+  for (int i = 0; i < n; ++i) {
+    char line[64];
+    snprintf(line, sizeof(line), "/patch/create c%d sine", i);
+    send_at(host, start + (uint64_t)i, -1, line);
+    commit_at(host, start + (uint64_t)i, 200 + i, -1.0f, NULL, 0);
+  }
+  for (int k = 0; k < 20 && !hp_host_find_reply(host, 200 + n - 1); ++k) {
+    settle(host);
+  }
+  size_t superseded = 0;
+  for (int i = 0; i < n; ++i) {
+    const HpHostEvent* r = hp_host_find_reply(host, 200 + i);
+    superseded += r && r->kind == HP_EV_ERROR && r->message &&
+                  strstr(r->message, "superseded");
+  }
+  size_t errors = 0;
+  size_t notes  = 0;
+  for (size_t i = 0; i < hp_host_log_count(host); ++i) {
+    char        text[512];
+    const char* type = hp_host_log_get(host, i, text, sizeof(text));
+    errors += type && !strcmp(type, LV2_LOG__Error);
+    notes += type && !strcmp(type, LV2_LOG__Note) && strstr(text, "superseded");
+  }
+  EXPECT(superseded > 0, "no commit of the burst was superseded");
+  EXPECT(errors == 0 && notes == superseded,
+         "a burst of %d commits: %zu superseded on notify, %zu host-log errors, "
+         "%zu notes", n, superseded, errors, notes);
+  printf("# a burst of %d commits: %zu answered superseded, logged as %zu notes "
+         "and %zu errors\n", n, superseded, notes, errors);
+  hp_host_free(host);
+}
+
 /* 5. Live hp:Set glides and persists; hp:Gate opens and closes an adsr */
 
 static void
@@ -1655,6 +1750,9 @@ main(void)
   test_staging(HP_WORKER_SYNC);
   test_burst(HP_WORKER_THREADED);
   test_burst(HP_WORKER_SYNC);
+  test_failing_commit(HP_WORKER_THREADED);
+  test_failing_commit(HP_WORKER_SYNC);
+  test_superseded_note();
   test_live(HP_WORKER_THREADED);
   test_live(HP_WORKER_SYNC);
   test_phase();

@@ -4,7 +4,7 @@
 
   Two processes:
 
-  audio   run(): submits commits and aborts into the op queue
+  audio   run(): submits commits, aborts and live sets into the op queue
           (hp_engine_submit), polls for a standby (hp_engine_poll: flush
           retire_hold, load `ready`, exchange it, swap in, crossfade or
           retire the old graph at once) and ends crossfades (crossfade():
@@ -12,8 +12,11 @@
   worker  hp_engine_work() and the commits made under `lock` (restore,
           scene, live reload: all go through commit()): frees retired
           graphs (free_retired) and applies queued commits (commit():
-          reclaim_standby, supersede, build, publish) and aborts
-          (abort_staged).
+          settle_base, build, then only if that succeeded
+          reclaim_standby, a second build if run() took the earlier
+          standby meanwhile, supersede, publish), aborts (abort_staged)
+          and live sets (record_live: the standby, if any, is taken back,
+          set and published again).
 
   Granularity.  One Promela step is one operation on shared memory (an
   atomic load, store or exchange of `ready`, one ring push or pop, one
@@ -22,8 +25,8 @@
   grouping them does not hide an interleaving).  Where the C code makes
   two shared operations in a row, they are two steps: poll's load then
   exchange (engine.c:833-838), reclaim_standby's exchange then its use of
-  `published` (engine.c:160-168), commit's build then its release store
-  (engine.c:288, 327), free_retired's pop then free (engine.c:150-151).
+  `published`, commit's build then its release store, record_live's
+  exchange then its store, free_retired's pop then free.
 
   Graphs are ids 1..NG (0 is NULL); an id freed is reused (lowest free
   first), as malloc reuses addresses, so a generation number tells
@@ -38,7 +41,9 @@
   the crossfade length (each swap crossfades or switches at once,
   nondeterministically; a crossfade's end is one step), commits with
   nothing staged or bad arguments (they return before touching the
-  handoff), the events ring, SET/GATE/prime ops, hp_engine_new and
+  handoff), the events ring, what a live set changes (only its handling
+  of `ready` is modelled), prime ops, replay_live (run() reads only the
+  op queue, which it alone writes), hp_engine_new and
   hp_engine_free (no other thread runs then), how often the host runs
   the worker (here: whenever it has something to do), the op ring's
   capacity (1024 in C; here it never fills, and a full ring only makes
@@ -55,18 +60,20 @@
       the retired ring, or twice; run() only touches live graphs; the
       worker builds against a live `base`.
   p2  every published graph is taken by run() once or reclaimed by the
-      worker once, never both; a publish never overwrites an unclaimed
-      standby; at quiescence nothing published is left unclaimed.
+      worker for good once, never both (the worker may take it back to
+      put a live set in and publish it again meanwhile); a publish never
+      overwrites an unclaimed standby; at quiescence nothing published is
+      left unclaimed.
   p3  run() never takes the same graph twice nor an older one (the
       generations it takes strictly increase).
-  p4  the last commit wins: once a commit publishes, no older graph may
-      swap in; once an abort (or a commit whose build fails) is done, no
-      graph published before it may swap in.  At quiescence the active
-      graph is the last one published, or, if an abort or failed commit
-      came after it, the newest graph run() had swapped in by the time
-      that one was done; the committed patch (what save() writes) is the
-      patch of the active graph; every other graph has been freed (no
-      leak).
+  p4  the last good commit wins: once a commit publishes, no older graph
+      may swap in; once an abort is done, no graph published before it
+      may swap in; a commit whose build fails changes nothing (an earlier
+      standby still swaps in).  At quiescence the active graph is the
+      last one published, or, if an abort came after it, the newest graph
+      run() had swapped in by the time the abort was done; the committed
+      patch (what save() writes) is the patch of the active graph; every
+      other graph has been freed (no leak).
   p5  memory bounded: at most BOUND graphs are allocated at any time.
   p6  state carry: the graph run() swaps in was built against the graph
       it replaces (hp_graph_take_over's `from == graph->base`), same
@@ -87,8 +94,10 @@
              exchange;
           2: reclaim_standby takes it back with a load then a store (the
              worker frees a graph run() took);
-          3: reclaim_standby does not move `base` to the graph run() took
+          3: settle_base does not move `base` to the graph run() took
              (the next build is made against a stale, freed graph);
+          4: commit takes the earlier standby back before it builds (as
+             before issue 10): a failing commit cancels a good one;
           default 0: the code as it is.
   Safety: gcc -DSAFETY -DNOCLAIM pan.c; ./pan.  Liveness (p7): gcc pan.c;
   ./pan -a -f.
@@ -107,15 +116,15 @@
 #define BROKEN 0
 #endif
 /* Graphs allocated at once: the active one, a full retired ring, and
-   two of: the fading one or the one in retire_hold (never both: a swap
+   three of: the fading one or the one in retire_hold (never both: a swap
    waits for retire_hold to drain, a crossfade retires nothing before its
    end), one the worker popped and has not freed yet, the worker's newest
-   (in `ready`, being built, or just taken back: never two of those, since
-   reclaim empties `ready` and only the worker fills it).  RCAP + 3 is
-   reached and never exceeded (tests/test_model.sh checks that RCAP + 2
-   is exceeded); with the C ring of 16, 19 graphs. */
+   published one (in `ready` or just taken back), and the one it builds
+   meanwhile (a commit builds before it takes the earlier standby back).
+   RCAP + 4 is reached and never exceeded (tests/test_model.sh checks
+   that RCAP + 3 is exceeded); with the C ring of 16, 20 graphs. */
 #ifndef BOUND
-#define BOUND (RCAP + 3)
+#define BOUND (RCAP + 4)
 #endif
 #define NG (BOUND + 1)
 #define NONE 0
@@ -132,7 +141,7 @@
 #define POPPED    8  /* worker: popped from the ring, about to free */
 #define RECLAIMED 9  /* worker: exchanged back out of `ready` */
 
-mtype = { COMMIT, ABORT };
+mtype = { COMMIT, ABORT, SET };
 
 hidden byte p0_no_deadlock = 1;
 hidden byte p1_no_free_in_use = 1;
@@ -165,7 +174,7 @@ byte last_gen;                        /* ghost: generation last taken */
 /* The worker's own. */
 byte published, base;                 /* published, base */
 byte staged, committed, base_patch;   /* patch versions */
-byte w_prev, w_g, w_f;                /* locals */
+byte w_prev, w_g, w_f, w_on;          /* locals */
 byte generation;                      /* e->generation */
 byte base_gen;                        /* ghost: incarnation of base */
 byte pv;                              /* ghost: patch versions made */
@@ -291,12 +300,13 @@ proctype audio()
 {
 end_audio:
   do
-  /* hp_engine_submit of a commit or an abort (engine.c:803) */
+  /* hp_engine_submit of a commit, an abort or a live set */
   :: nsub < NOPS ->
      atomic {
        if
        :: ops!COMMIT
        :: ops!ABORT
+       :: ops!SET
        fi;
        nsub++
      }
@@ -311,7 +321,22 @@ end_audio:
   od
 }
 
-/* reclaim_standby (engine.c:157-170). */
+/* settle_base: learn whether run() took the published standby. */
+inline settle_base()
+{
+  atomic {
+    if
+    :: published != NONE && ready == NONE ->
+#if BROKEN != 3
+       base = published; base_gen = gen[published];
+#endif
+       base_patch = committed; published = NONE
+    :: else -> skip
+    fi
+  }
+}
+
+/* reclaim_standby: the exchange, then settle_base. */
 inline reclaim_standby()
 {
 #if BROKEN == 2
@@ -338,22 +363,14 @@ inline reclaim_standby()
 #endif
   atomic {
     if
-    :: w_prev != NONE -> committed = base_patch
-    :: else ->
-       if
-       :: published != NONE ->
-#if BROKEN != 3
-          base = published; base_gen = gen[published];
-#endif
-          base_patch = committed
-       :: else -> skip
-       fi
-    fi;
-    published = NONE
+    :: w_prev != NONE -> committed = base_patch; published = NONE
+    :: else -> skip
+    fi
   }
+  settle_base()
 }
 
-/* supersede (engine.c:172-182) */
+/* supersede */
 inline supersede()
 {
   if
@@ -362,45 +379,100 @@ inline supersede()
   fi
 }
 
-/* spec: an abort or a failed commit, once done, cancels every standby
-   published before it: none of them may swap in any more, and what plays
-   at quiescence is what run() had swapped in by then. */
+/* spec: an abort, once done, cancels every standby published before it:
+   none of them may swap in any more, and what plays at quiescence is what
+   run() had swapped in by then. */
 inline cancel()
 {
   atomic { expect = last_gen; min_take = generation + 1 }
 }
 
-/* commit (engine.c:257-328), after the structural edits it commits. */
-inline commit()
+/* hp_graph_new against `base`, then prime and warm-up, which may fail. */
+inline build()
 {
-  pv++; staged = pv;
-  reclaim_standby();                                     /* 286 */
-  supersede();
-  /* 288: hp_graph_new reads `base` (module ids and types). */
   atomic {
     assert(p1_no_free_in_use && st[base] != FREE && gen[base] == base_gen);
     graph_alloc(w_g);
     basegen[w_g] = base_gen; patchv[w_g] = staged
   }
   if
-  :: FAILS ->                                            /* 296-299 */
-     graph_free(w_g); w_g = NONE;
-     cancel()
-  :: true ->
-     atomic {                                            /* 310-316 */
+  :: FAILS -> graph_free(w_g); w_g = NONE
+  :: true -> skip
+  fi
+}
+
+/* commit (build_standby, then the handover), after the structural edits
+   it commits. */
+inline commit()
+{
+  pv++; staged = pv;
+#if BROKEN == 4
+  /* BROKEN: take the earlier standby back first, whatever comes. */
+  reclaim_standby();
+  supersede();
+#else
+  settle_base();
+#endif
+  w_on = base_gen;
+  build();
+  if
+  :: w_g != NONE ->
+     reclaim_standby();
+     if
+     :: base_gen != w_on ->
+        /* run() took the earlier standby meanwhile: build again on it. */
+        graph_free(w_g); w_g = NONE;
+        build()
+     :: else -> skip
+     fi;
+     supersede()
+  :: else -> skip                       /* nothing changes */
+  fi;
+  w_on = 0;
+  if
+  :: w_g != NONE ->
+     atomic {
        generation++; gen[w_g] = generation;
        committed = staged; published = w_g
      }
-     atomic {                                            /* 327 */
+     atomic {                           /* the release store */
        assert(p2_ready_once && ready == NONE);
        ready = w_g; st[w_g] = PUBLISHED; w_g = NONE;
        /* spec: this one must play, none older may */
        expect = generation; min_take = generation
      }
+  :: else -> skip
   fi
 }
 
-/* abort_staged (engine.c:498-506) */
+/* record_live: a live set goes into the standby, taken back for it. */
+inline set_live()
+{
+  settle_base();
+  if
+  :: published != NONE ->
+     atomic {
+       w_prev = ready; ready = NONE;
+       if
+       :: w_prev != NONE ->
+          assert(p2_ready_once && st[w_prev] == PUBLISHED);
+          st[w_prev] = RECLAIMED
+       :: else -> skip
+       fi
+     }
+     if
+     :: w_prev != NONE ->
+        atomic {
+          assert(p2_ready_once && ready == NONE && published == w_prev);
+          ready = w_prev; st[w_prev] = PUBLISHED; w_prev = NONE
+        }
+     :: else -> skip
+     fi
+  :: else -> skip
+  fi
+}
+
+/* abort_staged */
 inline abort_staged()
 {
   reclaim_standby();
@@ -421,11 +493,12 @@ end_worker:
        st[w_f] = POPPED
      };
      graph_free(w_f); w_f = NONE
-  /* apply_op (engine.c:515-516) */
+  /* apply_op */
   :: ops?op ->
      if
      :: op == COMMIT -> commit()
      :: op == ABORT -> abort_staged()
+     :: op == SET -> set_live()
      fi
   od
 }

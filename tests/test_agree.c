@@ -1,0 +1,800 @@
+/*
+  What plays is what is reported and saved (issue 10, item 7), through the
+  lilv test host with a threaded worker (like jalv) and a synchronous one
+  (like Ardour's export).
+
+  First the three cases the review found: a live set to a module created
+  and committed in the same batch; more than 64 sets between a commit and
+  its swap; a set to a module whose deletion is staged while it still
+  plays.  Then a property test: random sequences of sets, gates, creates,
+  deletes, clears, commits and aborts at random block sizes, checked
+  after every round against a model of the patch protocol (staged,
+  committed and playing patches): every answer, the pitch and level of
+  every oscillator, the patch:Get text and the saved state.
+
+  HP_AGREE_SEED and HP_AGREE_ROUNDS vary the property test.
+*/
+
+#include "check.h"
+#include "host.h"
+#include "signal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RATE 48000.0
+#define BLOCK 256u
+
+static int failures = 0;
+
+/* A contract check: report what was measured and go on. */
+#define EXPECT(cond, ...)                                                 \
+  do {                                                                    \
+    if (!(cond)) {                                                        \
+      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__,   \
+              #cond);                                                     \
+      fprintf(stderr, __VA_ARGS__);                                       \
+      fputc('\n', stderr);                                                \
+      ++failures;                                                         \
+    }                                                                     \
+  } while (0)
+
+static const char*
+mode_name(const HpWorkerMode mode)
+{
+  return mode == HP_WORKER_SYNC ? "sync" : "threaded";
+}
+
+static void
+send(HpHost* const host, const int seq, const char* const line)
+{
+  CHECK_MSG(!hp_host_send_text(host, hp_host_frames(host), seq, line), "%s: %s",
+            line, hp_host_last_error());
+}
+
+/* Run until every numbered message up to `last_seq` is answered (a
+   numbered commit is answered at its swap), then past a crossfade and a
+   glide. */
+static void
+settle(HpHost* const host, const int first_seq, const int last_seq)
+{
+  for (int k = 0; k < 400; ++k) {
+    CHECK(!hp_host_run(host, BLOCK));
+    CHECK_MSG(!hp_host_wait_worker(host, 5000), "%s", hp_host_last_error());
+    bool all = true;
+    for (int s = first_seq; s <= last_seq && all; ++s) {
+      all = hp_host_find_reply(host, s) != NULL;
+    }
+    if (all) {
+      break;
+    }
+  }
+  CHECK(!hp_host_render(host, 4800, (HpBlockPolicy){HP_BLOCK_FIXED, BLOCK, 0, 0}));
+}
+
+/* Render `n` frames more and return them (left). */
+static const float*
+listen(HpHost* const host, const size_t n)
+{
+  CHECK(!hp_host_render(host, n, (HpBlockPolicy){HP_BLOCK_FIXED, BLOCK, 0, 0}));
+  return hp_host_out_l(host) + hp_host_recorded(host) - n;
+}
+
+static const char*
+reply_text(const HpHostEvent* const r)
+{
+  return !r ? "no answer" : r->message ? r->message : hp_host_event_kind_name(r->kind);
+}
+
+/* The patch:Get answer (hp:patch text), a new string; NULL if none came. */
+static char*
+patch_text(HpHost* const host, const int seq)
+{
+  CHECK(!hp_host_send_patch_get(host, hp_host_frames(host), seq));
+  settle(host, seq, seq);
+  for (size_t i = hp_host_n_events(host); i-- > 0;) {
+    const HpHostEvent* ev = hp_host_event(host, i);
+    if (ev->kind == HP_EV_PATCH_SET && ev->seq == seq && ev->property &&
+        !strcmp(ev->property, HP__patch) && ev->value_string) {
+      char* text = (char*)malloc(strlen(ev->value_string) + 1u);
+      CHECK(text);
+      strcpy(text, ev->value_string);
+      return text;
+    }
+  }
+  return NULL;
+}
+
+/* The saved state (Turtle, with the patch document inside as a string,
+   its quotes unescaped), a new string. */
+static char*
+saved_state(HpHost* const host)
+{
+  char dir[] = "/tmp/hp_test_agree_XXXXXX";
+  CHECK(mkdtemp(dir));
+  CHECK_MSG(!hp_host_save_state(host, dir), "%s", hp_host_last_error());
+  char* text = hp_host_state_to_string(host);
+  CHECK(text);
+  char* out = text;
+  for (const char* c = text; *c; ++c) {
+    if (!(c[0] == '\\' && c[1] == '"')) {
+      *out++ = *c;
+    }
+  }
+  *out = '\0';
+  char cmd[64];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  CHECK(!system(cmd));
+  return text;
+}
+
+/* 1. The three cases */
+
+/* clear; create s1 sine; commit; set s1 freq 1000, in one block. */
+static void
+test_set_after_commit(const HpWorkerMode mode)
+{
+  /* Threaded: the worker sleeps up to 20 ms before its work, so the set
+     arrives before the standby is published, as with a busy host. */
+  HpHost* const host = hp_host_open(&(HpHostConfig){
+    .sample_rate         = RATE,
+    .worker_mode         = mode,
+    .seed                = 1,
+    .worker_delay_max_us = mode == HP_WORKER_THREADED ? 20000 : 0});
+  send(host, -1, "/patch/clear");
+  send(host, -1, "/patch/create s1 sine");
+  send(host, 1, "/patch/commit");
+  send(host, 2, "/patch/set s1 freq 1000");
+  settle(host, 1, 2);
+  const HpHostEvent* r = hp_host_find_reply(host, 2);
+  const double       f = hp_sig_freq(listen(host, 9600), 9600, RATE);
+  char* const        text  = patch_text(host, 3);
+  char* const        state = saved_state(host);
+  const bool reported = text && strstr(text, "/patch/set s1 freq 1000\n");
+  const bool saved    = strstr(state, "hp:param \"freq\" ; hp:value 1000.0");
+  EXPECT(r && r->kind == HP_EV_ACK, "%s: set answered %s", mode_name(mode),
+         reply_text(r));
+  EXPECT(fabs(f - 1000.0) < 0.1 && reported && saved,
+         "%s: set s1 freq 1000 after its commit: plays %.3f Hz, patch:Get "
+         "%s it, the saved state %s it",
+         mode_name(mode), f, reported ? "has" : "lacks", saved ? "has" : "lacks");
+  printf("# %s worker: set right after the commit creating its module: plays "
+         "%.3f Hz, reported and saved as 1000\n",
+         mode_name(mode), f);
+  free(text);
+  free(state);
+  hp_host_free(host);
+}
+
+/* A commit, then one set that matters and 100 after it, in one block. */
+static void
+test_many_sets(const HpWorkerMode mode)
+{
+  HpHost* const host = hp_host_open(&(HpHostConfig){
+    .sample_rate         = RATE,
+    .worker_mode         = mode,
+    .seed                = 2,
+    .worker_delay_max_us = mode == HP_WORKER_THREADED ? 20000 : 0});
+  send(host, -1, "/patch/clear");
+  send(host, -1, "/patch/create osc1 sine");
+  send(host, -1, "/patch/set osc1 gain 0.2");
+  send(host, -1, "/patch/create k0 const");
+  send(host, 1, "/patch/commit crossfade=0");
+  settle(host, 1, 1);
+  send(host, -1, "/patch/create k1 const");
+  send(host, 2, "/patch/commit crossfade=0");
+  send(host, 3, "/patch/set osc1 gain 0.02");
+  for (int i = 0; i < 100; ++i) {
+    char line[64];
+    snprintf(line, sizeof(line), "/patch/set k0 value %d", i);
+    send(host, -1, line);
+  }
+  settle(host, 2, 3);
+  const double rms = hp_sig_rms(listen(host, 9600), 9600);
+  EXPECT(fabs(rms - 0.02 / sqrt(2.0)) < 0.0005,
+         "%s: 101 sets after a commit: RMS %.4f, want %.4f (gain 0.02)",
+         mode_name(mode), rms, 0.02 / sqrt(2.0));
+  printf("# %s worker: 101 live sets between a commit and its swap: RMS %.4f "
+         "(gain 0.02 set first)\n",
+         mode_name(mode), rms);
+  hp_host_free(host);
+}
+
+/* delete osc1 staged, then set osc1 freq 495 while it plays. */
+static void
+test_set_while_deleting(const HpWorkerMode mode)
+{
+  HpHost* const host = hp_host_open(
+    &(HpHostConfig){.sample_rate = RATE, .worker_mode = mode, .seed = 3});
+  send(host, -1, "/patch/clear");
+  send(host, -1, "/patch/create osc1 sine");
+  send(host, -1, "/patch/create osc2 sine");
+  send(host, -1, "/patch/set osc2 gain 0");
+  send(host, 1, "/patch/commit");
+  settle(host, 1, 1);
+  send(host, 2, "/patch/delete osc1");
+  send(host, 3, "/patch/set osc1 freq 495");
+  settle(host, 2, 3);
+  const HpHostEvent* r    = hp_host_find_reply(host, 3);
+  const double       f    = hp_sig_freq(listen(host, 9600), 9600, RATE);
+  char* const        text = patch_text(host, 4);
+  EXPECT(r && r->kind == HP_EV_ACK, "%s: set to a module being deleted: %s",
+         mode_name(mode), reply_text(r));
+  EXPECT(fabs(f - 495.0) < 0.1, "%s: osc1 plays %.3f Hz, want 495", mode_name(mode), f);
+  EXPECT(text && strstr(text, "/patch/set osc1 freq 495\n"),
+         "%s: patch:Get does not show the set:\n%s", mode_name(mode),
+         text ? text : "(no answer)");
+  send(host, 5, "/patch/commit");
+  settle(host, 5, 5);
+  const double rms = hp_sig_rms(listen(host, 9600), 9600);
+  EXPECT(rms < 1e-6, "%s: osc1 still heard after the delete (RMS %.4f)",
+         mode_name(mode), rms);
+  printf("# %s worker: set osc1 freq 495 with its deletion staged: %s, plays "
+         "%.3f Hz; gone after the commit (RMS %.1g)\n",
+         mode_name(mode), reply_text(r), f, rms);
+  free(text);
+  hp_host_free(host);
+}
+
+/* 2. The property test */
+
+#define N_OSC 3
+
+static const float osc_freqs[N_OSC][3] = {
+  {220.0f, 250.0f, 280.0f}, {330.0f, 370.0f, 410.0f}, {495.0f, 550.0f, 610.0f}};
+static const float gains[] = {0.0f, 0.1f, 0.2f, 0.3f};
+
+/* A patch as the model sees it: sines s0..s2 and an adsr e2 (attack,
+   decay and release 0, sustain 1) that s2 may feed. */
+typedef struct {
+  bool  osc[N_OSC];
+  float freq[N_OSC];
+  float gain[N_OSC];
+  bool  env;
+  float gate;
+  bool  link; /* s2 -> e2 */
+} Patch;
+
+typedef struct {
+  Patch staged, committed, base;
+  Patch maybe;        /* every module that may have played this round */
+  bool  dirty;
+  bool  pending;      /* a commit not known to have swapped */
+  int   pending_seq;
+} Model;
+
+/* The amplitude of s_i in patch p (0 when absent or silenced). */
+static float
+amplitude(const Patch* const p, const int i)
+{
+  if (!p->osc[i]) {
+    return 0.0f;
+  }
+  if (i == 2 && p->link && p->env) {
+    return p->gate >= 0.5f ? p->gain[i] : 0.0f;
+  }
+  return p->gain[i];
+}
+
+static bool
+silent(const Patch* const p)
+{
+  for (int i = 0; i < N_OSC; ++i) {
+    if (amplitude(p, i) > 0.0f) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* The patch as sorted text-protocol lines (patch:Get's form). */
+static void
+add_line(char (*lines)[64], size_t* const n, const char* const fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+
+static void
+add_line(char (*lines)[64], size_t* const n, const char* const fmt, ...)
+{
+  CHECK(*n < 64);
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(lines[(*n)++], 64, fmt, args);
+  va_end(args);
+}
+
+static int
+compare_lines(const void* a, const void* b)
+{
+  return strcmp((const char*)a, (const char*)b);
+}
+
+static size_t
+model_lines(const Patch* const p, char (*lines)[64])
+{
+  size_t n = 0;
+  add_line(lines, &n, "/patch/clear");
+  for (int i = 0; i < N_OSC; ++i) {
+    if (p->osc[i]) {
+      add_line(lines, &n, "/patch/create s%d sine", i);
+      if (p->freq[i] != 440.0f) {
+        add_line(lines, &n, "/patch/set s%d freq %g", i, (double)p->freq[i]);
+      }
+      if (p->gain[i] != 0.5f) {
+        add_line(lines, &n, "/patch/set s%d gain %g", i, (double)p->gain[i]);
+      }
+    }
+  }
+  if (p->env) {
+    add_line(lines, &n, "/patch/create e2 adsr");
+    add_line(lines, &n, "/patch/set e2 attack 0");
+    add_line(lines, &n, "/patch/set e2 decay 0");
+    add_line(lines, &n, "/patch/set e2 sustain 1");
+    add_line(lines, &n, "/patch/set e2 release 0");
+    if (p->gate >= 0.5f) {
+      add_line(lines, &n, "/patch/set e2 gate 1");
+    }
+  }
+  if (p->link && p->env && p->osc[2]) {
+    add_line(lines, &n, "/patch/connect s2:out e2:in");
+  }
+  qsort(lines, n, 64, compare_lines);
+  return n;
+}
+
+/* patch:Get's text as sorted lines. */
+static size_t
+text_lines(const char* text, char (*lines)[64])
+{
+  size_t n = 0;
+  while (text && *text) {
+    const char*  end = strchr(text, '\n');
+    const size_t len = end ? (size_t)(end - text) : strlen(text);
+    if (len) {
+      add_line(lines, &n, "%.*s", (int)len, text);
+    }
+    text = end ? end + 1 : NULL;
+  }
+  qsort(lines, n, 64, compare_lines);
+  return n;
+}
+
+/* The saved document's ops (hp:Create, hp:Set, hp:Connect) as the same
+   lines. */
+static size_t
+state_lines(const char* const state, char (*lines)[64])
+{
+  size_t n = 0;
+  add_line(lines, &n, "/patch/clear");
+  for (const char* at = strstr(state, "[ a hp:"); at; at = strstr(at + 1, "[ a hp:")) {
+    char a[64], b[64], c[64];
+    if (sscanf(at, "[ a hp:Create ; hp:module \"%63[^\"]\" ; hp:type \"%63[^\"]",
+               a, b) == 2) {
+      add_line(lines, &n, "/patch/create %s %s", a, b);
+    } else if (sscanf(at, "[ a hp:Set ; hp:module \"%63[^\"]\" ; hp:param "
+                          "\"%63[^\"]\" ; hp:value %63[^ ]",
+                      a, b, c) == 3) {
+      const size_t len = strlen(c);
+      if (len > 2 && !strcmp(c + len - 2, ".0")) {
+        c[len - 2] = '\0'; /* Turtle's 440.0 is the text form's 440 */
+      }
+      add_line(lines, &n, "/patch/set %s %s %s", a, b, c);
+    } else if (sscanf(at, "[ a hp:Connect ; hp:source \"%63[^\"]\" ; hp:dest "
+                          "\"%63[^\"]",
+                      a, b) == 2) {
+      add_line(lines, &n, "/patch/connect %s %s", a, b);
+    }
+  }
+  qsort(lines, n, 64, compare_lines);
+  return n;
+}
+
+static bool
+same_lines(char (*a)[64], const size_t na, char (*b)[64], const size_t nb)
+{
+  if (na != nb) {
+    return false;
+  }
+  for (size_t i = 0; i < na; ++i) {
+    if (strcmp(a[i], b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static void
+print_lines(const char* const what, char (*lines)[64], const size_t n)
+{
+  fprintf(stderr, "  %s:", what);
+  for (size_t i = 0; i < n; ++i) {
+    fprintf(stderr, " [%s]", lines[i]);
+  }
+  fputc('\n', stderr);
+}
+
+/* One message of a round, with what the model predicts for its answer. */
+typedef enum { OP_SET, OP_GATE, OP_CREATE, OP_CREATE_ENV, OP_DELETE, OP_CLEAR,
+               OP_COMMIT, OP_ABORT } OpKind;
+
+typedef struct {
+  OpKind kind;
+  int    seq;
+  int    module; /* 0..2: s0..s2, 3: e2 */
+  int    param;  /* OP_SET: 0 freq, 1 gain */
+  float  value;
+  bool   require_signal;
+} Op;
+
+#define MAX_ROUND_OPS 256
+
+/* Apply a live set to every patch of the model that has the module; true
+   when one has. */
+static bool
+model_set(Model* const m, const Op* const op, bool* const only_playing)
+{
+  Patch* const patches[] = {&m->staged, &m->committed, &m->base};
+  bool         known[3]  = {false, false, false};
+  for (int k = 0; k < 3; ++k) {
+    Patch* p = patches[k];
+    if (op->kind == OP_GATE) {
+      if ((known[k] = p->env)) {
+        p->gate = op->value;
+      }
+    } else if ((known[k] = p->osc[op->module])) {
+      (op->param ? p->gain : p->freq)[op->module] = op->value;
+    }
+  }
+  /* Only in what played: whether the worker still counts it as playing
+     depends on when the swap came. */
+  *only_playing = !known[0] && !known[1] &&
+                  (known[2] || (op->kind == OP_GATE ? m->maybe.env
+                                                    : m->maybe.osc[op->module]));
+  return known[0] || known[1];
+}
+
+/* Check one answer against the model and advance the model. */
+static void
+model_apply(Model* const m, const Op* const op, const HpHostEvent* const r,
+            const HpWorkerMode mode, const int round)
+{
+  const bool ack = r && r->kind == HP_EV_ACK;
+  const bool err = r && r->kind == HP_EV_ERROR;
+  switch (op->kind) {
+  case OP_SET:
+  case OP_GATE: {
+    const bool in_range = op->kind == OP_GATE ||
+                          op->value <= (op->param ? 1.0f : 20000.0f);
+    bool       only_playing = false;
+    Model      before       = *m;
+    const bool known        = model_set(m, op, &only_playing);
+    if (!in_range) {
+      *m = before;
+      EXPECT(err, "%s round %d: seq %d, a set out of range: %s", mode_name(mode),
+             round, op->seq, reply_text(r));
+    } else if (known) {
+      EXPECT(ack, "%s round %d: seq %d, set of a module the patch has: %s",
+             mode_name(mode), round, op->seq, reply_text(r));
+    } else if (!only_playing) {
+      EXPECT(err, "%s round %d: seq %d, set of a missing module: %s",
+             mode_name(mode), round, op->seq, reply_text(r));
+    }
+    break;
+  }
+  case OP_CREATE:
+  case OP_CREATE_ENV: {
+    const bool exists = op->kind == OP_CREATE ? m->staged.osc[op->module] : m->staged.env;
+    EXPECT(exists ? err : ack, "%s round %d: seq %d, create %s: %s", mode_name(mode),
+           round, op->seq, exists ? "duplicate" : "new", reply_text(r));
+    if (!exists && op->kind == OP_CREATE) {
+      m->staged.osc[op->module]  = true;
+      m->staged.freq[op->module] = 440.0f;
+      m->staged.gain[op->module] = 0.5f;
+      m->dirty                   = true;
+    } else if (op->kind == OP_CREATE_ENV) {
+      /* Its settings follow (the same every time), then s2 -> e2, which
+         links them when s2 is staged and they are not linked yet. */
+      const bool links = m->staged.osc[2] && !(exists && m->staged.link);
+      m->staged.gate   = exists ? m->staged.gate : 0.0f;
+      m->staged.env    = true;
+      m->staged.link |= links;
+      m->dirty |= !exists || links;
+    }
+    break;
+  }
+  case OP_DELETE: {
+    const bool exists = op->module < N_OSC ? m->staged.osc[op->module] : m->staged.env;
+    EXPECT(exists ? ack : err, "%s round %d: seq %d, delete: %s", mode_name(mode),
+           round, op->seq, reply_text(r));
+    if (exists) {
+      if (op->module < N_OSC) {
+        m->staged.osc[op->module] = false;
+      } else {
+        m->staged.env = false;
+      }
+      m->staged.link &= !(op->module == 2 || op->module == 3);
+      m->dirty = true;
+    }
+    break;
+  }
+  case OP_CLEAR:
+    EXPECT(ack, "%s round %d: seq %d, clear: %s", mode_name(mode), round, op->seq,
+           reply_text(r));
+    memset(&m->staged, 0, sizeof(m->staged));
+    m->dirty = true;
+    break;
+  case OP_COMMIT:
+    if (!m->dirty) {
+      EXPECT(err && r->message && strstr(r->message, "nothing staged"),
+             "%s round %d: seq %d, commit with nothing staged: %s", mode_name(mode),
+             round, op->seq, reply_text(r));
+    } else if (op->require_signal && silent(&m->staged)) {
+      EXPECT(err && r->message && strstr(r->message, "warm-up was silent"),
+             "%s round %d: seq %d, silent commit with require_signal: %s",
+             mode_name(mode), round, op->seq, reply_text(r));
+    } else {
+      EXPECT(ack || (err && r->message && (strstr(r->message, "superseded") ||
+                                          strstr(r->message, "aborted"))),
+             "%s round %d: seq %d, good commit: %s", mode_name(mode), round,
+             op->seq, reply_text(r));
+      for (int i = 0; i < N_OSC; ++i) {
+        m->maybe.osc[i] |= m->staged.osc[i];
+      }
+      m->maybe.env |= m->staged.env;
+      if (!m->pending) {
+        m->base = m->committed; /* what played until now */
+      }
+      m->committed   = m->staged;
+      m->dirty       = false;
+      m->pending     = !ack;
+      m->pending_seq = op->seq;
+      if (ack) {
+        m->base = m->committed;
+      }
+    }
+    break;
+  case OP_ABORT:
+    EXPECT(ack, "%s round %d: seq %d, abort: %s", mode_name(mode), round, op->seq,
+           reply_text(r));
+    /* An unswapped commit is cancelled: its answer says so (checked with
+       the commit: an error it must be then). */
+    if (m->pending) {
+      m->committed = m->base;
+      m->pending   = false;
+    }
+    m->staged = m->committed;
+    m->dirty  = false;
+    break;
+  }
+}
+
+static void
+set_line(char* const line, const size_t size, const Op* const op)
+{
+  static const char* const params[] = {"freq", "gain"};
+  if (op->kind == OP_GATE) {
+    snprintf(line, size, "/patch/gate e2 %g", (double)op->value);
+  } else {
+    snprintf(line, size, "/patch/set s%d %s %g", op->module, params[op->param],
+             (double)op->value);
+  }
+}
+
+/* Send one random message (or several: a new e2 comes with its settings
+   and connection), recording what was sent. */
+static void
+random_op(HpHost* const host, Op* const ops, int* const n_ops, int* const seq)
+{
+  const uint32_t dice = hp_host_random(host, 0, 99);
+  Op             op;
+  memset(&op, 0, sizeof(op));
+  op.seq    = (*seq)++;
+  op.module = (int)hp_host_random(host, 0, N_OSC - 1);
+  char line[96];
+  if (dice < 35) {
+    op.kind  = OP_SET;
+    op.param = (int)hp_host_random(host, 0, 1);
+    op.value = op.param ? gains[hp_host_random(host, 0, 3)]
+                        : osc_freqs[op.module][hp_host_random(host, 0, 2)];
+    if (dice < 2) {
+      op.value = 30000.0f; /* out of range: refused, never heard */
+    }
+    set_line(line, sizeof(line), &op);
+  } else if (dice < 43) {
+    op.kind  = OP_GATE;
+    op.value = (float)hp_host_random(host, 0, 1);
+    set_line(line, sizeof(line), &op);
+  } else if (dice < 55) {
+    op.kind = OP_CREATE;
+    snprintf(line, sizeof(line), "/patch/create s%d sine", op.module);
+  } else if (dice < 60) {
+    op.kind = OP_CREATE_ENV; /* then its settings and s2 -> e2, unnumbered */
+    snprintf(line, sizeof(line), "/patch/create e2 adsr");
+  } else if (dice < 70) {
+    op.kind   = OP_DELETE;
+    op.module = (int)hp_host_random(host, 0, N_OSC);
+    if (op.module < N_OSC) {
+      snprintf(line, sizeof(line), "/patch/delete s%d", op.module);
+    } else {
+      snprintf(line, sizeof(line), "/patch/delete e2");
+    }
+  } else if (dice < 73) {
+    op.kind = OP_CLEAR;
+    snprintf(line, sizeof(line), "/patch/clear");
+  } else if (dice < 88) {
+    op.kind           = OP_COMMIT;
+    op.require_signal = hp_host_random(host, 0, 2) == 0;
+    snprintf(line, sizeof(line), "/patch/commit%s%s",
+             op.require_signal ? " require_signal=1" : "",
+             hp_host_random(host, 0, 1) ? " crossfade=0" : "");
+  } else if (dice < 96) {
+    op.kind = OP_ABORT;
+    snprintf(line, sizeof(line), "/patch/abort");
+  } else {
+    /* Automation: 70 sets of one parameter in a row, more than a ring of
+       the latest 64 would hold. */
+    op.kind  = OP_SET;
+    op.param = (int)hp_host_random(host, 0, 1);
+    for (int i = 0; i < 70 && *n_ops + 2 < MAX_ROUND_OPS; ++i) {
+      op.value = op.param ? gains[hp_host_random(host, 0, 3)]
+                          : osc_freqs[op.module][hp_host_random(host, 0, 2)];
+      set_line(line, sizeof(line), &op);
+      ops[(*n_ops)++] = op;
+      send(host, op.seq, line);
+      op.seq = (*seq)++;
+    }
+    --(*seq);
+    return;
+  }
+  CHECK(*n_ops + 1 < MAX_ROUND_OPS);
+  ops[(*n_ops)++] = op;
+  send(host, op.seq, line);
+  if (op.kind == OP_CREATE) {
+    /* Off the default 440 Hz, which the others would share: each
+       oscillator keeps to frequencies of its own. */
+    Op set    = op;
+    set.kind  = OP_SET;
+    set.seq   = (*seq)++;
+    set.param = 0;
+    set.value = osc_freqs[op.module][0];
+    set_line(line, sizeof(line), &set);
+    ops[(*n_ops)++] = set;
+    send(host, set.seq, line);
+  }
+  if (op.kind == OP_CREATE_ENV) {
+    send(host, -1, "/patch/set e2 attack 0");
+    send(host, -1, "/patch/set e2 decay 0");
+    send(host, -1, "/patch/set e2 sustain 1");
+    send(host, -1, "/patch/set e2 release 0");
+    send(host, -1, "/patch/connect s2 e2");
+  }
+}
+
+static void
+test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
+{
+  HpHost* const host = hp_host_open(&(HpHostConfig){
+    .sample_rate = RATE, .worker_mode = mode, .seed = seed});
+  int   seq = 1;
+  Model m;
+  memset(&m, 0, sizeof(m));
+  send(host, seq, "/patch/clear");
+  send(host, seq + 1, "/patch/commit");
+  settle(host, seq, seq + 1);
+  seq += 2;
+
+  int       checks = 0;
+  const int before = failures;
+  for (int round = 1; round <= rounds && failures == before; ++round) {
+    hp_host_clear_events(host);
+    Op        ops[MAX_ROUND_OPS];
+    int       n_ops     = 0;
+    const int first_seq = seq;
+    const int length    = (int)hp_host_random(host, 5, 40);
+    while (n_ops < length && n_ops + 72 < MAX_ROUND_OPS) {
+      if (hp_host_random(host, 0, 3) == 0) {
+        CHECK(!hp_host_run(host, hp_host_random(host, 1, 1024)));
+        if (hp_host_random(host, 0, 3) == 0) {
+          CHECK(!hp_host_wait_worker(host, 5000));
+        }
+        continue;
+      }
+      random_op(host, ops, &n_ops, &seq);
+    }
+    settle(host, first_seq, seq - 1);
+
+    /* Replay the round through the model with the answers it got. */
+    m.maybe = m.committed;
+    for (int i = 0; i < n_ops; ++i) {
+      model_apply(&m, &ops[i], hp_host_find_reply(host, ops[i].seq), mode, round);
+    }
+    if (m.pending) {
+      const HpHostEvent* r = hp_host_find_reply(host, m.pending_seq);
+      EXPECT(r && r->kind == HP_EV_ACK, "%s round %d: the last good commit %d: %s",
+             mode_name(mode), round, m.pending_seq, reply_text(r));
+      m.pending = false;
+    }
+    m.base = m.committed;
+
+    /* What plays: every oscillator at its frequency and level, nothing
+       else (the RMS of the sum), and the pitch when one sounds. */
+    CHECK(!hp_host_render(host, 9600, (HpBlockPolicy){HP_BLOCK_RANDOM, 0, 1, 2048}));
+    const float* x = hp_host_out_l(host) + hp_host_recorded(host) - 9600;
+    double       want_sq = 0.0;
+    int          voices  = 0;
+    int          voice   = -1;
+    for (int i = 0; i < N_OSC; ++i) {
+      const float a = amplitude(&m.committed, i);
+      want_sq += 0.5 * (double)a * (double)a;
+      voice = a > 0.0f ? i : voice;
+      voices += a > 0.0f;
+      if (m.committed.osc[i]) {
+        const double db = hp_sig_goertzel_db(x, 9600, RATE, m.committed.freq[i]);
+        EXPECT(a > 0.0f ? fabs(db - 20.0 * log10(a)) < 0.5 : db < -60.0,
+               "%s round %d: s%d at %g Hz: %.2f dB, want amplitude %g",
+               mode_name(mode), round, i, (double)m.committed.freq[i], db, (double)a);
+      }
+    }
+    const double rms = hp_sig_rms(x, 9600);
+    EXPECT(fabs(rms - sqrt(want_sq)) < 0.01 * sqrt(want_sq) + 1e-4,
+           "%s round %d: RMS %.4f, want %.4f", mode_name(mode), round, rms,
+           sqrt(want_sq));
+    if (voices == 1) {
+      const double f = hp_sig_freq(x, 9600, RATE);
+      EXPECT(fabs(f - (double)m.committed.freq[voice]) < 0.2, "%s round %d: pitch %.3f, want %g",
+             mode_name(mode), round, f, (double)m.committed.freq[voice]);
+    }
+
+    /* What is reported and saved. */
+    char want[64][64], got[64][64];
+    const size_t n_want = model_lines(&m.committed, want);
+    char* const  text   = patch_text(host, seq++);
+    const size_t n_got  = text_lines(text, got);
+    const bool   same   = same_lines(want, n_want, got, n_got);
+    EXPECT(same, "%s round %d: patch:Get differs from the model", mode_name(mode), round);
+    if (!same) {
+      print_lines("model", want, n_want);
+      print_lines("patch:Get", got, n_got);
+    }
+    char* const  state   = saved_state(host);
+    const size_t n_saved = state_lines(state, got);
+    const bool   saved   = same_lines(want, n_want, got, n_saved);
+    EXPECT(saved, "%s round %d: the saved state differs from the model",
+           mode_name(mode), round);
+    if (!saved) {
+      print_lines("model", want, n_want);
+      print_lines("state", got, n_saved);
+    }
+    free(text);
+    free(state);
+    ++checks;
+  }
+  printf("# %s worker: %d random rounds (seed %llu): answers, pitch, levels, "
+         "patch:Get and saved state agree with the model\n",
+         mode_name(mode), checks, (unsigned long long)seed);
+  hp_host_free(host);
+}
+
+int
+main(void)
+{
+  const char*    s      = getenv("HP_AGREE_SEED");
+  const char*    r      = getenv("HP_AGREE_ROUNDS");
+  const uint64_t seed   = s ? strtoull(s, NULL, 10) : 7u;
+  const int      rounds = r ? atoi(r) : 25;
+  for (int k = 0; k < 2; ++k) {
+    const HpWorkerMode mode = k ? HP_WORKER_SYNC : HP_WORKER_THREADED;
+    test_set_after_commit(mode);
+    test_many_sets(mode);
+    test_set_while_deleting(mode);
+    test_property(mode, seed, rounds);
+  }
+  if (failures) {
+    fprintf(stderr, "%d agreement checks failed\n", failures);
+    return 1;
+  }
+  return 0;
+}
