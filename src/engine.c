@@ -933,9 +933,8 @@ hp_engine_poll(HpEngine* const e, const uint32_t frame)
   e->block_pos = frame;
   /* Room to retire the graphs fading and the one leaving now. */
   if (hp_ring_space(e->retired) < e->n_fades + 1u ||
-      e->n_rt_events + e->n_swapped + 2u > MAX_RT_EVENTS ||
       !atomic_load_explicit(&e->ready, memory_order_acquire)) {
-    return; /* keep playing; swap once the worker or run() has caught up */
+    return; /* keep playing; swap once the worker has caught up */
   }
   HpGraph* const g =
     atomic_exchange_explicit(&e->ready, NULL, memory_order_acq_rel);
@@ -992,15 +991,17 @@ hp_engine_poll(HpEngine* const e, const uint32_t frame)
   /* The swap answers the commit: hp:Swapped, and its patch:Ack, sent once
      the new graph's first frame plays (at the next block's frame 0 when
      it swapped after this block's last frame). */
-  HpEvent* ev = &e->swapped[e->n_swapped++];
-  memset(ev, 0, sizeof(*ev));
-  ev->type       = HP_EVENT_SWAPPED;
-  ev->seq        = tag->seq;
-  ev->generation = tag->generation;
-  if (tag->seq != HP_NO_SEQ) {
-    ev       = &e->swapped[e->n_swapped++];
-    *ev      = e->swapped[e->n_swapped - 2u];
-    ev->type = HP_EVENT_ACK;
+  if (e->n_rt_events + e->n_swapped + 2u <= MAX_RT_EVENTS) {
+    HpEvent* ev = &e->swapped[e->n_swapped++];
+    memset(ev, 0, sizeof(*ev));
+    ev->type       = HP_EVENT_SWAPPED;
+    ev->seq        = tag->seq;
+    ev->generation = tag->generation;
+    if (tag->seq != HP_NO_SEQ) {
+      ev       = &e->swapped[e->n_swapped++];
+      *ev      = e->swapped[e->n_swapped - 2u];
+      ev->type = HP_EVENT_ACK;
+    }
   }
 }
 
