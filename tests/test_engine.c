@@ -441,6 +441,30 @@ test_outgoing_nan(void)
          "the fade (0.25 expected)\n", fade_rms);
 }
 
+/* A swap taken after a block's last frame (run() polls once more after
+   scheduling work at its end) plays from the next block's frame 0, and
+   says so: hp:frame stays inside the block it is sent in. */
+static void
+test_swap_after_block_end(void)
+{
+  reset();
+  submit("create osc1 sine", -1);
+  submit("commit crossfade=0", 60);
+  hp_engine_poll(engine, 0);
+  hp_engine_render(engine, out_l, out_r, 256);
+  hp_engine_work(engine);
+  hp_engine_poll(engine, 256);
+  drain();
+  CHECK_MSG(!find(HP_EVENT_SWAPPED, 60), "hp:Swapped at frame %u of 256",
+            find(HP_EVENT_SWAPPED, 60)->frame);
+  hp_engine_poll(engine, 0);
+  hp_engine_render(engine, out_l + 256, out_r + 256, 256);
+  drain();
+  const HpEvent* swapped = find(HP_EVENT_SWAPPED, 60);
+  CHECK(swapped && swapped->frame == 0 && find(HP_EVENT_ACK, 60));
+  CHECK(hp_sig_peak(out_l, 256) == 0.0f && hp_sig_peak(out_l + 256, 256) > 0.4f);
+}
+
 int
 main(void)
 {
@@ -454,6 +478,7 @@ main(void)
   test_live_set();
   test_warmup_from_playing();
   test_outgoing_nan();
+  test_swap_after_block_end();
   hp_engine_free(engine);
   return 0;
 }
