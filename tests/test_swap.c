@@ -443,6 +443,40 @@ test_burst_sync(void)
   free(out[1]);
 }
 
+/* A trivial edit while a note is held through the default patch passes
+   require_signal, and hp:warmupRms is what plays: kept modules warm up on
+   copies of their current state, also while run() renders in another
+   thread. */
+static void
+test_held_note_edit(const HpWorkerMode mode)
+{
+  HpHost* host = make(mode, 8);
+  CHECK(!hp_host_note_on(host, 0, 57, 100));
+  CHECK(!hp_host_render(host, 24000, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+  const double playing =
+    hp_sig_rms(hp_host_out_l(host) + hp_host_recorded(host) - 4800, 4800);
+  send(host, "/patch/create k const");
+  CHECK(!hp_host_send_text(host, hp_host_frames(host), 70,
+                           "/patch/commit require_signal=1"));
+  CHECK(!hp_host_run(host, 256));
+  CHECK(!hp_host_wait_worker(host, 5000));
+  const HpHostEvent* swapped = hp_host_find_event(host, HP_EV_SWAPPED, 70);
+  if (!swapped) {
+    swapped = hp_host_run_until(host, HP_EV_SWAPPED, 70, 256, (uint64_t)RATE);
+  }
+  const HpHostEvent* err    = hp_host_find_event(host, HP_EV_ERROR, 70);
+  const HpHostEvent* primed = hp_host_find_event(host, HP_EV_PRIMED, 70);
+  CHECK_MSG(!err, "%s worker: %s", mode_name(mode), err ? err->message : "");
+  CHECK(swapped && primed);
+  CHECK_MSG(fabs(primed->warmup_rms / playing - 1.0) < 0.05,
+            "%s worker: warm-up RMS %.4f, playing %.4f", mode_name(mode),
+            primed->warmup_rms, playing);
+  printf("# %s worker, note held, trivial edit with require_signal: warm-up "
+         "RMS %.4f, playing %.4f\n", mode_name(mode), primed->warmup_rms,
+         playing);
+  hp_host_free(host);
+}
+
 int
 main(void)
 {
@@ -450,6 +484,8 @@ main(void)
             hp_rt_check_linkage());
   test_macros_through_swap();
   test_burst_sync();
+  test_held_note_edit(HP_WORKER_THREADED);
+  test_held_note_edit(HP_WORKER_SYNC);
   test_seed_scenarios(HP_WORKER_THREADED);
   test_seed_scenarios(HP_WORKER_SYNC);
   test_stress(HP_WORKER_THREADED, 1000);
