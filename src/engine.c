@@ -1083,9 +1083,12 @@ apply_gain(float* const restrict x, const float g, const uint32_t n)
    resonance) is silenced for this chunk and restarts its DSP state, alone:
    the other graphs of a crossfade play on. */
 static void
-guard(HpGraph* const g, float* const l, float* const r, const uint32_t n)
+guard(HpGraph* const g, const bool mono, float* const l, float* const r,
+      const uint32_t n)
 {
-  if (!all_finite(l, n) || (!hp_graph_mono(g) && !all_finite(r, n))) {
+  /* Mono graphs (and crossfades and gain between them) leave right equal
+     to left: checking left is enough. */
+  if (!all_finite(l, n) || (!mono && !all_finite(r, n))) {
     memset(l, 0, n * sizeof(float));
     memset(r, 0, n * sizeof(float));
     hp_graph_reset(g);
@@ -1121,9 +1124,10 @@ static void
 crossfade(HpEngine* const e, float* const l, float* const r,
           const uint32_t n)
 {
-  guard(e->active, l, r, n);
-  hp_graph_process(e->fades[0].graph, e->fade_l, e->fade_r, n);
-  guard(e->fades[0].graph, e->fade_l, e->fade_r, n);
+  HpGraph* const oldest = e->fades[0].graph;
+  guard(e->active, hp_graph_mono(e->active), l, r, n);
+  hp_graph_process(oldest, e->fade_l, e->fade_r, n);
+  guard(oldest, hp_graph_mono(oldest), e->fade_l, e->fade_r, n);
   uint32_t ended = 0;
   for (uint32_t k = 0; k < e->n_fades; ++k) {
     Fade* const f    = &e->fades[k];
@@ -1133,8 +1137,9 @@ crossfade(HpEngine* const e, float* const l, float* const r,
     if (!last) {
       in_l = e->next_l;
       in_r = e->next_r;
-      hp_graph_process(e->fades[k + 1u].graph, in_l, in_r, n);
-      guard(e->fades[k + 1u].graph, in_l, in_r, n);
+      HpGraph* const next = e->fades[k + 1u].graph;
+      hp_graph_process(next, in_l, in_r, n);
+      guard(next, hp_graph_mono(next), in_l, in_r, n);
     }
     fade_mix(f, last ? l : e->fade_l, in_l, e->fade_l, n);
     fade_mix(f, last ? r : e->fade_r, in_r, e->fade_r, n);
@@ -1189,15 +1194,9 @@ hp_engine_render(HpEngine* const e, float* const out_l, float* const out_r,
       apply_gain(l, e->gain_current, n);
       apply_gain(r, e->gain_current, n);
     }
-    /* Mono graphs (and crossfades and gain between them) leave right equal
-       to left: checking left is enough.  A crossfade has checked each of
-       its graphs already: what is left to catch here is the active graph
-       when it plays alone, or an overflow. */
-    if (!all_finite(l, n) || (!mono && !all_finite(r, n))) {
-      memset(l, 0, n * sizeof(float));
-      memset(r, 0, n * sizeof(float));
-      hp_graph_reset(e->active);
-    }
+    /* A crossfade has checked each of its graphs already: what is left
+       to catch here is the active graph playing alone, or an overflow. */
+    guard(e->active, mono, l, r, n);
     done += n;
   }
   states_end(e);
