@@ -1,9 +1,10 @@
 /*
   The hot-swap mechanism (DESIGN.md section 4).
 
-  Audio thread (run): renders `active`, crossfading from `fading` after a
-  swap; queues operations for the worker; takes a primed standby from
-  `ready` when it sees one; hands retired graphs back to the worker.
+  Audio thread (run): renders `active`, crossfading from the graphs in
+  `fades` after swaps; queues operations for the worker; takes a primed
+  standby from `ready` when it sees one, even during a crossfade; hands
+  retired graphs back to the worker.
 
   Worker: applies operations to the staged patch; on commit builds the
   standby graph in one allocation, applies prime ops, warms it up, checks
@@ -47,6 +48,8 @@
 #define EVENT_QUEUE_SIZE 1024u  /* notifications waiting for run() */
 #define EVENTS_PER_OP 3u        /* the most one op emits (Error, Primed, ...) */
 #define RETIRE_QUEUE_SIZE 16u   /* graphs waiting to be freed */
+#define MAX_FADES 4u            /* graphs fading out at once */
+#define STATE_COPY_TRIES 8      /* torn copies before warming up fresh */
 #define MAX_PRIMES 4096u
 #define DEFAULT_WARMUP 8
 #define MAX_WARMUP 1024
@@ -56,6 +59,16 @@
 #define MAX_RT_EVENTS 16u
 #define PATCH_TEXT_MAX 60000u   /* fits the notify port's 64 KiB minimum */
 #define MAX_FILE_SIZE (16u << 20u)
+
+/* A graph fading out under the next newer one (the next in `fades`, or
+   `active`), from its own position: fades nest, each newer graph fading in
+   over everything older. */
+typedef struct {
+  HpGraph* graph;
+  uint32_t pos;
+  uint32_t len;
+  bool     equal_power;
+} Fade;
 
 struct HpEngineImpl {
   float     rate;
@@ -69,16 +82,17 @@ struct HpEngineImpl {
   _Atomic(HpGraph*) ready;   /* the readiness flag: a primed standby */
   atomic_bool       text_busy; /* patch_text is written, not yet sent */
   atomic_bool       watching;  /* live reload has a file to watch */
+  _Atomic(float)    macro_shared[HP_N_MACROS]; /* macro_pos, for the worker */
+  atomic_uint       rendering; /* seqlock: odd while run() writes states */
   char*             patch_text;
   uint32_t          patch_text_len;
 
   /* Audio thread only. */
   HpGraph*       active;
-  HpGraph*       fading;
-  HpGraph*       retire_hold; /* retired while the queue was full */
-  uint32_t       fade_pos;
-  uint32_t       fade_len;
-  bool           fade_equal_power;
+  Fade           fades[MAX_FADES]; /* oldest first */
+  uint32_t       n_fades;
+  uint32_t       render_count;     /* what `rendering` was last set to */
+  uint32_t       block_pos;        /* frame of the run() block rendered next */
   bool           need_work;
   float          gain_target;
   float          gain_db; /* what gain_target was computed from */
@@ -88,10 +102,14 @@ struct HpEngineImpl {
   float          macro_pos[HP_N_MACROS]; /* NAN until the host sets one */
   HpEvent        rt_events[MAX_RT_EVENTS];
   uint32_t       n_rt_events;
+  HpEvent        swapped[MAX_RT_EVENTS]; /* until their first frame plays */
+  uint32_t       n_swapped;
   HpEngineStatus status;
   uint32_t       serial;    /* of the last op queued */
-  float          fade_l[HP_CHUNK];
+  float          fade_l[HP_CHUNK]; /* the fades mixed so far */
   float          fade_r[HP_CHUNK];
+  float          next_l[HP_CHUNK]; /* the graph fading in over them */
+  float          next_r[HP_CHUNK];
 
   /* Worker side, under `lock` (also taken by restore and save, never by
      the audio thread).  `work_lock` makes hp_engine_work() the one consumer
@@ -295,6 +313,44 @@ warm_up(HpEngine* const e, HpGraph* const g, const int32_t blocks,
   return HP_SUCCESS;
 }
 
+/* Before the warm-up, the standby is made to start where the playing
+   graph is, so that the warm-up (require_signal, hp:warmupRms) hears what
+   will play and the swap changes nothing that was not edited:
+   - the macros' positions, immediately (the swap applies only what moved
+     since, smoothed like any move);
+   - kept modules' DSP state, copied.  run() writes it as it renders and
+     must neither wait nor copy O(patch): a seqlock.  run() makes
+     `rendering` odd while it writes states; the copy is kept only if
+     `rendering` was even before and unchanged after.  A synchronous
+     worker runs between renders, so its first copy holds; a worker thread
+     retries a torn copy a few times, then warms kept modules up fresh. */
+static void
+start_from_playing(HpEngine* const e, HpGraph* const g)
+{
+  HpGraphTag* const tag = hp_graph_tag(g);
+  for (uint32_t m = 0; m < HP_N_MACROS; ++m) {
+    tag->macro[m] =
+      atomic_load_explicit(&e->macro_shared[m], memory_order_relaxed);
+    if (!isnan(tag->macro[m])) {
+      hp_graph_macro(g, m, tag->macro[m], true);
+    }
+  }
+  for (int i = 0; i < STATE_COPY_TRIES; ++i) {
+    const unsigned before =
+      atomic_load_explicit(&e->rendering, memory_order_acquire);
+    if (!(before & 1u)) {
+      hp_graph_copy_kept(g);
+      atomic_thread_fence(memory_order_acquire);
+      if (atomic_load_explicit(&e->rendering, memory_order_relaxed) ==
+          before) {
+        return;
+      }
+    }
+    nanosleep(&(struct timespec){0, 100000}, NULL);
+  }
+  hp_graph_restart_kept(g);
+}
+
 /* The standby for the staged patch, built against `base` (what plays): the
    prime ops applied, then warmed up and judged.  NULL, with `err` set, when
    a step fails. */
@@ -305,6 +361,7 @@ build_standby(HpEngine* const e, const HpOp* const op, const int32_t warmup,
   HpGraph* const g  = hp_graph_new(e->staged, e->base, e->rate, err);
   HpStatus       st = g ? HP_SUCCESS : err->status;
   if (!st && !(st = apply_primes(e, g, err))) {
+    start_from_playing(e, g);
     st = warm_up(e, g, warmup, op->require_signal, rms, err);
   }
   if (st) {
@@ -768,7 +825,9 @@ hp_engine_new(const float rate, const HpLogFunc log, void* const log_handle,
   e->crossfade_ms = 20.0f;
   for (uint32_t m = 0; m < HP_N_MACROS; ++m) {
     e->macro_pos[m] = NAN;
+    atomic_init(&e->macro_shared[m], NAN);
   }
+  atomic_init(&e->rendering, 0u);
   atomic_init(&e->ready, NULL);
   pthread_mutex_init(&e->work_lock, NULL);
   pthread_mutex_init(&e->lock, NULL);
@@ -816,16 +875,10 @@ hp_engine_free(HpEngine* const e)
   if (e->retired) {
     free_retired(e);
   }
-  HpGraph* ready = atomic_load(&e->ready);
-  HpGraph* owned[] = {e->active, e->fading, e->retire_hold, ready};
-  for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); ++i) {
-    bool seen = false;
-    for (size_t j = 0; j < i; ++j) {
-      seen |= owned[j] == owned[i];
-    }
-    if (!seen) {
-      hp_graph_free(owned[i]);
-    }
+  hp_graph_free(atomic_load(&e->ready));
+  hp_graph_free(e->active);
+  for (uint32_t i = 0; i < e->n_fades; ++i) {
+    hp_graph_free(e->fades[i].graph);
   }
   hp_ring_free(e->ops);
   hp_ring_free(e->events);
@@ -961,12 +1014,12 @@ hp_engine_save_document(HpEngine* const e)
 
 /* Audio thread */
 
+/* hp_engine_poll() swaps only when the retired ring has room for every
+   graph that can retire before the next swap: this never fails. */
 static void
 retire(HpEngine* const e, HpGraph* const g)
 {
-  if (!hp_ring_push(e->retired, &g)) {
-    e->retire_hold = g;
-  }
+  hp_ring_push(e->retired, &g);
   e->need_work = true;
 }
 
@@ -1030,15 +1083,11 @@ hp_engine_work_scheduled(HpEngine* const e, const bool ok)
 void
 hp_engine_poll(HpEngine* const e, const uint32_t frame)
 {
-  if (e->retire_hold) {
-    if (!hp_ring_push(e->retired, &e->retire_hold)) {
-      return; /* keep playing; swap once the worker has caught up */
-    }
-    e->retire_hold = NULL;
-  }
-  if (e->fading ||
+  e->block_pos = frame;
+  /* Room to retire the graphs fading and the one leaving now. */
+  if (hp_ring_space(e->retired) < e->n_fades + 1u ||
       !atomic_load_explicit(&e->ready, memory_order_acquire)) {
-    return;
+    return; /* keep playing; swap once the worker has caught up */
   }
   HpGraph* const g =
     atomic_exchange_explicit(&e->ready, NULL, memory_order_acq_rel);
@@ -1046,52 +1095,87 @@ hp_engine_poll(HpEngine* const e, const uint32_t frame)
     return; /* the worker took it back for a newer commit */
   }
   replay_live(e, g);
+  const HpGraphTag* tag = hp_graph_tag(g);
   for (uint32_t m = 0; m < HP_N_MACROS; ++m) {
-    if (!isnan(e->macro_pos[m])) {
-      hp_graph_macro(g, m, e->macro_pos[m]);
+    /* The warm-up started from tag->macro: only a later move glides. */
+    if (!isnan(e->macro_pos[m]) && e->macro_pos[m] != tag->macro[m]) {
+      hp_graph_macro(g, m, e->macro_pos[m], false);
     }
   }
-  const HpGraphTag* tag = hp_graph_tag(g);
   const float ms  = tag->crossfade_ms >= 0.0f ? tag->crossfade_ms : e->crossfade_ms;
   const float len = ms * 0.001f * e->rate;
   HpGraph* const old = e->active;
   hp_graph_take_over(g, old, len >= 1.0f);
   e->active = g;
   if (len < 1.0f) {
+    /* A switch at the sample: the new graph alone, whatever was fading. */
+    for (uint32_t i = 0; i < e->n_fades; ++i) {
+      retire(e, e->fades[i].graph);
+    }
+    e->n_fades = 0;
     retire(e, old);
   } else {
-    e->fading           = old;
-    e->fade_pos         = 0;
-    e->fade_len         = (uint32_t)len;
-    e->fade_equal_power = !hp_graph_correlated(g);
+    if (e->n_fades == MAX_FADES) {
+      /* The oldest fade ends early: its incoming graph plays in full
+         where the two were mixed (a step of their difference, scaled by
+         the fades after it). */
+      retire(e, e->fades[0].graph);
+      memmove(&e->fades[0], &e->fades[1], (MAX_FADES - 1u) * sizeof(Fade));
+      --e->n_fades;
+    }
+    Fade* const fade  = &e->fades[e->n_fades++];
+    fade->graph       = old;
+    fade->pos         = 0;
+    fade->len         = (uint32_t)len;
+    fade->equal_power = !hp_graph_correlated(g);
   }
   ++e->status.swaps;
   e->status.generation   = tag->generation;
   e->status.module_count = hp_graph_module_count(g);
-  /* The swap answers the commit: hp:Swapped, and its patch:Ack. */
-  if (e->n_rt_events + 2u <= MAX_RT_EVENTS) {
-    HpEvent* ev = &e->rt_events[e->n_rt_events++];
+  /* The swap answers the commit: hp:Swapped, and its patch:Ack, sent once
+     the new graph's first frame plays (at the next block's frame 0 when
+     it swapped after this block's last frame). */
+  if (e->n_rt_events + e->n_swapped + 2u <= MAX_RT_EVENTS) {
+    HpEvent* ev = &e->swapped[e->n_swapped++];
     memset(ev, 0, sizeof(*ev));
     ev->type       = HP_EVENT_SWAPPED;
     ev->seq        = tag->seq;
     ev->generation = tag->generation;
-    ev->frame      = frame;
     if (tag->seq != HP_NO_SEQ) {
-      ev       = &e->rt_events[e->n_rt_events++];
-      *ev      = e->rt_events[e->n_rt_events - 2u];
+      ev       = &e->swapped[e->n_swapped++];
+      *ev      = e->swapped[e->n_swapped - 2u];
       ev->type = HP_EVENT_ACK;
     }
   }
+}
+
+/* The seqlock's writer side (see start_from_playing): no waiting, one
+   relaxed store and a fence (free on x86) either side of writing states. */
+static inline void
+states_begin(HpEngine* const e)
+{
+  atomic_store_explicit(&e->rendering, ++e->render_count,
+                        memory_order_relaxed);
+  atomic_thread_fence(memory_order_release);
+}
+
+static inline void
+states_end(HpEngine* const e)
+{
+  atomic_store_explicit(&e->rendering, ++e->render_count,
+                        memory_order_release);
 }
 
 void
 hp_engine_midi(HpEngine* const e, const uint8_t* const msg,
                const uint32_t size)
 {
+  states_begin(e);
   hp_graph_midi(e->active, msg, size);
-  if (e->fading) {
-    hp_graph_midi(e->fading, msg, size);
+  for (uint32_t i = 0; i < e->n_fades; ++i) {
+    hp_graph_midi(e->fades[i].graph, msg, size);
   }
+  states_end(e);
 }
 
 void
@@ -1100,36 +1184,9 @@ hp_engine_macro(HpEngine* const e, const uint32_t macro, const float position)
   if (macro < HP_N_MACROS && position != e->macro_pos[macro] &&
       isfinite(position)) {
     e->macro_pos[macro] = position;
-    hp_graph_macro(e->active, macro, position);
-  }
-}
-
-/* Mix the fading graph out under the active one.  Equal power for
-   uncorrelated material (independent sounds keep their summed power
-   constant); equal gain when a kept module plays in both (the same
-   waveform in phase adds in amplitude, so equal power would bulge +3 dB). */
-static void
-crossfade(HpEngine* const e, float* const l, float* const r,
-          const uint32_t n)
-{
-  hp_graph_process(e->fading, e->fade_l, e->fade_r, n);
-  const float inv = 1.0f / (float)e->fade_len;
-  for (uint32_t i = 0; i < n; ++i) {
-    const uint32_t pos = e->fade_pos + i;
-    const float    t   = pos >= e->fade_len ? 1.0f : (float)pos * inv;
-    float          gin = t;
-    float          gout = 1.0f - t;
-    if (e->fade_equal_power) {
-      gin  = sinf(t * 1.5707964f);
-      gout = cosf(t * 1.5707964f);
-    }
-    l[i] = l[i] * gin + e->fade_l[i] * gout;
-    r[i] = r[i] * gin + e->fade_r[i] * gout;
-  }
-  e->fade_pos += n;
-  if (e->fade_pos >= e->fade_len) {
-    retire(e, e->fading);
-    e->fading = NULL;
+    atomic_store_explicit(&e->macro_shared[macro], position,
+                          memory_order_relaxed);
+    hp_graph_macro(e->active, macro, position, false);
   }
 }
 
@@ -1166,16 +1223,103 @@ apply_gain(float* const restrict x, const float g, const uint32_t n)
   }
 }
 
+/* A graph whose output is not finite (a module blew up, e.g. an extreme
+   resonance) is silenced for this chunk and restarts its DSP state, alone:
+   the other graphs of a crossfade play on. */
+static void
+guard(HpGraph* const g, const bool mono, float* const l, float* const r,
+      const uint32_t n)
+{
+  /* Mono graphs (and crossfades and gain between them) leave right equal
+     to left: checking left is enough. */
+  if (!all_finite(l, n) || (!mono && !all_finite(r, n))) {
+    memset(l, 0, n * sizeof(float));
+    memset(r, 0, n * sizeof(float));
+    hp_graph_reset(g);
+  }
+}
+
+/* out = in * gin + acc * gout over one fade.  Equal power for uncorrelated
+   material (independent sounds keep their summed power constant); equal
+   gain when a kept module plays in both (the same waveform in phase adds
+   in amplitude, so equal power would bulge +3 dB). */
+static void
+fade_mix(Fade* const f, float* const out, const float* const in,
+         const float* const acc, const uint32_t n)
+{
+  const float inv = 1.0f / (float)f->len;
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint32_t pos  = f->pos + i;
+    const float    t    = pos >= f->len ? 1.0f : (float)pos * inv;
+    float          gin  = t;
+    float          gout = 1.0f - t;
+    if (f->equal_power) {
+      gin  = sinf(t * 1.5707964f);
+      gout = cosf(t * 1.5707964f);
+    }
+    out[i] = in[i] * gin + acc[i] * gout;
+  }
+}
+
+/* Mix the fading graphs out under the active one (rendered into l, r),
+   oldest first: each fade mixes the next newer graph in over the mix of
+   everything older.  A fade that ends silences everything older. */
+static void
+crossfade(HpEngine* const e, float* const l, float* const r,
+          const uint32_t n)
+{
+  HpGraph* const oldest = e->fades[0].graph;
+  guard(e->active, hp_graph_mono(e->active), l, r, n);
+  hp_graph_process(oldest, e->fade_l, e->fade_r, n);
+  guard(oldest, hp_graph_mono(oldest), e->fade_l, e->fade_r, n);
+  uint32_t ended = 0;
+  for (uint32_t k = 0; k < e->n_fades; ++k) {
+    Fade* const f    = &e->fades[k];
+    const bool  last = k + 1u == e->n_fades;
+    float*      in_l = l;
+    float*      in_r = r;
+    if (!last) {
+      in_l = e->next_l;
+      in_r = e->next_r;
+      HpGraph* const next = e->fades[k + 1u].graph;
+      hp_graph_process(next, in_l, in_r, n);
+      guard(next, hp_graph_mono(next), in_l, in_r, n);
+    }
+    fade_mix(f, last ? l : e->fade_l, in_l, e->fade_l, n);
+    fade_mix(f, last ? r : e->fade_r, in_r, e->fade_r, n);
+    f->pos += n;
+    if (f->pos >= f->len) {
+      ended = k + 1u;
+    }
+  }
+  for (uint32_t k = 0; k < ended; ++k) {
+    retire(e, e->fades[k].graph);
+  }
+  e->n_fades -= ended;
+  memmove(&e->fades[0], &e->fades[ended], e->n_fades * sizeof(Fade));
+}
+
 void
 hp_engine_render(HpEngine* const e, float* const out_l, float* const out_r,
                  const uint32_t nframes)
 {
+  for (uint32_t i = 0; i < e->n_swapped; ++i) {
+    e->rt_events[e->n_rt_events] = e->swapped[i];
+    e->rt_events[e->n_rt_events++].frame = e->block_pos;
+  }
+  e->n_swapped = 0;
+  e->block_pos += nframes;
+  states_begin(e);
   for (uint32_t done = 0; done < nframes;) {
     const uint32_t n = nframes - done < HP_CHUNK ? nframes - done : HP_CHUNK;
     float* const   l = out_l + done;
     float* const   r = out_r + done;
     hp_graph_process(e->active, l, r, n);
-    if (e->fading) {
+    bool mono = hp_graph_mono(e->active);
+    for (uint32_t k = 0; k < e->n_fades; ++k) {
+      mono &= hp_graph_mono(e->fades[k].graph);
+    }
+    if (e->n_fades) {
       crossfade(e, l, r, n);
     }
     if (e->gain_current != e->gain_target) {
@@ -1194,19 +1338,12 @@ hp_engine_render(HpEngine* const e, float* const out_l, float* const out_r,
       apply_gain(l, e->gain_current, n);
       apply_gain(r, e->gain_current, n);
     }
-    /* Mono graphs (and crossfades and gain between two) leave right equal
-       to left: checking left is enough. */
-    const bool mono =
-      hp_graph_mono(e->active) && (!e->fading || hp_graph_mono(e->fading));
-    if (!all_finite(l, n) || (!mono && !all_finite(r, n))) {
-      /* A module blew up (e.g. an extreme resonance): silence this chunk
-         and restart the DSP state rather than feed NaN to the host. */
-      memset(l, 0, n * sizeof(float));
-      memset(r, 0, n * sizeof(float));
-      hp_graph_reset(e->active);
-    }
+    /* A crossfade has checked each of its graphs already: what is left
+       to catch here is the active graph playing alone, or an overflow. */
+    guard(e->active, mono, l, r, n);
     done += n;
   }
+  states_end(e);
 }
 
 bool

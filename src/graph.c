@@ -34,9 +34,10 @@ typedef struct {
   swap itself copies nothing, whatever the patch size.  A block is freed
   when the last graph using one of its states is (worker side only, so the
   count needs no atomics).  Each node also has a spare state in the graph's
-  own allocation: the warm-up renders kept modules there (the playing graph
-  owns the adopted state until the swap), and when the swap crossfades, the
-  outgoing graph plays its fade from there, on copies taken at the swap.
+  own allocation: the warm-up renders kept modules there, on a copy of the
+  state they play from (the playing graph owns that until the swap), and
+  when the swap crossfades, the outgoing graph plays its fade from there, on
+  copies taken at the swap.
 */
 typedef struct {
   uint32_t refs; /* nodes, in all graphs, whose `home` is in this block */
@@ -598,7 +599,8 @@ hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
   sort_by_id(g->by_id, g->nodes, g->n_nodes);
 
   /* State: kept modules adopt the base's (hp_graph_seal), new ones get a
-     block of their own.  Everything starts fresh for the warm-up. */
+     block of their own.  Everything starts fresh (kept modules until
+     hp_graph_copy_kept). */
   size_t block_size = BLOCK_HEADER;
   for (uint32_t pos = 0; pos < g->n_nodes; ++pos) {
     Node* node = &g->nodes[pos];
@@ -645,6 +647,44 @@ hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
   }
   plan_free(&plan);
   return g;
+}
+
+/* The one intended data race: run() may write `src` while it is read.
+   The caller's seqlock throws a torn copy away, and TSan is told not to
+   look; byte by byte through volatile, so that no memcpy (which TSan
+   intercepts) is called. */
+#if defined(__GNUC__)
+__attribute__((no_sanitize("thread")))
+#endif
+static void
+copy_racy(void* const dst, const void* const src, const size_t size)
+{
+  const volatile unsigned char* s = (const volatile unsigned char*)src;
+  unsigned char*                d = (unsigned char*)dst;
+  for (size_t i = 0; i < size; ++i) {
+    d[i] = s[i];
+  }
+}
+
+void
+hp_graph_copy_kept(HpGraph* const graph)
+{
+  for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
+    const Node* node = &graph->nodes[pos];
+    if (node->carry_from >= 0) {
+      copy_racy(node->spare, node->home, node->desc->state_size);
+    }
+  }
+}
+
+void
+hp_graph_restart_kept(HpGraph* const graph)
+{
+  for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
+    if (graph->nodes[pos].carry_from >= 0) {
+      init_node(&graph->nodes[pos], graph->rate);
+    }
+  }
 }
 
 void
@@ -765,7 +805,8 @@ hp_graph_set(HpGraph* const graph, const char* const module,
 }
 
 void
-hp_graph_macro(HpGraph* const graph, const uint32_t macro, float position)
+hp_graph_macro(HpGraph* const graph, const uint32_t macro, float position,
+               const bool immediate)
 {
   position = position < 0.0f ? 0.0f : position > 1.0f ? 1.0f : position;
   for (uint32_t i = 0; i < graph->n_macros; ++i) {
@@ -773,7 +814,7 @@ hp_graph_macro(HpGraph* const graph, const uint32_t macro, float position)
     if (s->macro == macro) {
       const float v = s->exponential ? s->lo * powf(s->hi / s->lo, position)
                                      : s->lo + (s->hi - s->lo) * position;
-      set_slot(&graph->nodes[s->node], s->param, v, false);
+      set_slot(&graph->nodes[s->node], s->param, v, immediate);
     }
   }
 }

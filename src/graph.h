@@ -33,9 +33,18 @@ void hp_graph_free(HpGraph* graph);
 void hp_graph_process(HpGraph* graph, float* left, float* right,
                       uint32_t nframes);
 
+/** Before the warm-up: kept modules warm up on a copy of the state they
+    play from in the graph this one was built against, which run() may be
+    writing meanwhile: the copy may be torn, so the caller must check
+    (engine.c's seqlock) and else call hp_graph_restart_kept().  Worker. */
+void hp_graph_copy_kept(HpGraph* graph);
+
+/** Kept modules warm up from a fresh state instead (a torn copy).  Worker. */
+void hp_graph_restart_kept(HpGraph* graph);
+
 /** After the warm-up, before publishing: kept modules switch from the
-    warm-up's fresh state to the state they share with the graph this one
-    was built against (adopted at build).  Worker. */
+    warm-up's copy to the state they share with the graph this one was
+    built against (adopted at build).  Worker. */
 void hp_graph_seal(HpGraph* graph);
 
 /** The swap: `graph` (sealed) replaces `from`, which must be the graph it
@@ -66,8 +75,10 @@ int hp_graph_find(const HpGraph* graph, const char* id);
 bool hp_graph_set(HpGraph* graph, const char* module, const char* param,
                   float value, const char* choice, bool immediate);
 
-/** Move macro `macro` (0..7) to `position` (0..1).  Audio thread safe. */
-void hp_graph_macro(HpGraph* graph, uint32_t macro, float position);
+/** Move macro `macro` (0..7) to `position` (0..1); `immediate` skips
+    smoothing (a standby).  Audio thread safe. */
+void hp_graph_macro(HpGraph* graph, uint32_t macro, float position,
+                    bool immediate);
 
 /** Feed a MIDI message to every midi module.  Audio thread safe. */
 void hp_graph_midi(HpGraph* graph, const uint8_t* msg, uint32_t size);
@@ -83,6 +94,7 @@ typedef struct {
   uint32_t serial;       /**< the last queued op the worker had taken */
   int32_t  seq;          /**< of the commit, or HP_NO_SEQ */
   float    crossfade_ms; /**< < 0: use the crossfade control */
+  float    macro[HP_N_MACROS]; /**< positions applied before warm-up */
 } HpGraphTag;
 
 HpGraphTag* hp_graph_tag(HpGraph* graph);

@@ -176,7 +176,9 @@ bool hp_engine_wants_work(const HpEngine* engine);
 void hp_engine_work_scheduled(HpEngine* engine, bool ok);
 
 /** Take a published standby graph and begin the swap, at `frame` of the
-    current run() block.  Call at cycle start and after scheduling work. */
+    current run() block: where its rendering stands (0 at cycle start; a
+    swap at the block's length plays, and is reported, from the next
+    block's frame 0).  Call at cycle start and after scheduling work. */
 void hp_engine_poll(HpEngine* engine, uint32_t frame);
 
 /** Feed a MIDI message to the midi modules of the playing graph(s). */

@@ -389,6 +389,125 @@ test_failed_default_patch(void)
   hp_engine_free(e);
 }
 
+/* Kept modules warm up on copies of their current state: with a note held
+   through the playing graph (the gate comes from `midi`, not from a
+   parameter), a trivial edit passes require_signal, and hp:warmupRms is
+   what plays. */
+static void
+test_warmup_from_playing(void)
+{
+  reset();
+  static const char* const lines[] = {
+    "create m midi",           "create osc1 sine",
+    "create env1 adsr",        "connect m osc1:freq",
+    "connect m:gate env1:gate", "connect osc1 env1",
+    "commit crossfade=0"};
+  for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); ++i) {
+    submit(lines[i], -1);
+  }
+  hp_engine_work(engine);
+  render(256);
+  static const uint8_t note_on[] = {0x90, 69, 100};
+  hp_engine_midi(engine, note_on, sizeof(note_on));
+  while (frames < 9600) {
+    render(256);
+  }
+  const double playing = hp_sig_rms(out_l + frames - 2048, 2048);
+  submit("create k const", -1);
+  submit("commit require_signal", 30);
+  hp_engine_work(engine);
+  drain();
+  const HpEvent* err    = find(HP_EVENT_ERROR, 30);
+  const HpEvent* primed = find(HP_EVENT_PRIMED, 30);
+  CHECK_MSG(!err, "a trivial edit with a note held failed: %s",
+            err ? err->message : "");
+  CHECK(primed);
+  const double ratio = (double)primed->warmup_rms / playing;
+  CHECK_MSG(fabs(ratio - 1.0) < 0.02, "warm-up RMS %.4f, playing %.4f",
+            (double)primed->warmup_rms, playing);
+  render(256);
+  drain();
+  CHECK(find(HP_EVENT_SWAPPED, 30));
+  printf("# engine: note held, trivial edit with require_signal: warm-up RMS "
+         "%.4f, playing %.4f\n", (double)primed->warmup_rms, playing);
+}
+
+/* NaN (here Inf) from the outgoing graph of a crossfade silences that
+   graph alone: the incoming one fades in as it would from silence. */
+static void
+test_outgoing_nan(void)
+{
+  reset();
+  char line[64];
+  submit("create c const", -1);
+  /* 29 mixers of gain 16 (four inputs at level 2, gain 2): 20000 * 16^29
+     overflows a float. */
+  for (int i = 1; i <= 29; ++i) {
+    snprintf(line, sizeof(line), "create m%d mixer", i);
+    submit(line, -1);
+    for (int k = 1; k <= 4; ++k) {
+      if (i == 1) {
+        snprintf(line, sizeof(line), "connect c m1:in%d", k);
+      } else {
+        snprintf(line, sizeof(line), "connect m%d m%d:in%d", i - 1, i, k);
+      }
+      submit(line, -1);
+      snprintf(line, sizeof(line), "set m%d level%d 2", i, k);
+      submit(line, -1);
+    }
+    snprintf(line, sizeof(line), "set m%d gain 2", i);
+    submit(line, -1);
+  }
+  submit("commit crossfade=0", -1);
+  hp_engine_work(engine);
+  render(256);
+  submit("set c value 20000", -1);
+  render(256);
+  render(256);
+  CHECK_MSG(hp_sig_peak(out_l + frames - 256, 256) == 0.0f,
+            "the overflowing graph is silenced");
+  submit("clear", -1);
+  submit("create osc1 sine", -1);
+  submit("commit crossfade=20", 40);
+  hp_engine_work(engine);
+  const size_t swap_at = frames;
+  while (frames < swap_at + 960) {
+    render(64);
+  }
+  drain();
+  CHECK(find(HP_EVENT_SWAPPED, 40));
+  /* 0.5 sin(w t) under an equal-power fade-in sin(pi/2 t/T): RMS 0.25. */
+  const double fade_rms = hp_sig_rms(out_l + swap_at, 960);
+  CHECK_MSG(fabs(fade_rms - 0.25) < 0.02,
+            "RMS during the crossfade %.4f (0.25 expected)", fade_rms);
+  printf("# engine: crossfade from a graph that overflows: RMS %.4f during "
+         "the fade (0.25 expected)\n", fade_rms);
+}
+
+/* A swap taken after a block's last frame (run() polls once more after
+   scheduling work at its end) plays from the next block's frame 0, and
+   says so: hp:frame stays inside the block it is sent in. */
+static void
+test_swap_after_block_end(void)
+{
+  reset();
+  submit("create osc1 sine", -1);
+  submit("commit crossfade=0", 60);
+  hp_engine_poll(engine, 0);
+  hp_engine_render(engine, out_l, out_r, 256);
+  hp_engine_work(engine);
+  hp_engine_poll(engine, 256);
+  drain();
+  CHECK_MSG(!find(HP_EVENT_SWAPPED, 60), "hp:Swapped at frame %u of 256",
+            find(HP_EVENT_SWAPPED, 60)->frame);
+  hp_engine_poll(engine, 0);
+  hp_engine_render(engine, out_l + 256, out_r + 256, 256);
+  drain();
+  const HpEvent* swapped = find(HP_EVENT_SWAPPED, 60);
+  CHECK(swapped && swapped->frame == 0 && find(HP_EVENT_ACK, 60));
+  CHECK(hp_sig_peak(out_l, 256) == 0.0f && hp_sig_peak(out_l + 256, 256) > 0.4f);
+}
+
 int
 main(void)
 {
@@ -401,6 +520,9 @@ main(void)
   test_warmup_check();
   test_live_set();
   test_live_sets_to_standby();
+  test_warmup_from_playing();
+  test_outgoing_nan();
+  test_swap_after_block_end();
   hp_engine_free(engine);
   return 0;
 }

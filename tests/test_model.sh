@@ -2,9 +2,11 @@
 # plain build only: the model does not depend on the build: the plain build runs it
 # The lock-free handoff between the worker and run() (src/engine.c), as
 # modelled in tests/model/handoff.pml, checked exhaustively by spin:
-# - safety (assertions p0-p6 and deadlock) for every order of 3 commits,
-#   aborts and live sets, for 6 (more graphs than the memory bound, so the bound is
-#   tested, not just the number of commits), and with a retired ring of 2;
+# - safety (assertions p0-p8 and deadlock) for every order of 3 commits,
+#   aborts and live sets, for 6 (more graphs than the memory bound, so the
+#   bound is tested, not just the number of commits), with a retired ring
+#   of 2, and with room for 3 fades at once (swaps during crossfades,
+#   nested fades, the oldest cut);
 # - the memory bound is tight: one graph less is exceeded;
 # - liveness (p7, LTL under weak fairness): every run reaches quiescence;
 # - coverage: every statement of the model is reached;
@@ -80,18 +82,20 @@ SAFETY="-DSAFETY -DNOCLAIM -DCOLLAPSE"
 start=$(date +%s)
 
 must_pass ops3 "$SAFETY" "-m100000" -DNOPS=3 -DRCAP=1
+must_pass nest "$SAFETY" "-m100000" -DNOPS=4 -DRCAP=4 -DMAXF=3
 # Coverage: only the implicit ends of the endless loops may be unreached.
-if grep -A3 "^unreached in" ops3.out | grep "handoff.pml:" | grep -vq '"-end-"'; then
-    grep -A8 "^unreached in" ops3.out
+if grep -A3 "^unreached in" nest.out | grep "handoff.pml:" | grep -vq '"-end-"'; then
+    grep -A8 "^unreached in" nest.out
     echo "parts of the model are never reached"
     exit 1
 fi
 must_pass ops6 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=1
 must_pass ring2 "$SAFETY" "-m100000" -DNOPS=5 -DRCAP=2
 must_pass live "-DCOLLAPSE" "-a -f -m100000" -DNOPS=4 -DRCAP=1
+must_pass live_nest "-DCOLLAPSE" "-a -f -m100000" -DNOPS=4 -DRCAP=3
 
-tight1=$(must_fail tight1 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=1 -DBOUND=4)
-tight2=$(must_fail tight2 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=2 -DBOUND=5)
+tight1=$(must_fail tight1 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=1 -DBOUND=3)
+tight2=$(must_fail tight2 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=2 -DBOUND=4)
 for t in "$tight1" "$tight2"; do
     [ "$t" = p5_memory_bounded ] || { echo "a bound one graph too small broke $t, not p5"; exit 1; }
 done
@@ -102,6 +106,6 @@ broken3=$(must_fail broken3 "$SAFETY" "-m100000" -DBROKEN=3)
 broken4=$(must_fail broken4 "$SAFETY" "-m100000" -DBROKEN=4)
 secs=$(( $(date +%s) - start ))
 
-echo "# model: $total_states states explored (3 and 6 ops, ring of 1 and 2, liveness), depth $max_depth, 0 errors, in $secs s"
-echo "# model: memory bound retired ring + 4 graphs (20 with the ring of 16) reached, one less exceeded"
+echo "# model: $total_states states explored (3 and 6 ops, ring of 1 and 2, nested fades, liveness), depth $max_depth, 0 errors, in $secs s"
+echo "# model: memory bound retired ring + 3 graphs (19 with the ring of 16) reached, one less exceeded"
 echo "# model: broken variants: violation found: poll load+store -> $broken1; reclaim load+store -> $broken2; stale base -> $broken3; a failing commit takes the earlier standby back -> $broken4"

@@ -340,11 +340,152 @@ test_stress(const HpWorkerMode mode, const int cycles)
   hp_host_free(host);
 }
 
+/* Every swap used to make a macro-mapped parameter glide from its stored
+   value to the macro's: the default patch (Macro 1 on the filter's cutoff),
+   a note held, macros at their default positions.  An unrelated commit
+   must sound like no commit at all. */
+static void
+test_macros_through_swap(void)
+{
+  float* out[2] = {NULL, NULL};
+  size_t n      = 0;
+  for (int commits = 0; commits < 2; ++commits) {
+    HpHost* host = make(HP_WORKER_SYNC, 5);
+    CHECK(!hp_host_note_on(host, 0, 48, 100));
+    CHECK(!hp_host_render(host, 9600, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+    if (commits) {
+      CHECK(!hp_host_send_text(host, 9600, -1, "/patch/create k const"));
+      CHECK(!hp_host_send_text(host, 9600, 50, "/patch/commit"));
+    }
+    CHECK(!hp_host_render(host, 9600, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+    CHECK(!commits || hp_host_find_event(host, HP_EV_SWAPPED, 50));
+    n            = hp_host_recorded(host);
+    out[commits] = (float*)malloc(n * sizeof(float));
+    CHECK(out[commits]);
+    memcpy(out[commits], hp_host_out_l(host), n * sizeof(float));
+    hp_host_free(host);
+  }
+  float diff = 0.0f;
+  for (size_t i = 0; i < n; ++i) {
+    diff = fmaxf(diff, fabsf(out[1][i] - out[0][i]));
+  }
+  const float  peak = hp_sig_peak(out[0] + 9600, n - 9600);
+  const double db   = 20.0 * log10(fmax((double)diff, 1e-12) / (double)peak);
+  CHECK(peak > 0.05f);
+  CHECK_MSG(db < -80.0, "an unrelated commit differs from no commit by %.1f dB",
+            db);
+  printf("# default patch, macros at their defaults: an unrelated commit "
+         "differs from none by %.1f dB (peak %.3f)\n", db, (double)peak);
+  free(out[0]);
+  free(out[1]);
+}
+
+/* A synchronous worker (a host's export): a burst of 50 commits 5 frames
+   apart in one 256-frame block.  Every commit swaps at its own frame (a
+   new standby takes over during the crossfades of the earlier ones), none
+   is superseded, every hp:frame and event time stays inside its block,
+   and two renders are the same. */
+static void
+test_burst_sync(void)
+{
+  enum { N_COMMITS = 50, FIRST = 4096 };
+  float* out[2] = {NULL, NULL};
+  size_t n      = 0;
+  for (int r = 0; r < 2; ++r) {
+    HpHost* host = make(HP_WORKER_SYNC, 6 + (uint64_t)r);
+    send(host, "/patch/clear");
+    send(host, "/patch/create osc0 sine");
+    send(host, "/patch/commit");
+    CHECK(!hp_host_render(host, FIRST, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+    for (int i = 1; i <= N_COMMITS; ++i) {
+      const uint64_t at = FIRST + 5u * (uint64_t)i;
+      char           line[64];
+      snprintf(line, sizeof(line), "/patch/create osc%d sine", i);
+      CHECK(!hp_host_send_text(host, at, -1, line));
+      snprintf(line, sizeof(line), "/patch/set osc%d freq %d", i, 200 + 20 * i);
+      CHECK(!hp_host_send_text(host, at, -1, line));
+      snprintf(line, sizeof(line), "/patch/set osc%d gain 0.01", i);
+      CHECK(!hp_host_send_text(host, at, -1, line));
+      CHECK(!hp_host_send_text(host, at, 200 + i, "/patch/commit"));
+    }
+    CHECK(!hp_host_render(host, 4096, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+    size_t swapped = 0;
+    for (int i = 1; i <= N_COMMITS; ++i) {
+      const HpHostEvent* ev = hp_host_find_event(host, HP_EV_SWAPPED, 200 + i);
+      const HpHostEvent* er = hp_host_find_event(host, HP_EV_ERROR, 200 + i);
+      CHECK_MSG(!er, "commit %d: %s", i, er ? er->message : "");
+      if (ev) {
+        CHECK_MSG(ev->frame_abs == FIRST + 5u * (uint64_t)i,
+                  "commit %d at frame %d swapped at %llu", i, FIRST + 5 * i,
+                  (unsigned long long)ev->frame_abs);
+        ++swapped;
+      }
+    }
+    CHECK_MSG(swapped == N_COMMITS, "%zu of %d commits swapped", swapped,
+              N_COMMITS);
+    for (size_t i = 0; i < hp_host_n_events(host); ++i) {
+      const HpHostEvent* ev = hp_host_event(host, i);
+      CHECK_MSG(ev->frame < 256 && ev->time < 256,
+                "event %zu: hp:frame %lld, time %u in a block of 256", i,
+                (long long)ev->frame, ev->time);
+    }
+    n      = hp_host_recorded(host);
+    out[r] = (float*)malloc(n * sizeof(float));
+    CHECK(out[r]);
+    memcpy(out[r], hp_host_out_l(host), n * sizeof(float));
+    hp_host_free(host);
+  }
+  CHECK_MSG(!memcmp(out[0], out[1], n * sizeof(float)),
+            "two renders of the burst differ");
+  printf("# sync worker: %d commits 5 frames apart in one block: all swapped "
+         "at their frames, two renders identical\n", N_COMMITS);
+  free(out[0]);
+  free(out[1]);
+}
+
+/* A trivial edit while a note is held through the default patch passes
+   require_signal, and hp:warmupRms is what plays: kept modules warm up on
+   copies of their current state, also while run() renders in another
+   thread. */
+static void
+test_held_note_edit(const HpWorkerMode mode)
+{
+  HpHost* host = make(mode, 8);
+  CHECK(!hp_host_note_on(host, 0, 57, 100));
+  CHECK(!hp_host_render(host, 24000, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+  const double playing =
+    hp_sig_rms(hp_host_out_l(host) + hp_host_recorded(host) - 4800, 4800);
+  send(host, "/patch/create k const");
+  CHECK(!hp_host_send_text(host, hp_host_frames(host), 70,
+                           "/patch/commit require_signal=1"));
+  CHECK(!hp_host_run(host, 256));
+  CHECK(!hp_host_wait_worker(host, 5000));
+  const HpHostEvent* swapped = hp_host_find_event(host, HP_EV_SWAPPED, 70);
+  if (!swapped) {
+    swapped = hp_host_run_until(host, HP_EV_SWAPPED, 70, 256, (uint64_t)RATE);
+  }
+  const HpHostEvent* err    = hp_host_find_event(host, HP_EV_ERROR, 70);
+  const HpHostEvent* primed = hp_host_find_event(host, HP_EV_PRIMED, 70);
+  CHECK_MSG(!err, "%s worker: %s", mode_name(mode), err ? err->message : "");
+  CHECK(swapped && primed);
+  CHECK_MSG(fabs(primed->warmup_rms / playing - 1.0) < 0.05,
+            "%s worker: warm-up RMS %.4f, playing %.4f", mode_name(mode),
+            primed->warmup_rms, playing);
+  printf("# %s worker, note held, trivial edit with require_signal: warm-up "
+         "RMS %.4f, playing %.4f\n", mode_name(mode), primed->warmup_rms,
+         playing);
+  hp_host_free(host);
+}
+
 int
 main(void)
 {
   CHECK_MSG(!hp_rt_available() || !hp_rt_check_linkage(), "rtcheck linkage: %s",
             hp_rt_check_linkage());
+  test_macros_through_swap();
+  test_burst_sync();
+  test_held_note_edit(HP_WORKER_THREADED);
+  test_held_note_edit(HP_WORKER_SYNC);
   test_seed_scenarios(HP_WORKER_THREADED);
   test_seed_scenarios(HP_WORKER_SYNC);
   test_stress(HP_WORKER_THREADED, 1000);

@@ -5,10 +5,14 @@
   Two processes:
 
   audio   run(): submits commits, aborts and live sets into the op queue
-          (hp_engine_submit), polls for a standby (hp_engine_poll: flush
-          retire_hold, load `ready`, exchange it, swap in, crossfade or
-          retire the old graph at once) and ends crossfades (crossfade():
-          retire `fading`).
+          (hp_engine_submit), polls for a standby (hp_engine_poll: check
+          that the retired ring has room for every graph that may retire
+          before the next swap, load `ready`, exchange it, swap in; then
+          either crossfade, the old graph joining the fading ones (the
+          oldest retired first when MAXF fade already), or switch at once,
+          retiring the old graph and every fading one) and ends crossfades
+          (crossfade(): a fade that ends retires its graph and every older
+          one).
   worker  hp_engine_work() and the commits made under `lock` (restore,
           scene, live reload: all go through commit()): frees retired
           graphs (free_retired) and applies queued commits (commit():
@@ -23,8 +27,8 @@
   free) together with operations on thread-local data around it (the
   locals of one thread commute with everything the other thread does, so
   grouping them does not hide an interleaving).  Where the C code makes
-  two shared operations in a row, they are two steps: poll's load then
-  exchange (engine.c:833-838), reclaim_standby's exchange then its use of
+  two shared operations in a row, they are two steps: poll's room check,
+  load and exchange, reclaim_standby's exchange then its use of
   `published`, commit's build then its release store, record_live's
   exchange then its store, free_retired's pop then free.
 
@@ -51,14 +55,19 @@
   is a single location whose exchanges are read-modify-writes, so they
   are totally ordered; the release/acquire pairs that make a graph's
   contents visible are not modelled).  The retired ring is given a small
-  capacity RCAP (16 in C) so that retire_hold is exercised.
+  capacity RCAP (16 in C) so that a full ring holds swaps back, and the
+  fading graphs MAXF (4 in C) so that a swap cuts the oldest fade.  The
+  retirements of one poll or of one chunk's crossfade are one step: the
+  audio thread never touches a graph after retiring it, so a pop between
+  them only frees earlier.
 
   Properties (the assertion that fails names the property: pN_... is a
   hidden constant 1 that shows in spin's message):
   p1  no graph is freed while run() holds it (active, fading, just taken,
-      about to retire, in retire_hold), while it sits in `ready` or in
-      the retired ring, or twice; run() only touches live graphs; the
-      worker builds against a live `base`.
+      about to retire), while it sits in `ready` or in the retired ring,
+      or twice; run() only touches live graphs; the worker builds against
+      a live `base`.  Graphs retire oldest first (a fading graph plays its
+      kept modules from copies in the next newer graph).
   p2  every published graph is taken by run() once or reclaimed by the
       worker for good once, never both (the worker may take it back to
       put a live set in and publish it again meanwhile); a publish never
@@ -81,12 +90,17 @@
   p0  no deadlock: a state where nothing can move (spin's `timeout`) is
       quiescence: every op applied, every retired graph freed, nothing in
       `ready`, no crossfade; p2 and p4 are checked there.
+  p8  a retired graph always fits in the retired ring (else it would
+      leak): poll's room check holds for every retirement up to the next
+      swap.
   p7  (LTL, under weak fairness) every run reaches quiescence: no standby
       waits in `ready` forever, no retired graph waits forever.
 
   Switches (spin -a -DNAME=value):
-  NOPS    commits/aborts run() submits, in every order (default 3)
+  NOPS    commits, aborts and live sets run() submits, in every order
+          (default 3)
   RCAP    retired ring capacity (default 1)
+  MAXF    graphs fading out at once (default 2)
   FAILS   1: a build or warm-up may fail (default 1)
   BOUND   graphs allowed at once (default RCAP + 3, see below)
   BROKEN  deliberately wrong code; the model must then fail:
@@ -112,19 +126,27 @@
 #ifndef FAILS
 #define FAILS 1
 #endif
+#ifndef MAXF
+#define MAXF 2
+#endif
 #ifndef BROKEN
 #define BROKEN 0
 #endif
-/* Graphs allocated at once: the active one, a full retired ring, and
-   three of: the fading one or the one in retire_hold (never both: a swap
-   waits for retire_hold to drain, a crossfade retires nothing before its
-   end), one the worker popped and has not freed yet, the worker's newest
-   published one (in `ready` or just taken back), and the one it builds
-   meanwhile (a commit builds before it takes the earlier standby back).
-   RCAP + 4 is reached and never exceeded (tests/test_model.sh checks
-   that RCAP + 3 is exceeded); with the C ring of 16, 20 graphs. */
+/* Graphs allocated at once: the active one; at most RCAP of the retired
+   ring, the fading graphs, and the one run() has taken out of `ready` or
+   is about to retire (poll swaps only when the ring has room for every
+   fading graph and the one leaving, so these never hold more than RCAP
+   together); and two more on the worker's side:
+   - its published standby (in `ready`, or just taken back by a commit or
+     a live set),
+   - the one it builds (a commit builds before it takes the earlier
+     standby back, and frees a build before it builds it again), or the
+     one it popped and has not freed yet (the worker does one thing at a
+     time: it frees retired graphs between ops, never inside a commit).
+   RCAP + 3 is reached and never exceeded (tests/test_model.sh checks
+   that RCAP + 2 is exceeded); with the C ring of 16, 19 graphs. */
 #ifndef BOUND
-#define BOUND (RCAP + 4)
+#define BOUND (RCAP + 3)
 #endif
 #define NG (BOUND + 1)
 #define NONE 0
@@ -137,7 +159,7 @@
 #define ACTIVE    4
 #define FADING    5
 #define LEAVING   6  /* run(): the old graph of a swap, about to retire */
-#define RETIRED   7  /* in the retired ring or in retire_hold */
+#define RETIRED   7  /* in the retired ring */
 #define POPPED    8  /* worker: popped from the ring, about to free */
 #define RECLAIMED 9  /* worker: exchanged back out of `ready` */
 
@@ -150,6 +172,7 @@ hidden byte p3_take_newer = 1;
 hidden byte p4_last_commit_wins = 1;
 hidden byte p5_memory_bounded = 1;
 hidden byte p6_carry_from_base = 1;
+hidden byte p8_retire_fits = 1;
 
 /* Ghost data per graph id. */
 byte st[NG + 1];
@@ -164,8 +187,10 @@ chan ops = [NOPS] of { mtype };       /* HpRing* ops */
 chan retired = [RCAP] of { byte };    /* HpRing* retired */
 
 /* run()'s own (globals so that the worker's assertions can name them). */
-byte e_active, fading, hold;          /* active, fading, retire_hold */
-/* (e_active: `active` is a Promela keyword) */
+byte e_active;                        /* active (a Promela keyword) */
+byte fad[MAXF];                       /* fades[].graph, oldest first */
+byte nfad;                            /* n_fades */
+byte a_i;                             /* crossfade()'s loop */
 bit  a_go;                            /* poll has not returned */
 byte a_seen, a_g, a_old;              /* poll's locals */
 byte nsub;                            /* ops submitted */
@@ -174,7 +199,8 @@ byte last_gen;                        /* ghost: generation last taken */
 /* The worker's own. */
 byte published, base;                 /* published, base */
 byte staged, committed, base_patch;   /* patch versions */
-byte w_prev, w_g, w_f, w_on;          /* locals */
+byte w_prev, w_g, w_f, w_on;          /* locals (w_on: built_on) */
+byte w_i;                             /* graph_free's loop (ghost) */
 byte generation;                      /* e->generation */
 byte base_gen;                        /* ghost: incarnation of base */
 byte pv;                              /* ghost: patch versions made */
@@ -188,8 +214,13 @@ inline graph_free(g)
   atomic {
     assert(p1_no_free_in_use &&
            (st[g] == BUILDING || st[g] == RECLAIMED || st[g] == POPPED));
-    assert(p1_no_free_in_use && g != ready && g != e_active && g != fading &&
-           g != hold && g != a_g && g != a_old);
+    assert(p1_no_free_in_use && g != ready && g != e_active && g != a_g &&
+           g != a_old);
+    w_i = 0;
+    do
+    :: w_i < MAXF -> assert(p1_no_free_in_use && fad[w_i] != g); w_i++
+    :: w_i >= MAXF -> w_i = 0; break
+    od;
     assert(p1_no_free_in_use && !(retired??[eval(g)]));
     st[g] = FREE; gen[g] = 0; basegen[g] = 0; patchv[g] = 0;
     nalloc--
@@ -209,36 +240,40 @@ inline graph_alloc(g)
   st[g] = BUILDING
 }
 
-/* retire() (engine.c:785-791); the caller has dropped its reference in
-   the same step (the push is the last thing it does with g). */
+/* retire(): the caller has dropped its reference in the same step (the
+   push is the last thing it does with g). */
 inline retire(g)
 {
-  assert(p1_no_free_in_use && hold == NONE);   /* would leak the held one */
+  assert(p8_retire_fits && nfull(retired));
   st[g] = RETIRED;
-  if
-  :: nfull(retired) -> retired!g
-  :: full(retired) -> hold = g
-  fi
+  retired!g
 }
 
-/* hp_engine_poll (engine.c:825-878). */
+/* The oldest fading graph retires (a fade ends, or a swap cuts it, or a
+   switch at once drops them all): always the oldest first. */
+inline retire_oldest()
+{
+  assert(p1_no_free_in_use && nfad > 0 && st[fad[0]] == FADING);
+  retire(fad[0]);
+  a_i = 0;
+  do
+  :: a_i + 1 < nfad -> fad[a_i] = fad[a_i + 1]; a_i++
+  :: a_i + 1 >= nfad -> break
+  od;
+  nfad--;
+  fad[nfad] = NONE;
+  a_i = 0
+}
+
+/* hp_engine_poll. */
 inline poll()
 {
-  /* 827-832: hand a held graph over first; if the ring is still full,
-     return without swapping. */
+  /* The room check: every graph that may retire before the next swap
+     (the fading ones and the one leaving now) fits in the ring. */
+  a_go = (RCAP - len(retired) >= nfad + 1);
   if
-  :: hold != NONE ->
-     atomic {
-       if
-       :: nfull(retired) -> retired!hold; hold = NONE; a_go = 1
-       ::  full(retired) -> a_go = 0
-       fi
-     }
-  :: else -> a_go = 1
-  fi;
-  if
-  :: a_go && fading == NONE ->
-     /* 834: the load */
+  :: a_go ->
+     /* the load */
      a_seen = ready;
      if
      :: a_seen != NONE ->
@@ -257,7 +292,7 @@ inline poll()
         }
         ready = NONE;
 #else
-        /* 837-838: the exchange */
+        /* the exchange */
         atomic {
           a_g = ready; ready = NONE;
           if
@@ -272,22 +307,32 @@ inline poll()
 #endif
         if
         :: a_g != NONE ->
-           /* 842-860: carry, swap in; crossfade (len >= 1) or not. */
+           /* carry, swap in; crossfade (len >= 1) or not. */
            atomic {
              assert(p1_no_free_in_use && st[a_g] == TAKEN && st[e_active] == ACTIVE);
              assert(p6_carry_from_base && basegen[a_g] == gen[e_active]);
              a_old = e_active; e_active = a_g; a_g = NONE;
              st[e_active] = ACTIVE;
              if
-             :: fading = a_old; st[fading] = FADING; a_old = NONE
-             :: st[a_old] = LEAVING
+             :: /* crossfade: the oldest fade is cut when all are in use */
+                if
+                :: nfad == MAXF -> retire_oldest()
+                :: else -> skip
+                fi;
+                fad[nfad] = a_old; st[a_old] = FADING; nfad++; a_old = NONE
+             :: /* switch at the sample: the new graph alone */
+                do
+                :: nfad > 0 -> retire_oldest()
+                :: nfad == 0 -> break
+                od;
+                st[a_old] = LEAVING
              fi
            }
            if
            :: a_old != NONE -> atomic { retire(a_old); a_old = NONE }
            :: else -> skip
            fi
-        :: else -> skip   /* 839-841: the worker took it back */
+        :: else -> skip   /* the worker took it back */
         fi
      :: else -> skip
      fi
@@ -311,12 +356,17 @@ end_audio:
        nsub++
      }
   /* A poll that can do something (the others change nothing). */
-  :: hold != NONE || (fading == NONE && ready != NONE) -> poll()
-  /* crossfade() reaching fade_len (engine.c:923-926). */
-  :: fading != NONE ->
+  :: ready != NONE && RCAP - len(retired) >= nfad + 1 -> poll()
+  /* crossfade(): a fade reaches its length; it silences everything older,
+     which retires with it, oldest first. */
+  :: nfad > 0 ->
      atomic {
-       assert(p1_no_free_in_use && st[fading] == FADING && st[e_active] == ACTIVE);
-       retire(fading); fading = NONE
+       assert(p1_no_free_in_use && st[e_active] == ACTIVE);
+       retire_oldest();
+       do
+       :: nfad > 0 -> retire_oldest()
+       :: true -> break
+       od
      }
   od
 }
@@ -446,7 +496,7 @@ inline commit()
 }
 
 /* record_live: a live set goes into the standby, taken back for it. */
-inline set_live()
+inline record_live()
 {
   settle_base();
   if
@@ -486,7 +536,8 @@ proctype worker()
   mtype op;
 end_worker:
   do
-  /* free_retired (engine.c:146-153): pop, then free. */
+  /* free_retired: pop, then free (hp_engine_work frees before and after
+     its ops, never inside one; here, between any two). */
   :: atomic {
        retired?w_f ->
        assert(p1_no_free_in_use && st[w_f] == RETIRED);
@@ -498,7 +549,7 @@ end_worker:
      if
      :: op == COMMIT -> commit()
      :: op == ABORT -> abort_staged()
-     :: op == SET -> set_live()
+     :: op == SET -> record_live()
      fi
   od
 }
@@ -510,7 +561,7 @@ proctype quiescence()
   timeout ->
   atomic {
     assert(p0_no_deadlock && nsub == NOPS && len(ops) == 0 &&
-           len(retired) == 0 && hold == NONE && fading == NONE &&
+           len(retired) == 0 && nfad == 0 &&
            ready == NONE && w_prev == NONE && w_g == NONE && w_f == NONE);
     g = 1;
     do
