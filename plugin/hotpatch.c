@@ -49,6 +49,11 @@ static const char* const default_patch =
    queues, so worker messages stay tiny whatever the host's ring size. */
 static const char work_token[4] = {'w', 'o', 'r', 'k'};
 
+/* Replies that wait for room in notify: the errors run() finds itself in
+   one cycle (a full control buffer of bad messages), and one event of the
+   engine's, which stays in the engine until there is room here. */
+#define OUTBOX_SIZE 256u
+
 typedef struct {
   /* Ports */
   const LV2_Atom_Sequence* control;
@@ -78,6 +83,13 @@ typedef struct {
 
   /* Scratch for one decoded message (audio thread). */
   HpOp ops[HP_MAX_MESSAGE_OPS];
+
+  /* Replies not yet written to notify, oldest first (audio thread): one
+     leaves only once it is written whole, so a full notify delays replies
+     to the next cycles instead of cutting or dropping them. */
+  HpEvent  outbox[OUTBOX_SIZE];
+  uint32_t out_first;
+  uint32_t n_out;
 } Hotpatch;
 
 /* Worker thread (or instantiate/restore): log through the host. */
@@ -199,70 +211,136 @@ schedule(Hotpatch* const self, const uint32_t frame)
   }
 }
 
-/* Where notify events go in this block: times never go backwards and stay
-   inside the block (an event stamped n_frames answers at n_frames - 1). */
+/* This cycle's notify sequence: where events go, and where it began. */
 typedef struct {
-  uint32_t last;
-  uint32_t n_frames;
-} NotifyClock;
+  LV2_Atom_Forge_Frame frame;
+  uint32_t             start; /* forge offset of the first event */
+  uint32_t             last; /* event times never go backwards */
+  uint32_t             n_frames;
+} Notify;
 
+/* Event times stay inside the block (an event stamped n_frames answers at
+   n_frames - 1) and never go backwards. */
 static uint32_t
-notify_time(NotifyClock* const clock, const uint32_t frame)
+notify_time(Notify* const n, const uint32_t frame)
 {
-  const uint32_t end = clock->n_frames ? clock->n_frames - 1u : 0u;
+  const uint32_t end = n->n_frames ? n->n_frames - 1u : 0u;
   const uint32_t t   = frame < end ? frame : end;
-  if (t > clock->last) {
-    clock->last = t;
+  if (t > n->last) {
+    n->last = t;
   }
-  return clock->last;
+  return n->last;
 }
 
-/* Write the engine's notifications (acks, errors, Primed, Swapped, the
-   patch:Get reply) to notify. */
-static void
-flush_events(Hotpatch* const self, NotifyClock* const last)
+static bool
+write_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
 {
-  HpEngine* const e = self->engine;
-  HpEvent         event;
-  while (hp_engine_next_event(e, &event)) {
-    const uint32_t time = notify_time(last, event.frame); /* 0 but at swaps */
-    bool           ok   = false;
-    if (event.type == HP_EVENT_PATCH) {
-      uint32_t    len  = 0;
-      const char* text = hp_engine_patch_text(e, &len);
-      ok = hp_atom_write_patch(&self->forge, &self->uris, time, event.seq,
-                               text, len, event.message, event.live_reload);
-      hp_engine_patch_text_done(e);
-      if (!ok) {
-        ok = hp_atom_write_error(&self->forge, &self->uris, time, event.seq,
-                                 "the patch does not fit in the notify "
-                                 "buffer the host gave; ask again later");
+  const uint32_t time = notify_time(n, event->frame); /* 0 but at swaps */
+  if (event->type == HP_EVENT_PATCH) {
+    uint32_t    len  = 0;
+    const char* text = hp_engine_patch_text(self->engine, &len);
+    return hp_atom_write_patch(&self->forge, &self->uris, time, event->seq,
+                               text, len, event->message, event->live_reload);
+  }
+  bool ok = hp_atom_write_event(&self->forge, &self->uris, time, event);
+  if (ok && event->type == HP_EVENT_SWAPPED) {
+    /* The patch changed: hosts mark the session as modified. */
+    LV2_Atom_Forge_Frame obj;
+    ok = lv2_atom_forge_frame_time(&self->forge, time) &&
+         lv2_atom_forge_object(&self->forge, &obj, 0,
+                               self->uris.state_StateChanged);
+    if (ok) {
+      lv2_atom_forge_pop(&self->forge, &obj);
+    }
+  }
+  return ok;
+}
+
+/* Write one event whole or not at all: a write that runs out of room is
+   undone, so notify only ever holds well-formed atoms.  True when the
+   event is done with: written, or too large for even an empty notify
+   (then it never will fit: a patch reply becomes an error saying so). */
+static bool
+send_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
+{
+  LV2_Atom_Forge* const forge  = &self->forge;
+  const uint32_t        offset = forge->offset;
+  LV2_Atom* const       seq =
+    n->frame.ref ? lv2_atom_forge_deref(forge, n->frame.ref) : NULL;
+  const uint32_t size = seq ? seq->size : 0u;
+  if (seq && write_event(self, n, event)) {
+    return true;
+  }
+  forge->offset = offset;
+  forge->stack  = seq ? &n->frame : NULL;
+  if (seq) {
+    seq->size = size;
+  }
+  if (offset > n->start) {
+    return false; /* the next cycle's empty notify may take it */
+  }
+  if (seq && event->type == HP_EVENT_PATCH &&
+      !hp_atom_write_error(forge, &self->uris, notify_time(n, 0), event->seq,
+                           "the patch does not fit in the notify buffer the "
+                           "host gave")) {
+    forge->offset = offset;
+    forge->stack  = &n->frame;
+    seq->size     = size;
+  }
+  return true;
+}
+
+/* Add a reply to the outbox; false when it is full. */
+static bool
+outbox_push(Hotpatch* const self, const HpEvent* const event)
+{
+  if (self->n_out == OUTBOX_SIZE) {
+    return false;
+  }
+  self->outbox[(self->out_first + self->n_out++) % OUTBOX_SIZE] = *event;
+  return true;
+}
+
+/* Write the waiting replies, then the engine's notifications (acks,
+   errors, Primed, Swapped, the patch:Get reply), in order, until notify
+   is full. */
+static void
+flush_events(Hotpatch* const self, Notify* const n)
+{
+  for (;;) {
+    if (!self->n_out) {
+      if (!hp_engine_next_event(self->engine, &self->outbox[self->out_first])) {
+        return;
       }
-    } else {
-      ok = hp_atom_write_event(&self->forge, &self->uris, time, &event);
+      self->n_out = 1;
     }
-    if (ok && event.type == HP_EVENT_SWAPPED) {
-      /* The patch changed: hosts mark the session as modified. */
-      LV2_Atom_Forge_Frame obj;
-      ok = lv2_atom_forge_frame_time(&self->forge, time) &&
-           lv2_atom_forge_object(&self->forge, &obj, 0,
-                                 self->uris.state_StateChanged);
-      if (ok) {
-        lv2_atom_forge_pop(&self->forge, &obj);
-      }
+    const HpEvent* const event = &self->outbox[self->out_first];
+    if (!send_event(self, n, event)) {
+      return;
     }
-    if (!ok) {
-      break; /* notify full: the rest is lost for this cycle */
+    if (event->type == HP_EVENT_PATCH) {
+      hp_engine_patch_text_done(self->engine);
     }
+    self->out_first = (self->out_first + 1u) % OUTBOX_SIZE;
+    --self->n_out;
   }
 }
 
+/* An error found in run(): answered in order after what waits already. */
 static void
-report(Hotpatch* const self, NotifyClock* const last, const uint32_t frame,
+report(Hotpatch* const self, Notify* const n, const uint32_t frame,
        const int32_t seq, const HpError* const err)
 {
-  hp_atom_write_error(&self->forge, &self->uris, notify_time(last, frame), seq,
-                      err->message);
+  HpEvent event;
+  memset(&event, 0, sizeof(event));
+  event.type   = HP_EVENT_ERROR;
+  event.seq    = seq;
+  event.status = err->status;
+  event.frame  = frame;
+  memcpy(event.message, err->message, sizeof(event.message));
+  if (self->n_out || !send_event(self, n, &event)) {
+    outbox_push(self, &event); /* when full, only the log below has it */
+  }
   /* The worker logs it: no stdio here. */
   HpOp op;
   hp_op_init(&op, HP_OP_LOG);
@@ -272,7 +350,7 @@ report(Hotpatch* const self, NotifyClock* const last, const uint32_t frame,
 
 static void
 handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
-              const uint32_t frame, NotifyClock* const last)
+              const uint32_t frame, Notify* const n)
 {
   uint32_t n_ops = 0;
   int32_t  seq   = HP_NO_SEQ;
@@ -280,7 +358,7 @@ handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
   err.message[0] = '\0';
   HpStatus st = hp_atom_decode(&self->uris, obj, self->ops, &n_ops, &seq, &err);
   if (st) {
-    report(self, last, frame, seq, &err);
+    report(self, n, frame, seq, &err);
     return;
   }
   if (n_ops == 1 && self->ops[0].type == HP_OP_LIVE_RELOAD &&
@@ -304,11 +382,11 @@ handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
     strcpy(err.message, "the operation queue is full (1024 operations "
                         "waiting for the worker); this message was dropped: "
                         "send it again");
-    report(self, last, frame, seq, &err);
+    report(self, n, frame, seq, &err);
   }
   if (commits) {
     schedule(self, frame);
-    flush_events(self, last); /* many swaps may happen in one block */
+    flush_events(self, n); /* many swaps may happen in one block */
   }
 }
 
@@ -347,14 +425,16 @@ run(LV2_Handle const instance, const uint32_t n_frames)
 
   const uint32_t capacity = self->notify ? self->notify->atom.size : 0;
   lv2_atom_forge_set_buffer(&self->forge, (uint8_t*)self->notify, capacity);
-  LV2_Atom_Forge_Frame seq_frame;
-  lv2_atom_forge_sequence_head(&self->forge, &seq_frame, 0);
-  NotifyClock last = {0, n_frames};
+  Notify notify;
+  memset(&notify, 0, sizeof(notify));
+  lv2_atom_forge_sequence_head(&self->forge, &notify.frame, 0);
+  notify.start    = self->forge.offset;
+  notify.n_frames = n_frames;
 
   hp_engine_poll(e, 0);
   if (scene_changed) {
     schedule(self, 0); /* an exporting host swaps at this block's start */
-    flush_events(self, &last);
+    flush_events(self, &notify);
   }
   uint32_t pos = 0;
   if (self->control) {
@@ -376,7 +456,7 @@ run(LV2_Handle const instance, const uint32_t n_frames)
                  ((const LV2_Atom_Object*)&ev->body)->body.otype !=
                    self->uris.time_Position) {
         /* Transport (jalv sends it to every atom input) is not ours. */
-        handle_object(self, (const LV2_Atom_Object*)&ev->body, frame, &last);
+        handle_object(self, (const LV2_Atom_Object*)&ev->body, frame, &notify);
       }
     }
   }
@@ -392,8 +472,10 @@ run(LV2_Handle const instance, const uint32_t n_frames)
   }
   schedule(self, n_frames);
 
-  flush_events(self, &last);
-  lv2_atom_forge_pop(&self->forge, &seq_frame);
+  flush_events(self, &notify);
+  if (notify.frame.ref) {
+    lv2_atom_forge_pop(&self->forge, &notify.frame);
+  }
 
   HpEngineStatus status;
   hp_engine_status(e, &status);
