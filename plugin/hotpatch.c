@@ -390,28 +390,43 @@ handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
   }
 }
 
+/* A control input clamped to its range, as ttl/hotpatch.ttl declares it:
+   hosts may send anything (Ardour automation, a typed value).  False when
+   the port is not connected or the value is not finite: the last good
+   value stays. */
+static bool
+read_control(const float* const port, const float min, const float max,
+             float* const value)
+{
+  if (!port || !isfinite(*port)) {
+    return false;
+  }
+  *value = *port < min ? min : *port > max ? max : *port;
+  return true;
+}
+
 static void
 run(LV2_Handle const instance, const uint32_t n_frames)
 {
   Hotpatch* const self = (Hotpatch*)instance;
   HpEngine* const e    = self->engine;
 
-  if (self->gain) {
-    hp_engine_set_gain_db(e, *self->gain);
+  float value = 0.0f;
+  if (read_control(self->gain, -90.0f, 12.0f, &value)) {
+    hp_engine_set_gain_db(e, value);
   }
-  if (self->crossfade) {
-    hp_engine_set_crossfade_ms(e, *self->crossfade);
+  if (read_control(self->crossfade, 0.0f, 2000.0f, &value)) {
+    hp_engine_set_crossfade_ms(e, value);
   }
   for (uint32_t m = 0; m < 8; ++m) {
-    if (self->macro[m]) {
-      hp_engine_macro(e, m, *self->macro[m]);
+    if (read_control(self->macro[m], 0.0f, 1.0f, &value)) {
+      hp_engine_macro(e, m, value);
     }
   }
   bool scene_changed = false;
-  if (self->scene) {
+  if (read_control(self->scene, 0.0f, 7.0f, &value)) {
     /* A new scene hot-swaps through the worker like a commit. */
-    const float value = *self->scene;
-    const int   scene = value >= 0.0f && value < 8.0f ? (int)(value + 0.5f) : 0;
+    const int scene = (int)(value + 0.5f);
     if (scene != self->last_scene) {
       HpOp op;
       hp_op_init(&op, HP_OP_SCENE);
