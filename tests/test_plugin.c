@@ -267,6 +267,77 @@ test_control_ranges(void)
   hp_host_free(host);
 }
 
+/* The first 20 ms after a note starts again at `frame` (absolute). */
+static double
+onset_rms(const HpHost* const host, const uint64_t frame)
+{
+  CHECK(frame + 960 <= hp_host_recorded_start(host) + hp_host_recorded(host));
+  return hp_sig_rms(hp_host_out_l(host) + (frame - hp_host_recorded_start(host)), 960);
+}
+
+/* Back-to-back notes: a note-off and a note-on at the same frame (a
+   sequencer's legato-free notes, a re-pressed key), or hp:Gate 1, 0, 1 in
+   one frame, restart the envelope's attack as when one frame lies
+   between them.  `gap` 0 or 1: frames between the off and the on. */
+static double
+retrigger_rms(const bool midi, const uint32_t gap)
+{
+  HpHost* host = make(HP_WORKER_SYNC, 48000, 4096);
+  send(host, "/patch/clear");
+  if (midi) {
+    send(host, "/patch/create midi midi");
+  }
+  send(host, "/patch/create osc sine");
+  send(host, "/patch/set osc gain 0.5");
+  send(host, "/patch/create env adsr");
+  send(host, "/patch/set env attack 5");
+  send(host, "/patch/set env decay 200");
+  send(host, "/patch/set env sustain 0.3");
+  send(host, "/patch/set env release 250");
+  send(host, "/patch/connect osc env");
+  if (midi) {
+    send(host, "/patch/connect midi:freq osc:freq");
+    send(host, "/patch/connect midi:gate env:gate");
+  }
+  send(host, "/patch/commit crossfade=0");
+  const uint64_t on = hp_host_frames(host) + 100;
+  if (midi) {
+    CHECK(!hp_host_note_on(host, on, 69, 100));
+  } else {
+    CHECK(!hp_host_send_text(host, on, -1, "/patch/gate env 1"));
+  }
+  /* Sustaining after 1 s; off and on again mid-block. */
+  const uint64_t off = on + 48000 + 77;
+  if (midi) {
+    CHECK(!hp_host_note_off(host, off, 69));
+    CHECK(!hp_host_note_on(host, off + gap, 69, 100));
+  } else {
+    CHECK(!hp_host_send_text(host, off, -1, "/patch/gate env 0"));
+    CHECK(!hp_host_send_text(host, off + gap, -1, "/patch/gate env 1"));
+  }
+  CHECK(!hp_host_render(host, 48000 * 2, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+  const double rms = onset_rms(host, off + gap);
+  hp_host_free(host);
+  return rms;
+}
+
+static void
+test_retrigger(void)
+{
+  for (int midi = 1; midi >= 0; --midi) {
+    const double apart    = retrigger_rms(midi, 1);
+    const double together = retrigger_rms(midi, 0);
+    /* Sustain 0.3 of a 0.5 sine: RMS 0.106 without a new attack. */
+    CHECK_MSG(apart > 0.2 && fabs(together / apart - 1.0) < 0.02,
+              "%s: first 20 ms after off and on in one frame: RMS %.4f; one "
+              "frame apart: %.4f",
+              midi ? "note-off + note-on" : "hp:Gate 1, 0, 1", together, apart);
+    printf("# %s in one frame restarts the attack: first 20 ms RMS %.4f "
+           "(%.4f with a frame between; sustain alone 0.106)\n",
+           midi ? "note-off and note-on" : "hp:Gate 0 and 1", together, apart);
+  }
+}
+
 int
 main(void)
 {
@@ -277,5 +348,6 @@ main(void)
   test_no_worker();
   test_patch_get();
   test_control_ranges();
+  test_retrigger();
   return 0;
 }
