@@ -22,6 +22,7 @@
 #include <lv2/worker/worker.h>
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,7 @@ typedef struct {
   LV2_Atom_Forge forge;
   HpEngine*      engine;
   int            last_scene; /* the scene control's last value, or -1 */
+  atomic_int     restored_scene; /* restore() -> run(): the bank's, or -1 */
   float          live_reload; /* last hp:liveReload sent to the engine */
   uint32_t       tick_frames; /* frames since live reload last looked */
   uint32_t       tick_period; /* frames between looks: half a second */
@@ -163,6 +165,7 @@ instantiate(const LV2_Descriptor* const     descriptor,
     return NULL;
   }
   self->last_scene  = -1;
+  atomic_init(&self->restored_scene, -1);
   self->live_reload = -1.0f;
   self->tick_period = (uint32_t)(sample_rate * 0.5f);
   self->engine = hp_engine_new(sample_rate, log_message, self, default_patch);
@@ -423,6 +426,15 @@ run(LV2_Handle const instance, const uint32_t n_frames)
       hp_engine_macro(e, m, value);
     }
   }
+  /* A restored bank plays its active scene as if the control had chosen
+     it: a control that says otherwise (the host set it, or saved it so)
+     then wins, so the two agree, as they do after the host applies a
+     preset's or a session's port values. */
+  const int restored =
+    atomic_exchange_explicit(&self->restored_scene, -1, memory_order_acquire);
+  if (restored >= 0) {
+    self->last_scene = restored;
+  }
   bool scene_changed = false;
   if (read_control(self->scene, 0.0f, 7.0f, &value)) {
     /* A new scene hot-swaps through the worker like a commit. */
@@ -644,6 +656,9 @@ restore(LV2_Handle const                  instance,
                   "patch stays\n", err.message);
     return LV2_STATE_ERR_UNKNOWN;
   }
+
+  atomic_store_explicit(&self->restored_scene, (int)hp_engine_scene(self->engine),
+                        memory_order_release);
 
   /* The patch file is remembered (for live reload and patch:Get), not
      loaded: the bank above is what was saved. */
