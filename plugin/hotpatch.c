@@ -259,36 +259,41 @@ write_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
   return ok;
 }
 
-/* Write one event whole or not at all: a write that runs out of room is
-   undone, so notify only ever holds well-formed atoms.  True when the
-   event is done with: written, or too large for even an empty notify
-   (then it never will fit: a patch reply becomes an error saying so). */
+/* Take back what a write that ran out of room left in the sequence. */
+static void
+rewind_notify(LV2_Atom_Forge* const forge, Notify* const n,
+              const uint32_t offset, const uint32_t size)
+{
+  forge->offset                                   = offset;
+  forge->stack                                    = &n->frame;
+  lv2_atom_forge_deref(forge, n->frame.ref)->size = size;
+}
+
+/* Write one event whole or not at all, so notify only ever holds
+   well-formed atoms.  True when the event is done with: written, or too
+   large for even an empty notify (it never will fit: a patch reply becomes
+   an error saying so), or there is no notify buffer at all. */
 static bool
 send_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
 {
-  LV2_Atom_Forge* const forge  = &self->forge;
-  const uint32_t        offset = forge->offset;
-  LV2_Atom* const       seq =
-    n->frame.ref ? lv2_atom_forge_deref(forge, n->frame.ref) : NULL;
-  const uint32_t size = seq ? seq->size : 0u;
-  if (seq && write_event(self, n, event)) {
+  LV2_Atom_Forge* const forge = &self->forge;
+  if (!n->frame.ref) {
     return true;
   }
-  forge->offset = offset;
-  forge->stack  = seq ? &n->frame : NULL;
-  if (seq) {
-    seq->size = size;
+  const uint32_t offset = forge->offset;
+  const uint32_t size   = lv2_atom_forge_deref(forge, n->frame.ref)->size;
+  if (write_event(self, n, event)) {
+    return true;
   }
+  rewind_notify(forge, n, offset, size);
   if (offset > n->start) {
     return false; /* the next cycle's empty notify may take it */
   }
-  if (seq && event->type == HP_EVENT_PATCH &&
+  if (event->type == HP_EVENT_PATCH &&
       !hp_atom_write_error(forge, &self->uris, notify_time(n, 0), event->seq,
                            "the patch does not fit in the notify buffer the "
                            "host gave")) {
-    forge->offset = offset;
-    forge->stack  = &n->frame;
-    seq->size     = size;
+    rewind_notify(forge, n, offset, size);
   }
   return true;
 }

@@ -1147,9 +1147,8 @@ setup_ports(HpHost* const host)
       if (port->type == PORT_ATOM) {
         // A notify size the test chose is given as is, even below the
         // TTL's minimum: hosts may give less than a plugin asks
-        port->capacity = port == host->notify && host->notify_exact ? ours
-                         : port->capacity > ours                    ? port->capacity
-                                                                    : ours;
+        const bool exact = port == host->notify && host->notify_exact;
+        port->capacity   = exact || ours > port->capacity ? ours : port->capacity;
         port->buf = calloc(1u, port->capacity);
         if (!port->buf) {
           set_error("out of memory for port \"%s\"", port->symbol);
