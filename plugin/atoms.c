@@ -444,14 +444,13 @@ hp_atom_write_error(LV2_Atom_Forge* const forge, const HpURIs* const u,
 {
   LV2_Atom_Forge_Frame obj;
   if (!lv2_atom_forge_frame_time(forge, frame) ||
-      !lv2_atom_forge_object(forge, &obj, 0, u->patch_Error)) {
+      !lv2_atom_forge_object(forge, &obj, 0, u->patch_Error) ||
+      !write_seq(forge, u, seq) || !lv2_atom_forge_key(forge, u->hp_message) ||
+      !lv2_atom_forge_string(forge, message, (uint32_t)strlen(message))) {
     return false;
   }
-  const bool ok = write_seq(forge, u, seq) &&
-                  lv2_atom_forge_key(forge, u->hp_message) &&
-                  lv2_atom_forge_string(forge, message, (uint32_t)strlen(message));
   lv2_atom_forge_pop(forge, &obj);
-  return ok;
+  return true;
 }
 
 /* One patch:Set of `property`; the value is written by the caller. */
@@ -475,16 +474,22 @@ hp_atom_write_patch(LV2_Atom_Forge* const forge, const HpURIs* const u,
                     const char* const path, const bool live_reload)
 {
   LV2_Atom_Forge_Frame obj;
-  bool ok = begin_set(forge, u, frame, seq, u->hp_patch, &obj) &&
-            lv2_atom_forge_string(forge, text, length);
+  if (!begin_set(forge, u, frame, seq, u->hp_patch, &obj) ||
+      !lv2_atom_forge_string(forge, text, length)) {
+    return false;
+  }
   lv2_atom_forge_pop(forge, &obj);
-  ok = ok && begin_set(forge, u, frame, seq, u->hp_patchFile, &obj) &&
-       lv2_atom_forge_path(forge, path, (uint32_t)strlen(path));
+  if (!begin_set(forge, u, frame, seq, u->hp_patchFile, &obj) ||
+      !lv2_atom_forge_path(forge, path, (uint32_t)strlen(path))) {
+    return false;
+  }
   lv2_atom_forge_pop(forge, &obj);
-  ok = ok && begin_set(forge, u, frame, seq, u->hp_liveReload, &obj) &&
-       lv2_atom_forge_bool(forge, live_reload);
+  if (!begin_set(forge, u, frame, seq, u->hp_liveReload, &obj) ||
+      !lv2_atom_forge_bool(forge, live_reload)) {
+    return false;
+  }
   lv2_atom_forge_pop(forge, &obj);
-  return ok;
+  return true;
 }
 
 bool
@@ -502,25 +507,28 @@ hp_atom_write_event(LV2_Atom_Forge* const forge, const HpURIs* const u,
   }
   LV2_Atom_Forge_Frame obj;
   if (!lv2_atom_forge_frame_time(forge, frame) ||
-      !lv2_atom_forge_object(forge, &obj, 0, types[ev->type])) {
+      !lv2_atom_forge_object(forge, &obj, 0, types[ev->type]) ||
+      !write_seq(forge, u, ev->seq)) {
     return false;
   }
-  bool ok = write_seq(forge, u, ev->seq);
-  if (ev->type == HP_EVENT_PRIMED) {
-    ok = ok && lv2_atom_forge_key(forge, u->hp_generation) &&
-         lv2_atom_forge_int(forge, (int32_t)ev->generation) &&
-         lv2_atom_forge_key(forge, u->hp_primeTime) &&
-         lv2_atom_forge_float(forge, ev->prime_ms) &&
-         lv2_atom_forge_key(forge, u->hp_warmupRms) &&
-         lv2_atom_forge_float(forge, ev->warmup_rms) &&
-         lv2_atom_forge_key(forge, u->hp_moduleCount) &&
-         lv2_atom_forge_int(forge, (int32_t)ev->module_count);
-  } else if (ev->type == HP_EVENT_SWAPPED) {
-    ok = ok && lv2_atom_forge_key(forge, u->hp_generation) &&
-         lv2_atom_forge_int(forge, (int32_t)ev->generation) &&
-         lv2_atom_forge_key(forge, u->hp_frame) &&
-         lv2_atom_forge_int(forge, (int32_t)ev->frame);
+  if (ev->type == HP_EVENT_PRIMED &&
+      !(lv2_atom_forge_key(forge, u->hp_generation) &&
+        lv2_atom_forge_int(forge, (int32_t)ev->generation) &&
+        lv2_atom_forge_key(forge, u->hp_primeTime) &&
+        lv2_atom_forge_float(forge, ev->prime_ms) &&
+        lv2_atom_forge_key(forge, u->hp_warmupRms) &&
+        lv2_atom_forge_float(forge, ev->warmup_rms) &&
+        lv2_atom_forge_key(forge, u->hp_moduleCount) &&
+        lv2_atom_forge_int(forge, (int32_t)ev->module_count))) {
+    return false;
+  }
+  if (ev->type == HP_EVENT_SWAPPED &&
+      !(lv2_atom_forge_key(forge, u->hp_generation) &&
+        lv2_atom_forge_int(forge, (int32_t)ev->generation) &&
+        lv2_atom_forge_key(forge, u->hp_frame) &&
+        lv2_atom_forge_int(forge, (int32_t)ev->frame))) {
+    return false;
   }
   lv2_atom_forge_pop(forge, &obj);
-  return ok;
+  return true;
 }

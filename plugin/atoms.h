@@ -25,6 +25,10 @@ HpStatus hp_atom_decode(const HpURIs* uris, const LV2_Atom_Object* obj,
                         HpOp* ops, uint32_t* n_ops, int32_t* seq,
                         HpError* err);
 
+/* The writers below return false when the forge runs out of room; the
+   atoms are then partly written and the forge's frame stack is left as it
+   was: the caller rolls the forge back (offset, stack, sequence size). */
+
 /** Write a notification as an atom object event at `frame`. */
 bool hp_atom_write_event(LV2_Atom_Forge* forge, const HpURIs* uris,
                          uint32_t frame, const HpEvent* event);

@@ -22,6 +22,7 @@
 #include <lv2/worker/worker.h>
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,11 @@ static const char* const default_patch =
    queues, so worker messages stay tiny whatever the host's ring size. */
 static const char work_token[4] = {'w', 'o', 'r', 'k'};
 
+/* Replies that wait for room in notify: the errors run() finds itself in
+   one cycle (a full control buffer of bad messages), and one event of the
+   engine's, which stays in the engine until there is room here. */
+#define OUTBOX_SIZE 256u
+
 typedef struct {
   /* Ports */
   const LV2_Atom_Sequence* control;
@@ -72,12 +78,20 @@ typedef struct {
   LV2_Atom_Forge forge;
   HpEngine*      engine;
   int            last_scene; /* the scene control's last value, or -1 */
+  atomic_int     restored_scene; /* restore() -> run(): the bank's, or -1 */
   float          live_reload; /* last hp:liveReload sent to the engine */
   uint32_t       tick_frames; /* frames since live reload last looked */
   uint32_t       tick_period; /* frames between looks: half a second */
 
   /* Scratch for one decoded message (audio thread). */
   HpOp ops[HP_MAX_MESSAGE_OPS];
+
+  /* Replies not yet written to notify, oldest first (audio thread): one
+     leaves only once it is written whole, so a full notify delays replies
+     to the next cycles instead of cutting or dropping them. */
+  HpEvent  outbox[OUTBOX_SIZE];
+  uint32_t out_first;
+  uint32_t n_out;
 } Hotpatch;
 
 /* Worker thread (or instantiate/restore): log through the host. */
@@ -151,6 +165,7 @@ instantiate(const LV2_Descriptor* const     descriptor,
     return NULL;
   }
   self->last_scene  = -1;
+  atomic_init(&self->restored_scene, -1);
   self->live_reload = -1.0f;
   self->tick_period = (uint32_t)(sample_rate * 0.5f);
   self->engine = hp_engine_new(sample_rate, log_message, self, default_patch);
@@ -199,70 +214,141 @@ schedule(Hotpatch* const self, const uint32_t frame)
   }
 }
 
-/* Where notify events go in this block: times never go backwards and stay
-   inside the block (an event stamped n_frames answers at n_frames - 1). */
+/* This cycle's notify sequence: where events go, and where it began. */
 typedef struct {
-  uint32_t last;
-  uint32_t n_frames;
-} NotifyClock;
+  LV2_Atom_Forge_Frame frame;
+  uint32_t             start; /* forge offset of the first event */
+  uint32_t             last; /* event times never go backwards */
+  uint32_t             n_frames;
+} Notify;
 
+/* Event times stay inside the block (an event stamped n_frames answers at
+   n_frames - 1) and never go backwards. */
 static uint32_t
-notify_time(NotifyClock* const clock, const uint32_t frame)
+notify_time(Notify* const n, const uint32_t frame)
 {
-  const uint32_t end = clock->n_frames ? clock->n_frames - 1u : 0u;
+  const uint32_t end = n->n_frames ? n->n_frames - 1u : 0u;
   const uint32_t t   = frame < end ? frame : end;
-  if (t > clock->last) {
-    clock->last = t;
+  if (t > n->last) {
+    n->last = t;
   }
-  return clock->last;
+  return n->last;
 }
 
-/* Write the engine's notifications (acks, errors, Primed, Swapped, the
-   patch:Get reply) to notify. */
-static void
-flush_events(Hotpatch* const self, NotifyClock* const last)
+static bool
+write_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
 {
-  HpEngine* const e = self->engine;
-  HpEvent         event;
-  while (hp_engine_next_event(e, &event)) {
-    const uint32_t time = notify_time(last, event.frame); /* 0 but at swaps */
-    bool           ok   = false;
-    if (event.type == HP_EVENT_PATCH) {
-      uint32_t    len  = 0;
-      const char* text = hp_engine_patch_text(e, &len);
-      ok = hp_atom_write_patch(&self->forge, &self->uris, time, event.seq,
-                               text, len, event.message, event.live_reload);
-      hp_engine_patch_text_done(e);
-      if (!ok) {
-        ok = hp_atom_write_error(&self->forge, &self->uris, time, event.seq,
-                                 "the patch does not fit in the notify "
-                                 "buffer the host gave; ask again later");
+  const uint32_t time = notify_time(n, event->frame); /* 0 but at swaps */
+  if (event->type == HP_EVENT_PATCH) {
+    uint32_t    len  = 0;
+    const char* text = hp_engine_patch_text(self->engine, &len);
+    return hp_atom_write_patch(&self->forge, &self->uris, time, event->seq,
+                               text, len, event->message, event->live_reload);
+  }
+  bool ok = hp_atom_write_event(&self->forge, &self->uris, time, event);
+  if (ok && event->type == HP_EVENT_SWAPPED) {
+    /* The patch changed: hosts mark the session as modified. */
+    LV2_Atom_Forge_Frame obj;
+    ok = lv2_atom_forge_frame_time(&self->forge, time) &&
+         lv2_atom_forge_object(&self->forge, &obj, 0,
+                               self->uris.state_StateChanged);
+    if (ok) {
+      lv2_atom_forge_pop(&self->forge, &obj);
+    }
+  }
+  return ok;
+}
+
+/* Take back what a write that ran out of room left in the sequence. */
+static void
+rewind_notify(LV2_Atom_Forge* const forge, Notify* const n,
+              const uint32_t offset, const uint32_t size)
+{
+  forge->offset                                   = offset;
+  forge->stack                                    = &n->frame;
+  lv2_atom_forge_deref(forge, n->frame.ref)->size = size;
+}
+
+/* Write one event whole or not at all, so notify only ever holds
+   well-formed atoms.  True when the event is done with: written, or too
+   large for even an empty notify (it never will fit: a patch reply becomes
+   an error saying so), or there is no notify buffer at all. */
+static bool
+send_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
+{
+  LV2_Atom_Forge* const forge = &self->forge;
+  if (!n->frame.ref) {
+    return true;
+  }
+  const uint32_t offset = forge->offset;
+  const uint32_t size   = lv2_atom_forge_deref(forge, n->frame.ref)->size;
+  if (write_event(self, n, event)) {
+    return true;
+  }
+  rewind_notify(forge, n, offset, size);
+  if (offset > n->start) {
+    return false; /* the next cycle's empty notify may take it */
+  }
+  if (event->type == HP_EVENT_PATCH &&
+      !hp_atom_write_error(forge, &self->uris, notify_time(n, 0), event->seq,
+                           "the patch does not fit in the notify buffer the "
+                           "host gave")) {
+    rewind_notify(forge, n, offset, size);
+  }
+  return true;
+}
+
+/* Add a reply to the outbox; false when it is full. */
+static bool
+outbox_push(Hotpatch* const self, const HpEvent* const event)
+{
+  if (self->n_out == OUTBOX_SIZE) {
+    return false;
+  }
+  self->outbox[(self->out_first + self->n_out++) % OUTBOX_SIZE] = *event;
+  return true;
+}
+
+/* Write the waiting replies, then the engine's notifications (acks,
+   errors, Primed, Swapped, the patch:Get reply), in order, until notify
+   is full. */
+static void
+flush_events(Hotpatch* const self, Notify* const n)
+{
+  for (;;) {
+    if (!self->n_out) {
+      if (!hp_engine_next_event(self->engine, &self->outbox[self->out_first])) {
+        return;
       }
-    } else {
-      ok = hp_atom_write_event(&self->forge, &self->uris, time, &event);
+      self->n_out = 1;
     }
-    if (ok && event.type == HP_EVENT_SWAPPED) {
-      /* The patch changed: hosts mark the session as modified. */
-      LV2_Atom_Forge_Frame obj;
-      ok = lv2_atom_forge_frame_time(&self->forge, time) &&
-           lv2_atom_forge_object(&self->forge, &obj, 0,
-                                 self->uris.state_StateChanged);
-      if (ok) {
-        lv2_atom_forge_pop(&self->forge, &obj);
-      }
+    const HpEvent* const event = &self->outbox[self->out_first];
+    if (!send_event(self, n, event)) {
+      return;
     }
-    if (!ok) {
-      break; /* notify full: the rest is lost for this cycle */
+    if (event->type == HP_EVENT_PATCH) {
+      hp_engine_patch_text_done(self->engine);
     }
+    self->out_first = (self->out_first + 1u) % OUTBOX_SIZE;
+    --self->n_out;
   }
 }
 
+/* An error found in run(): answered in order after what waits already. */
 static void
-report(Hotpatch* const self, NotifyClock* const last, const uint32_t frame,
+report(Hotpatch* const self, Notify* const n, const uint32_t frame,
        const int32_t seq, const HpError* const err)
 {
-  hp_atom_write_error(&self->forge, &self->uris, notify_time(last, frame), seq,
-                      err->message);
+  HpEvent event;
+  memset(&event, 0, sizeof(event));
+  event.type   = HP_EVENT_ERROR;
+  event.seq    = seq;
+  event.status = err->status;
+  event.frame  = frame;
+  memcpy(event.message, err->message, sizeof(event.message));
+  if (self->n_out || !send_event(self, n, &event)) {
+    outbox_push(self, &event); /* when full, only the log below has it */
+  }
   /* The worker logs it: no stdio here. */
   HpOp op;
   hp_op_init(&op, HP_OP_LOG);
@@ -272,7 +358,7 @@ report(Hotpatch* const self, NotifyClock* const last, const uint32_t frame,
 
 static void
 handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
-              const uint32_t frame, NotifyClock* const last)
+              const uint32_t frame, Notify* const n)
 {
   uint32_t n_ops = 0;
   int32_t  seq   = HP_NO_SEQ;
@@ -280,7 +366,7 @@ handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
   err.message[0] = '\0';
   HpStatus st = hp_atom_decode(&self->uris, obj, self->ops, &n_ops, &seq, &err);
   if (st) {
-    report(self, last, frame, seq, &err);
+    report(self, n, frame, seq, &err);
     return;
   }
   if (n_ops == 1 && self->ops[0].type == HP_OP_LIVE_RELOAD &&
@@ -304,12 +390,27 @@ handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
     strcpy(err.message, "the operation queue is full (1024 operations "
                         "waiting for the worker); this message was dropped: "
                         "send it again");
-    report(self, last, frame, seq, &err);
+    report(self, n, frame, seq, &err);
   }
   if (commits) {
     schedule(self, frame);
-    flush_events(self, last); /* many swaps may happen in one block */
+    flush_events(self, n); /* many swaps may happen in one block */
   }
+}
+
+/* A control input clamped to its range, as ttl/hotpatch.ttl declares it:
+   hosts may send anything (Ardour automation, a typed value).  False when
+   the port is not connected or the value is not finite: the last good
+   value stays. */
+static bool
+read_control(const float* const port, const float min, const float max,
+             float* const value)
+{
+  if (!port || !isfinite(*port)) {
+    return false;
+  }
+  *value = *port < min ? min : *port > max ? max : *port;
+  return true;
 }
 
 static void
@@ -318,22 +419,31 @@ run(LV2_Handle const instance, const uint32_t n_frames)
   Hotpatch* const self = (Hotpatch*)instance;
   HpEngine* const e    = self->engine;
 
-  if (self->gain) {
-    hp_engine_set_gain_db(e, *self->gain);
+  float value = 0.0f;
+  if (read_control(self->gain, -90.0f, 12.0f, &value)) {
+    hp_engine_set_gain_db(e, value);
   }
-  if (self->crossfade) {
-    hp_engine_set_crossfade_ms(e, *self->crossfade);
+  if (read_control(self->crossfade, 0.0f, 2000.0f, &value)) {
+    hp_engine_set_crossfade_ms(e, value);
   }
   for (uint32_t m = 0; m < 8; ++m) {
-    if (self->macro[m]) {
-      hp_engine_macro(e, m, *self->macro[m]);
+    if (read_control(self->macro[m], 0.0f, 1.0f, &value)) {
+      hp_engine_macro(e, m, value);
     }
   }
+  /* A restored bank plays its active scene as if the control had chosen
+     it: a control that says otherwise (the host set it, or saved it so)
+     then wins, so the two agree, as they do after the host applies a
+     preset's or a session's port values. */
+  const int restored =
+    atomic_exchange_explicit(&self->restored_scene, -1, memory_order_acquire);
+  if (restored >= 0) {
+    self->last_scene = restored;
+  }
   bool scene_changed = false;
-  if (self->scene) {
+  if (read_control(self->scene, 0.0f, 7.0f, &value)) {
     /* A new scene hot-swaps through the worker like a commit. */
-    const float value = *self->scene;
-    const int   scene = value >= 0.0f && value < 8.0f ? (int)(value + 0.5f) : 0;
+    const int scene = (int)(value + 0.5f);
     if (scene != self->last_scene) {
       HpOp op;
       hp_op_init(&op, HP_OP_SCENE);
@@ -347,14 +457,16 @@ run(LV2_Handle const instance, const uint32_t n_frames)
 
   const uint32_t capacity = self->notify ? self->notify->atom.size : 0;
   lv2_atom_forge_set_buffer(&self->forge, (uint8_t*)self->notify, capacity);
-  LV2_Atom_Forge_Frame seq_frame;
-  lv2_atom_forge_sequence_head(&self->forge, &seq_frame, 0);
-  NotifyClock last = {0, n_frames};
+  Notify notify;
+  memset(&notify, 0, sizeof(notify));
+  lv2_atom_forge_sequence_head(&self->forge, &notify.frame, 0);
+  notify.start    = self->forge.offset;
+  notify.n_frames = n_frames;
 
   hp_engine_poll(e, 0);
   if (scene_changed) {
     schedule(self, 0); /* an exporting host swaps at this block's start */
-    flush_events(self, &last);
+    flush_events(self, &notify);
   }
   uint32_t pos = 0;
   if (self->control) {
@@ -376,7 +488,7 @@ run(LV2_Handle const instance, const uint32_t n_frames)
                  ((const LV2_Atom_Object*)&ev->body)->body.otype !=
                    self->uris.time_Position) {
         /* Transport (jalv sends it to every atom input) is not ours. */
-        handle_object(self, (const LV2_Atom_Object*)&ev->body, frame, &last);
+        handle_object(self, (const LV2_Atom_Object*)&ev->body, frame, &notify);
       }
     }
   }
@@ -392,8 +504,10 @@ run(LV2_Handle const instance, const uint32_t n_frames)
   }
   schedule(self, n_frames);
 
-  flush_events(self, &last);
-  lv2_atom_forge_pop(&self->forge, &seq_frame);
+  flush_events(self, &notify);
+  if (notify.frame.ref) {
+    lv2_atom_forge_pop(&self->forge, &notify.frame);
+  }
 
   HpEngineStatus status;
   hp_engine_status(e, &status);
@@ -547,6 +661,9 @@ restore(LV2_Handle const                  instance,
                   "patch stays\n", err.message);
     return LV2_STATE_ERR_UNKNOWN;
   }
+
+  atomic_store_explicit(&self->restored_scene, (int)hp_engine_scene(self->engine),
+                        memory_order_release);
 
   /* The patch file is remembered (for live reload and patch:Get), not
      loaded: the bank above is what was saved. */

@@ -485,7 +485,10 @@ answer_get(HpEngine* const e, const HpOp* const op)
 }
 
 /* Scenes: the playing patch goes back into the bank, the chosen scene is
-   staged and committed through the usual prime and crossfade. */
+   staged and committed through the usual prime and crossfade.  A bank of
+   one scene has nothing for the scene control to choose, so any value
+   plays that scene, quietly (a session saved with the control elsewhere
+   must not log an error on every load). */
 static void
 switch_scene(HpEngine* const e, const HpOp* const op)
 {
@@ -493,7 +496,7 @@ switch_scene(HpEngine* const e, const HpOp* const op)
   const uint32_t scene = op->value >= 0.0f && op->value < (float)HP_MAX_SCENES
                            ? (uint32_t)op->value
                            : HP_MAX_SCENES;
-  if (scene == e->bank->active) {
+  if (scene == e->bank->active || e->bank->n_scenes == 1u) {
     reply(e, op->seq, HP_SUCCESS, NULL);
     return;
   }
@@ -966,6 +969,15 @@ hp_engine_load_document(HpEngine* const e, const char* const text,
   const HpStatus st = install_document(e, text, base_uri, HP_NO_SEQ, err);
   pthread_mutex_unlock(&e->lock);
   return st;
+}
+
+uint32_t
+hp_engine_scene(HpEngine* const e)
+{
+  pthread_mutex_lock(&e->lock);
+  const uint32_t scene = e->bank->active;
+  pthread_mutex_unlock(&e->lock);
+  return scene;
 }
 
 void

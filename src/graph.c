@@ -21,6 +21,7 @@ typedef struct {
   float    current; /* the smoothed value */
   uint32_t first;   /* into graph->sources */
   uint32_t count;
+  bool     fell;    /* a gate set off since the last route(): see there */
 } ParamSlot;
 
 typedef struct {
@@ -794,6 +795,7 @@ hp_graph_set(HpGraph* const graph, const char* const module,
   }
   if (pd->kind == HP_PARAM_GATE && value == value) {
     value = value >= 0.5f ? 1.0f : 0.0f;
+    node->params[p].fell |= value == 0.0f && node->params[p].current == 1.0f;
   }
   /* The worker answers a bad value with an error: it must not sound. */
   if (!(value >= pd->min && value <= pd->max) ||
@@ -940,10 +942,21 @@ route(const HpGraph* const graph, Node* const node, const uint32_t nframes)
       slot->current = cur;
       pin->signal   = buf;
       node->settled = false; /* the next block sets the value it reached */
+    } else if (slot->fell && slot->current == 1.0f) {
+      /* A gate set off and on again before a frame was rendered: off for
+         one frame, so an envelope sees the note end and starts again. */
+      float* buf = graph->scratch[scratch++];
+      buf[0]     = 0.0f;
+      for (uint32_t i = 1; i < nframes; ++i) {
+        buf[i] = 1.0f;
+      }
+      pin->signal   = buf;
+      node->settled = false; /* the next block sets the value */
     } else {
       pin->signal = NULL;
       pin->value  = slot->current;
     }
+    slot->fell = false;
   }
 }
 

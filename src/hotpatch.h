@@ -239,6 +239,10 @@ HpStatus hp_engine_load_text(HpEngine* engine, const char* text,
 HpStatus hp_engine_load_document(HpEngine* engine, const char* text,
                                  const char* base_uri, HpError* err);
 
+/** The bank's active scene (0..7): the one playing, or committed to play
+    (after hp_engine_load_document(), the document's). */
+uint32_t hp_engine_scene(HpEngine* engine);
+
 /** The bank, with the playing patch as its active scene, as a patch
     document: a new string (free() it), or NULL when out of memory.
     Safe while the audio thread runs (it takes only the worker's lock). */

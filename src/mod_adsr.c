@@ -418,7 +418,8 @@ static const HpParamDesc adsr_params[N_PARAMS] = {
    0.0f,
    false,
    NULL,
-   "Gate: on (1) starts the attack, off (0) the release."},
+   "Gate: on (1) starts the attack, off (0) the release; off and on again "
+   "at one frame restarts the attack."},
 };
 
 const HpModuleDesc hp_mod_adsr = {

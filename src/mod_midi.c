@@ -8,6 +8,12 @@
   it, gate still on.  Glide slides the pitch linearly in semitones over
   `glide` ms, from wherever the pitch is (also between separate notes).
 
+  A note-off and a note-on between two rendered frames (back-to-back notes
+  from a sequencer, a re-pressed key) hold the gate low for the next
+  frame: the envelopes it drives see the note end and start their attack
+  again, from their current level, so the restart does not click.  (A gate
+  that stayed high would lose the attack; the one-frame delay is 21 us.)
+
   midi() gets no parameters, so process() copies the ones it needs
   (channel, glide) into the state; both run in the audio thread, in turn.
 */
@@ -25,6 +31,8 @@ typedef struct {
   uint8_t  vel[STACK];
   uint32_t n_held;
   uint32_t gate;
+  uint32_t gate_out; /* the gate at the last frame rendered */
+  uint32_t fell;     /* the gate went low since then */
   uint32_t played;   /* a note has been played: glides start from it */
   float    pitch;    /* current note number, fractional while gliding */
   float    target;   /* note number being glided to */
@@ -110,6 +118,7 @@ midi_note_off(MidiState* const st, const uint8_t note)
   const bool was_top = st->n_held && st->note[st->n_held - 1u] == note;
   midi_remove(st, note);
   if (!st->n_held) {
+    st->fell |= st->gate;
     st->gate = 0; /* the pitch stays, for the release */
   } else if (was_top) {
     midi_retarget(st); /* legato: back to the previous note */
@@ -153,7 +162,8 @@ midi_midi(void* const state, const uint8_t* const msg, const uint32_t size)
   case 0xB0:
     if (d1 == 120u || d1 == 123u) { /* all sound off, all notes off */
       st->n_held = 0;
-      st->gate   = 0;
+      st->fell |= st->gate;
+      st->gate = 0;
     } else if (d1 == 121u) { /* reset all controllers */
       st->bend = 0.0f;
     }
@@ -195,8 +205,12 @@ midi_process(const HpNodeIO* const io, const uint32_t n)
   }
   hp_fill(freq + i, note_hz(st->pitch + bend), n - i);
   if (gate) {
-    hp_fill(gate, (float)st->gate, n);
+    const uint32_t low = st->fell && st->gate_out && st->gate; /* retrigger */
+    hp_fill(gate, 0.0f, low);
+    hp_fill(gate + low, (float)st->gate, n - low);
   }
+  st->gate_out = st->gate;
+  st->fell     = 0;
   if (vel) {
     hp_fill(vel, st->velocity, n);
   }
@@ -206,7 +220,10 @@ static const HpPortDesc midi_outputs[N_OUTPUTS] = {
   {"freq",
    HP_PORT_CV,
    "Frequency of the note in Hz (A4 = 440), with bend and glide."},
-  {"gate", HP_PORT_CV, "1 while a note is held, else 0."},
+  {"gate",
+   HP_PORT_CV,
+   "1 while a note is held, else 0; 0 for one frame when a note ends and "
+   "another starts at once (to retrigger envelopes)."},
   {"velocity", HP_PORT_CV, "Velocity of the current note, 0..1."},
 };
 

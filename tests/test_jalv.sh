@@ -5,7 +5,9 @@
 # seed-chain preset when jalv lists it, HP_JALV_PRESET to choose another,
 # else the default patch), plays notes from jack_midiseq, records both
 # outputs with jack_rec and checks the sound: there, bounded, gated by the
-# notes, and at the pitch of each note.
+# notes, and at the pitch of each note.  Then the Scene control against
+# presets and reloads (jalv -l): control and sound agree, and Bass (one
+# scene) logs nothing with the control on 1.
 #
 #   HP_JALV_PRESET=URI  load this preset instead ("none": the default patch);
 #                       it must play the notes' pitch (not drone, seed-sine,
@@ -41,7 +43,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/hp-jalv.XXXXXX")
 # A name no other server or test run uses; clients must not start servers.
 export JACK_DEFAULT_SERVER="hotpatch-test-$$-$RANDOM"
 export JACK_NO_START_SERVER=1
-client="hpjalv$$"
+client="hp$$"
 seq="hpseq$$"
 jackd_pid="" jalv_pid="" seq_pid="" rec_pid=""
 
@@ -79,7 +81,8 @@ cleanup() {
     stop "$jalv_pid"
     stop "$jackd_pid" 50               # clients first, the server last
     if [ "$rc" -ne 0 ]; then
-        for log in jackd.log jalv.out jalv.err seq.log connect.log rec.log; do
+        for log in jackd.log jalv.out jalv.err reload.out reload.err bass.out \
+                   bass.err seq.log connect.log rec.log; do
             [ -s "$work/$log" ] || continue
             echo "--- $log (last lines)"
             tail -n 25 "$work/$log"
@@ -124,15 +127,33 @@ wait_for 10 "$jackd_pid" server_up \
 # --- jalv with our bundle only ----------------------------------------------
 mkdir "$work/lv2"
 ln -s "$bundle" "$work/lv2/"
-mkfifo "$work/jalv.in"
-# stdbuf: line-buffered stdout, so its answers can be read while it runs.
-LV2_PATH="$work/lv2:/usr/lib/lv2" stdbuf -oL \
-    jalv -x -n "$client" urn:hotpatch:synth \
-    <"$work/jalv.in" >"$work/jalv.out" 2>"$work/jalv.err" &
-jalv_pid=$!
-exec 3>"$work/jalv.in"
-wait_for 15 "$jalv_pid" port_up "$client:out_r" \
-    || fail "jalv did not show its ports within 15 s"
+
+# Starts a jalv whose files are $work/$1.in, .out, .err and whose client is
+# $client$1 (the rest: jalv options); commands go to fd 3.
+start_jalv() {
+    tag=$1
+    shift
+    mkfifo "$work/$tag.in"
+    # stdbuf: line-buffered stdout, so its answers can be read while it runs.
+    LV2_PATH="$work/lv2:/usr/lib/lv2" stdbuf -oL \
+        jalv -x -n "$client$tag" "$@" urn:hotpatch:synth \
+        <"$work/$tag.in" >"$work/$tag.out" 2>"$work/$tag.err" &
+    jalv_pid=$!
+    exec 3>"$work/$tag.in"
+    wait_for 15 "$jalv_pid" port_up "$client$tag:out_r" \
+        || fail "jalv ($tag) did not show its ports within 15 s"
+}
+
+# Ends the running jalv: it quits at the end of its input.
+stop_jalv() {
+    local i
+    exec 3>&-
+    for ((i = 0; i < 20; i++)); do alive "$jalv_pid" || break; sleep 0.1; done
+    stop "$jalv_pid"
+    jalv_pid=""
+}
+
+start_jalv jalv
 
 # Sends console commands to jalv.
 send() {
@@ -141,18 +162,18 @@ send() {
 }
 
 # jalv's output since line $1, without its "> " prompts.
-since() { tail -n "+$(($1 + 1))" "$work/jalv.out" | sed 's/^\(> \)*//'; }
+since() { tail -n "+$(($1 + 1))" "$work/$tag.out" | sed 's/^\(> \)*//'; }
 
 # Sends commands, then `monitors`, and waits until jalv has answered all
 # of them; prints what they printed.  An invalid command marks the end: its
 # complaint goes to stderr after everything before it is on stdout.
 ask() {
     local out_lines err_marks i
-    out_lines=$(wc -l <"$work/jalv.out")
-    err_marks=$(grep -c 'invalid command' "$work/jalv.err" || true)
+    out_lines=$(wc -l <"$work/$tag.out")
+    err_marks=$(grep -c 'invalid command' "$work/$tag.err" || true)
     send "$@" monitors "#end"
     for ((i = 0; i < 50; i++)); do
-        [ "$(grep -c 'invalid command' "$work/jalv.err" || true)" -gt "$err_marks" ] && break
+        [ "$(grep -c 'invalid command' "$work/$tag.err" || true)" -gt "$err_marks" ] && break
         alive "$jalv_pid" || fail "jalv exited while answering: $*"
         sleep 0.1
     done
@@ -160,8 +181,60 @@ ask() {
     since "$out_lines"
 }
 
-# The value of a control output in an `ask` answer.
+# The value of a control (input with `controls`, output) in an `ask` answer.
 monitor() { awk -v s="$1" '$1 == s && $2 == "=" { v = $3 + 0 } END { print v }'; }
+
+# Waits up to 5 s for the swaps output to pass $1; prints the last answer.
+wait_swap() {
+    local answer swaps i
+    answer=$(ask)
+    for ((i = 0; i < 50; i++)); do
+        swaps=$(monitor swaps <<<"$answer")
+        awk -v a="$swaps" -v b="$1" 'BEGIN { exit !(a > b) }' && break
+        sleep 0.1
+        answer=$(ask)
+    done
+    [ "$i" -lt 50 ] || return 1
+    printf '%s\n' "$answer"
+}
+
+# Loads preset $1 and waits for its swap (restoring hands the new patch
+# over through a standby); prints the answer that shows it.
+load_preset() {
+    local before
+    before=$(monitor swaps <<<"$(ask)")
+    ask "preset $1" >/dev/null
+    if grep -q 'Failed to find preset' "$work/$tag.err"; then
+        fail "jalv: $(grep 'Failed to find preset' "$work/$tag.err")"
+    fi
+    wait_swap "$before" || fail "loading $1 swapped nothing within 5 s"
+}
+
+# The pitch of the left output over the second half of a 1 s recording
+# (file $work/$1.wav), in Hz: the median period between zero crossings.
+drone_pitch() {
+    local i
+    jack_rec -f "$work/$1.wav" -d 1 -b 32 "$client$tag:out_l" \
+        </dev/null >"$work/rec.log" 2>&1 &
+    rec_pid=$!
+    for ((i = 0; i < 100; i++)); do alive "$rec_pid" || break; sleep 0.1; done
+    wait "$rec_pid" || fail "jack_rec failed: $(cat "$work/rec.log")"
+    rec_pid=""
+    sox "$work/$1.wav" -b 16 "$work/$1-16.wav" remix 1 || fail "sox could not read $1.wav"
+    python3 - "$work/$1-16.wav" <<'EOF'
+import array, statistics, sys, wave
+
+with wave.open(sys.argv[1]) as w:
+    rate = w.getframerate()
+    x = array.array("h", w.readframes(w.getnframes()))
+if sys.byteorder == "big":
+    x.byteswap()
+x = x[len(x) // 2:]
+ups = [i + x[i] / (x[i] - x[i + 1]) for i in range(len(x) - 1) if x[i] < 0 <= x[i + 1]]
+periods = [b - a for a, b in zip(ups, ups[1:])]
+print("%.2f" % (rate / statistics.median(periods)) if periods else "0")
+EOF
+}
 
 # The control outputs read 0 until the plugin has run a few cycles.
 answer=$(ask presets)
@@ -197,17 +270,8 @@ if [ "$preset" = none ]; then
     label="default patch"
 else
     grep -qxF "$preset" <<<"$(xargs -n1 <<<"$listed")" || fail "jalv does not list preset $preset (it lists: ${listed:-none})"
-    # Restoring hands the new patch over through a standby: wait for its swap.
-    answer=$(ask "preset $preset")
-    grep -q 'Failed to find preset' "$work/jalv.err" && fail "jalv: $(grep 'Failed to find preset' "$work/jalv.err")"
-    for ((i = 0; i < 50; i++)); do
-        swaps=$(monitor swaps <<<"$answer")
-        awk -v a="$swaps" -v b="$swaps0" 'BEGIN { exit !(a > b) }' && break
-        sleep 0.1
-        answer=$(ask)
-    done
-    [ "$i" -lt 50 ] || fail "loading $preset swapped nothing within 5 s (swaps stays $swaps)"
-    echo "# jalv: loaded preset $preset: swaps $swaps0 -> $swaps, modules $modules0 -> $(monitor modules <<<"$answer")"
+    answer=$(load_preset "$preset")
+    echo "# jalv: loaded preset $preset: swaps $swaps0 -> $(monitor swaps <<<"$answer"), modules $modules0 -> $(monitor modules <<<"$answer")"
     label=${preset##*:}
 fi
 
@@ -218,11 +282,11 @@ jack_midiseq "$seq" "$loop" 0 "${notes[0]}" "$len" "$rate" "${notes[1]}" "$len" 
     </dev/null >"$work/seq.log" 2>&1 &
 seq_pid=$!
 wait_for 10 "$seq_pid" port_up "$seq:out" || fail "jack_midiseq did not show its port"
-jack_connect "$seq:out" "$client:control" >"$work/connect.log" 2>&1 \
-    || fail "cannot connect $seq:out to $client:control (jalv's ports: $(jack_lsp "$client" | tr '\n' ' '))"
+jack_connect "$seq:out" "$client$tag:control" >"$work/connect.log" 2>&1 \
+    || fail "cannot connect $seq:out to $client$tag:control (jalv's ports: $(jack_lsp "$client$tag" | tr '\n' ' '))"
 
 start=$(date +%s%N)
-jack_rec -f "$work/rec.wav" -d "$seconds" -b 32 "$client:out_l" "$client:out_r" \
+jack_rec -f "$work/rec.wav" -d "$seconds" -b 32 "$client$tag:out_l" "$client$tag:out_r" \
     </dev/null >"$work/rec.log" 2>&1 &
 rec_pid=$!
 for ((i = 0; i < (seconds + 10) * 10; i++)); do alive "$rec_pid" || break; sleep 0.1; done
@@ -316,8 +380,57 @@ db() { awk -v a="$1" 'BEGIN { printf "%.1f", 20 * log(a) / log(10) }'; }
 echo "# jalv: $label, notes ${notes[*]} from jack_midiseq, ${got} s recorded in ${took} s:" \
      "RMS L $(db "${rms[1]}") dBFS, R $(db "${rms[2]}") dBFS, peak $(db "${peak[1]}") dBFS"
 echo "# jalv: pitch $summary; quietest 20 ms between notes at $quietest dB of the loudest"
+# --- the Scene control, presets and reloads ---------------------------------
+# The drone each scene of the preset Scenes plays.
+scene_hz=(220 330 440)
+# True when $1 Hz is scene $2's drone.
+is_scene() { awk -v f="$1" -v w="${scene_hz[$2]:-0}" 'BEGIN { exit !(f > w - 0.5 && f < w + 0.5) }'; }
+
+# The Scene control on 1, then the preset Scenes.  Control and sound must
+# agree.  jalv 1.6.6's console drops a preset's port values while it runs
+# (jalv_apply_ui_events() returns at once without a UI), so the control
+# stays on 1 and the plugin plays Scenes' scene 2 (330 Hz): a control that
+# disagrees with a restored bank wins.
+send "set scene 1"
+answer=$(load_preset urn:hotpatch:preset:scenes)
+scene=$(monitor scene <<<"$(ask controls)")
+hz=$(drone_pitch scenes)
+is_scene "$hz" "$scene" \
+    || fail "Scene control on 1, preset Scenes: the control reads $scene but $hz Hz plays (scene 1..3: ${scene_hz[*]} Hz)"
+# Then Bass, one scene, with the control where it is: Bass plays, nothing
+# is logged (checked last).
+answer=$(load_preset urn:hotpatch:preset:bass)
+bass_modules=$(monitor modules <<<"$answer")
+[ "$bass_modules" = 7 ] || fail "preset Bass with the Scene control on $scene: $bass_modules modules play (want Bass's 7)"
+echo "# jalv: Scene control on 1, preset Scenes: the control reads $scene, $hz Hz plays (its scene $((scene + 1))); preset Bass: $bass_modules modules"
+stop_jalv
+
+# Reloads with the control as saved (jalv -l applies a state's port values
+# before it runs; -c after them).  jalv 1.6.6's console cannot save, and a
+# save after a preset holds the preset's bank and the control, so each
+# preset file, made a state of its own (subject <>), stands for it: Scenes
+# with the control on 1, as above, and Bass with the control on 1.
+for name in scenes bass; do
+    mkdir "$work/$name-state"
+    sed "s|^<urn:hotpatch:preset:$name>|<>|" "$bundle/presets/$name.ttl" \
+        >"$work/$name-state/state.ttl"
+done
+start_jalv reload -l "$work/scenes-state" -c scene=1
+wait_swap 0 >/dev/null || fail "jalv -l (Scenes) swapped nothing within 5 s"
+scene=$(monitor scene <<<"$(ask controls)")
+hz=$(drone_pitch reload)
+[ "$scene" = 1 ] && is_scene "$hz" 1 \
+    || fail "Scenes reloaded with the control on 1: the control reads $scene and $hz Hz plays (want 1 and 330 Hz)"
+stop_jalv
+start_jalv bass -l "$work/bass-state" -c scene=1
+answer=$(wait_swap 0) || fail "jalv -l (Bass) swapped nothing within 5 s"
+bass_modules=$(monitor modules <<<"$answer")
+[ "$bass_modules" = 7 ] || fail "Bass reloaded with the control on 1: $bass_modules modules play (want 7)"
+echo "# jalv: reloaded Scenes with the control on $scene: $hz Hz; Bass with the control on 1: $bass_modules modules"
+stop_jalv
+
 # What the plugin logged through jalv (jalv prints log errors as "error: ...").
-logged=$(grep -v 'invalid command' "$work/jalv.err" | grep -E '^(error|warning): ' | sort | uniq -c || true)
+logged=$(cat "$work"/*.err | grep -v 'invalid command' | grep -E '^(error|warning): ' | sort | uniq -c || true)
 if [ -n "$logged" ]; then
     while read -r count line; do
         echo "jalv: the plugin logged ${count}x: $line"

@@ -155,6 +155,189 @@ test_patch_get(void)
   hp_host_free(host);
 }
 
+/* Render `frames` at blocks of 256 and return the last `tail` frames'
+   RMS (left) and, if `freq` is not NULL, their pitch. */
+static double
+play(HpHost* const host, const uint64_t frames, const size_t tail,
+     double* const freq)
+{
+  CHECK(!hp_host_render(host, frames, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+  const float* l = hp_host_out_l(host) + hp_host_recorded(host) - tail;
+  CHECK(hp_sig_finite(l, tail));
+  if (freq) {
+    *freq = hp_sig_freq(l, tail, 48000.0);
+  }
+  return hp_sig_rms(l, tail);
+}
+
+static void
+send(HpHost* const host, const char* const line)
+{
+  CHECK_MSG(!hp_host_send_text(host, hp_host_frames(host), -1, line), "%s", line);
+}
+
+/* Control inputs beyond their declared ranges are clamped to them, and a
+   value that is not finite is ignored: hosts may send either. */
+static void
+test_control_ranges(void)
+{
+  HpHost* host = make(HP_WORKER_SYNC, 48000, 4096);
+  send(host, "/patch/clear");
+  send(host, "/patch/create s1 sine");
+  send(host, "/patch/set s1 gain 0.2");
+  /* hp:Macro: macro 1 moves s1:freq over 200..800 Hz, linearly. */
+  const HpURIs* const  u = hp_host_uris(host);
+  LV2_Atom_Forge* const forge = hp_host_forge(host);
+  LV2_Atom_Forge_Frame obj;
+  lv2_atom_forge_object(forge, &obj, 0, u->hp_Macro);
+  lv2_atom_forge_key(forge, u->hp_macro);
+  lv2_atom_forge_int(forge, 1);
+  lv2_atom_forge_key(forge, u->hp_target);
+  lv2_atom_forge_string(forge, "s1:freq", 7);
+  lv2_atom_forge_key(forge, u->hp_minimum);
+  lv2_atom_forge_float(forge, 200.0f);
+  lv2_atom_forge_key(forge, u->hp_maximum);
+  lv2_atom_forge_float(forge, 800.0f);
+  lv2_atom_forge_key(forge, u->hp_curve);
+  lv2_atom_forge_string(forge, "lin", 3);
+  lv2_atom_forge_pop(forge, &obj);
+  CHECK(!hp_host_send_atom(host, hp_host_frames(host), hp_host_forge_atom(host)));
+  send(host, "/patch/commit crossfade=0");
+  CHECK(!hp_host_set_control(host, "macro1", 0.4f)); /* 440 Hz */
+  double       f    = 0.0;
+  const double ref  = play(host, 24000, 9600, &f);
+  CHECK_MSG(fabs(ref - 0.1414) < 0.002 && fabs(f - 440.0) < 0.5,
+            "the sine plays %.3f Hz at RMS %.4f", f, ref);
+
+  /* gain: -90..12 dB.  1000 dB plays as +12 dB, then 0 dB as 0 dB. */
+  CHECK(!hp_host_set_control(host, "gain", 1000.0f));
+  const double loud = play(host, 24000, 9600, NULL);
+  CHECK(!hp_host_set_control(host, "gain", 0.0f));
+  const double back = play(host, 24000, 9600, NULL);
+  CHECK_MSG(fabs(loud / ref - 3.981) < 0.02 && fabs(back / ref - 1.0) < 0.01,
+            "gain 1000 dB: RMS %.4f (want %.4f, +12 dB), then 0 dB: %.4f "
+            "(want %.4f)", loud, ref * 3.981, back, ref);
+  CHECK(!hp_host_set_control(host, "gain", -6.0f));
+  const double half = play(host, 24000, 9600, NULL);
+  CHECK(!hp_host_set_control(host, "gain", NAN));
+  const double kept = play(host, 24000, 9600, NULL);
+  CHECK_MSG(fabs(kept / half - 1.0) < 0.001 && fabs(half / ref - 0.501) < 0.005,
+            "gain -6 dB: RMS %.4f, then NaN: %.4f", half, kept);
+  CHECK(!hp_host_set_control(host, "gain", 0.0f));
+
+  /* macro1: 0..1.  5 plays as 1 (800 Hz), -3 as 0 (200 Hz), NaN leaves
+     it where it was. */
+  static const float  pos[3]  = {5.0f, -3.0f, NAN};
+  static const double want[3] = {800.0, 200.0, 200.0};
+  double              got[3]  = {0.0, 0.0, 0.0};
+  for (int i = 0; i < 3; ++i) {
+    CHECK(!hp_host_set_control(host, "macro1", pos[i]));
+    play(host, 24000, 9600, &got[i]);
+    CHECK_MSG(fabs(got[i] - want[i]) < 0.5, "macro1 %g: %.3f Hz, want %.0f",
+              (double)pos[i], got[i], want[i]);
+  }
+  printf("# controls clamped to their TTL ranges: gain 1000 dB plays at "
+         "%+.2f dB, then 0 dB at %+.3f dB; gain NaN keeps %+.2f dB; macro1 5, "
+         "-3, NaN: %.1f, %.1f, %.1f Hz\n",
+         20.0 * log10(loud / ref), 20.0 * log10(back / ref),
+         20.0 * log10(kept / ref), got[0], got[1], got[2]);
+  hp_host_free(host);
+
+  /* scene: 0..7, NaN ignored (it used to select scene 1). */
+  host = make(HP_WORKER_SYNC, 48000, 4096);
+  CHECK(!hp_host_load_preset(host, "urn:hotpatch:preset:scenes", 0));
+  CHECK(!hp_host_set_control(host, "scene", 1.0f));
+  play(host, 48000, 24000, &f);
+  CHECK_MSG(fabs(f - 330.0) < 0.5, "scene 1 (the second): %.3f Hz", f);
+  CHECK(!hp_host_set_control(host, "scene", NAN));
+  double nan_f = 0.0;
+  play(host, 48000, 24000, &nan_f);
+  CHECK(!hp_host_set_control(host, "scene", 99.0f));
+  double high_f = 0.0;
+  play(host, 48000, 24000, &high_f);
+  /* 99 is scene 8 (index 7), which this bank of 3 lacks: refused, with
+     the reason in the log. */
+  const bool refused = hp_host_log_contains(host, "scene 8 is empty: the bank has 3 scenes");
+  CHECK_MSG(fabs(nan_f - 330.0) < 0.5 && fabs(high_f - 330.0) < 0.5 && refused,
+            "scene NaN: %.3f Hz (want 330, kept), scene 99: %.3f Hz (want 330 "
+            "and \"scene 8 is empty\" logged: %s)", nan_f, high_f,
+            refused ? "logged" : "not logged");
+  printf("# scene 1 plays %.2f Hz; NaN keeps %.2f Hz; 99 is scene 8, empty "
+         "in a bank of 3: refused, %.2f Hz plays on\n", f, nan_f, high_f);
+  hp_host_free(host);
+}
+
+/* The first 20 ms after a note starts again at `frame` (absolute). */
+static double
+onset_rms(const HpHost* const host, const uint64_t frame)
+{
+  CHECK(frame + 960 <= hp_host_recorded_start(host) + hp_host_recorded(host));
+  return hp_sig_rms(hp_host_out_l(host) + (frame - hp_host_recorded_start(host)), 960);
+}
+
+/* Back-to-back notes: a note-off and a note-on at the same frame (a
+   sequencer's legato-free notes, a re-pressed key), or hp:Gate 1, 0, 1 in
+   one frame, restart the envelope's attack as when one frame lies
+   between them.  `gap` 0 or 1: frames between the off and the on. */
+static double
+retrigger_rms(const bool midi, const uint32_t gap)
+{
+  HpHost* host = make(HP_WORKER_SYNC, 48000, 4096);
+  send(host, "/patch/clear");
+  if (midi) {
+    send(host, "/patch/create midi midi");
+  }
+  send(host, "/patch/create osc sine");
+  send(host, "/patch/set osc gain 0.5");
+  send(host, "/patch/create env adsr");
+  send(host, "/patch/set env attack 5");
+  send(host, "/patch/set env decay 200");
+  send(host, "/patch/set env sustain 0.3");
+  send(host, "/patch/set env release 250");
+  send(host, "/patch/connect osc env");
+  if (midi) {
+    send(host, "/patch/connect midi:freq osc:freq");
+    send(host, "/patch/connect midi:gate env:gate");
+  }
+  send(host, "/patch/commit crossfade=0");
+  const uint64_t on = hp_host_frames(host) + 100;
+  if (midi) {
+    CHECK(!hp_host_note_on(host, on, 69, 100));
+  } else {
+    CHECK(!hp_host_send_text(host, on, -1, "/patch/gate env 1"));
+  }
+  /* Sustaining after 1 s; off and on again mid-block. */
+  const uint64_t off = on + 48000 + 77;
+  if (midi) {
+    CHECK(!hp_host_note_off(host, off, 69));
+    CHECK(!hp_host_note_on(host, off + gap, 69, 100));
+  } else {
+    CHECK(!hp_host_send_text(host, off, -1, "/patch/gate env 0"));
+    CHECK(!hp_host_send_text(host, off + gap, -1, "/patch/gate env 1"));
+  }
+  CHECK(!hp_host_render(host, 48000 * 2, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+  const double rms = onset_rms(host, off + gap);
+  hp_host_free(host);
+  return rms;
+}
+
+static void
+test_retrigger(void)
+{
+  for (int midi = 1; midi >= 0; --midi) {
+    const double apart    = retrigger_rms(midi, 1);
+    const double together = retrigger_rms(midi, 0);
+    /* Sustain 0.3 of a 0.5 sine: RMS 0.106 without a new attack. */
+    CHECK_MSG(apart > 0.2 && fabs(together / apart - 1.0) < 0.02,
+              "%s: first 20 ms after off and on in one frame: RMS %.4f; one "
+              "frame apart: %.4f",
+              midi ? "note-off + note-on" : "hp:Gate 1, 0, 1", together, apart);
+    printf("# %s in one frame restarts the attack: first 20 ms RMS %.4f "
+           "(%.4f with a frame between; sustain alone 0.106)\n",
+           midi ? "note-off and note-on" : "hp:Gate 0 and 1", together, apart);
+  }
+}
+
 int
 main(void)
 {
@@ -164,5 +347,7 @@ main(void)
   test_block_sizes();
   test_no_worker();
   test_patch_get();
+  test_control_ranges();
+  test_retrigger();
   return 0;
 }

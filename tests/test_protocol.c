@@ -847,6 +847,192 @@ test_bad_messages(const HpWorkerMode mode)
   }
 }
 
+/* 2b. A full notify: replies wait for room, whole and in order */
+
+static uint32_t
+pad8(const uint32_t size)
+{
+  return (size + 7u) & ~7u;
+}
+
+/* One atom of `room` bytes at most, strictly: its size inside the room,
+   strings NUL-terminated, numbers of their size, objects made of whole
+   properties.  NULL when well formed, else what is wrong. */
+static const char*
+malformed_atom(const HpURIs* const u, const LV2_Atom* const atom,
+               const uint32_t room)
+{
+  if (room < sizeof(LV2_Atom) || atom->size > room - sizeof(LV2_Atom)) {
+    return "an atom overruns its container";
+  }
+  const uint8_t* const body = (const uint8_t*)(atom + 1);
+  if (atom->type == u->atom_String || atom->type == u->atom_Path) {
+    return atom->size && body[atom->size - 1u] == '\0' ? NULL
+                                                      : "a string without its NUL";
+  }
+  if (atom->type == u->atom_Int || atom->type == u->atom_Float ||
+      atom->type == u->atom_Bool || atom->type == u->atom_URID) {
+    return atom->size == 4u ? NULL : "a number of the wrong size";
+  }
+  if (atom->type != u->atom_Object && atom->type != u->atom_Blank) {
+    return NULL;
+  }
+  if (atom->size < sizeof(LV2_Atom_Object_Body)) {
+    return "an object shorter than its header";
+  }
+  uint32_t off = (uint32_t)sizeof(LV2_Atom_Object_Body);
+  while (off < atom->size) {
+    const uint32_t left = atom->size - off;
+    if (left < sizeof(LV2_Atom_Property_Body)) {
+      return "a property key without its value";
+    }
+    const LV2_Atom_Property_Body* const prop =
+      (const LV2_Atom_Property_Body*)(body + off);
+    const char* const why = malformed_atom(u, &prop->value, left - 8u);
+    if (why) {
+      return why;
+    }
+    off += pad8(8u + (uint32_t)sizeof(LV2_Atom) + prop->value.size);
+  }
+  return off == atom->size ? NULL : "an object whose size cuts its last property";
+}
+
+/* The notify sequence of the last cycle, every event and atom in it. */
+static const char*
+malformed_notify(const HpHost* const host)
+{
+  const HpURIs* const            u   = hp_host_uris(host);
+  uint32_t                       cap = 0;
+  const LV2_Atom_Sequence* const seq = hp_host_notify_sequence(host, &cap);
+  if (seq->atom.type != u->atom_Sequence) {
+    return "notify is not an atom:Sequence";
+  }
+  if (seq->atom.size < sizeof(LV2_Atom_Sequence_Body) ||
+      seq->atom.size > cap - sizeof(LV2_Atom)) {
+    return "the sequence's size is outside its buffer";
+  }
+  const uint8_t* const body = (const uint8_t*)&seq->body;
+  uint32_t             off  = (uint32_t)sizeof(LV2_Atom_Sequence_Body);
+  while (off < seq->atom.size) {
+    const uint32_t left = seq->atom.size - off;
+    if (left < sizeof(LV2_Atom_Event)) {
+      return "an event time without its atom";
+    }
+    const LV2_Atom_Event* const ev = (const LV2_Atom_Event*)(body + off);
+    const char* const why = malformed_atom(u, &ev->body, left - 8u);
+    if (why) {
+      return why;
+    }
+    off += pad8((uint32_t)sizeof(LV2_Atom_Event) + ev->body.size);
+  }
+  return off == seq->atom.size ? NULL : "a sequence whose size cuts its last event";
+}
+
+/* Run `blocks` cycles, checking every notify sequence; the first fault. */
+static const char*
+run_checking_notify(HpHost* const host, const unsigned blocks)
+{
+  const char* fault = NULL;
+  for (unsigned b = 0; b < blocks; ++b) {
+    CHECK(!hp_host_run(host, BLOCK));
+    const char* const why = malformed_notify(host);
+    fault = fault ? fault : why;
+    CHECK_MSG(!hp_host_wait_worker(host, 5000), "%s", hp_host_last_error());
+  }
+  return fault;
+}
+
+/* Index of the first event of `kind` for `seq` (whole: with its fields),
+   or -1. */
+static long
+event_index(const HpHost* const host, const HpEventKind kind, const int seq)
+{
+  for (size_t i = 0; i < hp_host_n_events(host); ++i) {
+    const HpHostEvent* const e = hp_host_event(host, i);
+    if (e->kind == kind && e->seq == seq &&
+        (kind != HP_EV_ERROR || e->message) &&
+        (kind != HP_EV_PRIMED || (e->generation >= 0 && e->module_count >= 0 &&
+                                  !isnan(e->prime_ms) && !isnan(e->warmup_rms))) &&
+        (kind != HP_EV_SWAPPED || (e->generation >= 0 && e->frame >= 0))) {
+      return (long)i;
+    }
+  }
+  return -1;
+}
+
+static void
+test_notify_full(const HpWorkerMode mode)
+{
+  /* 256 bytes of notify: a bad Create's error, then a commit's Primed,
+     Swapped and Ack need several cycles. */
+  HpHost* host = make_with((HpHostConfig){.worker_mode = mode, .notify_capacity = 256});
+  send_now(host, -1, "/patch/create s1 sine");
+  send_now(host, 1, "/patch/create x nosuch");
+  send_now(host, 2, "/patch/commit");
+  const char* fault = run_checking_notify(host, 40);
+  EXPECT(!fault, "%s worker, 256-byte notify: %s", mode_name(mode), fault);
+  const long error  = event_index(host, HP_EV_ERROR, 1);
+  const long primed = event_index(host, HP_EV_PRIMED, 2);
+  const long swap   = event_index(host, HP_EV_SWAPPED, 2);
+  const long ack    = event_index(host, HP_EV_ACK, 2);
+  const HpHostEvent* const e = error >= 0 ? hp_host_event(host, (size_t)error) : NULL;
+  EXPECT(e && e->message && !strncmp(e->message, "unknown module type 'nosuch'; known types: ", 43),
+         "%s worker, 256-byte notify: the error of message 1: %s", mode_name(mode),
+         e ? e->message : "none");
+  EXPECT(error >= 0 && primed > error && swap > primed && ack > swap,
+         "%s worker, 256-byte notify: Error 1 at %ld, Primed 2 at %ld, Swapped 2 "
+         "at %ld, Ack 2 at %ld (whole events, in that order, wanted)",
+         mode_name(mode), error, primed, swap, ack);
+  const size_t n_events = hp_host_n_events(host);
+  char         unknown[512] = "";
+  snprintf(unknown, sizeof(unknown), "%s", e && e->message ? e->message : "");
+  hp_host_free(host);
+
+  /* 500 bad messages in one cycle at the declared 64 KiB: found by the
+     worker (an unknown type) or by run() itself (no hp:type). */
+  size_t arrived[2] = {0, 0};
+  for (int decode = 0; decode < 2; ++decode) {
+    host = make_with((HpHostConfig){.worker_mode = mode, .notify_capacity = 65536});
+    const uint64_t at = hp_host_frames(host);
+    for (int seq = 1; seq <= 500; ++seq) {
+      if (decode) {
+        b_missing_type(host, at, seq);
+      } else {
+        send_at(host, at, seq, "/patch/create x nosuch");
+      }
+    }
+    const char* const why = run_checking_notify(host, 40);
+    EXPECT(!why, "%s worker, 500 %s errors: %s", mode_name(mode),
+           decode ? "run()" : "worker", why);
+    long previous = -1;
+    int  seq      = 1;
+    for (; seq <= 500; ++seq) {
+      const long i = event_index(host, HP_EV_ERROR, seq);
+      const HpHostEvent* const r = i >= 0 ? hp_host_event(host, (size_t)i) : NULL;
+      if (!r || i < previous ||
+          strcmp(r->message, decode ? "hp:Create needs hp:type (an atom:String)"
+                                    : unknown)) {
+        break;
+      }
+      previous = i;
+    }
+    arrived[decode] = (size_t)seq - 1u;
+    EXPECT(seq == 501 && hp_host_count_events(host, HP_EV_ERROR) == 500,
+           "%s worker, 500 %s errors in one cycle: replies 1..%d arrive whole "
+           "and in order, then reply %d %s (%zu errors in all)",
+           mode_name(mode), decode ? "run()" : "worker", seq - 1, seq,
+           event_index(host, HP_EV_ERROR, seq) < 0 ? "is missing or cut"
+                                                   : "is out of order or differs",
+           hp_host_count_events(host, HP_EV_ERROR));
+    hp_host_free(host);
+  }
+  printf("# %s worker: 256-byte notify: %zu events over 40 cycles (%s); "
+         "500 bad messages in one cycle at 64 KiB: replies 1..%zu of the "
+         "worker's errors and 1..%zu of run()'s arrive whole and in order\n",
+         mode_name(mode), n_events, fault ? fault : "all whole", arrived[0],
+         arrived[1]);
+}
+
 /* 3. Staging: nothing is heard before the commit; abort */
 
 static void
@@ -1749,6 +1935,8 @@ main(void)
   test_messages(HP_WORKER_SYNC);
   test_bad_messages(HP_WORKER_THREADED);
   test_bad_messages(HP_WORKER_SYNC);
+  test_notify_full(HP_WORKER_THREADED);
+  test_notify_full(HP_WORKER_SYNC);
   test_staging(HP_WORKER_THREADED);
   test_staging(HP_WORKER_SYNC);
   test_burst(HP_WORKER_THREADED);

@@ -7,7 +7,8 @@
 
   Script lines: `/label Preset name`, `/scene Scene name` (starts a scene;
   the lines before the first one form scene 1), `/active N` (the scene that
-  plays first, from 1), and patch edits (/patch/create, /patch/set,
+  plays first, from 1; the preset also sets the Scene control to it, so
+  control and sound agree), and patch edits (/patch/create, /patch/set,
   /patch/connect, /patch/macro, /patch/gate).
 */
 
@@ -116,8 +117,12 @@ main(int argc, char** argv)
            "<urn:hotpatch:preset:%s>\n"
            "\ta pset:Preset ;\n"
            "\tlv2:appliesTo <urn:hotpatch:synth> ;\n"
+           "\tlv2:port [\n"
+           "\t\tlv2:symbol \"scene\" ;\n"
+           "\t\tpset:value %u.0\n"
+           "\t] ;\n"
            "\trdfs:label ",
-           argv[1], argv[1]);
+           argv[1], argv[1], bank->active);
     put_literal(label, false);
     printf(" ;\n\tstate:state [\n\t\t<urn:hotpatch:ns#patchBank> ");
     put_literal(doc, true);

@@ -432,6 +432,7 @@ struct HpHostImpl {
   Port*              out_r;
   LV2_Atom_Sequence* control_seq;
   LV2_Atom_Sequence* notify_seq;
+  bool               notify_exact; // cfg.notify_capacity was given
 
   // Everything below: run only
   QueuedEvent* queue; ///< input events, by frame then submission order
@@ -1151,7 +1152,10 @@ setup_ports(HpHost* const host)
                             : port == host->notify ? host->cfg.notify_capacity
                                                    : HP_OTHER_ATOM_CAPACITY;
       if (port->type == PORT_ATOM) {
-        port->capacity = port->capacity > ours ? port->capacity : ours;
+        // A notify size the test chose is given as is, even below the
+        // TTL's minimum: hosts may give less than a plugin asks
+        const bool exact = port == host->notify && host->notify_exact;
+        port->capacity   = exact || ours > port->capacity ? ours : port->capacity;
         port->buf = calloc(1u, port->capacity);
         if (!port->buf) {
           set_error("out of memory for port \"%s\"", port->symbol);
@@ -1431,6 +1435,7 @@ hp_host_new(const HpHostConfig* cfg)
   c->seed             = c->seed ? c->seed : 1u;
   c->worker_ring_size = c->worker_ring_size ? c->worker_ring_size : HP_DEFAULT_RING;
   c->control_capacity = c->control_capacity ? c->control_capacity : HP_DEFAULT_CONTROL;
+  host->notify_exact  = c->notify_capacity != 0u;
   c->notify_capacity  = c->notify_capacity ? c->notify_capacity : HP_DEFAULT_NOTIFY;
   c->control_capacity = c->control_capacity < 64u ? 64u : c->control_capacity;
   c->notify_capacity  = c->notify_capacity < 64u ? 64u : c->notify_capacity;
@@ -2147,6 +2152,13 @@ const LV2_Atom_Sequence*
 hp_host_control_sequence(const HpHost* host)
 {
   return host->control_seq;
+}
+
+const LV2_Atom_Sequence*
+hp_host_notify_sequence(const HpHost* host, uint32_t* capacity)
+{
+  *capacity = host->notify_seq ? host->notify->capacity : 0u;
+  return host->notify_seq;
 }
 
 static uint32_t

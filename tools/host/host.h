@@ -69,7 +69,8 @@ typedef struct {
   uint32_t worker_ring_size;    ///< 0: 4096 bytes (jalv 1.6.6), rounded to 2^n
   uint32_t worker_delay_max_us; ///< worker sleeps up to this before each work()
   uint32_t control_capacity;    ///< 0: 256 KiB control sequence buffer
-  uint32_t notify_capacity;     ///< 0: 1 MiB notify sequence buffer
+  uint32_t notify_capacity;     ///< 0: 1 MiB notify sequence buffer; else
+                                ///< exactly this, even below rsz:minimumSize
   /** Count instructions in the plugin's run() only: callgrind collection is
       toggled on around it (start valgrind with --collect-atstart=no). */
   bool callgrind_run;
@@ -242,6 +243,12 @@ hp_host_run(HpHost* host, uint32_t nframes);
     the plugin has no atom input), to check what was delivered when. */
 const LV2_Atom_Sequence*
 hp_host_control_sequence(const HpHost* host);
+
+/** The notify sequence as the plugin left it after the last run() (NULL if
+    the plugin has no atom output), and the buffer's capacity in bytes, to
+    check its atoms byte by byte. */
+const LV2_Atom_Sequence*
+hp_host_notify_sequence(const HpHost* host, uint32_t* capacity);
 
 /** Run blocks until `total_frames` more frames are rendered (the last block
     is cut short to land exactly).  Random sizes draw 1 block in 8 from the
