@@ -10,8 +10,12 @@ M.URI = "urn:hotpatch:synth"
 M.SCENES = { 0, 1, 2, 0 }
 M.SEGMENT = 1.0
 M.LEN = #M.SCENES * M.SEGMENT
--- Export preset "WAV @ session-rate" (16-bit WAV), shipped by Ardour.
-M.WAV_PRESET = "75969a1c-3133-4694-864b-a1fa50e43348"
+-- Export preset "hotpatch test" (tests/ardour/test.preset, installed by
+-- test_ardour.sh): in one pass, Ardour's own "WAV (tagged)" format (16-bit,
+-- shaped dither: what a user exports) as NAME.wav and the raw 32-bit float
+-- values as NAME.f32.wav, so that an anomaly in the 16-bit file can be told
+-- to be in the sound itself or in Ardour's conversion.
+M.EXPORT_PRESET = "399f9237-b3fc-4730-92d1-f5fbca08ca28"
 
 local results = nil
 
@@ -117,7 +121,7 @@ function M.export (folder, name, start_sample, end_sample)
 	e:set_folder (folder)
 	e:set_name (name)
 	if start_sample then e:set_range (start_sample, end_sample) end
-	M.check (e:set_preset (M.WAV_PRESET), "no WAV export preset")
+	M.check (e:set_preset (M.EXPORT_PRESET), "no export preset \"hotpatch test\"")
 	M.check (e:check_outputs (), "export has no master output")
 	local ok = e:run_export ()
 	M.put ("exported", name, tostring (ok))
