@@ -127,17 +127,21 @@ def full_scale(x):
     return [i for i, v in enumerate(x) if v >= 32767 or v <= -32767]
 
 
-# Ardour's export fault (issue 10, item 18), seen about once in 20 to 40
-# runs of this test and not reproduced in 230 exports of this session with
-# a float copy beside it (tests/ardour/README.md): in one export, one
-# channel (one track: they are panned apart) has full-scale samples at
-# frames 0 and 1 of every second block of the session's block size, and
-# nowhere else.  Nothing in hotpatch works in periods of two host blocks,
-# and a sound cannot reach full scale at the same two frames of a block
-# for a whole export while staying clean in between; the shape is that of
-# a buffer handed over stale or half-written.  Recognised only exactly:
+# Ardour's export fault (issue 10, item 18): about once in 20 to 40 runs
+# of this test, one export had, in one channel (one track: they are panned
+# apart), full-scale samples at frames 0 and 1 of every second block of
+# the session's block size, and nowhere else.  It did not come back in
+# 169 runs of the create step (375 exports, 207 of them with a float copy)
+# nor in 50 with ACE Reasonable Synth in hotpatch's place (80 exports),
+# idle or pinned to one core, so whose it is stays unproven.  It is taken
+# for Ardour's: nothing in hotpatch runs in periods of two host blocks (it
+# renders chunks of 256 frames and looks at its patch file every half
+# second), and no sound puts the same two frames of every other block at
+# full scale for a whole export while staying clean between them; that is
+# the shape of a buffer handed over stale.  When it shows again, the float
+# export of the same pass says whether it was in the mix Ardour exported
+# or in its 16-bit conversion (describe_fault).  Recognised only exactly:
 # any other clipping fails the test.
-
 def export_fault(chans, block):
     """(channel, blocks) when 16-bit CHANS show exactly that fault, else
     None."""
@@ -167,11 +171,13 @@ def describe_fault(name, fault, chans, raw, block):
     if raw is None:
         return msg + "; no float export beside it"
     f = [raw[c][i] for i in frames]
-    same = all(not abs(v) < 0.99 for v in f)
-    return msg + ("; the float export of the same pass has there %s (%s)"
+    hot = sum(1 for v in f if not abs(v) < 0.99)   # NaN counts
+    where = ("so the fault is in the mix Ardour exported, before its 16-bit conversion" if hot == len(f)
+             else "so the fault is in Ardour's 16-bit conversion" if hot == 0
+             else "in part")
+    return msg + ("; the float export of the same pass has there %s: %d of %d at full scale, %s"
                   % (" ".join("%.6g" % v for v in f[:8]) + (" ..." if len(f) > 8 else ""),
-                     "the fault is in the mix Ardour exported, before its 16-bit conversion" if same
-                     else "clean there: the fault is in Ardour's 16-bit conversion"))
+                     hot, len(f), where))
 
 
 def read_pair(base):
@@ -219,18 +225,21 @@ def selftest():
     """export_fault on made-up 16-bit exports: the fault and its near
     misses (which must fail the test as any clipping does)."""
     block, n = 1024, 192000
+
     def export(hot, chan=1):
         chans = [array.array("h", (1000 if i % 50 < 25 else -1000 for i in range(n))) for _ in range(2)]
         for i in hot:
             chans[chan][i] = 32767 if i % 2 else -32768
         return chans
-    every2 = lambda p: [b * block + k for b in range(p, (n - 2) // block + 1, 2) for k in (0, 1)]
+
+    def every2(p):
+        return [b * block + k for b in range(p, (n - 2) // block + 1, 2) for k in (0, 1)]
     cases = [
         ("the fault, odd blocks, right", export(every2(1)), True),
         ("the fault, even blocks, left", export(every2(0), 0), True),
         ("clean", export([]), False),
         ("one sample clipped", export([5000]), False),
-        ("three samples a block", export(sorted(every2(1) + [b * block + 2 for b in range(1, 188, 2)])), False),
+        ("three samples a block", export(sorted(every2(1) + [i + 1 for i in every2(1)[1::2]])), False),
         ("every block", export(sorted(every2(0) + every2(1))), False),
         ("one block missing", export(every2(1)[2:]), False),
         ("frames 1 and 2", export([i + 1 for i in every2(1)]), False),
@@ -244,9 +253,11 @@ def selftest():
             wrong.append("%s: %s" % (what, "not recognised" if want else "taken for the fault"))
     for w in wrong:
         print("analyze.py selftest: " + w)
+    if wrong:
+        return 1
     fig("analyze.py recognises Ardour's export fault in %d made-up exports and not in %d near misses"
         % (sum(1 for c in cases if c[2]), sum(1 for c in cases if not c[2])))
-    return 1 if wrong else 0
+    return 0
 
 
 def rms(x):
