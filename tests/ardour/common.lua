@@ -10,11 +10,13 @@ M.URI = "urn:hotpatch:synth"
 M.SCENES = { 0, 1, 2, 0 }
 M.SEGMENT = 1.0
 M.LEN = #M.SCENES * M.SEGMENT
--- Export preset "hotpatch test" (tests/ardour/test.preset, installed by
--- test_ardour.sh): in one pass, Ardour's own "WAV (tagged)" format (16-bit,
--- shaped dither: what a user exports) as NAME.wav and the raw 32-bit float
--- values as NAME.f32.wav, so that an anomaly in the 16-bit file can be told
--- to be in the sound itself or in Ardour's conversion.
+-- Export preset "hotpatch test: WAV 16-bit and 32-bit float"
+-- (tests/ardour/export.preset, installed by test_ardour.sh): in one pass,
+-- Ardour's own "WAV (tagged)" format (16-bit, shaped dither: what a user
+-- exports) as NAME.wav and the raw 32-bit float values as NAME.f32.wav
+-- (float.format), so that an anomaly in the 16-bit file can be placed in
+-- the sound itself or in Ardour's conversion.  Ardour pairs a preset's
+-- formats with its filename entries: one entry per format.
 M.EXPORT_PRESET = "399f9237-b3fc-4730-92d1-f5fbca08ca28"
 
 local results = nil
@@ -114,8 +116,8 @@ function M.realtime_run (tracks)
 	M.check (steps < deadline, "the transport did not reach the end in time")
 end
 
--- Exports the master bus through the Lua export API to FOLDER/NAME.wav;
--- without START/END the session range is used.
+-- Exports the master bus through the Lua export API to FOLDER/NAME.wav
+-- and NAME.f32.wav; without START/END the session range is used.
 function M.export (folder, name, start_sample, end_sample)
 	local e = Session:simple_export ()
 	e:set_folder (folder)
