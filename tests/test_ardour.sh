@@ -8,15 +8,21 @@
 # and Macro 1 automated as a ramp -- rolls it in real time, saves it and
 # exports it.  A second process (tests/ardour/check.lua; reopening in the
 # same process hangs) reopens the session, reports what came back, rolls
-# it, saves a snapshot and exports again.  tests/ardour/analyze.py then
-# checks the presets, control values, automation, the plugin's saved
-# state, its output controls (Modules, Swaps) and both exports: there,
-# unclipped, the sound changing exactly where the Scene lane switches,
+# it, saves a snapshot and exports again.  Each export writes, in one
+# pass, the 16-bit WAV a user would export and the same sound as 32-bit
+# float (tests/ardour/export.preset, float.format): the raw values, to
+# tell a fault in the sound from one in Ardour's conversion.
+# tests/ardour/analyze.py then checks the presets, control values,
+# automation, the plugin's saved state, its output controls (Modules,
+# Swaps) and both exports: there, unclipped, the 16-bit file true to the
+# float one, the sound changing exactly where the Scene lane switches,
 # following the macro ramp, and the same after reopening.
 #
 #   HP_ARDOUR_SCENES_PRESET=LABEL  preset of the "scenes" track (Scenes)
 #   HP_ARDOUR_MACRO_PRESET=LABEL   preset of the "macro" track (Bass)
 #   HP_ARDOUR_KEEP=1               keep the work folder and say where
+#   HP_ARDOUR_INJECT_FAULT=1       write Ardour's export fault (below) into
+#                                  the first export, to see the retry work
 set -euo pipefail
 # The whole test is bounded: run again under timeout, which signals this
 # script (and so the Ardour process it waits for) when time is up.
@@ -92,14 +98,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
+python3 "$here/analyze.py" selftest || fail "analyze.py does not tell Ardour's export fault from other clipping"
+
 # LV2_PATH: only our bundle, beside the system's LV2 specifications.
-mkdir -p "$work/lv2" "$work/home" "$work/config/ardour7/scripts" "$work/cache"
+mkdir -p "$work/lv2" "$work/home" "$work/config/ardour7/scripts" \
+    "$work/config/ardour7/export" "$work/cache"
 ln -s "$bundle" "$work/lv2/hotpatch.lv2"
 export LV2_PATH="$work/lv2:/usr/lib/lv2"
 # A fresh Ardour configuration (nothing of the user's), holding the note
 # generator where Ardour looks for Lua scripts.
 export HOME="$work/home" XDG_CONFIG_HOME="$work/config" XDG_CACHE_HOME="$work/cache"
 cp "$here/notes.lua" "$work/config/ardour7/scripts/hotpatch_test_notes.lua"
+# ... and the export preset of common.lua where Ardour looks for presets.
+cp "$here/export.preset" "$here/float.format" "$work/config/ardour7/export/"
 
 # The presets must be there for Ardour as for lilv.
 presets=$(lv2info urn:hotpatch:synth 2>/dev/null | sed -n '/^\s*Presets:/,/^\s*$/p' | sed 's/^\s*//') || true
@@ -141,24 +152,45 @@ run_ardour() {
     echo "# ardour: $name: ardour7-lua $script ran $((SECONDS - start)) s"
 }
 
-# Ardour 7.3 also aborts now and then with glibc's heap message in the
-# middle of its export (about once in 20 runs, twice in a row once in ~40):
-# the create step is tried again from scratch then, up to three times in
-# all, and each retry is reported.  valgrind and ASan runs of the plugin in
-# our own host find nothing in hotpatch.
-attempt=1
-until (run_ardour create create.lua "$scenes_preset" "$macro_preset"); do
-    if [ "$attempt" -lt 3 ] && [ -f "$work/create.log" ] &&
-       grep -qE "$heap_msg" "$work/create.log" &&
-       ! grep -qx 'freeing_exporter' "$work/create.txt" 2>/dev/null; then
-        echo "# ardour: create: ardour7-lua aborted (\"$(grep -m 1 -E "$heap_msg" "$work/create.log")\") before it finished; a known Ardour 7.3 heap fault: trying again"
-        rm -rf "$work/session" "$work/export1" "$work/create.txt" "$work/create.log"
-        attempt=$((attempt + 1))
-    else
-        exit 1
-    fi
-done
+# Runs a step that ends in an export (run_ardour), then looks at the
+# export for Ardour's intermittent export fault (analyze.py fault): that
+# step runs again, once, and says so.  Ardour 7.3 also aborts now and then
+# with glibc's heap message in the middle of its export (about once in 20
+# runs, twice in a row once in ~40): the create step is tried again from
+# scratch then, up to three times in all, and each retry is reported.
+# valgrind and ASan runs of the plugin in our own host find nothing in
+# hotpatch.
+export_step() {
+    local name=$1 script=$2 export=$3 heap_tries=1 fault_tried="" rc
+    shift 3
+    while :; do
+        if (run_ardour "$name" "$script" "$@"); then
+            if [ -n "${HP_ARDOUR_INJECT_FAULT:-}" ] && [ "$name" = create ] && [ -z "$fault_tried" ]; then
+                python3 "$here/analyze.py" inject "$work/$export" "$work/$name.txt"
+            fi
+            rc=0
+            python3 "$here/analyze.py" fault "$work/$export" "$work/$name.txt" || rc=$?
+            [ "$rc" -eq 0 ] && return 0
+            [ "$rc" -eq 3 ] || fail "$name: analyze.py fault exited $rc"
+            # Once only: a second time, analyze.py check fails on it.
+            [ -z "$fault_tried" ] || return 0
+            echo "# ardour: $name: that is the intermittent export fault of issue 10, item 18 (tests/ardour/analyze.py says why it is taken for Ardour's): running $name again, once"
+            fault_tried=1
+        elif [ "$name" = create ] && [ "$heap_tries" -lt 3 ] && [ -f "$work/create.log" ] &&
+             grep -qE "$heap_msg" "$work/create.log" &&
+             ! grep -qx 'freeing_exporter' "$work/create.txt" 2>/dev/null; then
+            echo "# ardour: create: ardour7-lua aborted (\"$(grep -m 1 -E "$heap_msg" "$work/create.log")\") before it finished; a known Ardour 7.3 heap fault: trying again"
+            heap_tries=$((heap_tries + 1))
+        else
+            exit 1
+        fi
+        rm -rf "$work/${export%%/*}" "$work/$name.txt" "$work/$name.log"
+        [ "$name" != create ] || rm -rf "$work/session"
+    done
+}
+
+export_step create create.lua export1/first "$scenes_preset" "$macro_preset"
 python3 "$here/analyze.py" session-range "$work/session/hotpatch.ardour" "$seconds"
-run_ardour check check.lua
+export_step check check.lua export2/second
 python3 "$here/analyze.py" check "$work" "$bundle" "$scenes_preset" "$macro_preset" \
     "$work/failures.txt"

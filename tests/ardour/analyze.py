@@ -4,6 +4,14 @@
   analyze.py session-range SESSION.ardour SECONDS
       turns the range marker create.lua made into the session range
       (Ardour 7.3's Lua cannot set it).
+  analyze.py fault EXPORT RESULTS
+      looks for Ardour's intermittent export fault (below) in EXPORT.wav,
+      with the raw values of EXPORT.f32.wav; exits 3 when it is there, 0
+      otherwise (any other anomaly is left to "check").
+  analyze.py inject EXPORT RESULTS
+      writes that fault into EXPORT.wav (HP_ARDOUR_INJECT_FAULT=1).
+  analyze.py selftest
+      shows that "fault" tells that fault, and only it, on made-up sound.
   analyze.py check WORK BUNDLE SCENES_PRESET MACRO_PRESET [FAILURES_FILE]
       checks what the two Ardour runs wrote (WORK/create.txt, check.txt),
       the saved sessions and plugin states, and the two exports; prints
@@ -18,6 +26,7 @@ import array
 import math
 import os
 import re
+import struct
 import subprocess
 import sys
 import wave
@@ -88,6 +97,169 @@ def read_wav(path):
     return rate, [a[c::ch] for c in range(ch)], n
 
 
+def read_f32(path):
+    """A 32-bit float WAV (Ardour's float export; the wave module reads
+    only integer PCM): rate, channels, frames."""
+    with open(path, "rb") as f:
+        d = f.read()
+    if d[:4] != b"RIFF" or d[8:12] != b"WAVE":
+        raise ValueError("%s: not a WAV file" % path)
+    fmt = data = None
+    i = 12
+    while i + 8 <= len(d):
+        cid, n = d[i:i + 4], struct.unpack("<I", d[i + 4:i + 8])[0]
+        if cid == b"fmt ":
+            fmt = struct.unpack("<HHIIHH", d[i + 8:i + 24])
+        elif cid == b"data":
+            data = d[i + 8:i + 8 + n]
+        i += 8 + n + (n & 1)
+    if not fmt or data is None or fmt[0] != 3 or fmt[5] != 32:
+        raise ValueError("%s: format %s, expected 32-bit float" % (path, fmt and fmt[0]))
+    a = array.array("f", data)
+    if sys.byteorder != "little":
+        a.byteswap()
+    ch = fmt[1]
+    return fmt[2], [a[c::ch] for c in range(ch)], len(a) // ch
+
+
+def full_scale(x):
+    """Where a 16-bit channel is at full scale (clipped)."""
+    return [i for i, v in enumerate(x) if v >= 32767 or v <= -32767]
+
+
+# Ardour's export fault (issue 10, item 18): about once in 20 to 40 runs
+# of this test, one export had, in one channel (one track: they are panned
+# apart), full-scale samples at frames 0 and 1 of every second block of
+# the session's block size, and nowhere else.  It did not come back in
+# 169 runs of the create step (375 exports, 207 of them with a float copy)
+# nor in 50 with ACE Reasonable Synth in hotpatch's place (80 exports),
+# idle or pinned to one core, so whose it is stays unproven.  It is taken
+# for Ardour's: nothing in hotpatch runs in periods of two host blocks (it
+# renders chunks of 256 frames and looks at its patch file every half
+# second), and no sound puts the same two frames of every other block at
+# full scale for a whole export while staying clean between them; that is
+# the shape of a buffer handed over stale.  When it shows again, the float
+# export of the same pass says whether it was in the mix Ardour exported
+# or in its 16-bit conversion (describe_fault).  Recognised only exactly:
+# any other clipping fails the test.
+def export_fault(chans, block):
+    """(channel, blocks) when 16-bit CHANS show exactly that fault, else
+    None."""
+    hot = [full_scale(x) for x in chans]
+    bad = [c for c, h in enumerate(hot) if h]
+    if len(bad) != 1:
+        return None
+    c = bad[0]
+    blocks = sorted(set(i // block for i in hot[c]))
+    if hot[c] != [b * block + k for b in blocks for k in (0, 1)]:
+        return None
+    # Every block of that parity whose first two frames are in the file.
+    last = (len(chans[c]) - 2) // block
+    if blocks != list(range(blocks[0] % 2, last + 1, 2)):
+        return None
+    return c, blocks
+
+
+def describe_fault(name, fault, chans, raw, block):
+    c, blocks = fault
+    frames = [b * block + k for b in blocks for k in (0, 1)]
+    values16 = sorted(set(chans[c][i] for i in frames))
+    msg = ("%s %s (track \"%s\"): %d full-scale samples (16-bit values %s), at frames 0 and 1 "
+           "of every second %d-frame block (blocks %d, %d, ... %d) and nowhere else"
+           % (name, "LR"[c], ("scenes", "macro")[c], len(frames),
+              " ".join(str(v) for v in values16), block, blocks[0], blocks[1], blocks[-1]))
+    if raw is None:
+        return msg + "; no float export beside it"
+    f = [raw[c][i] for i in frames]
+    hot = sum(1 for v in f if not abs(v) < 0.99)   # NaN counts
+    where = ("so the fault is in the mix Ardour exported, before its 16-bit conversion" if hot == len(f)
+             else "so the fault is in Ardour's 16-bit conversion" if hot == 0
+             else "in part")
+    return msg + ("; the float export of the same pass has there %s: %d of %d at full scale, %s"
+                  % (" ".join("%.6g" % v for v in f[:8]) + (" ..." if len(f) > 8 else ""),
+                     hot, len(f), where))
+
+
+def read_pair(base):
+    """EXPORT.wav's channels and, if it is there, EXPORT.f32.wav's."""
+    _, chans, _ = read_wav(base + ".wav")
+    raw = None
+    if os.path.exists(base + ".f32.wav"):
+        _, raw, _ = read_f32(base + ".f32.wav")
+    return chans, raw
+
+
+def fault_command(base, results):
+    block = int(one(read_results(results), "block")[0])
+    chans, raw = read_pair(base)
+    fault = export_fault(chans, block)
+    if not fault:
+        return 0
+    fig(describe_fault(os.path.basename(base) + ".wav", fault, chans, raw, block))
+    return 3
+
+
+def inject(base, results):
+    """Writes the fault into the right channel of EXPORT.wav (the float
+    export stays clean, as if the 16-bit conversion had failed)."""
+    block = int(one(read_results(results), "block")[0])
+    w = wave.open(base + ".wav")
+    params, data = w.getparams(), w.readframes(w.getnframes())
+    w.close()
+    a = array.array("h", data)
+    if sys.byteorder != "little":
+        a.byteswap()
+    for b in range(1, (params.nframes - 2) // block + 1, 2):
+        for k in (0, 1):
+            a[2 * (b * block + k) + 1] = 32767 if k else -32768
+    if sys.byteorder != "little":
+        a.byteswap()
+    w = wave.open(base + ".wav", "wb")
+    w.setparams(params)
+    w.writeframes(a.tobytes())
+    w.close()
+    return 0
+
+
+def selftest():
+    """export_fault on made-up 16-bit exports: the fault and its near
+    misses (which must fail the test as any clipping does)."""
+    block, n = 1024, 192000
+
+    def export(hot, chan=1):
+        chans = [array.array("h", (1000 if i % 50 < 25 else -1000 for i in range(n))) for _ in range(2)]
+        for i in hot:
+            chans[chan][i] = 32767 if i % 2 else -32768
+        return chans
+
+    def every2(p):
+        return [b * block + k for b in range(p, (n - 2) // block + 1, 2) for k in (0, 1)]
+    cases = [
+        ("the fault, odd blocks, right", export(every2(1)), True),
+        ("the fault, even blocks, left", export(every2(0), 0), True),
+        ("clean", export([]), False),
+        ("one sample clipped", export([5000]), False),
+        ("three samples a block", export(sorted(every2(1) + [i + 1 for i in every2(1)[1::2]])), False),
+        ("every block", export(sorted(every2(0) + every2(1))), False),
+        ("one block missing", export(every2(1)[2:]), False),
+        ("frames 1 and 2", export([i + 1 for i in every2(1)]), False),
+    ]
+    both = export(every2(1))
+    both[0][7] = 32767
+    cases.append(("the fault and a clip in the other channel", both, False))
+    wrong = []
+    for what, chans, want in cases:
+        if (export_fault(chans, block) is not None) != want:
+            wrong.append("%s: %s" % (what, "not recognised" if want else "taken for the fault"))
+    for w in wrong:
+        print("analyze.py selftest: " + w)
+    if wrong:
+        return 1
+    fig("analyze.py recognises Ardour's export fault in %d made-up exports and not in %d near misses"
+        % (sum(1 for c in cases if c[2]), sum(1 for c in cases if not c[2])))
+    return 0
+
+
 def rms(x):
     return math.sqrt(sum(v * v for v in x) / len(x)) / 32768.0 if x else 0.0
 
@@ -139,19 +311,32 @@ def windows(x, rate):
     return out
 
 
-def audio_basics(name, path, rate_expected):
-    rate, chans, n = read_wav(path)
+def audio_basics(name, base, rate_expected):
+    """EXPORT.wav (16-bit, what a user exports), checked against
+    EXPORT.f32.wav, the raw values of the same pass."""
+    rate, chans, n = read_wav(base + ".wav")
     ok = check(rate == rate_expected, "%s: rate %d, expected %d" % (name, rate, rate_expected))
     ok &= check(len(chans) == 2, "%s: %d channels, expected 2" % (name, len(chans)))
     ok &= check(n == int(LEN * rate_expected),
                 "%s: %d frames, expected %d (incomplete export?)" % (name, n, int(LEN * rate_expected)))
+    raw = read_f32(base + ".f32.wav")[1] if os.path.exists(base + ".f32.wav") else None
+    ok &= check(raw is not None and len(raw) == len(chans) and all(len(x) == n for x in raw),
+                "%s: no float export of the same length beside it" % name)
     if not ok:
         return None
-    for c, x in zip("LR", chans):
+    fault = export_fault(chans, BLOCK)
+    check(not fault, "%s: Ardour's export fault again after one retry: %s"
+          % (name, fault and describe_fault(name, fault, chans, raw, BLOCK)))
+    # Shaped dither moves a sample a few steps of 16 bits.
+    lsb = max(max(abs(v - f * 32768.0) for v, f in zip(x, y)) for x, y in zip(chans, raw))
+    fig("%s: 16-bit samples at most %.1f steps from the float export's" % (name, lsb))
+    check(lsb <= 16, "%s: the 16-bit export is %.0f steps from the float one" % (name, lsb))
+    for c, x, y in zip("LR", chans, raw):
         peak = max(abs(v) for v in x) / 32768.0
-        clipped = sum(1 for v in x if v >= 32767 or v <= -32767)
+        clipped = len(full_scale(x))
         quiet = [i for i, w in enumerate(windows(x, rate)) if w[0] < 0.01]
-        fig("%s %s: rms %.3f, peak %.3f, %d clipped samples" % (name, c, rms(x), peak, clipped))
+        fig("%s %s: rms %.3f, peak %.3f (float %.4f), %d clipped samples"
+            % (name, c, rms(x), peak, max(abs(v) for v in y), clipped))
         check(not quiet, "%s %s: silent windows (250 ms) %s" % (name, c, quiet))
         check(clipped == 0, "%s %s: %d samples at full scale" % (name, c, clipped))
     return rate, chans
@@ -419,6 +604,12 @@ def main():
     if sys.argv[1] == "session-range":
         set_session_range(sys.argv[2], float(sys.argv[3]))
         return 0
+    if sys.argv[1] == "fault":
+        return fault_command(sys.argv[2], sys.argv[3])
+    if sys.argv[1] == "inject":
+        return inject(sys.argv[2], sys.argv[3])
+    if sys.argv[1] == "selftest":
+        return selftest()
     work, bundle, scenes_preset, macro_preset = sys.argv[2:6]
     presets = {"scenes": scenes_preset, "macro": macro_preset}
     rows1 = read_results(os.path.join(work, "create.txt"))
@@ -431,8 +622,8 @@ def main():
           % (one(rows2, "crossfade", "scenes"), one(rows1, "crossfade", "scenes")))
     run_checks(rows1, rows2, presets)
     session_checks(work, bundle, presets)
-    a1 = audio_basics("first.wav", os.path.join(work, "export1", "first.wav"), RATE)
-    a2 = audio_basics("second.wav", os.path.join(work, "export2", "second.wav"), RATE)
+    a1 = audio_basics("first.wav", os.path.join(work, "export1", "first"), RATE)
+    a2 = audio_basics("second.wav", os.path.join(work, "export2", "second"), RATE)
     if a1 and a2:
         (rate, (l1, r1)), (_, (l2, r2)) = a1, a2
         ws1 = scene_checks("first.wav", l1, rate)

@@ -5,8 +5,8 @@
 -- writes what came back -- presets, control values, automation lanes, the
 -- session range, the plugin's output controls while rolling in real time --
 -- then saves a snapshot "reopened" (so the plugin saves its restored state
--- again) and exports the session range to WORK/export2/second.wav.
--- Results: WORK/check.txt, in create.lua's format.
+-- again) and exports the session range to WORK/export2/second.wav (and
+-- second.f32.wav).  Results: WORK/check.txt, in create.lua's format.
 
 local T = dofile (arg[1] .. "/common.lua")
 local work = arg[2]

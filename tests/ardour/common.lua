@@ -10,8 +10,14 @@ M.URI = "urn:hotpatch:synth"
 M.SCENES = { 0, 1, 2, 0 }
 M.SEGMENT = 1.0
 M.LEN = #M.SCENES * M.SEGMENT
--- Export preset "WAV @ session-rate" (16-bit WAV), shipped by Ardour.
-M.WAV_PRESET = "75969a1c-3133-4694-864b-a1fa50e43348"
+-- Export preset "hotpatch test: WAV 16-bit and 32-bit float"
+-- (tests/ardour/export.preset, installed by test_ardour.sh): in one pass,
+-- Ardour's own "WAV (tagged)" format (16-bit, shaped dither: what a user
+-- exports) as NAME.wav and the raw 32-bit float values as NAME.f32.wav
+-- (float.format), so that an anomaly in the 16-bit file can be placed in
+-- the sound itself or in Ardour's conversion.  Ardour pairs a preset's
+-- formats with its filename entries: one entry per format.
+M.EXPORT_PRESET = "399f9237-b3fc-4730-92d1-f5fbca08ca28"
 
 local results = nil
 
@@ -110,14 +116,14 @@ function M.realtime_run (tracks)
 	M.check (steps < deadline, "the transport did not reach the end in time")
 end
 
--- Exports the master bus through the Lua export API to FOLDER/NAME.wav;
--- without START/END the session range is used.
+-- Exports the master bus through the Lua export API to FOLDER/NAME.wav
+-- and NAME.f32.wav; without START/END the session range is used.
 function M.export (folder, name, start_sample, end_sample)
 	local e = Session:simple_export ()
 	e:set_folder (folder)
 	e:set_name (name)
 	if start_sample then e:set_range (start_sample, end_sample) end
-	M.check (e:set_preset (M.WAV_PRESET), "no WAV export preset")
+	M.check (e:set_preset (M.EXPORT_PRESET), "no export preset \"hotpatch test\"")
 	M.check (e:check_outputs (), "export has no master output")
 	local ok = e:run_export ()
 	M.put ("exported", name, tostring (ok))

@@ -8,7 +8,8 @@
 --             before the instrument, Macro 1 automated as a ramp 0 -> 1,
 --             panned hard right.
 -- Rolls it in real time (tracing the plugin's output controls), saves it,
--- and exports WORK/export1/first.wav.  Results: WORK/create.txt.
+-- and exports WORK/export1/first.wav (and first.f32.wav).  Results:
+-- WORK/create.txt.
 
 local T = dofile (arg[1] .. "/common.lua")
 local work, scenes_preset, macro_preset = arg[2], arg[3], arg[4]
