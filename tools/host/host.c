@@ -300,8 +300,12 @@ typedef struct {
   const char* symbol; ///< owned by lilv
   PortType    type;
   bool        is_input;
-  float       value; ///< control ports
+  float       value; ///< control ports; touched by the thread that runs
   void*       buf;   ///< connected buffer (owned unless &value)
+  /* A restore (a preset, a state) may come from another thread while run()
+     reads value: like jalv, its port values wait here for the next run. */
+  _Atomic float pending;
+  atomic_bool   pending_set;
   uint32_t    capacity;
 } Port;
 
@@ -981,6 +985,7 @@ hp_host_set_control(HpHost* host, const char* symbol, float value)
     set_error("no input control port \"%s\"", symbol);
     return -1;
   }
+  atomic_store_explicit(&port->pending_set, false, memory_order_relaxed);
   port->value = value;
   return 0;
 }
@@ -989,8 +994,12 @@ float
 hp_host_control_in(const HpHost* host, const char* symbol)
 {
   const Port* const port = port_by_symbol(host, symbol);
-  return (port && port->type == PORT_CONTROL && port->is_input) ? port->value
-                                                                 : NAN;
+  if (!port || port->type != PORT_CONTROL || !port->is_input) {
+    return NAN;
+  }
+  return atomic_load_explicit(&port->pending_set, memory_order_acquire)
+           ? atomic_load_explicit(&port->pending, memory_order_relaxed)
+           : port->value;
 }
 
 float
@@ -2091,7 +2100,11 @@ hp_host_run(HpHost* host, uint32_t nframes)
   // Inputs: events for this block; other atom inputs empty
   for (uint32_t i = 0u; i < host->n_ports; ++i) {
     Port* const port = &host->ports[i];
-    if (port->type == PORT_ATOM) {
+    if (port->type == PORT_CONTROL &&
+        atomic_exchange_explicit(&port->pending_set, false,
+                                 memory_order_acquire)) {
+      port->value = atomic_load_explicit(&port->pending, memory_order_relaxed);
+    } else if (port->type == PORT_ATOM) {
       if (port == host->control) {
         fill_control(host, nframes);
       } else if (port->is_input) {
@@ -2655,18 +2668,23 @@ set_port_value(const char* symbol,
   }
 
   const HpURIs* const u = &host->uris;
+  float               v = 0.0f;
   if (type == u->atom_Float && size == sizeof(float)) {
-    memcpy(&port->value, value, sizeof(float));
+    memcpy(&v, value, sizeof(float));
   } else if (type == u->atom_Double && size == sizeof(double)) {
     double d = 0.0;
     memcpy(&d, value, sizeof(d));
-    port->value = (float)d;
+    v = (float)d;
   } else if ((type == u->atom_Int || type == u->atom_Bool) &&
              size == sizeof(int32_t)) {
     int32_t i = 0;
     memcpy(&i, value, sizeof(i));
-    port->value = (float)i;
+    v = (float)i;
+  } else {
+    return;
   }
+  atomic_store_explicit(&port->pending, v, memory_order_relaxed);
+  atomic_store_explicit(&port->pending_set, true, memory_order_release);
 }
 
 static int
