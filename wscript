@@ -31,11 +31,14 @@ ENGINE_SOURCES = (["src/registry.c", "src/status.c", "src/patch.c",
 
 PLUGIN_SOURCES = ["plugin/hotpatch.c", "plugin/atoms.c"]
 
-# Programs under tests/ that take no arguments and exit 0 on success.
-UNIT_TESTS = ["test_ring", "test_dsp", "test_patch", "test_patchdoc", "test_engine"]
+# Test programs: every test_*.c in these folders, taking no arguments and
+# exiting 0 on success.  Those that include the test host ("host.h") drive
+# the built bundle through it; the others link the engine alone.  Scripts
+# are every tests/test_*.sh.
+C_TEST_GLOBS = ["tests/test_*.c", "tools/host/test_*.c"]
 
-# Tests that drive the built bundle through the lilv test host.
-HOST_TESTS = ["test_host", "test_plugin", "test_swap", "test_protocol", "test_state", "test_presets", "test_patchfile", "test_stress", "test_rates", "test_instances", "test_agree"]
+# A test that runs longer than this has hung (valgrind: four times as long).
+TEST_TIMEOUT = 600
 
 # Benchmark programs under tests/bench/ (built with the tests): seed_metrics
 # and hp_bench, which tests/bench/report.py drives ('./waf bench' runs both).
@@ -245,8 +248,9 @@ def _write_manifest(task):
 def build_tests(bld):
     bld.stlib(source=["tests/signal.c"], target="tests/hpsignal",
               export_includes=["tests"], use=["M"])
-    for t in UNIT_TESTS:
-        bld.program(source=["tests/%s.c" % t], target="tests/" + t,
+    unit_tests, host_tests = _c_tests(bld.path)
+    for src in unit_tests:
+        bld.program(source=[src], target="tests/" + src.name[:-2],
                     includes=["src", "tests"],
                     use=["hpengine", "tests/hpsignal", "M", "PTHREAD"],
                     install_path=None)
@@ -256,8 +260,8 @@ def build_tests(bld):
                 includes=["tests/host", "tools/host", "plugin"], use=["LV2"])
     # -rdynamic: the dlopen'ed plugin must bind to rtcheck's interposed
     # malloc/lock functions in the test executable.
-    for t in HOST_TESTS:
-        bld.program(source=["tests/%s.c" % t], target="tests/" + t,
+    for src in host_tests:
+        bld.program(source=[src], target="tests/" + src.name[:-2],
                     includes=["tests", "tests/host"],
                     use=["tests/rtcheck", "tools/hphost", "tests/hpsignal",
                          "LILV", "LV2", "PTHREAD", "DL", "M"],
@@ -268,6 +272,14 @@ def build_tests(bld):
                     use=["hpengine", "tests/rtcheck", "tools/hphost", "tests/hpsignal",
                          "LILV", "LV2", "PTHREAD", "DL", "M"],
                     linkflags=["-rdynamic"], install_path=None)
+
+
+def _c_tests(top):
+    """(unit tests, host tests) as source nodes, each list sorted by name."""
+    sources = sorted((n for g in C_TEST_GLOBS for n in top.ant_glob(g)),
+                     key=lambda n: n.name)
+    host = [n for n in sources if '#include "host.h"' in n.read()]
+    return [n for n in sources if n not in host], host
 
 
 def build_fuzzers(bld):
@@ -342,13 +354,14 @@ def run_tests(ctx):
     bld_dir = ctx.path.get_bld().abspath()
     env = _test_env(ctx)
     pattern = Options.options.tests
-    tests = [("unit", os.path.join(bld_dir, "tests", t)) for t in UNIT_TESTS]
-    tests += [("host", os.path.join(bld_dir, "tests", t)) for t in HOST_TESTS]
-    tests += [("script", os.path.join(ctx.path.abspath(), "tests", s))
-              for s in sorted(os.listdir(os.path.join(ctx.path.abspath(), "tests")))
-              if s.startswith("test_") and s.endswith(".sh")]
+    unit_tests, host_tests = _c_tests(ctx.path)
+    tests = [os.path.join(bld_dir, "tests", n.name[:-2])
+             for n in unit_tests + host_tests]
+    tests += [n.abspath() for n in
+              sorted(ctx.path.ant_glob("tests/test_*.sh"), key=lambda n: n.name)]
     passed, failed, skipped = [], [], []
-    for kind, path in tests:
+    timeout = TEST_TIMEOUT * (4 if Options.options.valgrind else 1)
+    for path in tests:
         name = os.path.basename(path)
         if pattern and pattern not in name:
             continue
@@ -369,11 +382,9 @@ def run_tests(ctx):
                 continue
             cmd = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
                    "--errors-for-leak-kinds=definite"] + cmd
-        proc = subprocess.run(cmd, env=env, cwd=bld_dir,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        returncode, output = _run_test(cmd, env, bld_dir, timeout)
         secs = time.time() - start
-        output = proc.stdout.decode("utf-8", "replace")
-        if proc.returncode == 0:
+        if returncode == 0:
             passed.append(name)
             Logs.pprint("GREEN", "PASS %-24s %6.1f s" % (name, secs))
             for line in output.splitlines():
@@ -381,7 +392,8 @@ def run_tests(ctx):
                     Logs.pprint("NORMAL", "     " + line)
         else:
             failed.append(name)
-            Logs.pprint("RED", "FAIL %-24s %6.1f s (exit %d)" % (name, secs, proc.returncode))
+            Logs.pprint("RED", "FAIL %-24s %6.1f s (%s)" % (
+                name, secs, "timed out" if returncode is None else "exit %d" % returncode))
             Logs.pprint("NORMAL", output[-6000:])
     summary = "%d passed, %d failed" % (len(passed), len(failed))
     if skipped:
@@ -389,6 +401,22 @@ def run_tests(ctx):
     print(summary)
     if failed or not passed:
         ctx.fatal("failed: " + " ".join(failed) if failed else "no test ran")
+
+
+def _run_test(cmd, env, cwd, timeout):
+    """(exit code or None when it timed out, output).  A test that hangs is
+    killed with everything it started (jackd, Ardour, valgrind)."""
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        out, _ = proc.communicate()
+        out += b"\ntimed out after %d s\n" % timeout
+        code = None
+    return code, out.decode("utf-8", "replace")
 
 
 def test(ctx):
