@@ -16,6 +16,7 @@
 #include <lv2/atom/forge.h>
 #include <lv2/atom/util.h>
 #include <lv2/core/lv2.h>
+#include <lv2/core/lv2_util.h>
 #include <lv2/log/logger.h>
 #include <lv2/options/options.h>
 #include <lv2/state/state.h>
@@ -124,25 +125,16 @@ instantiate(const LV2_Descriptor* const     descriptor,
   }
   const LV2_Options_Option* options = NULL;
   LV2_Log_Log*              log     = NULL;
-  for (int i = 0; features && features[i]; ++i) {
-    const char* uri = features[i]->URI;
-    void*       data = features[i]->data;
-    if (!strcmp(uri, LV2_URID__map)) {
-      self->map = (LV2_URID_Map*)data;
-    } else if (!strcmp(uri, LV2_WORKER__schedule)) {
-      self->schedule = (LV2_Worker_Schedule*)data;
-    } else if (!strcmp(uri, LV2_LOG__log)) {
-      log = (LV2_Log_Log*)data;
-    } else if (!strcmp(uri, LV2_OPTIONS__options)) {
-      options = (const LV2_Options_Option*)data;
-    }
-  }
+  const char* const         missing = lv2_features_query(
+    features, LV2_LOG__log, &log, false, LV2_OPTIONS__options, &options, false,
+    LV2_URID__map, &self->map, true, LV2_WORKER__schedule, &self->schedule,
+    true, NULL);
   lv2_log_logger_init(&self->logger, self->map, log);
-  if (!self->map || !self->schedule) {
+  if (missing) {
     lv2_log_error(&self->logger,
                   "hotpatch: the host lacks the required feature %s; "
                   "hotpatch needs urid:map and work:schedule\n",
-                  self->map ? LV2_WORKER__schedule : LV2_URID__map);
+                  missing);
     free(self);
     return NULL;
   }
@@ -552,22 +544,11 @@ work_response(LV2_Handle const instance, const uint32_t size,
 }
 
 /* Paths from mapPath are freed by the host's freePath when it has one. */
-static const void*
-find_feature(const LV2_Feature* const* const features, const char* const uri)
-{
-  for (int i = 0; features && features[i]; ++i) {
-    if (!strcmp(features[i]->URI, uri)) {
-      return features[i]->data;
-    }
-  }
-  return NULL;
-}
-
 static void
 free_path(const LV2_Feature* const* const features, char* const path)
 {
   const LV2_State_Free_Path* fp =
-    (const LV2_State_Free_Path*)find_feature(features, LV2_STATE__freePath);
+    (const LV2_State_Free_Path*)lv2_features_data(features, LV2_STATE__freePath);
   if (fp && path) {
     fp->free_path(fp->handle, path);
   } else {
@@ -603,7 +584,7 @@ save(LV2_Handle const                instance,
   bool live = false;
   hp_engine_file_settings(self->engine, path, &live);
   const LV2_State_Map_Path* map_path =
-    (const LV2_State_Map_Path*)find_feature(features, LV2_STATE__mapPath);
+    (const LV2_State_Map_Path*)lv2_features_data(features, LV2_STATE__mapPath);
   if (!st && path[0]) {
     char* abstract = map_path ? map_path->abstract_path(map_path->handle, path)
                               : NULL;
@@ -668,7 +649,7 @@ restore(LV2_Handle const                  instance,
   /* The patch file is remembered (for live reload and patch:Get), not
      loaded: the bank above is what was saved. */
   const LV2_State_Map_Path* map_path =
-    (const LV2_State_Map_Path*)find_feature(features, LV2_STATE__mapPath);
+    (const LV2_State_Map_Path*)lv2_features_data(features, LV2_STATE__mapPath);
   /* Corrupt state may hold anything: a path must be a NUL-terminated Path
      or String, the flag a Bool of its size. */
   const void* file = retrieve(handle, self->uris.hp_patchFile, &size, &type, &vflags);
