@@ -11,19 +11,11 @@ enum { P_RATE, P_DEPTH, P_OFFSET, P_SHAPE, N_PARAMS };
 
 enum { SHAPE_SINE, SHAPE_TRIANGLE, SHAPE_SAW, SHAPE_SQUARE, N_SHAPES };
 
+/* A fresh module's zeroed phase is where every shape starts (lfo_wave), so
+   the output starts at `offset`. */
 typedef struct {
   uint32_t phase;
 } LfoState;
-
-static void
-lfo_init(void* const state, const HpParamIn* const param, const float rate)
-{
-  /* Phase 0: every shape starts at 0 (square at +1) and rises, so the
-     output starts at `offset`. */
-  (void)state;
-  (void)param;
-  (void)rate;
-}
 
 /* The wave, -1..1.  Every shape starts at 0 and rises (the square at +1). */
 HP_ALWAYS_INLINE float
@@ -176,17 +168,12 @@ static const HpParamDesc lfo_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_lfo = {
-  "lfo",
-  NULL,
-  "Low-frequency oscillator: a control signal offset + depth * wave.",
-  NULL,
-  0,
-  lfo_outputs,
-  1,
-  lfo_params,
-  N_PARAMS,
-  sizeof(LfoState),
-  lfo_init,
-  lfo_process,
-  NULL,
+  .type = "lfo",
+  .doc  = "Low-frequency oscillator: a control signal offset + depth * wave.",
+  .outputs    = lfo_outputs,
+  .n_outputs  = 1,
+  .params     = lfo_params,
+  .n_params   = N_PARAMS,
+  .state_size = sizeof(LfoState),
+  .process    = lfo_process,
 };

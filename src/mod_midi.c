@@ -261,17 +261,16 @@ static const HpParamDesc midi_params_desc[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_midi = {
-  "midi",
-  (const char* const[]){"midi_in", NULL},
-  "Monophonic MIDI input: frequency, gate, velocity (last note, legato).",
-  NULL,
-  0,
-  midi_outputs,
-  N_OUTPUTS,
-  midi_params_desc,
-  N_PARAMS,
-  sizeof(MidiState),
-  midi_init,
-  midi_process,
-  midi_midi,
+  .type    = "midi",
+  .aliases = (const char* const[]){"midi_in", NULL},
+  .doc =
+    "Monophonic MIDI input: frequency, gate, velocity (last note, legato).",
+  .outputs    = midi_outputs,
+  .n_outputs  = N_OUTPUTS,
+  .params     = midi_params_desc,
+  .n_params   = N_PARAMS,
+  .state_size = sizeof(MidiState),
+  .init       = midi_init,
+  .process    = midi_process,
+  .midi       = midi_midi,
 };

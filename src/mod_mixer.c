@@ -12,14 +12,6 @@
 
 enum { P_LEVEL1, P_LEVEL2, P_LEVEL3, P_LEVEL4, P_GAIN, N_PARAMS };
 
-static void
-mixer_init(void* const state, const HpParamIn* const param, const float rate)
-{
-  (void)state;
-  (void)param;
-  (void)rate;
-}
-
 /* out = or += k * in: vectorizable; the first connected input assigns, so
    the output needs no clearing pass. */
 static inline void
@@ -132,17 +124,14 @@ static const HpParamDesc mixer_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_mixer = {
-  "mixer",
-  (const char* const[]){"mix", NULL},
-  "Four-input mixer with a level per input and a master gain.",
-  mixer_inputs,
-  N_IN,
-  mixer_outputs,
-  1,
-  mixer_params,
-  N_PARAMS,
-  0,
-  mixer_init,
-  mixer_process,
-  NULL,
+  .type      = "mixer",
+  .aliases   = (const char* const[]){"mix", NULL},
+  .doc       = "Four-input mixer with a level per input and a master gain.",
+  .inputs    = mixer_inputs,
+  .n_inputs  = N_IN,
+  .outputs   = mixer_outputs,
+  .n_outputs = 1,
+  .params    = mixer_params,
+  .n_params  = N_PARAMS,
+  .process   = mixer_process,
 };

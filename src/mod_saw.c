@@ -83,17 +83,13 @@ static const HpParamDesc saw_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_saw = {
-  "saw",
-  NULL,
-  "Band-limited sawtooth oscillator (4-point PolyBLEP).",
-  NULL,
-  0,
-  saw_outputs,
-  1,
-  saw_params,
-  N_PARAMS,
-  sizeof(SawState),
-  saw_init,
-  saw_process,
-  NULL,
+  .type       = "saw",
+  .doc        = "Band-limited sawtooth oscillator (4-point PolyBLEP).",
+  .outputs    = saw_outputs,
+  .n_outputs  = 1,
+  .params     = saw_params,
+  .n_params   = N_PARAMS,
+  .state_size = sizeof(SawState),
+  .init       = saw_init,
+  .process    = saw_process,
 };

@@ -9,14 +9,6 @@
 
 enum { P_GAIN, P_OFFSET, N_PARAMS };
 
-static void
-scale_init(void* const state, const HpParamIn* const param, const float rate)
-{
-  (void)state;
-  (void)param;
-  (void)rate;
-}
-
 static inline float
 param_at(const HpParamIn* const p, const uint32_t i)
 {
@@ -61,17 +53,14 @@ static const HpParamDesc scale_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_scale = {
-  "scale",
-  NULL,
-  "Scales and offsets a control signal, e.g. an envelope into a cutoff sweep.",
-  scale_inputs,
-  1,
-  scale_outputs,
-  1,
-  scale_params,
-  N_PARAMS,
-  0,
-  scale_init,
-  scale_process,
-  NULL,
+  .type = "scale",
+  .doc  = "Scales and offsets a control signal, e.g. an envelope into a cutoff "
+          "sweep.",
+  .inputs    = scale_inputs,
+  .n_inputs  = 1,
+  .outputs   = scale_outputs,
+  .n_outputs = 1,
+  .params    = scale_params,
+  .n_params  = N_PARAMS,
+  .process   = scale_process,
 };

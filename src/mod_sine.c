@@ -8,18 +8,10 @@
 
 enum { P_FREQ, P_GAIN, P_DETUNE, N_PARAMS };
 
+/* A fresh module's zeroed phase starts the wave at 0, rising: no click. */
 typedef struct {
   uint32_t phase;
 } SineState;
-
-static void
-sine_init(void* const state, const HpParamIn* const param, const float rate)
-{
-  /* Phase 0: the wave starts at 0, rising, so a fresh module does not click. */
-  (void)state;
-  (void)param;
-  (void)rate;
-}
 
 static inline void
 sine_run(float* const restrict out,
@@ -81,17 +73,13 @@ static const HpParamDesc sine_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_sine = {
-  "sine",
-  (const char* const[]){"simple_sine", NULL},
-  "Sine oscillator (polynomial, error below 1e-5 of full scale).",
-  NULL,
-  0,
-  sine_outputs,
-  1,
-  sine_params,
-  N_PARAMS,
-  sizeof(SineState),
-  sine_init,
-  sine_process,
-  NULL,
+  .type       = "sine",
+  .aliases    = (const char* const[]){"simple_sine", NULL},
+  .doc        = "Sine oscillator (polynomial, error below 1e-5 of full scale).",
+  .outputs    = sine_outputs,
+  .n_outputs  = 1,
+  .params     = sine_params,
+  .n_params   = N_PARAMS,
+  .state_size = sizeof(SineState),
+  .process    = sine_process,
 };

@@ -12,14 +12,6 @@ typedef struct {
   uint32_t phase;
 } SquareState;
 
-static void
-square_init(void* const state, const HpParamIn* const param, const float rate)
-{
-  (void)state;
-  (void)param;
-  (void)rate;
-}
-
 /* Pulse width as a phase offset with the low 8 bits clear, so the two
    saws' 24-bit phases differ by exactly `pw` and the plateaus are exactly
    +-1.  Clamped to the descriptor's range, which also holds for signals. */
@@ -119,17 +111,12 @@ static const HpParamDesc square_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_square = {
-  "square",
-  NULL,
-  "Band-limited pulse oscillator (4-point PolyBLEP) with pulse width.",
-  NULL,
-  0,
-  square_outputs,
-  1,
-  square_params,
-  N_PARAMS,
-  sizeof(SquareState),
-  square_init,
-  square_process,
-  NULL,
+  .type = "square",
+  .doc  = "Band-limited pulse oscillator (4-point PolyBLEP) with pulse width.",
+  .outputs    = square_outputs,
+  .n_outputs  = 1,
+  .params     = square_params,
+  .n_params   = N_PARAMS,
+  .state_size = sizeof(SquareState),
+  .process    = square_process,
 };

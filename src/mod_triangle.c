@@ -9,18 +9,11 @@
 
 enum { P_FREQ, P_GAIN, P_DETUNE, N_PARAMS };
 
+/* A fresh module's zeroed phase starts the wave at 0, rising, like the
+   sine. */
 typedef struct {
   uint32_t phase;
 } TriangleState;
-
-static void
-triangle_init(void* const state, const HpParamIn* const param, const float rate)
-{
-  /* Phase 0: starts at 0, rising, like the sine. */
-  (void)state;
-  (void)param;
-  (void)rate;
-}
 
 static inline void
 triangle_run(float* const restrict out,
@@ -89,17 +82,12 @@ static const HpParamDesc triangle_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_triangle = {
-  "triangle",
-  NULL,
-  "Band-limited triangle oscillator (4-point PolyBLAMP).",
-  NULL,
-  0,
-  triangle_outputs,
-  1,
-  triangle_params,
-  N_PARAMS,
-  sizeof(TriangleState),
-  triangle_init,
-  triangle_process,
-  NULL,
+  .type       = "triangle",
+  .doc        = "Band-limited triangle oscillator (4-point PolyBLAMP).",
+  .outputs    = triangle_outputs,
+  .n_outputs  = 1,
+  .params     = triangle_params,
+  .n_params   = N_PARAMS,
+  .state_size = sizeof(TriangleState),
+  .process    = triangle_process,
 };

@@ -9,14 +9,6 @@
 
 enum { P_GAIN, N_PARAMS };
 
-static void
-vca_init(void* const state, const HpParamIn* const param, const float rate)
-{
-  (void)state;
-  (void)param;
-  (void)rate;
-}
-
 static inline void
 vca_run(float* const restrict       out,
         const float* const restrict in,
@@ -86,17 +78,13 @@ static const HpParamDesc vca_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_vca = {
-  "vca",
-  NULL,
-  "Voltage-controlled amplifier: multiplies its input by gain.",
-  vca_inputs,
-  1,
-  vca_outputs,
-  1,
-  vca_params,
-  N_PARAMS,
-  0,
-  vca_init,
-  vca_process,
-  NULL,
+  .type      = "vca",
+  .doc       = "Voltage-controlled amplifier: multiplies its input by gain.",
+  .inputs    = vca_inputs,
+  .n_inputs  = 1,
+  .outputs   = vca_outputs,
+  .n_outputs = 1,
+  .params    = vca_params,
+  .n_params  = N_PARAMS,
+  .process   = vca_process,
 };

@@ -108,8 +108,9 @@ typedef struct HpModuleDesc {
       graph; must hold no pointers. */
   size_t state_size;
 
-  /** Reset `state` (zeroed beforehand) for a fresh module. `param` holds the
-      module's initial values, constant. */
+  /** Optional: set up `state` (zeroed beforehand) for a fresh module, or
+      NULL when zeroed state is where it starts.  `param` holds the module's
+      initial values, constant. */
   void (*init)(void* state, const HpParamIn* param, float rate);
 
   /** Render `nframes` (1..HP_CHUNK) frames. Audio thread. */
