@@ -68,19 +68,21 @@ mixer_process(const HpNodeIO* const io, const uint32_t n)
     if (!in) {
       continue;
     }
-    uint32_t i = 0;
+    /* A whole chunk with a constant count: gcc vectorizes it best. */
     if (level->signal) {
       const float* const restrict l = level->signal;
-      for (; i + HP_VEC <= n; i += HP_VEC) {
-        mix_run_signal(out + i, in + i, l + i, master, first, HP_VEC);
+      if (n == HP_VEC) {
+        mix_run_signal(out, in, l, master, first, HP_VEC);
+      } else {
+        mix_run_signal(out, in, l, master, first, n);
       }
-      mix_run_signal(out + i, in + i, l + i, master, first, n - i);
     } else {
       const float k = master * level->value;
-      for (; i + HP_VEC <= n; i += HP_VEC) {
-        mix_run(out + i, in + i, k, first, HP_VEC);
+      if (n == HP_VEC) {
+        mix_run(out, in, k, first, HP_VEC);
+      } else {
+        mix_run(out, in, k, first, n);
       }
-      mix_run(out + i, in + i, k, first, n - i);
     }
     first = false;
   }
