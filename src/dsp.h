@@ -138,21 +138,38 @@ hp_apply_gain(float* const restrict out,
 /* Parameters every oscillator has (one description, one place).  File-scope
    compound literals have static storage, so these are constant initializers. */
 
-#define HP_PARAM_OSC_FREQ                                                     \
-  {"freq", (const char* const[]){"frequency", NULL}, HP_PARAM_CONTINUOUS,    \
-   "Hz", 0.01f, 20000.0f, 440.0f, true, NULL,                                \
-   "Frequency; a signal connected here replaces it sample by sample (FM)."}
+#define HP_PARAM_OSC_FREQ                                                   \
+  {.name      = "freq",                                                     \
+   .aliases   = (const char* const[]){"frequency", NULL},                   \
+   .kind      = HP_PARAM_CONTINUOUS,                                        \
+   .unit      = "Hz",                                                       \
+   .min       = 0.01f,                                                      \
+   .max       = 20000.0f,                                                   \
+   .def       = 440.0f,                                                     \
+   .log_scale = true,                                                       \
+   .doc       = "Frequency; a signal connected here replaces it sample by " \
+                "sample (FM)."}
 
-#define HP_PARAM_OSC_GAIN                                                     \
-  {"gain", (const char* const[]){"amp", "amplitude", NULL},                   \
-   HP_PARAM_CONTINUOUS, "", 0.0f, 1.0f, 0.5f, false, NULL,                    \
-   "Peak amplitude of the output."}
+#define HP_PARAM_OSC_GAIN                                      \
+  {.name    = "gain",                                          \
+   .aliases = (const char* const[]){"amp", "amplitude", NULL}, \
+   .kind    = HP_PARAM_CONTINUOUS,                             \
+   .unit    = "",                                              \
+   .min     = 0.0f,                                            \
+   .max     = 1.0f,                                            \
+   .def     = 0.5f,                                            \
+   .doc     = "Peak amplitude of the output."}
 
 #define HP_PARAM_OSC_DETUNE                                                   \
-  {"detune", (const char* const[]){"cents", NULL}, HP_PARAM_CONTINUOUS,      \
-   "cents", -2400.0f, 2400.0f, 0.0f, false, NULL,                            \
-   "Offset from freq in cents (100 = a semitone): detuned layers and "       \
-   "octaves."}
+  {.name    = "detune",                                                       \
+   .aliases = (const char* const[]){"cents", NULL},                           \
+   .kind    = HP_PARAM_CONTINUOUS,                                            \
+   .unit    = "cents",                                                        \
+   .min     = -2400.0f,                                                       \
+   .max     = 2400.0f,                                                        \
+   .def     = 0.0f,                                                           \
+   .doc     = "Offset from freq in cents (100 = a semitone): detuned layers " \
+              "and octaves."}
 
 /** The detune range in cents (HP_PARAM_OSC_DETUNE), for clamping signals. */
 #define HP_DETUNE_MAX 2400.0f

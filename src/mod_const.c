@@ -28,16 +28,13 @@ static const HpPortDesc const_outputs[] = {
 };
 
 static const HpParamDesc const_params[N_PARAMS] = {
-  {"value",
-   NULL,
-   HP_PARAM_CONTINUOUS,
-   "",
-   -20000.0f,
-   20000.0f,
-   0.0f,
-   false,
-   NULL,
-   "The output value (smoothed when set live)."},
+  {.name = "value",
+   .kind = HP_PARAM_CONTINUOUS,
+   .unit = "",
+   .min  = -20000.0f,
+   .max  = 20000.0f,
+   .def  = 0.0f,
+   .doc  = "The output value (smoothed when set live)."},
 };
 
 const HpModuleDesc hp_mod_const = {

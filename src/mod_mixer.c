@@ -105,24 +105,28 @@ static const HpPortDesc mixer_outputs[] = {
   {"out", HP_PORT_AUDIO, "gain * (level1 * in1 + ... + level4 * in4)."},
 };
 
-#define MIXER_LEVEL(name, doc)                                               \
-  {name, NULL, HP_PARAM_CONTINUOUS, "", 0.0f, 2.0f, 1.0f, false, NULL, doc}
+#define MIXER_LEVEL(name_, doc_) \
+  {.name = name_,                \
+   .kind = HP_PARAM_CONTINUOUS,  \
+   .unit = "",                   \
+   .min  = 0.0f,                 \
+   .max  = 2.0f,                 \
+   .def  = 1.0f,                 \
+   .doc  = doc_}
 
 static const HpParamDesc mixer_params[N_PARAMS] = {
   MIXER_LEVEL("level1", "Linear level of in1."),
   MIXER_LEVEL("level2", "Linear level of in2."),
   MIXER_LEVEL("level3", "Linear level of in3."),
   MIXER_LEVEL("level4", "Linear level of in4."),
-  {"gain",
-   (const char* const[]){"master", NULL},
-   HP_PARAM_CONTINUOUS,
-   "",
-   0.0f,
-   2.0f,
-   1.0f,
-   false,
-   NULL,
-   "Linear master gain applied to the sum."},
+  {.name    = "gain",
+   .aliases = (const char* const[]){"master", NULL},
+   .kind    = HP_PARAM_CONTINUOUS,
+   .unit    = "",
+   .min     = 0.0f,
+   .max     = 2.0f,
+   .def     = 1.0f,
+   .doc     = "Linear master gain applied to the sum."},
 };
 
 const HpModuleDesc hp_mod_mixer = {

@@ -44,12 +44,22 @@ static const HpPortDesc scale_outputs[] = {
 };
 
 static const HpParamDesc scale_params[N_PARAMS] = {
-  {"gain", (const char* const[]){"amount", "depth", NULL}, HP_PARAM_CONTINUOUS,
-   "", -20000.0f, 20000.0f, 1.0f, false, NULL,
-   "Multiplies the input: the size of the sweep."},
-  {"offset", (const char* const[]){"base", NULL}, HP_PARAM_CONTINUOUS, "",
-   -20000.0f, 20000.0f, 0.0f, false, NULL,
-   "Added after scaling: where the sweep starts."},
+  {.name    = "gain",
+   .aliases = (const char* const[]){"amount", "depth", NULL},
+   .kind    = HP_PARAM_CONTINUOUS,
+   .unit    = "",
+   .min     = -20000.0f,
+   .max     = 20000.0f,
+   .def     = 1.0f,
+   .doc     = "Multiplies the input: the size of the sweep."},
+  {.name    = "offset",
+   .aliases = (const char* const[]){"base", NULL},
+   .kind    = HP_PARAM_CONTINUOUS,
+   .unit    = "",
+   .min     = -20000.0f,
+   .max     = 20000.0f,
+   .def     = 0.0f,
+   .doc     = "Added after scaling: where the sweep starts."},
 };
 
 const HpModuleDesc hp_mod_scale = {

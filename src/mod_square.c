@@ -45,16 +45,15 @@ static const HpPortDesc square_outputs[] = {
 static const HpParamDesc square_params[N_PARAMS] = {
   HP_PARAM_OSC_FREQ,
   HP_PARAM_OSC_GAIN,
-  {"pw",
-   (const char* const[]){"width", NULL},
-   HP_PARAM_CONTINUOUS,
-   "",
-   0.01f,
-   0.99f,
-   0.5f,
-   false,
-   NULL,
-   "Pulse width: the fraction of the cycle spent high (0.5 = square)."},
+  {.name    = "pw",
+   .aliases = (const char* const[]){"width", NULL},
+   .kind    = HP_PARAM_CONTINUOUS,
+   .unit    = "",
+   .min     = 0.01f,
+   .max     = 0.99f,
+   .def     = 0.5f,
+   .doc =
+     "Pulse width: the fraction of the cycle spent high (0.5 = square)."},
   HP_PARAM_OSC_DETUNE,
 };
 

@@ -63,16 +63,14 @@ static const HpPortDesc vca_outputs[] = {
 };
 
 static const HpParamDesc vca_params[N_PARAMS] = {
-  {"gain",
-   (const char* const[]){"level", "amp", NULL},
-   HP_PARAM_CONTINUOUS,
-   "",
-   0.0f,
-   2.0f,
-   1.0f,
-   false,
-   NULL,
-   "Linear gain; connect an envelope here to shape the signal."},
+  {.name    = "gain",
+   .aliases = (const char* const[]){"level", "amp", NULL},
+   .kind    = HP_PARAM_CONTINUOUS,
+   .unit    = "",
+   .min     = 0.0f,
+   .max     = 2.0f,
+   .def     = 1.0f,
+   .doc     = "Linear gain; connect an envelope here to shape the signal."},
 };
 
 const HpModuleDesc hp_mod_vca = {
