@@ -290,7 +290,8 @@ def build_fuzzers(bld):
     carry no coverage or sanitizer instrumentation."""
     headers = (bld.path.ant_glob("src/*.h") + bld.path.ant_glob("plugin/*.h")
                + bld.path.ant_glob("tests/fuzz/*.h")
-               + [bld.path.find_node("wscript")])  # the flags above
+               + [bld.path.find_node("src/modules.def"),  # registry.c's list
+                  bld.path.find_node("wscript")])  # the flags above
     for name, plugin_sources in FUZZERS:
         bld(rule=compile_fuzzer,
             source=(["tests/fuzz/%s.c" % name] + plugin_sources + ENGINE_SOURCES

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/** Indices of the parameters every oscillator starts with. */
 enum { HP_OSC_FREQ, HP_OSC_GAIN };
 
 /** No such parameter (HpOsc's width). */
@@ -43,7 +44,7 @@ typedef float (*HpOscWave)(uint32_t phase,
 /** An oscillator type, for hp_osc_process(): a `static const` in its file. */
 typedef struct {
   HpOscWave wave;
-  bool      band_limited; /**< the wave reads dt: FM keeps each frame's */
+  bool      band_limited; /**< the wave reads dt: keep each frame's inc */
   uint32_t  detune;       /**< index of the detune parameter */
   uint32_t  width;        /**< index of the pulse width, or HP_OSC_NONE */
   uint32_t  offset;       /**< added to the phase the wave is given */
