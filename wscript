@@ -21,8 +21,15 @@ BUNDLE = "hotpatch.lv2"
 # LV2_PATH=build/lv2 holds nothing but bundles.
 BUNDLE_DIR = "lv2/" + BUNDLE
 
-MODULES = ["sine", "saw", "square", "triangle", "noise", "adsr", "biquad",
-           "vca", "mixer", "lfo", "const", "midi", "scale"]
+
+# The module types, from the list the registry and the tests read too: each
+# HP_MODULE(name) line of src/modules.def names src/mod_<name>.c.
+def _read_modules():
+    with open(os.path.join(Context.run_dir, "src", "modules.def")) as f:
+        return re.findall(r"^HP_MODULE\((\w+)\)", f.read(), re.M)
+
+
+MODULES = _read_modules()
 
 ENGINE_SOURCES = (["src/registry.c", "src/status.c", "src/patch.c",
                    "src/graph.c", "src/engine.c", "src/text.c",
@@ -172,6 +179,13 @@ def configure_fuzzers(conf):
 
 
 def build(bld):
+    # A module file that the list does not name would be left out silently.
+    files = {n.name[len("mod_"):-len(".c")] for n in bld.path.ant_glob("src/mod_*.c")}
+    unlisted, missing = sorted(files - set(MODULES)), sorted(set(MODULES) - files)
+    if unlisted or missing:
+        bld.fatal("src/modules.def and src/mod_*.c disagree:%s%s" % (
+            "".join(" add HP_MODULE(%s) to the list;" % m for m in unlisted),
+            "".join(" src/mod_%s.c is missing;" % m for m in missing)))
     bld.stlib(source=ENGINE_SOURCES, target="hpengine", includes=["src"],
               export_includes=["src"], use=["SERD", "SORD", "M"])
 
@@ -288,7 +302,8 @@ def build_fuzzers(bld):
     carry no coverage or sanitizer instrumentation."""
     headers = (bld.path.ant_glob("src/*.h") + bld.path.ant_glob("plugin/*.h")
                + bld.path.ant_glob("tests/fuzz/*.h")
-               + [bld.path.find_node("wscript")])  # the flags above
+               + [bld.path.find_node("src/modules.def"),  # registry.c's list
+                  bld.path.find_node("wscript")])  # the flags above
     for name, plugin_sources in FUZZERS:
         bld(rule=compile_fuzzer,
             source=(["tests/fuzz/%s.c" % name] + plugin_sources + ENGINE_SOURCES

@@ -9,11 +9,12 @@
 
   Vectorization: we build with -ftree-vectorize -fvect-cost-model=dynamic
   (wscript), and gcc still vectorizes best a loop whose trip count is a
-  known constant: no run-time checks, no epilogue.  Hot loops therefore run
-  whole chunks of HP_VEC (= HP_CHUNK) frames through an inline function,
-  and a shorter rest through the same function (callgrind, blocks of 256:
-  sine 7.1 -> 6.0 instructions a frame against blocks of 16, mixer 10.6 ->
-  8.3, vca 2.3 -> 1.7).  The phase is
+  known constant: no run-time checks, no epilogue.  A process() call gets
+  at most a chunk, so hot loops are an inline function called twice: with
+  the constant HP_VEC (= HP_CHUNK) when n == HP_VEC, a whole chunk, and
+  with n otherwise (callgrind, blocks of 256: sine 7.1 -> 6.0 instructions
+  a frame against blocks of 16, mixer 10.6 -> 8.3, vca 2.3 -> 1.7).  The
+  phase is
   an induction variable (`p += inc`, not `p + i * inc`, which SSE2 would
   multiply the long way).  Loop bodies avoid `x > 0 ? x : 0` feeding a
   product: with -ftrapping-math gcc then will not if-convert the loop, so
@@ -114,45 +115,61 @@ hp_mul_run(float* const restrict       out,
   }
 }
 
-/** Multiply out[0..n) by a gain parameter, signal or constant. */
+/** Multiply out[0..n) (n at most HP_VEC) by a gain parameter, signal or
+    constant. */
 static inline void
 hp_apply_gain(float* const restrict out,
               const HpParamIn* const gain,
               const uint32_t        n)
 {
-  uint32_t i = 0;
   if (gain->signal) {
-    for (; i + HP_VEC <= n; i += HP_VEC) {
-      hp_mul_run(out + i, gain->signal + i, HP_VEC);
+    if (n == HP_VEC) {
+      hp_mul_run(out, gain->signal, HP_VEC);
+    } else {
+      hp_mul_run(out, gain->signal, n);
     }
-    hp_mul_run(out + i, gain->signal + i, n - i);
+  } else if (n == HP_VEC) {
+    hp_scale_run(out, gain->value, HP_VEC);
   } else {
-    const float g = gain->value;
-    for (; i + HP_VEC <= n; i += HP_VEC) {
-      hp_scale_run(out + i, g, HP_VEC);
-    }
-    hp_scale_run(out + i, g, n - i);
+    hp_scale_run(out, gain->value, n);
   }
 }
 
 /* Parameters every oscillator has (one description, one place).  File-scope
    compound literals have static storage, so these are constant initializers. */
 
-#define HP_PARAM_OSC_FREQ                                                     \
-  {"freq", (const char* const[]){"frequency", NULL}, HP_PARAM_CONTINUOUS,    \
-   "Hz", 0.01f, 20000.0f, 440.0f, true, NULL,                                \
-   "Frequency; a signal connected here replaces it sample by sample (FM)."}
+#define HP_PARAM_OSC_FREQ                                                   \
+  {.name      = "freq",                                                     \
+   .aliases   = (const char* const[]){"frequency", NULL},                   \
+   .kind      = HP_PARAM_CONTINUOUS,                                        \
+   .unit      = "Hz",                                                       \
+   .min       = 0.01f,                                                      \
+   .max       = 20000.0f,                                                   \
+   .def       = 440.0f,                                                     \
+   .log_scale = true,                                                       \
+   .doc       = "Frequency; a signal connected here replaces it sample by " \
+                "sample (FM)."}
 
-#define HP_PARAM_OSC_GAIN                                                     \
-  {"gain", (const char* const[]){"amp", "amplitude", NULL},                   \
-   HP_PARAM_CONTINUOUS, "", 0.0f, 1.0f, 0.5f, false, NULL,                    \
-   "Peak amplitude of the output."}
+#define HP_PARAM_OSC_GAIN                                      \
+  {.name    = "gain",                                          \
+   .aliases = (const char* const[]){"amp", "amplitude", NULL}, \
+   .kind    = HP_PARAM_CONTINUOUS,                             \
+   .unit    = "",                                              \
+   .min     = 0.0f,                                            \
+   .max     = 1.0f,                                            \
+   .def     = 0.5f,                                            \
+   .doc     = "Peak amplitude of the output."}
 
 #define HP_PARAM_OSC_DETUNE                                                   \
-  {"detune", (const char* const[]){"cents", NULL}, HP_PARAM_CONTINUOUS,      \
-   "cents", -2400.0f, 2400.0f, 0.0f, false, NULL,                            \
-   "Offset from freq in cents (100 = a semitone): detuned layers and "       \
-   "octaves."}
+  {.name    = "detune",                                                       \
+   .aliases = (const char* const[]){"cents", NULL},                           \
+   .kind    = HP_PARAM_CONTINUOUS,                                            \
+   .unit    = "cents",                                                        \
+   .min     = -2400.0f,                                                       \
+   .max     = 2400.0f,                                                        \
+   .def     = 0.0f,                                                           \
+   .doc     = "Offset from freq in cents (100 = a semitone): detuned layers " \
+              "and octaves."}
 
 /** The detune range in cents (HP_PARAM_OSC_DETUNE), for clamping signals. */
 #define HP_DETUNE_MAX 2400.0f
@@ -328,11 +345,11 @@ hp_osc_phase_fill(uint32_t* const        phase,
   float        scale = inv_rate;
   float        detuned[HP_CHUNK];
   if (detune->signal) {
-    uint32_t i = 0;
-    for (; i + HP_VEC <= n; i += HP_VEC) {
-      hp_detune_run(detuned + i, detune->signal + i, HP_VEC);
+    if (n == HP_VEC) {
+      hp_detune_run(detuned, detune->signal, HP_VEC);
+    } else {
+      hp_detune_run(detuned, detune->signal, n);
     }
-    hp_detune_run(detuned + i, detune->signal + i, n - i);
     hp_apply_gain(detuned, freq, n); /* times freq, signal or constant */
     f = detuned;
   } else {

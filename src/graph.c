@@ -465,7 +465,9 @@ init_node(Node* const node, const float rate)
   }
   node->settled = false;
   memset(node->io.state, 0, desc->state_size);
-  desc->init(node->io.state, node->param_in, rate);
+  if (desc->init) {
+    desc->init(node->io.state, node->param_in, rate);
+  }
 }
 
 /* Point each input and parameter at its sources, and the output at what

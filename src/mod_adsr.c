@@ -119,19 +119,19 @@ adsr_init(void* const state, const HpParamIn* const param, const float rate)
      attack at the first frame. */
 }
 
-/* Loops over frames [a, b), called for blocks of HP_VEC frames (which gcc
-   vectorizes) and then for the rest.  The ramp's value at frame i is
-   l0 + (i + 1) step: evaluated, not accumulated. */
+/* Loops over n frames, each called with the constant HP_VEC for a whole
+   chunk, which gcc vectorizes best (dsp.h), and with n otherwise.  The
+   ramp's value at frame i is l0 + (i + 1) step: evaluated, not
+   accumulated. */
 
 static inline void
 ramp_mul(float* const restrict       out,
          const float* const restrict in,
          const float                 l0,
          const float                 step,
-         const uint32_t              a,
-         const uint32_t              b)
+         const uint32_t              n)
 {
-  for (uint32_t i = a; i < b; ++i) {
+  for (uint32_t i = 0; i < n; ++i) {
     out[i] = in[i] * (l0 + (float)(int32_t)(i + 1) * step);
   }
 }
@@ -140,10 +140,9 @@ static inline void
 ramp_fill(float* const restrict env,
           const float           l0,
           const float           step,
-          const uint32_t        a,
-          const uint32_t        b)
+          const uint32_t        n)
 {
-  for (uint32_t i = a; i < b; ++i) {
+  for (uint32_t i = 0; i < n; ++i) {
     env[i] = l0 + (float)(int32_t)(i + 1) * step;
   }
 }
@@ -152,10 +151,9 @@ static inline void
 mul_into(float* const restrict       out,
          const float* const restrict in,
          const float* const restrict env,
-         const uint32_t              a,
-         const uint32_t              b)
+         const uint32_t              n)
 {
-  for (uint32_t i = a; i < b; ++i) {
+  for (uint32_t i = 0; i < n; ++i) {
     out[i] = in[i] * env[i];
   }
 }
@@ -164,10 +162,9 @@ static inline void
 scale_into(float* const restrict       out,
            const float* const restrict in,
            const float                 k,
-           const uint32_t              a,
-           const uint32_t              b)
+           const uint32_t              n)
 {
-  for (uint32_t i = a; i < b; ++i) {
+  for (uint32_t i = 0; i < n; ++i) {
     out[i] = in[i] * k;
   }
 }
@@ -181,23 +178,22 @@ emit_ramp(const float* const restrict in,
           const float                 step,
           const uint32_t              n)
 {
-  uint32_t i = 0;
+  const bool whole = n == HP_VEC;
   if (env) {
-    for (; i + HP_VEC <= n; i += HP_VEC) {
-      ramp_fill(env, l0, step, i, i + HP_VEC);
+    if (whole) {
+      ramp_fill(env, l0, step, HP_VEC);
+    } else {
+      ramp_fill(env, l0, step, n);
     }
-    ramp_fill(env, l0, step, i, n);
-    if (in) {
-      for (i = 0; i + HP_VEC <= n; i += HP_VEC) {
-        mul_into(out, in, env, i, i + HP_VEC);
-      }
-      mul_into(out, in, env, i, n);
+    if (in && whole) {
+      mul_into(out, in, env, HP_VEC);
+    } else if (in) {
+      mul_into(out, in, env, n);
     }
+  } else if (in && whole) {
+    ramp_mul(out, in, l0, step, HP_VEC);
   } else if (in) {
-    for (; i + HP_VEC <= n; i += HP_VEC) {
-      ramp_mul(out, in, l0, step, i, i + HP_VEC);
-    }
-    ramp_mul(out, in, l0, step, i, n);
+    ramp_mul(out, in, l0, step, n);
   }
   if (!in) {
     memset(out, 0, n * sizeof(float));
@@ -216,11 +212,11 @@ emit_const(const float* const restrict in,
     hp_fill(env, k, n);
   }
   if (in && k != 0.0f) {
-    uint32_t i = 0;
-    for (; i + HP_VEC <= n; i += HP_VEC) {
-      scale_into(out, in, k, i, i + HP_VEC);
+    if (n == HP_VEC) {
+      scale_into(out, in, k, HP_VEC);
+    } else {
+      scale_into(out, in, k, n);
     }
-    scale_into(out, in, k, i, n);
   } else {
     memset(out, 0, n * sizeof(float));
   }
@@ -369,71 +365,61 @@ static const HpPortDesc adsr_outputs[N_OUTPUTS] = {
 };
 
 static const HpParamDesc adsr_params[N_PARAMS] = {
-  {"attack",
-   (const char* const[]){"a", NULL},
-   HP_PARAM_CONTINUOUS,
-   "ms",
-   0.0f,
-   MAX_MS,
-   10.0f,
-   false,
-   NULL,
-   "Time to rise from 0 to 1 (from a higher level, proportionally less)."},
-  {"decay",
-   (const char* const[]){"d", NULL},
-   HP_PARAM_CONTINUOUS,
-   "ms",
-   0.0f,
-   MAX_MS,
-   100.0f,
-   false,
-   NULL,
-   "Time to fall from 1 to the sustain level."},
-  {"sustain",
-   (const char* const[]){"s", NULL},
-   HP_PARAM_CONTINUOUS,
-   "",
-   0.0f,
-   1.0f,
-   0.7f,
-   false,
-   NULL,
-   "Level held while the gate stays on."},
-  {"release",
-   (const char* const[]){"r", NULL},
-   HP_PARAM_CONTINUOUS,
-   "ms",
-   0.0f,
-   MAX_MS,
-   300.0f,
-   false,
-   NULL,
-   "Time to fall from the level at gate-off to 0."},
-  {"gate",
-   NULL,
-   HP_PARAM_GATE,
-   "",
-   0.0f,
-   1.0f,
-   0.0f,
-   false,
-   NULL,
-   "Gate: on (1) starts the attack, off (0) the release; off and on again "
-   "at one frame restarts the attack."},
+  {.name    = "attack",
+   .aliases = (const char* const[]){"a", NULL},
+   .kind    = HP_PARAM_CONTINUOUS,
+   .unit    = "ms",
+   .min     = 0.0f,
+   .max     = MAX_MS,
+   .def     = 10.0f,
+   .doc =
+     "Time to rise from 0 to 1 (from a higher level, proportionally less)."},
+  {.name    = "decay",
+   .aliases = (const char* const[]){"d", NULL},
+   .kind    = HP_PARAM_CONTINUOUS,
+   .unit    = "ms",
+   .min     = 0.0f,
+   .max     = MAX_MS,
+   .def     = 100.0f,
+   .doc     = "Time to fall from 1 to the sustain level."},
+  {.name    = "sustain",
+   .aliases = (const char* const[]){"s", NULL},
+   .kind    = HP_PARAM_CONTINUOUS,
+   .unit    = "",
+   .min     = 0.0f,
+   .max     = 1.0f,
+   .def     = 0.7f,
+   .doc     = "Level held while the gate stays on."},
+  {.name    = "release",
+   .aliases = (const char* const[]){"r", NULL},
+   .kind    = HP_PARAM_CONTINUOUS,
+   .unit    = "ms",
+   .min     = 0.0f,
+   .max     = MAX_MS,
+   .def     = 300.0f,
+   .doc     = "Time to fall from the level at gate-off to 0."},
+  {.name = "gate",
+   .kind = HP_PARAM_GATE,
+   .unit = "",
+   .min  = 0.0f,
+   .max  = 1.0f,
+   .def  = 0.0f,
+   .doc =
+     "Gate: on (1) starts the attack, off (0) the release; off and on again "
+     "at one frame restarts the attack."},
 };
 
 const HpModuleDesc hp_mod_adsr = {
-  "adsr",
-  (const char* const[]){"envelope", NULL},
-  "Linear ADSR envelope with a built-in VCA (out = in * env).",
-  adsr_inputs,
-  N_INPUTS,
-  adsr_outputs,
-  N_OUTPUTS,
-  adsr_params,
-  N_PARAMS,
-  sizeof(AdsrState),
-  adsr_init,
-  adsr_process,
-  NULL,
+  .type       = "adsr",
+  .aliases    = (const char* const[]){"envelope", NULL},
+  .doc        = "Linear ADSR envelope with a built-in VCA (out = in * env).",
+  .inputs     = adsr_inputs,
+  .n_inputs   = N_INPUTS,
+  .outputs    = adsr_outputs,
+  .n_outputs  = N_OUTPUTS,
+  .params     = adsr_params,
+  .n_params   = N_PARAMS,
+  .state_size = sizeof(AdsrState),
+  .init       = adsr_init,
+  .process    = adsr_process,
 };

@@ -11,14 +11,6 @@
 enum { P_VALUE, N_PARAMS };
 
 static void
-const_init(void* const state, const HpParamIn* const param, const float rate)
-{
-  (void)state;
-  (void)param;
-  (void)rate;
-}
-
-static void
 const_process(const HpNodeIO* const io, const uint32_t n)
 {
   const HpParamIn* const value = &io->param[P_VALUE];
@@ -36,30 +28,22 @@ static const HpPortDesc const_outputs[] = {
 };
 
 static const HpParamDesc const_params[N_PARAMS] = {
-  {"value",
-   NULL,
-   HP_PARAM_CONTINUOUS,
-   "",
-   -20000.0f,
-   20000.0f,
-   0.0f,
-   false,
-   NULL,
-   "The output value (smoothed when set live)."},
+  {.name = "value",
+   .kind = HP_PARAM_CONTINUOUS,
+   .unit = "",
+   .min  = -20000.0f,
+   .max  = 20000.0f,
+   .def  = 0.0f,
+   .doc  = "The output value (smoothed when set live)."},
 };
 
 const HpModuleDesc hp_mod_const = {
-  "const",
-  (const char* const[]){"constant", NULL},
-  "Constant control signal.",
-  NULL,
-  0,
-  const_outputs,
-  1,
-  const_params,
-  N_PARAMS,
-  0,
-  const_init,
-  const_process,
-  NULL,
+  .type      = "const",
+  .aliases   = (const char* const[]){"constant", NULL},
+  .doc       = "Constant control signal.",
+  .outputs   = const_outputs,
+  .n_outputs = 1,
+  .params    = const_params,
+  .n_params  = N_PARAMS,
+  .process   = const_process,
 };

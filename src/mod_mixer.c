@@ -12,14 +12,6 @@
 
 enum { P_LEVEL1, P_LEVEL2, P_LEVEL3, P_LEVEL4, P_GAIN, N_PARAMS };
 
-static void
-mixer_init(void* const state, const HpParamIn* const param, const float rate)
-{
-  (void)state;
-  (void)param;
-  (void)rate;
-}
-
 /* out = or += k * in: vectorizable; the first connected input assigns, so
    the output needs no clearing pass. */
 static inline void
@@ -76,19 +68,21 @@ mixer_process(const HpNodeIO* const io, const uint32_t n)
     if (!in) {
       continue;
     }
-    uint32_t i = 0;
+    /* A whole chunk with a constant count: gcc vectorizes it best. */
     if (level->signal) {
       const float* const restrict l = level->signal;
-      for (; i + HP_VEC <= n; i += HP_VEC) {
-        mix_run_signal(out + i, in + i, l + i, master, first, HP_VEC);
+      if (n == HP_VEC) {
+        mix_run_signal(out, in, l, master, first, HP_VEC);
+      } else {
+        mix_run_signal(out, in, l, master, first, n);
       }
-      mix_run_signal(out + i, in + i, l + i, master, first, n - i);
     } else {
       const float k = master * level->value;
-      for (; i + HP_VEC <= n; i += HP_VEC) {
-        mix_run(out + i, in + i, k, first, HP_VEC);
+      if (n == HP_VEC) {
+        mix_run(out, in, k, first, HP_VEC);
+      } else {
+        mix_run(out, in, k, first, n);
       }
-      mix_run(out + i, in + i, k, first, n - i);
     }
     first = false;
   }
@@ -111,38 +105,39 @@ static const HpPortDesc mixer_outputs[] = {
   {"out", HP_PORT_AUDIO, "gain * (level1 * in1 + ... + level4 * in4)."},
 };
 
-#define MIXER_LEVEL(name, doc)                                               \
-  {name, NULL, HP_PARAM_CONTINUOUS, "", 0.0f, 2.0f, 1.0f, false, NULL, doc}
+#define MIXER_LEVEL(name_, doc_) \
+  {.name = name_,                \
+   .kind = HP_PARAM_CONTINUOUS,  \
+   .unit = "",                   \
+   .min  = 0.0f,                 \
+   .max  = 2.0f,                 \
+   .def  = 1.0f,                 \
+   .doc  = doc_}
 
 static const HpParamDesc mixer_params[N_PARAMS] = {
   MIXER_LEVEL("level1", "Linear level of in1."),
   MIXER_LEVEL("level2", "Linear level of in2."),
   MIXER_LEVEL("level3", "Linear level of in3."),
   MIXER_LEVEL("level4", "Linear level of in4."),
-  {"gain",
-   (const char* const[]){"master", NULL},
-   HP_PARAM_CONTINUOUS,
-   "",
-   0.0f,
-   2.0f,
-   1.0f,
-   false,
-   NULL,
-   "Linear master gain applied to the sum."},
+  {.name    = "gain",
+   .aliases = (const char* const[]){"master", NULL},
+   .kind    = HP_PARAM_CONTINUOUS,
+   .unit    = "",
+   .min     = 0.0f,
+   .max     = 2.0f,
+   .def     = 1.0f,
+   .doc     = "Linear master gain applied to the sum."},
 };
 
 const HpModuleDesc hp_mod_mixer = {
-  "mixer",
-  (const char* const[]){"mix", NULL},
-  "Four-input mixer with a level per input and a master gain.",
-  mixer_inputs,
-  N_IN,
-  mixer_outputs,
-  1,
-  mixer_params,
-  N_PARAMS,
-  0,
-  mixer_init,
-  mixer_process,
-  NULL,
+  .type      = "mixer",
+  .aliases   = (const char* const[]){"mix", NULL},
+  .doc       = "Four-input mixer with a level per input and a master gain.",
+  .inputs    = mixer_inputs,
+  .n_inputs  = N_IN,
+  .outputs   = mixer_outputs,
+  .n_outputs = 1,
+  .params    = mixer_params,
+  .n_params  = N_PARAMS,
+  .process   = mixer_process,
 };

@@ -68,17 +68,13 @@ static const HpParamDesc noise_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_noise = {
-  "noise",
-  NULL,
-  "White noise generator.",
-  NULL,
-  0,
-  noise_outputs,
-  1,
-  noise_params,
-  N_PARAMS,
-  sizeof(NoiseState),
-  noise_init,
-  noise_process,
-  NULL,
+  .type       = "noise",
+  .doc        = "White noise generator.",
+  .outputs    = noise_outputs,
+  .n_outputs  = 1,
+  .params     = noise_params,
+  .n_params   = N_PARAMS,
+  .state_size = sizeof(NoiseState),
+  .init       = noise_init,
+  .process    = noise_process,
 };

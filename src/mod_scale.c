@@ -9,14 +9,6 @@
 
 enum { P_GAIN, P_OFFSET, N_PARAMS };
 
-static void
-scale_init(void* const state, const HpParamIn* const param, const float rate)
-{
-  (void)state;
-  (void)param;
-  (void)rate;
-}
-
 static inline float
 param_at(const HpParamIn* const p, const uint32_t i)
 {
@@ -52,26 +44,33 @@ static const HpPortDesc scale_outputs[] = {
 };
 
 static const HpParamDesc scale_params[N_PARAMS] = {
-  {"gain", (const char* const[]){"amount", "depth", NULL}, HP_PARAM_CONTINUOUS,
-   "", -20000.0f, 20000.0f, 1.0f, false, NULL,
-   "Multiplies the input: the size of the sweep."},
-  {"offset", (const char* const[]){"base", NULL}, HP_PARAM_CONTINUOUS, "",
-   -20000.0f, 20000.0f, 0.0f, false, NULL,
-   "Added after scaling: where the sweep starts."},
+  {.name    = "gain",
+   .aliases = (const char* const[]){"amount", "depth", NULL},
+   .kind    = HP_PARAM_CONTINUOUS,
+   .unit    = "",
+   .min     = -20000.0f,
+   .max     = 20000.0f,
+   .def     = 1.0f,
+   .doc     = "Multiplies the input: the size of the sweep."},
+  {.name    = "offset",
+   .aliases = (const char* const[]){"base", NULL},
+   .kind    = HP_PARAM_CONTINUOUS,
+   .unit    = "",
+   .min     = -20000.0f,
+   .max     = 20000.0f,
+   .def     = 0.0f,
+   .doc     = "Added after scaling: where the sweep starts."},
 };
 
 const HpModuleDesc hp_mod_scale = {
-  "scale",
-  NULL,
-  "Scales and offsets a control signal, e.g. an envelope into a cutoff sweep.",
-  scale_inputs,
-  1,
-  scale_outputs,
-  1,
-  scale_params,
-  N_PARAMS,
-  0,
-  scale_init,
-  scale_process,
-  NULL,
+  .type = "scale",
+  .doc  = "Scales and offsets a control signal, e.g. an envelope into a cutoff "
+          "sweep.",
+  .inputs    = scale_inputs,
+  .n_inputs  = 1,
+  .outputs   = scale_outputs,
+  .n_outputs = 1,
+  .params    = scale_params,
+  .n_params  = N_PARAMS,
+  .process   = scale_process,
 };

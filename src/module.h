@@ -3,7 +3,7 @@
   the graph calls it.  No LV2 types here.
 
   Each module type lives in src/mod_<name>.c and exports one
-  `const HpModuleDesc hp_mod_<name>`; src/registry.c lists them all.  The
+  `const HpModuleDesc hp_mod_<name>`; src/modules.def lists them all.  The
   descriptor is the single place a module's names, ports, parameters, ranges,
   units, defaults and aliases are written: validation, the text protocol, the
   vocabulary TTL and the README's module reference all read it.
@@ -108,8 +108,9 @@ typedef struct HpModuleDesc {
       graph; must hold no pointers. */
   size_t state_size;
 
-  /** Reset `state` (zeroed beforehand) for a fresh module. `param` holds the
-      module's initial values, constant. */
+  /** Optional: set up `state` (zeroed beforehand) for a fresh module, or
+      NULL when zeroed state is where it starts.  `param` holds the module's
+      initial values, constant. */
   void (*init)(void* state, const HpParamIn* param, float rate);
 
   /** Render `nframes` (1..HP_CHUNK) frames. Audio thread. */

@@ -1,41 +1,20 @@
 /*
-  The module registry: every module type, in documentation order, and
-  lookups by name or alias (exact, case-sensitive).
+  The module registry: every module type listed in modules.def, in its
+  order, and lookups by name or alias (exact, case-sensitive).
 */
 
 #include "module.h"
 
 #include <string.h>
 
-extern const HpModuleDesc hp_mod_sine;
-extern const HpModuleDesc hp_mod_saw;
-extern const HpModuleDesc hp_mod_square;
-extern const HpModuleDesc hp_mod_triangle;
-extern const HpModuleDesc hp_mod_noise;
-extern const HpModuleDesc hp_mod_lfo;
-extern const HpModuleDesc hp_mod_const;
-extern const HpModuleDesc hp_mod_midi;
-extern const HpModuleDesc hp_mod_adsr;
-extern const HpModuleDesc hp_mod_scale;
-extern const HpModuleDesc hp_mod_vca;
-extern const HpModuleDesc hp_mod_mixer;
-extern const HpModuleDesc hp_mod_biquad;
+#define HP_MODULE(name) extern const HpModuleDesc hp_mod_##name;
+#include "modules.def"
+#undef HP_MODULE
 
-/* Sources first, then control, then processors in signal-flow order. */
 const HpModuleDesc* const hp_module_types[] = {
-  &hp_mod_sine,
-  &hp_mod_saw,
-  &hp_mod_square,
-  &hp_mod_triangle,
-  &hp_mod_noise,
-  &hp_mod_lfo,
-  &hp_mod_const,
-  &hp_mod_midi,
-  &hp_mod_adsr,
-  &hp_mod_scale,
-  &hp_mod_vca,
-  &hp_mod_mixer,
-  &hp_mod_biquad,
+#define HP_MODULE(name) &hp_mod_##name,
+#include "modules.def"
+#undef HP_MODULE
   NULL,
 };
 

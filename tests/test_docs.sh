@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's module reference is what the descriptors say.
+# The README's module reference is what the descriptors say, and the bundle's
+# modules.ttl and the README document exactly the types src/modules.def lists.
 set -euo pipefail
 readme="${HP_SRC:?run through ./waf test}/README.md"
 want=$("./tools/hp-describe" --markdown)
@@ -10,4 +11,15 @@ if [ "$want" != "$have" ]; then
     echo "  ./build/tools/hp-describe --markdown"
     exit 1
 fi
-echo "# README module reference matches $(grep -c '^### ' <<<"$want") module descriptors"
+
+listed=$(sed -n 's/^HP_MODULE(\([A-Za-z0-9_]*\))$/\1/p' "$HP_SRC/src/modules.def")
+same_types() { # what, the types it documents in order
+    if [ "$listed" != "$2" ]; then
+        diff <(echo "$listed") <(echo "$2") | head -20
+        echo "$1 documents other module types than src/modules.def lists"
+        exit 1
+    fi
+}
+same_types README.md "$(sed -n 's/^### `\([^`]*\)`.*/\1/p' <<<"$have")"
+same_types modules.ttl "$(sed -n 's/^hp:module-\(.*\)$/\1/p' "${HP_BUNDLE:?}/modules.ttl")"
+echo "# README module reference and modules.ttl match the $(wc -l <<<"$listed") module types of src/modules.def"

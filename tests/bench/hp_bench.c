@@ -150,7 +150,9 @@ bench_modules(void)
       const uint32_t block = blocks[b];
       void* const    state = calloc(1, desc->state_size ? desc->state_size : 1);
       CHECK(state);
-      desc->init(state, param, (float)RATE);
+      if (desc->init) {
+        desc->init(state, param, (float)RATE);
+      }
       const HpNodeIO io = {state, in, out, param, (float)RATE,
                            1.0f / (float)RATE};
       module_pass(desc, &io, block, 48000u); /* warm: past attacks */
