@@ -15,7 +15,7 @@
   HP_AGREE_SEED and HP_AGREE_ROUNDS vary the property test.
 */
 
-#include "check.h"
+#include "fixture.h"
 #include "host.h"
 #include "signal.h"
 
@@ -25,36 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define RATE 48000.0
-#define BLOCK 256u
-
-static int failures = 0;
-
-/* A contract check: report what was measured and go on. */
-#define EXPECT(cond, ...)                                                 \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__,   \
-              #cond);                                                     \
-      fprintf(stderr, __VA_ARGS__);                                       \
-      fputc('\n', stderr);                                                \
-      ++failures;                                                         \
-    }                                                                     \
-  } while (0)
-
-static const char*
-mode_name(const HpWorkerMode mode)
-{
-  return mode == HP_WORKER_SYNC ? "sync" : "threaded";
-}
-
-static void
-send(HpHost* const host, const int seq, const char* const line)
-{
-  CHECK_MSG(!hp_host_send_text(host, hp_host_frames(host), seq, line), "%s: %s",
-            line, hp_host_last_error());
-}
 
 /* Run until every numbered message up to `last_seq` is answered (a
    numbered commit is answered at its swap), then past a crossfade and a
@@ -140,15 +110,14 @@ test_set_after_commit(const HpWorkerMode mode)
 {
   /* Threaded: the worker sleeps up to 20 ms before its work, so the set
      arrives before the standby is published, as with a busy host. */
-  HpHost* const host = hp_host_open(&(HpHostConfig){
-    .sample_rate         = RATE,
+  HpHost* const host = fx_host_cfg((HpHostConfig){
     .worker_mode         = mode,
     .seed                = 1,
     .worker_delay_max_us = mode == HP_WORKER_THREADED ? 20000 : 0});
-  send(host, -1, "/patch/clear");
-  send(host, -1, "/patch/create s1 sine");
-  send(host, 1, "/patch/commit");
-  send(host, 2, "/patch/set s1 freq 1000");
+  fx_send(host, -1, "/patch/clear");
+  fx_send(host, -1, "/patch/create s1 sine");
+  fx_send(host, 1, "/patch/commit");
+  fx_send(host, 2, "/patch/set s1 freq 1000");
   settle(host, 1, 2);
   const HpHostEvent* r = hp_host_find_reply(host, 2);
   const double       f = hp_sig_freq(listen(host, 9600), 9600, RATE);
@@ -156,15 +125,15 @@ test_set_after_commit(const HpWorkerMode mode)
   char* const        state = saved_state(host);
   const bool reported = text && strstr(text, "/patch/set s1 freq 1000\n");
   const bool saved    = strstr(state, "hp:param \"freq\" ; hp:value 1000.0");
-  EXPECT(r && r->kind == HP_EV_ACK, "%s: set answered %s", mode_name(mode),
+  EXPECT(r && r->kind == HP_EV_ACK, "%s: set answered %s", fx_mode_name(mode),
          reply_text(r));
   EXPECT(fabs(f - 1000.0) < 0.1 && reported && saved,
          "%s: set s1 freq 1000 after its commit: plays %.3f Hz, patch:Get "
          "%s it, the saved state %s it",
-         mode_name(mode), f, reported ? "has" : "lacks", saved ? "has" : "lacks");
+         fx_mode_name(mode), f, reported ? "has" : "lacks", saved ? "has" : "lacks");
   printf("# %s worker: set right after the commit creating its module: plays "
          "%.3f Hz, reported and saved as 1000\n",
-         mode_name(mode), f);
+         fx_mode_name(mode), f);
   free(text);
   free(state);
   hp_host_free(host);
@@ -174,33 +143,32 @@ test_set_after_commit(const HpWorkerMode mode)
 static void
 test_many_sets(const HpWorkerMode mode)
 {
-  HpHost* const host = hp_host_open(&(HpHostConfig){
-    .sample_rate         = RATE,
+  HpHost* const host = fx_host_cfg((HpHostConfig){
     .worker_mode         = mode,
     .seed                = 2,
     .worker_delay_max_us = mode == HP_WORKER_THREADED ? 20000 : 0});
-  send(host, -1, "/patch/clear");
-  send(host, -1, "/patch/create osc1 sine");
-  send(host, -1, "/patch/set osc1 gain 0.2");
-  send(host, -1, "/patch/create k0 const");
-  send(host, 1, "/patch/commit crossfade=0");
+  fx_send(host, -1, "/patch/clear");
+  fx_send(host, -1, "/patch/create osc1 sine");
+  fx_send(host, -1, "/patch/set osc1 gain 0.2");
+  fx_send(host, -1, "/patch/create k0 const");
+  fx_send(host, 1, "/patch/commit crossfade=0");
   settle(host, 1, 1);
-  send(host, -1, "/patch/create k1 const");
-  send(host, 2, "/patch/commit crossfade=0");
-  send(host, 3, "/patch/set osc1 gain 0.02");
+  fx_send(host, -1, "/patch/create k1 const");
+  fx_send(host, 2, "/patch/commit crossfade=0");
+  fx_send(host, 3, "/patch/set osc1 gain 0.02");
   for (int i = 0; i < 100; ++i) {
     char line[64];
     snprintf(line, sizeof(line), "/patch/set k0 value %d", i);
-    send(host, -1, line);
+    fx_send(host, -1, line);
   }
   settle(host, 2, 3);
   const double rms = hp_sig_rms(listen(host, 9600), 9600);
   EXPECT(fabs(rms - 0.02 / sqrt(2.0)) < 0.0005,
          "%s: 101 sets after a commit: RMS %.4f, want %.4f (gain 0.02)",
-         mode_name(mode), rms, 0.02 / sqrt(2.0));
+         fx_mode_name(mode), rms, 0.02 / sqrt(2.0));
   printf("# %s worker: 101 live sets between a commit and its swap: RMS %.4f "
          "(gain 0.02 set first)\n",
-         mode_name(mode), rms);
+         fx_mode_name(mode), rms);
   hp_host_free(host);
 }
 
@@ -208,34 +176,33 @@ test_many_sets(const HpWorkerMode mode)
 static void
 test_set_while_deleting(const HpWorkerMode mode)
 {
-  HpHost* const host = hp_host_open(
-    &(HpHostConfig){.sample_rate = RATE, .worker_mode = mode, .seed = 3});
-  send(host, -1, "/patch/clear");
-  send(host, -1, "/patch/create osc1 sine");
-  send(host, -1, "/patch/create osc2 sine");
-  send(host, -1, "/patch/set osc2 gain 0");
-  send(host, 1, "/patch/commit");
+  HpHost* const host = fx_host(mode, 3);
+  fx_send(host, -1, "/patch/clear");
+  fx_send(host, -1, "/patch/create osc1 sine");
+  fx_send(host, -1, "/patch/create osc2 sine");
+  fx_send(host, -1, "/patch/set osc2 gain 0");
+  fx_send(host, 1, "/patch/commit");
   settle(host, 1, 1);
-  send(host, 2, "/patch/delete osc1");
-  send(host, 3, "/patch/set osc1 freq 495");
+  fx_send(host, 2, "/patch/delete osc1");
+  fx_send(host, 3, "/patch/set osc1 freq 495");
   settle(host, 2, 3);
   const HpHostEvent* r    = hp_host_find_reply(host, 3);
   const double       f    = hp_sig_freq(listen(host, 9600), 9600, RATE);
   char* const        text = patch_text(host, 4);
   EXPECT(r && r->kind == HP_EV_ACK, "%s: set to a module being deleted: %s",
-         mode_name(mode), reply_text(r));
-  EXPECT(fabs(f - 495.0) < 0.1, "%s: osc1 plays %.3f Hz, want 495", mode_name(mode), f);
+         fx_mode_name(mode), reply_text(r));
+  EXPECT(fabs(f - 495.0) < 0.1, "%s: osc1 plays %.3f Hz, want 495", fx_mode_name(mode), f);
   EXPECT(text && strstr(text, "/patch/set osc1 freq 495\n"),
-         "%s: patch:Get does not show the set:\n%s", mode_name(mode),
+         "%s: patch:Get does not show the set:\n%s", fx_mode_name(mode),
          text ? text : "(no answer)");
-  send(host, 5, "/patch/commit");
+  fx_send(host, 5, "/patch/commit");
   settle(host, 5, 5);
   const double rms = hp_sig_rms(listen(host, 9600), 9600);
   EXPECT(rms < 1e-6, "%s: osc1 still heard after the delete (RMS %.4f)",
-         mode_name(mode), rms);
+         fx_mode_name(mode), rms);
   printf("# %s worker: set osc1 freq 495 with its deletion staged: %s, plays "
          "%.3f Hz; gone after the commit (RMS %.1g)\n",
-         mode_name(mode), reply_text(r), f, rms);
+         fx_mode_name(mode), reply_text(r), f, rms);
   free(text);
   hp_host_free(host);
 }
@@ -473,21 +440,21 @@ model_apply(Model* const m, const Op* const op, const HpHostEvent* const r,
     const bool known        = model_set(m, op, &only_playing);
     if (!in_range) {
       *m = before;
-      EXPECT(err, "%s round %d: seq %d, a set out of range: %s", mode_name(mode),
+      EXPECT(err, "%s round %d: seq %d, a set out of range: %s", fx_mode_name(mode),
              round, op->seq, reply_text(r));
     } else if (known) {
       EXPECT(ack, "%s round %d: seq %d, set of a module the patch has: %s",
-             mode_name(mode), round, op->seq, reply_text(r));
+             fx_mode_name(mode), round, op->seq, reply_text(r));
     } else if (!only_playing) {
       EXPECT(err, "%s round %d: seq %d, set of a missing module: %s",
-             mode_name(mode), round, op->seq, reply_text(r));
+             fx_mode_name(mode), round, op->seq, reply_text(r));
     }
     break;
   }
   case OP_CREATE:
   case OP_CREATE_ENV: {
     const bool exists = op->kind == OP_CREATE ? m->staged.osc[op->module] : m->staged.env;
-    EXPECT(exists ? err : ack, "%s round %d: seq %d, create %s: %s", mode_name(mode),
+    EXPECT(exists ? err : ack, "%s round %d: seq %d, create %s: %s", fx_mode_name(mode),
            round, op->seq, exists ? "duplicate" : "new", reply_text(r));
     if (!exists && op->kind == OP_CREATE) {
       m->staged.osc[op->module]  = true;
@@ -507,7 +474,7 @@ model_apply(Model* const m, const Op* const op, const HpHostEvent* const r,
   }
   case OP_DELETE: {
     const bool exists = op->module < N_OSC ? m->staged.osc[op->module] : m->staged.env;
-    EXPECT(exists ? ack : err, "%s round %d: seq %d, delete: %s", mode_name(mode),
+    EXPECT(exists ? ack : err, "%s round %d: seq %d, delete: %s", fx_mode_name(mode),
            round, op->seq, reply_text(r));
     if (exists) {
       if (op->module < N_OSC) {
@@ -521,7 +488,7 @@ model_apply(Model* const m, const Op* const op, const HpHostEvent* const r,
     break;
   }
   case OP_CLEAR:
-    EXPECT(ack, "%s round %d: seq %d, clear: %s", mode_name(mode), round, op->seq,
+    EXPECT(ack, "%s round %d: seq %d, clear: %s", fx_mode_name(mode), round, op->seq,
            reply_text(r));
     memset(&m->staged, 0, sizeof(m->staged));
     m->dirty = true;
@@ -529,16 +496,16 @@ model_apply(Model* const m, const Op* const op, const HpHostEvent* const r,
   case OP_COMMIT:
     if (!m->dirty) {
       EXPECT(err && r->message && strstr(r->message, "nothing staged"),
-             "%s round %d: seq %d, commit with nothing staged: %s", mode_name(mode),
+             "%s round %d: seq %d, commit with nothing staged: %s", fx_mode_name(mode),
              round, op->seq, reply_text(r));
     } else if (op->require_signal && silent(&m->staged)) {
       EXPECT(err && r->message && strstr(r->message, "warm-up was silent"),
              "%s round %d: seq %d, silent commit with require_signal: %s",
-             mode_name(mode), round, op->seq, reply_text(r));
+             fx_mode_name(mode), round, op->seq, reply_text(r));
     } else {
       EXPECT(ack || (err && r->message && (strstr(r->message, "superseded") ||
                                           strstr(r->message, "aborted"))),
-             "%s round %d: seq %d, good commit: %s", mode_name(mode), round,
+             "%s round %d: seq %d, good commit: %s", fx_mode_name(mode), round,
              op->seq, reply_text(r));
       for (int i = 0; i < N_OSC; ++i) {
         m->maybe.osc[i] |= m->staged.osc[i];
@@ -557,7 +524,7 @@ model_apply(Model* const m, const Op* const op, const HpHostEvent* const r,
     }
     break;
   case OP_ABORT:
-    EXPECT(ack, "%s round %d: seq %d, abort: %s", mode_name(mode), round, op->seq,
+    EXPECT(ack, "%s round %d: seq %d, abort: %s", fx_mode_name(mode), round, op->seq,
            reply_text(r));
     /* An unswapped commit is cancelled: its answer says so (checked with
        the commit: an error it must be then). */
@@ -643,7 +610,7 @@ random_op(HpHost* const host, Op* const ops, int* const n_ops, int* const seq)
                           : osc_freqs[op.module][hp_host_random(host, 0, 2)];
       set_line(line, sizeof(line), &op);
       ops[(*n_ops)++] = op;
-      send(host, op.seq, line);
+      fx_send(host, op.seq, line);
       op.seq = (*seq)++;
     }
     --(*seq);
@@ -651,7 +618,7 @@ random_op(HpHost* const host, Op* const ops, int* const n_ops, int* const seq)
   }
   CHECK(*n_ops + 1 < MAX_ROUND_OPS);
   ops[(*n_ops)++] = op;
-  send(host, op.seq, line);
+  fx_send(host, op.seq, line);
   if (op.kind == OP_CREATE) {
     /* Off the default 440 Hz, which the others would share: each
        oscillator keeps to frequencies of its own. */
@@ -662,33 +629,32 @@ random_op(HpHost* const host, Op* const ops, int* const n_ops, int* const seq)
     set.value = osc_freqs[op.module][0];
     set_line(line, sizeof(line), &set);
     ops[(*n_ops)++] = set;
-    send(host, set.seq, line);
+    fx_send(host, set.seq, line);
   }
   if (op.kind == OP_CREATE_ENV) {
-    send(host, -1, "/patch/set e2 attack 0");
-    send(host, -1, "/patch/set e2 decay 0");
-    send(host, -1, "/patch/set e2 sustain 1");
-    send(host, -1, "/patch/set e2 release 0");
-    send(host, -1, "/patch/connect s2 e2");
+    fx_send(host, -1, "/patch/set e2 attack 0");
+    fx_send(host, -1, "/patch/set e2 decay 0");
+    fx_send(host, -1, "/patch/set e2 sustain 1");
+    fx_send(host, -1, "/patch/set e2 release 0");
+    fx_send(host, -1, "/patch/connect s2 e2");
   }
 }
 
 static void
 test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
 {
-  HpHost* const host = hp_host_open(&(HpHostConfig){
-    .sample_rate = RATE, .worker_mode = mode, .seed = seed});
+  HpHost* const host = fx_host(mode, seed);
   int   seq = 1;
   Model m;
   memset(&m, 0, sizeof(m));
-  send(host, seq, "/patch/clear");
-  send(host, seq + 1, "/patch/commit");
+  fx_send(host, seq, "/patch/clear");
+  fx_send(host, seq + 1, "/patch/commit");
   settle(host, seq, seq + 1);
   seq += 2;
 
   int       checks = 0;
-  const int before = failures;
-  for (int round = 1; round <= rounds && failures == before; ++round) {
+  const int before = EXPECT_FAILURES();
+  for (int round = 1; round <= rounds && EXPECT_FAILURES() == before; ++round) {
     hp_host_clear_events(host);
     Op        ops[MAX_ROUND_OPS];
     int       n_ops     = 0;
@@ -714,7 +680,7 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
     if (m.pending) {
       const HpHostEvent* r = hp_host_find_reply(host, m.pending_seq);
       EXPECT(r && r->kind == HP_EV_ACK, "%s round %d: the last good commit %d: %s",
-             mode_name(mode), round, m.pending_seq, reply_text(r));
+             fx_mode_name(mode), round, m.pending_seq, reply_text(r));
       m.pending = false;
     }
     m.base = m.committed;
@@ -735,17 +701,17 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
         const double db = hp_sig_goertzel_db(x, 9600, RATE, m.committed.freq[i]);
         EXPECT(a > 0.0f ? fabs(db - 20.0 * log10(a)) < 0.5 : db < -60.0,
                "%s round %d: s%d at %g Hz: %.2f dB, want amplitude %g",
-               mode_name(mode), round, i, (double)m.committed.freq[i], db, (double)a);
+               fx_mode_name(mode), round, i, (double)m.committed.freq[i], db, (double)a);
       }
     }
     const double rms = hp_sig_rms(x, 9600);
     EXPECT(fabs(rms - sqrt(want_sq)) < 0.01 * sqrt(want_sq) + 1e-4,
-           "%s round %d: RMS %.4f, want %.4f", mode_name(mode), round, rms,
+           "%s round %d: RMS %.4f, want %.4f", fx_mode_name(mode), round, rms,
            sqrt(want_sq));
     if (voices == 1) {
       const double f = hp_sig_freq(x, 9600, RATE);
       EXPECT(fabs(f - (double)m.committed.freq[voice]) < 0.2, "%s round %d: pitch %.3f, want %g",
-             mode_name(mode), round, f, (double)m.committed.freq[voice]);
+             fx_mode_name(mode), round, f, (double)m.committed.freq[voice]);
     }
 
     /* What is reported and saved. */
@@ -754,7 +720,7 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
     char* const  text   = patch_text(host, seq++);
     const size_t n_got  = text_lines(text, got);
     const bool   same   = same_lines(want, n_want, got, n_got);
-    EXPECT(same, "%s round %d: patch:Get differs from the model", mode_name(mode), round);
+    EXPECT(same, "%s round %d: patch:Get differs from the model", fx_mode_name(mode), round);
     if (!same) {
       print_lines("model", want, n_want);
       print_lines("patch:Get", got, n_got);
@@ -763,7 +729,7 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
     const size_t n_saved = state_lines(state, got);
     const bool   saved   = same_lines(want, n_want, got, n_saved);
     EXPECT(saved, "%s round %d: the saved state differs from the model",
-           mode_name(mode), round);
+           fx_mode_name(mode), round);
     if (!saved) {
       print_lines("model", want, n_want);
       print_lines("state", got, n_saved);
@@ -774,7 +740,7 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
   }
   printf("# %s worker: %d random rounds (seed %llu): answers, pitch, levels, "
          "patch:Get and saved state agree with the model\n",
-         mode_name(mode), checks, (unsigned long long)seed);
+         fx_mode_name(mode), checks, (unsigned long long)seed);
   hp_host_free(host);
 }
 
@@ -792,9 +758,5 @@ main(void)
     test_set_while_deleting(mode);
     test_property(mode, seed, rounds);
   }
-  if (failures) {
-    fprintf(stderr, "%d agreement checks failed\n", failures);
-    return 1;
-  }
-  return 0;
+  return expect_summary("agreement");
 }

@@ -11,7 +11,7 @@
   that restore() and run() do not race.
 */
 
-#include "check.h"
+#include "fixture.h"
 #include "host.h"
 #include "signal.h"
 
@@ -24,7 +24,6 @@
 #include <time.h>
 #include <valgrind/valgrind.h>
 
-#define RATE 48000.0
 #define PEAK_LIMIT 1.5f
 
 typedef struct {
@@ -63,13 +62,6 @@ play(void* const arg)
   return NULL;
 }
 
-static HpHost*
-make_host(const uint64_t seed)
-{
-  return hp_host_open(&(HpHostConfig){
-    .worker_mode = HP_WORKER_THREADED, .sample_rate = RATE, .seed = seed});
-}
-
 /* Render a second and measure the pitch of its last half. */
 static double
 settled_pitch(HpHost* const host)
@@ -98,8 +90,8 @@ main(void)
 
   Player players[2];
   memset(players, 0, sizeof(players));
-  players[0].host = make_host(1);
-  players[1].host = make_host(2);
+  players[0].host = fx_host(HP_WORKER_THREADED, 1);
+  players[1].host = fx_host(HP_WORKER_THREADED, 2);
   pthread_t threads[2];
   for (int i = 0; i < 2; ++i) {
     CHECK(!pthread_create(&threads[i], NULL, play, &players[i]));

@@ -5,7 +5,7 @@
 
 #define _GNU_SOURCE /* RTLD_NEXT */
 
-#include "check.h"
+#include "fixture.h"
 #include "host.h"
 #include "signal.h"
 
@@ -118,8 +118,7 @@ main(void)
   HpHostConfig cfg;
   memset(&cfg, 0, sizeof(cfg));
   cfg.sample_rate = 48000;
-  HpHost* host    = hp_host_new(&cfg);
-  CHECK_MSG(host, "%s", hp_host_last_error());
+  HpHost* host    = fx_host_cfg(cfg);
 
   /* Load: primed, swapped, acknowledged with the swap. */
   CHECK(!hp_host_send_patch_set_path(host, 0, 1, HP__patchFile, file));
@@ -270,7 +269,7 @@ main(void)
   /* With a synchronous worker the load runs inside run(): a FIFO must not
      hang it. */
   cfg.worker_mode = HP_WORKER_SYNC;
-  host            = hp_host_open(&cfg);
+  host            = fx_host_cfg(cfg);
   const double t1 = now_ms();
   CHECK(!hp_host_send_patch_set_path(host, 0, 1, HP__patchFile, fifo));
   CHECK(!hp_host_run(host, 256));

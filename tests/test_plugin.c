@@ -2,7 +2,7 @@
    plays a note at the right pitch, every block size works, and a host
    without a worker gets a clear refusal. */
 
-#include "check.h"
+#include "fixture.h"
 #include "host.h"
 #include "signal.h"
 
@@ -11,19 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
-static HpHost*
-make(const HpWorkerMode mode, const double rate, const uint32_t max_block)
-{
-  return hp_host_open(&(HpHostConfig){
-    .worker_mode = mode, .sample_rate = rate, .max_block = max_block});
-}
-
 /* MIDI note 57 (A3, 220 Hz) through the default patch, with the filter
    opened low and unresonant by the macros so the fundamental dominates. */
 static void
 test_default_patch_note(const HpWorkerMode mode, const double rate)
 {
-  HpHost* host = make(mode, rate, 4096);
+  HpHost* host = fx_host_cfg((HpHostConfig){.worker_mode = mode, .sample_rate = rate});
   CHECK(hp_host_set_control(host, "macro1", 0.15f) == 0); /* ~205 Hz */
   CHECK(hp_host_set_control(host, "macro2", 0.0f) == 0);  /* q 0.5 */
   const HpBlockPolicy blocks = {HP_BLOCK_RANDOM, 0, 1, 4096};
@@ -60,7 +53,7 @@ test_default_patch_note(const HpWorkerMode mode, const double rate)
 static void
 test_block_sizes(void)
 {
-  HpHost* host = make(HP_WORKER_THREADED, 48000, 8192);
+  HpHost* host = fx_host_cfg((HpHostConfig){.max_block = 8192});
   hp_host_note_on(host, 0, 69, 100);
   const HpBlockPolicy blocks = {HP_BLOCK_RANDOM, 0, 1, 8192};
   CHECK(!hp_host_render(host, 48000 * 20, blocks));
@@ -128,7 +121,7 @@ test_no_worker(void)
 static void
 test_patch_get(void)
 {
-  HpHost* host = make(HP_WORKER_THREADED, 48000, 4096);
+  HpHost* host = fx_host(HP_WORKER_THREADED, 0);
   CHECK(!hp_host_send_patch_get(host, 0, 7));
   /* The block that carries the request wakes the worker; give it the time
      a real-time host would before looking for the answer. */
@@ -170,21 +163,15 @@ play(HpHost* const host, const uint64_t frames, const size_t tail,
   return hp_sig_rms(l, tail);
 }
 
-static void
-send(HpHost* const host, const char* const line)
-{
-  CHECK_MSG(!hp_host_send_text(host, hp_host_frames(host), -1, line), "%s", line);
-}
-
 /* Control inputs beyond their declared ranges are clamped to them, and a
    value that is not finite is ignored: hosts may send either. */
 static void
 test_control_ranges(void)
 {
-  HpHost* host = make(HP_WORKER_SYNC, 48000, 4096);
-  send(host, "/patch/clear");
-  send(host, "/patch/create s1 sine");
-  send(host, "/patch/set s1 gain 0.2");
+  HpHost* host = fx_host(HP_WORKER_SYNC, 0);
+  fx_send(host, -1, "/patch/clear");
+  fx_send(host, -1, "/patch/create s1 sine");
+  fx_send(host, -1, "/patch/set s1 gain 0.2");
   /* hp:Macro: macro 1 moves s1:freq over 200..800 Hz, linearly. */
   const HpURIs* const  u = hp_host_uris(host);
   LV2_Atom_Forge* const forge = hp_host_forge(host);
@@ -202,7 +189,7 @@ test_control_ranges(void)
   lv2_atom_forge_string(forge, "lin", 3);
   lv2_atom_forge_pop(forge, &obj);
   CHECK(!hp_host_send_atom(host, hp_host_frames(host), hp_host_forge_atom(host)));
-  send(host, "/patch/commit crossfade=0");
+  fx_send(host, -1, "/patch/commit crossfade=0");
   CHECK(!hp_host_set_control(host, "macro1", 0.4f)); /* 440 Hz */
   double       f    = 0.0;
   const double ref  = play(host, 24000, 9600, &f);
@@ -244,7 +231,7 @@ test_control_ranges(void)
   hp_host_free(host);
 
   /* scene: 0..7, NaN ignored (it used to select scene 1). */
-  host = make(HP_WORKER_SYNC, 48000, 4096);
+  host = fx_host(HP_WORKER_SYNC, 0);
   CHECK(!hp_host_load_preset(host, "urn:hotpatch:preset:scenes", 0));
   CHECK(!hp_host_set_control(host, "scene", 1.0f));
   play(host, 48000, 24000, &f);
@@ -282,29 +269,29 @@ onset_rms(const HpHost* const host, const uint64_t frame)
 static double
 retrigger_rms(const bool midi, const uint32_t gap)
 {
-  HpHost* host = make(HP_WORKER_SYNC, 48000, 4096);
-  send(host, "/patch/clear");
+  HpHost* host = fx_host(HP_WORKER_SYNC, 0);
+  fx_send(host, -1, "/patch/clear");
   if (midi) {
-    send(host, "/patch/create midi midi");
+    fx_send(host, -1, "/patch/create midi midi");
   }
-  send(host, "/patch/create osc sine");
-  send(host, "/patch/set osc gain 0.5");
-  send(host, "/patch/create env adsr");
-  send(host, "/patch/set env attack 5");
-  send(host, "/patch/set env decay 200");
-  send(host, "/patch/set env sustain 0.3");
-  send(host, "/patch/set env release 250");
-  send(host, "/patch/connect osc env");
+  fx_send(host, -1, "/patch/create osc sine");
+  fx_send(host, -1, "/patch/set osc gain 0.5");
+  fx_send(host, -1, "/patch/create env adsr");
+  fx_send(host, -1, "/patch/set env attack 5");
+  fx_send(host, -1, "/patch/set env decay 200");
+  fx_send(host, -1, "/patch/set env sustain 0.3");
+  fx_send(host, -1, "/patch/set env release 250");
+  fx_send(host, -1, "/patch/connect osc env");
   if (midi) {
-    send(host, "/patch/connect midi:freq osc:freq");
-    send(host, "/patch/connect midi:gate env:gate");
+    fx_send(host, -1, "/patch/connect midi:freq osc:freq");
+    fx_send(host, -1, "/patch/connect midi:gate env:gate");
   }
-  send(host, "/patch/commit crossfade=0");
+  fx_send(host, -1, "/patch/commit crossfade=0");
   const uint64_t on = hp_host_frames(host) + 100;
   if (midi) {
     CHECK(!hp_host_note_on(host, on, 69, 100));
   } else {
-    CHECK(!hp_host_send_text(host, on, -1, "/patch/gate env 1"));
+    fx_send_at(host, on, -1, "/patch/gate env 1");
   }
   /* Sustaining after 1 s; off and on again mid-block. */
   const uint64_t off = on + 48000 + 77;
@@ -312,8 +299,8 @@ retrigger_rms(const bool midi, const uint32_t gap)
     CHECK(!hp_host_note_off(host, off, 69));
     CHECK(!hp_host_note_on(host, off + gap, 69, 100));
   } else {
-    CHECK(!hp_host_send_text(host, off, -1, "/patch/gate env 0"));
-    CHECK(!hp_host_send_text(host, off + gap, -1, "/patch/gate env 1"));
+    fx_send_at(host, off, -1, "/patch/gate env 0");
+    fx_send_at(host, off + gap, -1, "/patch/gate env 1");
   }
   CHECK(!hp_host_render(host, 48000 * 2, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
   const double rms = onset_rms(host, off + gap);

@@ -2,7 +2,7 @@
    for drones, nothing at all) gives a finite, non-silent, unclipped sound;
    the Scenes preset follows the scene control. */
 
-#include "check.h"
+#include "fixture.h"
 #include "host.h"
 #include "signal.h"
 
@@ -27,17 +27,10 @@ collect(const char* const uri, const char* const label, void* const data)
   }
 }
 
-static HpHost*
-make(const HpWorkerMode mode)
-{
-  return hp_host_open(
-    &(HpHostConfig){.sample_rate = 48000.0, .worker_mode = mode});
-}
-
 int
 main(void)
 {
-  HpHost* host = make(HP_WORKER_THREADED);
+  HpHost* host = fx_host(HP_WORKER_THREADED, 0);
   List    list;
   memset(&list, 0, sizeof(list));
   hp_host_list_presets(host, collect, &list);
@@ -46,7 +39,7 @@ main(void)
 
   for (size_t i = 0; i < list.count; ++i) {
     for (unsigned flags = 0; flags <= HP_RESTORE_NO_WORKER; flags += HP_RESTORE_NO_WORKER) {
-      host = make(HP_WORKER_THREADED);
+      host = fx_host(HP_WORKER_THREADED, 0);
       CHECK_MSG(!hp_host_load_preset(host, list.uri[i], flags), "%s: %s",
                 list.uri[i], hp_host_last_error());
       CHECK(!hp_host_run(host, 256));
@@ -80,7 +73,7 @@ main(void)
 
   /* The Scenes preset: the scene control picks the drone. */
   static const double want[3] = {220.0, 330.0, 440.0};
-  host = make(HP_WORKER_SYNC);
+  host = fx_host(HP_WORKER_SYNC, 0);
   CHECK(!hp_host_load_preset(host, "urn:hotpatch:preset:scenes", 0));
   for (int scene = 0; scene < 3; ++scene) {
     CHECK(!hp_host_set_control(host, "scene", (float)scene));
@@ -92,7 +85,7 @@ main(void)
   printf("# Scenes preset: scene control 0, 1, 2 plays 220, 330, 440 Hz\n");
   hp_host_free(host);
   /* Loading a preset while one plays: primed and crossfaded, no dropout. */
-  host = make(HP_WORKER_THREADED);
+  host = fx_host(HP_WORKER_THREADED, 0);
   CHECK(!hp_host_load_preset(host, "urn:hotpatch:preset:drone", 0));
   CHECK(!hp_host_render(host, 48000, (HpBlockPolicy){HP_BLOCK_RANDOM, 0, 1, 1024}));
   const uint64_t load_at = hp_host_frames(host);

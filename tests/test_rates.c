@@ -10,7 +10,7 @@
   tests/test_plugin.c, test_no_worker.)
 */
 
-#include "check.h"
+#include "fixture.h"
 #include "host.h"
 #include "signal.h"
 
@@ -39,31 +39,6 @@ make(const double rate, const bool bare)
             bare ? " without options and log" : "",
             hp_host_last_error());
   return host;
-}
-
-static void
-send(HpHost* const host, const int seq, const char* const line)
-{
-  CHECK_MSG(!hp_host_send_text(host, hp_host_frames(host), seq, line),
-            "%s: %s",
-            line,
-            hp_host_last_error());
-}
-
-/* Run (letting the worker work, as real time would) until `seq` is
-   answered; its answer must be an Ack. */
-static void
-acked(HpHost* const host, const int seq, const char* const what)
-{
-  const HpHostEvent* ev = NULL;
-  for (int i = 0; i < 200 && !ev; ++i) {
-    CHECK(!hp_host_run(host, 256));
-    CHECK(!hp_host_wait_worker(host, 5000));
-    ev = hp_host_find_reply(host, seq);
-  }
-  CHECK_MSG(ev, "%s: no answer", what);
-  CHECK_MSG(
-    ev->kind == HP_EV_ACK, "%s: %s", what, ev->message ? ev->message : "error");
 }
 
 /* Render `seconds` in nominal blocks; the pitch and level of the last half. */
@@ -108,11 +83,11 @@ default_note(HpHost* const host)
 static double
 sine_1k(HpHost* const host, const int seq)
 {
-  send(host, -1, "/patch/clear");
-  send(host, -1, "/patch/create tone sine");
-  send(host, -1, "/patch/set tone freq 1000");
-  send(host, seq, "/patch/commit crossfade=0");
-  acked(host, seq, "the 1 kHz sine");
+  fx_send(host, -1, "/patch/clear");
+  fx_send(host, -1, "/patch/create tone sine");
+  fx_send(host, -1, "/patch/set tone freq 1000");
+  fx_send(host, seq, "/patch/commit crossfade=0");
+  fx_acked(host, seq, "the 1 kHz sine");
   return measure(host, 1.0, NULL);
 }
 
@@ -196,7 +171,7 @@ test_bare_host(const double rate)
     fabs(sine - 1000.0) < 0.1, "bare host: the sine plays %.4f Hz", sine);
   float worst = 0.0f;
   block_sequence_run(host, &worst);
-  send(host, 2, "/patch/create bad sinee");
+  fx_send(host, 2, "/patch/create bad sinee");
   const HpHostEvent* ev = NULL;
   for (int i = 0; i < 100 && !ev; ++i) {
     CHECK(!hp_host_run(host, 256));

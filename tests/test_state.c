@@ -1,7 +1,7 @@
 /* State: the patch bank survives save and restore, in a fresh instance,
    with and without a worker; broken state changes nothing audible. */
 
-#include "check.h"
+#include "fixture.h"
 #include "host.h"
 #include "signal.h"
 
@@ -10,18 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static HpHost*
-make(void)
-{
-  return hp_host_open(&(HpHostConfig){.sample_rate = 48000.0});
-}
-
-static void
-send(HpHost* const host, const char* const line)
-{
-  CHECK_MSG(!hp_host_send_text(host, hp_host_frames(host), -1, line), "%s", line);
-}
 
 /* Render 1 s and return the pitch of its second half. */
 static double
@@ -66,7 +54,7 @@ test_scene_agreement(const char* const dir)
 
   /* Control on 1, load Scenes: its active scene 1 (220 Hz) plays and the
      control says so; saved and reloaded, the same. */
-  HpHost* a = make();
+  HpHost* a = fx_host(HP_WORKER_THREADED, 0);
   CHECK(!hp_host_set_control(a, "scene", 1.0f));
   settle(a);
   CHECK(!hp_host_load_preset(a, "urn:hotpatch:preset:scenes", 0));
@@ -74,7 +62,7 @@ test_scene_agreement(const char* const dir)
   const double loaded  = pitch(a);
   const float  control = hp_host_control_in(a, "scene");
   CHECK(!hp_host_save_state(a, dir));
-  HpHost* b = make();
+  HpHost* b = fx_host(HP_WORKER_THREADED, 0);
   CHECK(!hp_host_restore_state_file(b, state, 0));
   settle(b);
   const double reloaded = pitch(b);
@@ -92,13 +80,13 @@ test_scene_agreement(const char* const dir)
 
   /* Control on 1, load Bass (one scene): no error, Bass plays (its 7
      modules, a note sounds); saved and reloaded, the same. */
-  a = make();
+  a = fx_host(HP_WORKER_THREADED, 0);
   CHECK(!hp_host_set_control(a, "scene", 1.0f));
   settle(a);
   CHECK(!hp_host_load_preset(a, "urn:hotpatch:preset:bass", 0));
   settle(a);
   CHECK(!hp_host_save_state(a, dir));
-  b = make();
+  b = fx_host(HP_WORKER_THREADED, 0);
   CHECK(!hp_host_restore_state_file(b, state, 0));
   settle(b);
   double level[2] = {0.0, 0.0};
@@ -142,7 +130,7 @@ test_scene_agreement(const char* const dir)
           " state:state [ <" HP__patchBank "> \"\"\"%s\"\"\" ] .\n",
           bank);
   fclose(file);
-  a = make();
+  a = fx_host(HP_WORKER_THREADED, 0);
   CHECK(!hp_host_set_control(a, "scene", 1.0f));
   settle(a);
   CHECK(!hp_host_restore_state_file(a, state, 0));
@@ -161,15 +149,15 @@ main(void)
   char dir[] = "/tmp/hp_test_state_XXXXXX";
   CHECK(mkdtemp(dir));
 
-  HpHost* a = make();
-  send(a, "/patch/clear");
-  send(a, "/patch/create osc1 sine");
-  send(a, "/patch/set osc1 freq 330");
-  send(a, "/patch/create filt1 biquad");
-  send(a, "/patch/set filt1 mode highpass");
-  send(a, "/patch/set filt1 cutoff 50");
-  send(a, "/patch/connect osc1 filt1");
-  send(a, "/patch/commit");
+  HpHost* a = fx_host(HP_WORKER_THREADED, 0);
+  fx_send(a, -1, "/patch/clear");
+  fx_send(a, -1, "/patch/create osc1 sine");
+  fx_send(a, -1, "/patch/set osc1 freq 330");
+  fx_send(a, -1, "/patch/create filt1 biquad");
+  fx_send(a, -1, "/patch/set filt1 mode highpass");
+  fx_send(a, -1, "/patch/set filt1 cutoff 50");
+  fx_send(a, -1, "/patch/connect osc1 filt1");
+  fx_send(a, -1, "/patch/commit");
   CHECK(!hp_host_run(a, 256));
   CHECK(!hp_host_wait_worker(a, 5000));
   double f = pitch(a);
@@ -190,7 +178,7 @@ main(void)
   /* A fresh instance (plays the default patch) restored with a worker and
      without one (Ardour session load). */
   for (unsigned flags = 0; flags <= HP_RESTORE_NO_WORKER; flags += HP_RESTORE_NO_WORKER) {
-    HpHost* b = make();
+    HpHost* b = fx_host(HP_WORKER_THREADED, 0);
     CHECK(!hp_host_restore_state(a, flags) || 1);
     char path[512];
     snprintf(path, sizeof(path), "%s/state.ttl", dir);
@@ -220,10 +208,10 @@ main(void)
   file = fopen(path, "w");
   CHECK(file && fwrite(saved, 1, len, file) == len);
   fclose(file);
-  HpHost* c = make();
-  send(c, "/patch/clear");
-  send(c, "/patch/create osc1 sine");
-  send(c, "/patch/commit");
+  HpHost* c = fx_host(HP_WORKER_THREADED, 0);
+  fx_send(c, -1, "/patch/clear");
+  fx_send(c, -1, "/patch/create osc1 sine");
+  fx_send(c, -1, "/patch/commit");
   CHECK(!hp_host_run(c, 256));
   CHECK(!hp_host_wait_worker(c, 5000));
   hp_host_restore_state_file(c, path, 0);
@@ -241,7 +229,7 @@ main(void)
     "   [ a hp:Set ; hp:module \"a\" ; hp:param \"freq\" ; hp:value 220.0 ] ) ]\n"
     " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"b\" ; hp:type \"triangle\" ]\n"
     "   [ a hp:Set ; hp:module \"b\" ; hp:param \"freq\" ; hp:value 550.0 ] ) ] ) .\n";
-  HpHost* d = make();
+  HpHost* d = fx_host(HP_WORKER_THREADED, 0);
   const LV2_URID key = hp_host_map(d, HP__patchBank);
   (void)key;
   snprintf(path, sizeof(path), "%s/bank.ttl", dir);
@@ -277,9 +265,9 @@ main(void)
 
   /* Macros follow the host's controls along their range and curve, and
      survive a save and restore. */
-  HpHost* m = make();
-  send(m, "/patch/clear");
-  send(m, "/patch/create tone sine");
+  HpHost* m = fx_host(HP_WORKER_THREADED, 0);
+  fx_send(m, -1, "/patch/clear");
+  fx_send(m, -1, "/patch/create tone sine");
   const HpURIs* u = hp_host_uris(m);
   for (int i = 0; i < 2; ++i) {
     LV2_Atom_Forge*      forge = hp_host_forge(m);
@@ -298,7 +286,7 @@ main(void)
     lv2_atom_forge_pop(forge, &obj);
     CHECK(!hp_host_send_atom(m, hp_host_frames(m), hp_host_forge_atom(m)));
   }
-  send(m, "/patch/commit");
+  fx_send(m, -1, "/patch/commit");
   static const float  positions[] = {0.0f, 0.5f, 1.0f};
   static const double freqs[]     = {100.0, 316.2278, 1000.0};
   static const double gains[]     = {0.0, 0.25, 0.5};

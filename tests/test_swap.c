@@ -5,7 +5,7 @@
   click and silence checks, and the real-time proof.
 */
 
-#include "check.h"
+#include "fixture.h"
 #include "host.h"
 #include "seed.h"
 #include "rtcheck.h"
@@ -15,32 +15,6 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-
-#define RATE 48000.0
-
-static const char*
-mode_name(const HpWorkerMode mode)
-{
-  return mode == HP_WORKER_SYNC ? "sync" : "threaded";
-}
-
-static HpHost*
-make(const HpWorkerMode mode, const uint64_t seed)
-{
-  return hp_host_open(
-    &(HpHostConfig){.worker_mode = mode, .sample_rate = RATE, .seed = seed});
-}
-
-static void
-send(HpHost* const host, const char* const line)
-{
-  if (getenv("HP_DEBUG_LINES")) {
-    printf("at %llu: %s\n", (unsigned long long)hp_host_frames(host), line);
-  }
-  CHECK_MSG(!hp_host_send_text(host, hp_host_frames(host), -1, line), "%s",
-            line);
-}
-
 
 typedef struct {
   const char* lines[8];   /* text-protocol edits before the commit */
@@ -117,14 +91,14 @@ test_seed_scenarios(const HpWorkerMode mode)
       {"osc1 simple_sine", "env1 adsr", "filt1 biquad_filter"}}},
   };
   for (int s = 0; s < 4; ++s) {
-    HpHost* host = make(mode, 10u + (uint64_t)s);
+    HpHost* host = fx_host(mode, 10u + (uint64_t)s);
     /* A fresh instance plays the default patch: scripts begin with clear. */
-    send(host, "/patch/clear");
+    fx_send(host, -1, "/patch/clear");
     uint64_t first_swap = 0;
     for (int c = 0; c < 3 && scenarios[s][c].lines[0]; ++c) {
       const Step* step = &scenarios[s][c];
       for (int i = 0; i < 8 && step->lines[i]; ++i) {
-        send(host, step->lines[i]);
+        fx_send(host, -1, step->lines[i]);
       }
       HpPrimeOp primes[32];
       char      ids[4][32];
@@ -142,7 +116,7 @@ test_seed_scenarios(const HpWorkerMode mode)
     }
     CHECK(!hp_host_render(host, 24000, (HpBlockPolicy){HP_BLOCK_RANDOM, 0, 1, 4096}));
     char what[64];
-    snprintf(what, sizeof(what), "scenario %d (%s)", s + 1, mode_name(mode));
+    snprintf(what, sizeof(what), "scenario %d (%s)", s + 1, fx_mode_name(mode));
     check_no_silence(host, first_swap, what);
     const size_t n = hp_host_recorded(host);
     const float* l = hp_host_out_l(host);
@@ -154,7 +128,7 @@ test_seed_scenarios(const HpWorkerMode mode)
     const double want = s == 0 ? 0.1414 : 0.0990;
     CHECK_MSG(fabs(rms - want) < 0.01, "%s: rms %.4f, expected %.4f", what, rms, want);
     printf("# seed scenario %d, %s worker: %.4f Hz, RMS %.4f, no silent window\n",
-           s + 1, mode_name(mode), f, rms);
+           s + 1, fx_mode_name(mode), f, rms);
     hp_host_free(host);
   }
 }
@@ -175,14 +149,14 @@ random_patch(HpHost* const host, const int cycle, HpPrimeOp* const primes,
   if (cycle > 0 && hp_host_random(host, 0, 2) == 0) {
     snprintf(line, sizeof(line), "/patch/set c%d_o0 freq %u", patch_cycle,
              hp_host_random(host, 100, 1500));
-    send(host, line);
+    fx_send(host, -1, line);
     snprintf(line, sizeof(line), "/patch/create x%d sine", cycle);
-    send(host, line);
+    fx_send(host, -1, line);
     return 0;
   }
   patch_cycle = cycle;
   const int c = cycle;
-  send(host, "/patch/clear");
+  fx_send(host, -1, "/patch/clear");
   const uint32_t n_osc = hp_host_random(host, 1, 3);
   const bool     env   = hp_host_random(host, 0, 1);
   const bool     filt  = hp_host_random(host, 0, 1);
@@ -190,41 +164,41 @@ random_patch(HpHost* const host, const int cycle, HpPrimeOp* const primes,
   snprintf(to, sizeof(to), env ? "c%d_env" : filt ? "c%d_filt" : "out", c);
   if (env) {
     snprintf(line, sizeof(line), "/patch/create c%d_env adsr", c);
-    send(host, line);
+    fx_send(host, -1, line);
     snprintf(line, sizeof(line), "/patch/set c%d_env attack %u", c, hp_host_random(host, 0, 20));
-    send(host, line);
+    fx_send(host, -1, line);
     snprintf(line, sizeof(line), "/patch/set c%d_env sustain 0.%u", c, hp_host_random(host, 5, 9));
-    send(host, line);
+    fx_send(host, -1, line);
     snprintf(names[0], 16, "c%d_env", c);
     primes[n_primes++] = (HpPrimeOp){"gate", names[0], NULL, 1.0f};
   }
   if (filt) {
     snprintf(line, sizeof(line), "/patch/create c%d_filt biquad", c);
-    send(host, line);
+    fx_send(host, -1, line);
     snprintf(line, sizeof(line), "/patch/set c%d_filt cutoff %u", c, hp_host_random(host, 500, 8000));
-    send(host, line);
+    fx_send(host, -1, line);
   }
   for (uint32_t i = 0; i < n_osc; ++i) {
     snprintf(line, sizeof(line), "/patch/create c%d_o%u %s", c, i,
              types[hp_host_random(host, 0, 3)]);
-    send(host, line);
+    fx_send(host, -1, line);
     snprintf(line, sizeof(line), "/patch/set c%d_o%u freq %u", c, i, hp_host_random(host, 100, 1500));
-    send(host, line);
+    fx_send(host, -1, line);
     snprintf(line, sizeof(line), "/patch/set c%d_o%u gain 0.%u", c, i, hp_host_random(host, 1, 3));
-    send(host, line);
+    fx_send(host, -1, line);
     snprintf(line, sizeof(line), "/patch/connect c%d_o%u %s", c, i, to);
-    send(host, line);
+    fx_send(host, -1, line);
   }
   if (env) {
     snprintf(line, sizeof(line), "/patch/connect c%d_env %s", c, filt ? "" : "out");
     if (filt) {
       snprintf(line, sizeof(line), "/patch/connect c%d_env c%d_filt", c, c);
     }
-    send(host, line);
+    fx_send(host, -1, line);
   }
   if (filt) {
     snprintf(line, sizeof(line), "/patch/connect c%d_filt out", c);
-    send(host, line);
+    fx_send(host, -1, line);
   }
   return n_primes;
 }
@@ -234,7 +208,7 @@ random_patch(HpHost* const host, const int cycle, HpPrimeOp* const primes,
 static void
 test_stress(const HpWorkerMode mode, const int cycles)
 {
-  HpHost* host = make(mode, 1234);
+  HpHost* host = fx_host(mode, 1234);
   const HpBlockPolicy blocks = {HP_BLOCK_RANDOM, 0, 1, 4096};
   uint64_t swap_frames[2000];
   float    swap_fade[2000];
@@ -335,7 +309,7 @@ test_stress(const HpWorkerMode mode, const int cycles)
   printf("# stress, %s worker: %d commits, %zu swaps over %.1f s of random blocks; "
          "worst step ratio at a swap %.3f (%zu swaps checked); %llu forbidden calls "
          "in run(); largest worker message %u bytes\n",
-         mode_name(mode), cycles, n_swaps, (double)total / RATE, (double)worst, checked,
+         fx_mode_name(mode), cycles, n_swaps, (double)total / RATE, (double)worst, checked,
          (unsigned long long)counts.total, ws.max_request_size);
   hp_host_free(host);
 }
@@ -350,12 +324,12 @@ test_macros_through_swap(void)
   float* out[2] = {NULL, NULL};
   size_t n      = 0;
   for (int commits = 0; commits < 2; ++commits) {
-    HpHost* host = make(HP_WORKER_SYNC, 5);
+    HpHost* host = fx_host(HP_WORKER_SYNC, 5);
     CHECK(!hp_host_note_on(host, 0, 48, 100));
     CHECK(!hp_host_render(host, 9600, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
     if (commits) {
-      CHECK(!hp_host_send_text(host, 9600, -1, "/patch/create k const"));
-      CHECK(!hp_host_send_text(host, 9600, 50, "/patch/commit"));
+      fx_send_at(host, 9600, -1, "/patch/create k const");
+      fx_send_at(host, 9600, 50, "/patch/commit");
     }
     CHECK(!hp_host_render(host, 9600, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
     CHECK(!commits || hp_host_find_event(host, HP_EV_SWAPPED, 50));
@@ -392,21 +366,21 @@ test_burst_sync(void)
   float* out[2] = {NULL, NULL};
   size_t n      = 0;
   for (int r = 0; r < 2; ++r) {
-    HpHost* host = make(HP_WORKER_SYNC, 6 + (uint64_t)r);
-    send(host, "/patch/clear");
-    send(host, "/patch/create osc0 sine");
-    send(host, "/patch/commit");
+    HpHost* host = fx_host(HP_WORKER_SYNC, 6 + (uint64_t)r);
+    fx_send(host, -1, "/patch/clear");
+    fx_send(host, -1, "/patch/create osc0 sine");
+    fx_send(host, -1, "/patch/commit");
     CHECK(!hp_host_render(host, FIRST, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
     for (int i = 1; i <= N_COMMITS; ++i) {
       const uint64_t at = FIRST + 5u * (uint64_t)i;
       char           line[64];
       snprintf(line, sizeof(line), "/patch/create osc%d sine", i);
-      CHECK(!hp_host_send_text(host, at, -1, line));
+      fx_send_at(host, at, -1, line);
       snprintf(line, sizeof(line), "/patch/set osc%d freq %d", i, 200 + 20 * i);
-      CHECK(!hp_host_send_text(host, at, -1, line));
+      fx_send_at(host, at, -1, line);
       snprintf(line, sizeof(line), "/patch/set osc%d gain 0.01", i);
-      CHECK(!hp_host_send_text(host, at, -1, line));
-      CHECK(!hp_host_send_text(host, at, 200 + i, "/patch/commit"));
+      fx_send_at(host, at, -1, line);
+      fx_send_at(host, at, 200 + i, "/patch/commit");
     }
     CHECK(!hp_host_render(host, 4096, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
     size_t swapped = 0;
@@ -450,14 +424,14 @@ test_burst_sync(void)
 static void
 test_held_note_edit(const HpWorkerMode mode)
 {
-  HpHost* host = make(mode, 8);
+  HpHost* host = fx_host(mode, 8);
   CHECK(!hp_host_note_on(host, 0, 57, 100));
   CHECK(!hp_host_render(host, 24000, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
   const double playing =
     hp_sig_rms(hp_host_out_l(host) + hp_host_recorded(host) - 4800, 4800);
-  send(host, "/patch/create k const");
-  CHECK(!hp_host_send_text(host, hp_host_frames(host), 70,
-                           "/patch/commit require_signal=1"));
+  fx_send(host, -1, "/patch/create k const");
+  fx_send_at(host, hp_host_frames(host), 70,
+                           "/patch/commit require_signal=1");
   CHECK(!hp_host_run(host, 256));
   CHECK(!hp_host_wait_worker(host, 5000));
   const HpHostEvent* swapped = hp_host_find_event(host, HP_EV_SWAPPED, 70);
@@ -466,13 +440,13 @@ test_held_note_edit(const HpWorkerMode mode)
   }
   const HpHostEvent* err    = hp_host_find_event(host, HP_EV_ERROR, 70);
   const HpHostEvent* primed = hp_host_find_event(host, HP_EV_PRIMED, 70);
-  CHECK_MSG(!err, "%s worker: %s", mode_name(mode), err ? err->message : "");
+  CHECK_MSG(!err, "%s worker: %s", fx_mode_name(mode), err ? err->message : "");
   CHECK(swapped && primed);
   CHECK_MSG(fabs(primed->warmup_rms / playing - 1.0) < 0.05,
-            "%s worker: warm-up RMS %.4f, playing %.4f", mode_name(mode),
+            "%s worker: warm-up RMS %.4f, playing %.4f", fx_mode_name(mode),
             primed->warmup_rms, playing);
   printf("# %s worker, note held, trivial edit with require_signal: warm-up "
-         "RMS %.4f, playing %.4f\n", mode_name(mode), primed->warmup_rms,
+         "RMS %.4f, playing %.4f\n", fx_mode_name(mode), primed->warmup_rms,
          playing);
   hp_host_free(host);
 }

@@ -1,0 +1,723 @@
+/*
+  The stress soak's operations (tests/test_stress_soak.c): the kinds of
+  operation it mixes, what each numbered message was and what became of it
+  (the Soak), the messages each operation sends, the patch documents it
+  loads, and the clocks and memory figures it reads.
+*/
+
+#ifndef HP_TEST_SOAK_H
+#define HP_TEST_SOAK_H
+
+#include "fixture.h"
+
+#include <lv2/atom/forge.h>
+
+#include <malloc.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SLOTS (1u << 17u) /* sequence numbers tracked at once */
+
+static inline double
+now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static inline void
+sleep_s(const double s)
+{
+  if (s <= 0.0) {
+    return;
+  }
+  struct timespec t;
+  t.tv_sec  = (time_t)s;
+  t.tv_nsec = (long)((s - (double)t.tv_sec) * 1e9);
+  nanosleep(&t, NULL);
+}
+
+/* Resident set size in KiB (/proc/self/statm), and of it the pages not
+   backed by files (heap, stacks: what a leak grows) in `anon`. */
+static inline long
+rss_kb(long* const anon)
+{
+  FILE* f        = fopen("/proc/self/statm", "r");
+  long  size     = 0;
+  long  resident = -1;
+  long  shared   = 0;
+  if (f) {
+    if (fscanf(f, "%ld %ld %ld", &size, &resident, &shared) != 3) {
+      resident = -1;
+    }
+    fclose(f);
+  }
+  const long page = sysconf(_SC_PAGESIZE) / 1024;
+  if (anon) {
+    *anon = resident < 0 ? -1 : (resident - shared) * page;
+  }
+  return resident < 0 ? -1 : resident * page;
+}
+
+/* Heap in use (all malloc arenas, mmapped chunks included) in KiB: a leak
+   shows here; RSS also counts pages the allocator keeps for reuse. */
+static inline long
+heap_kb(void)
+{
+  const struct mallinfo2 m = mallinfo2();
+  return (long)((m.uordblks + m.hblkhd) / 1024u);
+}
+
+static inline unsigned long
+env_number(const char* const name, const unsigned long def)
+{
+  const char* v = getenv(name);
+  return v && *v ? strtoul(v, NULL, 10) : def;
+}
+
+/* What the host's log of blocks (it keeps every one; 16 bytes each, in an
+   array doubled from 1,024 entries) holds and allocates, in KiB: test
+   infrastructure, taken out of the memory figures. */
+static inline long
+block_log_kb(const size_t n_blocks, const bool allocated)
+{
+  size_t cap = 1024;
+  while (cap < n_blocks) {
+    cap *= 2;
+  }
+  return (long)((allocated ? cap : n_blocks) * sizeof(HpBlock) / 1024u);
+}
+
+/* Operation kinds of the soak. */
+typedef enum {
+  K_COMMIT,      /* clear + a random sounding patch + commit */
+  K_COMMIT_EDIT, /* an incremental commit on the playing patch */
+  K_COMMIT_BAD,  /* a commit made to fail, then an abort */
+  K_ABORT,
+  K_SET,
+  K_GATE,
+  K_FILE,
+  K_SCENE,
+  K_SAVE,
+  K_GET,
+  K_MALFORMED,
+  K_FLOOD,
+  N_KINDS
+} Kind;
+
+static const char* const kind_names[N_KINDS] = {
+  "commit", "commit-edit", "commit-bad", "abort", "set",       "gate",
+  "file",   "scene",       "save",       "get",   "malformed", "flood"
+};
+
+/* Weights out of 1000. */
+static const unsigned kind_weights[N_KINDS] = { 140, 60, 25, 60, 374, 110,
+                                                60,  60, 20, 40, 50,  1 };
+
+/* What a numbered message was and what became of it. */
+enum {
+  M_STAGE = 1, /* staging message of a transaction */
+  M_COMMIT,    /* a transaction's commit */
+  M_OTHER,     /* answered with Ack or Error */
+  M_GET        /* answered with patch:Set hp:patch or Error */
+};
+
+enum {
+  F_MUST_FAIL = 1u, /* a commit made to fail */
+  F_TAINTED   = 2u, /* a staging message of its transaction was refused */
+  F_MUST_ERR  = 4u, /* a message that must be refused (bad value, malformed) */
+  F_FILE      = 8u  /* a patch file load (replaces the bank) */
+};
+
+typedef struct {
+  uint8_t kind;    /* M_*, 0 when free */
+  uint8_t replies; /* answers seen */
+  uint8_t flags;
+  int32_t txn;  /* a staging message: its commit's seq */
+  double  sent; /* wall time sent */
+} Slot;
+
+typedef struct {
+  HpHost*  host;
+  Slot*    slots;
+  int32_t  next_seq;
+  uint64_t numbered;
+  uint64_t messages;
+  uint64_t ops[N_KINDS];
+  /* answers */
+  uint64_t acks, errors, queue_full, lost, duplicates, must_err_acked;
+  uint64_t commits_sent, swapped, superseded, aborted, dropped;
+  uint64_t failed_expected, failed_unexpected;
+  uint64_t gets_answered;
+  double   max_latency;
+  char     unexpected[320 + 64];
+  /* audio */
+  bool     sounding; /* the first sounding patch has swapped in */
+  int32_t  first_seq;
+  uint64_t check_from; /* absolute frame from which silence counts */
+  size_t   rec_seen;   /* recorded frames already scanned */
+  size_t   ev_seen;    /* events already read */
+  uint64_t quiet_run;  /* consecutive quiet frames */
+  uint64_t silent_windows, silent_runs, longest_quiet, first_silent;
+  uint64_t nonfinite;
+  uint64_t frames_checked;
+  /* Is the playing patch sure to sound?  Not after a commit some of whose
+     staging messages were refused (a full queue may drop its oscillator)
+     swaps in, nor after a scene change while such a patch may sit in the
+     bank; again after a complete commit or file load.  Changes queue up
+     here by frame for scan_audio(). */
+  bool     guarded;
+  bool     bank_tainted;
+  uint64_t guard_frame[256];
+  bool     guard_state[256];
+  uint32_t n_guard;
+  uint64_t unguarded_frames;
+  uint64_t tainted_swaps;
+  /* names in the last sent patch */
+  unsigned txn_id;
+  char     anchor[32], env[32], filt[32], extra[32];
+  bool     has_env, has_filt, has_extra;
+  /* files */
+  char     dir[64];
+  char     files[6][128];
+  char     state_dir[128];
+  uint64_t saves;
+  uint64_t discards;      /* recordings dropped (the buffer is at full size) */
+  uint64_t notes_dropped; /* "notification queue full" in the plugin's log */
+  bool     keep_events;   /* the final checks look events up */
+} Soak;
+
+static inline int32_t
+take_seq(Soak* const   s,
+         const uint8_t kind,
+         const int32_t txn,
+         const uint8_t flags)
+{
+  const int32_t seq  = s->next_seq++;
+  Slot* const   slot = &s->slots[(uint32_t)seq % SLOTS];
+  if (slot->kind && !slot->replies) {
+    /* The window wrapped: that message was never answered. */
+    ++s->lost;
+  }
+  slot->kind    = kind;
+  slot->replies = 0;
+  slot->flags   = flags;
+  slot->txn     = txn;
+  slot->sent    = now_s();
+  ++s->numbered;
+  return seq;
+}
+
+static inline void
+text(Soak* const       s,
+     const uint64_t    frame,
+     const int32_t     seq,
+     const char* const line)
+{
+  CHECK_MSG(!hp_host_send_text(s->host, frame, seq, line),
+            "%s: %s",
+            line,
+            hp_host_last_error());
+  ++s->messages;
+}
+
+/* A staging message of transaction `txn`, numbered. */
+static inline void stage(Soak* const       s,
+                  const uint64_t    frame,
+                  const int32_t     txn,
+                  const char* const fmt,
+                  ...) __attribute__((format(printf, 4, 5)));
+
+static inline void
+stage(Soak* const       s,
+      const uint64_t    frame,
+      const int32_t     txn,
+      const char* const fmt,
+      ...)
+{
+  char    line[256];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(line, sizeof(line), fmt, args);
+  va_end(args);
+  text(s, frame, take_seq(s, M_STAGE, txn, 0), line);
+}
+
+static inline float
+uniform(HpHost* const host, const float lo, const float hi)
+{
+  return lo + (hi - lo) * (float)hp_host_random(host, 0, 1000000) * 1e-6f;
+}
+
+static const char* const osc_types[] = { "sine", "saw", "square", "triangle" };
+
+/* A transaction's commit seq is taken first, so its staging messages can
+   point at it; the numbers stay in sending order apart from that. */
+static inline void
+commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
+{
+  HpHost* const  h   = s->host;
+  const unsigned t   = ++s->txn_id;
+  const int32_t  txn = take_seq(s, M_COMMIT, -1, must_fail ? F_MUST_FAIL : 0);
+  ++s->commits_sent;
+  /* Made to fail: a prime op naming no module, or a silent patch (an
+     envelope with nothing in it) while hp:requireSignal is set. */
+  const bool silent = must_fail && hp_host_random(h, 0, 1);
+  s->has_env        = silent || hp_host_random(h, 0, 1);
+  s->has_filt       = !silent && hp_host_random(h, 0, 1);
+  s->has_extra =
+    !silent && (s->has_env || s->has_filt || hp_host_random(h, 0, 1));
+  snprintf(s->anchor, sizeof(s->anchor), "a%u", t);
+  snprintf(s->env, sizeof(s->env), "e%u", t);
+  snprintf(s->filt, sizeof(s->filt), "f%u", t);
+  snprintf(s->extra, sizeof(s->extra), "x%u", t);
+
+  stage(s, frame, txn, "/patch/clear");
+  if (!silent) {
+    /* The anchor: straight to the output, never quieter than 0.1 peak. */
+    stage(s,
+          frame,
+          txn,
+          "/patch/create %s %s",
+          s->anchor,
+          osc_types[hp_host_random(h, 0, 3)]);
+    stage(s,
+          frame,
+          txn,
+          "/patch/set %s freq %.2f",
+          s->anchor,
+          (double)uniform(h, 60.0f, 2000.0f));
+    stage(s,
+          frame,
+          txn,
+          "/patch/set %s gain %.3f",
+          s->anchor,
+          (double)uniform(h, 0.1f, 0.4f));
+    stage(s, frame, txn, "/patch/connect %s out", s->anchor);
+  }
+  const char* to = "out";
+  if (s->has_env) {
+    stage(s, frame, txn, "/patch/create %s adsr", s->env);
+    stage(s,
+          frame,
+          txn,
+          "/patch/set %s attack %u",
+          s->env,
+          hp_host_random(h, 0, 50));
+    stage(s,
+          frame,
+          txn,
+          "/patch/set %s release %u",
+          s->env,
+          hp_host_random(h, 5, 300));
+    stage(s, frame, txn, "/patch/connect %s out", s->env);
+    to = s->env;
+  }
+  if (s->has_filt) {
+    stage(s, frame, txn, "/patch/create %s biquad", s->filt);
+    stage(s,
+          frame,
+          txn,
+          "/patch/set %s cutoff %u",
+          s->filt,
+          hp_host_random(h, 200, 8000));
+    stage(s,
+          frame,
+          txn,
+          "/patch/set %s q %.2f",
+          s->filt,
+          (double)uniform(h, 0.5f, 4.0f));
+    stage(s, frame, txn, "/patch/connect %s %s", s->filt, to);
+    to = s->filt;
+  }
+  if (s->has_extra) {
+    stage(s,
+          frame,
+          txn,
+          "/patch/create %s %s",
+          s->extra,
+          osc_types[hp_host_random(h, 0, 3)]);
+    stage(s,
+          frame,
+          txn,
+          "/patch/set %s freq %.2f",
+          s->extra,
+          (double)uniform(h, 40.0f, 4000.0f));
+    stage(s,
+          frame,
+          txn,
+          "/patch/set %s gain %.3f",
+          s->extra,
+          (double)uniform(h, 0.0f, 0.3f));
+    stage(s, frame, txn, "/patch/connect %s %s", s->extra, to);
+  }
+  HpPrimeOp prime[2];
+  uint32_t  n_prime = 0;
+  if (s->has_env && hp_host_random(h, 0, 1)) {
+    /* (In the silent patch the envelope has no input: gated, still silent.) */
+    prime[n_prime++] = (HpPrimeOp){ "gate", s->env, NULL, 1.0f };
+  }
+  if (must_fail && !silent) {
+    prime[n_prime++] = (HpPrimeOp){ "mod", "nosuch", "freq", 100.0f };
+  }
+  HpHostCommit opts = { true,
+                        (int32_t)hp_host_random(h, 1, 16),
+                        true,
+                        (float)hp_host_random(h, 0, 40),
+                        true,
+                        true,
+                        n_prime ? prime : NULL,
+                        n_prime };
+  CHECK(!hp_host_send_commit(h, frame, txn, &opts));
+  ++s->messages;
+  if (must_fail) {
+    /* Back to the playing patch, so later edits build on it. */
+    text(s, frame, take_seq(s, M_OTHER, -1, 0), "/patch/abort");
+  }
+}
+
+/* Add an oscillator to the staged (playing) patch. */
+static inline void
+commit_edit(Soak* const s, const uint64_t frame)
+{
+  HpHost* const h   = s->host;
+  const int32_t txn = take_seq(s, M_COMMIT, -1, 0);
+  ++s->commits_sent;
+  /* An id of its own, and straight to the output: it sounds whatever else
+     staging holds (a refused message may have left half a patch there). */
+  const unsigned t = ++s->txn_id;
+  stage(s, frame, txn, "/patch/create y%u sine", t);
+  stage(s,
+        frame,
+        txn,
+        "/patch/set y%u freq %.2f",
+        t,
+        (double)uniform(h, 60.0f, 2000.0f));
+  stage(s, frame, txn, "/patch/set y%u gain 0.1", t);
+  stage(s, frame, txn, "/patch/connect y%u out", t);
+  HpHostCommit opts = { false, 0,    true, (float)hp_host_random(h, 0, 30),
+                        true,  true, NULL, 0 };
+  CHECK(!hp_host_send_commit(h, frame, txn, &opts));
+  ++s->messages;
+}
+
+/* A live hp:Set: valid ones on the last patch's modules (the anchor's
+   gain stays >= 0.1), and refused ones that must never sound. */
+static inline void
+live_set(Soak* const s, const uint64_t frame)
+{
+  HpHost* const h = s->host;
+  char          line[160];
+  uint8_t       flags = 0;
+  switch (hp_host_random(h, 0, 11)) {
+  case 0:
+  case 1:
+    snprintf(line,
+             sizeof(line),
+             "/patch/set %s freq %.2f",
+             s->anchor,
+             (double)uniform(h, 60.0f, 2000.0f));
+    break;
+  case 2:
+  case 3:
+    snprintf(line,
+             sizeof(line),
+             "/patch/set %s gain %.3f",
+             s->anchor,
+             (double)uniform(h, 0.1f, 0.4f));
+    break;
+  case 4:
+    snprintf(line,
+             sizeof(line),
+             "/patch/set %s cutoff %u",
+             s->filt,
+             hp_host_random(h, 100, 12000));
+    break;
+  case 5:
+    snprintf(line,
+             sizeof(line),
+             "/patch/set %s %s %u",
+             s->env,
+             hp_host_random(h, 0, 1) ? "attack" : "release",
+             hp_host_random(h, 0, 500));
+    break;
+  case 6:
+    snprintf(line,
+             sizeof(line),
+             "/patch/set %s gain %.3f",
+             s->extra,
+             (double)uniform(h, 0.0f, 0.3f));
+    break;
+  case 7:
+    snprintf(line,
+             sizeof(line),
+             "/patch/set s%u freq %.1f",
+             hp_host_random(h, 0, 3),
+             (double)uniform(h, 100.0f, 900.0f));
+    break;
+  case 8: /* would silence the anchor: refused before it sounds */
+    snprintf(line,
+             sizeof(line),
+             "/patch/set %s gain %s",
+             s->anchor,
+             hp_host_random(h, 0, 1) ? "-1" : "nan");
+    flags = F_MUST_ERR;
+    break;
+  case 9:
+    snprintf(line, sizeof(line), "/patch/set %s freq 1e9", s->anchor);
+    flags = F_MUST_ERR;
+    break;
+  case 10:
+    snprintf(line, sizeof(line), "/patch/set %s nosuch 1", s->anchor);
+    flags = F_MUST_ERR;
+    break;
+  default:
+    snprintf(line,
+             sizeof(line),
+             "/patch/set %s q %.2f",
+             s->filt,
+             (double)uniform(h, 0.5f, 4.0f));
+    break;
+  }
+  /* One in five unnumbered, as automation sends them. */
+  const bool numbered = hp_host_random(h, 0, 4) != 0;
+  text(s, frame, numbered ? take_seq(s, M_OTHER, -1, flags) : -1, line);
+}
+
+static inline void
+malformed(Soak* const s, const uint64_t frame)
+{
+  HpHost* const        h   = s->host;
+  const HpURIs* const  u   = hp_host_uris(h);
+  const int32_t        seq = take_seq(s, M_OTHER, -1, F_MUST_ERR);
+  LV2_Atom_Forge*      f   = hp_host_forge(h);
+  LV2_Atom_Forge_Frame obj;
+  static const char    long_name[] =
+    "a_module_name_that_is_far_too_long_for_hotpatch_because_it_goes_on_"
+    "and_on_and_on_well_past_ninety_five_bytes";
+  const uint32_t which = hp_host_random(h, 0, 7);
+  LV2_URID       otype = which == 0   ? u->hp_Set
+                         : which == 1 ? u->hp_Create
+                         : which == 2 ? u->hp_Commit
+                         : which == 3 ? u->hp_Connect
+                         : which == 4 ? u->patch_Set
+                         : which == 5 ? hp_host_map(h, "urn:hotpatch:ns#Bogus")
+                         : which == 6 ? u->hp_Gate
+                                      : u->hp_Commit;
+  lv2_atom_forge_object(f, &obj, 0, otype);
+  lv2_atom_forge_key(f, u->patch_sequenceNumber);
+  lv2_atom_forge_int(f, seq);
+  switch (which) {
+  case 0: /* hp:value as a string naming no choice */
+    lv2_atom_forge_key(f, u->hp_module);
+    lv2_atom_forge_string(f, s->anchor, (uint32_t)strlen(s->anchor));
+    lv2_atom_forge_key(f, u->hp_param);
+    lv2_atom_forge_string(f, "gain", 4);
+    lv2_atom_forge_key(f, u->hp_value);
+    lv2_atom_forge_string(f, "loud", 4);
+    break;
+  case 1: /* no hp:type */
+    lv2_atom_forge_key(f, u->hp_module);
+    lv2_atom_forge_string(f, "m", 1);
+    break;
+  case 2: /* hp:prime not a tuple */
+    lv2_atom_forge_key(f, u->hp_prime);
+    lv2_atom_forge_int(f, 3);
+    break;
+  case 3: /* a name past 95 bytes */
+    lv2_atom_forge_key(f, u->hp_source);
+    lv2_atom_forge_string(f, long_name, (uint32_t)strlen(long_name));
+    lv2_atom_forge_key(f, u->hp_dest);
+    lv2_atom_forge_string(f, "out", 3);
+    break;
+  case 4: /* patch:Set of hp:patchFile to a number */
+    lv2_atom_forge_key(f, u->patch_property);
+    lv2_atom_forge_urid(f, u->hp_patchFile);
+    lv2_atom_forge_key(f, u->patch_value);
+    lv2_atom_forge_int(f, 42);
+    break;
+  case 5: /* an unknown message type */
+    break;
+  case 6: /* hp:Gate without a value */
+    lv2_atom_forge_key(f, u->hp_module);
+    lv2_atom_forge_string(f, s->env, (uint32_t)strlen(s->env));
+    break;
+  default: { /* a prime op with three fields */
+    LV2_Atom_Forge_Frame outer;
+    LV2_Atom_Forge_Frame inner;
+    lv2_atom_forge_key(f, u->hp_prime);
+    lv2_atom_forge_tuple(f, &outer);
+    lv2_atom_forge_tuple(f, &inner);
+    lv2_atom_forge_string(f, "gate", 4);
+    lv2_atom_forge_string(f, s->env, (uint32_t)strlen(s->env));
+    lv2_atom_forge_float(f, 1.0f);
+    lv2_atom_forge_pop(f, &inner);
+    lv2_atom_forge_pop(f, &outer);
+    break;
+  }
+  }
+  lv2_atom_forge_pop(f, &obj);
+  CHECK(!hp_host_send_atom(h, frame, hp_host_forge_atom(h)));
+  ++s->messages;
+}
+
+/* Patch documents the soak loads. */
+static inline void
+write_file(const char* const path, const char* const body)
+{
+  char tmp[160];
+  snprintf(tmp, sizeof(tmp), "%s.part", path);
+  FILE* f = fopen(tmp, "w");
+  CHECK(f);
+  fputs(body, f);
+  fclose(f);
+  CHECK(!rename(tmp, path));
+}
+
+static inline void
+write_single(const char* const path, const char* const type, const double freq)
+{
+  char doc[1024];
+  snprintf(
+    doc,
+    sizeof(doc),
+    "@prefix hp: <urn:hotpatch:ns#> .\n"
+    "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes (\n"
+    " [ a hp:Scene ; hp:ops (\n"
+    "  [ a hp:Create ; hp:module \"tone\" ; hp:type \"%s\" ]\n"
+    "  [ a hp:Set ; hp:module \"tone\" ; hp:param \"freq\" ; hp:value %.1f ]\n"
+    "  [ a hp:Set ; hp:module \"tone\" ; hp:param \"gain\" ; hp:value 0.25 ]\n"
+    " ) ] ) .\n",
+    type,
+    freq);
+  write_file(path, doc);
+}
+
+/* Four scenes, each with an oscillator "sN" straight to the output. */
+static inline void
+write_bank(const char* const path)
+{
+  char   doc[4096];
+  size_t len =
+    (size_t)snprintf(doc,
+                     sizeof(doc),
+                     "@prefix hp: <urn:hotpatch:ns#> .\n"
+                     "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+                     "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:activeScene "
+                     "0 ; hp:scenes (\n");
+  for (int k = 0; k < 4; ++k) {
+    len += (size_t)snprintf(
+      doc + len,
+      sizeof(doc) - len,
+      " [ a hp:Scene ; rdfs:label \"Scene %d\" ; hp:ops (\n"
+      "  [ a hp:Create ; hp:module \"s%d\" ; hp:type \"%s\" ]\n"
+      "  [ a hp:Set ; hp:module \"s%d\" ; hp:param \"freq\" ; hp:value %d.0 ]\n"
+      "  [ a hp:Set ; hp:module \"s%d\" ; hp:param \"gain\" ; hp:value 0.2 ]\n"
+      "  [ a hp:Create ; hp:module \"v%d\" ; hp:type \"saw\" ]\n"
+      "  [ a hp:Create ; hp:module \"w%d\" ; hp:type \"adsr\" ]\n"
+      "  [ a hp:Connect ; hp:source \"v%d\" ; hp:dest \"w%d\" ]\n"
+      " ) ]\n",
+      k + 1,
+      k,
+      osc_types[k],
+      k,
+      200 + 110 * k,
+      k,
+      k,
+      k,
+      k,
+      k);
+  }
+  snprintf(doc + len, sizeof(doc) - len, ") .\n");
+  write_file(path, doc);
+}
+
+/* The temporary folder goes when the program ends, a failed check too. */
+static char temp_dir[64];
+
+static inline void
+remove_temp_dir(void)
+{
+  if (temp_dir[0]) {
+    char cmd[96];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", temp_dir);
+    if (system(cmd)) {
+      fprintf(stderr, "could not remove %s\n", temp_dir);
+    }
+    temp_dir[0] = '\0';
+  }
+}
+
+static inline void
+setup_files(Soak* const s)
+{
+  snprintf(s->dir, sizeof(s->dir), "/tmp/hp_test_stress_XXXXXX");
+  CHECK(mkdtemp(s->dir));
+  snprintf(temp_dir, sizeof(temp_dir), "%s", s->dir);
+  atexit(remove_temp_dir);
+  for (int i = 0; i < 6; ++i) {
+    static const char* const names[] = {
+      "one.ttl", "two.ttl", "three.ttl", "bank.ttl", "broken.ttl", "missing.ttl"
+    };
+    snprintf(s->files[i], sizeof(s->files[i]), "%s/%s", s->dir, names[i]);
+  }
+  write_single(s->files[0], "sine", 330.0);
+  write_single(s->files[1], "triangle", 495.0);
+  write_single(s->files[2], "square", 165.0);
+  write_bank(s->files[3]);
+  write_file(s->files[4],
+             "@prefix hp: <urn:hotpatch:ns#> .\n"
+             "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes (\n"
+             " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module ");
+  snprintf(s->state_dir, sizeof(s->state_dir), "%s/state", s->dir);
+}
+
+static inline void
+load_file(Soak* const s, const uint64_t frame)
+{
+  HpHost* const  h     = s->host;
+  const uint32_t which = hp_host_random(h, 0, 9);
+  /* Mostly sounding documents; a broken one and a missing one now and then;
+     a file rewritten (same path, new content) sometimes. */
+  const uint32_t i = which < 3    ? which
+                     : which < 7  ? 3
+                     : which == 7 ? 4
+                     : which == 8 ? 5
+                                  : 0;
+  if (which == 9) {
+    write_single(s->files[0],
+                 osc_types[hp_host_random(h, 0, 3)],
+                 (double)hp_host_random(h, 100, 900));
+  }
+  const bool    bad = i >= 4;
+  const int32_t seq = take_seq(s, M_COMMIT, -1, bad ? F_MUST_FAIL : F_FILE);
+  ++s->commits_sent;
+  CHECK(
+    !hp_host_send_patch_set_path(h, frame, seq, HP__patchFile, s->files[i]));
+  ++s->messages;
+}
+
+static inline void
+guard(Soak* const s, const uint64_t frame, const bool state)
+{
+  if (s->n_guard == sizeof(s->guard_frame) / sizeof(s->guard_frame[0])) {
+    /* Cannot happen (scan_audio() takes them every block); if it did,
+       checking less is the safe side. */
+    if (!state) {
+      s->guarded = false;
+    }
+    return;
+  }
+  s->guard_frame[s->n_guard]   = frame;
+  s->guard_state[s->n_guard++] = state;
+}
+
+#endif /* HP_TEST_SOAK_H */
