@@ -352,12 +352,13 @@ test_fifths_timing(void)
 
   // Random blocks, events submitted out of order, several on one frame
   enum { N = 200 };
-  uint64_t       frames[N];
+  uint64_t       frames[N] = {0};
   uint8_t        notes[N];
   const uint64_t start = hp_host_frames(host);
   for (size_t i = 0u; i < N; ++i) {
-    frames[i] = start + (i % 10u == 9u ? frames[i - 1u]  - start
-                                       : hp_host_random(host, 0u, 199999u));
+    /* Every tenth event on the frame of the one before. */
+    frames[i] = i % 10u == 9u ? frames[i - 1u]
+                              : start + hp_host_random(host, 0u, 199999u);
     notes[i]  = (uint8_t)(20u + i % 90u);
     CHECK_MSG(!hp_host_note_on(host, frames[i], notes[i], 90u), "%s",
               hp_host_last_error());
