@@ -391,7 +391,7 @@ hp_sin_phase(const uint32_t phase)
   the nearest step on either side matters.  Against the 2-point (linear)
   PolyBLEP it costs a dozen more operations per frame and takes ~9 dB
   more off the aliasing at high pitches; the price is a gentle low-pass
-  (a 3520 Hz saw's fundamental is 0.3 dB low).  Figures in test_dsp.c.
+  (a 3520 Hz saw's fundamental is 0.3 dB low).  Figures in test_dsp_oscillators.c.
 
   With d the distance in frames to a discontinuity, the integrated
   B-spline gives the step residual ((2-d)+^4 - 4 (1-d)+^4) / 24 and its
