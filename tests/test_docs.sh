@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's module reference is what the descriptors say.
+# The README's module reference is what the descriptors say, and its
+# protocol table what the table of operations (src/ops.c) says.
 set -euo pipefail
 readme="${HP_SRC:?run through ./waf test}/README.md"
 want=$("./tools/hp-describe" --markdown)
@@ -11,3 +12,14 @@ if [ "$want" != "$have" ]; then
     exit 1
 fi
 echo "# README module reference matches $(grep -c '^### ' <<<"$want") module descriptors"
+
+# The README's protocol table is what the table of operations says.
+want=$("./tools/hp-describe" --protocol)
+have=$(sed -n '/<!-- protocol:begin -->/,/<!-- protocol:end -->/p' "$readme" | sed '1d;$d')
+if [ "$want" != "$have" ]; then
+    diff <(echo "$have") <(echo "$want") | head -40
+    echo "README.md's protocol table is stale: regenerate it with"
+    echo "  ./build/tools/hp-describe --protocol"
+    exit 1
+fi
+echo "# README protocol table matches $(grep -c '^| ' <<<"$want") rows of the table of operations"

@@ -106,12 +106,14 @@ test_text(void)
   CHECK(hp_op_parse_text("   # a comment", &op, &err) == HP_ERR_NOTHING_STAGED);
   CHECK(hp_op_parse_text("", &op, &err) == HP_ERR_NOTHING_STAGED);
   CHECK(!hp_op_parse_text("/patch/commit warmup=4 crossfade=0 require_signal", &op, &err));
-  CHECK(op.type == HP_OP_COMMIT && op.warmup == 4 && op.crossfade_ms == 0.0f &&
-        op.require_signal);
+  CHECK(op.type == HP_OP_COMMIT && op.commit.warmup == 4 &&
+        op.commit.crossfade_ms == 0.0f && op.commit.require_signal);
   CHECK(!hp_op_parse_text("commit", &op, &err));
-  CHECK(op.warmup < 0 && op.crossfade_ms < 0.0f && !op.require_signal);
+  CHECK(op.commit.warmup < 0 && op.commit.crossfade_ms < 0.0f &&
+        !op.commit.require_signal);
   CHECK(!hp_op_parse_text("/patch/prime env1 gate 1", &op, &err));
-  CHECK(op.type == HP_OP_PRIME_GATE && op.value == 1.0f);
+  CHECK(op.type == HP_OP_PRIME_GATE && op.set.value == 1.0f &&
+        !strcmp(op.set.param, "gate"));
   CHECK(hp_op_parse_text("/patch/jump osc1", &op, &err) == HP_ERR_SYNTAX);
   CHECK_MSG(strstr(err.message, "column 1: unknown command '/patch/jump'"), "%s",
             err.message);

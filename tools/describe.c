@@ -6,8 +6,10 @@
 */
 
 #include "module.h"
+#include "ops.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -157,8 +159,18 @@ main(int argc, char** argv)
     markdown();
   } else if (argc == 2 && !strcmp(argv[1], "--ttl")) {
     ttl();
+  } else if (argc == 2 && !strcmp(argv[1], "--protocol")) {
+    /* The README's protocol table, from the table of operations. */
+    const size_t len  = hp_ops_write_markdown(NULL, 0);
+    char* const  text = (char*)malloc(len + 1u);
+    if (!text) {
+      return 1;
+    }
+    hp_ops_write_markdown(text, len + 1u);
+    fputs(text, stdout);
+    free(text);
   } else {
-    fprintf(stderr, "usage: %s --markdown | --ttl\n", argv[0]);
+    fprintf(stderr, "usage: %s --markdown | --ttl | --protocol\n", argv[0]);
     return 2;
   }
   return 0;
