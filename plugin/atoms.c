@@ -314,7 +314,7 @@ unknown(HpError* const err, const bool property)
   append(err->message, sizeof(err->message), property ? "patch:Set of a property hotpatch does not have; "
                          "its writable properties are "
                        : "unknown message type; send ");
-  const char* items[HP_N_OP_TYPES];
+  const char* items[HP_N_OP_TYPES] = {NULL};
   uint32_t    n = 0;
   for (uint32_t t = 0; t < HP_N_OP_TYPES; ++t) {
     const HpOpDesc* const d    = hp_op_desc((HpOpType)t);

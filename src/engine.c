@@ -161,17 +161,19 @@ now_ms(void)
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
-/* Put a live hp:Set or hp:Gate on a graph; false when the graph has no
-   such module or parameter or refuses the value.  Audio thread, or the
-   worker on a standby it holds. */
+/* Put a live hp:Set or hp:Gate on a graph, by the keys hp_engine_submit()
+   put in it (no string compared); false when the graph has no such module
+   or parameter or refuses the value.  Audio thread, or the worker on a
+   standby it holds. */
 static bool
 set_live(HpGraph* const g, const HpOp* const op, const bool immediate)
 {
   const bool gate = op->type == HP_OP_GATE;
-  return hp_graph_set(g, op->set.module, op->set.param,
-                      gate ? (op->set.value >= 0.5f ? 1.0f : 0.0f)
-                           : op->set.value,
-                      op->set.choice, immediate);
+  return hp_graph_set_key(g, op->set.key,
+                          op->set.choice[0] ? op->set.choice_key : 0u,
+                          gate ? (op->set.value >= 0.5f ? 1.0f : 0.0f)
+                               : op->set.value,
+                          immediate);
 }
 
 static void
@@ -1051,13 +1053,20 @@ hp_engine_submit(HpEngine* const e, const HpOp* const op)
 {
   HpOp queued   = *op;
   queued.serial = e->serial + 1u;
+  const bool live = op->type == HP_OP_SET || op->type == HP_OP_GATE;
+  if (live) {
+    /* Resolved by number from here on: the graphs know these keys. */
+    queued.set.key        = hp_param_key(op->set.module, op->set.param);
+    queued.set.choice_key = op->set.choice[0] ? hp_choice_key(op->set.choice)
+                                              : 0u;
+  }
   if (!hp_ring_push(e->ops, &queued)) {
     return HP_ERR_QUEUE_FULL;
   }
   e->serial    = queued.serial;
   e->need_work = true;
-  if (op->type == HP_OP_SET || op->type == HP_OP_GATE) {
-    set_live(e->active, op, false);
+  if (live) {
+    set_live(e->active, &queued, false);
   }
   return HP_SUCCESS;
 }

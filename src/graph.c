@@ -9,6 +9,8 @@
 
 #include "graph.h"
 
+#include "ops.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,14 @@ typedef struct {
   bool                settled; /* no sums, no glides: `in`, `param_in` hold */
 } Node;
 
+/* A name the audio thread may look up, by its key (ops.h): a node's
+   parameter (by name or alias) or one of its enum choices.  Key 0: empty. */
+typedef struct {
+  uint64_t key;
+  uint32_t node;
+  uint32_t index; /* the parameter, or the choice */
+} KeySlot;
+
 typedef struct {
   uint32_t node;
   uint32_t param;
@@ -87,6 +97,8 @@ struct HpGraphImpl {
   uint32_t       n_nodes;
   Node*          nodes;
   uint32_t*      by_id; /* node indices sorted by id */
+  KeySlot*       keys;  /* open addressing, at most half full */
+  uint32_t       key_mask;
   const float**  sources;
   uint32_t*      midi_nodes;
   uint32_t       n_midi;
@@ -374,6 +386,94 @@ sort_by_id(uint32_t* const idx, const Node* const nodes, const uint32_t n)
   }
 }
 
+/* Keys: the names run() may look a parameter up by. */
+
+static uint32_t
+count_keys(const HpModuleDesc* const desc)
+{
+  uint32_t n = 0;
+  for (uint32_t p = 0; p < desc->n_params; ++p) {
+    const HpParamDesc* const pd = &desc->params[p];
+    ++n;
+    for (const char* const* a = pd->aliases; a && *a; ++a) {
+      ++n;
+    }
+    for (const char* const* c = pd->choices; c && *c; ++c) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+/* A choice's slot key: its name's key, placed at its node and parameter. */
+static uint64_t
+choice_slot(const uint32_t node, const uint32_t param, const uint64_t choice)
+{
+  const uint64_t h =
+    (choice ^ (((uint64_t)node << 8u) | param)) * 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 29u);
+}
+
+static void
+key_insert(HpGraph* const g, uint64_t key, const uint32_t node,
+           const uint32_t index)
+{
+  key = key ? key : 1u;
+  for (uint32_t i = (uint32_t)(key ^ (key >> 32u)) & g->key_mask;;
+       i          = (i + 1u) & g->key_mask) {
+    if (!g->keys[i].key) {
+      g->keys[i].key   = key;
+      g->keys[i].node  = node;
+      g->keys[i].index = index;
+      return;
+    }
+    if (g->keys[i].key == key) {
+      return; /* the first wins: names go in before aliases */
+    }
+  }
+}
+
+/* Audio thread: integer compares only. */
+static const KeySlot*
+key_find(const HpGraph* const g, uint64_t key)
+{
+  key = key ? key : 1u;
+  for (uint32_t i = (uint32_t)(key ^ (key >> 32u)) & g->key_mask;;
+       i          = (i + 1u) & g->key_mask) {
+    if (!g->keys[i].key) {
+      return NULL;
+    }
+    if (g->keys[i].key == key) {
+      return &g->keys[i];
+    }
+  }
+}
+
+static void
+fill_keys(HpGraph* const g)
+{
+  for (uint32_t n = 0; n < g->n_nodes; ++n) {
+    const HpModuleDesc* const desc = g->nodes[n].desc;
+    const uint64_t            id   = hp_key_hash(HP_KEY_SEED, g->nodes[n].id);
+    for (uint32_t p = 0; p < desc->n_params; ++p) {
+      key_insert(g, hp_key_hash(id, desc->params[p].name), n, p);
+    }
+  }
+  for (uint32_t n = 0; n < g->n_nodes; ++n) {
+    const HpModuleDesc* const desc = g->nodes[n].desc;
+    const uint64_t            id   = hp_key_hash(HP_KEY_SEED, g->nodes[n].id);
+    for (uint32_t p = 0; p < desc->n_params; ++p) {
+      const HpParamDesc* const pd = &desc->params[p];
+      for (const char* const* a = pd->aliases; a && *a; ++a) {
+        key_insert(g, hp_key_hash(id, *a), n, p);
+      }
+      for (uint32_t c = 0; pd->choices && pd->choices[c]; ++c) {
+        key_insert(g, choice_slot(n, p, hp_choice_key(pd->choices[c])), n, c);
+      }
+    }
+  }
+}
+
 /* Carve (or measure, when arena->base is NULL) the whole graph. */
 static HpGraph*
 carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
@@ -388,6 +488,15 @@ carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
     n_midi += patch->modules[m].desc->midi != NULL;
   }
   uint32_t*  midi   = TAKE(a, uint32_t, n_midi);
+  uint32_t   n_keys = 0;
+  for (uint32_t m = 0; m < n; ++m) {
+    n_keys += count_keys(patch->modules[m].desc);
+  }
+  uint32_t key_cap = 1;
+  while (key_cap < 2u * n_keys + 1u) {
+    key_cap *= 2u;
+  }
+  KeySlot*   keys   = TAKE(a, KeySlot, key_cap);
   MacroSlot* macros = TAKE(a, MacroSlot, patch->n_macros);
   float**    scr    = TAKE(a, float*, plan->n_scratch);
 
@@ -426,6 +535,8 @@ carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
   g->buffers    = buffers;
   g->nodes      = nodes;
   g->by_id      = by_id;
+  g->keys       = keys;
+  g->key_mask   = key_cap - 1u;
   g->sources    = srcs;
   g->midi_nodes = midi;
   g->macros     = macros;
@@ -598,6 +709,7 @@ hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
   }
 
   sort_by_id(g->by_id, g->nodes, g->n_nodes);
+  fill_keys(g);
 
   /* State: kept modules adopt the base's (hp_graph_seal), new ones get a
      block of their own.  Everything starts fresh (kept modules until
@@ -771,27 +883,15 @@ set_slot(Node* const node, const uint32_t p, float value, const bool immediate)
   node->settled = false;
 }
 
-bool
-hp_graph_set(HpGraph* const graph, const char* const module,
-             const char* const param, float value, const char* const choice,
-             const bool immediate)
+/* Parameter p of node n to `value`, or to choice `choice` (>= 0). */
+static bool
+set_param(HpGraph* const graph, const uint32_t n, const uint32_t p,
+          float value, const int choice, const bool immediate)
 {
-  const int n = hp_graph_find(graph, module);
-  if (n < 0) {
-    return false;
-  }
-  Node*     node = &graph->nodes[n];
-  const int p    = hp_module_find_param(node->desc, param);
-  if (p < 0) {
-    return false;
-  }
-  const HpParamDesc* pd = &node->desc->params[p];
-  if (choice && choice[0]) {
-    const int c = hp_param_find_choice(pd, choice);
-    if (c < 0) {
-      return false;
-    }
-    value = (float)c;
+  Node* const              node = &graph->nodes[n];
+  const HpParamDesc* const pd   = &node->desc->params[p];
+  if (choice >= 0) {
+    value = (float)choice;
   }
   if (pd->kind == HP_PARAM_GATE && value == value) {
     value = value >= 0.5f ? 1.0f : 0.0f;
@@ -802,8 +902,51 @@ hp_graph_set(HpGraph* const graph, const char* const module,
       (pd->kind != HP_PARAM_CONTINUOUS && value != floorf(value))) {
     return false;
   }
-  set_slot(node, (uint32_t)p, value, immediate);
+  set_slot(node, p, value, immediate);
   return true;
+}
+
+bool
+hp_graph_set(HpGraph* const graph, const char* const module,
+             const char* const param, const float value,
+             const char* const choice, const bool immediate)
+{
+  const int n = hp_graph_find(graph, module);
+  if (n < 0) {
+    return false;
+  }
+  const HpModuleDesc* const desc = graph->nodes[n].desc;
+  const int                 p    = hp_module_find_param(desc, param);
+  if (p < 0) {
+    return false;
+  }
+  int c = -1;
+  if (choice && choice[0] &&
+      (c = hp_param_find_choice(&desc->params[p], choice)) < 0) {
+    return false;
+  }
+  return set_param(graph, (uint32_t)n, (uint32_t)p, value, c, immediate);
+}
+
+bool
+hp_graph_set_key(HpGraph* const graph, const uint64_t key,
+                 const uint64_t choice, const float value,
+                 const bool immediate)
+{
+  const KeySlot* const slot = key_find(graph, key);
+  if (!slot) {
+    return false;
+  }
+  int c = -1;
+  if (choice) {
+    const KeySlot* const cs =
+      key_find(graph, choice_slot(slot->node, slot->index, choice));
+    if (!cs || cs->node != slot->node) {
+      return false;
+    }
+    c = (int)cs->index;
+  }
+  return set_param(graph, slot->node, slot->index, value, c, immediate);
 }
 
 void

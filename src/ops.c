@@ -344,7 +344,7 @@ hp_op_write_text(const HpOp* const op, char* const buf, const size_t size)
 void
 hp_op_list(const HpOpList which, char* const buf, const size_t size)
 {
-  const char* items[HP_N_OP_TYPES];
+  const char* items[HP_N_OP_TYPES] = {NULL};
   size_t      n = 0;
   for (uint32_t i = 0; i < HP_N_OP_TYPES; ++i) {
     const HpOpDesc* const d    = &descs[i];

@@ -180,6 +180,39 @@ HpStatus hp_op_check(const HpOp* op, HpError* err);
 typedef enum { HP_LIST_COMMANDS, HP_LIST_CLASSES, HP_LIST_DOCUMENT } HpOpList;
 void hp_op_list(HpOpList which, char* buf, size_t size);
 
+/*
+  Live ops reach the playing graph without a string comparison: run()
+  hashes the names of an hp:Set or hp:Gate (FNV-1a, 64 bits: arithmetic
+  only) and the graph, which hashed its own names when the worker built
+  it, finds the node and parameter by that number (graph.c).
+*/
+
+#define HP_KEY_SEED 14695981039346656037ull
+
+/** Continue hash `h` over `s` and a terminator (so "ab"+"c" != "a"+"bc"). */
+static inline uint64_t
+hp_key_hash(uint64_t h, const char* const s)
+{
+  for (const unsigned char* c = (const unsigned char*)s; *c; ++c) {
+    h = (h ^ *c) * 1099511628211ull;
+  }
+  return (h ^ 0xFFu) * 1099511628211ull;
+}
+
+/** The key of a module's parameter (by name or alias). */
+static inline uint64_t
+hp_param_key(const char* const module, const char* const param)
+{
+  return hp_key_hash(hp_key_hash(HP_KEY_SEED, module), param);
+}
+
+/** The key of an enum choice's name. */
+static inline uint64_t
+hp_choice_key(const char* const choice)
+{
+  return hp_key_hash(HP_KEY_SEED ^ 0x5bd1e995u, choice);
+}
+
 /** The README's protocol table (markdown), from the descriptors. */
 size_t hp_ops_write_markdown(char* buf, size_t size);
 

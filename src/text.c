@@ -36,7 +36,7 @@ tokenize(const char* const line, Tokens* const t, HpError* const err)
 {
   t->count = 0;
   for (const char* p = line; *p;) {
-    while (*p == ' ' || *p == '\t' || *p == '\r') {
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
       ++p;
     }
     if (!*p || *p == '#') {
@@ -47,7 +47,7 @@ tokenize(const char* const line, Tokens* const t, HpError* const err)
                       (size_t)(p - line) + 1u);
     }
     const char* start = p;
-    while (*p && *p != ' ' && *p != '\t' && *p != '\r') {
+    while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
       ++p;
     }
     t->text[t->count]   = start;
