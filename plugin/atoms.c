@@ -248,7 +248,7 @@ decode_field(const HpURIs* const u, const HpOpDesc* const d,
              const HpFieldDesc* const f, const LV2_Atom* const a,
              const char* const msg, HpOp* const op, HpError* const err)
 {
-  const char* const key      = hp_op_keys[f->key].curie;
+  const char* const key      = f->key;
   const bool        optional = f->text == HP_TEXT_OPTIONAL ||
                         f->text == HP_TEXT_OPTION || f->text == HP_TEXT_FLAG;
   if (!a && optional) {
@@ -342,10 +342,8 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
 {
   *n_ops = 0;
   *seq   = HP_NO_SEQ;
-  const LV2_Atom* props[HP_N_KEYS];
   const LV2_Atom* seq_atom = NULL;
   const LV2_Atom* property = NULL;
-  memset(props, 0, sizeof(props));
   Cursor c = {(const uint8_t*)(&obj->body + 1),
               (const uint8_t*)(&obj->body) + obj->atom.size};
   if (obj->atom.size < sizeof(LV2_Atom_Object_Body)) {
@@ -369,13 +367,6 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
       seq_atom = val;
     } else if (key == u->patch_property) {
       property = val;
-    } else {
-      for (uint32_t k = 0; k < HP_N_KEYS; ++k) {
-        if (key == u->key[k]) {
-          props[k] = val;
-          break;
-        }
-      }
     }
   }
   float number = 0.0f;
@@ -414,11 +405,23 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     append(msg, sizeof(msg), d->property_curie);
   }
 
+  /* Its fields, by their keys (sizes were checked above). */
+  const LV2_Atom* props[HP_OP_MAX_FIELDS] = {NULL};
+  for (c.pos = (const uint8_t*)(&obj->body + 1); c.pos < c.end;) {
+    const uint8_t*  at  = c.pos;
+    const LV2_Atom* val = next_atom(&c, 2u * sizeof(uint32_t));
+    const uint32_t  key = ((const LV2_Atom_Property_Body*)at)->key;
+    for (uint32_t i = 0; val && i < d->n_fields; ++i) {
+      if (key == u->field_key[d->type][i]) {
+        props[i] = val;
+      }
+    }
+  }
   HpStatus st = HP_SUCCESS;
   for (uint32_t i = 0; i < d->n_fields && !st; ++i) {
     const HpFieldDesc* const f = &d->fields[i];
-    if (f->type == HP_FIELD_PRIMES && props[f->key]) {
-      st = decode_prime(u, props[f->key], ops, n_ops, err);
+    if (f->type == HP_FIELD_PRIMES && props[i]) {
+      st = decode_prime(u, props[i], ops, n_ops, err);
     }
   }
   HpOp* const op = &ops[*n_ops];
@@ -427,7 +430,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
   }
   for (uint32_t i = 0; i < d->n_fields && !st; ++i) {
     const HpFieldDesc* const f = &d->fields[i];
-    st = decode_field(u, d, f, props[f->key], msg, op, err);
+    st = decode_field(u, d, f, props[i], msg, op, err);
   }
   if (st) {
     *n_ops = 0;
@@ -499,7 +502,7 @@ hp_atom_encode_op(LV2_Atom_Forge* const forge, const HpURIs* const u,
     if (optional_off || (f->type == HP_FIELD_PRIMES && !primes)) {
       continue;
     }
-    if (!lv2_atom_forge_key(forge, u->key[f->key])) {
+    if (!lv2_atom_forge_key(forge, u->field_key[op->type][i])) {
       return false;
     }
     bool ok = true;

@@ -127,9 +127,9 @@ typedef struct {
   LV2_URID hp_patchBank;
   LV2_URID hp_liveReload;
 
-  /* The table of operations (src/ops.c), mapped: keys, classes and the
-     property of a patch:Set (0 where an op has none). */
-  LV2_URID key[HP_N_KEYS];
+  /* The table of operations (src/ops.c), mapped: each op's field keys,
+     class and the property of a patch:Set (0 where an op has none). */
+  LV2_URID field_key[HP_N_OP_TYPES][HP_OP_MAX_FIELDS];
   LV2_URID op_class[HP_N_OP_TYPES];
   LV2_URID op_property[HP_N_OP_TYPES];
 } HpURIs;
@@ -202,13 +202,17 @@ hp_map_uris(LV2_URID_Map* map, HpURIs* u)
   HP_MAP(hp_patchBank, HP__patchBank);
   HP_MAP(hp_liveReload, HP__liveReload);
 #undef HP_MAP
-  for (int k = 0; k < (int)HP_N_KEYS; ++k) {
-    u->key[k] = map->map(map->handle, hp_op_keys[k].uri);
-  }
   for (int t = 0; t < (int)HP_N_OP_TYPES; ++t) {
     const HpOpDesc* const d = hp_op_desc((HpOpType)t);
     u->op_class[t] = d->class_uri ? map->map(map->handle, d->class_uri) : 0;
     u->op_property[t] = d->property ? map->map(map->handle, d->property) : 0;
+    for (uint32_t i = 0; i < HP_OP_MAX_FIELDS; ++i) {
+      char uri[128];
+      u->field_key[t][i] = i < d->n_fields &&
+                               hp_op_uri(d->fields[i].key, uri, sizeof(uri))
+                             ? map->map(map->handle, uri)
+                             : 0;
+    }
   }
 }
 

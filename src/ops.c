@@ -15,24 +15,22 @@
 #define HP(s) HP_OPS_NS s
 #define PATCH(s) HP_OPS_PATCH_NS s
 
-const HpTerm hp_op_keys[HP_N_KEYS] = {
-  [HP_KEY_MODULE]         = {HP("module"), "hp:module"},
-  [HP_KEY_TYPE]           = {HP("type"), "hp:type"},
-  [HP_KEY_SOURCE]         = {HP("source"), "hp:source"},
-  [HP_KEY_DEST]           = {HP("dest"), "hp:dest"},
-  [HP_KEY_PARAM]          = {HP("param"), "hp:param"},
-  [HP_KEY_VALUE]          = {HP("value"), "hp:value"},
-  [HP_KEY_PRIME]          = {HP("prime"), "hp:prime"},
-  [HP_KEY_WARMUP]         = {HP("warmup"), "hp:warmup"},
-  [HP_KEY_CROSSFADE]      = {HP("crossfade"), "hp:crossfade"},
-  [HP_KEY_REQUIRE_SIGNAL] = {HP("requireSignal"), "hp:requireSignal"},
-  [HP_KEY_MACRO]          = {HP("macro"), "hp:macro"},
-  [HP_KEY_TARGET]         = {HP("target"), "hp:target"},
-  [HP_KEY_MINIMUM]        = {HP("minimum"), "hp:minimum"},
-  [HP_KEY_MAXIMUM]        = {HP("maximum"), "hp:maximum"},
-  [HP_KEY_CURVE]          = {HP("curve"), "hp:curve"},
-  [HP_KEY_PATCH_VALUE]    = {PATCH("value"), "patch:value"},
-};
+bool
+hp_op_uri(const char* const curie, char* const buf, const size_t size)
+{
+  static const struct {
+    const char* prefix;
+    const char* ns;
+  } prefixes[] = {{"hp:", HP_OPS_NS}, {"patch:", HP_OPS_PATCH_NS}};
+  for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); ++i) {
+    const size_t n = strlen(prefixes[i].prefix);
+    if (!strncmp(curie, prefixes[i].prefix, n)) {
+      return (size_t)snprintf(buf, size, "%s%s", prefixes[i].ns, curie + n) <
+             size;
+    }
+  }
+  return false;
+}
 
 /* Field descriptors.  STR: a string field; NUM: a number with no domain;
    the rest spelled out. */
@@ -45,67 +43,67 @@ const HpTerm hp_op_keys[HP_N_KEYS] = {
    0.0f, 0.0f, 0.0f, NULL, false, 0.0f, 0.0f, ""}
 
 static const HpFieldDesc create_fields[] = {
-  STR("id", "ID", HP_KEY_MODULE, HP_FIELD_ID, create.id),
-  STR("type", "TYPE", HP_KEY_TYPE, HP_FIELD_NAME, create.type),
+  STR("id", "ID", "hp:module", HP_FIELD_ID, create.id),
+  STR("type", "TYPE", "hp:type", HP_FIELD_NAME, create.type),
 };
 
 static const HpFieldDesc delete_fields[] = {
-  STR("id", "ID", HP_KEY_MODULE, HP_FIELD_ID, create.id),
+  STR("id", "ID", "hp:module", HP_FIELD_ID, create.id),
 };
 
 static const HpFieldDesc connect_fields[] = {
-  STR("source", "SOURCE[:PORT]", HP_KEY_SOURCE, HP_FIELD_PORT, connect.source),
-  STR("dest", "DEST[:PORT]", HP_KEY_DEST, HP_FIELD_PORT, connect.dest),
+  STR("source", "SOURCE[:PORT]", "hp:source", HP_FIELD_PORT, connect.source),
+  STR("dest", "DEST[:PORT]", "hp:dest", HP_FIELD_PORT, connect.dest),
 };
 
 #define SET_VALUE                                                           \
-  {"value", "VALUE", "the value", HP_KEY_VALUE, HP_FIELD_VALUE,             \
+  {"value", "VALUE", "the value", "hp:value", HP_FIELD_VALUE,             \
    HP_TEXT_ARG, AT(set.value), offsetof(HpOp, set.choice), 0.0f, 0.0f,     \
    0.0f, NULL, false, 0.0f, 0.0f, ""}
 
 static const HpFieldDesc set_fields[] = {
-  STR("module", "ID", HP_KEY_MODULE, HP_FIELD_ID, set.module),
-  STR("param", "PARAM", HP_KEY_PARAM, HP_FIELD_NAME, set.param),
+  STR("module", "ID", "hp:module", HP_FIELD_ID, set.module),
+  STR("param", "PARAM", "hp:param", HP_FIELD_NAME, set.param),
   SET_VALUE,
 };
 
 static const HpFieldDesc gate_fields[] = {
-  STR("module", "ID", HP_KEY_MODULE, HP_FIELD_ID, set.module),
-  NUM("value", "0|1", "gate", HP_KEY_VALUE, set.value),
+  STR("module", "ID", "hp:module", HP_FIELD_ID, set.module),
+  NUM("value", "0|1", "gate", "hp:value", set.value),
 };
 
 static const HpFieldDesc commit_fields[] = {
-  {"warmup", "warmup=BLOCKS", NULL, HP_KEY_WARMUP, HP_FIELD_INT,
+  {"warmup", "warmup=BLOCKS", NULL, "hp:warmup", HP_FIELD_INT,
    HP_TEXT_OPTION, AT(commit.warmup), 0, -1.0f, 0.0f, 1000000.0f,
    "a whole number of blocks, 1 to 1024", true, 1.0f, 1024.0f, "blocks"},
-  {"crossfade", "crossfade=MS", NULL, HP_KEY_CROSSFADE, HP_FIELD_FLOAT,
+  {"crossfade", "crossfade=MS", NULL, "hp:crossfade", HP_FIELD_FLOAT,
    HP_TEXT_OPTION, AT(commit.crossfade_ms), 0, -1.0f, 0.0f, INFINITY,
    "0 ms or more", true, 0.0f, 10000.0f, "ms"},
-  {"require_signal", "require_signal", NULL, HP_KEY_REQUIRE_SIGNAL,
+  {"require_signal", "require_signal", NULL, "hp:requireSignal",
    HP_FIELD_BOOL, HP_TEXT_FLAG, AT(commit.require_signal), 0, 0.0f, 0.0f,
    0.0f, NULL, false, 0.0f, 0.0f, ""},
-  {"prime", NULL, NULL, HP_KEY_PRIME, HP_FIELD_PRIMES, HP_TEXT_NONE, 0, 0, 0,
+  {"prime", NULL, NULL, "hp:prime", HP_FIELD_PRIMES, HP_TEXT_NONE, 0, 0, 0,
    0.0f, 0.0f, 0.0f, NULL, false, 0.0f, 0.0f, ""},
 };
 
 static const HpFieldDesc macro_fields[] = {
-  {"macro", "N", "macro number", HP_KEY_MACRO, HP_FIELD_INT, HP_TEXT_ARG,
+  {"macro", "N", "macro number", "hp:macro", HP_FIELD_INT, HP_TEXT_ARG,
    AT(macro.macro), 0, 0.0f, 0.0f, 1000000.0f, "a whole number, 1 to 8",
    false, 1.0f, 8.0f, ""},
-  STR("target", "ID:PARAM", HP_KEY_TARGET, HP_FIELD_PORT, macro.target),
-  NUM("lo", "LOW", "low end", HP_KEY_MINIMUM, macro.lo),
-  NUM("hi", "HIGH", "high end", HP_KEY_MAXIMUM, macro.hi),
-  {"curve", "lin|exp", NULL, HP_KEY_CURVE, HP_FIELD_NAME, HP_TEXT_OPTIONAL,
+  STR("target", "ID:PARAM", "hp:target", HP_FIELD_PORT, macro.target),
+  NUM("lo", "LOW", "low end", "hp:minimum", macro.lo),
+  NUM("hi", "HIGH", "high end", "hp:maximum", macro.hi),
+  {"curve", "lin|exp", NULL, "hp:curve", HP_FIELD_NAME, HP_TEXT_OPTIONAL,
    AT(macro.curve), 0, 0.0f, 0.0f, 0.0f, NULL, false, 0.0f, 0.0f, ""},
 };
 
 static const HpFieldDesc file_fields[] = {
-  {"path", NULL, NULL, HP_KEY_PATCH_VALUE, HP_FIELD_PATH, HP_TEXT_NONE,
+  {"path", NULL, NULL, "patch:value", HP_FIELD_PATH, HP_TEXT_NONE,
    AT(file.text), 0, 0.0f, 0.0f, 0.0f, NULL, false, 0.0f, 0.0f, ""},
 };
 
 static const HpFieldDesc reload_fields[] = {
-  {"on", NULL, NULL, HP_KEY_PATCH_VALUE, HP_FIELD_BOOL, HP_TEXT_NONE,
+  {"on", NULL, NULL, "patch:value", HP_FIELD_BOOL, HP_TEXT_NONE,
    AT(reload), 0, 0.0f, 0.0f, 0.0f, NULL, false, 0.0f, 0.0f, ""},
 };
 
@@ -279,7 +277,7 @@ hp_op_check(const HpOp* const op, HpError* const err)
     /* Counts read "hp:warmup 0 is ...", quantities "hp:crossfade 5 ms". */
     const bool count = f->type == HP_FIELD_INT;
     return hp_error(err, HP_ERR_BAD_VALUE, "%s %g%s%s is out of range %g..%g %s",
-                    hp_op_keys[f->key].curie, (double)v, count ? "" : " ",
+                    f->key, (double)v, count ? "" : " ",
                     count ? "" : f->unit, (double)f->min, (double)f->max,
                     f->unit);
   }

@@ -15,6 +15,11 @@
 
   No LV2 types here: keys and classes are URI strings, which plugin/ maps
   once at instantiate (hp_map_uris()).
+
+  A new field of an op: its member in the op's struct (hotpatch.h) and its
+  row here in ops.c; then its behaviour (patch.c or engine.c).  A new key
+  also needs its rdfs:label and rdfs:comment in ttl/hp.ttl (test_docs.sh
+  says so).
 */
 
 #ifndef HP_OPS_H
@@ -29,35 +34,12 @@
 #define HP_OPS_NS "urn:hotpatch:ns#"
 #define HP_OPS_PATCH_NS "http://lv2plug.in/ns/ext/patch#"
 
-/** The property keys of operation messages (atom keys, Turtle predicates). */
-typedef enum {
-  HP_KEY_MODULE,
-  HP_KEY_TYPE,
-  HP_KEY_SOURCE,
-  HP_KEY_DEST,
-  HP_KEY_PARAM,
-  HP_KEY_VALUE,
-  HP_KEY_PRIME,
-  HP_KEY_WARMUP,
-  HP_KEY_CROSSFADE,
-  HP_KEY_REQUIRE_SIGNAL,
-  HP_KEY_MACRO,
-  HP_KEY_TARGET,
-  HP_KEY_MINIMUM,
-  HP_KEY_MAXIMUM,
-  HP_KEY_CURVE,
-  HP_KEY_PATCH_VALUE, /**< patch:value of a patch:Set */
-  HP_N_KEYS
-} HpKey;
+/** The most fields one op has. */
+#define HP_OP_MAX_FIELDS 8u
 
-/** A URI and how messages and docs write it ("hp:module"). */
-typedef struct {
-  const char* uri;
-  const char* curie;
-} HpTerm;
-
-/** Every key, indexed by HpKey. */
-extern const HpTerm hp_op_keys[HP_N_KEYS];
+/** The URI of "hp:module" or "patch:value" into buf; false if the prefix
+    is not hp: or patch: or buf is too small. */
+bool hp_op_uri(const char* curie, char* buf, size_t size);
 
 typedef enum {
   HP_FIELD_ID,     /**< a module id (atom:String) */
@@ -83,8 +65,8 @@ typedef enum {
 typedef struct {
   const char* name;    /**< the text form's keyword; docs */
   const char* usage;   /**< the text form's usage word: "ID", "warmup=BLOCKS" */
-  const char* what;    /**< a text error's name for it: "the gate" */
-  HpKey       key;
+  const char* what;    /**< a text error's name for it: "gate" */
+  const char* key;     /**< atom key and Turtle predicate: "hp:module" */
   HpFieldType type;
   HpTextForm  text;
   size_t      offset;  /**< into HpOp */

@@ -200,7 +200,7 @@ write_op(const HpOp* const op, void* const data)
     if (f->text == HP_TEXT_OPTIONAL && !hp_op_cstring(op, f)[0]) {
       continue;
     }
-    put(out, " ; %s ", hp_op_keys[f->key].curie);
+    put(out, " ; %s ", f->key);
     switch (f->type) {
     case HP_FIELD_VALUE:
       if (((const char*)op + f->alt)[0]) {
@@ -277,7 +277,7 @@ typedef struct {
   SordNode*  rdf_nil;
   SordNode*  rdfs_label;
   SordNode*  hp[N_TERMS];
-  SordNode*  key[HP_N_KEYS];
+  SordNode*  key[HP_N_OP_TYPES][HP_OP_MAX_FIELDS]; /* of document ops */
   char       syntax[HP_MESSAGE_MAX];
 } Reader;
 
@@ -305,16 +305,18 @@ get(Reader* const r, const SordNode* const subject, const Term term)
   return sord_get(r->model, subject, r->hp[term], NULL, NULL);
 }
 
-/* The object of (subject, key), or NULL; free with sord_node_free. */
+/* The object of (subject, predicate), or NULL; free with sord_node_free. */
 static SordNode*
-get_key(Reader* const r, const SordNode* const subject, const HpKey key)
+get_key(Reader* const r, const SordNode* const subject,
+        const SordNode* const key)
 {
-  return sord_get(r->model, subject, r->key[key], NULL, NULL);
+  return sord_get(r->model, subject, key, NULL, NULL);
 }
 
 /* A property as text into dst (HP_NAME_MAX); false if absent or too long. */
 static bool
-get_text(Reader* const r, const SordNode* const subject, const HpKey key,
+get_text(Reader* const r, const SordNode* const subject,
+         const SordNode* const key,
          char* const dst, const size_t size)
 {
   SordNode* node = get_key(r, subject, key);
@@ -355,7 +357,7 @@ get_number(Reader* const r, const SordNode* const subject, const Term term,
 
 static bool
 get_key_number(Reader* const r, const SordNode* const subject,
-               const HpKey key, float* const value)
+               const SordNode* const key, float* const value)
 {
   return get_node_number(r, get_key(r, subject, key), value);
 }
@@ -400,24 +402,25 @@ typedef struct {
    needed), too long, or of the wrong kind. */
 static bool
 read_field(Reader* const r, const SordNode* const item,
-           const HpFieldDesc* const f, HpOp* const op)
+           const HpFieldDesc* const f, const SordNode* const key,
+           HpOp* const op)
 {
   float value = 0.0f;
   switch (f->type) {
   case HP_FIELD_ID:
   case HP_FIELD_PORT:
   case HP_FIELD_NAME:
-    return get_text(r, item, f->key, hp_op_string(op, f), f->size) ||
+    return get_text(r, item, key, hp_op_string(op, f), f->size) ||
            f->text == HP_TEXT_OPTIONAL;
   case HP_FIELD_VALUE:
-    if (get_key_number(r, item, f->key, &value)) {
+    if (get_key_number(r, item, key, &value)) {
       hp_op_set_number(op, f, value);
       return true;
     }
-    return get_text(r, item, f->key, (char*)op + f->alt, HP_NAME_MAX);
+    return get_text(r, item, key, (char*)op + f->alt, HP_NAME_MAX);
   case HP_FIELD_FLOAT:
   case HP_FIELD_INT:
-    if (!get_key_number(r, item, f->key, &value) ||
+    if (!get_key_number(r, item, key, &value) ||
         !hp_op_in_domain(f, value)) {
       return false;
     }
@@ -456,7 +459,7 @@ read_op(Reader* const r, const SordNode* const item, const uint32_t index,
   hp_op_init(&op, d->type);
   bool ok = true;
   for (uint32_t i = 0; i < d->n_fields && ok; ++i) {
-    ok = read_field(r, item, &d->fields[i], &op);
+    ok = read_field(r, item, &d->fields[i], r->key[d->type][i], &op);
   }
   if (!ok) {
     return hp_error(err, HP_ERR_BAD_MESSAGE,
@@ -589,8 +592,14 @@ hp_doc_read(const char* const text, const char* const base_uri,
     snprintf(uri, sizeof(uri), NS_HP "%s", term_names[t]);
     r.hp[t] = sord_new_uri(r.world, (const uint8_t*)uri);
   }
-  for (int k = 0; k < HP_N_KEYS; ++k) {
-    r.key[k] = sord_new_uri(r.world, (const uint8_t*)hp_op_keys[k].uri);
+  for (uint32_t t = 0; t < HP_N_OP_TYPES; ++t) {
+    const HpOpDesc* const d = hp_op_desc((HpOpType)t);
+    for (uint32_t i = 0; d->in_document && i < d->n_fields; ++i) {
+      char uri[128];
+      if (hp_op_uri(d->fields[i].key, uri, sizeof(uri))) {
+        r.key[t][i] = sord_new_uri(r.world, (const uint8_t*)uri);
+      }
+    }
   }
 
   const SerdNode base = serd_node_from_string(
@@ -624,8 +633,10 @@ hp_doc_read(const char* const text, const char* const base_uri,
   for (int t = 0; t < N_TERMS; ++t) {
     sord_node_free(r.world, r.hp[t]);
   }
-  for (int k = 0; k < HP_N_KEYS; ++k) {
-    sord_node_free(r.world, r.key[k]);
+  for (uint32_t t = 0; t < HP_N_OP_TYPES; ++t) {
+    for (uint32_t i = 0; i < HP_OP_MAX_FIELDS; ++i) {
+      sord_node_free(r.world, r.key[t][i]);
+    }
   }
   sord_free(r.model);
   sord_world_free(r.world);

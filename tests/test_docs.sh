@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's module reference is what the descriptors say, and its
-# protocol table what the table of operations (src/ops.c) says.
+# protocol table and the vocabulary (ttl/hp.ttl) what the table of
+# operations (src/ops.c) says.
 set -euo pipefail
 readme="${HP_SRC:?run through ./waf test}/README.md"
 want=$("./tools/hp-describe" --markdown)
@@ -23,3 +24,13 @@ if [ "$want" != "$have" ]; then
     exit 1
 fi
 echo "# README protocol table matches $(grep -c '^| ' <<<"$want") rows of the table of operations"
+
+# Every hp: class and key of the table of operations is in the vocabulary.
+terms=$("./tools/hp-describe" --terms | sort -u)
+for term in $terms; do
+    grep -qE "^${term}( |$)" "$HP_SRC/ttl/hp.ttl" || {
+        echo "ttl/hp.ttl does not describe $term (a class or key of src/ops.c)"
+        exit 1
+    }
+done
+echo "# ttl/hp.ttl describes all $(wc -w <<<"$terms") hp: terms of the table of operations"
