@@ -1,6 +1,11 @@
 /*
   Atoms <-> engine operations and notifications.  Audio thread.
 
+  The decoder and the encoder (hp_atom_encode_op, which the test host and
+  hotpatch-render send with) are generic over the table of operations
+  (src/ops.c): an object's class, and for patch:Set its property, picks
+  the op; each field is read by its key and type, and held to its domain.
+
   Every size inside a message is checked before it is read: a script can
   send any bytes, and a malformed message must end in a patch:Error, not a
   crash.  Messages are built without snprintf (the audio thread does no
@@ -242,10 +247,11 @@ decimal(uint32_t n, char* const buf)
   return p;
 }
 
-/* One field of `d` from its atom `a` (NULL when absent) into `op`. */
+/* One field from its atom `a` (NULL when absent) into `op`; `msg` names
+   the message in errors ("hp:Create"). */
 static HpStatus
-decode_field(const HpURIs* const u, const HpOpDesc* const d,
-             const HpFieldDesc* const f, const LV2_Atom* const a,
+decode_field(const HpURIs* const u, const HpFieldDesc* const f,
+             const LV2_Atom* const a,
              const char* const msg, HpOp* const op, HpError* const err)
 {
   const char* const key      = f->key;
@@ -301,7 +307,6 @@ decode_field(const HpURIs* const u, const HpOpDesc* const d,
   }
   case HP_FIELD_PRIMES: break; /* decoded before the op itself */
   }
-  (void)d;
   return HP_SUCCESS;
 }
 
@@ -430,7 +435,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
   }
   for (uint32_t i = 0; i < d->n_fields && !st; ++i) {
     const HpFieldDesc* const f = &d->fields[i];
-    st = decode_field(u, d, f, props[i], msg, op, err);
+    st = decode_field(u, f, props[i], msg, op, err);
   }
   if (st) {
     *n_ops = 0;
