@@ -310,26 +310,28 @@ decode_field(const HpURIs* const u, const HpFieldDesc* const f,
   return HP_SUCCESS;
 }
 
-/* Say which message types or properties there are (from the table). */
+/* Say which message types or properties there are (from the table; a
+   class two ops share, patch:Set, is named once: told apart by URID). */
 static HpStatus
-unknown(HpError* const err, const bool property)
+unknown(const HpURIs* const u, HpError* const err, const bool property)
 {
   err->status     = HP_ERR_BAD_MESSAGE;
   err->message[0] = '\0';
-  append(err->message, sizeof(err->message), property ? "patch:Set of a property hotpatch does not have; "
-                         "its writable properties are "
-                       : "unknown message type; send ");
-  const char* items[HP_N_OP_TYPES] = {NULL};
-  uint32_t    n = 0;
+  append(err->message, sizeof(err->message),
+         property ? "patch:Set of a property hotpatch does not have; its "
+                    "writable properties are "
+                  : "unknown message type; send ");
+  const LV2_URID* const urids = property ? u->op_property : u->op_class;
+  const char*           items[HP_N_OP_TYPES] = {NULL};
+  uint32_t              n                    = 0;
   for (uint32_t t = 0; t < HP_N_OP_TYPES; ++t) {
     const HpOpDesc* const d    = hp_op_desc((HpOpType)t);
-    const char* const     item = property ? d->property_curie : d->class_curie;
-    bool                  seen = !item;
-    for (uint32_t k = 0; k < n && !seen; ++k) {
-      seen = !strcmp(items[k], item);
+    bool                  seen = !urids[t];
+    for (uint32_t k = 0; k < t && !seen; ++k) {
+      seen = urids[k] == urids[t];
     }
     if (!seen) {
-      items[n++] = item;
+      items[n++] = property ? d->property_curie : d->class_curie;
     }
   }
   for (uint32_t k = 0; k < n; ++k) {
@@ -401,7 +403,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     }
   }
   if (!d) {
-    return unknown(err, class_known);
+    return unknown(u, err, class_known);
   }
   char msg[64] = ""; /* "hp:Create", "patch:Set of hp:patchFile" */
   append(msg, sizeof(msg), d->class_curie);

@@ -76,7 +76,8 @@ typedef struct {
 typedef struct {
   uint64_t key;
   uint32_t node;
-  uint32_t index; /* the parameter, or the choice */
+  uint16_t index; /* the parameter, or the choice */
+  bool     alias; /* found by a parameter's alias */
 } KeySlot;
 
 typedef struct {
@@ -416,19 +417,21 @@ choice_slot(const uint32_t node, const uint32_t param, const uint64_t choice)
 
 static void
 key_insert(HpGraph* const g, uint64_t key, const uint32_t node,
-           const uint32_t index)
+           const uint32_t index, const bool alias)
 {
   key = key ? key : 1u;
   for (uint32_t i = (uint32_t)(key ^ (key >> 32u)) & g->key_mask;;
        i          = (i + 1u) & g->key_mask) {
-    if (!g->keys[i].key) {
-      g->keys[i].key   = key;
-      g->keys[i].node  = node;
-      g->keys[i].index = index;
+    KeySlot* const slot = &g->keys[i];
+    if (!slot->key || (slot->key == key && slot->alias && !alias)) {
+      slot->key   = key; /* a name wins over an alias that is the same */
+      slot->node  = node;
+      slot->index = (uint16_t)index;
+      slot->alias = alias;
       return;
     }
-    if (g->keys[i].key == key) {
-      return; /* the first wins: names go in before aliases */
+    if (slot->key == key) {
+      return; /* the first of two aliases wins, as in hp_module_find_param() */
     }
   }
 }
@@ -456,19 +459,14 @@ fill_keys(HpGraph* const g)
     const HpModuleDesc* const desc = g->nodes[n].desc;
     const uint64_t            id   = hp_key_hash(HP_KEY_SEED, g->nodes[n].id);
     for (uint32_t p = 0; p < desc->n_params; ++p) {
-      key_insert(g, hp_key_hash(id, desc->params[p].name), n, p);
-    }
-  }
-  for (uint32_t n = 0; n < g->n_nodes; ++n) {
-    const HpModuleDesc* const desc = g->nodes[n].desc;
-    const uint64_t            id   = hp_key_hash(HP_KEY_SEED, g->nodes[n].id);
-    for (uint32_t p = 0; p < desc->n_params; ++p) {
       const HpParamDesc* const pd = &desc->params[p];
+      key_insert(g, hp_key_hash(id, pd->name), n, p, false);
       for (const char* const* a = pd->aliases; a && *a; ++a) {
-        key_insert(g, hp_key_hash(id, *a), n, p);
+        key_insert(g, hp_key_hash(id, *a), n, p, true);
       }
       for (uint32_t c = 0; pd->choices && pd->choices[c]; ++c) {
-        key_insert(g, choice_slot(n, p, hp_choice_key(pd->choices[c])), n, c);
+        key_insert(g, choice_slot(n, p, hp_choice_key(pd->choices[c])), n, c,
+                   false);
       }
     }
   }

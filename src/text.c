@@ -211,23 +211,22 @@ parse(const char* const line, HpOp* const op, const bool unchecked,
   const HpOpDesc* const d        = hp_op_desc((HpOpType)found);
   unsigned              min_args = 0;
   unsigned              max_args = 0;
-  char                  usage[200];
-  size_t                ulen = (size_t)snprintf(usage, sizeof(usage), "%s", d->name);
   for (uint32_t k = 0; k < d->n_fields; ++k) {
-    const HpFieldDesc* const f = &d->fields[k];
-    if (f->text == HP_TEXT_NONE) {
-      continue;
-    }
-    min_args += f->text == HP_TEXT_ARG;
-    ++max_args;
-    if (ulen < sizeof(usage)) {
-      ulen += (size_t)snprintf(usage + ulen, sizeof(usage) - ulen,
-                               f->text == HP_TEXT_ARG ? " %s" : " [%s]",
-                               f->usage);
-    }
+    min_args += d->fields[k].text == HP_TEXT_ARG;
+    max_args += d->fields[k].text != HP_TEXT_NONE;
   }
   const unsigned nargs = t.count - 1u;
   if (nargs < min_args || nargs > max_args) {
+    char   usage[200];
+    size_t ulen = (size_t)snprintf(usage, sizeof(usage), "%s", d->name);
+    for (uint32_t k = 0; k < d->n_fields && ulen < sizeof(usage); ++k) {
+      const HpFieldDesc* const f = &d->fields[k];
+      if (f->text != HP_TEXT_NONE) {
+        ulen += (size_t)snprintf(usage + ulen, sizeof(usage) - ulen,
+                                 f->text == HP_TEXT_ARG ? " %s" : " [%s]",
+                                 f->usage);
+      }
+    }
     return hp_error(err, HP_ERR_SYNTAX, "column 1: usage: /patch/%s", usage);
   }
   hp_op_init(op, d->type);
