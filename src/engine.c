@@ -169,7 +169,7 @@ static bool
 set_live(HpGraph* const g, const HpOp* const op, const bool immediate)
 {
   const bool gate = op->type == HP_OP_GATE;
-  return hp_graph_set_key(g, op->set.key,
+  return hp_graph_set_key(g, op->set.module_key, op->set.param_key,
                           op->set.choice[0] ? op->set.choice_key : 0u,
                           gate ? (op->set.value >= 0.5f ? 1.0f : 0.0f)
                                : op->set.value,
@@ -1056,8 +1056,9 @@ hp_engine_submit(HpEngine* const e, const HpOp* const op)
   const bool live = op->type == HP_OP_SET || op->type == HP_OP_GATE;
   if (live) {
     /* Resolved by number from here on: the graphs know these keys. */
-    queued.set.key        = hp_param_key(op->set.module, op->set.param);
-    queued.set.choice_key = op->set.choice[0] ? hp_choice_key(op->set.choice)
+    queued.set.module_key = hp_name_key(op->set.module);
+    queued.set.param_key  = hp_name_key(op->set.param);
+    queued.set.choice_key = op->set.choice[0] ? hp_name_key(op->set.choice)
                                               : 0u;
   }
   if (!hp_ring_push(e->ops, &queued)) {

@@ -116,8 +116,11 @@ typedef struct {
   char     param[HP_NAME_MAX];  /**< "gate" for gates */
   char     choice[HP_NAME_MAX]; /**< an enum choice by name, or "" */
   float    value;               /**< when choice is "" */
-  uint64_t key;        /**< hp_engine_submit(): hash of module and param */
-  uint64_t choice_key; /**< hp_engine_submit(): hash of choice, or 0 */
+  /* Set by hp_engine_submit(): the names' keys (src/ops.h), by which the
+     graphs find the parameter without comparing strings. */
+  uint64_t module_key;
+  uint64_t param_key;
+  uint64_t choice_key; /**< 0: a number */
 } HpSetOp;
 
 /** HP_OP_COMMIT. */

@@ -171,7 +171,7 @@ void hp_op_list(HpOpList which, char* buf, size_t size);
 
 #define HP_KEY_SEED 14695981039346656037ull
 
-/** Continue hash `h` over `s` and a terminator (so "ab"+"c" != "a"+"bc"). */
+/** Continue hash `h` over `s` and a terminator. */
 static inline uint64_t
 hp_key_hash(uint64_t h, const char* const s)
 {
@@ -181,18 +181,11 @@ hp_key_hash(uint64_t h, const char* const s)
   return (h ^ 0xFFu) * 1099511628211ull;
 }
 
-/** The key of a module's parameter (by name or alias). */
+/** The key of a name: a module id, a parameter or an enum choice. */
 static inline uint64_t
-hp_param_key(const char* const module, const char* const param)
+hp_name_key(const char* const name)
 {
-  return hp_key_hash(hp_key_hash(HP_KEY_SEED, module), param);
-}
-
-/** The key of an enum choice's name. */
-static inline uint64_t
-hp_choice_key(const char* const choice)
-{
-  return hp_key_hash(HP_KEY_SEED ^ 0x5bd1e995u, choice);
+  return hp_key_hash(HP_KEY_SEED, name);
 }
 
 /** The README's protocol table (markdown), from the descriptors. */

@@ -231,22 +231,22 @@ test_graph(void)
   CHECK(!hp_graph_set(g, "nobody", "freq", 1000.0f, NULL, false));
   /* The audio thread sets by key (no string compared): names, aliases and
      choices by name resolve as by string, and nothing else does. */
-  CHECK(hp_graph_set_key(g, hp_param_key("osc1", "freq"), 0u, 500.0f, false));
-  CHECK(!hp_graph_set_key(g, hp_param_key("nobody", "freq"), 0u, 5.0f, false));
-  CHECK(!hp_graph_set_key(g, hp_param_key("osc1", "fre"), 0u, 5.0f, false));
-  CHECK(!hp_graph_set_key(g, hp_param_key("osc1", "freq"), 0u, -5.0f, false));
+  CHECK(hp_graph_set_key(g, hp_name_key("osc1"), hp_name_key("freq"), 0u, 500.0f, false));
+  CHECK(!hp_graph_set_key(g, hp_name_key("nobody"), hp_name_key("freq"), 0u, 5.0f, false));
+  CHECK(!hp_graph_set_key(g, hp_name_key("osc1"), hp_name_key("fre"), 0u, 5.0f, false));
+  CHECK(!hp_graph_set_key(g, hp_name_key("osc1"), hp_name_key("freq"), 0u, -5.0f, false));
   hp_graph_free(g);
   ok(p, "create f1 biquad");
   g = hp_graph_new(p, NULL, RATE, &err);
-  CHECK(hp_graph_set_key(g, hp_param_key("f1", "cutoff"), 0u, 500.0f, false));
-  CHECK(hp_graph_set_key(g, hp_param_key("f1", "frequency"), 0u, 600.0f, false));
-  CHECK(hp_graph_set_key(g, hp_param_key("f1", "mode"),
-                         hp_choice_key("highpass"), 0.0f, false));
-  CHECK(!hp_graph_set_key(g, hp_param_key("f1", "mode"),
-                          hp_choice_key("sideways"), 0.0f, false));
-  CHECK(!hp_graph_set_key(g, hp_param_key("f1", "cutoff"),
-                          hp_choice_key("highpass"), 0.0f, false));
-  CHECK(hp_graph_set_key(g, hp_param_key("osc1", "freq"), 0u, 700.0f, true));
+  CHECK(hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("cutoff"), 0u, 500.0f, false));
+  CHECK(hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("frequency"), 0u, 600.0f, false));
+  CHECK(hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("mode"),
+                         hp_name_key("highpass"), 0.0f, false));
+  CHECK(!hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("mode"),
+                          hp_name_key("sideways"), 0.0f, false));
+  CHECK(!hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("cutoff"),
+                          hp_name_key("highpass"), 0.0f, false));
+  CHECK(hp_graph_set_key(g, hp_name_key("osc1"), hp_name_key("freq"), 0u, 700.0f, true));
   hp_graph_free(g);
   ok(p, "delete f1");
 
