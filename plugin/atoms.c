@@ -209,7 +209,10 @@ decode_prime(const HpURIs* const u, const LV2_Atom* const tuple,
     hp_op_init(op, HP_OP_PRIME_SET);
     HpStatus st =
       string_prop(u, field[0], "hp:Commit prime op", "op", kind, err);
-    if (!st && strcmp(kind, "mod") && strcmp(kind, "gate")) {
+    /* The kind by its key, as live sets go: no string compared in run(). */
+    const uint64_t kind_key = st ? 0u : hp_name_key(kind);
+    const bool     gate     = kind_key == hp_name_key("gate");
+    if (!st && !gate && kind_key != hp_name_key("mod")) {
       st = fail(err, HP_ERR_BAD_MESSAGE, "hp:Commit: prime op '", kind,
                 "' unknown; use \"mod\" or \"gate\"", END);
     }
@@ -217,7 +220,7 @@ decode_prime(const HpURIs* const u, const LV2_Atom* const tuple,
                                 op->set.module, err))) {
       return st;
     }
-    if (!strcmp(kind, "gate")) {
+    if (gate) {
       op->type = HP_OP_PRIME_GATE;
       memcpy(op->set.param, "gate", 5u);
     } else if ((st = string_prop(u, field[2], "hp:Commit prime op", "param",

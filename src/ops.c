@@ -271,7 +271,9 @@ hp_op_check(const HpOp* const op, HpError* const err)
   for (uint32_t i = 0; d && i < d->n_fields; ++i) {
     const HpFieldDesc* const f = &d->fields[i];
     const float              v = hp_op_number(op, f);
-    if (!f->checked || v == f->def || (v >= f->min && v <= f->max)) {
+    /* A negative default means "unset" (hotpatch.h): any negative is. */
+    const bool unset = f->def < 0.0f ? v < 0.0f : v == f->def;
+    if (!f->checked || unset || (v >= f->min && v <= f->max)) {
       continue;
     }
     /* Counts read "hp:warmup 0 is ...", quantities "hp:crossfade 5 ms". */
