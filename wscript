@@ -32,7 +32,7 @@ def _read_modules():
 MODULES = _read_modules()
 
 ENGINE_SOURCES = (["src/registry.c", "src/status.c", "src/patch.c",
-                   "src/graph.c", "src/engine.c", "src/text.c",
+                   "src/graph.c", "src/engine.c", "src/ops.c", "src/text.c",
                    "src/patchdoc.c"]
                   + ["src/mod_%s.c" % m for m in MODULES])
 
@@ -228,11 +228,13 @@ def build(bld):
     bld(rule="${SRC[0].abspath()} --ttl > ${TGT}", source="tools/hp-describe",
         target=BUNDLE_DIR + "/modules.ttl", install_path=inst)
 
-    # The lilv host that hotpatch-render and the tests share.
-    bld.stlib(source=["tools/host/host.c"], target="tools/hphost",
-              includes=["tools/host", "plugin"],
-              export_includes=["tools/host", "plugin"],
-              use=["LILV", "LV2", "PTHREAD", "M"])
+    # The lilv host that hotpatch-render and the tests share.  It sends the
+    # protocol through the plugin's own text parser and atom encoder.
+    bld.stlib(source=["tools/host/host.c", "plugin/atoms.c"],
+              target="tools/hphost",
+              includes=["tools/host", "plugin", "src"],
+              export_includes=["tools/host", "plugin", "src"],
+              use=["hpengine", "LILV", "LV2", "PTHREAD", "M"])
 
     # The command-line host.  HP_LV2DIR: where the bundle is installed.
     bld.program(source=["tools/render.c"], target="tools/hotpatch-render",

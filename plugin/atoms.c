@@ -1,6 +1,11 @@
 /*
   Atoms <-> engine operations and notifications.  Audio thread.
 
+  The decoder and the encoder (hp_atom_encode_op, which the test host and
+  hotpatch-render send with) are generic over the table of operations
+  (src/ops.c): an object's class, and for patch:Set its property, picks
+  the op; each field is read by its key and type, and held to its domain.
+
   Every size inside a message is checked before it is read: a script can
   send any bytes, and a malformed message must end in a patch:Error, not a
   crash.  Messages are built without snprintf (the audio thread does no
@@ -102,27 +107,19 @@ get_string(const HpURIs* const u, const LV2_Atom* const a, char* const dst)
   return STR_OK;
 }
 
-/* The properties a message may carry. */
-typedef struct {
-  const LV2_Atom* module;
-  const LV2_Atom* type;
-  const LV2_Atom* source;
-  const LV2_Atom* dest;
-  const LV2_Atom* param;
-  const LV2_Atom* value;
-  const LV2_Atom* prime;
-  const LV2_Atom* warmup;
-  const LV2_Atom* crossfade;
-  const LV2_Atom* require;
-  const LV2_Atom* seq;
-  const LV2_Atom* macro;
-  const LV2_Atom* target;
-  const LV2_Atom* minimum;
-  const LV2_Atom* maximum;
-  const LV2_Atom* curve;
-  const LV2_Atom* property; /* patch:Set */
-  const LV2_Atom* pvalue;   /* patch:Set */
-} Props;
+static bool write_seq(LV2_Atom_Forge* forge, const HpURIs* u, int32_t seq);
+
+/* Append `part` to the string in buf (no stdio on the audio thread). */
+static void
+append(char* const buf, const size_t size, const char* const part)
+{
+  const size_t len  = strlen(buf);
+  const size_t n    = strlen(part);
+  const size_t room = size - 1u - len;
+  const size_t take = n < room ? n : room;
+  memcpy(buf + len, part, take);
+  buf[len + take] = '\0';
+}
 
 static HpStatus
 string_prop(const HpURIs* const u, const LV2_Atom* const a,
@@ -212,29 +209,140 @@ decode_prime(const HpURIs* const u, const LV2_Atom* const tuple,
     hp_op_init(op, HP_OP_PRIME_SET);
     HpStatus st =
       string_prop(u, field[0], "hp:Commit prime op", "op", kind, err);
-    if (!st && strcmp(kind, "mod") && strcmp(kind, "gate")) {
+    /* The kind by its key, as live sets go: no string compared in run(). */
+    const uint64_t kind_key = st ? 0u : hp_name_key(kind);
+    const bool     gate     = kind_key == hp_name_key("gate");
+    if (!st && !gate && kind_key != hp_name_key("mod")) {
       st = fail(err, HP_ERR_BAD_MESSAGE, "hp:Commit: prime op '", kind,
                 "' unknown; use \"mod\" or \"gate\"", END);
     }
     if (st || (st = string_prop(u, field[1], "hp:Commit prime op", "module",
-                                op->module, err))) {
+                                op->set.module, err))) {
       return st;
     }
-    if (!strcmp(kind, "gate")) {
+    if (gate) {
       op->type = HP_OP_PRIME_GATE;
-      strcpy(op->arg, "gate");
+      memcpy(op->set.param, "gate", 5u);
     } else if ((st = string_prop(u, field[2], "hp:Commit prime op", "param",
-                                 op->arg, err))) {
+                                 op->set.param, err))) {
       return st;
     }
-    if (!get_number(u, field[3], &op->value) &&
+    if (!get_number(u, field[3], &op->set.value) &&
         (op->type != HP_OP_PRIME_SET ||
-         get_string(u, field[3], op->arg2) != STR_OK)) {
+         get_string(u, field[3], op->set.choice) != STR_OK)) {
       return fail(err, HP_ERR_BAD_MESSAGE,
                   "hp:Commit: a prime op's value must be a number", END);
     }
   }
   return HP_SUCCESS;
+}
+
+/* The decimal digits of n into buf (at least 11 bytes). */
+static const char*
+decimal(uint32_t n, char* const buf)
+{
+  char* p = buf + 10;
+  *p      = '\0';
+  do {
+    *--p = (char)('0' + n % 10u);
+    n /= 10u;
+  } while (n);
+  return p;
+}
+
+/* One field from its atom `a` (NULL when absent) into `op`; `msg` names
+   the message in errors ("hp:Create"). */
+static HpStatus
+decode_field(const HpURIs* const u, const HpFieldDesc* const f,
+             const LV2_Atom* const a,
+             const char* const msg, HpOp* const op, HpError* const err)
+{
+  const char* const key      = f->key;
+  const bool        optional = f->text == HP_TEXT_OPTIONAL ||
+                        f->text == HP_TEXT_OPTION || f->text == HP_TEXT_FLAG;
+  if (!a && optional) {
+    return HP_SUCCESS;
+  }
+  float    number = 0.0f;
+  HpStatus st     = HP_SUCCESS;
+  switch (f->type) {
+  case HP_FIELD_ID:
+  case HP_FIELD_PORT:
+  case HP_FIELD_NAME: return string_prop(u, a, msg, key, hp_op_string(op, f), err);
+  case HP_FIELD_VALUE:
+    /* A string value names an enum choice ("highpass"). */
+    if (a && get_string(u, a, (char*)op + f->alt) == STR_OK) {
+      return HP_SUCCESS;
+    }
+    ((char*)op + f->alt)[0] = '\0';
+    if (!(st = number_prop(u, a, msg, key, &number, err))) {
+      hp_op_set_number(op, f, number);
+    }
+    return st;
+  case HP_FIELD_FLOAT:
+  case HP_FIELD_INT:
+  case HP_FIELD_BOOL:
+    if ((st = number_prop(u, a, msg, key, &number, err))) {
+      return st;
+    }
+    if (f->type != HP_FIELD_BOOL && !hp_op_in_domain(f, number)) {
+      return fail(err, HP_ERR_BAD_VALUE, msg, ": ", key, " must be ",
+                  f->expects, END);
+    }
+    hp_op_set_number(op, f, number);
+    return HP_SUCCESS;
+  case HP_FIELD_PATH: {
+    const char* path = a && (a->type == u->atom_Path || a->type == u->atom_String)
+                         ? (const char*)LV2_ATOM_BODY_CONST(a)
+                         : NULL;
+    const size_t len = path ? strnlen(path, a->size) : 0;
+    if (!path || len == a->size || len == 0) {
+      return fail(err, HP_ERR_BAD_MESSAGE, msg, " needs ", key,
+                  ", an absolute atom:Path", END);
+    }
+    if (len >= f->size) {
+      char digits[11];
+      return fail(err, HP_ERR_TOO_LARGE, msg, ": the path is longer than ",
+                  decimal((uint32_t)f->size - 1u, digits), " bytes", END);
+    }
+    memcpy(hp_op_string(op, f), path, len + 1u);
+    return HP_SUCCESS;
+  }
+  case HP_FIELD_PRIMES: break; /* decoded before the op itself */
+  }
+  return HP_SUCCESS;
+}
+
+/* Say which message types or properties there are (from the table; a
+   class two ops share, patch:Set, is named once: told apart by URID). */
+static HpStatus
+unknown(const HpURIs* const u, HpError* const err, const bool property)
+{
+  err->status     = HP_ERR_BAD_MESSAGE;
+  err->message[0] = '\0';
+  append(err->message, sizeof(err->message),
+         property ? "patch:Set of a property hotpatch does not have; its "
+                    "writable properties are "
+                  : "unknown message type; send ");
+  const LV2_URID* const urids = property ? u->op_property : u->op_class;
+  const char*           items[HP_N_OP_TYPES] = {NULL};
+  uint32_t              n                    = 0;
+  for (uint32_t t = 0; t < HP_N_OP_TYPES; ++t) {
+    const HpOpDesc* const d    = hp_op_desc((HpOpType)t);
+    bool                  seen = !urids[t];
+    for (uint32_t k = 0; k < t && !seen; ++k) {
+      seen = urids[k] == urids[t];
+    }
+    if (!seen) {
+      items[n++] = property ? d->property_curie : d->class_curie;
+    }
+  }
+  for (uint32_t k = 0; k < n; ++k) {
+    append(err->message, sizeof(err->message),
+           !k ? "" : k + 1u == n ? (property ? " and " : " or ") : ", ");
+    append(err->message, sizeof(err->message), items[k]);
+  }
+  return err->status;
 }
 
 HpStatus
@@ -244,8 +352,8 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
 {
   *n_ops = 0;
   *seq   = HP_NO_SEQ;
-  Props p;
-  memset(&p, 0, sizeof(p));
+  const LV2_Atom* seq_atom = NULL;
+  const LV2_Atom* property = NULL;
   Cursor c = {(const uint8_t*)(&obj->body + 1),
               (const uint8_t*)(&obj->body) + obj->atom.size};
   if (obj->atom.size < sizeof(LV2_Atom_Object_Body)) {
@@ -261,32 +369,19 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     }
     const uint32_t key = ((const LV2_Atom_Property_Body*)at)->key;
     float          number = 0.0f;
-    if (key == u->patch_sequenceNumber && get_number(u, val, &number) &&
-        number >= 0.0f && number <= 2147483520.0f) {
-      *seq = (int32_t)number; /* kept for the error even if decoding fails */
+    if (key == u->patch_sequenceNumber) {
+      if (get_number(u, val, &number) && number >= 0.0f &&
+          number <= 2147483520.0f) {
+        *seq = (int32_t)number; /* kept for the error even if decoding fails */
+      }
+      seq_atom = val;
+    } else if (key == u->patch_property) {
+      property = val;
     }
-    if (key == u->hp_module) p.module = val;
-    else if (key == u->hp_type) p.type = val;
-    else if (key == u->hp_source) p.source = val;
-    else if (key == u->hp_dest) p.dest = val;
-    else if (key == u->hp_param) p.param = val;
-    else if (key == u->hp_value) p.value = val;
-    else if (key == u->hp_prime) p.prime = val;
-    else if (key == u->hp_warmup) p.warmup = val;
-    else if (key == u->hp_crossfade) p.crossfade = val;
-    else if (key == u->hp_requireSignal) p.require = val;
-    else if (key == u->patch_sequenceNumber) p.seq = val;
-    else if (key == u->patch_property) p.property = val;
-    else if (key == u->hp_macro) p.macro = val;
-    else if (key == u->hp_target) p.target = val;
-    else if (key == u->hp_minimum) p.minimum = val;
-    else if (key == u->hp_maximum) p.maximum = val;
-    else if (key == u->hp_curve) p.curve = val;
-    else if (key == u->patch_value) p.pvalue = val;
   }
   float number = 0.0f;
-  if (p.seq) {
-    if (!get_number(u, p.seq, &number) || !(number >= 0.0f) ||
+  if (seq_atom) {
+    if (!get_number(u, seq_atom, &number) || !(number >= 0.0f) ||
         number > 2147483520.0f) {
       return fail(err, HP_ERR_BAD_MESSAGE,
                   "patch:sequenceNumber must be a non-negative atom:Int", END);
@@ -294,137 +389,158 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
     *seq = (int32_t)number;
   }
 
+  /* The op: by class, and for a patch:Set by the property it sets. */
   const uint32_t type = obj->body.otype;
-  HpOp* const    op   = &ops[0];
-  HpStatus       st   = HP_SUCCESS;
-  if (type == u->hp_Create) {
-    hp_op_init(op, HP_OP_CREATE);
-    if (!(st = string_prop(u, p.module, "hp:Create", "hp:module", op->module, err))) {
-      st = string_prop(u, p.type, "hp:Create", "hp:type", op->arg, err);
-    }
-  } else if (type == u->hp_Delete) {
-    hp_op_init(op, HP_OP_DELETE);
-    st = string_prop(u, p.module, "hp:Delete", "hp:module", op->module, err);
-  } else if (type == u->hp_Connect || type == u->hp_Disconnect) {
-    const bool  connect = type == u->hp_Connect;
-    const char* name    = connect ? "hp:Connect" : "hp:Disconnect";
-    hp_op_init(op, connect ? HP_OP_CONNECT : HP_OP_DISCONNECT);
-    if (!(st = string_prop(u, p.source, name, "hp:source", op->module, err))) {
-      st = string_prop(u, p.dest, name, "hp:dest", op->arg, err);
-    }
-  } else if (type == u->hp_Set) {
-    hp_op_init(op, HP_OP_SET);
-    if (!(st = string_prop(u, p.module, "hp:Set", "hp:module", op->module, err)) &&
-        !(st = string_prop(u, p.param, "hp:Set", "hp:param", op->arg, err))) {
-      /* A string value names an enum choice ("highpass"). */
-      if (!p.value || get_string(u, p.value, op->arg2) != STR_OK) {
-        st = number_prop(u, p.value, "hp:Set", "hp:value", &op->value, err);
+  const LV2_URID prop = property && property->type == u->atom_URID &&
+                            property->size >= sizeof(LV2_URID)
+                          ? ((const LV2_Atom_URID*)property)->body
+                          : 0;
+  const HpOpDesc* d           = NULL;
+  bool            class_known = false;
+  for (uint32_t t = 0; t < HP_N_OP_TYPES && !d; ++t) {
+    if (u->op_class[t] && type == u->op_class[t]) {
+      class_known = true;
+      if (!u->op_property[t] || prop == u->op_property[t]) {
+        d = hp_op_desc((HpOpType)t);
       }
     }
-  } else if (type == u->hp_Gate) {
-    hp_op_init(op, HP_OP_GATE);
-    if (!(st = string_prop(u, p.module, "hp:Gate", "hp:module", op->module, err))) {
-      st = number_prop(u, p.value, "hp:Gate", "hp:value", &op->value, err);
-    }
-  } else if (type == u->hp_Commit) {
-    if (p.prime && (st = decode_prime(u, p.prime, ops, n_ops, err))) {
-      return st;
-    }
-    HpOp* commit = &ops[*n_ops];
-    hp_op_init(commit, HP_OP_COMMIT);
-    if (p.warmup &&
-        !(st = number_prop(u, p.warmup, "hp:Commit", "hp:warmup", &number, err))) {
-      /* Range first: converting a float beyond int's range is undefined. */
-      if (!(number >= 0.0f && number <= 1000000.0f) || number != floorf(number)) {
-        st = fail(err, HP_ERR_BAD_VALUE,
-                  "hp:Commit: hp:warmup must be a whole number of blocks, "
-                  "1 to 1024", END);
-      } else {
-        commit->warmup = (int32_t)number;
+  }
+  if (!d) {
+    return unknown(u, err, class_known);
+  }
+  char msg[64] = ""; /* "hp:Create", "patch:Set of hp:patchFile" */
+  append(msg, sizeof(msg), d->class_curie);
+  if (d->property_curie) {
+    append(msg, sizeof(msg), " of ");
+    append(msg, sizeof(msg), d->property_curie);
+  }
+
+  /* Its fields, by their keys (sizes were checked above). */
+  const LV2_Atom* props[HP_OP_MAX_FIELDS] = {NULL};
+  for (c.pos = (const uint8_t*)(&obj->body + 1); c.pos < c.end;) {
+    const uint8_t*  at  = c.pos;
+    const LV2_Atom* val = next_atom(&c, 2u * sizeof(uint32_t));
+    const uint32_t  key = ((const LV2_Atom_Property_Body*)at)->key;
+    for (uint32_t i = 0; val && i < d->n_fields; ++i) {
+      if (key == u->field_key[d->type][i]) {
+        props[i] = val;
       }
     }
-    if (!st && p.crossfade &&
-        !(st = number_prop(u, p.crossfade, "hp:Commit", "hp:crossfade",
-                           &commit->crossfade_ms, err)) &&
-        !(commit->crossfade_ms >= 0.0f)) {
-      st = fail(err, HP_ERR_BAD_VALUE,
-                "hp:Commit: hp:crossfade must be 0 ms or more", END);
+  }
+  HpStatus st = HP_SUCCESS;
+  for (uint32_t i = 0; i < d->n_fields && !st; ++i) {
+    const HpFieldDesc* const f = &d->fields[i];
+    if (f->type == HP_FIELD_PRIMES && props[i]) {
+      st = decode_prime(u, props[i], ops, n_ops, err);
     }
-    if (!st && p.require &&
-        !(st = number_prop(u, p.require, "hp:Commit", "hp:requireSignal",
-                           &number, err))) {
-      commit->require_signal = number != 0.0f;
-    }
-    if (st) {
-      *n_ops = 0;
-      return st;
-    }
-    commit->seq = *seq;
-    ++*n_ops;
-    return HP_SUCCESS;
-  } else if (type == u->hp_Macro) {
-    hp_op_init(op, HP_OP_MACRO);
-    float index = 0.0f;
-    if (!(st = number_prop(u, p.macro, "hp:Macro", "hp:macro", &index, err)) &&
-        !(st = string_prop(u, p.target, "hp:Macro", "hp:target", op->module, err)) &&
-        !(st = number_prop(u, p.minimum, "hp:Macro", "hp:minimum", &op->lo, err)) &&
-        !(st = number_prop(u, p.maximum, "hp:Macro", "hp:maximum", &op->hi, err)) &&
-        !(p.curve && (st = string_prop(u, p.curve, "hp:Macro", "hp:curve",
-                                       op->arg2, err)))) {
-      op->macro = index >= 0.0f && index < 1000.0f ? (uint32_t)index : 0u;
-    }
-  } else if (type == u->patch_Get) {
-    hp_op_init(op, HP_OP_GET);
-  } else if (type == u->patch_Set) {
-    const LV2_URID prop = p.property && p.property->type == u->atom_URID &&
-                              p.property->size >= sizeof(LV2_URID)
-                            ? ((const LV2_Atom_URID*)p.property)->body
-                            : 0;
-    if (prop == u->hp_patchFile) {
-      hp_op_init(op, HP_OP_LOAD_FILE);
-      const char* path = p.pvalue && (p.pvalue->type == u->atom_Path ||
-                                      p.pvalue->type == u->atom_String)
-                           ? (const char*)LV2_ATOM_BODY_CONST(p.pvalue)
-                           : NULL;
-      const size_t len = path ? strnlen(path, p.pvalue->size) : 0;
-      if (!path || len == p.pvalue->size || len == 0) {
-        st = fail(err, HP_ERR_BAD_MESSAGE,
-                  "patch:Set of hp:patchFile needs patch:value, an absolute "
-                  "atom:Path", END);
-      } else if (len >= sizeof(op->text)) {
-        st = fail(err, HP_ERR_TOO_LARGE,
-                  "patch:Set of hp:patchFile: the path is longer than 319 "
-                  "bytes", END);
-      } else {
-        memcpy(op->text, path, len + 1u);
-      }
-    } else if (prop == u->hp_liveReload) {
-      hp_op_init(op, HP_OP_LIVE_RELOAD);
-      st = number_prop(u, p.pvalue, "patch:Set of hp:liveReload", "patch:value",
-                       &op->value, err);
-    } else {
-      st = fail(err, HP_ERR_BAD_MESSAGE,
-                "patch:Set of a property hotpatch does not have; its writable "
-                "properties are hp:patchFile and hp:liveReload",
-                END);
-    }
-  } else if (type == u->hp_Abort) {
-    hp_op_init(op, HP_OP_ABORT);
-  } else if (type == u->hp_Clear) {
-    hp_op_init(op, HP_OP_CLEAR);
-  } else {
-    return fail(err, HP_ERR_BAD_MESSAGE,
-                "unknown message type; send hp:Create, hp:Delete, hp:Connect, "
-                "hp:Disconnect, hp:Set, hp:Gate, hp:Commit, hp:Abort, "
-                "hp:Clear, hp:Macro, patch:Get or patch:Set",
-                END);
+  }
+  HpOp* const op = &ops[*n_ops];
+  if (!st) {
+    hp_op_init(op, d->type);
+  }
+  for (uint32_t i = 0; i < d->n_fields && !st; ++i) {
+    const HpFieldDesc* const f = &d->fields[i];
+    st = decode_field(u, f, props[i], msg, op, err);
   }
   if (st) {
+    *n_ops = 0;
     return st;
   }
   op->seq = *seq;
-  *n_ops  = 1;
+  ++*n_ops;
   return HP_SUCCESS;
+}
+
+/* The encoder: an op as the message hp_atom_decode() reads back. */
+
+static bool
+put_string(LV2_Atom_Forge* const forge, const char* const str)
+{
+  return lv2_atom_forge_string(forge, str, (uint32_t)strlen(str));
+}
+
+static bool
+encode_primes(LV2_Atom_Forge* const forge, const HpOp* const primes,
+              const uint32_t n_primes)
+{
+  LV2_Atom_Forge_Frame list;
+  if (!lv2_atom_forge_tuple(forge, &list)) {
+    return false;
+  }
+  for (uint32_t i = 0u; i < n_primes; ++i) {
+    const HpOp* const    p    = &primes[i];
+    const bool           gate = p->type == HP_OP_PRIME_GATE;
+    LV2_Atom_Forge_Frame entry;
+    if (!lv2_atom_forge_tuple(forge, &entry) ||
+        !put_string(forge, gate ? "gate" : "mod") ||
+        !put_string(forge, p->set.module) ||
+        !(gate ? lv2_atom_forge_atom(forge, 0u, 0u) /* none */
+               : put_string(forge, p->set.param)) ||
+        !(p->set.choice[0] ? put_string(forge, p->set.choice)
+                           : lv2_atom_forge_float(forge, p->set.value))) {
+      return false;
+    }
+    lv2_atom_forge_pop(forge, &entry);
+  }
+  lv2_atom_forge_pop(forge, &list);
+  return true;
+}
+
+bool
+hp_atom_encode_op(LV2_Atom_Forge* const forge, const HpURIs* const u,
+                  const HpOp* const op, const HpOp* const primes,
+                  const uint32_t n_primes)
+{
+  const HpOpDesc* const d = hp_op_desc(op->type);
+  LV2_Atom_Forge_Frame  obj;
+  if (!d || !u->op_class[op->type] ||
+      !lv2_atom_forge_object(forge, &obj, 0u, u->op_class[op->type]) ||
+      !write_seq(forge, u, op->seq)) {
+    return false;
+  }
+  if (d->property && !(lv2_atom_forge_key(forge, u->patch_property) &&
+                       lv2_atom_forge_urid(forge, u->op_property[op->type]))) {
+    return false;
+  }
+  for (uint32_t i = 0; i < d->n_fields; ++i) {
+    const HpFieldDesc* const f = &d->fields[i];
+    const float              v = hp_op_number(op, f);
+    const bool optional_off    = (f->text == HP_TEXT_OPTION && v == f->def) ||
+                              (f->text == HP_TEXT_FLAG && v == 0.0f) ||
+                              (f->text == HP_TEXT_OPTIONAL &&
+                               !hp_op_cstring(op, f)[0]);
+    if (optional_off || (f->type == HP_FIELD_PRIMES && !primes)) {
+      continue;
+    }
+    if (!lv2_atom_forge_key(forge, u->field_key[op->type][i])) {
+      return false;
+    }
+    bool ok = true;
+    switch (f->type) {
+    case HP_FIELD_ID:
+    case HP_FIELD_PORT:
+    case HP_FIELD_NAME: ok = put_string(forge, hp_op_cstring(op, f)); break;
+    case HP_FIELD_VALUE: {
+      const char* const choice = (const char*)op + f->alt;
+      ok = choice[0] ? put_string(forge, choice)
+                     : lv2_atom_forge_float(forge, v);
+      break;
+    }
+    case HP_FIELD_FLOAT: ok = lv2_atom_forge_float(forge, v); break;
+    case HP_FIELD_INT: ok = lv2_atom_forge_int(forge, (int32_t)v); break;
+    case HP_FIELD_BOOL: ok = lv2_atom_forge_bool(forge, v != 0.0f); break;
+    case HP_FIELD_PATH:
+      ok = lv2_atom_forge_path(forge, hp_op_cstring(op, f),
+                               (uint32_t)strlen(hp_op_cstring(op, f)));
+      break;
+    case HP_FIELD_PRIMES: ok = encode_primes(forge, primes, n_primes); break;
+    }
+    if (!ok) {
+      return false;
+    }
+  }
+  lv2_atom_forge_pop(forge, &obj);
+  return true;
 }
 
 static bool

@@ -25,6 +25,16 @@ HpStatus hp_atom_decode(const HpURIs* uris, const LV2_Atom_Object* obj,
                         HpOp* ops, uint32_t* n_ops, int32_t* seq,
                         HpError* err);
 
+/**
+   Encode `op` as its protocol message (an atom:Object the decoder reads
+   back), with op->seq as patch:sequenceNumber unless HP_NO_SEQ.  A commit
+   carries `primes` (HP_OP_PRIME_SET or _GATE ops) as hp:prime when that is
+   not NULL.  False when the op has no message form or the forge runs out
+   of room.  Any thread: the test host and hotpatch-render use it.
+*/
+bool hp_atom_encode_op(LV2_Atom_Forge* forge, const HpURIs* uris,
+                       const HpOp* op, const HpOp* primes, uint32_t n_primes);
+
 /* The writers below return false when the forge runs out of room; the
    atoms are then partly written and the forge's frame stack is left as it
    was: the caller rolls the forge back (offset, stack, sequence size). */

@@ -344,7 +344,7 @@ report(Hotpatch* const self, Notify* const n, const uint32_t frame,
   /* The worker logs it: no stdio here. */
   HpOp op;
   hp_op_init(&op, HP_OP_LOG);
-  memcpy(op.text, err->message, sizeof(op.text));
+  memcpy(op.log.text, err->message, sizeof(op.log.text));
   hp_engine_submit(self->engine, &op);
 }
 
@@ -363,11 +363,11 @@ handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
   }
   if (n_ops == 1 && self->ops[0].type == HP_OP_LIVE_RELOAD &&
       self->ops[0].seq == HP_NO_SEQ &&
-      (self->ops[0].value != 0.0f) == (self->live_reload > 0.0f)) {
+      self->ops[0].reload == (self->live_reload > 0.0f)) {
     return; /* automation repeats the value every cycle (Ardour) */
   }
   if (n_ops == 1 && self->ops[0].type == HP_OP_LIVE_RELOAD) {
-    self->live_reload = self->ops[0].value != 0.0f ? 1.0f : 0.0f;
+    self->live_reload = self->ops[0].reload ? 1.0f : 0.0f;
   }
   bool commits = false;
   if (!hp_engine_has_room(self->engine, n_ops)) {
@@ -439,7 +439,7 @@ run(LV2_Handle const instance, const uint32_t n_frames)
     if (scene != self->last_scene) {
       HpOp op;
       hp_op_init(&op, HP_OP_SCENE);
-      op.value = (float)scene;
+      op.scene = scene;
       if (!hp_engine_submit(e, &op)) {
         self->last_scene = scene;
         scene_changed    = true;

@@ -7,6 +7,8 @@
 #ifndef HP_URIS_H
 #define HP_URIS_H
 
+#include "../src/ops.h"
+
 #include <lv2/atom/atom.h>
 #include <lv2/buf-size/buf-size.h>
 #include <lv2/log/log.h>
@@ -124,6 +126,12 @@ typedef struct {
   LV2_URID hp_patch;
   LV2_URID hp_patchBank;
   LV2_URID hp_liveReload;
+
+  /* The table of operations (src/ops.c), mapped: each op's field keys,
+     class and the property of a patch:Set (0 where an op has none). */
+  LV2_URID field_key[HP_N_OP_TYPES][HP_OP_MAX_FIELDS];
+  LV2_URID op_class[HP_N_OP_TYPES];
+  LV2_URID op_property[HP_N_OP_TYPES];
 } HpURIs;
 
 static inline void
@@ -194,6 +202,18 @@ hp_map_uris(LV2_URID_Map* map, HpURIs* u)
   HP_MAP(hp_patchBank, HP__patchBank);
   HP_MAP(hp_liveReload, HP__liveReload);
 #undef HP_MAP
+  for (int t = 0; t < (int)HP_N_OP_TYPES; ++t) {
+    const HpOpDesc* const d = hp_op_desc((HpOpType)t);
+    u->op_class[t] = d->class_uri ? map->map(map->handle, d->class_uri) : 0;
+    u->op_property[t] = d->property ? map->map(map->handle, d->property) : 0;
+    for (uint32_t i = 0; i < HP_OP_MAX_FIELDS; ++i) {
+      char uri[128];
+      u->field_key[t][i] = i < d->n_fields &&
+                               hp_op_uri(d->fields[i].key, uri, sizeof(uri))
+                             ? map->map(map->handle, uri)
+                             : 0;
+    }
+  }
 }
 
 /** Port indices, in the order of ttl/hotpatch.ttl. */

@@ -24,6 +24,7 @@
 #include "hotpatch.h"
 
 #include "graph.h"
+#include "ops.h"
 #include "patch.h"
 #include "patchdoc.h"
 #include "ring.h"
@@ -52,13 +53,19 @@
 #define STATE_COPY_TRIES 8      /* torn copies before warming up fresh */
 #define MAX_PRIMES 4096u
 #define DEFAULT_WARMUP 8
-#define MAX_WARMUP 1024
 #define MAX_CROSSFADE_MS 10000.0f
 #define SILENCE_RMS 0.001f      /* the seed's threshold for "has signal" */
 #define MAX_WARMUP_PEAK 64.0f   /* +36 dBFS: anything above is broken */
 #define MAX_RT_EVENTS 16u
 #define PATCH_TEXT_MAX 60000u   /* fits the notify port's 64 KiB minimum */
 #define MAX_FILE_SIZE (16u << 20u)
+
+/* A prime op kept for the next commit: the fields of a set, and whether it
+   gates. */
+typedef struct {
+  HpSetOp set;
+  bool    gate;
+} HpPrime;
 
 /* A graph fading out under the next newer one (the next in `fades`, or
    `active`), from its own position: fades nest, each newer graph fading in
@@ -129,7 +136,7 @@ struct HpEngineImpl {
   bool            dirty;      /* staged differs structurally from committed */
   uint32_t        applied;    /* serial of the last op applied (a graph
                                  built now holds the sets up to it) */
-  HpOp*           primes;
+  HpPrime*        primes;
   uint32_t        n_primes;
   uint32_t        generation;
   float*          warm_l;
@@ -137,6 +144,14 @@ struct HpEngineImpl {
 };
 
 /* Worker side */
+
+static void
+add_prime(HpEngine* const e, const HpOp* const op)
+{
+  HpPrime* const p = &e->primes[e->n_primes++];
+  p->set           = op->set;
+  p->gate          = op->type == HP_OP_PRIME_GATE;
+}
 
 static double
 now_ms(void)
@@ -146,16 +161,19 @@ now_ms(void)
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
-/* Put a live hp:Set or hp:Gate on a graph; false when the graph has no
-   such module or parameter or refuses the value.  Audio thread, or the
-   worker on a standby it holds. */
+/* Put a live hp:Set or hp:Gate on a graph, by the keys hp_engine_submit()
+   put in it (no string compared); false when the graph has no such module
+   or parameter or refuses the value.  Audio thread, or the worker on a
+   standby it holds. */
 static bool
 set_live(HpGraph* const g, const HpOp* const op, const bool immediate)
 {
   const bool gate = op->type == HP_OP_GATE;
-  return hp_graph_set(g, op->module, gate ? "gate" : op->arg,
-                      gate ? (op->value >= 0.5f ? 1.0f : 0.0f) : op->value,
-                      op->arg2, immediate);
+  return hp_graph_set_key(g, op->set.module_key, op->set.param_key,
+                          op->set.choice[0] ? op->set.choice_key : 0u,
+                          gate ? (op->set.value >= 0.5f ? 1.0f : 0.0f)
+                               : op->set.value,
+                          immediate);
 }
 
 static void
@@ -245,26 +263,26 @@ static HpStatus
 apply_primes(HpEngine* const e, HpGraph* const g, HpError* const err)
 {
   for (uint32_t i = 0; i < e->n_primes; ++i) {
-    const HpOp* op    = &e->primes[i];
-    const char* param = op->type == HP_OP_PRIME_GATE ? "gate" : op->arg;
-    uint32_t    m     = 0;
-    uint32_t    p     = 0;
-    HpStatus    st =
-      hp_patch_find_param(e->staged, op->module, param, &m, &p, err);
-    float value = op->value;
-    if (op->type == HP_OP_PRIME_GATE && isfinite(value)) {
+    const HpPrime* op    = &e->primes[i];
+    const char*    param = op->set.param;
+    uint32_t       m     = 0;
+    uint32_t       p     = 0;
+    HpStatus       st =
+      hp_patch_find_param(e->staged, op->set.module, param, &m, &p, err);
+    float value = op->set.value;
+    if (op->gate && isfinite(value)) {
       value = value >= 0.5f ? 1.0f : 0.0f;
     }
-    if (st || (!op->arg2[0] &&
+    if (st || (!op->set.choice[0] &&
                (st = hp_param_check(&e->staged->modules[m], p, value, err)))) {
       char why[HP_MESSAGE_MAX];
       memcpy(why, err->message, sizeof(why));
       return hp_error(err, st, "prime op %u: %.280s", i + 1u, why);
     }
-    if (!hp_graph_set(g, op->module, param, value, op->arg2, true)) {
+    if (!hp_graph_set(g, op->set.module, param, value, op->set.choice, true)) {
       return hp_error(err, HP_ERR_BAD_VALUE,
                       "prime op %u: '%.64s' is not a value of %.64s:%.64s",
-                      i + 1u, op->arg2, op->module, param);
+                      i + 1u, op->set.choice, op->set.module, param);
     }
   }
   return HP_SUCCESS;
@@ -362,7 +380,7 @@ build_standby(HpEngine* const e, const HpOp* const op, const int32_t warmup,
   HpStatus       st = g ? HP_SUCCESS : err->status;
   if (!st && !(st = apply_primes(e, g, err))) {
     start_from_playing(e, g);
-    st = warm_up(e, g, warmup, op->require_signal, rms, err);
+    st = warm_up(e, g, warmup, op->commit.require_signal, rms, err);
   }
   if (st) {
     hp_graph_free(g);
@@ -377,17 +395,10 @@ commit(HpEngine* const e, const HpOp* const op)
   const double t0 = now_ms();
   HpError      err;
   memset(&err, 0, sizeof(err));
-  const int32_t warmup = op->warmup < 0 ? DEFAULT_WARMUP : op->warmup;
-  if (warmup < 1 || warmup > MAX_WARMUP) {
-    hp_error(&err, HP_ERR_BAD_VALUE, "hp:warmup %d is out of range 1..%d blocks",
-             warmup, MAX_WARMUP);
-    reply(e, op->seq, err.status, &err);
-    e->n_primes = 0;
-    return;
-  }
-  if (!(op->crossfade_ms < 0.0f || op->crossfade_ms <= MAX_CROSSFADE_MS)) {
-    hp_error(&err, HP_ERR_BAD_VALUE, "hp:crossfade %g ms is out of range "
-             "0..%g ms", (double)op->crossfade_ms, (double)MAX_CROSSFADE_MS);
+  /* The options' ranges are the table's (src/ops.c). */
+  const int32_t warmup =
+    op->commit.warmup < 0 ? DEFAULT_WARMUP : op->commit.warmup;
+  if (hp_op_check(op, &err)) {
     reply(e, op->seq, err.status, &err);
     e->n_primes = 0;
     return;
@@ -425,8 +436,9 @@ commit(HpEngine* const e, const HpOp* const op)
   /* Primed values are what the new patch plays: record them, so the next
      commit keeps them (a primed gate stays open). */
   for (uint32_t i = 0; i < n_primes; ++i) {
-    HpOp set = e->primes[i];
-    set.type = set.type == HP_OP_PRIME_GATE ? HP_OP_GATE : HP_OP_SET;
+    HpOp set;
+    hp_op_init(&set, e->primes[i].gate ? HP_OP_GATE : HP_OP_SET);
+    set.set = e->primes[i].set;
     hp_patch_apply(e->staged, &set, NULL);
   }
 
@@ -434,7 +446,7 @@ commit(HpEngine* const e, const HpOp* const op)
   tag->generation   = ++e->generation;
   tag->serial       = e->applied;
   tag->seq          = op->seq;
-  tag->crossfade_ms = op->crossfade_ms;
+  tag->crossfade_ms = op->commit.crossfade_ms;
   hp_patch_copy(e->committed, e->staged);
   e->dirty     = false;
   e->published = g;
@@ -493,8 +505,8 @@ static void
 switch_scene(HpEngine* const e, const HpOp* const op)
 {
   HpError        err;
-  const uint32_t scene = op->value >= 0.0f && op->value < (float)HP_MAX_SCENES
-                           ? (uint32_t)op->value
+  const uint32_t scene = op->scene >= 0 && op->scene < (int32_t)HP_MAX_SCENES
+                           ? (uint32_t)op->scene
                            : HP_MAX_SCENES;
   if (scene == e->bank->active || e->bank->n_scenes == 1u) {
     reply(e, op->seq, HP_SUCCESS, NULL);
@@ -654,7 +666,8 @@ static void
 patch_file_op(HpEngine* const e, const HpOp* const op)
 {
   char path[HP_MESSAGE_MAX];
-  memcpy(path, op->type == HP_OP_TICK ? e->patch_file : op->text, sizeof(path));
+  memcpy(path, op->type == HP_OP_TICK ? e->patch_file : op->file.text,
+         sizeof(path));
   path[sizeof(path) - 1u] = '\0';
   if (op->type == HP_OP_TICK && (!e->live_reload || !path[0])) {
     return;
@@ -743,7 +756,7 @@ apply_op(HpEngine* const e, const HpOp* const op)
   case HP_OP_ABORT: abort_staged(e, op); return;
   case HP_OP_LOG:
     if (e->log) {
-      e->log(e->log_handle, true, op->text);
+      e->log(e->log_handle, true, op->log.text);
     }
     return;
   case HP_OP_GET: answer_get(e, op); return;
@@ -751,7 +764,7 @@ apply_op(HpEngine* const e, const HpOp* const op)
   case HP_OP_LOAD_FILE:
   case HP_OP_TICK: patch_file_op(e, op); return;
   case HP_OP_LIVE_RELOAD:
-    e->live_reload = op->value != 0.0f;
+    e->live_reload = op->reload;
     atomic_store(&e->watching, e->live_reload && e->patch_file[0]);
     reply(e, op->seq, HP_SUCCESS, NULL);
     return;
@@ -761,7 +774,7 @@ apply_op(HpEngine* const e, const HpOp* const op)
       st = hp_error(&err, HP_ERR_TOO_LARGE, "more than %u prime ops",
                     MAX_PRIMES);
     } else {
-      e->primes[e->n_primes++] = *op;
+      add_prime(e, op);
     }
     break;
   case HP_OP_SET:
@@ -817,7 +830,7 @@ hp_engine_new(const float rate, const HpLogFunc log, void* const log_handle,
   e->staged       = hp_patch_new();
   e->committed    = hp_patch_new();
   e->base_patch   = hp_patch_new();
-  e->primes       = (HpOp*)calloc(MAX_PRIMES, sizeof(HpOp));
+  e->primes       = (HpPrime*)calloc(MAX_PRIMES, sizeof(HpPrime));
   e->patch_text   = (char*)calloc(PATCH_TEXT_MAX, 1);
   e->warm_l       = (float*)calloc(HP_CHUNK, sizeof(float));
   e->warm_r       = (float*)calloc(HP_CHUNK, sizeof(float));
@@ -939,7 +952,7 @@ hp_engine_load_text(HpEngine* const e, const char* const text,
       }
       if (op.type == HP_OP_PRIME_SET || op.type == HP_OP_PRIME_GATE) {
         if (e->n_primes < MAX_PRIMES) {
-          e->primes[e->n_primes++] = op;
+          add_prime(e, &op);
         }
         continue;
       }
@@ -1040,13 +1053,21 @@ hp_engine_submit(HpEngine* const e, const HpOp* const op)
 {
   HpOp queued   = *op;
   queued.serial = e->serial + 1u;
+  const bool live = op->type == HP_OP_SET || op->type == HP_OP_GATE;
+  if (live) {
+    /* Resolved by number from here on: the graphs know these keys. */
+    queued.set.module_key = hp_name_key(op->set.module);
+    queued.set.param_key  = hp_name_key(op->set.param);
+    queued.set.choice_key = op->set.choice[0] ? hp_name_key(op->set.choice)
+                                              : 0u;
+  }
   if (!hp_ring_push(e->ops, &queued)) {
     return HP_ERR_QUEUE_FULL;
   }
   e->serial    = queued.serial;
   e->need_work = true;
-  if (op->type == HP_OP_SET || op->type == HP_OP_GATE) {
-    set_live(e->active, op, false);
+  if (live) {
+    set_live(e->active, &queued, false);
   }
   return HP_SUCCESS;
 }

@@ -9,6 +9,8 @@
 
 #include "graph.h"
 
+#include "ops.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,30 @@ typedef struct {
   bool                settled; /* no sums, no glides: `in`, `param_in` hold */
 } Node;
 
+/*
+  Names the audio thread looks up by key (ops.h: hp_name_key()), so that a
+  live set compares no string: a node by its id, in an open-addressing
+  table (key 0: empty), and a parameter or choice by name among those of
+  the node's module type (a short list per type in the graph: names, then
+  aliases, then choices).
+*/
+typedef struct {
+  uint64_t key;
+  uint32_t node;
+  uint32_t type; /* into graph->types */
+} NodeKey;
+
+typedef struct {
+  uint64_t key;
+  uint16_t param;
+  int16_t  choice; /* -1: the parameter's name or an alias */
+} NameKey;
+
+typedef struct {
+  uint32_t first; /* into graph->names */
+  uint32_t count;
+} TypeKeys;
+
 typedef struct {
   uint32_t node;
   uint32_t param;
@@ -87,6 +113,10 @@ struct HpGraphImpl {
   uint32_t       n_nodes;
   Node*          nodes;
   uint32_t*      by_id; /* node indices sorted by id */
+  NodeKey*       node_keys; /* open addressing, at most half full */
+  uint32_t       key_mask;
+  TypeKeys*      types;     /* per module type in the graph */
+  NameKey*       names;
   const float**  sources;
   uint32_t*      midi_nodes;
   uint32_t       n_midi;
@@ -128,11 +158,17 @@ typedef struct {
   uint32_t  n_buffers;
   uint32_t  n_scratch;
   uint32_t  n_sources;
+  const HpModuleDesc** types; /* the module types in the patch */
+  uint32_t* type_of;          /* per module: index into types */
+  uint32_t  n_types;
+  uint32_t  n_names;          /* names, aliases and choices of the types */
 } Plan;
 
 static void
 plan_free(Plan* const plan)
 {
+  free(plan->types);
+  free(plan->type_of);
   free(plan->order);
   free(plan->position);
   free(plan->out_buffer);
@@ -374,6 +410,104 @@ sort_by_id(uint32_t* const idx, const Node* const nodes, const uint32_t n)
   }
 }
 
+/* Keys: the names run() may look a parameter up by. */
+
+static uint32_t
+count_names(const HpModuleDesc* const desc)
+{
+  uint32_t n = 0;
+  for (uint32_t p = 0; p < desc->n_params; ++p) {
+    const HpParamDesc* const pd = &desc->params[p];
+    ++n;
+    for (const char* const* a = pd->aliases; a && *a; ++a) {
+      ++n;
+    }
+    for (const char* const* c = pd->choices; c && *c; ++c) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+/* The module types of the patch (a few, whatever its size). */
+static HpStatus
+plan_types(const HpPatch* const patch, Plan* const plan, HpError* const err)
+{
+  const uint32_t n = patch->n_modules;
+  plan->types      = (const HpModuleDesc**)malloc((n + 1u) * sizeof(void*));
+  plan->type_of    = (uint32_t*)malloc((n + 1u) * sizeof(uint32_t));
+  if (!plan->types || !plan->type_of) {
+    return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  }
+  for (uint32_t m = 0; m < n; ++m) {
+    const HpModuleDesc* const desc = patch->modules[m].desc;
+    uint32_t                  t    = 0;
+    while (t < plan->n_types && plan->types[t] != desc) {
+      ++t;
+    }
+    if (t == plan->n_types) {
+      plan->types[plan->n_types++] = desc;
+      plan->n_names += count_names(desc);
+    }
+    plan->type_of[m] = t;
+  }
+  return HP_SUCCESS;
+}
+
+static void
+fill_keys(HpGraph* const g, const Plan* const plan)
+{
+  uint32_t n_names = 0;
+  for (uint32_t t = 0; t < plan->n_types; ++t) {
+    const HpModuleDesc* const desc = plan->types[t];
+    g->types[t].first              = n_names;
+    for (int pass = 0; pass < 3; ++pass) { /* names, aliases, choices */
+      for (uint32_t p = 0; p < desc->n_params; ++p) {
+        const HpParamDesc* const pd = &desc->params[p];
+        const char* const* const list =
+          pass == 0 ? NULL : pass == 1 ? pd->aliases : pd->choices;
+        for (uint32_t i = 0; pass == 0 ? i < 1u : list && list[i]; ++i) {
+          NameKey* const k = &g->names[n_names++];
+          k->key    = hp_name_key(pass == 0 ? pd->name : list[i]);
+          k->param  = (uint16_t)p;
+          k->choice = (int16_t)(pass == 2 ? (int)i : -1);
+        }
+      }
+    }
+    g->types[t].count = n_names - g->types[t].first;
+  }
+  for (uint32_t pos = 0; pos < g->n_nodes; ++pos) {
+    uint64_t key = hp_name_key(g->nodes[pos].id);
+    key          = key ? key : 1u;
+    for (uint32_t i = (uint32_t)(key ^ (key >> 32u)) & g->key_mask;;
+         i          = (i + 1u) & g->key_mask) {
+      NodeKey* const slot = &g->node_keys[i];
+      if (!slot->key) {
+        slot->key  = key;
+        slot->node = pos;
+        slot->type = plan->type_of[plan->order[pos]];
+        break;
+      }
+    }
+  }
+}
+
+/* Audio thread: integer compares only. */
+static const NodeKey*
+node_find(const HpGraph* const g, uint64_t key)
+{
+  key = key ? key : 1u;
+  for (uint32_t i = (uint32_t)(key ^ (key >> 32u)) & g->key_mask;;
+       i          = (i + 1u) & g->key_mask) {
+    if (!g->node_keys[i].key) {
+      return NULL;
+    }
+    if (g->node_keys[i].key == key) {
+      return &g->node_keys[i];
+    }
+  }
+}
+
 /* Carve (or measure, when arena->base is NULL) the whole graph. */
 static HpGraph*
 carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
@@ -388,6 +522,13 @@ carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
     n_midi += patch->modules[m].desc->midi != NULL;
   }
   uint32_t*  midi   = TAKE(a, uint32_t, n_midi);
+  uint32_t   key_cap = 1;
+  while (key_cap < 2u * n + 1u) {
+    key_cap *= 2u;
+  }
+  NodeKey*   node_keys = TAKE(a, NodeKey, key_cap);
+  TypeKeys*  types     = TAKE(a, TypeKeys, plan->n_types);
+  NameKey*   names     = TAKE(a, NameKey, plan->n_names);
   MacroSlot* macros = TAKE(a, MacroSlot, patch->n_macros);
   float**    scr    = TAKE(a, float*, plan->n_scratch);
 
@@ -426,6 +567,10 @@ carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
   g->buffers    = buffers;
   g->nodes      = nodes;
   g->by_id      = by_id;
+  g->node_keys  = node_keys;
+  g->key_mask   = key_cap - 1u;
+  g->types      = types;
+  g->names      = names;
   g->sources    = srcs;
   g->midi_nodes = midi;
   g->macros     = macros;
@@ -525,10 +670,12 @@ HpGraph*
 hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
              const float rate, HpError* const err)
 {
-  Plan     plan = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0};
-  HpStatus st   = plan_order(patch, &plan, err);
+  Plan plan = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0,
+               NULL, NULL, 0, 0};
+  HpStatus st = plan_order(patch, &plan, err);
   if (st || (st = plan_buffers(patch, &plan, err)) ||
-      (st = plan_links(patch, &plan, err))) {
+      (st = plan_links(patch, &plan, err)) ||
+      (st = plan_types(patch, &plan, err))) {
     plan_free(&plan);
     return NULL;
   }
@@ -600,6 +747,7 @@ hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
   }
 
   sort_by_id(g->by_id, g->nodes, g->n_nodes);
+  fill_keys(g, &plan);
 
   /* State: kept modules adopt the base's (hp_graph_seal), new ones get a
      block of their own.  Everything starts fresh (kept modules until
@@ -773,27 +921,15 @@ set_slot(Node* const node, const uint32_t p, float value, const bool immediate)
   node->settled = false;
 }
 
-bool
-hp_graph_set(HpGraph* const graph, const char* const module,
-             const char* const param, float value, const char* const choice,
-             const bool immediate)
+/* Parameter p of node n to `value`, or to choice `choice` (>= 0). */
+static bool
+set_param(HpGraph* const graph, const uint32_t n, const uint32_t p,
+          float value, const int choice, const bool immediate)
 {
-  const int n = hp_graph_find(graph, module);
-  if (n < 0) {
-    return false;
-  }
-  Node*     node = &graph->nodes[n];
-  const int p    = hp_module_find_param(node->desc, param);
-  if (p < 0) {
-    return false;
-  }
-  const HpParamDesc* pd = &node->desc->params[p];
-  if (choice && choice[0]) {
-    const int c = hp_param_find_choice(pd, choice);
-    if (c < 0) {
-      return false;
-    }
-    value = (float)c;
+  Node* const              node = &graph->nodes[n];
+  const HpParamDesc* const pd   = &node->desc->params[p];
+  if (choice >= 0) {
+    value = (float)choice;
   }
   if (pd->kind == HP_PARAM_GATE && value == value) {
     value = value >= 0.5f ? 1.0f : 0.0f;
@@ -804,8 +940,61 @@ hp_graph_set(HpGraph* const graph, const char* const module,
       (pd->kind != HP_PARAM_CONTINUOUS && value != floorf(value))) {
     return false;
   }
-  set_slot(node, (uint32_t)p, value, immediate);
+  set_slot(node, p, value, immediate);
   return true;
+}
+
+bool
+hp_graph_set(HpGraph* const graph, const char* const module,
+             const char* const param, const float value,
+             const char* const choice, const bool immediate)
+{
+  const int n = hp_graph_find(graph, module);
+  if (n < 0) {
+    return false;
+  }
+  const HpModuleDesc* const desc = graph->nodes[n].desc;
+  const int                 p    = hp_module_find_param(desc, param);
+  if (p < 0) {
+    return false;
+  }
+  int c = -1;
+  if (choice && choice[0] &&
+      (c = hp_param_find_choice(&desc->params[p], choice)) < 0) {
+    return false;
+  }
+  return set_param(graph, (uint32_t)n, (uint32_t)p, value, c, immediate);
+}
+
+bool
+hp_graph_set_key(HpGraph* const graph, const uint64_t module,
+                 const uint64_t param, const uint64_t choice,
+                 const float value, const bool immediate)
+{
+  const NodeKey* const node = node_find(graph, module);
+  if (!node) {
+    return false;
+  }
+  const NameKey* const first = graph->names + graph->types[node->type].first;
+  const NameKey* const end   = first + graph->types[node->type].count;
+  const NameKey*       k     = first;
+  while (k < end && (k->choice >= 0 || k->key != param)) {
+    ++k; /* names come before aliases: a name wins */
+  }
+  if (k == end) {
+    return false;
+  }
+  const uint32_t p = k->param;
+  int            c = -1;
+  if (choice) {
+    for (k = first; k < end && c < 0; ++k) {
+      c = k->choice >= 0 && k->param == p && k->key == choice ? k->choice : -1;
+    }
+    if (c < 0) {
+      return false;
+    }
+  }
+  return set_param(graph, node->node, p, value, c, immediate);
 }
 
 void

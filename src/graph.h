@@ -75,6 +75,15 @@ int hp_graph_find(const HpGraph* graph, const char* id);
 bool hp_graph_set(HpGraph* graph, const char* module, const char* param,
                   float value, const char* choice, bool immediate);
 
+/**
+   As hp_graph_set(), by the keys of the names (ops.h: hp_name_key() of the
+   module id, the parameter, and the choice or 0 for a number): no string
+   is compared, so the audio thread may set a live value without one.
+   Audio thread safe.
+*/
+bool hp_graph_set_key(HpGraph* graph, uint64_t module, uint64_t param,
+                      uint64_t choice, float value, bool immediate);
+
 /** Move macro `macro` (0..7) to `position` (0..1); `immediate` skips
     smoothing (a standby).  Audio thread safe. */
 void hp_graph_macro(HpGraph* graph, uint32_t macro, float position,

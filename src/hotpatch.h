@@ -67,49 +67,101 @@ HpStatus hp_error(HpError* err, HpStatus st, const char* fmt, ...)
 #endif
   ;
 
-/* Operations: the patch protocol (DESIGN.md section 3) as plain C. */
+/* Operations: the patch protocol (DESIGN.md section 3) as plain C.
+   src/ops.c holds the one table that describes each: its text form, atom
+   class and every field's key, type, range and default; the text parser
+   and printer, the atom decoder and encoder and the Turtle reader and
+   writer all read it. */
 
 typedef enum {
-  HP_OP_CREATE,     /**< module = id, arg = type */
-  HP_OP_DELETE,     /**< module = id */
-  HP_OP_CONNECT,    /**< module = source spec, arg = dest spec */
-  HP_OP_DISCONNECT, /**< as connect */
-  HP_OP_SET,        /**< module, arg = param, value (or arg2 = enum name) */
-  HP_OP_GATE,       /**< module, value */
-  HP_OP_PRIME_SET,  /**< one ("mod", module, param, value) prime tuple */
-  HP_OP_PRIME_GATE, /**< one ("gate", module, none, value) prime tuple */
-  HP_OP_COMMIT,     /**< warmup, crossfade_ms, require_signal; primes before it */
+  HP_OP_CREATE,     /**< create: id, type */
+  HP_OP_DELETE,     /**< remove: id */
+  HP_OP_CONNECT,    /**< connect: source, dest (port specs) */
+  HP_OP_DISCONNECT, /**< connect: as connect */
+  HP_OP_SET,        /**< set: module, param, value or choice */
+  HP_OP_GATE,       /**< set: module, value (param is "gate") */
+  HP_OP_PRIME_SET,  /**< set: one ("mod", module, param, value) prime tuple */
+  HP_OP_PRIME_GATE, /**< set: one ("gate", module, none, value) prime tuple */
+  HP_OP_COMMIT,     /**< commit: warmup, crossfade_ms, require_signal */
   HP_OP_ABORT,
   HP_OP_CLEAR,
-  HP_OP_MACRO,      /**< macro (1..8) -> module = "mod:param", lo..hi, arg2 = "lin"|"exp" */
-  HP_OP_LOG,        /**< text = a message from the audio thread to log */
+  HP_OP_MACRO,      /**< macro: macro (1..8), target "mod:param", lo, hi, curve */
+  HP_OP_LOG,        /**< log: a message from the audio thread to log */
   HP_OP_GET,        /**< answer with the playing patch (HP_EVENT_PATCH) */
-  HP_OP_SCENE,      /**< value = scene index (0..7) to switch to */
-  HP_OP_LOAD_FILE,  /**< text = absolute path of a patch document */
-  HP_OP_LIVE_RELOAD,/**< value != 0: reload the patch file when it changes */
+  HP_OP_SCENE,      /**< scene: index (0..7) to switch to */
+  HP_OP_LOAD_FILE,  /**< file: absolute path of a patch document */
+  HP_OP_LIVE_RELOAD,/**< reload: reload the patch file when it changes */
   HP_OP_TICK,       /**< time passes: look at the patch file (live reload) */
+  HP_N_OP_TYPES
 } HpOpType;
 
 /** No sequence number on the message. */
 #define HP_NO_SEQ (-1)
 
+/** HP_OP_CREATE, and HP_OP_DELETE (type unused). */
+typedef struct {
+  char id[HP_NAME_MAX];
+  char type[HP_NAME_MAX];
+} HpCreateOp;
+
+/** HP_OP_CONNECT, HP_OP_DISCONNECT: "osc1" or "osc1:out" -> "env1:in". */
+typedef struct {
+  char source[HP_NAME_MAX];
+  char dest[HP_NAME_MAX];
+} HpConnectOp;
+
+/** HP_OP_SET, HP_OP_GATE, HP_OP_PRIME_SET, HP_OP_PRIME_GATE. */
+typedef struct {
+  char     module[HP_NAME_MAX];
+  char     param[HP_NAME_MAX];  /**< "gate" for gates */
+  char     choice[HP_NAME_MAX]; /**< an enum choice by name, or "" */
+  float    value;               /**< when choice is "" */
+  /* Set by hp_engine_submit(): the names' keys (src/ops.h), by which the
+     graphs find the parameter without comparing strings. */
+  uint64_t module_key;
+  uint64_t param_key;
+  uint64_t choice_key; /**< 0: a number */
+} HpSetOp;
+
+/** HP_OP_COMMIT. */
+typedef struct {
+  int32_t warmup;        /**< blocks; < 0 = default (8) */
+  float   crossfade_ms;  /**< < 0 = the crossfade control's value */
+  bool    require_signal;
+} HpCommitOp;
+
+/** HP_OP_MACRO. */
+typedef struct {
+  uint32_t macro;               /**< 1..8 */
+  char     target[HP_NAME_MAX]; /**< "mod:param" */
+  float    lo, hi;
+  char     curve[HP_NAME_MAX];  /**< "lin" (or "") or "exp" */
+} HpMacroOp;
+
+/** HP_OP_LOG, HP_OP_LOAD_FILE. */
+typedef struct {
+  char text[HP_MESSAGE_MAX]; /**< the log line; the absolute path */
+} HpTextOp;
+
 typedef struct {
   HpOpType type;
-  int32_t  seq;                /**< patch:sequenceNumber or HP_NO_SEQ */
-  char     module[HP_NAME_MAX];
-  char     arg[HP_NAME_MAX];
-  char     arg2[HP_NAME_MAX];  /**< enum choice given by name; log text */
-  float    value;
-  int32_t  warmup;             /**< blocks; < 0 = default (8) */
-  float    crossfade_ms;       /**< < 0 = the crossfade control's value */
-  bool     require_signal;
-  uint32_t macro;              /**< HP_OP_MACRO: 1..8 */
-  float    lo, hi;             /**< HP_OP_MACRO: value range */
-  char     text[HP_MESSAGE_MAX]; /**< HP_OP_LOG */
-  uint32_t serial;             /**< set by hp_engine_submit(): queue order */
+  int32_t  seq;    /**< patch:sequenceNumber or HP_NO_SEQ */
+  uint32_t serial; /**< set by hp_engine_submit(): queue order */
+  union {
+    HpCreateOp  create;  /**< CREATE, DELETE */
+    HpConnectOp connect; /**< CONNECT, DISCONNECT */
+    HpSetOp     set;     /**< SET, GATE, PRIME_SET, PRIME_GATE */
+    HpCommitOp  commit;  /**< COMMIT */
+    HpMacroOp   macro;   /**< MACRO */
+    HpTextOp    log;     /**< LOG */
+    HpTextOp    file;    /**< LOAD_FILE: path */
+    int32_t     scene;   /**< SCENE: index */
+    bool        reload;  /**< LIVE_RELOAD: on */
+  };
 } HpOp;
 
-/** Initialise `op` with defaults (no seq, default warm-up and crossfade). */
+/** Initialise `op` with its fields' defaults (no seq, default warm-up and
+    crossfade; a gate's param is "gate"). */
 void hp_op_init(HpOp* op, HpOpType type);
 
 /**

@@ -1,6 +1,7 @@
 /* Patch descriptions and their validation.  Worker thread only. */
 
 #include "patch.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -708,16 +709,16 @@ static HpStatus
 op_connect(HpPatch* const patch, const HpOp* const op, HpError* const err)
 {
   HpPatchLink link = {0, 0, HP_DEST_INPUT, 0, 0};
-  HpStatus    st   = resolve_source(patch, op->module, &link.src,
+  HpStatus    st   = resolve_source(patch, op->connect.source, &link.src,
                                &link.src_port, err);
-  if (st || (st = resolve_dest(patch, op->arg, &link, err))) {
+  if (st || (st = resolve_dest(patch, op->connect.dest, &link, err))) {
     return st;
   }
   const int existing = find_link(patch, &link);
   if (op->type == HP_OP_DISCONNECT) {
     if (existing < 0) {
       return hp_error(err, HP_ERR_NOT_CONNECTED,
-                      "'%s' is not connected to '%s'", op->module, op->arg);
+                      "'%s' is not connected to '%s'", op->connect.source, op->connect.dest);
     }
     memmove(&patch->links[existing], &patch->links[existing + 1],
             (patch->n_links - (uint32_t)existing - 1u) * sizeof(HpPatchLink));
@@ -727,14 +728,14 @@ op_connect(HpPatch* const patch, const HpOp* const op, HpError* const err)
   }
   if (existing >= 0) {
     return hp_error(err, HP_ERR_ALREADY_CONNECTED,
-                    "'%s' is already connected to '%s'", op->module, op->arg);
+                    "'%s' is already connected to '%s'", op->connect.source, op->connect.dest);
   }
   if (link.kind != HP_DEST_SINK && !patch->defer_cycle_check &&
       reaches(patch, link.dst, link.src)) {
     return hp_error(err, HP_ERR_CYCLE,
                     "connecting '%s' to '%s' would create a cycle: '%s' "
                     "already depends on '%s'",
-                    op->module, op->arg, patch->modules[link.src].id,
+                    op->connect.source, op->connect.dest, patch->modules[link.src].id,
                     patch->modules[link.dst].id);
   }
   if (!reserve_links(patch, patch->n_links + 1u)) {
@@ -748,16 +749,16 @@ op_connect(HpPatch* const patch, const HpOp* const op, HpError* const err)
 static HpStatus
 op_create(HpPatch* const patch, const HpOp* const op, HpError* const err)
 {
-  HpStatus st = check_id(patch, op->module, err);
+  HpStatus st = check_id(patch, op->create.id, err);
   if (st) {
     return st;
   }
-  const HpModuleDesc* desc = hp_module_find(op->arg);
+  const HpModuleDesc* desc = hp_module_find(op->create.type);
   if (!desc) {
     char types[400];
     list_types(types, sizeof(types));
     return hp_error(err, HP_ERR_UNKNOWN_TYPE,
-                    "unknown module type '%.*s'; known types: %s", 64, op->arg,
+                    "unknown module type '%.*s'; known types: %s", 64, op->create.type,
                     types);
   }
   if (patch->n_modules >= HP_MAX_MODULES) {
@@ -770,7 +771,7 @@ op_create(HpPatch* const patch, const HpOp* const op, HpError* const err)
   }
   HpPatchModule* m = &patch->modules[patch->n_modules];
   memset(m, 0, sizeof(*m));
-  strcpy(m->id, op->module);
+  strcpy(m->id, op->create.id);
   m->desc = desc;
   for (uint32_t p = 0; p < desc->n_params; ++p) {
     m->value[p] = desc->params[p].def;
@@ -782,9 +783,9 @@ op_create(HpPatch* const patch, const HpOp* const op, HpError* const err)
 static HpStatus
 op_delete(HpPatch* const patch, const HpOp* const op, HpError* const err)
 {
-  const int found = hp_patch_find(patch, op->module);
+  const int found = hp_patch_find(patch, op->create.id);
   if (found < 0) {
-    return unknown_module(op->module, err);
+    return unknown_module(op->create.id, err);
   }
   const uint32_t m = (uint32_t)found;
   uint32_t       n = 0;
@@ -819,22 +820,22 @@ op_set(HpPatch* const patch, const HpOp* const op, HpError* const err)
 {
   uint32_t   m     = 0;
   uint32_t   p     = 0;
-  const char* name = op->type == HP_OP_GATE ? "gate" : op->arg;
-  HpStatus   st    = hp_patch_find_param(patch, op->module, name, &m, &p, err);
+  const char* name = op->set.param;
+  HpStatus   st    = hp_patch_find_param(patch, op->set.module, name, &m, &p, err);
   if (st) {
-    const int found = hp_patch_find(patch, op->module);
+    const int found = hp_patch_find(patch, op->set.module);
     if (op->type == HP_OP_GATE && found >= 0) {
       return hp_error(err, HP_ERR_UNKNOWN_PARAM,
-                      "module '%s' (%s) has no gate; gate an adsr", op->module,
+                      "module '%s' (%s) has no gate; gate an adsr", op->set.module,
                       patch->modules[found].desc->type);
     }
     return st;
   }
   HpPatchModule*     pm    = &patch->modules[m];
   const HpParamDesc* pd    = &pm->desc->params[p];
-  float              value = op->value;
-  if (op->arg2[0]) {
-    const int choice = pd->choices ? hp_param_find_choice(pd, op->arg2) : -1;
+  float              value = op->set.value;
+  if (op->set.choice[0]) {
+    const int choice = pd->choices ? hp_param_find_choice(pd, op->set.choice) : -1;
     if (choice < 0) {
       char choices[200] = "none: it takes a number";
       if (pd->choices) {
@@ -846,7 +847,7 @@ op_set(HpPatch* const patch, const HpOp* const op, HpError* const err)
       }
       return hp_error(err, HP_ERR_BAD_VALUE,
                       "'%.*s' is not a value of %s:%s; choices: %s", 64,
-                      op->arg2, pm->id, pd->name, choices);
+                      op->set.choice, pm->id, pd->name, choices);
     }
     value = (float)choice;
   }
@@ -863,33 +864,33 @@ op_set(HpPatch* const patch, const HpOp* const op, HpError* const err)
 static HpStatus
 op_macro(HpPatch* const patch, const HpOp* const op, HpError* const err)
 {
-  if (op->macro < 1 || op->macro > HP_N_MACROS) {
+  if (op->macro.macro < 1 || op->macro.macro > HP_N_MACROS) {
     return hp_error(err, HP_ERR_BAD_VALUE, "macro %u does not exist; use 1..%u",
-                    op->macro, HP_N_MACROS);
+                    op->macro.macro, HP_N_MACROS);
   }
   char     mod[HP_ID_MAX];
   char     name[HP_NAME_MAX];
   uint32_t m = 0;
   uint32_t p = 0;
-  HpStatus st = split_spec(op->module, mod, name, err);
+  HpStatus st = split_spec(op->macro.target, mod, name, err);
   if (st || (st = hp_patch_find_param(patch, mod, name, &m, &p, err))) {
     return st;
   }
-  const bool exponential = !strcmp(op->arg2, "exp");
-  if (!exponential && op->arg2[0] && strcmp(op->arg2, "lin")) {
+  const bool exponential = !strcmp(op->macro.curve, "exp");
+  if (!exponential && op->macro.curve[0] && strcmp(op->macro.curve, "lin")) {
     return hp_error(err, HP_ERR_BAD_VALUE,
-                    "macro curve '%.*s' unknown; use lin or exp", 32, op->arg2);
+                    "macro curve '%.*s' unknown; use lin or exp", 32, op->macro.curve);
   }
-  if ((st = hp_param_check(&patch->modules[m], p, op->lo, err)) ||
-      (st = hp_param_check(&patch->modules[m], p, op->hi, err))) {
+  if ((st = hp_param_check(&patch->modules[m], p, op->macro.lo, err)) ||
+      (st = hp_param_check(&patch->modules[m], p, op->macro.hi, err))) {
     return st;
   }
-  if (exponential && (op->lo <= 0.0f || op->hi <= 0.0f)) {
+  if (exponential && (op->macro.lo <= 0.0f || op->macro.hi <= 0.0f)) {
     return hp_error(err, HP_ERR_BAD_VALUE,
                     "an exp macro range must be above 0, not %g..%g",
-                    (double)op->lo, (double)op->hi);
+                    (double)op->macro.lo, (double)op->macro.hi);
   }
-  const HpMacroMap map = {op->macro - 1u, m, p, op->lo, op->hi, exponential};
+  const HpMacroMap map = {op->macro.macro - 1u, m, p, op->macro.lo, op->macro.hi, exponential};
   for (uint32_t i = 0; i < patch->n_macros; ++i) {
     HpMacroMap* old = &patch->macros[i];
     if (old->macro == map.macro && old->module == m && old->param == p) {
@@ -923,59 +924,93 @@ hp_patch_apply(HpPatch* const patch, const HpOp* const op, HpError* const err)
                   (int)op->type);
 }
 
-#define APPEND(...)                                                    \
-  len += (size_t)snprintf(buf ? buf + (len < size ? len : size) : NULL, \
-                          len < size ? size - len : 0, __VA_ARGS__)
-
-size_t
-hp_patch_write_text(const HpPatch* const patch, char* const buf,
-                    const size_t size)
+/* The ops that build `patch`, in order: creates (each followed by its
+   values off the default), connections, macro mappings.  `func` gets each;
+   the text and Turtle writers share it. */
+void
+hp_patch_each_op(const HpPatch* const patch, HpPatchOpFunc const func,
+                 void* const data)
 {
-  size_t len = 0;
-  APPEND("/patch/clear\n");
+  static const char* const sinks[] = {"out", "out:left", "out:right"};
+  HpOp                     op;
   for (uint32_t i = 0; i < patch->n_modules; ++i) {
     const HpPatchModule* m = &patch->modules[i];
-    APPEND("/patch/create %s %s\n", m->id, m->desc->type);
+    hp_op_init(&op, HP_OP_CREATE);
+    snprintf(op.create.id, sizeof(op.create.id), "%s", m->id);
+    snprintf(op.create.type, sizeof(op.create.type), "%s", m->desc->type);
+    func(&op, data);
     for (uint32_t p = 0; p < m->desc->n_params; ++p) {
       const HpParamDesc* pd = &m->desc->params[p];
       if (m->value[p] == pd->def) {
         continue;
       }
+      hp_op_init(&op, HP_OP_SET);
+      snprintf(op.set.module, sizeof(op.set.module), "%s", m->id);
+      snprintf(op.set.param, sizeof(op.set.param), "%s", pd->name);
       if (pd->kind == HP_PARAM_ENUM) {
-        APPEND("/patch/set %s %s %s\n", m->id, pd->name,
-               pd->choices[(int)m->value[p]]);
+        snprintf(op.set.choice, sizeof(op.set.choice), "%s",
+                 pd->choices[(int)m->value[p]]);
       } else {
-        char number[32];
-        hp_float_text(m->value[p], number);
-        APPEND("/patch/set %s %s %s\n", m->id, pd->name, number);
+        op.set.value = m->value[p];
       }
+      func(&op, data);
     }
   }
-  static const char* const sink_ports[] = {"out", "out:left", "out:right"};
   for (uint32_t i = 0; i < patch->n_links; ++i) {
     const HpPatchLink*   l   = &patch->links[i];
     const HpPatchModule* src = &patch->modules[l->src];
-    APPEND("/patch/connect %s:%s ", src->id,
-           src->desc->outputs[l->src_port].name);
+    hp_op_init(&op, HP_OP_CONNECT);
+    snprintf(op.connect.source, sizeof(op.connect.source), "%s:%s", src->id,
+             src->desc->outputs[l->src_port].name);
     if (l->kind == HP_DEST_SINK) {
-      APPEND("%s\n", sink_ports[l->dst_index]);
+      snprintf(op.connect.dest, sizeof(op.connect.dest), "%s",
+               sinks[l->dst_index]);
     } else {
       const HpPatchModule* dst = &patch->modules[l->dst];
-      APPEND("%s:%s\n", dst->id,
-             l->kind == HP_DEST_INPUT ? dst->desc->inputs[l->dst_index].name
-                                      : dst->desc->params[l->dst_index].name);
+      snprintf(op.connect.dest, sizeof(op.connect.dest), "%s:%s", dst->id,
+               l->kind == HP_DEST_INPUT ? dst->desc->inputs[l->dst_index].name
+                                        : dst->desc->params[l->dst_index].name);
     }
+    func(&op, data);
   }
   for (uint32_t i = 0; i < patch->n_macros; ++i) {
     const HpMacroMap*    map = &patch->macros[i];
     const HpPatchModule* m   = &patch->modules[map->module];
-    char lo[32];
-    char hi[32];
-    hp_float_text(map->lo, lo);
-    hp_float_text(map->hi, hi);
-    APPEND("/patch/macro %u %s:%s %s %s %s\n", map->macro + 1u, m->id,
-           m->desc->params[map->param].name, lo, hi,
-           map->exponential ? "exp" : "lin");
+    hp_op_init(&op, HP_OP_MACRO);
+    op.macro.macro = map->macro + 1u;
+    snprintf(op.macro.target, sizeof(op.macro.target), "%s:%s", m->id,
+             m->desc->params[map->param].name);
+    op.macro.lo = map->lo;
+    op.macro.hi = map->hi;
+    snprintf(op.macro.curve, sizeof(op.macro.curve), "%s",
+             map->exponential ? "exp" : "lin");
+    func(&op, data);
   }
-  return len;
+}
+
+typedef struct {
+  char*  buf;
+  size_t size;
+  size_t len;
+} TextOut;
+
+static void
+write_op_text(const HpOp* const op, void* const data)
+{
+  TextOut* const out = (TextOut*)data;
+  const size_t   at  = out->len < out->size ? out->len : out->size;
+  out->len += hp_op_write_text(op, out->buf ? out->buf + at : NULL,
+                               out->size - at);
+}
+
+size_t
+hp_patch_write_text(const HpPatch* const patch, char* const buf,
+                    const size_t size)
+{
+  TextOut out = {buf, buf ? size : 0u, 0u};
+  HpOp    clear;
+  hp_op_init(&clear, HP_OP_CLEAR);
+  write_op_text(&clear, &out);
+  hp_patch_each_op(patch, write_op_text, &out);
+  return out.len;
 }

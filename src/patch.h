@@ -114,6 +114,11 @@ void hp_float_text(float value, char* buf);
 HpStatus hp_param_check(const HpPatchModule* module, uint32_t param,
                         float value, HpError* err);
 
+/** Call `func` with each op that builds the patch, in order: creates (each
+    followed by its values off the default), connections, macro mappings. */
+typedef void (*HpPatchOpFunc)(const HpOp* op, void* data);
+void hp_patch_each_op(const HpPatch* patch, HpPatchOpFunc func, void* data);
+
 /**
    Write the patch as text-protocol lines (starting with /patch/clear).
    Returns the length it needs (like snprintf); writes at most `size`.

@@ -2,6 +2,8 @@
 
 #include "patchdoc.h"
 
+#include "ops.h"
+
 #include <serd/serd.h>
 #include <sord/sord.h>
 
@@ -185,69 +187,41 @@ put_number(Out* const out, const float value)
   put(out, "%s%s", buf, strpbrk(buf, ".eE") ? "" : ".0");
 }
 
+/* One op of a scene, generically: "[ a hp:Class ; hp:key value ... ]". */
+static void
+write_op(const HpOp* const op, void* const data)
+{
+  Out* const            out = (Out*)data;
+  const HpOpDesc* const d   = hp_op_desc(op->type);
+  put(out, "\t\t\t\t[ a %s", d->class_curie);
+  for (uint32_t i = 0; i < d->n_fields; ++i) {
+    const HpFieldDesc* const f = &d->fields[i];
+    const float              v = hp_op_number(op, f);
+    if (f->text == HP_TEXT_OPTIONAL && !hp_op_cstring(op, f)[0]) {
+      continue;
+    }
+    put(out, " ; %s ", f->key);
+    switch (f->type) {
+    case HP_FIELD_VALUE:
+      if (((const char*)op + f->alt)[0]) {
+        put_string(out, (const char*)op + f->alt);
+      } else {
+        put_number(out, v);
+      }
+      break;
+    case HP_FIELD_FLOAT: put_number(out, v); break;
+    case HP_FIELD_INT: put(out, "%d", (int)v); break;
+    case HP_FIELD_BOOL: put(out, "%s", v != 0.0f ? "true" : "false"); break;
+    default: put_string(out, hp_op_cstring(op, f)); break;
+    }
+  }
+  put(out, " ]\n");
+}
+
 static void
 write_scene(Out* const out, const HpPatch* const patch)
 {
-  static const char* const sinks[] = {"out", "out:left", "out:right"};
-  for (uint32_t i = 0; i < patch->n_modules; ++i) {
-    const HpPatchModule* m = &patch->modules[i];
-    put(out, "\t\t\t\t[ a hp:Create ; hp:module ");
-    put_string(out, m->id);
-    put(out, " ; hp:type ");
-    put_string(out, m->desc->type);
-    put(out, " ]\n");
-    for (uint32_t p = 0; p < m->desc->n_params; ++p) {
-      const HpParamDesc* pd = &m->desc->params[p];
-      if (m->value[p] == pd->def) {
-        continue;
-      }
-      put(out, "\t\t\t\t[ a hp:Set ; hp:module ");
-      put_string(out, m->id);
-      put(out, " ; hp:param ");
-      put_string(out, pd->name);
-      put(out, " ; hp:value ");
-      if (pd->kind == HP_PARAM_ENUM) {
-        put_string(out, pd->choices[(int)m->value[p]]);
-      } else {
-        put_number(out, m->value[p]);
-      }
-      put(out, " ]\n");
-    }
-  }
-  for (uint32_t i = 0; i < patch->n_links; ++i) {
-    const HpPatchLink*   l   = &patch->links[i];
-    const HpPatchModule* src = &patch->modules[l->src];
-    char                 spec[HP_ID_MAX + HP_NAME_MAX + 2];
-    snprintf(spec, sizeof(spec), "%s:%s", src->id,
-             src->desc->outputs[l->src_port].name);
-    put(out, "\t\t\t\t[ a hp:Connect ; hp:source ");
-    put_string(out, spec);
-    put(out, " ; hp:dest ");
-    if (l->kind == HP_DEST_SINK) {
-      put_string(out, sinks[l->dst_index]);
-    } else {
-      const HpPatchModule* dst = &patch->modules[l->dst];
-      snprintf(spec, sizeof(spec), "%s:%s", dst->id,
-               l->kind == HP_DEST_INPUT ? dst->desc->inputs[l->dst_index].name
-                                        : dst->desc->params[l->dst_index].name);
-      put_string(out, spec);
-    }
-    put(out, " ]\n");
-  }
-  for (uint32_t i = 0; i < patch->n_macros; ++i) {
-    const HpMacroMap*    map = &patch->macros[i];
-    const HpPatchModule* m   = &patch->modules[map->module];
-    char                 spec[HP_ID_MAX + HP_NAME_MAX + 2];
-    snprintf(spec, sizeof(spec), "%s:%s", m->id,
-             m->desc->params[map->param].name);
-    put(out, "\t\t\t\t[ a hp:Macro ; hp:macro %u ; hp:target ", map->macro + 1u);
-    put_string(out, spec);
-    put(out, " ; hp:minimum ");
-    put_number(out, map->lo);
-    put(out, " ; hp:maximum ");
-    put_number(out, map->hi);
-    put(out, " ; hp:curve \"%s\" ]\n", map->exponential ? "exp" : "lin");
-  }
+  hp_patch_each_op(patch, write_op, out);
 }
 
 char*
@@ -278,32 +252,20 @@ hp_doc_write(const HpBank* const bank)
 
 /* Reading */
 
-/* The hp: terms a document is read with, made once a read (not once a
-   lookup: a 4,096-module document looks up some 20,000). */
+/* The hp: terms a document is read with besides the ops' keys, made once
+   a read (not once a lookup: a 4,096-module document looks up some
+   20,000). */
 typedef enum {
   T_ACTIVE_SCENE,
-  T_CURVE,
-  T_DEST,
   T_FORMAT_VERSION,
-  T_MACRO,
-  T_MAXIMUM,
-  T_MINIMUM,
-  T_MODULE,
   T_OPS,
-  T_PARAM,
   T_PATCH_BANK,
   T_SCENES,
-  T_SOURCE,
-  T_TARGET,
-  T_TYPE,
-  T_VALUE,
   N_TERMS
 } Term;
 
 static const char* const term_names[N_TERMS] = {
-  "activeScene", "curve",  "dest",       "formatVersion", "macro", "maximum",
-  "minimum",     "module", "ops",        "param",         "PatchBank",
-  "scenes",      "source", "target",     "type",          "value",
+  "activeScene", "formatVersion", "ops", "PatchBank", "scenes",
 };
 
 typedef struct {
@@ -315,6 +277,7 @@ typedef struct {
   SordNode*  rdf_nil;
   SordNode*  rdfs_label;
   SordNode*  hp[N_TERMS];
+  SordNode*  key[HP_N_OP_TYPES][HP_OP_MAX_FIELDS]; /* of document ops */
   char       syntax[HP_MESSAGE_MAX];
 } Reader;
 
@@ -342,12 +305,21 @@ get(Reader* const r, const SordNode* const subject, const Term term)
   return sord_get(r->model, subject, r->hp[term], NULL, NULL);
 }
 
+/* The object of (subject, predicate), or NULL; free with sord_node_free. */
+static SordNode*
+get_key(Reader* const r, const SordNode* const subject,
+        const SordNode* const key)
+{
+  return sord_get(r->model, subject, key, NULL, NULL);
+}
+
 /* A property as text into dst (HP_NAME_MAX); false if absent or too long. */
 static bool
-get_text(Reader* const r, const SordNode* const subject, const Term term,
+get_text(Reader* const r, const SordNode* const subject,
+         const SordNode* const key,
          char* const dst, const size_t size)
 {
-  SordNode* node = get(r, subject, term);
+  SordNode* node = get_key(r, subject, key);
   if (!node) {
     return false;
   }
@@ -362,10 +334,8 @@ get_text(Reader* const r, const SordNode* const subject, const Term term,
 
 /* A numeric literal; false if absent or not a number. */
 static bool
-get_number(Reader* const r, const SordNode* const subject, const Term term,
-           float* const value)
+get_node_number(Reader* const r, SordNode* const node, float* const value)
 {
-  SordNode* node = get(r, subject, term);
   if (!node) {
     return false;
   }
@@ -376,6 +346,20 @@ get_number(Reader* const r, const SordNode* const subject, const Term term,
                   *end == '\0';
   sord_node_free(r->world, node);
   return ok;
+}
+
+static bool
+get_number(Reader* const r, const SordNode* const subject, const Term term,
+           float* const value)
+{
+  return get_node_number(r, get(r, subject, term), value);
+}
+
+static bool
+get_key_number(Reader* const r, const SordNode* const subject,
+               const SordNode* const key, float* const value)
+{
+  return get_node_number(r, get_key(r, subject, key), value);
 }
 
 /* Call `func` on each element of an RDF list, in order. */
@@ -414,81 +398,74 @@ typedef struct {
   uint32_t scene;
 } SceneCtx;
 
-static const struct {
-  const char* name;
-  HpOpType    type;
-} op_classes[] = {
-  {"Create", HP_OP_CREATE}, {"Set", HP_OP_SET},
-  {"Connect", HP_OP_CONNECT}, {"Gate", HP_OP_GATE},
-  {"Macro", HP_OP_MACRO},
-};
+/* One field of an op from the document; false if it is absent (and
+   needed), too long, or of the wrong kind. */
+static bool
+read_field(Reader* const r, const SordNode* const item,
+           const HpFieldDesc* const f, const SordNode* const key,
+           HpOp* const op)
+{
+  float value = 0.0f;
+  switch (f->type) {
+  case HP_FIELD_ID:
+  case HP_FIELD_PORT:
+  case HP_FIELD_NAME:
+    return get_text(r, item, key, hp_op_string(op, f), f->size) ||
+           f->text == HP_TEXT_OPTIONAL;
+  case HP_FIELD_VALUE:
+    if (get_key_number(r, item, key, &value)) {
+      hp_op_set_number(op, f, value);
+      return true;
+    }
+    return get_text(r, item, key, (char*)op + f->alt, HP_NAME_MAX);
+  case HP_FIELD_FLOAT:
+  case HP_FIELD_INT:
+    if (!get_key_number(r, item, key, &value) ||
+        !hp_op_in_domain(f, value)) {
+      return false;
+    }
+    hp_op_set_number(op, f, value);
+    return true;
+  default: return true; /* not in documents */
+  }
+}
 
 static HpStatus
 read_op(Reader* const r, const SordNode* const item, const uint32_t index,
         void* const data, HpError* const err)
 {
-  SceneCtx* ctx  = (SceneCtx*)data;
-  SordNode* type = sord_get(r->model, item, r->rdf_type, NULL, NULL);
-  const char* uri = type ? (const char*)sord_node_get_string(type) : "";
-  HpOp      op;
-  int       found = -1;
-  for (size_t i = 0; i < sizeof(op_classes) / sizeof(op_classes[0]); ++i) {
-    if (!strncmp(uri, NS_HP, strlen(NS_HP)) &&
-        !strcmp(uri + strlen(NS_HP), op_classes[i].name)) {
-      found = (int)i;
-    }
+  SceneCtx*   ctx  = (SceneCtx*)data;
+  SordNode*   type = sord_get(r->model, item, r->rdf_type, NULL, NULL);
+  const char* uri  = type ? (const char*)sord_node_get_string(type) : "";
+  const HpOpDesc* d = NULL;
+  for (uint32_t t = 0; t < HP_N_OP_TYPES && !d; ++t) {
+    const HpOpDesc* const c = hp_op_desc((HpOpType)t);
+    d = c->in_document && !strcmp(uri, c->class_uri) ? c : NULL;
   }
   /* Errors say where: "scene %u, op %u" (formatted only for them). */
   const unsigned scene = ctx->scene + 1u;
   const unsigned op_no = index + 1u;
-  if (found < 0) {
+  if (!d) {
+    char classes[200];
+    hp_op_list(HP_LIST_DOCUMENT, classes, sizeof(classes));
     HpStatus st = hp_error(err, HP_ERR_SYNTAX,
-                           "scene %u, op %u: type '%.100s' is not hp:Create, "
-                           "hp:Set, hp:Connect, hp:Gate or hp:Macro",
-                           scene, op_no, type ? uri : "(none)");
+                           "scene %u, op %u: type '%.100s' is not %s", scene,
+                           op_no, type ? uri : "(none)", classes);
     sord_node_free(r->world, type);
     return st;
   }
   sord_node_free(r->world, type);
-  hp_op_init(&op, op_classes[found].type);
-  bool  ok     = true;
-  float number = 0.0f;
-  switch (op.type) {
-  case HP_OP_CREATE:
-    ok = get_text(r, item, T_MODULE, op.module, HP_NAME_MAX) &&
-         get_text(r, item, T_TYPE, op.arg, HP_NAME_MAX);
-    break;
-  case HP_OP_SET:
-    ok = get_text(r, item, T_MODULE, op.module, HP_NAME_MAX) &&
-         get_text(r, item, T_PARAM, op.arg, HP_NAME_MAX) &&
-         (get_number(r, item, T_VALUE, &op.value) ||
-          get_text(r, item, T_VALUE, op.arg2, HP_NAME_MAX));
-    break;
-  case HP_OP_GATE:
-    ok = get_text(r, item, T_MODULE, op.module, HP_NAME_MAX) &&
-         get_number(r, item, T_VALUE, &op.value);
-    break;
-  case HP_OP_CONNECT:
-    ok = get_text(r, item, T_SOURCE, op.module, HP_NAME_MAX) &&
-         get_text(r, item, T_DEST, op.arg, HP_NAME_MAX);
-    break;
-  case HP_OP_MACRO:
-    ok = get_number(r, item, T_MACRO, &number) &&
-         get_text(r, item, T_TARGET, op.module, HP_NAME_MAX) &&
-         get_number(r, item, T_MINIMUM, &op.lo) &&
-         get_number(r, item, T_MAXIMUM, &op.hi);
-    op.macro = number >= 0.0f && number < 1000.0f ? (uint32_t)number : 0u;
-    if (ok && !get_text(r, item, T_CURVE, op.arg2, HP_NAME_MAX)) {
-      strcpy(op.arg2, "lin");
-    }
-    break;
-  default: break;
+  HpOp op;
+  hp_op_init(&op, d->type);
+  bool ok = true;
+  for (uint32_t i = 0; i < d->n_fields && ok; ++i) {
+    ok = read_field(r, item, &d->fields[i], r->key[d->type][i], &op);
   }
   if (!ok) {
     return hp_error(err, HP_ERR_BAD_MESSAGE,
-                    "scene %u, op %u: hp:%s lacks a property it needs, or "
+                    "scene %u, op %u: %s lacks a property it needs, or "
                     "one is too long or of the wrong kind",
-                    scene, op_no, op_classes[found].name);
+                    scene, op_no, d->class_curie);
   }
   HpError  why;
   HpStatus st = hp_patch_apply(ctx->patch, &op, &why);
@@ -615,6 +592,15 @@ hp_doc_read(const char* const text, const char* const base_uri,
     snprintf(uri, sizeof(uri), NS_HP "%s", term_names[t]);
     r.hp[t] = sord_new_uri(r.world, (const uint8_t*)uri);
   }
+  for (uint32_t t = 0; t < HP_N_OP_TYPES; ++t) {
+    const HpOpDesc* const d = hp_op_desc((HpOpType)t);
+    for (uint32_t i = 0; d->in_document && i < d->n_fields; ++i) {
+      char uri[128];
+      if (hp_op_uri(d->fields[i].key, uri, sizeof(uri))) {
+        r.key[t][i] = sord_new_uri(r.world, (const uint8_t*)uri);
+      }
+    }
+  }
 
   const SerdNode base = serd_node_from_string(
     SERD_URI, (const uint8_t*)(base_uri ? base_uri : "urn:hotpatch:document"));
@@ -646,6 +632,11 @@ hp_doc_read(const char* const text, const char* const base_uri,
   sord_node_free(r.world, r.rdfs_label);
   for (int t = 0; t < N_TERMS; ++t) {
     sord_node_free(r.world, r.hp[t]);
+  }
+  for (uint32_t t = 0; t < HP_N_OP_TYPES; ++t) {
+    for (uint32_t i = 0; i < HP_OP_MAX_FIELDS; ++i) {
+      sord_node_free(r.world, r.key[t][i]);
+    }
   }
   sord_free(r.model);
   sord_world_free(r.world);

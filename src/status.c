@@ -46,13 +46,3 @@ hp_error(HpError* const err, const HpStatus st, const char* const fmt, ...)
   }
   return st;
 }
-
-void
-hp_op_init(HpOp* const op, const HpOpType type)
-{
-  memset(op, 0, sizeof(*op));
-  op->type         = type;
-  op->seq          = HP_NO_SEQ;
-  op->warmup       = -1;
-  op->crossfade_ms = -1.0f;
-}

@@ -7,10 +7,15 @@
     /patch/commit [warmup=8] [crossfade=20] [require_signal]
     /patch/abort                       /patch/clear
     /patch/macro 1 filt1:cutoff 200 8000 exp
-  The "/patch/" prefix is optional.  '#' starts a comment.
+    /patch/get
+  The "/patch/" prefix is optional.  '#' starts a comment.  Generic code
+  over the table of operations (src/ops.c): each field's text form
+  (positional, optional, option=VALUE or flag) and type decide how a word
+  is read.
 */
 
 #include "hotpatch.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -31,7 +36,7 @@ tokenize(const char* const line, Tokens* const t, HpError* const err)
 {
   t->count = 0;
   for (const char* p = line; *p;) {
-    while (*p == ' ' || *p == '\t' || *p == '\r') {
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
       ++p;
     }
     if (!*p || *p == '#') {
@@ -42,7 +47,7 @@ tokenize(const char* const line, Tokens* const t, HpError* const err)
                       (size_t)(p - line) + 1u);
     }
     const char* start = p;
-    while (*p && *p != ' ' && *p != '\t' && *p != '\r') {
+    while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
       ++p;
     }
     t->text[t->count]   = start;
@@ -81,85 +86,104 @@ parse_float(const char* const text, const size_t len, float* const value)
   return end == buf + len;
 }
 
+/* A number for field `f` at word i, in its domain unless `unchecked`. */
 static HpStatus
-number(const Tokens* const t, const unsigned i, const char* const what,
-       float* const value, HpError* const err)
+number_field(const Tokens* const t, const unsigned i,
+             const HpFieldDesc* const f, HpOp* const op, const bool unchecked,
+             HpError* const err)
 {
-  if (!parse_float(t->text[i], t->len[i], value)) {
+  float value = 0.0f;
+  if (!parse_float(t->text[i], t->len[i], &value)) {
     return hp_error(err, HP_ERR_SYNTAX,
                     "column %zu: expected a number for the %s, got '%.*s'",
-                    t->column[i], what, (int)(t->len[i] < 40 ? t->len[i] : 40),
-                    t->text[i]);
+                    t->column[i], f->what ? f->what : f->name,
+                    (int)(t->len[i] < 40 ? t->len[i] : 40), t->text[i]);
   }
+  if (unchecked ? f->type == HP_FIELD_INT && value != floorf(value)
+                : !hp_op_in_domain(f, value)) {
+    return hp_error(err, HP_ERR_BAD_VALUE, "column %zu: %s must be %s",
+                    t->column[i], f->name, f->expects);
+  }
+  hp_op_set_number(op, f, value);
   return HP_SUCCESS;
 }
 
-typedef struct {
-  const char* name;
-  HpOpType    type;
-  unsigned    min_args;
-  unsigned    max_args;
-  const char* usage;
-} Command;
-
-static const Command commands[] = {
-  {"create", HP_OP_CREATE, 2, 2, "create ID TYPE"},
-  {"delete", HP_OP_DELETE, 1, 1, "delete ID"},
-  {"connect", HP_OP_CONNECT, 2, 2, "connect SOURCE[:PORT] DEST[:PORT]"},
-  {"disconnect", HP_OP_DISCONNECT, 2, 2, "disconnect SOURCE[:PORT] DEST[:PORT]"},
-  {"set", HP_OP_SET, 3, 3, "set ID PARAM VALUE"},
-  {"gate", HP_OP_GATE, 2, 2, "gate ID 0|1"},
-  {"prime", HP_OP_PRIME_SET, 3, 3, "prime ID PARAM VALUE"},
-  {"commit", HP_OP_COMMIT, 0, 3,
-   "commit [warmup=BLOCKS] [crossfade=MS] [require_signal]"},
-  {"abort", HP_OP_ABORT, 0, 0, "abort"},
-  {"clear", HP_OP_CLEAR, 0, 0, "clear"},
-  {"macro", HP_OP_MACRO, 4, 5, "macro N ID:PARAM LOW HIGH [lin|exp]"},
-};
-
+/* A positional word into its field. */
 static HpStatus
-commit_option(const Tokens* const t, const unsigned i, HpOp* const op,
-              HpError* const err)
+positional(const Tokens* const t, const unsigned i, const HpFieldDesc* const f,
+           HpOp* const op, const bool unchecked, HpError* const err)
 {
-  const char* eq  = memchr(t->text[i], '=', t->len[i]);
-  const size_t key = eq ? (size_t)(eq - t->text[i]) : t->len[i];
-  const char* val = eq ? eq + 1 : NULL;
+  switch (f->type) {
+  case HP_FIELD_VALUE: {
+    float value = 0.0f;
+    if (parse_float(t->text[i], t->len[i], &value)) {
+      hp_op_set_number(op, f, value);
+      return HP_SUCCESS;
+    }
+    /* Not a number: an enum choice by name ("highpass"). */
+    return copy_token(t, i, (char*)op + f->alt, err);
+  }
+  case HP_FIELD_FLOAT:
+  case HP_FIELD_INT:
+  case HP_FIELD_BOOL: return number_field(t, i, f, op, unchecked, err);
+  default: return copy_token(t, i, hp_op_string(op, f), err);
+  }
+}
+
+/* An option word ("warmup=8", "require_signal"). */
+static HpStatus
+option(const Tokens* const t, const unsigned i, const HpOpDesc* const d,
+       HpOp* const op, const bool unchecked, HpError* const err)
+{
+  const char*  eq   = memchr(t->text[i], '=', t->len[i]);
+  const size_t key  = eq ? (size_t)(eq - t->text[i]) : t->len[i];
+  const char*  val  = eq ? eq + 1 : NULL;
   const size_t vlen = eq ? t->len[i] - key - 1u : 0u;
+  const HpFieldDesc* f = NULL;
+  for (uint32_t k = 0; k < d->n_fields && !f; ++k) {
+    const HpFieldDesc* const c = &d->fields[k];
+    if ((c->text == HP_TEXT_OPTION && val) || c->text == HP_TEXT_FLAG) {
+      f = strlen(c->name) == key && !strncmp(c->name, t->text[i], key) ? c
+                                                                       : NULL;
+    }
+  }
   float value = 1.0f;
   if (val && !parse_float(val, vlen, &value)) {
     return hp_error(err, HP_ERR_SYNTAX, "column %zu: '%.*s' is not a number",
                     t->column[i] + key + 1u, (int)(vlen < 40 ? vlen : 40), val);
   }
-  if (key == 6 && !strncmp(t->text[i], "warmup", 6) && val) {
-    /* Range first: converting a float beyond int's range is undefined. */
-    if (!(value >= 0.0f && value <= 1000000.0f) || value != floorf(value)) {
-      return hp_error(err, HP_ERR_BAD_VALUE,
-                      "column %zu: warmup takes a whole number of blocks, 1 "
-                      "to 1024",
-                      t->column[i]);
+  if (!f) {
+    char use[200] = "";
+    size_t n = 0, len = 0;
+    for (uint32_t k = 0; k < d->n_fields; ++k) {
+      n += d->fields[k].text == HP_TEXT_OPTION || d->fields[k].text == HP_TEXT_FLAG;
     }
-    op->warmup = (int32_t)value;
-  } else if (key == 9 && !strncmp(t->text[i], "crossfade", 9) && val) {
-    if (!(value >= 0.0f)) {
-      return hp_error(err, HP_ERR_BAD_VALUE,
-                      "column %zu: crossfade must be 0 ms or more",
-                      t->column[i]);
+    for (uint32_t k = 0, j = 0; k < d->n_fields && len < sizeof(use); ++k) {
+      const HpFieldDesc* const c = &d->fields[k];
+      if (c->text == HP_TEXT_OPTION || c->text == HP_TEXT_FLAG) {
+        len += (size_t)snprintf(use + len, sizeof(use) - len, "%s%s",
+                                !j ? "" : j + 1u == n ? " or " : ", ", c->usage);
+        ++j;
+      }
     }
-    op->crossfade_ms = value;
-  } else if (key == 14 && !strncmp(t->text[i], "require_signal", 14)) {
-    op->require_signal = value != 0.0f;
-  } else {
     return hp_error(err, HP_ERR_SYNTAX,
-                    "column %zu: unknown commit option '%.*s'; use "
-                    "warmup=BLOCKS, crossfade=MS or require_signal",
-                    t->column[i], (int)(t->len[i] < 40 ? t->len[i] : 40),
-                    t->text[i]);
+                    "column %zu: unknown %s option '%.*s'; use %s",
+                    t->column[i], d->name,
+                    (int)(t->len[i] < 40 ? t->len[i] : 40), t->text[i], use);
   }
+  if (f->type != HP_FIELD_BOOL &&
+      (unchecked ? f->type == HP_FIELD_INT && value != floorf(value)
+                 : !hp_op_in_domain(f, value))) {
+    return hp_error(err, HP_ERR_BAD_VALUE, "column %zu: %s must be %s",
+                    t->column[i], f->name, f->expects);
+  }
+  hp_op_set_number(op, f, value);
   return HP_SUCCESS;
 }
 
-HpStatus
-hp_op_parse_text(const char* const line, HpOp* const op, HpError* const err)
+static HpStatus
+parse(const char* const line, HpOp* const op, const bool unchecked,
+      HpError* const err)
 {
   Tokens   t;
   HpStatus st = tokenize(line, &t, err);
@@ -176,78 +200,65 @@ hp_op_parse_text(const char* const line, HpOp* const op, HpError* const err)
     word += 7;
     wlen -= 7;
   }
-  const Command* cmd = NULL;
-  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); ++i) {
-    if (strlen(commands[i].name) == wlen &&
-        !strncmp(commands[i].name, word, wlen)) {
-      cmd = &commands[i];
-    }
-  }
-  if (!cmd) {
+  const int found = hp_op_find_command(word, wlen);
+  if (found < 0) {
+    char commands[200];
+    hp_op_list(HP_LIST_COMMANDS, commands, sizeof(commands));
     return hp_error(err, HP_ERR_SYNTAX,
-                    "column 1: unknown command '%.*s'; commands: create, "
-                    "delete, connect, disconnect, set, gate, prime, commit, "
-                    "abort, clear, macro",
-                    (int)(t.len[0] < 40 ? t.len[0] : 40), t.text[0]);
+                    "column 1: unknown command '%.*s'; commands: %s",
+                    (int)(t.len[0] < 40 ? t.len[0] : 40), t.text[0], commands);
+  }
+  const HpOpDesc* const d        = hp_op_desc((HpOpType)found);
+  unsigned              min_args = 0;
+  unsigned              max_args = 0;
+  for (uint32_t k = 0; k < d->n_fields; ++k) {
+    min_args += d->fields[k].text == HP_TEXT_ARG;
+    max_args += d->fields[k].text != HP_TEXT_NONE;
   }
   const unsigned nargs = t.count - 1u;
-  if (nargs < cmd->min_args || nargs > cmd->max_args) {
-    return hp_error(err, HP_ERR_SYNTAX, "column 1: usage: /patch/%s",
-                    cmd->usage);
+  if (nargs < min_args || nargs > max_args) {
+    char   usage[200];
+    size_t ulen = (size_t)snprintf(usage, sizeof(usage), "%s", d->name);
+    for (uint32_t k = 0; k < d->n_fields && ulen < sizeof(usage); ++k) {
+      const HpFieldDesc* const f = &d->fields[k];
+      if (f->text != HP_TEXT_NONE) {
+        ulen += (size_t)snprintf(usage + ulen, sizeof(usage) - ulen,
+                                 f->text == HP_TEXT_ARG ? " %s" : " [%s]",
+                                 f->usage);
+      }
+    }
+    return hp_error(err, HP_ERR_SYNTAX, "column 1: usage: /patch/%s", usage);
   }
-  hp_op_init(op, cmd->type);
-  switch (cmd->type) {
-  case HP_OP_CREATE:
-  case HP_OP_CONNECT:
-  case HP_OP_DISCONNECT:
-    if ((st = copy_token(&t, 1, op->module, err)) ||
-        (st = copy_token(&t, 2, op->arg, err))) {
-      return st;
-    }
-    break;
-  case HP_OP_DELETE: return copy_token(&t, 1, op->module, err);
-  case HP_OP_SET:
-  case HP_OP_PRIME_SET:
-    if ((st = copy_token(&t, 1, op->module, err)) ||
-        (st = copy_token(&t, 2, op->arg, err))) {
-      return st;
-    }
-    if (!parse_float(t.text[3], t.len[3], &op->value)) {
-      /* Not a number: an enum choice by name ("highpass"). */
-      if ((st = copy_token(&t, 3, op->arg2, err))) {
+  hp_op_init(op, d->type);
+  unsigned i = 1;
+  for (uint32_t k = 0; k < d->n_fields && i < t.count; ++k) {
+    const HpFieldDesc* const f = &d->fields[k];
+    if (f->text == HP_TEXT_ARG || f->text == HP_TEXT_OPTIONAL) {
+      if ((st = positional(&t, i++, f, op, unchecked, err))) {
         return st;
       }
     }
-    if (cmd->type == HP_OP_PRIME_SET && !strcmp(op->arg, "gate")) {
-      op->type = HP_OP_PRIME_GATE;
-    }
-    break;
-  case HP_OP_GATE:
-    if ((st = copy_token(&t, 1, op->module, err)) ||
-        (st = number(&t, 2, "gate", &op->value, err))) {
-      return st;
-    }
-    break;
-  case HP_OP_COMMIT:
-    for (unsigned i = 1; i < t.count; ++i) {
-      if ((st = commit_option(&t, i, op, err))) {
-        return st;
-      }
-    }
-    break;
-  case HP_OP_MACRO: {
-    float index = 0.0f;
-    if ((st = number(&t, 1, "macro number", &index, err)) ||
-        (st = copy_token(&t, 2, op->module, err)) ||
-        (st = number(&t, 3, "low end", &op->lo, err)) ||
-        (st = number(&t, 4, "high end", &op->hi, err)) ||
-        (t.count > 5 && (st = copy_token(&t, 5, op->arg2, err)))) {
-      return st;
-    }
-    op->macro = index >= 0.0f && index < 1000.0f ? (uint32_t)index : 0u;
-    break;
   }
-  default: break;
+  for (; i < t.count; ++i) {
+    if ((st = option(&t, i, d, op, unchecked, err))) {
+      return st;
+    }
+  }
+  if (op->type == HP_OP_PRIME_SET && !strcmp(op->set.param, "gate")) {
+    op->type = HP_OP_PRIME_GATE;
   }
   return HP_SUCCESS;
+}
+
+HpStatus
+hp_op_parse_text(const char* const line, HpOp* const op, HpError* const err)
+{
+  return parse(line, op, false, err);
+}
+
+HpStatus
+hp_op_parse_text_unchecked(const char* const line, HpOp* const op,
+                           HpError* const err)
+{
+  return parse(line, op, true, err);
 }

@@ -274,8 +274,8 @@ test_warmup_check(void)
   /* The same commit primed with a gate passes. */
   HpOp prime;
   hp_op_init(&prime, HP_OP_PRIME_GATE);
-  strcpy(prime.module, "env1");
-  prime.value = 1.0f;
+  strcpy(prime.set.module, "env1");
+  prime.set.value = 1.0f;
   submit_op(&prime);
   submit("commit require_signal", 10);
   hp_engine_work(engine);
@@ -284,8 +284,8 @@ test_warmup_check(void)
   CHECK(find(HP_EVENT_SWAPPED, 10));
   /* Prime ops that name nothing fail the commit with the op's number. */
   hp_op_init(&prime, HP_OP_PRIME_SET);
-  strcpy(prime.module, "osc9");
-  strcpy(prime.arg, "freq");
+  strcpy(prime.set.module, "osc9");
+  strcpy(prime.set.param, "freq");
   submit_op(&prime);
   submit("create osc3 sine", -1);
   submit("commit", 11);

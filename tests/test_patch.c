@@ -3,6 +3,7 @@
 
 #include "check.h"
 #include "graph.h"
+#include "ops.h"
 #include "patch.h"
 #include "signal.h"
 
@@ -106,12 +107,14 @@ test_text(void)
   CHECK(hp_op_parse_text("   # a comment", &op, &err) == HP_ERR_NOTHING_STAGED);
   CHECK(hp_op_parse_text("", &op, &err) == HP_ERR_NOTHING_STAGED);
   CHECK(!hp_op_parse_text("/patch/commit warmup=4 crossfade=0 require_signal", &op, &err));
-  CHECK(op.type == HP_OP_COMMIT && op.warmup == 4 && op.crossfade_ms == 0.0f &&
-        op.require_signal);
+  CHECK(op.type == HP_OP_COMMIT && op.commit.warmup == 4 &&
+        op.commit.crossfade_ms == 0.0f && op.commit.require_signal);
   CHECK(!hp_op_parse_text("commit", &op, &err));
-  CHECK(op.warmup < 0 && op.crossfade_ms < 0.0f && !op.require_signal);
+  CHECK(op.commit.warmup < 0 && op.commit.crossfade_ms < 0.0f &&
+        !op.commit.require_signal);
   CHECK(!hp_op_parse_text("/patch/prime env1 gate 1", &op, &err));
-  CHECK(op.type == HP_OP_PRIME_GATE && op.value == 1.0f);
+  CHECK(op.type == HP_OP_PRIME_GATE && op.set.value == 1.0f &&
+        !strcmp(op.set.param, "gate"));
   CHECK(hp_op_parse_text("/patch/jump osc1", &op, &err) == HP_ERR_SYNTAX);
   CHECK_MSG(strstr(err.message, "column 1: unknown command '/patch/jump'"), "%s",
             err.message);
@@ -226,7 +229,26 @@ test_graph(void)
   g = hp_graph_new(p, NULL, RATE, &err);
   CHECK(hp_graph_set(g, "osc1", "freq", 1000.0f, NULL, false));
   CHECK(!hp_graph_set(g, "nobody", "freq", 1000.0f, NULL, false));
+  /* The audio thread sets by key (no string compared): names, aliases and
+     choices by name resolve as by string, and nothing else does. */
+  CHECK(hp_graph_set_key(g, hp_name_key("osc1"), hp_name_key("freq"), 0u, 500.0f, false));
+  CHECK(!hp_graph_set_key(g, hp_name_key("nobody"), hp_name_key("freq"), 0u, 5.0f, false));
+  CHECK(!hp_graph_set_key(g, hp_name_key("osc1"), hp_name_key("fre"), 0u, 5.0f, false));
+  CHECK(!hp_graph_set_key(g, hp_name_key("osc1"), hp_name_key("freq"), 0u, -5.0f, false));
   hp_graph_free(g);
+  ok(p, "create f1 biquad");
+  g = hp_graph_new(p, NULL, RATE, &err);
+  CHECK(hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("cutoff"), 0u, 500.0f, false));
+  CHECK(hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("frequency"), 0u, 600.0f, false));
+  CHECK(hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("mode"),
+                         hp_name_key("highpass"), 0.0f, false));
+  CHECK(!hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("mode"),
+                          hp_name_key("sideways"), 0.0f, false));
+  CHECK(!hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("cutoff"),
+                          hp_name_key("highpass"), 0.0f, false));
+  CHECK(hp_graph_set_key(g, hp_name_key("osc1"), hp_name_key("freq"), 0u, 700.0f, true));
+  hp_graph_free(g);
+  ok(p, "delete f1");
 
   /* Buffer reuse: a 256-module chain uses a handful of buffers. */
   ok(p, "clear");

@@ -6,8 +6,10 @@
 */
 
 #include "module.h"
+#include "ops.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -157,8 +159,35 @@ main(int argc, char** argv)
     markdown();
   } else if (argc == 2 && !strcmp(argv[1], "--ttl")) {
     ttl();
+  } else if (argc == 2 && !strcmp(argv[1], "--protocol")) {
+    /* The README's protocol table, from the table of operations. */
+    const size_t len  = hp_ops_write_markdown(NULL, 0);
+    char* const  text = (char*)malloc(len + 1u);
+    if (!text) {
+      return 1;
+    }
+    hp_ops_write_markdown(text, len + 1u);
+    fputs(text, stdout);
+    free(text);
+  } else if (argc == 2 && !strcmp(argv[1], "--terms")) {
+    /* The hp: classes and keys of the table of operations, one a line:
+       ttl/hp.ttl must describe each. */
+    for (uint32_t t = 0; t < HP_N_OP_TYPES; ++t) {
+      const HpOpDesc* const d = hp_op_desc((HpOpType)t);
+      const char* terms[2 + HP_OP_MAX_FIELDS] = {d->class_curie,
+                                                 d->property_curie};
+      for (uint32_t i = 0; i < d->n_fields; ++i) {
+        terms[2 + i] = d->fields[i].key;
+      }
+      for (size_t i = 0; i < 2 + HP_OP_MAX_FIELDS; ++i) {
+        if (terms[i] && !strncmp(terms[i], "hp:", 3)) {
+          printf("%s\n", terms[i]);
+        }
+      }
+    }
   } else {
-    fprintf(stderr, "usage: %s --markdown | --ttl\n", argv[0]);
+    fprintf(stderr, "usage: %s --markdown | --ttl | --protocol | --terms\n",
+            argv[0]);
     return 2;
   }
   return 0;

@@ -24,6 +24,7 @@
 
 #define _XOPEN_SOURCE 700 // realpath
 
+#include "atoms.h"
 #include "host.h"
 #include "hotpatch.h"
 
@@ -134,135 +135,21 @@ find_bundle(char* const path, const size_t size)
 
 /* The script */
 
-static void
-put_string(LV2_Atom_Forge* const forge, const LV2_URID key,
-           const char* const str)
-{
-  lv2_atom_forge_key(forge, key);
-  lv2_atom_forge_string(forge, str, (uint32_t)strlen(str));
-}
-
-static void
-put_float(LV2_Atom_Forge* const forge, const LV2_URID key, const float value)
-{
-  lv2_atom_forge_key(forge, key);
-  lv2_atom_forge_float(forge, value);
-}
-
-static LV2_URID
-object_type(const HpURIs* const u, const HpOpType type)
-{
-  switch (type) {
-  case HP_OP_CREATE: return u->hp_Create;
-  case HP_OP_DELETE: return u->hp_Delete;
-  case HP_OP_CONNECT: return u->hp_Connect;
-  case HP_OP_DISCONNECT: return u->hp_Disconnect;
-  case HP_OP_SET: return u->hp_Set;
-  case HP_OP_GATE: return u->hp_Gate;
-  case HP_OP_COMMIT: return u->hp_Commit;
-  case HP_OP_ABORT: return u->hp_Abort;
-  case HP_OP_CLEAR: return u->hp_Clear;
-  case HP_OP_MACRO: return u->hp_Macro;
-  default: return 0u; // the text form has no other operations
-  }
-}
-
-/** The primes gathered since the last commit, as hp:prime. */
-static void
-put_primes(LV2_Atom_Forge* const forge, const HpURIs* const u,
-           const HpOp* const primes, const uint32_t n_primes)
-{
-  LV2_Atom_Forge_Frame list;
-  lv2_atom_forge_key(forge, u->hp_prime);
-  lv2_atom_forge_tuple(forge, &list);
-  for (uint32_t i = 0u; i < n_primes; ++i) {
-    const HpOp* const    p    = &primes[i];
-    const bool           gate = p->type == HP_OP_PRIME_GATE;
-    LV2_Atom_Forge_Frame entry;
-    lv2_atom_forge_tuple(forge, &entry);
-    lv2_atom_forge_string(forge, gate ? "gate" : "mod", gate ? 4u : 3u);
-    lv2_atom_forge_string(forge, p->module, (uint32_t)strlen(p->module));
-    if (gate) {
-      lv2_atom_forge_atom(forge, 0u, 0u); // the empty atom: no parameter
-    } else {
-      lv2_atom_forge_string(forge, p->arg, (uint32_t)strlen(p->arg));
-    }
-    if (p->arg2[0]) { // an enum choice by name ("highpass")
-      lv2_atom_forge_string(forge, p->arg2, (uint32_t)strlen(p->arg2));
-    } else {
-      lv2_atom_forge_float(forge, p->value);
-    }
-    lv2_atom_forge_pop(forge, &entry);
-  }
-  lv2_atom_forge_pop(forge, &list);
-}
-
-/** Build the protocol message of `op` (DESIGN.md section 3, "Encoding")
-    and queue it at `frame`; a commit takes the primes gathered since the
-    last one. */
+/** Build the protocol message of `op` with the plugin's own encoder
+    (plugin/atoms.c) and queue it at `frame`; a commit takes the primes
+    gathered since the last one. */
 static int
-send_op(Script* const s, const uint64_t frame, const HpOp* const op)
+send_op(Script* const s, const uint64_t frame, HpOp* const op)
 {
-  const HpURIs* const   u     = hp_host_uris(s->host);
-  LV2_Atom_Forge* const forge = hp_host_forge(s->host);
-  LV2_Atom_Forge_Frame  obj;
-  lv2_atom_forge_object(forge, &obj, 0u, object_type(u, op->type));
-  lv2_atom_forge_key(forge, u->patch_sequenceNumber);
-  lv2_atom_forge_int(forge, ++s->seq);
-  switch (op->type) {
-  case HP_OP_CREATE:
-    put_string(forge, u->hp_module, op->module);
-    put_string(forge, u->hp_type, op->arg);
-    break;
-  case HP_OP_DELETE: put_string(forge, u->hp_module, op->module); break;
-  case HP_OP_CONNECT:
-  case HP_OP_DISCONNECT:
-    put_string(forge, u->hp_source, op->module);
-    put_string(forge, u->hp_dest, op->arg);
-    break;
-  case HP_OP_SET:
-    put_string(forge, u->hp_module, op->module);
-    put_string(forge, u->hp_param, op->arg);
-    if (op->arg2[0]) { // an enum choice by name ("highpass")
-      put_string(forge, u->hp_value, op->arg2);
-    } else {
-      put_float(forge, u->hp_value, op->value);
-    }
-    break;
-  case HP_OP_GATE:
-    put_string(forge, u->hp_module, op->module);
-    put_float(forge, u->hp_value, op->value);
-    break;
-  case HP_OP_MACRO:
-    lv2_atom_forge_key(forge, u->hp_macro);
-    lv2_atom_forge_int(forge, (int32_t)op->macro);
-    put_string(forge, u->hp_target, op->module);
-    put_float(forge, u->hp_minimum, op->lo);
-    put_float(forge, u->hp_maximum, op->hi);
-    if (op->arg2[0]) {
-      put_string(forge, u->hp_curve, op->arg2);
-    }
-    break;
-  case HP_OP_COMMIT:
-    if (op->warmup >= 0) {
-      lv2_atom_forge_key(forge, u->hp_warmup);
-      lv2_atom_forge_int(forge, op->warmup);
-    }
-    if (op->crossfade_ms >= 0.0f) {
-      put_float(forge, u->hp_crossfade, op->crossfade_ms);
-    }
-    if (op->require_signal) {
-      lv2_atom_forge_key(forge, u->hp_requireSignal);
-      lv2_atom_forge_bool(forge, true);
-    }
-    if (s->n_primes) {
-      put_primes(forge, u, s->primes, s->n_primes);
-      s->n_primes = 0u;
-    }
-    break;
-  default: break; // abort, clear: no properties
+  const bool commit = op->type == HP_OP_COMMIT && s->n_primes;
+  op->seq           = ++s->seq;
+  if (!hp_atom_encode_op(hp_host_forge(s->host), hp_host_uris(s->host), op,
+                         commit ? s->primes : NULL, commit ? s->n_primes : 0u)) {
+    return -1;
   }
-  lv2_atom_forge_pop(forge, &obj);
+  if (commit) {
+    s->n_primes = 0u;
+  }
   return hp_host_send_atom(s->host, frame, hp_host_forge_atom(s->host));
 }
 

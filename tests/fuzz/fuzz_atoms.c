@@ -104,8 +104,8 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
   if (!committed) {
     HpOp commit;
     hp_op_init(&commit, HP_OP_COMMIT);
-    commit.warmup       = 1;
-    commit.crossfade_ms = 0.0f;
+    commit.commit.warmup       = 1;
+    commit.commit.crossfade_ms = 0.0f;
     fz_submit(&fz, &commit);
     fz_cycle(&fz);
   }

@@ -233,20 +233,21 @@ fz_make_files(FzEngine* const f)
 static inline void
 fz_tame(const FzEngine* const f, HpOp* const op)
 {
-  if (op->type == HP_OP_LOAD_FILE && op->text[0] == '/') {
+  if (op->type == HP_OP_LOAD_FILE && op->file.text[0] == '/') {
     static const char* const names[] = {"good.ttl", "bad.ttl", "missing.ttl"};
     uint32_t hash = 0;
-    for (const char* c = op->text; *c; ++c) {
+    for (const char* c = op->file.text; *c; ++c) {
       hash = hash * 31u + (unsigned char)*c;
     }
-    snprintf(op->text, sizeof(op->text), "%s/%s", f->dir, names[hash % 3u]);
+    snprintf(op->file.text, sizeof(op->file.text), "%s/%s", f->dir,
+             names[hash % 3u]);
   }
   if (op->type == HP_OP_COMMIT) {
-    if (op->warmup > 16 && op->warmup <= 1024) {
-      op->warmup = 16;
+    if (op->commit.warmup > 16 && op->commit.warmup <= 1024) {
+      op->commit.warmup = 16;
     }
-    if (op->crossfade_ms > 1.0f && op->crossfade_ms <= 10000.0f) {
-      op->crossfade_ms = 1.0f;
+    if (op->commit.crossfade_ms > 1.0f && op->commit.crossfade_ms <= 10000.0f) {
+      op->commit.crossfade_ms = 1.0f;
     }
   }
 }
@@ -289,7 +290,7 @@ fz_reset(FzEngine* const f)
     hp_op_init(&op, HP_OP_ABORT);
     fz_submit(f, &op);
     hp_op_init(&op, HP_OP_LIVE_RELOAD);
-    op.value = 0.0f;
+    op.reload = false;
     fz_submit(f, &op);
     fz_cycle(f);
     HpError err;

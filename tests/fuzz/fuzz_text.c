@@ -10,6 +10,7 @@
 
 #include "fuzz_common.h"
 #include "hotpatch.h"
+#include "ops.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -46,10 +47,18 @@ check_parse(const HpStatus st, const HpOp* const op, const HpError* const err)
     if (!err->message[0]) {
       fz_fail("hp_op_parse_text failed without a message");
     }
-  } else if (!memchr(op->module, '\0', sizeof(op->module)) ||
-             !memchr(op->arg, '\0', sizeof(op->arg)) ||
-             !memchr(op->arg2, '\0', sizeof(op->arg2))) {
-    fz_fail("hp_op_parse_text: an unterminated name");
+  } else {
+    /* Every string field the table gives the op, and a set's choice. */
+    const HpOpDesc* const d = hp_op_desc(op->type);
+    for (uint32_t i = 0; i < d->n_fields; ++i) {
+      const HpFieldDesc* const f = &d->fields[i];
+      if ((f->type <= HP_FIELD_NAME &&
+           !memchr(hp_op_cstring(op, f), '\0', f->size)) ||
+          (f->type == HP_FIELD_VALUE &&
+           !memchr((const char*)op + f->alt, '\0', HP_NAME_MAX))) {
+        fz_fail("hp_op_parse_text: an unterminated name");
+      }
+    }
   }
 }
 

@@ -154,12 +154,11 @@ hp_host_note_off(HpHost* host, uint64_t frame, uint8_t note);
 /* The patch protocol (DESIGN.md section 3).  `seq` < 0: no
    patch:sequenceNumber.  Return 0 when sent, -1 on error. */
 
-/** Parse one text-protocol line and send it: /patch/create ID TYPE,
-    /patch/delete ID, /patch/connect SRC DST, /patch/disconnect SRC DST,
-    /patch/set ID PARAM VALUE, /patch/gate ID VALUE, /patch/commit,
-    /patch/abort, /patch/clear, /patch/get.  /patch/commit takes optional
-    warmup=N crossfade=MS require_signal=0|1.  Returns 1 (nothing sent) for
-    a blank line or a '#' comment. */
+/** Parse one text-protocol line with the engine's own parser (values the
+    plugin must refuse are kept) and send it through the plugin's own
+    encoder: every command of the protocol's table.  /patch/prime lines
+    ride on the next /patch/commit.  Returns 1 (nothing sent) for a blank
+    line or a '#' comment. */
 int
 hp_host_send_text(HpHost* host, uint64_t frame, int seq, const char* line);
 

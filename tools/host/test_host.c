@@ -5,8 +5,10 @@
   eg-amp (audio and a control port).
 */
 
+#include "atoms.h"
 #include "check.h"
 #include "host.h"
+#include "ops.h"
 #include "rtcheck.h"
 
 #include <lv2/atom/atom.h>
@@ -1226,6 +1228,113 @@ test_wav(void)
   hp_host_free(host);
 }
 
+/* Every face of the table of operations agrees: each text form the table
+   has reads, prints back as written, and comes back the same through the
+   atom encoder and decoder; so do the patch:Set messages and prime tuples,
+   which have no text form. */
+static void
+test_op_roundtrip(void)
+{
+  HpHost* const       host = new_host(FIFTHS_URI, EG_DIR "eg-fifths.lv2",
+                                      (HpHostConfig){0});
+  const HpURIs* const u    = hp_host_uris(host);
+  static const char* const lines[] = {
+    "/patch/create osc1 sine\n",
+    "/patch/delete osc1\n",
+    "/patch/connect osc1:out env1:in\n",
+    "/patch/disconnect osc1 out:left\n",
+    "/patch/set filt1 mode highpass\n",
+    "/patch/set osc1 freq 440.5\n",
+    "/patch/gate env1 1\n",
+    "/patch/commit warmup=4 crossfade=12.5 require_signal\n",
+    "/patch/commit\n",
+    "/patch/abort\n",
+    "/patch/clear\n",
+    "/patch/macro 3 filt1:cutoff 100 8000 exp\n",
+    "/patch/macro 1 osc1:gain 0 1\n",
+    "/patch/get\n",
+  };
+  bool covered[HP_N_OP_TYPES] = {false};
+  for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); ++i) {
+    HpOp    op;
+    HpError err = {HP_SUCCESS, ""};
+    CHECK_MSG(!hp_op_parse_text(lines[i], &op, &err), "%s: %s", lines[i],
+          err.message);
+    covered[op.type] = true;
+    char text[256];
+    hp_op_write_text(&op, text, sizeof(text));
+    CHECK_MSG(!strcmp(text, lines[i]), "printed '%s' for '%s'", text, lines[i]);
+
+    op.seq = (int32_t)i;
+    CHECK_MSG(hp_atom_encode_op(hp_host_forge(host), u, &op, NULL, 0u), "%s",
+          lines[i]);
+    HpOp     back[HP_MAX_MESSAGE_OPS];
+    uint32_t n   = 0;
+    int32_t  seq = HP_NO_SEQ;
+    CHECK_MSG(!hp_atom_decode(u, (const LV2_Atom_Object*)hp_host_forge_atom(host),
+                          back, &n, &seq, &err),
+          "%s: %s", lines[i], err.message);
+    hp_op_write_text(&back[0], text, sizeof(text));
+    CHECK_MSG(n == 1u && seq == (int32_t)i && back[0].seq == (int32_t)i &&
+            !strcmp(text, lines[i]),
+          "through atoms '%s' came back as '%s'", lines[i], text);
+  }
+  for (int t = 0; t < (int)HP_N_OP_TYPES; ++t) {
+    const HpOpDesc* const d = hp_op_desc((HpOpType)t);
+    CHECK_MSG(!d->name || covered[t] || t == HP_OP_PRIME_SET,
+          "no round trip for /patch/%s", d->name);
+  }
+
+  /* Prime tuples ride on the commit, a choice by name too. */
+  HpOp    primes[2];
+  HpOp    commit;
+  HpError err = {HP_SUCCESS, ""};
+  CHECK_MSG(!hp_op_parse_text("/patch/prime env1 gate 1", &primes[0], &err) &&
+          !hp_op_parse_text("/patch/prime filt1 mode lowpass", &primes[1],
+                            &err) &&
+          !hp_op_parse_text("/patch/commit warmup=2", &commit, &err),
+        "%s", err.message);
+  CHECK_MSG(hp_atom_encode_op(hp_host_forge(host), u, &commit, primes, 2u), "commit");
+  HpOp     back[HP_MAX_MESSAGE_OPS];
+  uint32_t n   = 0;
+  int32_t  seq = 0;
+  CHECK_MSG(!hp_atom_decode(u, (const LV2_Atom_Object*)hp_host_forge_atom(host),
+                        back, &n, &seq, &err),
+        "%s", err.message);
+  CHECK_MSG(n == 3u && back[0].type == HP_OP_PRIME_GATE &&
+          !strcmp(back[0].set.module, "env1") &&
+          !strcmp(back[0].set.param, "gate") && back[0].set.value == 1.0f &&
+          back[1].type == HP_OP_PRIME_SET &&
+          !strcmp(back[1].set.param, "mode") &&
+          !strcmp(back[1].set.choice, "lowpass") &&
+          back[2].type == HP_OP_COMMIT && back[2].commit.warmup == 2 &&
+          seq == HP_NO_SEQ,
+        "prime tuples came back as %u ops", n);
+
+  /* patch:Set of hp:patchFile and hp:liveReload. */
+  HpOp file;
+  hp_op_init(&file, HP_OP_LOAD_FILE);
+  strcpy(file.file.text, "/tmp/a patch.ttl");
+  CHECK_MSG(hp_atom_encode_op(hp_host_forge(host), u, &file, NULL, 0u) &&
+          !hp_atom_decode(u, (const LV2_Atom_Object*)hp_host_forge_atom(host),
+                          back, &n, &seq, &err) &&
+          n == 1u && back[0].type == HP_OP_LOAD_FILE &&
+          !strcmp(back[0].file.text, "/tmp/a patch.ttl"),
+        "patch file: %s", err.message);
+  HpOp reload;
+  hp_op_init(&reload, HP_OP_LIVE_RELOAD);
+  reload.reload = true;
+  CHECK_MSG(hp_atom_encode_op(hp_host_forge(host), u, &reload, NULL, 0u) &&
+          !hp_atom_decode(u, (const LV2_Atom_Object*)hp_host_forge_atom(host),
+                          back, &n, &seq, &err) &&
+          n == 1u && back[0].type == HP_OP_LIVE_RELOAD && back[0].reload,
+        "live reload: %s", err.message);
+  hp_host_free(host);
+  printf("# text, atoms and back agree for %zu text forms, prime tuples and "
+         "both patch:Set properties\n",
+         sizeof(lines) / sizeof(lines[0]));
+}
+
 int
 main(void)
 {
@@ -1243,6 +1352,7 @@ main(void)
   test_blocks();
   test_fifths_timing();
   test_protocol_encoding();
+  test_op_roundtrip();
   test_sampler_worker(HP_WORKER_THREADED, "threaded");
   test_sampler_worker(HP_WORKER_SYNC, "sync");
   test_log();
