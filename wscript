@@ -25,7 +25,8 @@ MODULES = ["sine", "saw", "square", "triangle", "noise", "adsr", "biquad",
            "vca", "mixer", "lfo", "const", "midi", "scale"]
 
 ENGINE_SOURCES = (["src/registry.c", "src/status.c", "src/patch.c",
-                   "src/graph.c", "src/engine.c", "src/ops.c", "src/text.c",
+                   "src/graph.c", "src/engine.c", "src/audio_thread.c",
+                   "src/worker.c", "src/patch_file.c", "src/ops.c", "src/text.c",
                    "src/patchdoc.c"]
                   + ["src/mod_%s.c" % m for m in MODULES])
 
