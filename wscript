@@ -32,7 +32,8 @@ def _read_modules():
 MODULES = _read_modules()
 
 ENGINE_SOURCES = (["src/registry.c", "src/status.c", "src/patch.c",
-                   "src/graph.c", "src/engine.c", "src/ops.c", "src/text.c",
+                   "src/graph.c", "src/engine.c", "src/audio_thread.c",
+                   "src/worker.c", "src/patch_file.c", "src/ops.c", "src/text.c",
                    "src/patchdoc.c"]
                   + ["src/mod_%s.c" % m for m in MODULES])
 

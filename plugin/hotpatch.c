@@ -51,11 +51,6 @@ static const char* const default_patch =
    queues, so worker messages stay tiny whatever the host's ring size. */
 static const char work_token[4] = {'w', 'o', 'r', 'k'};
 
-/* Replies that wait for room in notify: the errors run() finds itself in
-   one cycle (a full control buffer of bad messages), and one event of the
-   engine's, which stays in the engine until there is room here. */
-#define OUTBOX_SIZE 256u
-
 typedef struct {
   /* Ports */
   const LV2_Atom_Sequence* control;
@@ -81,18 +76,16 @@ typedef struct {
   int            last_scene; /* the scene control's last value, or -1 */
   atomic_int     restored_scene; /* restore() -> run(): the bank's, or -1 */
   float          live_reload; /* last hp:liveReload sent to the engine */
-  uint32_t       tick_frames; /* frames since live reload last looked */
-  uint32_t       tick_period; /* frames between looks: half a second */
 
   /* Scratch for one decoded message (audio thread). */
   HpOp ops[HP_MAX_MESSAGE_OPS];
 
-  /* Replies not yet written to notify, oldest first (audio thread): one
-     leaves only once it is written whole, so a full notify delays replies
-     to the next cycles instead of cutting or dropping them. */
-  HpEvent  outbox[OUTBOX_SIZE];
-  uint32_t out_first;
-  uint32_t n_out;
+  /* The engine's next reply, taken but not yet written to notify (audio
+     thread): it leaves only once it is written whole, so a full notify
+     delays replies to the next cycles instead of cutting or dropping
+     them. */
+  HpEvent pending;
+  bool    has_pending;
 } Hotpatch;
 
 /* Worker thread (or instantiate/restore): log through the host. */
@@ -109,6 +102,18 @@ log_message(void* const handle, const bool error, const char* const message)
   } else {
     fprintf(stderr, "hotpatch: %s\n", message);
   }
+}
+
+/* The engine asks for work: one small token, the work itself waits in the
+   engine's own queues (so worker messages stay tiny whatever the host's
+   ring size).  Audio thread. */
+static bool
+schedule(void* const handle)
+{
+  const Hotpatch* const self = (const Hotpatch*)handle;
+  return self->schedule->schedule_work(self->schedule->handle,
+                                       sizeof(work_token),
+                                       work_token) == LV2_WORKER_SUCCESS;
 }
 
 static LV2_Handle
@@ -159,8 +164,8 @@ instantiate(const LV2_Descriptor* const     descriptor,
   self->last_scene  = -1;
   atomic_init(&self->restored_scene, -1);
   self->live_reload = -1.0f;
-  self->tick_period = (uint32_t)(sample_rate * 0.5f);
-  self->engine = hp_engine_new(sample_rate, log_message, self, default_patch);
+  self->engine =
+    hp_engine_new(sample_rate, log_message, schedule, self, default_patch);
   if (!self->engine) {
     lv2_log_error(&self->logger, "hotpatch: out of memory\n");
     free(self);
@@ -193,19 +198,6 @@ connect_port(LV2_Handle const instance, const uint32_t port, void* const data)
   }
 }
 
-/* Hand queued work to the worker; in a synchronous host (freewheel export)
-   the work runs inside schedule_work(), so look for a standby right after. */
-static void
-schedule(Hotpatch* const self, const uint32_t frame)
-{
-  if (hp_engine_wants_work(self->engine)) {
-    const LV2_Worker_Status st = self->schedule->schedule_work(
-      self->schedule->handle, sizeof(work_token), work_token);
-    hp_engine_work_scheduled(self->engine, st == LV2_WORKER_SUCCESS);
-    hp_engine_poll(self->engine, frame);
-  }
-}
-
 /* This cycle's notify sequence: where events go, and where it began. */
 typedef struct {
   LV2_Atom_Forge_Frame frame;
@@ -232,10 +224,9 @@ write_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
 {
   const uint32_t time = notify_time(n, event->frame); /* 0 but at swaps */
   if (event->type == HP_EVENT_PATCH) {
-    uint32_t    len  = 0;
-    const char* text = hp_engine_patch_text(self->engine, &len);
     return hp_atom_write_patch(&self->forge, &self->uris, time, event->seq,
-                               text, len, event->message, event->live_reload);
+                               event->text, event->text_len, event->message,
+                               event->live_reload);
   }
   bool ok = hp_atom_write_event(&self->forge, &self->uris, time, event);
   if (ok && event->type == HP_EVENT_SWAPPED) {
@@ -290,104 +281,43 @@ send_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
   return true;
 }
 
-/* Add a reply to the outbox; false when it is full. */
-static bool
-outbox_push(Hotpatch* const self, const HpEvent* const event)
-{
-  if (self->n_out == OUTBOX_SIZE) {
-    return false;
-  }
-  self->outbox[(self->out_first + self->n_out++) % OUTBOX_SIZE] = *event;
-  return true;
-}
-
-/* Write the waiting replies, then the engine's notifications (acks,
-   errors, Primed, Swapped, the patch:Get reply), in order, until notify
-   is full. */
+/* Write the engine's notifications (acks, errors, Primed, Swapped, the
+   patch:Get reply), in order, until notify is full. */
 static void
 flush_events(Hotpatch* const self, Notify* const n)
 {
-  for (;;) {
-    if (!self->n_out) {
-      if (!hp_engine_next_event(self->engine, &self->outbox[self->out_first])) {
-        return;
-      }
-      self->n_out = 1;
-    }
-    const HpEvent* const event = &self->outbox[self->out_first];
-    if (!send_event(self, n, event)) {
+  while (self->has_pending ||
+         hp_engine_next_event(self->engine, &self->pending)) {
+    self->has_pending = true;
+    if (!send_event(self, n, &self->pending)) {
       return;
     }
-    if (event->type == HP_EVENT_PATCH) {
-      hp_engine_patch_text_done(self->engine);
-    }
-    self->out_first = (self->out_first + 1u) % OUTBOX_SIZE;
-    --self->n_out;
+    self->has_pending = false;
   }
-}
-
-/* An error found in run(): answered in order after what waits already. */
-static void
-report(Hotpatch* const self, Notify* const n, const uint32_t frame,
-       const int32_t seq, const HpError* const err)
-{
-  HpEvent event;
-  memset(&event, 0, sizeof(event));
-  event.type   = HP_EVENT_ERROR;
-  event.seq    = seq;
-  event.status = err->status;
-  event.frame  = frame;
-  memcpy(event.message, err->message, sizeof(event.message));
-  if (self->n_out || !send_event(self, n, &event)) {
-    outbox_push(self, &event); /* when full, only the log below has it */
-  }
-  /* The worker logs it: no stdio here. */
-  HpOp op;
-  hp_op_init(&op, HP_OP_LOG);
-  memcpy(op.log.text, err->message, sizeof(op.log.text));
-  hp_engine_submit(self->engine, &op);
 }
 
 static void
 handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
-              const uint32_t frame, Notify* const n)
+              Notify* const n)
 {
   uint32_t n_ops = 0;
   int32_t  seq   = HP_NO_SEQ;
   HpError  err;
   err.message[0] = '\0';
-  HpStatus st = hp_atom_decode(&self->uris, obj, self->ops, &n_ops, &seq, &err);
-  if (st) {
-    report(self, n, frame, seq, &err);
-    return;
+  if (hp_atom_decode(&self->uris, obj, self->ops, &n_ops, &seq, &err)) {
+    hp_engine_reject(self->engine, seq, &err);
+  } else {
+    const HpOp* const op = &self->ops[0];
+    if (n_ops == 1 && op->type == HP_OP_LIVE_RELOAD && op->seq == HP_NO_SEQ &&
+        op->reload == (self->live_reload > 0.0f)) {
+      return; /* automation repeats the value every cycle (Ardour) */
+    }
+    if (n_ops == 1 && op->type == HP_OP_LIVE_RELOAD) {
+      self->live_reload = op->reload ? 1.0f : 0.0f;
+    }
+    hp_engine_message(self->engine, self->ops, n_ops, seq);
   }
-  if (n_ops == 1 && self->ops[0].type == HP_OP_LIVE_RELOAD &&
-      self->ops[0].seq == HP_NO_SEQ &&
-      self->ops[0].reload == (self->live_reload > 0.0f)) {
-    return; /* automation repeats the value every cycle (Ardour) */
-  }
-  if (n_ops == 1 && self->ops[0].type == HP_OP_LIVE_RELOAD) {
-    self->live_reload = self->ops[0].reload ? 1.0f : 0.0f;
-  }
-  bool commits = false;
-  if (!hp_engine_has_room(self->engine, n_ops)) {
-    st = HP_ERR_QUEUE_FULL; /* whole messages only: no half-applied commit */
-  }
-  for (uint32_t i = 0; i < n_ops && !st; ++i) {
-    st = hp_engine_submit(self->engine, &self->ops[i]);
-    commits |= self->ops[i].type == HP_OP_COMMIT;
-  }
-  if (st) {
-    err.status = st;
-    strcpy(err.message, "the operation queue is full (1024 operations "
-                        "waiting for the worker); this message was dropped: "
-                        "send it again");
-    report(self, n, frame, seq, &err);
-  }
-  if (commits) {
-    schedule(self, frame);
-    flush_events(self, n); /* many swaps may happen in one block */
-  }
+  flush_events(self, n); /* many swaps may happen in one block */
 }
 
 /* A control input clamped to its range, as ttl/hotpatch.ttl declares it:
@@ -432,21 +362,6 @@ run(LV2_Handle const instance, const uint32_t n_frames)
   if (restored >= 0) {
     self->last_scene = restored;
   }
-  bool scene_changed = false;
-  if (read_control(self->scene, 0.0f, 7.0f, &value)) {
-    /* A new scene hot-swaps through the worker like a commit. */
-    const int scene = (int)(value + 0.5f);
-    if (scene != self->last_scene) {
-      HpOp op;
-      hp_op_init(&op, HP_OP_SCENE);
-      op.scene = scene;
-      if (!hp_engine_submit(e, &op)) {
-        self->last_scene = scene;
-        scene_changed    = true;
-      }
-    }
-  }
-
   const uint32_t capacity = self->notify ? self->notify->atom.size : 0;
   lv2_atom_forge_set_buffer(&self->forge, (uint8_t*)self->notify, capacity);
   Notify notify;
@@ -455,10 +370,15 @@ run(LV2_Handle const instance, const uint32_t n_frames)
   notify.start    = self->forge.offset;
   notify.n_frames = n_frames;
 
-  hp_engine_poll(e, 0);
-  if (scene_changed) {
-    schedule(self, 0); /* an exporting host swaps at this block's start */
-    flush_events(self, &notify);
+  hp_engine_begin(e, n_frames);
+  if (read_control(self->scene, 0.0f, 7.0f, &value)) {
+    /* A new scene hot-swaps through the worker like a commit (an exporting
+       host swaps at this block's start). */
+    const int scene = (int)(value + 0.5f);
+    if (scene != self->last_scene &&
+        hp_engine_select_scene(e, (uint32_t)scene)) {
+      self->last_scene = scene;
+    }
   }
   uint32_t pos = 0;
   if (self->control) {
@@ -480,21 +400,14 @@ run(LV2_Handle const instance, const uint32_t n_frames)
                  ((const LV2_Atom_Object*)&ev->body)->body.otype !=
                    self->uris.time_Position) {
         /* Transport (jalv sends it to every atom input) is not ours. */
-        handle_object(self, (const LV2_Atom_Object*)&ev->body, frame, &notify);
+        handle_object(self, (const LV2_Atom_Object*)&ev->body, &notify);
       }
     }
   }
   if (pos < n_frames) {
     hp_engine_render(e, self->out_l + pos, self->out_r + pos, n_frames - pos);
   }
-  if (hp_engine_watching(e) && (self->tick_frames += n_frames) >= self->tick_period) {
-    HpOp tick;
-    hp_op_init(&tick, HP_OP_TICK);
-    if (!hp_engine_submit(e, &tick)) {
-      self->tick_frames = 0;
-    }
-  }
-  schedule(self, n_frames);
+  hp_engine_end(e);
 
   flush_events(self, &notify);
   if (notify.frame.ref) {

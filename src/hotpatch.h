@@ -3,11 +3,13 @@
   No LV2 types: plugin/ translates atoms to HpOp and HpEvent to atoms.
 
   Threads, as the plugin uses them:
-  - audio: run() -> hp_engine_submit(), hp_engine_midi(), hp_engine_render(),
-    hp_engine_next_event().  Never allocates, locks, waits or prints.
+  - audio: run() -> hp_engine_begin(), then in time order
+    hp_engine_render(), hp_engine_midi(), hp_engine_message(), then
+    hp_engine_end(); hp_engine_next_event() at any time.  Never allocates,
+    locks, waits or prints.
   - worker: work() -> hp_engine_work().  Builds, primes, warms up, frees.
-  - any non-audio thread: hp_engine_new/free, hp_engine_restore,
-    hp_engine_snapshot (state save may run concurrently with the audio thread).
+  - any non-audio thread: hp_engine_new/free, loading and saving (save may
+    run concurrently with the audio thread).
 */
 
 #ifndef HOTPATCH_H
@@ -177,7 +179,7 @@ typedef enum {
   HP_EVENT_ERROR,
   HP_EVENT_PRIMED,
   HP_EVENT_SWAPPED,
-  HP_EVENT_PATCH, /**< the reply to HP_OP_GET: see hp_engine_patch_text() */
+  HP_EVENT_PATCH, /**< the reply to HP_OP_GET: the patch in `text` */
 } HpEventType;
 
 typedef struct {
@@ -191,76 +193,84 @@ typedef struct {
   uint32_t    frame;        /**< SWAPPED: frame in the run() block */
   bool        live_reload;  /**< PATCH: live reload is on */
   char        message[HP_MESSAGE_MAX]; /**< ERROR: why; PATCH: the patch file */
+  const char* text;         /**< PATCH: text-protocol lines, valid until the
+                                 next hp_engine_next_event() */
+  uint32_t    text_len;
 } HpEvent;
 
 /* The engine */
 
 typedef struct HpEngineImpl HpEngine;
 
+/** Log a line (worker thread, or the thread loading a patch). */
 typedef void (*HpLogFunc)(void* handle, bool error, const char* message);
 
+/** Ask the host to call hp_engine_work() on its worker (LV2's
+    schedule_work with any token); true when it will.  Audio thread.  A
+    host with a synchronous worker may call hp_engine_work() before this
+    returns: the engine then swaps the new standby in at once. */
+typedef bool (*HpScheduleFunc)(void* handle);
+
 /** Create an engine playing `default_patch` (text protocol lines), or
-    silence when NULL.  Non-audio thread. */
-HpEngine* hp_engine_new(float rate, HpLogFunc log, void* log_handle,
-                        const char* default_patch);
+    silence when NULL.  `log` and `schedule` may be NULL (without schedule
+    the caller runs hp_engine_work() itself).  Non-audio thread. */
+HpEngine* hp_engine_new(float rate, HpLogFunc log, HpScheduleFunc schedule,
+                        void* handle, const char* default_patch);
 
 /** Free everything.  No other thread may use the engine. */
 void hp_engine_free(HpEngine* engine);
 
-/* Audio thread */
+/* Audio thread.  A block is hp_engine_begin(), then render, MIDI and
+   messages in time order, then hp_engine_end(). */
 
-/**
-   Queue an operation for the worker.  SET and GATE also apply at once to
-   the playing graph (and to a standby swapped in later).  Returns
-   HP_ERR_QUEUE_FULL when the queue is full: then nothing happened, and the
-   caller reports it.
-*/
-HpStatus hp_engine_submit(HpEngine* engine, const HpOp* op);
+/** Start a block of `nframes`: a standby that is ready swaps in at its
+    frame 0; live reload looks at the patch file every half second. */
+void hp_engine_begin(HpEngine* engine, uint32_t nframes);
 
-/** True when `count` operations fit in the queue now: a message of several
-    operations is queued whole or not at all. */
-bool hp_engine_has_room(const HpEngine* engine, uint32_t count);
-
-/** True when queued work waits for hp_engine_work(): schedule a token. */
-bool hp_engine_wants_work(const HpEngine* engine);
-
-/** Tell the engine a token is scheduled (or failed to be: retried). */
-void hp_engine_work_scheduled(HpEngine* engine, bool ok);
-
-/** Take a published standby graph and begin the swap, at `frame` of the
-    current run() block: where its rendering stands (0 at cycle start; a
-    swap at the block's length plays, and is reported, from the next
-    block's frame 0).  Call at cycle start and after scheduling work. */
-void hp_engine_poll(HpEngine* engine, uint32_t frame);
+/** Render `nframes` more of the block into out_l, out_r. */
+void hp_engine_render(HpEngine* engine, float* out_l, float* out_r,
+                      uint32_t nframes);
 
 /** Feed a MIDI message to the midi modules of the playing graph(s). */
 void hp_engine_midi(HpEngine* engine, const uint8_t* msg, uint32_t size);
 
-/** Render `nframes` (any count) into out_l, out_r, with crossfading. */
-void hp_engine_render(HpEngine* engine, float* out_l, float* out_r,
-                      uint32_t nframes);
+/**
+   One message of the protocol, where rendering stands: its operations
+   queued for the worker whole or not at all (SET and GATE also play at
+   once).  A commit asks for work at once, so a synchronous worker swaps
+   here.  A full queue refuses the message with an error reply.
+*/
+HpStatus hp_engine_message(HpEngine* engine, const HpOp* ops, uint32_t n_ops,
+                           int32_t seq);
 
-/** Pop the next notification; false when none. */
+/** Switch to scene `scene` (0..7) of the bank, through the worker like a
+    commit; false when the queue is full (try again next block). */
+bool hp_engine_select_scene(HpEngine* engine, uint32_t scene);
+
+/** Answer message `seq` with `err` (one that could not be decoded); the
+    worker logs it. */
+void hp_engine_reject(HpEngine* engine, int32_t seq, const HpError* err);
+
+/** End the block: ask for the work still owed to the worker. */
+void hp_engine_end(HpEngine* engine);
+
+/** Take the next notification, oldest first; false when none.  A PATCH
+    event's text stays valid until the next call. */
 bool hp_engine_next_event(HpEngine* engine, HpEvent* event);
 
 /** Move macro `macro` (0..7) to `position` (0..1); applied on change. */
 void hp_engine_macro(HpEngine* engine, uint32_t macro, float position);
 
-/**
-   After an HP_EVENT_PATCH: the playing patch as text-protocol lines, valid
-   until hp_engine_patch_text_done().  The worker fills it before it queues
-   the event, so the event's arrival makes the text visible.
-*/
-const char* hp_engine_patch_text(const HpEngine* engine, uint32_t* length);
-void        hp_engine_patch_text_done(HpEngine* engine);
-
 /** Output gain in dB (smoothed) and the default crossfade time in ms. */
 void hp_engine_set_gain_db(HpEngine* engine, float db);
 void hp_engine_set_crossfade_ms(HpEngine* engine, float ms);
 
-/** True when live reload watches a patch file: send HP_OP_TICK now and
-    then (every half second).  Audio thread safe. */
-bool hp_engine_watching(const HpEngine* engine);
+/**
+   Queue one operation for the worker, as hp_engine_message() does, without
+   asking for work: for a caller that runs hp_engine_work() itself.
+   Returns HP_ERR_QUEUE_FULL when the queue is full: then nothing happened.
+*/
+HpStatus hp_engine_submit(HpEngine* engine, const HpOp* op);
 
 /** Status for output ports: swaps done, last prime time, modules playing. */
 typedef struct {

@@ -34,7 +34,7 @@ submit_op(HpOp* const op)
 static void
 render(const uint32_t n)
 {
-  hp_engine_poll(engine, 0);
+  hp_engine_begin(engine, n);
   hp_engine_render(engine, out_l + frames, out_r + frames, n);
   frames += n;
 }
@@ -68,7 +68,7 @@ static void
 reset(void)
 {
   hp_engine_free(engine);
-  engine   = hp_engine_new(RATE, NULL, NULL, NULL);
+  engine   = hp_engine_new(RATE, NULL, NULL, NULL, NULL);
   frames   = 0;
   n_events = 0;
   CHECK(engine);
@@ -106,11 +106,11 @@ diff_from_unswapped_sine(void)
   static float    ref_r[20000];
   HpEngine* const swapped = engine;
   CHECK(frames <= 20000u);
-  engine = hp_engine_new(RATE, NULL, NULL, NULL);
+  engine = hp_engine_new(RATE, NULL, NULL, NULL, NULL);
   submit("create osc1 sine", -1);
   submit("commit crossfade=0", -1);
   hp_engine_work(engine);
-  hp_engine_poll(engine, 0);
+  hp_engine_begin(engine, (uint32_t)frames);
   hp_engine_render(engine, ref_l, ref_r, (uint32_t)frames);
   hp_engine_free(engine);
   engine      = swapped;
@@ -375,7 +375,7 @@ log_to(void* const handle, const bool error, const char* const message)
 static void
 test_failed_default_patch(void)
 {
-  HpEngine* e = hp_engine_new(RATE, log_to, NULL,
+  HpEngine* e = hp_engine_new(RATE, log_to, NULL, NULL,
                               "/patch/create c const\n"
                               "/patch/set c value 20000\n"
                               "/patch/connect c out\n");
@@ -383,7 +383,7 @@ test_failed_default_patch(void)
   CHECK_MSG(strstr(logged, "warm-up peak 20000.0 is above 64"), "logged: %s", logged);
   float l[256];
   float r[256];
-  hp_engine_poll(e, 0);
+  hp_engine_begin(e, 256);
   hp_engine_render(e, l, r, 256);
   CHECK(hp_sig_peak(l, 256) == 0.0f);
   hp_engine_free(e);
@@ -484,23 +484,24 @@ test_outgoing_nan(void)
          "the fade (0.25 expected)\n", fade_rms);
 }
 
-/* A swap taken after a block's last frame (run() polls once more after
-   scheduling work at its end) plays from the next block's frame 0, and
-   says so: hp:frame stays inside the block it is sent in. */
+/* A swap taken after a block's last frame (hp_engine_end() asks for work
+   and takes what a synchronous worker made ready) plays from the next
+   block's frame 0, and says so: hp:frame stays inside the block it is sent
+   in. */
 static void
 test_swap_after_block_end(void)
 {
   reset();
   submit("create osc1 sine", -1);
   submit("commit crossfade=0", 60);
-  hp_engine_poll(engine, 0);
+  hp_engine_begin(engine, 256);
   hp_engine_render(engine, out_l, out_r, 256);
   hp_engine_work(engine);
-  hp_engine_poll(engine, 256);
+  hp_engine_end(engine);
   drain();
   CHECK_MSG(!find(HP_EVENT_SWAPPED, 60), "hp:Swapped at frame %u of 256",
             find(HP_EVENT_SWAPPED, 60)->frame);
-  hp_engine_poll(engine, 0);
+  hp_engine_begin(engine, 256);
   hp_engine_render(engine, out_l + 256, out_r + 256, 256);
   drain();
   const HpEvent* swapped = find(HP_EVENT_SWAPPED, 60);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # plain build only: the model does not depend on the build: the plain build runs it
-# The lock-free handoff between the worker and run() (src/engine.c), as
+# The lock-free handoff between the worker and run() (src/worker.c and src/audio_thread.c), as
 # modelled in tests/model/handoff.pml, checked exhaustively by spin:
 # - safety (assertions p0-p8 and deadlock) for every order of 3 commits,
 #   aborts and live sets, for 6 (more graphs than the memory bound, so the

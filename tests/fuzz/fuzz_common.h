@@ -104,6 +104,15 @@ fz_check_finite(const float* const l, const float* const r, const uint32_t n)
   }
 }
 
+/* A patch:Get reply: text-protocol lines, no NUL inside. */
+static inline void
+fz_check_text(const char* const text, const uint32_t len)
+{
+  if (!text || memchr(text, '\0', len)) {
+    fz_fail("the patch:Get reply's text is missing or holds a NUL");
+  }
+}
+
 /* The engine, as plugin/hotpatch.c drives it. */
 
 #define FZ_BLOCK 64u
@@ -155,25 +164,28 @@ fz_drain(FzEngine* const f)
     if (ev.type == HP_EVENT_PRIMED) {
       f->primed = ev.generation;
     } else if (ev.type == HP_EVENT_PATCH) {
-      uint32_t len = 0;
-      (void)hp_engine_patch_text(f->engine, &len);
-      hp_engine_patch_text_done(f->engine);
+      fz_check_text(ev.text, ev.text_len);
     }
   }
 }
 
-/* One run() cycle with a synchronous worker: poll, work, poll, render. */
+/* A synchronous worker, as an exporting host has: the work is done before
+   schedule_work() returns. */
+static inline bool
+fz_schedule(void* const handle)
+{
+  hp_engine_work(((FzEngine*)handle)->engine);
+  return true;
+}
+
+/* One run() cycle. */
 static inline void
 fz_cycle(FzEngine* const f)
 {
   HpEngine* const e = f->engine;
-  hp_engine_poll(e, 0);
-  if (hp_engine_wants_work(e)) {
-    hp_engine_work_scheduled(e, true);
-    hp_engine_work(e);
-    hp_engine_poll(e, 0);
-  }
+  hp_engine_begin(e, FZ_BLOCK);
   hp_engine_render(e, f->l, f->r, FZ_BLOCK);
+  hp_engine_end(e);
   fz_check_finite(f->l, f->r, FZ_BLOCK);
   fz_drain(f);
 }
@@ -268,7 +280,7 @@ fz_submit(FzEngine* const f, HpOp* const op)
 static inline void
 fz_engine_open(FzEngine* const f)
 {
-  f->engine = hp_engine_new(48000.0f, NULL, NULL, NULL);
+  f->engine = hp_engine_new(48000.0f, NULL, fz_schedule, f, NULL);
   if (!f->engine) {
     fz_fail("hp_engine_new failed");
   }

@@ -1,11 +1,12 @@
 /*
-  The lock-free handoff of src/engine.c between the worker and run(),
+  The lock-free handoff between the worker (src/worker.c) and run()
+  (src/audio_thread.c),
   as a Promela model for spin.  tests/test_model.sh checks it.
 
   Two processes:
 
   audio   run(): submits commits, aborts and live sets into the op queue
-          (hp_engine_submit), polls for a standby (hp_engine_poll: check
+          (hp_engine_submit), polls for a standby (take_standby: check
           that the retired ring has room for every graph that may retire
           before the next swap, load `ready`, exchange it, swap in; then
           either crossfade, the old graph joining the fading ones (the
@@ -265,7 +266,7 @@ inline retire_oldest()
   a_i = 0
 }
 
-/* hp_engine_poll. */
+/* take_standby (audio_thread.c). */
 inline poll()
 {
   /* The room check: every graph that may retire before the next swap
@@ -536,7 +537,7 @@ proctype worker()
   mtype op;
 end_worker:
   do
-  /* free_retired: pop, then free (hp_engine_work frees before and after
+  /* hp_worker_free_retired: pop, then free (hp_engine_work frees before and after
      its ops, never inside one; here, between any two). */
   :: atomic {
        retired?w_f ->
