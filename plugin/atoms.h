@@ -1,12 +1,12 @@
 /*
-  Atoms <-> engine operations and notifications (DESIGN.md section 3).
+  Atoms <-> engine operations and notifications (README, "The patch protocol").
   Audio thread: no allocation, no stdio, no URI mapping.
 */
 
 #ifndef HP_ATOMS_H
 #define HP_ATOMS_H
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "uris.h"
 
 #include <lv2/atom/forge.h>

@@ -10,7 +10,7 @@
 */
 
 #include "atoms.h"
-#include "hotpatch.h"
+#include "engine.h"
 #include "uris.h"
 
 #include <lv2/atom/forge.h>

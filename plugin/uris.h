@@ -1,5 +1,5 @@
 /*
-  hotpatch URIs (DESIGN.md section 2 and 3).  The string macros are the
+  hotpatch URIs (README: "Using it in a host", "The patch protocol").  The string macros are the
   protocol's names; tests and hosts include this header for them.
   HpURIs is mapped once in instantiate() (URI mapping never happens in run()).
 */

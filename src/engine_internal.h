@@ -18,7 +18,7 @@
 #define HP_ENGINE_INTERNAL_H
 
 #include "graph.h"
-#include "hotpatch.h"
+#include "engine.h"
 #include "patch.h"
 #include "patchdoc.h"
 #include "ring.h"

@@ -657,7 +657,7 @@ wire(HpGraph* const g, const HpPatch* const patch, const Plan* const plan)
   }
   for (uint32_t pos = 0; pos < patch->n_modules && !explicit_sink; ++pos) {
     Node* const node = &g->nodes[pos];
-    if (node->desc->outputs[0].kind == HP_PORT_AUDIO &&
+    if (node->desc->outputs[0].kind == HP_SIGNAL_AUDIO &&
         !plan->feeds[plan->order[pos]]) {
       node->sinks[0].buf  = node->io.out[0];
       node->sinks[0].mask = 3u;
@@ -760,7 +760,7 @@ hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
       if (b >= 0 && base->nodes[b].desc == node->desc) {
         node->carry_from = b;
         g->correlated |= node->n_sinks > 0 ||
-                         node->desc->outputs[0].kind == HP_PORT_AUDIO;
+                         node->desc->outputs[0].kind == HP_SIGNAL_AUDIO;
         continue;
       }
     }

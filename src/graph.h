@@ -11,7 +11,7 @@
 #ifndef HP_GRAPH_H
 #define HP_GRAPH_H
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "patch.h"
 
 #include <stdbool.h>

@@ -355,13 +355,13 @@ adsr_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc adsr_inputs[N_INPUTS] = {
-  {"in", HP_PORT_AUDIO, "The signal to shape (silence when unconnected)."},
-  {"gate", HP_PORT_CV, "Gate signal, on while >= 0.5 (or the gate param is)."},
+  {"in", HP_SIGNAL_AUDIO, "The signal to shape (silence when unconnected)."},
+  {"gate", HP_SIGNAL_CV, "Gate signal, on while >= 0.5 (or the gate param is)."},
 };
 
 static const HpPortDesc adsr_outputs[N_OUTPUTS] = {
-  {"out", HP_PORT_AUDIO, "in * env."},
-  {"env", HP_PORT_CV, "The envelope, 0..1."},
+  {"out", HP_SIGNAL_AUDIO, "in * env."},
+  {"env", HP_SIGNAL_CV, "The envelope, 0..1."},
 };
 
 static const HpParamDesc adsr_params[N_PARAMS] = {

@@ -131,11 +131,11 @@ biquad_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc biquad_inputs[] = {
-  {"in", HP_PORT_AUDIO, "The signal to filter."},
+  {"in", HP_SIGNAL_AUDIO, "The signal to filter."},
 };
 
 static const HpPortDesc biquad_outputs[] = {
-  {"out", HP_PORT_AUDIO, "The filtered signal."},
+  {"out", HP_SIGNAL_AUDIO, "The filtered signal."},
 };
 
 static const HpParamDesc biquad_params[N_PARAMS] = {

@@ -122,7 +122,7 @@ lfo_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc lfo_outputs[] = {
-  {"out", HP_PORT_CV, "offset + depth * wave, the wave in -1..1."},
+  {"out", HP_SIGNAL_CV, "offset + depth * wave, the wave in -1..1."},
 };
 
 static const HpParamDesc lfo_params[N_PARAMS] = {

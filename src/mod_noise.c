@@ -60,7 +60,7 @@ noise_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc noise_outputs[] = {
-  {"out", HP_PORT_AUDIO, "Uniform white noise, -gain..gain (RMS gain/sqrt 3)."},
+  {"out", HP_SIGNAL_AUDIO, "Uniform white noise, -gain..gain (RMS gain/sqrt 3)."},
 };
 
 static const HpParamDesc noise_params[N_PARAMS] = {

@@ -36,11 +36,11 @@ scale_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc scale_inputs[] = {
-  {"in", HP_PORT_CV, "The control signal to scale (unconnected: 0)."},
+  {"in", HP_SIGNAL_CV, "The control signal to scale (unconnected: 0)."},
 };
 
 static const HpPortDesc scale_outputs[] = {
-  {"out", HP_PORT_CV, "offset + gain * in."},
+  {"out", HP_SIGNAL_CV, "offset + gain * in."},
 };
 
 static const HpParamDesc scale_params[N_PARAMS] = {

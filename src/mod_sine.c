@@ -33,7 +33,7 @@ sine_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc sine_outputs[] = {
-  {"out", HP_PORT_AUDIO, "The sine wave, -gain..gain."},
+  {"out", HP_SIGNAL_AUDIO, "The sine wave, -gain..gain."},
 };
 
 static const HpParamDesc sine_params[N_PARAMS] = {

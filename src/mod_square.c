@@ -39,7 +39,7 @@ square_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc square_outputs[] = {
-  {"out", HP_PORT_AUDIO, "The pulse wave, -gain..gain."},
+  {"out", HP_SIGNAL_AUDIO, "The pulse wave, -gain..gain."},
 };
 
 static const HpParamDesc square_params[N_PARAMS] = {

@@ -31,13 +31,13 @@ extern "C" {
 #define HP_MAX_PARAMS 16u
 
 typedef enum {
-  HP_PORT_AUDIO, /**< sound: summed into the output when it feeds nothing */
-  HP_PORT_CV,    /**< control signal (Hz, 0..1, ...): never auto-summed */
-} HpPortKind;
+  HP_SIGNAL_AUDIO, /**< sound: summed into the output when it feeds nothing */
+  HP_SIGNAL_CV,    /**< control signal (Hz, 0..1, ...): never auto-summed */
+} HpSignalKind;
 
 typedef struct {
   const char* name; /**< "in", "out", "env" */
-  HpPortKind  kind;
+  HpSignalKind  kind;
   const char* doc;
 } HpPortDesc;
 

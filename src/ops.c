@@ -393,7 +393,7 @@ hp_op_check(const HpOp* const op, HpError* const err)
   for (uint32_t i = 0; d && i < d->n_fields; ++i) {
     const HpFieldDesc* const f = &d->fields[i];
     const float              v = hp_op_number(op, f);
-    /* A negative default means "unset" (hotpatch.h): any negative is. */
+    /* A negative default means "unset" (engine.h): any negative is. */
     const bool unset = f->def < 0.0f ? v < 0.0f : v == f->def;
     if (!f->checked || unset || (v >= f->min && v <= f->max)) {
       continue;

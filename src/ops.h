@@ -1,5 +1,5 @@
 /*
-  The one table of protocol operations (DESIGN.md section 3).
+  The one table of protocol operations (README, "The patch protocol").
 
   Each operation type has one descriptor: its text command, its atom (and
   Turtle) class, whether it is staged or live, and one descriptor per field
@@ -16,7 +16,7 @@
   No LV2 types here: keys and classes are URI strings, which plugin/ maps
   once at instantiate (hp_map_uris()).
 
-  A new field of an op: its member in the op's struct (hotpatch.h) and its
+  A new field of an op: its member in the op's struct (engine.h) and its
   row here in ops.c; then its behaviour (patch.c or engine.c).  A new key
   also needs its rdfs:label and rdfs:comment in ttl/hp.ttl (test_docs.sh
   says so).
@@ -25,7 +25,7 @@
 #ifndef HP_OPS_H
 #define HP_OPS_H
 
-#include "hotpatch.h"
+#include "engine.h"
 
 #include <stdbool.h>
 #include <stddef.h>

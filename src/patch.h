@@ -7,7 +7,7 @@
 #ifndef HP_PATCH_H
 #define HP_PATCH_H
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "module.h"
 
 #include <stdbool.h>

@@ -19,7 +19,7 @@
 #ifndef HP_PATCHDOC_H
 #define HP_PATCHDOC_H
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "patch.h"
 
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* Status codes and error messages. */
 
-#include "hotpatch.h"
+#include "engine.h"
 
 #include <stdarg.h>
 #include <stdio.h>

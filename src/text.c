@@ -14,7 +14,7 @@
   is read.
 */
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "ops.h"
 
 #include <math.h>

@@ -1,5 +1,5 @@
 /*
-  What plays is what is reported and saved (issue 10, item 7), through the
+  What plays is what is reported and saved , through the
   lilv test host with a threaded worker (like jalv) and a synchronous one
   (like Ardour's export).
 

@@ -97,7 +97,7 @@ test_descriptors(void)
       for (uint32_t i = 0; i < n; ++i) {
         check_name(ports[i].name, "port", d->type);
         check_doc(ports[i].doc, ports[i].name, d->type);
-        CHECK(ports[i].kind == HP_PORT_AUDIO || ports[i].kind == HP_PORT_CV);
+        CHECK(ports[i].kind == HP_SIGNAL_AUDIO || ports[i].kind == HP_SIGNAL_CV);
         const int found = dir ? hp_module_find_output(d, ports[i].name)
                               : hp_module_find_input(d, ports[i].name);
         CHECK_MSG(found == (int)i, "%s: port %s is not unique", d->type,

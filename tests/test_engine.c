@@ -2,7 +2,7 @@
    hand, so every interleaving here is deterministic. */
 
 #include "check.h"
-#include "hotpatch.h"
+#include "engine.h"
 #include "signal.h"
 
 #include <math.h>

@@ -1,5 +1,5 @@
 /*
-  The patch protocol (DESIGN.md section 3) end to end, part 2: staging and
+  The patch protocol (README, "The patch protocol") end to end, part 2: staging and
   abort, a burst of commits, a failing commit, a superseded commit's note,
   live sets and gates, phase continuity and sample accuracy; through the
   lilv test host with a threaded worker (like jalv) and a synchronous one

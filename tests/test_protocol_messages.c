@@ -1,5 +1,5 @@
 /*
-  The patch protocol (DESIGN.md section 3) end to end, part 1: every
+  The patch protocol (README, "The patch protocol") end to end, part 1: every
   message, decoded from atoms and answered, and a table of bad messages
   each answered with its exact error while the playing patch plays on;
   through the lilv test host with a threaded worker (like jalv) and a
@@ -115,7 +115,7 @@ test_messages(const HpWorkerMode mode)
   const HpHostEvent* reply   = hp_host_find_reply(host, 40);
   CHECK_MSG(primed && swapped, "%s worker: commit 40 primed %d, swapped %d",
             fx_mode_name(mode), primed != NULL, swapped != NULL);
-  /* DESIGN.md 3: "the plugin answers each numbered message ... with
+  /* The protocol's promise: "the plugin answers each numbered message ... with
      patch:Ack or patch:Error carrying the same number". */
   EXPECT(reply && reply->kind == HP_EV_ACK,
          "%s worker: a numbered hp:Commit that swapped in got %s, not "

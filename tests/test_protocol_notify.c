@@ -1,5 +1,5 @@
 /*
-  The patch protocol (DESIGN.md section 3) end to end, part 3: what comes
+  The patch protocol (README, "The patch protocol") end to end, part 3: what comes
   back and in what order.  A full notify port (replies wait for room, whole
   and in order), MIDI and patch messages in event order, and events
   stamped at the block's end (through a small lilv host of our own, since

@@ -50,13 +50,13 @@ markdown(void)
     printf("|---|---|---|---|---|\n");
     for (uint32_t i = 0; i < d->n_inputs; ++i) {
       printf("| in `%s` | | | %s | %s |\n", d->inputs[i].name,
-             d->inputs[i].kind == HP_PORT_AUDIO ? "audio" : "control",
+             d->inputs[i].kind == HP_SIGNAL_AUDIO ? "audio" : "control",
              d->inputs[i].doc);
     }
     for (uint32_t i = 0; i < d->n_outputs; ++i) {
       printf("| out `%s`%s | | | %s | %s |\n", d->outputs[i].name,
              i == 0 ? " (main)" : "",
-             d->outputs[i].kind == HP_PORT_AUDIO ? "audio" : "control",
+             d->outputs[i].kind == HP_SIGNAL_AUDIO ? "audio" : "control",
              d->outputs[i].doc);
     }
     for (uint32_t i = 0; i < d->n_params; ++i) {
@@ -102,7 +102,7 @@ ttl_ports(const char* const prop, const HpPortDesc* const ports,
     printf(" ;\n\t\trdfs:comment ");
     turtle_string(ports[i].doc);
     printf(" ;\n\t\thp:signal %s\n\t] ;\n",
-           ports[i].kind == HP_PORT_AUDIO ? "hp:audio" : "hp:control");
+           ports[i].kind == HP_SIGNAL_AUDIO ? "hp:audio" : "hp:control");
   }
 }
 

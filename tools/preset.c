@@ -12,7 +12,7 @@
   /patch/connect, /patch/macro, /patch/gate).
 */
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "patchdoc.h"
 
 #include <errno.h>

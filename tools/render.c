@@ -26,7 +26,7 @@
 
 #include "atoms.h"
 #include "host.h"
-#include "hotpatch.h"
+#include "engine.h"
 
 #include <lv2/atom/forge.h>
 #include <sndfile.h>

@@ -142,7 +142,7 @@ bench_modules(void)
                           : desc->params[p].def;
     }
     for (uint32_t p = 0; p < desc->n_inputs; ++p) {
-      in[p] = desc->inputs[p].kind == HP_PORT_AUDIO ? tone : NULL;
+      in[p] = desc->inputs[p].kind == HP_SIGNAL_AUDIO ? tone : NULL;
     }
     memset(out, 0, sizeof(out));
     out[0] = out0;

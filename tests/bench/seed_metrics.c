@@ -1,6 +1,7 @@
 /*
-  The seed's success metrics (docs: seed/cp3-prime-mechanism.md, "Success
-  Metrics"), measured through the real plugin in the lilv test host:
+  The success metrics of the design hotpatch grew from (its "seed": a
+  supervisor that primed modules over OSC), measured through the real
+  plugin in the lilv test host:
 
   - no silent blocks while a sounding patch plays (the seed's "none-reads"),
   - prime time (hp:primeTime of every hp:Primed), p50/p90/p99/max,
@@ -838,7 +839,7 @@ main(int argc, char** argv)
            "p99 %.3f, max %.3f ms (seed < 50 ms%s)\n",
            chains[c].name, all.n, pct(all.v, all.n, 0.5), pct(all.v, all.n, 0.9),
            pct(all.v, all.n, 0.99), all.n ? all.v[all.n - 1] : (double)NAN,
-           c == 2 ? "; DESIGN.md section 5: < 0.2 ms" : "");
+           c == 2 ? "; target < 0.2 ms" : "");
     free(all.v);
   }
   for (size_t c = 0; c < 3; ++c) {

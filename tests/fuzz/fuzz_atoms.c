@@ -18,7 +18,7 @@
 
 #include "atoms.h"
 #include "fuzz_common.h"
-#include "hotpatch.h"
+#include "engine.h"
 #include "uris.h"
 
 #include <stddef.h>

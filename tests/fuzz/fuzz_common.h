@@ -9,7 +9,7 @@
 #ifndef HP_FUZZ_COMMON_H
 #define HP_FUZZ_COMMON_H
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "uris.h"
 
 #include <lv2/urid/urid.h>

@@ -11,7 +11,7 @@
 
 #include "fuzz_common.h"
 #include "fuzz_sord.h"
-#include "hotpatch.h"
+#include "engine.h"
 #include "patchdoc.h"
 
 #include <stddef.h>

@@ -9,7 +9,7 @@
 */
 
 #include "fuzz_common.h"
-#include "hotpatch.h"
+#include "engine.h"
 #include "ops.h"
 
 #include <stddef.h>

@@ -2347,7 +2347,7 @@ hp_host_write_wav(const HpHost* host, const char* path)
   return 0;
 }
 
-/* The patch protocol (DESIGN.md section 3) */
+/* The patch protocol (README, "The patch protocol") */
 
 static void
 put_float(LV2_Atom_Forge* const forge, const LV2_URID key, const float value)

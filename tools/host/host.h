@@ -151,7 +151,7 @@ hp_host_note_on(HpHost* host, uint64_t frame, uint8_t note, uint8_t velocity);
 int
 hp_host_note_off(HpHost* host, uint64_t frame, uint8_t note);
 
-/* The patch protocol (DESIGN.md section 3).  `seq` < 0: no
+/* The patch protocol (README, "The patch protocol").  `seq` < 0: no
    patch:sequenceNumber.  Return 0 when sent, -1 on error. */
 
 /** Parse one text-protocol line with the engine's own parser (values the

@@ -396,7 +396,7 @@ test_fifths_timing(void)
   hp_host_free(host);
 }
 
-/* The protocol helpers encode DESIGN.md section 3 exactly */
+/* The protocol helpers encode the protocol (README, "The patch protocol") exactly */
 
 static const LV2_Atom_Event*
 nth_event(const LV2_Atom_Sequence* seq, size_t n)
@@ -635,7 +635,7 @@ test_protocol_encoding(void)
   CHECK_MSG(ev && ev->time.frames == 0 && ev->body.type == u->atom_Object &&
               ev->body.size == 32u,
             "raw atom size %u", ev ? ev->body.size : 0u);
-  printf("# protocol encoding matches DESIGN.md section 3\n");
+  printf("# protocol encoding matches the protocol\n");
   hp_host_free(host);
 }
 

@@ -12,8 +12,8 @@
     run concurrently with the audio thread).
 */
 
-#ifndef HOTPATCH_H
-#define HOTPATCH_H
+#ifndef HP_ENGINE_H
+#define HP_ENGINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,7 +69,7 @@ HpStatus hp_error(HpError* err, HpStatus st, const char* fmt, ...)
 #endif
   ;
 
-/* Operations: the patch protocol (DESIGN.md section 3) as plain C.
+/* Operations: the patch protocol (README, "The patch protocol") as plain C.
    src/ops.c holds the one table that describes each: its text form, atom
    class and every field's key, type, range and default; the text parser
    and printer, the atom decoder and encoder and the Turtle reader and
@@ -173,7 +173,7 @@ void hp_op_init(HpOp* op, HpOpType type);
 */
 HpStatus hp_op_parse_text(const char* line, HpOp* op, HpError* err);
 
-/** Notifications the engine produces (DESIGN.md section 3). */
+/** Notifications the engine produces (README, "The patch protocol"). */
 typedef enum {
   HP_EVENT_ACK,
   HP_EVENT_ERROR,
@@ -327,4 +327,4 @@ void hp_engine_work(HpEngine* engine);
 }
 #endif
 
-#endif /* HOTPATCH_H */
+#endif /* HP_ENGINE_H */
