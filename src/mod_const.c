@@ -14,7 +14,7 @@ static void
 const_process(const HpNodeIO* const io, const uint32_t n)
 {
   const HpParamIn* const value = &io->param[P_VALUE];
-  float* const restrict  out   = io->out[0];
+  float* const restrict out    = io->out[0];
 
   if (value->signal) {
     memcpy(out, value->signal, n * sizeof(float));

@@ -18,10 +18,10 @@ param_at(const HpParamIn* const p, const uint32_t i)
 static void
 scale_process(const HpNodeIO* const io, const uint32_t n)
 {
-  const float* const restrict in     = io->in[0];
-  const HpParamIn* const      gain   = &io->param[P_GAIN];
-  const HpParamIn* const      offset = &io->param[P_OFFSET];
-  float* const restrict       out    = io->out[0];
+  const float* const restrict in = io->in[0];
+  const HpParamIn* const gain    = &io->param[P_GAIN];
+  const HpParamIn* const offset  = &io->param[P_OFFSET];
+  float* const restrict out      = io->out[0];
   if (!gain->signal && !offset->signal) {
     const float g = gain->value;
     const float o = offset->value;

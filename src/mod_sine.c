@@ -26,9 +26,8 @@ sine_wave(const uint32_t phase,
 static void
 sine_process(const HpNodeIO* const io, const uint32_t n)
 {
-  static const HpOsc osc = {.wave   = sine_wave,
-                            .detune = P_DETUNE,
-                            .width  = HP_OSC_NONE};
+  static const HpOsc osc = {
+    .wave = sine_wave, .detune = P_DETUNE, .width = HP_OSC_NONE};
   hp_osc_process(&osc, io, n);
 }
 

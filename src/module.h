@@ -36,9 +36,9 @@ typedef enum {
 } HpSignalKind;
 
 typedef struct {
-  const char* name; /**< "in", "out", "env" */
-  HpSignalKind  kind;
-  const char* doc;
+  const char*  name; /**< "in", "out", "env" */
+  HpSignalKind kind;
+  const char*  doc;
 } HpPortDesc;
 
 typedef enum {
@@ -52,12 +52,12 @@ typedef struct {
   const char*        name;    /**< "freq" */
   const char* const* aliases; /**< NULL-terminated, or NULL: {"frequency"} */
   HpParamKind        kind;
-  const char*        unit;    /**< "Hz", "ms", "dB", "" */
+  const char*        unit; /**< "Hz", "ms", "dB", "" */
   float              min;
   float              max;
   float              def;
-  bool               log_scale; /**< macro curves and UIs map it exponentially */
-  const char* const* choices;   /**< HP_PARAM_ENUM: NULL-terminated names */
+  bool log_scale;             /**< macro curves and UIs map it exponentially */
+  const char* const* choices; /**< HP_PARAM_ENUM: NULL-terminated names */
   const char*        doc;
 } HpParamDesc;
 

@@ -8,8 +8,8 @@
   patch and of hp-preset.  The output must stay finite.
 */
 
-#include "fuzz_common.h"
 #include "engine.h"
+#include "fuzz_common.h"
 #include "ops.h"
 
 #include <stddef.h>
