@@ -58,7 +58,8 @@ next_atom(Cursor* const c, const size_t header)
   }
   const LV2_Atom* atom = (const LV2_Atom*)(c->pos + header);
   const size_t    need = header + sizeof(LV2_Atom) + atom->size;
-  if (atom->size > (size_t)(c->end - c->pos) || need > (size_t)(c->end - c->pos)) {
+  if (atom->size > (size_t)(c->end - c->pos) ||
+      need > (size_t)(c->end - c->pos)) {
     return NULL;
   }
   c->pos += lv2_atom_pad_size((uint32_t)need);
@@ -122,36 +123,48 @@ append(char* const buf, const size_t size, const char* const part)
 }
 
 static HpStatus
-string_prop(const HpURIs* const u, const LV2_Atom* const a,
-            const char* const msg, const char* const name, char* const dst,
-            HpError* const err)
+string_prop(const HpURIs* const   u,
+            const LV2_Atom* const a,
+            const char* const     msg,
+            const char* const     name,
+            char* const           dst,
+            HpError* const        err)
 {
   if (!a) {
-    return fail(err, HP_ERR_BAD_MESSAGE, msg, " needs ", name,
-                " (an atom:String)", END);
+    return fail(
+      err, HP_ERR_BAD_MESSAGE, msg, " needs ", name, " (an atom:String)", END);
   }
   switch (get_string(u, a, dst)) {
-  case STR_OK: return HP_SUCCESS;
+  case STR_OK:
+    return HP_SUCCESS;
   case STR_TOO_LONG:
-    return fail(err, HP_ERR_TOO_LARGE, msg, ": ", name,
-                " is longer than 95 bytes", END);
-  case STR_NOT_STRING: break;
+    return fail(
+      err, HP_ERR_TOO_LARGE, msg, ": ", name, " is longer than 95 bytes", END);
+  case STR_NOT_STRING:
+    break;
   }
-  return fail(err, HP_ERR_BAD_MESSAGE, msg, ": ", name,
-              " must be an atom:String", END);
+  return fail(
+    err, HP_ERR_BAD_MESSAGE, msg, ": ", name, " must be an atom:String", END);
 }
 
 static HpStatus
-number_prop(const HpURIs* const u, const LV2_Atom* const a,
-            const char* const msg, const char* const name, float* const dst,
-            HpError* const err)
+number_prop(const HpURIs* const   u,
+            const LV2_Atom* const a,
+            const char* const     msg,
+            const char* const     name,
+            float* const          dst,
+            HpError* const        err)
 {
   if (!a) {
-    return fail(err, HP_ERR_BAD_MESSAGE, msg, " needs ", name, " (a number)",
-                END);
+    return fail(
+      err, HP_ERR_BAD_MESSAGE, msg, " needs ", name, " (a number)", END);
   }
   if (!get_number(u, a, dst)) {
-    return fail(err, HP_ERR_BAD_MESSAGE, msg, ": ", name,
+    return fail(err,
+                HP_ERR_BAD_MESSAGE,
+                msg,
+                ": ",
+                name,
                 " must be a number (atom:Float, Double, Int, Long or Bool)",
                 END);
   }
@@ -159,11 +172,15 @@ number_prop(const HpURIs* const u, const LV2_Atom* const a,
 }
 
 static HpStatus
-decode_prime(const HpURIs* const u, const LV2_Atom* const tuple,
-             HpOp* const ops, uint32_t* const n_ops, HpError* const err)
+decode_prime(const HpURIs* const   u,
+             const LV2_Atom* const tuple,
+             HpOp* const           ops,
+             uint32_t* const       n_ops,
+             HpError* const        err)
 {
   if (tuple->type != u->atom_Tuple) {
-    return fail(err, HP_ERR_BAD_MESSAGE,
+    return fail(err,
+                HP_ERR_BAD_MESSAGE,
                 "hp:Commit: hp:prime must be an atom:Tuple of "
                 "(op, module, param, value) tuples",
                 END);
@@ -173,21 +190,23 @@ decode_prime(const HpURIs* const u, const LV2_Atom* const tuple,
   while (outer.pos < outer.end) {
     const LV2_Atom* item = next_atom(&outer, 0);
     if (!item || item->type != u->atom_Tuple) {
-      return fail(err, HP_ERR_BAD_MESSAGE,
+      return fail(err,
+                  HP_ERR_BAD_MESSAGE,
                   "hp:Commit: each hp:prime entry must be an atom:Tuple "
                   "(op, module, param, value)",
                   END);
     }
     if (*n_ops + 1u >= HP_MAX_MESSAGE_OPS) {
-      return fail(err, HP_ERR_TOO_LARGE,
+      return fail(err,
+                  HP_ERR_TOO_LARGE,
                   "hp:Commit: more than 64 prime ops in one message; send "
                   "the rest with hp:Set before committing",
                   END);
     }
     const LV2_Atom* field[4] = {NULL, NULL, NULL, NULL};
-    Cursor inner = {(const uint8_t*)LV2_ATOM_BODY_CONST(item),
-                    (const uint8_t*)LV2_ATOM_BODY_CONST(item) + item->size};
-    unsigned n = 0;
+    Cursor          inner    = {(const uint8_t*)LV2_ATOM_BODY_CONST(item),
+                                (const uint8_t*)LV2_ATOM_BODY_CONST(item) + item->size};
+    unsigned        n        = 0;
     while (inner.pos < inner.end && n < 5) {
       const LV2_Atom* f = next_atom(&inner, 0);
       if (!f) {
@@ -199,7 +218,8 @@ decode_prime(const HpURIs* const u, const LV2_Atom* const tuple,
       ++n;
     }
     if (n != 4) {
-      return fail(err, HP_ERR_BAD_MESSAGE,
+      return fail(err,
+                  HP_ERR_BAD_MESSAGE,
                   "hp:Commit: a prime op must be a 4-tuple (op, module, "
                   "param or none, value)",
                   END);
@@ -213,25 +233,36 @@ decode_prime(const HpURIs* const u, const LV2_Atom* const tuple,
     const uint64_t kind_key = st ? 0u : hp_name_key(kind);
     const bool     gate     = kind_key == hp_name_key("gate");
     if (!st && !gate && kind_key != hp_name_key("mod")) {
-      st = fail(err, HP_ERR_BAD_MESSAGE, "hp:Commit: prime op '", kind,
-                "' unknown; use \"mod\" or \"gate\"", END);
+      st = fail(err,
+                HP_ERR_BAD_MESSAGE,
+                "hp:Commit: prime op '",
+                kind,
+                "' unknown; use \"mod\" or \"gate\"",
+                END);
     }
-    if (st || (st = string_prop(u, field[1], "hp:Commit prime op", "module",
-                                op->set.module, err))) {
+    if (st ||
+        (st = string_prop(
+           u, field[1], "hp:Commit prime op", "module", op->set.module, err))) {
       return st;
     }
     if (gate) {
       op->type = HP_OP_PRIME_GATE;
       memcpy(op->set.param, "gate", 5u);
-    } else if ((st = string_prop(u, field[2], "hp:Commit prime op", "param",
-                                 op->set.param, err))) {
+    } else if ((st = string_prop(u,
+                                 field[2],
+                                 "hp:Commit prime op",
+                                 "param",
+                                 op->set.param,
+                                 err))) {
       return st;
     }
     if (!get_number(u, field[3], &op->set.value) &&
         (op->type != HP_OP_PRIME_SET ||
          get_string(u, field[3], op->set.choice) != STR_OK)) {
-      return fail(err, HP_ERR_BAD_MESSAGE,
-                  "hp:Commit: a prime op's value must be a number", END);
+      return fail(err,
+                  HP_ERR_BAD_MESSAGE,
+                  "hp:Commit: a prime op's value must be a number",
+                  END);
     }
   }
   return HP_SUCCESS;
@@ -253,9 +284,12 @@ decimal(uint32_t n, char* const buf)
 /* One field from its atom `a` (NULL when absent) into `op`; `msg` names
    the message in errors ("hp:Create"). */
 static HpStatus
-decode_field(const HpURIs* const u, const HpFieldDesc* const f,
-             const LV2_Atom* const a,
-             const char* const msg, HpOp* const op, HpError* const err)
+decode_field(const HpURIs* const      u,
+             const HpFieldDesc* const f,
+             const LV2_Atom* const    a,
+             const char* const        msg,
+             HpOp* const              op,
+             HpError* const           err)
 {
   const char* const key      = f->key;
   const bool        optional = f->text == HP_TEXT_OPTIONAL ||
@@ -268,7 +302,8 @@ decode_field(const HpURIs* const u, const HpFieldDesc* const f,
   switch (f->type) {
   case HP_FIELD_ID:
   case HP_FIELD_PORT:
-  case HP_FIELD_NAME: return string_prop(u, a, msg, key, hp_op_string(op, f), err);
+  case HP_FIELD_NAME:
+    return string_prop(u, a, msg, key, hp_op_string(op, f), err);
   case HP_FIELD_VALUE:
     /* A string value names an enum choice ("highpass"). */
     if (a && get_string(u, a, (char*)op + f->alt) == STR_OK) {
@@ -286,29 +321,41 @@ decode_field(const HpURIs* const u, const HpFieldDesc* const f,
       return st;
     }
     if (f->type != HP_FIELD_BOOL && !hp_op_in_domain(f, number)) {
-      return fail(err, HP_ERR_BAD_VALUE, msg, ": ", key, " must be ",
-                  f->expects, END);
+      return fail(
+        err, HP_ERR_BAD_VALUE, msg, ": ", key, " must be ", f->expects, END);
     }
     hp_op_set_number(op, f, number);
     return HP_SUCCESS;
   case HP_FIELD_PATH: {
-    const char* path = a && (a->type == u->atom_Path || a->type == u->atom_String)
-                         ? (const char*)LV2_ATOM_BODY_CONST(a)
-                         : NULL;
+    const char* path =
+      a && (a->type == u->atom_Path || a->type == u->atom_String)
+        ? (const char*)LV2_ATOM_BODY_CONST(a)
+        : NULL;
     const size_t len = path ? strnlen(path, a->size) : 0;
     if (!path || len == a->size || len == 0) {
-      return fail(err, HP_ERR_BAD_MESSAGE, msg, " needs ", key,
-                  ", an absolute atom:Path", END);
+      return fail(err,
+                  HP_ERR_BAD_MESSAGE,
+                  msg,
+                  " needs ",
+                  key,
+                  ", an absolute atom:Path",
+                  END);
     }
     if (len >= f->size) {
       char digits[11];
-      return fail(err, HP_ERR_TOO_LARGE, msg, ": the path is longer than ",
-                  decimal((uint32_t)f->size - 1u, digits), " bytes", END);
+      return fail(err,
+                  HP_ERR_TOO_LARGE,
+                  msg,
+                  ": the path is longer than ",
+                  decimal((uint32_t)f->size - 1u, digits),
+                  " bytes",
+                  END);
     }
     memcpy(hp_op_string(op, f), path, len + 1u);
     return HP_SUCCESS;
   }
-  case HP_FIELD_PRIMES: break; /* decoded before the op itself */
+  case HP_FIELD_PRIMES:
+    break; /* decoded before the op itself */
   }
   return HP_SUCCESS;
 }
@@ -320,7 +367,8 @@ unknown(const HpURIs* const u, HpError* const err, const bool property)
 {
   err->status     = HP_ERR_BAD_MESSAGE;
   err->message[0] = '\0';
-  append(err->message, sizeof(err->message),
+  append(err->message,
+         sizeof(err->message),
          property ? "patch:Set of a property hotpatch does not have; its "
                     "writable properties are "
                   : "unknown message type; send ");
@@ -338,36 +386,43 @@ unknown(const HpURIs* const u, HpError* const err, const bool property)
     }
   }
   for (uint32_t k = 0; k < n; ++k) {
-    append(err->message, sizeof(err->message),
-           !k ? "" : k + 1u == n ? (property ? " and " : " or ") : ", ");
+    append(err->message,
+           sizeof(err->message),
+           !k            ? ""
+           : k + 1u == n ? (property ? " and " : " or ")
+                         : ", ");
     append(err->message, sizeof(err->message), items[k]);
   }
   return err->status;
 }
 
 HpStatus
-hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
-               HpOp* const ops, uint32_t* const n_ops, int32_t* const seq,
-               HpError* const err)
+hp_atom_decode(const HpURIs* const          u,
+               const LV2_Atom_Object* const obj,
+               HpOp* const                  ops,
+               uint32_t* const              n_ops,
+               int32_t* const               seq,
+               HpError* const               err)
 {
-  *n_ops = 0;
-  *seq   = HP_NO_SEQ;
+  *n_ops                   = 0;
+  *seq                     = HP_NO_SEQ;
   const LV2_Atom* seq_atom = NULL;
   const LV2_Atom* property = NULL;
-  Cursor c = {(const uint8_t*)(&obj->body + 1),
-              (const uint8_t*)(&obj->body) + obj->atom.size};
+  Cursor          c        = {(const uint8_t*)(&obj->body + 1),
+                              (const uint8_t*)(&obj->body) + obj->atom.size};
   if (obj->atom.size < sizeof(LV2_Atom_Object_Body)) {
     return fail(err, HP_ERR_BAD_MESSAGE, "truncated atom:Object", END);
   }
   while (c.pos < c.end) {
-    const uint8_t*  at   = c.pos;
-    const LV2_Atom* val  = next_atom(&c, 2u * sizeof(uint32_t));
+    const uint8_t*  at  = c.pos;
+    const LV2_Atom* val = next_atom(&c, 2u * sizeof(uint32_t));
     if (!val) {
-      return fail(err, HP_ERR_BAD_MESSAGE,
+      return fail(err,
+                  HP_ERR_BAD_MESSAGE,
                   "malformed atom:Object: a property overruns the object",
                   END);
     }
-    const uint32_t key = ((const LV2_Atom_Property_Body*)at)->key;
+    const uint32_t key    = ((const LV2_Atom_Property_Body*)at)->key;
     float          number = 0.0f;
     if (key == u->patch_sequenceNumber) {
       if (get_number(u, val, &number) && number >= 0.0f &&
@@ -383,18 +438,20 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
   if (seq_atom) {
     if (!get_number(u, seq_atom, &number) || !(number >= 0.0f) ||
         number > 2147483520.0f) {
-      return fail(err, HP_ERR_BAD_MESSAGE,
-                  "patch:sequenceNumber must be a non-negative atom:Int", END);
+      return fail(err,
+                  HP_ERR_BAD_MESSAGE,
+                  "patch:sequenceNumber must be a non-negative atom:Int",
+                  END);
     }
     *seq = (int32_t)number;
   }
 
   /* The op: by class, and for a patch:Set by the property it sets. */
-  const uint32_t type = obj->body.otype;
-  const LV2_URID prop = property && property->type == u->atom_URID &&
+  const uint32_t  type        = obj->body.otype;
+  const LV2_URID  prop        = property && property->type == u->atom_URID &&
                             property->size >= sizeof(LV2_URID)
-                          ? ((const LV2_Atom_URID*)property)->body
-                          : 0;
+                                  ? ((const LV2_Atom_URID*)property)->body
+                                  : 0;
   const HpOpDesc* d           = NULL;
   bool            class_known = false;
   for (uint32_t t = 0; t < HP_N_OP_TYPES && !d; ++t) {
@@ -440,7 +497,7 @@ hp_atom_decode(const HpURIs* const u, const LV2_Atom_Object* const obj,
   }
   for (uint32_t i = 0; i < d->n_fields && !st; ++i) {
     const HpFieldDesc* const f = &d->fields[i];
-    st = decode_field(u, f, props[i], msg, op, err);
+    st                         = decode_field(u, f, props[i], msg, op, err);
   }
   if (st) {
     *n_ops = 0;
@@ -460,8 +517,9 @@ put_string(LV2_Atom_Forge* const forge, const char* const str)
 }
 
 static bool
-encode_primes(LV2_Atom_Forge* const forge, const HpOp* const primes,
-              const uint32_t n_primes)
+encode_primes(LV2_Atom_Forge* const forge,
+              const HpOp* const     primes,
+              const uint32_t        n_primes)
 {
   LV2_Atom_Forge_Frame list;
   if (!lv2_atom_forge_tuple(forge, &list)) {
@@ -487,9 +545,11 @@ encode_primes(LV2_Atom_Forge* const forge, const HpOp* const primes,
 }
 
 bool
-hp_atom_encode_op(LV2_Atom_Forge* const forge, const HpURIs* const u,
-                  const HpOp* const op, const HpOp* const primes,
-                  const uint32_t n_primes)
+hp_atom_encode_op(LV2_Atom_Forge* const forge,
+                  const HpURIs* const   u,
+                  const HpOp* const     op,
+                  const HpOp* const     primes,
+                  const uint32_t        n_primes)
 {
   const HpOpDesc* const d = hp_op_desc(op->type);
   LV2_Atom_Forge_Frame  obj;
@@ -505,10 +565,10 @@ hp_atom_encode_op(LV2_Atom_Forge* const forge, const HpURIs* const u,
   for (uint32_t i = 0; i < d->n_fields; ++i) {
     const HpFieldDesc* const f = &d->fields[i];
     const float              v = hp_op_number(op, f);
-    const bool optional_off    = (f->text == HP_TEXT_OPTION && v == f->def) ||
-                              (f->text == HP_TEXT_FLAG && v == 0.0f) ||
-                              (f->text == HP_TEXT_OPTIONAL &&
-                               !hp_op_cstring(op, f)[0]);
+    const bool               optional_off =
+      (f->text == HP_TEXT_OPTION && v == f->def) ||
+      (f->text == HP_TEXT_FLAG && v == 0.0f) ||
+      (f->text == HP_TEXT_OPTIONAL && !hp_op_cstring(op, f)[0]);
     if (optional_off || (f->type == HP_FIELD_PRIMES && !primes)) {
       continue;
     }
@@ -519,21 +579,31 @@ hp_atom_encode_op(LV2_Atom_Forge* const forge, const HpURIs* const u,
     switch (f->type) {
     case HP_FIELD_ID:
     case HP_FIELD_PORT:
-    case HP_FIELD_NAME: ok = put_string(forge, hp_op_cstring(op, f)); break;
+    case HP_FIELD_NAME:
+      ok = put_string(forge, hp_op_cstring(op, f));
+      break;
     case HP_FIELD_VALUE: {
       const char* const choice = (const char*)op + f->alt;
-      ok = choice[0] ? put_string(forge, choice)
-                     : lv2_atom_forge_float(forge, v);
+      ok =
+        choice[0] ? put_string(forge, choice) : lv2_atom_forge_float(forge, v);
       break;
     }
-    case HP_FIELD_FLOAT: ok = lv2_atom_forge_float(forge, v); break;
-    case HP_FIELD_INT: ok = lv2_atom_forge_int(forge, (int32_t)v); break;
-    case HP_FIELD_BOOL: ok = lv2_atom_forge_bool(forge, v != 0.0f); break;
-    case HP_FIELD_PATH:
-      ok = lv2_atom_forge_path(forge, hp_op_cstring(op, f),
-                               (uint32_t)strlen(hp_op_cstring(op, f)));
+    case HP_FIELD_FLOAT:
+      ok = lv2_atom_forge_float(forge, v);
       break;
-    case HP_FIELD_PRIMES: ok = encode_primes(forge, primes, n_primes); break;
+    case HP_FIELD_INT:
+      ok = lv2_atom_forge_int(forge, (int32_t)v);
+      break;
+    case HP_FIELD_BOOL:
+      ok = lv2_atom_forge_bool(forge, v != 0.0f);
+      break;
+    case HP_FIELD_PATH:
+      ok = lv2_atom_forge_path(
+        forge, hp_op_cstring(op, f), (uint32_t)strlen(hp_op_cstring(op, f)));
+      break;
+    case HP_FIELD_PRIMES:
+      ok = encode_primes(forge, primes, n_primes);
+      break;
     }
     if (!ok) {
       return false;
@@ -554,9 +624,11 @@ write_seq(LV2_Atom_Forge* const forge, const HpURIs* const u, const int32_t seq)
 }
 
 bool
-hp_atom_write_error(LV2_Atom_Forge* const forge, const HpURIs* const u,
-                    const uint32_t frame, const int32_t seq,
-                    const char* const message)
+hp_atom_write_error(LV2_Atom_Forge* const forge,
+                    const HpURIs* const   u,
+                    const uint32_t        frame,
+                    const int32_t         seq,
+                    const char* const     message)
 {
   LV2_Atom_Forge_Frame obj;
   if (!lv2_atom_forge_frame_time(forge, frame) ||
@@ -571,8 +643,11 @@ hp_atom_write_error(LV2_Atom_Forge* const forge, const HpURIs* const u,
 
 /* One patch:Set of `property`; the value is written by the caller. */
 static bool
-begin_set(LV2_Atom_Forge* const forge, const HpURIs* const u,
-          const uint32_t frame, const int32_t seq, const LV2_URID property,
+begin_set(LV2_Atom_Forge* const       forge,
+          const HpURIs* const         u,
+          const uint32_t              frame,
+          const int32_t               seq,
+          const LV2_URID              property,
           LV2_Atom_Forge_Frame* const obj)
 {
   return lv2_atom_forge_frame_time(forge, frame) &&
@@ -584,10 +659,14 @@ begin_set(LV2_Atom_Forge* const forge, const HpURIs* const u,
 }
 
 bool
-hp_atom_write_patch(LV2_Atom_Forge* const forge, const HpURIs* const u,
-                    const uint32_t frame, const int32_t seq,
-                    const char* const text, const uint32_t length,
-                    const char* const path, const bool live_reload)
+hp_atom_write_patch(LV2_Atom_Forge* const forge,
+                    const HpURIs* const   u,
+                    const uint32_t        frame,
+                    const int32_t         seq,
+                    const char* const     text,
+                    const uint32_t        length,
+                    const char* const     path,
+                    const bool            live_reload)
 {
   LV2_Atom_Forge_Frame obj;
   if (!begin_set(forge, u, frame, seq, u->hp_patch, &obj) ||
@@ -609,15 +688,17 @@ hp_atom_write_patch(LV2_Atom_Forge* const forge, const HpURIs* const u,
 }
 
 bool
-hp_atom_write_event(LV2_Atom_Forge* const forge, const HpURIs* const u,
-                    const uint32_t frame, const HpEvent* const ev)
+hp_atom_write_event(LV2_Atom_Forge* const forge,
+                    const HpURIs* const   u,
+                    const uint32_t        frame,
+                    const HpEvent* const  ev)
 {
   if (ev->type == HP_EVENT_ERROR) {
     return hp_atom_write_error(forge, u, frame, ev->seq, ev->message);
   }
   static const size_t n_types = 4;
-  const LV2_URID      types[] = {u->patch_Ack, u->patch_Error, u->hp_Primed,
-                                 u->hp_Swapped};
+  const LV2_URID      types[] = {
+         u->patch_Ack, u->patch_Error, u->hp_Primed, u->hp_Swapped};
   if ((size_t)ev->type >= n_types) {
     return false;
   }

@@ -1,12 +1,12 @@
 /*
-  Atoms <-> engine operations and notifications (DESIGN.md section 3).
+  Atoms <-> engine operations and notifications (README, "The patch protocol").
   Audio thread: no allocation, no stdio, no URI mapping.
 */
 
 #ifndef HP_ATOMS_H
 #define HP_ATOMS_H
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "uris.h"
 
 #include <lv2/atom/forge.h>
@@ -21,9 +21,12 @@
    one op per tuple, then the commit).  `seq` gets patch:sequenceNumber or
    HP_NO_SEQ even when decoding fails, so the error can carry it.
 */
-HpStatus hp_atom_decode(const HpURIs* uris, const LV2_Atom_Object* obj,
-                        HpOp* ops, uint32_t* n_ops, int32_t* seq,
-                        HpError* err);
+HpStatus hp_atom_decode(const HpURIs*          uris,
+                        const LV2_Atom_Object* obj,
+                        HpOp*                  ops,
+                        uint32_t*              n_ops,
+                        int32_t*               seq,
+                        HpError*               err);
 
 /**
    Encode `op` as its protocol message (an atom:Object the decoder reads
@@ -32,25 +35,38 @@ HpStatus hp_atom_decode(const HpURIs* uris, const LV2_Atom_Object* obj,
    not NULL.  False when the op has no message form or the forge runs out
    of room.  Any thread: the test host and hotpatch-render use it.
 */
-bool hp_atom_encode_op(LV2_Atom_Forge* forge, const HpURIs* uris,
-                       const HpOp* op, const HpOp* primes, uint32_t n_primes);
+bool hp_atom_encode_op(LV2_Atom_Forge* forge,
+                       const HpURIs*   uris,
+                       const HpOp*     op,
+                       const HpOp*     primes,
+                       uint32_t        n_primes);
 
 /* The writers below return false when the forge runs out of room; the
    atoms are then partly written and the forge's frame stack is left as it
    was: the caller rolls the forge back (offset, stack, sequence size). */
 
 /** Write a notification as an atom object event at `frame`. */
-bool hp_atom_write_event(LV2_Atom_Forge* forge, const HpURIs* uris,
-                         uint32_t frame, const HpEvent* event);
+bool hp_atom_write_event(LV2_Atom_Forge* forge,
+                         const HpURIs*   uris,
+                         uint32_t        frame,
+                         const HpEvent*  event);
 
 /** Answer patch:Get: one patch:Set per property (hp:patch, the playing
     patch's text; hp:patchFile; hp:liveReload). */
-bool hp_atom_write_patch(LV2_Atom_Forge* forge, const HpURIs* uris,
-                         uint32_t frame, int32_t seq, const char* text,
-                         uint32_t length, const char* path, bool live_reload);
+bool hp_atom_write_patch(LV2_Atom_Forge* forge,
+                         const HpURIs*   uris,
+                         uint32_t        frame,
+                         int32_t         seq,
+                         const char*     text,
+                         uint32_t        length,
+                         const char*     path,
+                         bool            live_reload);
 
 /** Write a patch:Error for `seq` with `message` at `frame`. */
-bool hp_atom_write_error(LV2_Atom_Forge* forge, const HpURIs* uris,
-                         uint32_t frame, int32_t seq, const char* message);
+bool hp_atom_write_error(LV2_Atom_Forge* forge,
+                         const HpURIs*   uris,
+                         uint32_t        frame,
+                         int32_t         seq,
+                         const char*     message);
 
 #endif /* HP_ATOMS_H */

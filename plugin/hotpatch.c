@@ -10,7 +10,7 @@
 */
 
 #include "atoms.h"
-#include "hotpatch.h"
+#include "engine.h"
 #include "uris.h"
 
 #include <lv2/atom/forge.h>
@@ -73,9 +73,9 @@ typedef struct {
   HpURIs         uris;
   LV2_Atom_Forge forge;
   HpEngine*      engine;
-  int            last_scene; /* the scene control's last value, or -1 */
+  int            last_scene;     /* the scene control's last value, or -1 */
   atomic_int     restored_scene; /* restore() -> run(): the bank's, or -1 */
-  float          live_reload; /* last hp:liveReload sent to the engine */
+  float          live_reload;    /* last hp:liveReload sent to the engine */
 
   /* Scratch for one decoded message (audio thread). */
   HpOp ops[HP_MAX_MESSAGE_OPS];
@@ -130,10 +130,20 @@ instantiate(const LV2_Descriptor* const     descriptor,
   }
   const LV2_Options_Option* options = NULL;
   LV2_Log_Log*              log     = NULL;
-  const char* const         missing = lv2_features_query(
-    features, LV2_LOG__log, &log, false, LV2_OPTIONS__options, &options, false,
-    LV2_URID__map, &self->map, true, LV2_WORKER__schedule, &self->schedule,
-    true, NULL);
+  const char* const         missing = lv2_features_query(features,
+                                                 LV2_LOG__log,
+                                                 &log,
+                                                 false,
+                                                 LV2_OPTIONS__options,
+                                                 &options,
+                                                 false,
+                                                 LV2_URID__map,
+                                                 &self->map,
+                                                 true,
+                                                 LV2_WORKER__schedule,
+                                                 &self->schedule,
+                                                 true,
+                                                 NULL);
   lv2_log_logger_init(&self->logger, self->map, log);
   if (missing) {
     lv2_log_error(&self->logger,
@@ -156,12 +166,13 @@ instantiate(const LV2_Descriptor* const     descriptor,
     }
   }
   if (!(sample_rate >= 1000.0f && sample_rate <= 1536000.0f)) {
-    lv2_log_error(&self->logger, "hotpatch: sample rate %g Hz unsupported\n",
+    lv2_log_error(&self->logger,
+                  "hotpatch: sample rate %g Hz unsupported\n",
                   (double)sample_rate);
     free(self);
     return NULL;
   }
-  self->last_scene  = -1;
+  self->last_scene = -1;
   atomic_init(&self->restored_scene, -1);
   self->live_reload = -1.0f;
   self->engine =
@@ -179,17 +190,38 @@ connect_port(LV2_Handle const instance, const uint32_t port, void* const data)
 {
   Hotpatch* self = (Hotpatch*)instance;
   switch ((HpPortIndex)port) {
-  case HP_PORT_CONTROL: self->control = (const LV2_Atom_Sequence*)data; break;
-  case HP_PORT_NOTIFY: self->notify = (LV2_Atom_Sequence*)data; break;
-  case HP_PORT_OUT_L: self->out_l = (float*)data; break;
-  case HP_PORT_OUT_R: self->out_r = (float*)data; break;
-  case HP_PORT_GAIN: self->gain = (const float*)data; break;
-  case HP_PORT_CROSSFADE: self->crossfade = (const float*)data; break;
-  case HP_PORT_SCENE: self->scene = (const float*)data; break;
-  case HP_PORT_SWAPS: self->swaps = (float*)data; break;
-  case HP_PORT_PRIME_MS: self->prime_ms = (float*)data; break;
-  case HP_PORT_MODULES: self->modules = (float*)data; break;
-  case HP_N_PORTS: break;
+  case HP_PORT_CONTROL:
+    self->control = (const LV2_Atom_Sequence*)data;
+    break;
+  case HP_PORT_NOTIFY:
+    self->notify = (LV2_Atom_Sequence*)data;
+    break;
+  case HP_PORT_OUT_L:
+    self->out_l = (float*)data;
+    break;
+  case HP_PORT_OUT_R:
+    self->out_r = (float*)data;
+    break;
+  case HP_PORT_GAIN:
+    self->gain = (const float*)data;
+    break;
+  case HP_PORT_CROSSFADE:
+    self->crossfade = (const float*)data;
+    break;
+  case HP_PORT_SCENE:
+    self->scene = (const float*)data;
+    break;
+  case HP_PORT_SWAPS:
+    self->swaps = (float*)data;
+    break;
+  case HP_PORT_PRIME_MS:
+    self->prime_ms = (float*)data;
+    break;
+  case HP_PORT_MODULES:
+    self->modules = (float*)data;
+    break;
+  case HP_N_PORTS:
+    break;
   default:
     if (port >= HP_PORT_MACRO1 && port <= HP_PORT_MACRO8) {
       self->macro[port - HP_PORT_MACRO1] = (const float*)data;
@@ -202,7 +234,7 @@ connect_port(LV2_Handle const instance, const uint32_t port, void* const data)
 typedef struct {
   LV2_Atom_Forge_Frame frame;
   uint32_t             start; /* forge offset of the first event */
-  uint32_t             last; /* event times never go backwards */
+  uint32_t             last;  /* event times never go backwards */
   uint32_t             n_frames;
 } Notify;
 
@@ -224,8 +256,13 @@ write_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
 {
   const uint32_t time = notify_time(n, event->frame); /* 0 but at swaps */
   if (event->type == HP_EVENT_PATCH) {
-    return hp_atom_write_patch(&self->forge, &self->uris, time, event->seq,
-                               event->text, event->text_len, event->message,
+    return hp_atom_write_patch(&self->forge,
+                               &self->uris,
+                               time,
+                               event->seq,
+                               event->text,
+                               event->text_len,
+                               event->message,
                                event->live_reload);
   }
   bool ok = hp_atom_write_event(&self->forge, &self->uris, time, event);
@@ -233,8 +270,8 @@ write_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
     /* The patch changed: hosts mark the session as modified. */
     LV2_Atom_Forge_Frame obj;
     ok = lv2_atom_forge_frame_time(&self->forge, time) &&
-         lv2_atom_forge_object(&self->forge, &obj, 0,
-                               self->uris.state_StateChanged);
+         lv2_atom_forge_object(
+           &self->forge, &obj, 0, self->uris.state_StateChanged);
     if (ok) {
       lv2_atom_forge_pop(&self->forge, &obj);
     }
@@ -244,8 +281,10 @@ write_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
 
 /* Take back what a write that ran out of room left in the sequence. */
 static void
-rewind_notify(LV2_Atom_Forge* const forge, Notify* const n,
-              const uint32_t offset, const uint32_t size)
+rewind_notify(LV2_Atom_Forge* const forge,
+              Notify* const         n,
+              const uint32_t        offset,
+              const uint32_t        size)
 {
   forge->offset                                   = offset;
   forge->stack                                    = &n->frame;
@@ -273,7 +312,10 @@ send_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
     return false; /* the next cycle's empty notify may take it */
   }
   if (event->type == HP_EVENT_PATCH &&
-      !hp_atom_write_error(forge, &self->uris, notify_time(n, 0), event->seq,
+      !hp_atom_write_error(forge,
+                           &self->uris,
+                           notify_time(n, 0),
+                           event->seq,
                            "the patch does not fit in the notify buffer the "
                            "host gave")) {
     rewind_notify(forge, n, offset, size);
@@ -297,8 +339,9 @@ flush_events(Hotpatch* const self, Notify* const n)
 }
 
 static void
-handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
-              Notify* const n)
+handle_object(Hotpatch* const              self,
+              const LV2_Atom_Object* const obj,
+              Notify* const                n)
 {
   uint32_t n_ops = 0;
   int32_t  seq   = HP_NO_SEQ;
@@ -325,8 +368,10 @@ handle_object(Hotpatch* const self, const LV2_Atom_Object* const obj,
    the port is not connected or the value is not finite: the last good
    value stays. */
 static bool
-read_control(const float* const port, const float min, const float max,
-             float* const value)
+read_control(const float* const port,
+             const float        min,
+             const float        max,
+             float* const       value)
 {
   if (!port || !isfinite(*port)) {
     return false;
@@ -382,19 +427,21 @@ run(LV2_Handle const instance, const uint32_t n_frames)
   }
   uint32_t pos = 0;
   if (self->control) {
-    LV2_ATOM_SEQUENCE_FOREACH (self->control, ev) {
+    LV2_ATOM_SEQUENCE_FOREACH(self->control, ev)
+    {
       /* Hosts stamp events up to n_frames (jalv) or n_frames - 1 (Ardour):
          clamp into the block. */
-      int64_t t = ev->time.frames;
-      const uint32_t frame =
-        t < (int64_t)pos ? pos : t > (int64_t)n_frames ? n_frames : (uint32_t)t;
+      int64_t        t     = ev->time.frames;
+      const uint32_t frame = t < (int64_t)pos        ? pos
+                             : t > (int64_t)n_frames ? n_frames
+                                                     : (uint32_t)t;
       if (frame > pos) {
         hp_engine_render(e, self->out_l + pos, self->out_r + pos, frame - pos);
         pos = frame;
       }
       if (ev->body.type == self->uris.midi_MidiEvent) {
-        hp_engine_midi(e, (const uint8_t*)LV2_ATOM_BODY_CONST(&ev->body),
-                       ev->body.size);
+        hp_engine_midi(
+          e, (const uint8_t*)LV2_ATOM_BODY_CONST(&ev->body), ev->body.size);
       } else if ((ev->body.type == self->uris.atom_Object ||
                   ev->body.type == self->uris.atom_Blank) &&
                  ((const LV2_Atom_Object*)&ev->body)->body.otype !=
@@ -447,7 +494,8 @@ work(LV2_Handle const                  instance,
    sent: hosts deliver responses late (Carla) or from another thread (Ardour
    preset load), and readiness must not depend on either. */
 static LV2_Worker_Status
-work_response(LV2_Handle const instance, const uint32_t size,
+work_response(LV2_Handle const  instance,
+              const uint32_t    size,
               const void* const body)
 {
   (void)instance;
@@ -460,8 +508,8 @@ work_response(LV2_Handle const instance, const uint32_t size,
 static void
 free_path(const LV2_Feature* const* const features, char* const path)
 {
-  const LV2_State_Free_Path* fp =
-    (const LV2_State_Free_Path*)lv2_features_data(features, LV2_STATE__freePath);
+  const LV2_State_Free_Path* fp = (const LV2_State_Free_Path*)lv2_features_data(
+    features, LV2_STATE__freePath);
   if (fp && path) {
     fp->free_path(fp->handle, path);
   } else {
@@ -486,9 +534,12 @@ save(LV2_Handle const                instance,
     lv2_log_error(&self->logger, "hotpatch: out of memory saving state\n");
     return LV2_STATE_ERR_UNKNOWN;
   }
-  LV2_State_Status st =
-    store(handle, self->uris.hp_patchBank, doc, strlen(doc) + 1u,
-          self->uris.atom_String, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+  LV2_State_Status st = store(handle,
+                              self->uris.hp_patchBank,
+                              doc,
+                              strlen(doc) + 1u,
+                              self->uris.atom_String,
+                              LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
   free(doc);
 
   /* The patch file, as the host wants paths saved (mapPath), and live
@@ -499,17 +550,25 @@ save(LV2_Handle const                instance,
   const LV2_State_Map_Path* map_path =
     (const LV2_State_Map_Path*)lv2_features_data(features, LV2_STATE__mapPath);
   if (!st && path[0]) {
-    char* abstract = map_path ? map_path->abstract_path(map_path->handle, path)
-                              : NULL;
+    char* abstract =
+      map_path ? map_path->abstract_path(map_path->handle, path) : NULL;
     const char* saved = abstract ? abstract : path;
-    st = store(handle, self->uris.hp_patchFile, saved, strlen(saved) + 1u,
-               self->uris.atom_Path, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+    st                = store(handle,
+               self->uris.hp_patchFile,
+               saved,
+               strlen(saved) + 1u,
+               self->uris.atom_Path,
+               LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
     free_path(features, abstract);
   }
   const int32_t live_value = live;
   if (!st) {
-    st = store(handle, self->uris.hp_liveReload, &live_value, sizeof(live_value),
-               self->uris.atom_Bool, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+    st = store(handle,
+               self->uris.hp_liveReload,
+               &live_value,
+               sizeof(live_value),
+               self->uris.atom_Bool,
+               LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
   }
   return st;
 }
@@ -525,9 +584,9 @@ restore(LV2_Handle const                  instance,
         const LV2_Feature* const* const   features)
 {
   (void)flags;
-  Hotpatch*   self  = (Hotpatch*)instance;
-  size_t      size  = 0;
-  uint32_t    type  = 0;
+  Hotpatch*   self   = (Hotpatch*)instance;
+  size_t      size   = 0;
+  uint32_t    type   = 0;
   uint32_t    vflags = 0;
   const void* value =
     retrieve(handle, self->uris.hp_patchBank, &size, &type, &vflags);
@@ -537,7 +596,8 @@ restore(LV2_Handle const                  instance,
   if (type != self->uris.atom_String || size == 0 || size > (64u << 20u)) {
     lv2_log_error(&self->logger,
                   "hotpatch: state holds a patch bank that is not a string "
-                  "(%zu bytes); the playing patch stays\n", size);
+                  "(%zu bytes); the playing patch stays\n",
+                  size);
     return LV2_STATE_ERR_BAD_TYPE;
   }
   char* text = (char*)malloc(size + 1u);
@@ -552,11 +612,13 @@ restore(LV2_Handle const                  instance,
   if (st) {
     lv2_log_error(&self->logger,
                   "hotpatch: cannot restore the saved patch: %s; the playing "
-                  "patch stays\n", err.message);
+                  "patch stays\n",
+                  err.message);
     return LV2_STATE_ERR_UNKNOWN;
   }
 
-  atomic_store_explicit(&self->restored_scene, (int)hp_engine_scene(self->engine),
+  atomic_store_explicit(&self->restored_scene,
+                        (int)hp_engine_scene(self->engine),
                         memory_order_release);
 
   /* The patch file is remembered (for live reload and patch:Get), not
@@ -565,19 +627,25 @@ restore(LV2_Handle const                  instance,
     (const LV2_State_Map_Path*)lv2_features_data(features, LV2_STATE__mapPath);
   /* Corrupt state may hold anything: a path must be a NUL-terminated Path
      or String, the flag a Bool of its size. */
-  const void* file = retrieve(handle, self->uris.hp_patchFile, &size, &type, &vflags);
-  if (file && (!(type == self->uris.atom_Path || type == self->uris.atom_String) ||
-               !size || ((const char*)file)[size - 1u] != '\0')) {
+  const void* file =
+    retrieve(handle, self->uris.hp_patchFile, &size, &type, &vflags);
+  if (file &&
+      (!(type == self->uris.atom_Path || type == self->uris.atom_String) ||
+       !size || ((const char*)file)[size - 1u] != '\0')) {
     file = NULL;
   }
-  const void* live = retrieve(handle, self->uris.hp_liveReload, &size, &type, &vflags);
-  const bool  on   = live && type == self->uris.atom_Bool &&
+  const void* live =
+    retrieve(handle, self->uris.hp_liveReload, &size, &type, &vflags);
+  const bool on = live && type == self->uris.atom_Bool &&
                   size == sizeof(int32_t) && *(const int32_t*)live != 0;
-  char*       path = NULL;
+  char* path = NULL;
   if (file && map_path) {
     path = map_path->absolute_path(map_path->handle, (const char*)file);
   }
-  hp_engine_set_file_settings(self->engine, path ? path : file ? (const char*)file : "",
+  hp_engine_set_file_settings(self->engine,
+                              path   ? path
+                              : file ? (const char*)file
+                                     : "",
                               on);
   free_path(features, path);
   return LV2_STATE_SUCCESS;
@@ -605,10 +673,14 @@ extension_data(const char* const uri)
   return NULL;
 }
 
-static const LV2_Descriptor descriptor = {HP_PLUGIN_URI, instantiate,
-                                          connect_port,  NULL,
-                                          run,           NULL,
-                                          cleanup,       extension_data};
+static const LV2_Descriptor descriptor = {HP_PLUGIN_URI,
+                                          instantiate,
+                                          connect_port,
+                                          NULL,
+                                          run,
+                                          NULL,
+                                          cleanup,
+                                          extension_data};
 
 LV2_SYMBOL_EXPORT const LV2_Descriptor*
 lv2_descriptor(const uint32_t index)

@@ -1,7 +1,8 @@
 /*
-  hotpatch URIs (DESIGN.md section 2 and 3).  The string macros are the
-  protocol's names; tests and hosts include this header for them.
-  HpURIs is mapped once in instantiate() (URI mapping never happens in run()).
+  hotpatch URIs (README: "Using it in a host", "The patch protocol").  The
+  string macros are the protocol's names; tests and hosts include this header
+  for them. HpURIs is mapped once in instantiate() (URI mapping never happens in
+  run()).
 */
 
 #ifndef HP_URIS_H
@@ -204,14 +205,14 @@ hp_map_uris(LV2_URID_Map* map, HpURIs* u)
 #undef HP_MAP
   for (int t = 0; t < (int)HP_N_OP_TYPES; ++t) {
     const HpOpDesc* const d = hp_op_desc((HpOpType)t);
-    u->op_class[t] = d->class_uri ? map->map(map->handle, d->class_uri) : 0;
+    u->op_class[t]    = d->class_uri ? map->map(map->handle, d->class_uri) : 0;
     u->op_property[t] = d->property ? map->map(map->handle, d->property) : 0;
     for (uint32_t i = 0; i < HP_OP_MAX_FIELDS; ++i) {
       char uri[128];
-      u->field_key[t][i] = i < d->n_fields &&
-                               hp_op_uri(d->fields[i].key, uri, sizeof(uri))
-                             ? map->map(map->handle, uri)
-                             : 0;
+      u->field_key[t][i] =
+        i < d->n_fields && hp_op_uri(d->fields[i].key, uri, sizeof(uri))
+          ? map->map(map->handle, uri)
+          : 0;
     }
   }
 }

@@ -43,15 +43,15 @@ push_rt_event(HpEngine* const e)
 HpStatus
 hp_engine_submit(HpEngine* const e, const HpOp* const op)
 {
-  HpOp queued   = *op;
-  queued.serial = e->serial + 1u;
+  HpOp queued     = *op;
+  queued.serial   = e->serial + 1u;
   const bool live = op->type == HP_OP_SET || op->type == HP_OP_GATE;
   if (live) {
     /* Resolved by number from here on: the graphs know these keys. */
     queued.set.module_key = hp_name_key(op->set.module);
     queued.set.param_key  = hp_name_key(op->set.param);
-    queued.set.choice_key = op->set.choice[0] ? hp_name_key(op->set.choice)
-                                              : 0u;
+    queued.set.choice_key =
+      op->set.choice[0] ? hp_name_key(op->set.choice) : 0u;
   }
   if (!hp_ring_push(e->ops, &queued)) {
     return HP_ERR_QUEUE_FULL;
@@ -113,16 +113,19 @@ hp_engine_begin(HpEngine* const e, const uint32_t nframes)
 }
 
 HpStatus
-hp_engine_message(HpEngine* const e, const HpOp* const ops,
-                  const uint32_t n_ops, const int32_t seq)
+hp_engine_message(HpEngine* const   e,
+                  const HpOp* const ops,
+                  const uint32_t    n_ops,
+                  const int32_t     seq)
 {
   /* Whole messages only: no half-applied commit. */
   if (hp_ring_space(e->ops) < n_ops) {
     HpError err;
     err.status = HP_ERR_QUEUE_FULL;
-    strcpy(err.message, "the operation queue is full (1024 operations "
-                        "waiting for the worker); this message was dropped: "
-                        "send it again");
+    strcpy(err.message,
+           "the operation queue is full (1024 operations "
+           "waiting for the worker); this message was dropped: "
+           "send it again");
     hp_engine_reject(e, seq, &err);
     return HP_ERR_QUEUE_FULL;
   }
@@ -204,8 +207,9 @@ take_standby(HpEngine* const e)
       hp_graph_macro(g, m, e->macro_pos[m], false);
     }
   }
-  const float ms  = tag->crossfade_ms >= 0.0f ? tag->crossfade_ms : e->crossfade_ms;
-  const float len = ms * 0.001f * e->rate;
+  const float ms =
+    tag->crossfade_ms >= 0.0f ? tag->crossfade_ms : e->crossfade_ms;
+  const float    len = ms * 0.001f * e->rate;
   HpGraph* const old = e->active;
   hp_graph_take_over(g, old, len >= 1.0f);
   e->active = g;
@@ -256,21 +260,18 @@ take_standby(HpEngine* const e)
 static inline void
 states_begin(HpEngine* const e)
 {
-  atomic_store_explicit(&e->rendering, ++e->render_count,
-                        memory_order_relaxed);
+  atomic_store_explicit(&e->rendering, ++e->render_count, memory_order_relaxed);
   atomic_thread_fence(memory_order_release);
 }
 
 static inline void
 states_end(HpEngine* const e)
 {
-  atomic_store_explicit(&e->rendering, ++e->render_count,
-                        memory_order_release);
+  atomic_store_explicit(&e->rendering, ++e->render_count, memory_order_release);
 }
 
 void
-hp_engine_midi(HpEngine* const e, const uint8_t* const msg,
-               const uint32_t size)
+hp_engine_midi(HpEngine* const e, const uint8_t* const msg, const uint32_t size)
 {
   states_begin(e);
   hp_graph_midi(e->active, msg, size);
@@ -286,8 +287,8 @@ hp_engine_macro(HpEngine* const e, const uint32_t macro, const float position)
   if (macro < HP_N_MACROS && position != e->macro_pos[macro] &&
       isfinite(position)) {
     e->macro_pos[macro] = position;
-    atomic_store_explicit(&e->macro_shared[macro], position,
-                          memory_order_relaxed);
+    atomic_store_explicit(
+      &e->macro_shared[macro], position, memory_order_relaxed);
     hp_graph_macro(e->active, macro, position, false);
   }
 }
@@ -329,7 +330,10 @@ apply_gain(float* const restrict x, const float g, const uint32_t n)
    resonance) is silenced for this chunk and restarts its DSP state, alone:
    the other graphs of a crossfade play on. */
 static void
-guard(HpGraph* const g, const bool mono, float* const l, float* const r,
+guard(HpGraph* const g,
+      const bool     mono,
+      float* const   l,
+      float* const   r,
       const uint32_t n)
 {
   /* Mono graphs (and crossfades and gain between them) leave right equal
@@ -346,8 +350,11 @@ guard(HpGraph* const g, const bool mono, float* const l, float* const r,
    gain when a kept module plays in both (the same waveform in phase adds
    in amplitude, so equal power would bulge +3 dB). */
 static void
-fade_mix(Fade* const f, float* const out, const float* const in,
-         const float* const acc, const uint32_t n)
+fade_mix(Fade* const        f,
+         float* const       out,
+         const float* const in,
+         const float* const acc,
+         const uint32_t     n)
 {
   const float inv = 1.0f / (float)f->len;
   for (uint32_t i = 0; i < n; ++i) {
@@ -367,8 +374,7 @@ fade_mix(Fade* const f, float* const out, const float* const in,
    oldest first: each fade mixes the next newer graph in over the mix of
    everything older.  A fade that ends silences everything older. */
 static void
-crossfade(HpEngine* const e, float* const l, float* const r,
-          const uint32_t n)
+crossfade(HpEngine* const e, float* const l, float* const r, const uint32_t n)
 {
   HpGraph* const oldest = e->fades[0].graph;
   guard(e->active, hp_graph_mono(e->active), l, r, n);
@@ -381,8 +387,8 @@ crossfade(HpEngine* const e, float* const l, float* const r,
     float*      in_l = l;
     float*      in_r = r;
     if (!last) {
-      in_l = e->next_l;
-      in_r = e->next_r;
+      in_l                = e->next_l;
+      in_r                = e->next_r;
       HpGraph* const next = e->fades[k + 1u].graph;
       hp_graph_process(next, in_l, in_r, n);
       guard(next, hp_graph_mono(next), in_l, in_r, n);
@@ -402,8 +408,10 @@ crossfade(HpEngine* const e, float* const l, float* const r,
 }
 
 void
-hp_engine_render(HpEngine* const e, float* const out_l, float* const out_r,
-                 const uint32_t nframes)
+hp_engine_render(HpEngine* const e,
+                 float* const    out_l,
+                 float* const    out_r,
+                 const uint32_t  nframes)
 {
   for (uint32_t i = 0; i < e->n_swapped; ++i) {
     HpEvent* const ev = push_rt_event(e);
@@ -491,7 +499,9 @@ void
 hp_engine_set_crossfade_ms(HpEngine* const e, const float ms)
 {
   if (isfinite(ms)) {
-    e->crossfade_ms = ms < 0.0f ? 0.0f : ms > MAX_CROSSFADE_MS ? MAX_CROSSFADE_MS : ms;
+    e->crossfade_ms = ms < 0.0f               ? 0.0f
+                      : ms > MAX_CROSSFADE_MS ? MAX_CROSSFADE_MS
+                                              : ms;
   }
 }
 

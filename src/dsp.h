@@ -106,9 +106,9 @@ hp_scale_run(float* const restrict out, const float g, const uint32_t n)
 
 /** out[i] *= g[i]. */
 static inline void
-hp_mul_run(float* const restrict       out,
+hp_mul_run(float* const restrict out,
            const float* const restrict g,
-           const uint32_t              n)
+           const uint32_t n)
 {
   for (uint32_t i = 0; i < n; ++i) {
     out[i] *= g[i];
@@ -120,7 +120,7 @@ hp_mul_run(float* const restrict       out,
 static inline void
 hp_apply_gain(float* const restrict out,
               const HpParamIn* const gain,
-              const uint32_t        n)
+              const uint32_t         n)
 {
   if (gain->signal) {
     if (n == HP_VEC) {
@@ -138,38 +138,31 @@ hp_apply_gain(float* const restrict out,
 /* Parameters every oscillator has (one description, one place).  File-scope
    compound literals have static storage, so these are constant initializers. */
 
-#define HP_PARAM_OSC_FREQ                                                   \
-  {.name      = "freq",                                                     \
-   .aliases   = (const char* const[]){"frequency", NULL},                   \
-   .kind      = HP_PARAM_CONTINUOUS,                                        \
-   .unit      = "Hz",                                                       \
-   .min       = 0.01f,                                                      \
-   .max       = 20000.0f,                                                   \
-   .def       = 440.0f,                                                     \
-   .log_scale = true,                                                       \
-   .doc       = "Frequency; a signal connected here replaces it sample by " \
-                "sample (FM)."}
+#define HP_PARAM_OSC_FREQ                                                     \
+  {                                                                           \
+    .name = "freq", .aliases = (const char* const[]){"frequency", NULL},      \
+    .kind = HP_PARAM_CONTINUOUS, .unit = "Hz", .min = 0.01f, .max = 20000.0f, \
+    .def = 440.0f, .log_scale = true,                                         \
+    .doc = "Frequency; a signal connected here replaces it sample by "        \
+           "sample (FM)."                                                     \
+  }
 
-#define HP_PARAM_OSC_GAIN                                      \
-  {.name    = "gain",                                          \
-   .aliases = (const char* const[]){"amp", "amplitude", NULL}, \
-   .kind    = HP_PARAM_CONTINUOUS,                             \
-   .unit    = "",                                              \
-   .min     = 0.0f,                                            \
-   .max     = 1.0f,                                            \
-   .def     = 0.5f,                                            \
-   .doc     = "Peak amplitude of the output."}
+#define HP_PARAM_OSC_GAIN                                              \
+  {                                                                    \
+    .name    = "gain",                                                 \
+    .aliases = (const char* const[]){"amp", "amplitude", NULL},        \
+    .kind = HP_PARAM_CONTINUOUS, .unit = "", .min = 0.0f, .max = 1.0f, \
+    .def = 0.5f, .doc = "Peak amplitude of the output."                \
+  }
 
-#define HP_PARAM_OSC_DETUNE                                                   \
-  {.name    = "detune",                                                       \
-   .aliases = (const char* const[]){"cents", NULL},                           \
-   .kind    = HP_PARAM_CONTINUOUS,                                            \
-   .unit    = "cents",                                                        \
-   .min     = -2400.0f,                                                       \
-   .max     = 2400.0f,                                                        \
-   .def     = 0.0f,                                                           \
-   .doc     = "Offset from freq in cents (100 = a semitone): detuned layers " \
-              "and octaves."}
+#define HP_PARAM_OSC_DETUNE                                                \
+  {                                                                        \
+    .name = "detune", .aliases = (const char* const[]){"cents", NULL},     \
+    .kind = HP_PARAM_CONTINUOUS, .unit = "cents", .min = -2400.0f,         \
+    .max = 2400.0f, .def = 0.0f,                                           \
+    .doc = "Offset from freq in cents (100 = a semitone): detuned layers " \
+           "and octaves."                                                  \
+  }
 
 /** The detune range in cents (HP_PARAM_OSC_DETUNE), for clamping signals. */
 #define HP_DETUNE_MAX 2400.0f
@@ -215,12 +208,12 @@ hp_phase_dt(const uint32_t inc)
    band-limiting with a varying dt.
 */
 static inline uint32_t
-hp_phase_fill(uint32_t* const     phase,
-              uint32_t* const     inc,
-              const float* const  freq,
-              const float         inv_rate,
-              uint32_t            p,
-              const uint32_t      n)
+hp_phase_fill(uint32_t* const    phase,
+              uint32_t* const    inc,
+              const float* const freq,
+              const float        inv_rate,
+              uint32_t           p,
+              const uint32_t     n)
 {
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t d = hp_phase_inc(freq[i], inv_rate);
@@ -250,12 +243,11 @@ hp_exp2f(const float x)
   const float k = (x + 12582912.0f) - 12582912.0f;
   const float f = x - k;
   const float p =
-    1.0f +
-    f * (0.693147181f +
-         f * (0.240226507f +
-              f * (0.0555041087f +
-                   f * (0.00961812911f +
-                        f * (0.00133335581f + f * 0.000154035304f)))));
+    1.0f + f * (0.693147181f +
+                f * (0.240226507f +
+                     f * (0.0555041087f +
+                          f * (0.00961812911f +
+                               f * (0.00133335581f + f * 0.000154035304f)))));
   const union {
     uint32_t u;
     float    f;
@@ -303,9 +295,9 @@ hp_osc_inc(const HpParamIn* const freq,
    if-convert the clamp feeding the polynomial in one.
 */
 HP_ALWAYS_INLINE void
-hp_detune_run(float* const restrict       ratio,
+hp_detune_run(float* const restrict ratio,
               const float* const restrict cents,
-              const uint32_t              n)
+              const uint32_t n)
 {
   for (uint32_t i = 0; i < n; ++i) {
     ratio[i] = hp_clampf(cents[i], -HP_DETUNE_MAX, HP_DETUNE_MAX);
@@ -391,7 +383,8 @@ hp_sin_phase(const uint32_t phase)
   the nearest step on either side matters.  Against the 2-point (linear)
   PolyBLEP it costs a dozen more operations per frame and takes ~9 dB
   more off the aliasing at high pitches; the price is a gentle low-pass
-  (a 3520 Hz saw's fundamental is 0.3 dB low).  Figures in test_dsp_oscillators.c.
+  (a 3520 Hz saw's fundamental is 0.3 dB low).  Figures in
+  test_dsp_oscillators.c.
 
   With d the distance in frames to a discontinuity, the integrated
   B-spline gives the step residual ((2-d)+^4 - 4 (1-d)+^4) / 24 and its
@@ -493,8 +486,10 @@ typedef struct {
     with 0 (a NaN there would reach it): lane 0 of that term is masked off,
     not multiplied by 0. */
 static inline void
-hp_biquad_run(const HpBiquad* const restrict c, double* const restrict z,
-              const float* const restrict in, float* const restrict out,
+hp_biquad_run(const HpBiquad* const restrict c,
+              double* const restrict z,
+              const float* const restrict in,
+              float* const restrict out,
               const uint32_t n)
 {
   const double  b0 = c->b0, a1 = c->a1, a2 = c->a2;
@@ -508,21 +503,21 @@ hp_biquad_run(const HpBiquad* const restrict c, double* const restrict z,
   const __m128d hi   = _mm_castsi128_pd(_mm_set_epi64x(-1, 0));
   __m128d       s    = _mm_set_pd(z[1], z[0]);
   uint32_t      i    = 0;
-#if defined(__GNUC__) && !defined(__clang__)
-#  pragma GCC unroll 4
-#endif
+#  if defined(__GNUC__) && !defined(__clang__)
+#    pragma GCC unroll 4
+#  endif
   for (; i + 2u <= n; i += 2u) {
     const __m128d x =
       _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i*)(in + i))));
     const __m128d x0 = _mm_unpacklo_pd(x, x);
     const __m128d z1 = _mm_unpacklo_pd(s, s);
-    const __m128d y =
-      _mm_add_pd(_mm_add_pd(_mm_mul_pd(z1, y_z1), _mm_mul_pd(x0, y_x0)),
-                 _mm_add_pd(_mm_and_pd(s, hi),
-                            _mm_mul_pd(_mm_and_pd(x, hi), y_x1)));
+    const __m128d y  = _mm_add_pd(
+      _mm_add_pd(_mm_mul_pd(z1, y_z1), _mm_mul_pd(x0, y_x0)),
+      _mm_add_pd(_mm_and_pd(s, hi), _mm_mul_pd(_mm_and_pd(x, hi), y_x1)));
     s = _mm_add_pd(
       _mm_add_pd(_mm_mul_pd(z1, s_z1), _mm_mul_pd(_mm_unpackhi_pd(s, s), s_z2)),
-      _mm_add_pd(_mm_mul_pd(x0, s_x0), _mm_mul_pd(_mm_unpackhi_pd(x, x), s_x1)));
+      _mm_add_pd(_mm_mul_pd(x0, s_x0),
+                 _mm_mul_pd(_mm_unpackhi_pd(x, x), s_x1)));
     _mm_storel_pi((__m64*)(out + i), _mm_cvtpd_ps(y));
   }
   double z1 = _mm_cvtsd_f64(s), z2 = _mm_cvtsd_f64(_mm_unpackhi_pd(s, s));
@@ -538,8 +533,10 @@ hp_biquad_run(const HpBiquad* const restrict c, double* const restrict z,
 }
 #else
 static inline void
-hp_biquad_run(const HpBiquad* const restrict c, double* const restrict z,
-              const float* const restrict in, float* const restrict out,
+hp_biquad_run(const HpBiquad* const restrict c,
+              double* const restrict z,
+              const float* const restrict in,
+              float* const restrict out,
               const uint32_t n)
 {
   double z1 = z[0], z2 = z[1];

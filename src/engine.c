@@ -9,9 +9,11 @@
 #include <stdlib.h>
 
 HpEngine*
-hp_engine_new(const float rate, const HpLogFunc log,
-              const HpScheduleFunc schedule, void* const handle,
-              const char* const default_patch)
+hp_engine_new(const float          rate,
+              const HpLogFunc      log,
+              const HpScheduleFunc schedule,
+              void* const          handle,
+              const char* const    default_patch)
 {
   HpEngine* e = (HpEngine*)calloc(1, sizeof(HpEngine));
   if (!e) {
@@ -110,4 +112,3 @@ hp_engine_free(HpEngine* const e)
   pthread_mutex_destroy(&e->work_lock);
   free(e);
 }
-

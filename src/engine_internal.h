@@ -17,8 +17,8 @@
 #ifndef HP_ENGINE_INTERNAL_H
 #define HP_ENGINE_INTERNAL_H
 
+#include "engine.h"
 #include "graph.h"
-#include "hotpatch.h"
 #include "patch.h"
 #include "patchdoc.h"
 #include "ring.h"
@@ -37,7 +37,7 @@
 #define RETIRE_QUEUE_SIZE 16u  /* graphs waiting to be freed */
 #define MAX_FADES 4u           /* graphs fading out at once */
 #define MAX_PRIMES 4096u
-#define PATCH_TEXT_MAX 60000u  /* fits the notify port's 64 KiB minimum */
+#define PATCH_TEXT_MAX 60000u   /* fits the notify port's 64 KiB minimum */
 #define LIVE_RELOAD_PERIOD 0.5f /* seconds between looks at the patch file */
 
 /* A prime op kept for the next commit: the fields of a set, and whether it
@@ -65,43 +65,43 @@ struct HpEngineImpl {
   void*          handle;   /* for both */
 
   /* Shared, lock-free: each says who writes and who reads. */
-  HpRing* ops;     /* audio writes, worker reads: HpOp */
-  HpRing* events;  /* worker writes, audio reads: HpEvent */
-  HpRing* retired; /* audio writes, worker reads: HpGraph* to free */
-  _Atomic(HpGraph*) ready; /* the readiness flag: a primed standby; the
-                              worker stores, either side exchanges */
-  atomic_bool text_busy;   /* worker sets, audio clears: patch_text holds a
-                              reply not yet taken by the host */
-  atomic_bool watching;    /* worker writes, audio reads: live reload has
-                              a file to watch */
+  HpRing*           ops;     /* audio writes, worker reads: HpOp */
+  HpRing*           events;  /* worker writes, audio reads: HpEvent */
+  HpRing*           retired; /* audio writes, worker reads: HpGraph* to free */
+  _Atomic(HpGraph*) ready;   /* the readiness flag: a primed standby; the
+                                worker stores, either side exchanges */
+  atomic_bool text_busy;     /* worker sets, audio clears: patch_text holds a
+                                reply not yet taken by the host */
+  atomic_bool watching;      /* worker writes, audio reads: live reload has
+                                a file to watch */
   _Atomic(float) macro_shared[HP_N_MACROS]; /* audio writes macro_pos here
                                                for the worker's warm-ups */
-  atomic_uint rendering;   /* seqlock (see start_from_playing()): audio
-                              writes, odd while it writes DSP state */
-  char*    patch_text;     /* worker writes while text_busy is false, audio
-                              reads while it is true */
+  atomic_uint rendering; /* seqlock (see start_from_playing()): audio
+                            writes, odd while it writes DSP state */
+  char* patch_text;      /* worker writes while text_busy is false, audio
+                            reads while it is true */
   uint32_t patch_text_len;
 
   /* Audio thread only. */
   HpGraph*       active;
   Fade           fades[MAX_FADES]; /* oldest first */
   uint32_t       n_fades;
-  uint32_t       render_count;     /* what `rendering` was last set to */
-  uint32_t       block_pos;        /* frame of the block rendered next */
-  bool           need_work;        /* a token is owed to the worker */
-  bool           text_out;         /* the last event handed out held text */
-  uint32_t       tick_frames;      /* since live reload last looked */
+  uint32_t       render_count; /* what `rendering` was last set to */
+  uint32_t       block_pos;    /* frame of the block rendered next */
+  bool           need_work;    /* a token is owed to the worker */
+  bool           text_out;     /* the last event handed out held text */
+  uint32_t       tick_frames;  /* since live reload last looked */
   uint32_t       tick_period;
   float          gain_target;
-  float          gain_db;          /* what gain_target was computed from */
+  float          gain_db; /* what gain_target was computed from */
   float          gain_current;
   float          gain_coef;
   float          crossfade_ms;
-  float          macro_pos[HP_N_MACROS]; /* NAN until the host sets one */
+  float          macro_pos[HP_N_MACROS];    /* NAN until the host sets one */
   HpEvent        rt_events[RT_EVENT_QUEUE]; /* ring: swaps, refusals */
   uint32_t       rt_first;
   uint32_t       n_rt_events;
-  HpEvent        swapped[16];      /* swaps' events, until they play */
+  HpEvent        swapped[16]; /* swaps' events, until they play */
   uint32_t       n_swapped;
   HpEngineStatus status;
   uint32_t       serial;           /* of the last op queued */
@@ -115,7 +115,7 @@ struct HpEngineImpl {
      of `ops` while it reads a patch file with `lock` released. */
   pthread_mutex_t work_lock;
   pthread_mutex_t lock;
-  HpBank*         bank;       /* scenes; the active one is `committed` */
+  HpBank*         bank; /* scenes; the active one is `committed` */
   char            patch_file[HP_MESSAGE_MAX]; /* "" when none */
   struct timespec file_mtime;
   off_t           file_size;
@@ -128,11 +128,11 @@ struct HpEngineImpl {
   bool            dirty;      /* staged differs structurally from committed */
   uint32_t        applied;    /* serial of the last op applied (a graph
                                  built now holds the sets up to it) */
-  HpPrime*        primes;
-  uint32_t        n_primes;
-  uint32_t        generation;
-  float*          warm_l;
-  float*          warm_r;
+  HpPrime* primes;
+  uint32_t n_primes;
+  uint32_t generation;
+  float*   warm_l;
+  float*   warm_r;
 };
 
 /* Put a live hp:Set or hp:Gate on a graph, by the keys hp_engine_submit()
@@ -143,7 +143,9 @@ static inline bool
 set_live(HpGraph* const g, const HpOp* const op, const bool immediate)
 {
   const bool gate = op->type == HP_OP_GATE;
-  return hp_graph_set_key(g, op->set.module_key, op->set.param_key,
+  return hp_graph_set_key(g,
+                          op->set.module_key,
+                          op->set.param_key,
                           op->set.choice[0] ? op->set.choice_key : 0u,
                           gate ? (op->set.value >= 0.5f ? 1.0f : 0.0f)
                                : op->set.value,
@@ -156,9 +158,11 @@ set_live(HpGraph* const g, const HpOp* const op, const bool immediate)
 void hp_worker_reply(HpEngine* e, int32_t seq, HpStatus st, const HpError* err);
 
 /* Install a parsed document as the bank and commit its active scene. */
-HpStatus hp_worker_install_document(HpEngine* e, const char* text,
-                                    const char* base_uri, int32_t seq,
-                                    HpError* err);
+HpStatus hp_worker_install_document(HpEngine*   e,
+                                    const char* text,
+                                    const char* base_uri,
+                                    int32_t     seq,
+                                    HpError*    err);
 
 /* Free the graphs run() retired (also at hp_engine_free()). */
 void hp_worker_free_retired(HpEngine* e);

@@ -23,7 +23,7 @@ typedef struct {
   float    current; /* the smoothed value */
   uint32_t first;   /* into graph->sources */
   uint32_t count;
-  bool     fell;    /* a gate set off since the last route(): see there */
+  bool     fell; /* a gate set off since the last route(): see there */
 } ParamSlot;
 
 typedef struct {
@@ -47,7 +47,8 @@ typedef struct {
 } StateBlock;
 
 #define STATE_ALIGN 16u
-#define BLOCK_HEADER ((sizeof(StateBlock) + STATE_ALIGN - 1u) & ~(size_t)(STATE_ALIGN - 1u))
+#define BLOCK_HEADER \
+  ((sizeof(StateBlock) + STATE_ALIGN - 1u) & ~(size_t)(STATE_ALIGN - 1u))
 
 typedef struct {
   const float* buf;
@@ -112,10 +113,10 @@ struct HpGraphImpl {
   bool           mono; /* every sink feeds both sides: right = left */
   uint32_t       n_nodes;
   Node*          nodes;
-  uint32_t*      by_id; /* node indices sorted by id */
+  uint32_t*      by_id;     /* node indices sorted by id */
   NodeKey*       node_keys; /* open addressing, at most half full */
   uint32_t       key_mask;
-  TypeKeys*      types;     /* per module type in the graph */
+  TypeKeys*      types; /* per module type in the graph */
   NameKey*       names;
   const float**  sources;
   uint32_t*      midi_nodes;
@@ -158,10 +159,10 @@ typedef struct {
   uint32_t  n_buffers;
   uint32_t  n_scratch;
   uint32_t  n_sources;
-  const HpModuleDesc** types; /* the module types in the patch */
-  uint32_t* type_of;          /* per module: index into types */
-  uint32_t  n_types;
-  uint32_t  n_names;          /* names, aliases and choices of the types */
+  const HpModuleDesc** types;   /* the module types in the patch */
+  uint32_t*            type_of; /* per module: index into types */
+  uint32_t             n_types;
+  uint32_t             n_names; /* names, aliases and choices of the types */
 } Plan;
 
 static void
@@ -185,8 +186,11 @@ plan_free(Plan* const plan)
    group in item order: key k's items are items[start[k] .. start[k + 1]).
    A counting sort, O(n + n_keys); `start` holds n_keys + 2. */
 static void
-group_by(const uint32_t* const key, const uint32_t n, const uint32_t n_keys,
-         uint32_t* const start, uint32_t* const items)
+group_by(const uint32_t* const key,
+         const uint32_t        n,
+         const uint32_t        n_keys,
+         uint32_t* const       start,
+         uint32_t* const       items)
 {
   memset(start, 0, (n_keys + 2u) * sizeof(uint32_t));
   for (uint32_t i = 0; i < n; ++i) {
@@ -295,8 +299,8 @@ plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
   for (uint32_t i = 0; i < patch->n_links; ++i) {
     const HpPatchLink* l    = &patch->links[i];
     const uint32_t     slot = plan->out_first[l->src] + l->src_port;
-    const uint32_t     at   = l->kind == HP_DEST_SINK ? plan->position[l->src]
-                                                      : plan->position[l->dst];
+    const uint32_t     at =
+      l->kind == HP_DEST_SINK ? plan->position[l->src] : plan->position[l->dst];
     if (last_use[slot] == unused || at > last_use[slot]) {
       last_use[slot] = at;
     }
@@ -315,11 +319,10 @@ plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
     const uint32_t      need = desc->n_inputs + desc->n_params;
     n_scratch                = need > n_scratch ? need : n_scratch;
     for (uint32_t o = 0; o < desc->n_outputs; ++o) {
-      const uint32_t slot = plan->out_first[m] + o;
-      plan->out_buffer[slot] =
-        last_use[slot] == unused
-          ? unused
-          : (n_free ? free_list[--n_free] : n_buffers++);
+      const uint32_t slot    = plan->out_first[m] + o;
+      plan->out_buffer[slot] = last_use[slot] == unused
+                                 ? unused
+                                 : (n_free ? free_list[--n_free] : n_buffers++);
     }
     /* Release what is read for the last time here, own outputs included. */
     for (uint32_t j = ends[pos]; j < ends[pos + 1u]; ++j) {
@@ -346,8 +349,8 @@ plan_links(const HpPatch* const patch, Plan* const plan, HpError* const err)
   uint32_t       n_in    = 0;
   plan->in_first         = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
   plan->feeds            = (bool*)calloc(n + 1u, sizeof(bool));
-  plan->in_links = (uint32_t*)malloc((n_links + 1u) * sizeof(uint32_t));
-  uint32_t* key  = (uint32_t*)malloc((n_links + 1u) * sizeof(uint32_t));
+  plan->in_links         = (uint32_t*)malloc((n_links + 1u) * sizeof(uint32_t));
+  uint32_t* key          = (uint32_t*)malloc((n_links + 1u) * sizeof(uint32_t));
   if (!plan->in_first || !plan->feeds || !plan->in_links || !key) {
     free(key);
     return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
@@ -378,8 +381,10 @@ plan_links(const HpPatch* const patch, Plan* const plan, HpError* const err)
 /* Heap sort of node indices by id (qsort has no context argument, and
    several plugin instances may build graphs at once). */
 static void
-sift_down(uint32_t* const idx, const Node* const nodes, uint32_t root,
-          const uint32_t n)
+sift_down(uint32_t* const   idx,
+          const Node* const nodes,
+          uint32_t          root,
+          const uint32_t    n)
 {
   for (uint32_t child = 2u * root + 1u; child < n; child = 2u * root + 1u) {
     if (child + 1u < n &&
@@ -463,14 +468,15 @@ fill_keys(HpGraph* const g, const Plan* const plan)
     g->types[t].first              = n_names;
     for (int pass = 0; pass < 3; ++pass) { /* names, aliases, choices */
       for (uint32_t p = 0; p < desc->n_params; ++p) {
-        const HpParamDesc* const pd = &desc->params[p];
-        const char* const* const list =
-          pass == 0 ? NULL : pass == 1 ? pd->aliases : pd->choices;
+        const HpParamDesc* const pd   = &desc->params[p];
+        const char* const* const list = pass == 0   ? NULL
+                                        : pass == 1 ? pd->aliases
+                                                    : pd->choices;
         for (uint32_t i = 0; pass == 0 ? i < 1u : list && list[i]; ++i) {
           NameKey* const k = &g->names[n_names++];
-          k->key    = hp_name_key(pass == 0 ? pd->name : list[i]);
-          k->param  = (uint16_t)p;
-          k->choice = (int16_t)(pass == 2 ? (int)i : -1);
+          k->key           = hp_name_key(pass == 0 ? pd->name : list[i]);
+          k->param         = (uint16_t)p;
+          k->choice        = (int16_t)(pass == 2 ? (int)i : -1);
         }
       }
     }
@@ -512,35 +518,35 @@ node_find(const HpGraph* const g, uint64_t key)
 static HpGraph*
 carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
 {
-  const uint32_t n     = patch->n_modules;
-  HpGraph* const g     = TAKE(a, HpGraph, 1);
-  Node* const    nodes = TAKE(a, Node, n);
-  uint32_t*      by_id = TAKE(a, uint32_t, n);
-  const float**  srcs  = TAKE(a, const float*, plan->n_sources);
+  const uint32_t n      = patch->n_modules;
+  HpGraph* const g      = TAKE(a, HpGraph, 1);
+  Node* const    nodes  = TAKE(a, Node, n);
+  uint32_t*      by_id  = TAKE(a, uint32_t, n);
+  const float**  srcs   = TAKE(a, const float*, plan->n_sources);
   uint32_t       n_midi = 0;
   for (uint32_t m = 0; m < n; ++m) {
     n_midi += patch->modules[m].desc->midi != NULL;
   }
-  uint32_t*  midi   = TAKE(a, uint32_t, n_midi);
-  uint32_t   key_cap = 1;
+  uint32_t* midi    = TAKE(a, uint32_t, n_midi);
+  uint32_t  key_cap = 1;
   while (key_cap < 2u * n + 1u) {
     key_cap *= 2u;
   }
   NodeKey*   node_keys = TAKE(a, NodeKey, key_cap);
   TypeKeys*  types     = TAKE(a, TypeKeys, plan->n_types);
   NameKey*   names     = TAKE(a, NameKey, plan->n_names);
-  MacroSlot* macros = TAKE(a, MacroSlot, patch->n_macros);
-  float**    scr    = TAKE(a, float*, plan->n_scratch);
+  MacroSlot* macros    = TAKE(a, MacroSlot, patch->n_macros);
+  float**    scr       = TAKE(a, float*, plan->n_scratch);
 
   /* Per-node tables. */
   for (uint32_t pos = 0; pos < n; ++pos) {
-    const HpModuleDesc* desc = patch->modules[plan->order[pos]].desc;
-    HpParamIn*   pin    = TAKE(a, HpParamIn, desc->n_params);
-    ParamSlot*   params = TAKE(a, ParamSlot, desc->n_params);
-    const float** in    = TAKE(a, const float*, desc->n_inputs);
-    InputSlot*   inputs = TAKE(a, InputSlot, desc->n_inputs);
-    float**      out    = TAKE(a, float*, desc->n_outputs);
-    SinkEntry*   sinks  = TAKE(a, SinkEntry, 3u * desc->n_outputs);
+    const HpModuleDesc* desc   = patch->modules[plan->order[pos]].desc;
+    HpParamIn*          pin    = TAKE(a, HpParamIn, desc->n_params);
+    ParamSlot*          params = TAKE(a, ParamSlot, desc->n_params);
+    const float**       in     = TAKE(a, const float*, desc->n_inputs);
+    InputSlot*          inputs = TAKE(a, InputSlot, desc->n_inputs);
+    float**             out    = TAKE(a, float*, desc->n_outputs);
+    SinkEntry*          sinks  = TAKE(a, SinkEntry, 3u * desc->n_outputs);
     if (g) {
       Node* node     = &nodes[pos];
       node->param_in = pin;
@@ -552,15 +558,15 @@ carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
     }
   }
   for (uint32_t pos = 0; pos < n; ++pos) {
-    const HpModuleDesc* desc  = patch->modules[plan->order[pos]].desc;
-    void* const         spare = take(a, desc->state_size ? desc->state_size : 1,
-                                     STATE_ALIGN);
+    const HpModuleDesc* desc = patch->modules[plan->order[pos]].desc;
+    void* const         spare =
+      take(a, desc->state_size ? desc->state_size : 1, STATE_ALIGN);
     if (g) {
       nodes[pos].spare = spare;
     }
   }
-  float* buffers = (float*)take(a, sizeof(float) * HP_CHUNK *
-                                     (plan->n_buffers + plan->n_scratch), 64);
+  float* buffers = (float*)take(
+    a, sizeof(float) * HP_CHUNK * (plan->n_buffers + plan->n_scratch), 64);
   if (!g) {
     return NULL;
   }
@@ -585,8 +591,10 @@ carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
 }
 
 static float*
-buffer_of(float* const buffers, const Plan* const plan, const uint32_t module,
-          const uint32_t output)
+buffer_of(float* const      buffers,
+          const Plan* const plan,
+          const uint32_t    module,
+          const uint32_t    output)
 {
   const uint32_t b = plan->out_buffer[plan->out_first[module] + output];
   return b == UINT32_MAX ? NULL : buffers + (size_t)b * HP_CHUNK;
@@ -648,7 +656,7 @@ wire(HpGraph* const g, const HpPatch* const patch, const Plan* const plan)
   for (uint32_t i = 0; i < patch->n_links; ++i) {
     const HpPatchLink* l = &patch->links[i];
     if (l->kind == HP_DEST_SINK) {
-      Node* const node = &g->nodes[plan->position[l->src]];
+      Node* const node                = &g->nodes[plan->position[l->src]];
       node->sinks[node->n_sinks].buf  = node->io.out[l->src_port];
       node->sinks[node->n_sinks].mask = l->dst_index == 0 ? 3u : l->dst_index;
       ++node->n_sinks;
@@ -657,7 +665,7 @@ wire(HpGraph* const g, const HpPatch* const patch, const Plan* const plan)
   }
   for (uint32_t pos = 0; pos < patch->n_modules && !explicit_sink; ++pos) {
     Node* const node = &g->nodes[pos];
-    if (node->desc->outputs[0].kind == HP_PORT_AUDIO &&
+    if (node->desc->outputs[0].kind == HP_SIGNAL_AUDIO &&
         !plan->feeds[plan->order[pos]]) {
       node->sinks[0].buf  = node->io.out[0];
       node->sinks[0].mask = 3u;
@@ -667,11 +675,13 @@ wire(HpGraph* const g, const HpPatch* const patch, const Plan* const plan)
 }
 
 HpGraph*
-hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
-             const float rate, HpError* const err)
+hp_graph_new(const HpPatch* const patch,
+             const HpGraph* const base,
+             const float          rate,
+             HpError* const       err)
 {
-  Plan plan = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0,
-               NULL, NULL, 0, 0};
+  Plan plan = {
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL, 0, 0};
   HpStatus st = plan_order(patch, &plan, err);
   if (st || (st = plan_buffers(patch, &plan, err)) ||
       (st = plan_links(patch, &plan, err)) ||
@@ -681,22 +691,27 @@ hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
   }
   Arena measure = {NULL, 0};
   carve(&measure, patch, &plan);
-  char* const mem = (char*)aligned_alloc(64, (measure.used + 63u) & ~(size_t)63u);
+  char* const mem =
+    (char*)aligned_alloc(64, (measure.used + 63u) & ~(size_t)63u);
   if (!mem) {
     plan_free(&plan);
-    hp_error(err, HP_ERR_NO_MEMORY, "out of memory building a graph of %u "
-             "modules (%zu bytes)", patch->n_modules, measure.used);
+    hp_error(err,
+             HP_ERR_NO_MEMORY,
+             "out of memory building a graph of %u "
+             "modules (%zu bytes)",
+             patch->n_modules,
+             measure.used);
     return NULL;
   }
   memset(mem, 0, measure.used);
-  Arena    place = {mem, 0};
-  HpGraph* g     = carve(&place, patch, &plan);
-  float*   buffers = g->buffers;
-  g->size        = measure.used;
-  g->base        = base;
-  g->rate        = rate;
-  g->smooth_coef = 1.0f - expf(-1.0f / (SMOOTH_SECONDS * rate));
-  g->tag.seq     = HP_NO_SEQ;
+  Arena    place      = {mem, 0};
+  HpGraph* g          = carve(&place, patch, &plan);
+  float*   buffers    = g->buffers;
+  g->size             = measure.used;
+  g->base             = base;
+  g->rate             = rate;
+  g->smooth_coef      = 1.0f - expf(-1.0f / (SMOOTH_SECONDS * rate));
+  g->tag.seq          = HP_NO_SEQ;
   g->tag.crossfade_ms = -1.0f;
 
   /* Nodes, their parameters and outputs. */
@@ -736,14 +751,14 @@ hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
 
   /* Macros. */
   for (uint32_t i = 0; i < patch->n_macros; ++i) {
-    const HpMacroMap* map = &patch->macros[i];
-    MacroSlot* slot = &g->macros[g->n_macros++];
-    slot->node        = plan.position[map->module];
-    slot->param       = map->param;
-    slot->macro       = map->macro;
-    slot->lo          = map->lo;
-    slot->hi          = map->hi;
-    slot->exponential = map->exponential;
+    const HpMacroMap* map  = &patch->macros[i];
+    MacroSlot*        slot = &g->macros[g->n_macros++];
+    slot->node             = plan.position[map->module];
+    slot->param            = map->param;
+    slot->macro            = map->macro;
+    slot->lo               = map->lo;
+    slot->hi               = map->hi;
+    slot->exponential      = map->exponential;
   }
 
   sort_by_id(g->by_id, g->nodes, g->n_nodes);
@@ -759,8 +774,8 @@ hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
       const int b = hp_graph_find(base, node->id);
       if (b >= 0 && base->nodes[b].desc == node->desc) {
         node->carry_from = b;
-        g->correlated |= node->n_sinks > 0 ||
-                         node->desc->outputs[0].kind == HP_PORT_AUDIO;
+        g->correlated |=
+          node->n_sinks > 0 || node->desc->outputs[0].kind == HP_SIGNAL_AUDIO;
         continue;
       }
     }
@@ -771,8 +786,12 @@ hp_graph_new(const HpPatch* const patch, const HpGraph* const base,
   if (block_size > BLOCK_HEADER && !block) {
     plan_free(&plan);
     free(g);
-    hp_error(err, HP_ERR_NO_MEMORY, "out of memory for the state of %u "
-             "modules (%zu bytes)", patch->n_modules, block_size);
+    hp_error(err,
+             HP_ERR_NO_MEMORY,
+             "out of memory for the state of %u "
+             "modules (%zu bytes)",
+             patch->n_modules,
+             block_size);
     return NULL;
   }
   char* next = NULL; /* stays NULL only when every module is kept */
@@ -923,8 +942,12 @@ set_slot(Node* const node, const uint32_t p, float value, const bool immediate)
 
 /* Parameter p of node n to `value`, or to choice `choice` (>= 0). */
 static bool
-set_param(HpGraph* const graph, const uint32_t n, const uint32_t p,
-          float value, const int choice, const bool immediate)
+set_param(HpGraph* const graph,
+          const uint32_t n,
+          const uint32_t p,
+          float          value,
+          const int      choice,
+          const bool     immediate)
 {
   Node* const              node = &graph->nodes[n];
   const HpParamDesc* const pd   = &node->desc->params[p];
@@ -945,9 +968,12 @@ set_param(HpGraph* const graph, const uint32_t n, const uint32_t p,
 }
 
 bool
-hp_graph_set(HpGraph* const graph, const char* const module,
-             const char* const param, const float value,
-             const char* const choice, const bool immediate)
+hp_graph_set(HpGraph* const    graph,
+             const char* const module,
+             const char* const param,
+             const float       value,
+             const char* const choice,
+             const bool        immediate)
 {
   const int n = hp_graph_find(graph, module);
   if (n < 0) {
@@ -967,9 +993,12 @@ hp_graph_set(HpGraph* const graph, const char* const module,
 }
 
 bool
-hp_graph_set_key(HpGraph* const graph, const uint64_t module,
-                 const uint64_t param, const uint64_t choice,
-                 const float value, const bool immediate)
+hp_graph_set_key(HpGraph* const graph,
+                 const uint64_t module,
+                 const uint64_t param,
+                 const uint64_t choice,
+                 const float    value,
+                 const bool     immediate)
 {
   const NodeKey* const node = node_find(graph, module);
   if (!node) {
@@ -998,8 +1027,10 @@ hp_graph_set_key(HpGraph* const graph, const uint64_t module,
 }
 
 void
-hp_graph_macro(HpGraph* const graph, const uint32_t macro, float position,
-               const bool immediate)
+hp_graph_macro(HpGraph* const graph,
+               const uint32_t macro,
+               float          position,
+               const bool     immediate)
 {
   position = position < 0.0f ? 0.0f : position > 1.0f ? 1.0f : position;
   for (uint32_t i = 0; i < graph->n_macros; ++i) {
@@ -1013,8 +1044,9 @@ hp_graph_macro(HpGraph* const graph, const uint32_t macro, float position,
 }
 
 void
-hp_graph_midi(HpGraph* const graph, const uint8_t* const msg,
-              const uint32_t size)
+hp_graph_midi(HpGraph* const       graph,
+              const uint8_t* const msg,
+              const uint32_t       size)
 {
   for (uint32_t i = 0; i < graph->n_midi; ++i) {
     Node* node = &graph->nodes[graph->midi_nodes[i]];
@@ -1031,8 +1063,9 @@ hp_graph_reset(HpGraph* const graph)
 }
 
 void
-hp_graph_take_over(HpGraph* const graph, HpGraph* const from,
-                   const bool from_fades)
+hp_graph_take_over(HpGraph* const graph,
+                   HpGraph* const from,
+                   const bool     from_fades)
 {
   if (from != graph->base) {
     /* The engine swaps in only graphs built against the playing one; were
@@ -1060,8 +1093,10 @@ hp_graph_take_over(HpGraph* const graph, HpGraph* const from,
 
 /* Sum `count` sources into `dst`. */
 static void
-sum_sources(float* const dst, const float* const* const src,
-            const uint32_t count, const uint32_t nframes)
+sum_sources(float* const              dst,
+            const float* const* const src,
+            const uint32_t            count,
+            const uint32_t            nframes)
 {
   memcpy(dst, src[0], nframes * sizeof(float));
   for (uint32_t s = 1; s < count; ++s) {
@@ -1075,8 +1110,10 @@ sum_sources(float* const dst, const float* const* const src,
 /* The first source into an output side is copied, the rest added: a patch
    with one sink (the usual case) costs a copy, not a clear and an add. */
 static void
-mix_into(float* const restrict dst, const float* const restrict src,
-         const bool first, const uint32_t n)
+mix_into(float* const restrict dst,
+         const float* const restrict src,
+         const bool     first,
+         const uint32_t n)
 {
   if (first) {
     memcpy(dst, src, n * sizeof(float));
@@ -1152,7 +1189,9 @@ route(const HpGraph* const graph, Node* const node, const uint32_t nframes)
 }
 
 void
-hp_graph_process(HpGraph* const graph, float* const left, float* const right,
+hp_graph_process(HpGraph* const graph,
+                 float* const   left,
+                 float* const   right,
                  const uint32_t nframes)
 {
   bool wrote_l = false;

@@ -11,7 +11,7 @@
 #ifndef HP_GRAPH_H
 #define HP_GRAPH_H
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "patch.h"
 
 #include <stdbool.h>
@@ -24,13 +24,17 @@ typedef struct HpGraphImpl HpGraph;
    type keep their DSP state: the new graph adopts it (hp_graph_seal) and
    plays on from it after the swap (hp_graph_take_over).
 */
-HpGraph* hp_graph_new(const HpPatch* patch, const HpGraph* base, float rate,
-                      HpError* err);
+HpGraph* hp_graph_new(const HpPatch* patch,
+                      const HpGraph* base,
+                      float          rate,
+                      HpError*       err);
 
 void hp_graph_free(HpGraph* graph);
 
 /** Render `nframes` (<= HP_CHUNK) frames, overwriting `left` and `right`. */
-void hp_graph_process(HpGraph* graph, float* left, float* right,
+void hp_graph_process(HpGraph* graph,
+                      float*   left,
+                      float*   right,
                       uint32_t nframes);
 
 /** Before the warm-up: kept modules warm up on a copy of the state they
@@ -72,8 +76,12 @@ int hp_graph_find(const HpGraph* graph, const char* id);
    parameter or choice does not exist or the value is not finite, out of
    range, or not whole for an integer or choice.
 */
-bool hp_graph_set(HpGraph* graph, const char* module, const char* param,
-                  float value, const char* choice, bool immediate);
+bool hp_graph_set(HpGraph*    graph,
+                  const char* module,
+                  const char* param,
+                  float       value,
+                  const char* choice,
+                  bool        immediate);
 
 /**
    As hp_graph_set(), by the keys of the names (ops.h: hp_name_key() of the
@@ -81,13 +89,19 @@ bool hp_graph_set(HpGraph* graph, const char* module, const char* param,
    is compared, so the audio thread may set a live value without one.
    Audio thread safe.
 */
-bool hp_graph_set_key(HpGraph* graph, uint64_t module, uint64_t param,
-                      uint64_t choice, float value, bool immediate);
+bool hp_graph_set_key(HpGraph* graph,
+                      uint64_t module,
+                      uint64_t param,
+                      uint64_t choice,
+                      float    value,
+                      bool     immediate);
 
 /** Move macro `macro` (0..7) to `position` (0..1); `immediate` skips
     smoothing (a standby).  Audio thread safe. */
-void hp_graph_macro(HpGraph* graph, uint32_t macro, float position,
-                    bool immediate);
+void hp_graph_macro(HpGraph* graph,
+                    uint32_t macro,
+                    float    position,
+                    bool     immediate);
 
 /** Feed a MIDI message to every midi module.  Audio thread safe. */
 void hp_graph_midi(HpGraph* graph, const uint8_t* msg, uint32_t size);
@@ -100,9 +114,9 @@ uint32_t hp_graph_module_count(const HpGraph* graph);
 /** Per-swap data the worker attaches before publishing. */
 typedef struct {
   uint32_t generation;
-  uint32_t serial;       /**< the last queued op the worker had taken */
-  int32_t  seq;          /**< of the commit, or HP_NO_SEQ */
-  float    crossfade_ms; /**< < 0: use the crossfade control */
+  uint32_t serial;             /**< the last queued op the worker had taken */
+  int32_t  seq;                /**< of the commit, or HP_NO_SEQ */
+  float    crossfade_ms;       /**< < 0: use the crossfade control */
   float    macro[HP_N_MACROS]; /**< positions applied before warm-up */
 } HpGraphTag;
 

@@ -36,15 +36,18 @@ typedef struct {
   double   release_from; /* level at gate-off */
   uint32_t left;         /* frames to the end of the current ramp */
   uint32_t stage;
-  uint32_t gate; /* gate at the last frame */
+  uint32_t gate;                            /* gate at the last frame */
   float    attack, decay, sustain, release; /* the plan's settings (ms, 0..1) */
   float    rate;
 } AdsrState;
 
 /* Settings from the parameters, clamped to the descriptor's ranges. */
 static void
-adsr_settings(const HpParamIn* const param, float* const a, float* const d,
-              float* const s, float* const r)
+adsr_settings(const HpParamIn* const param,
+              float* const           a,
+              float* const           d,
+              float* const           s,
+              float* const           r)
 {
   *a = hp_clampf(hp_param_first(&param[P_ATTACK]), 0.0f, MAX_MS);
   *d = hp_clampf(hp_param_first(&param[P_DECAY]), 0.0f, MAX_MS);
@@ -84,8 +87,8 @@ adsr_plan(AdsrState* const st)
     case ST_RELEASE:
       st->target = 0.0;
       if (st->release_from > 0.0) {
-        frames = st->level / st->release_from *
-                 hp_ms_to_frames(st->release, st->rate);
+        frames =
+          st->level / st->release_from * hp_ms_to_frames(st->release, st->rate);
       }
       break;
     case ST_SUSTAIN:
@@ -125,11 +128,11 @@ adsr_init(void* const state, const HpParamIn* const param, const float rate)
    accumulated. */
 
 static inline void
-ramp_mul(float* const restrict       out,
+ramp_mul(float* const restrict out,
          const float* const restrict in,
-         const float                 l0,
-         const float                 step,
-         const uint32_t              n)
+         const float    l0,
+         const float    step,
+         const uint32_t n)
 {
   for (uint32_t i = 0; i < n; ++i) {
     out[i] = in[i] * (l0 + (float)(int32_t)(i + 1) * step);
@@ -138,9 +141,9 @@ ramp_mul(float* const restrict       out,
 
 static inline void
 ramp_fill(float* const restrict env,
-          const float           l0,
-          const float           step,
-          const uint32_t        n)
+          const float    l0,
+          const float    step,
+          const uint32_t n)
 {
   for (uint32_t i = 0; i < n; ++i) {
     env[i] = l0 + (float)(int32_t)(i + 1) * step;
@@ -148,10 +151,10 @@ ramp_fill(float* const restrict env,
 }
 
 static inline void
-mul_into(float* const restrict       out,
+mul_into(float* const restrict out,
          const float* const restrict in,
          const float* const restrict env,
-         const uint32_t              n)
+         const uint32_t n)
 {
   for (uint32_t i = 0; i < n; ++i) {
     out[i] = in[i] * env[i];
@@ -159,10 +162,10 @@ mul_into(float* const restrict       out,
 }
 
 static inline void
-scale_into(float* const restrict       out,
+scale_into(float* const restrict out,
            const float* const restrict in,
-           const float                 k,
-           const uint32_t              n)
+           const float    k,
+           const uint32_t n)
 {
   for (uint32_t i = 0; i < n; ++i) {
     out[i] = in[i] * k;
@@ -172,11 +175,11 @@ scale_into(float* const restrict       out,
 /* n frames of the ramp: env (if read) and out. */
 static void
 emit_ramp(const float* const restrict in,
-          float* const restrict       out,
-          float* const restrict       env,
-          const float                 l0,
-          const float                 step,
-          const uint32_t              n)
+          float* const restrict out,
+          float* const restrict env,
+          const float    l0,
+          const float    step,
+          const uint32_t n)
 {
   const bool whole = n == HP_VEC;
   if (env) {
@@ -203,10 +206,10 @@ emit_ramp(const float* const restrict in,
 /* n frames of a constant level k. */
 static void
 emit_const(const float* const restrict in,
-           float* const restrict       out,
-           float* const restrict       env,
-           const float                 k,
-           const uint32_t              n)
+           float* const restrict out,
+           float* const restrict env,
+           const float    k,
+           const uint32_t n)
 {
   if (env) {
     hp_fill(env, k, n);
@@ -355,13 +358,15 @@ adsr_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc adsr_inputs[N_INPUTS] = {
-  {"in", HP_PORT_AUDIO, "The signal to shape (silence when unconnected)."},
-  {"gate", HP_PORT_CV, "Gate signal, on while >= 0.5 (or the gate param is)."},
+  {"in", HP_SIGNAL_AUDIO, "The signal to shape (silence when unconnected)."},
+  {"gate",
+   HP_SIGNAL_CV,
+   "Gate signal, on while >= 0.5 (or the gate param is)."},
 };
 
 static const HpPortDesc adsr_outputs[N_OUTPUTS] = {
-  {"out", HP_PORT_AUDIO, "in * env."},
-  {"env", HP_PORT_CV, "The envelope, 0..1."},
+  {"out", HP_SIGNAL_AUDIO, "in * env."},
+  {"env", HP_SIGNAL_CV, "The envelope, 0..1."},
 };
 
 static const HpParamDesc adsr_params[N_PARAMS] = {

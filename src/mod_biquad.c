@@ -23,7 +23,7 @@ enum { MODE_LOWPASS, MODE_HIGHPASS, MODE_BANDPASS, MODE_NOTCH, N_MODES };
 
 typedef struct {
   HpBiquad c;
-  double   z[2]; /* transposed direct form II state */
+  double   z[2];            /* transposed direct form II state */
   float    cutoff, q, rate; /* what the coefficients were computed for */
   uint32_t mode;
   uint32_t valid; /* coefficients computed at least once */
@@ -92,8 +92,11 @@ static void
 biquad_init(void* const state, const HpParamIn* const param, const float rate)
 {
   BiquadState* const st = (BiquadState*)state;
-  biquad_update(st, param[P_CUTOFF].value, param[P_Q].value,
-                biquad_mode(&param[P_MODE]), rate);
+  biquad_update(st,
+                param[P_CUTOFF].value,
+                param[P_Q].value,
+                biquad_mode(&param[P_MODE]),
+                rate);
 }
 
 static void
@@ -115,8 +118,8 @@ biquad_process(const HpNodeIO* const io, const uint32_t n)
   } else {
     for (uint32_t i = 0; i < n; i += MOD_BLOCK) {
       const uint32_t m = n - i < MOD_BLOCK ? n - i : MOD_BLOCK;
-      biquad_update(st, hp_param_at(cutoff, i), hp_param_at(q, i), mode,
-                    io->rate);
+      biquad_update(
+        st, hp_param_at(cutoff, i), hp_param_at(q, i), mode, io->rate);
       hp_biquad_run(&st->c, st->z, in + i, out + i, m);
     }
   }
@@ -131,11 +134,11 @@ biquad_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc biquad_inputs[] = {
-  {"in", HP_PORT_AUDIO, "The signal to filter."},
+  {"in", HP_SIGNAL_AUDIO, "The signal to filter."},
 };
 
 static const HpPortDesc biquad_outputs[] = {
-  {"out", HP_PORT_AUDIO, "The filtered signal."},
+  {"out", HP_SIGNAL_AUDIO, "The filtered signal."},
 };
 
 static const HpParamDesc biquad_params[N_PARAMS] = {
@@ -147,8 +150,7 @@ static const HpParamDesc biquad_params[N_PARAMS] = {
    .max       = 20000.0f,
    .def       = 1000.0f,
    .log_scale = true,
-   .doc =
-     "Cutoff (lowpass, highpass) or centre (bandpass, notch) frequency."},
+   .doc = "Cutoff (lowpass, highpass) or centre (bandpass, notch) frequency."},
   {.name      = "q",
    .aliases   = (const char* const[]){"resonance", "Q", NULL},
    .kind      = HP_PARAM_CONTINUOUS,

@@ -14,7 +14,7 @@ static void
 const_process(const HpNodeIO* const io, const uint32_t n)
 {
   const HpParamIn* const value = &io->param[P_VALUE];
-  float* const restrict  out   = io->out[0];
+  float* const restrict out    = io->out[0];
 
   if (value->signal) {
     memcpy(out, value->signal, n * sizeof(float));
@@ -24,7 +24,7 @@ const_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc const_outputs[] = {
-  {"out", HP_PORT_CV, "The value, every frame."},
+  {"out", HP_SIGNAL_CV, "The value, every frame."},
 };
 
 static const HpParamDesc const_params[N_PARAMS] = {

@@ -35,12 +35,12 @@ lfo_wave(const uint32_t shape, const uint32_t phase)
 
 HP_ALWAYS_INLINE void
 lfo_run(float* const restrict out,
-        const uint32_t        shape,
-        uint32_t              phase,
-        const uint32_t        inc,
-        const float           offset,
-        const float           depth,
-        const uint32_t        n)
+        const uint32_t shape,
+        uint32_t       phase,
+        const uint32_t inc,
+        const float    offset,
+        const float    depth,
+        const uint32_t n)
 {
   for (uint32_t i = 0; i < n; ++i) {
     out[i] = offset + depth * lfo_wave(shape, phase);
@@ -53,12 +53,12 @@ lfo_run(float* const restrict out,
    a constant count, which gcc vectorizes best (dsp.h). */
 HP_ALWAYS_INLINE void
 lfo_render(float* const restrict out,
-           const uint32_t        shape,
-           const uint32_t        p,
-           const uint32_t        inc,
-           const float           offset,
-           const float           depth,
-           const uint32_t        n)
+           const uint32_t shape,
+           const uint32_t p,
+           const uint32_t inc,
+           const float    offset,
+           const float    depth,
+           const uint32_t n)
 {
   if (n == HP_VEC) {
     lfo_run(out, shape, p, inc, offset, depth, HP_VEC);
@@ -74,10 +74,9 @@ lfo_process(const HpNodeIO* const io, const uint32_t n)
   const HpParamIn* const rate   = &io->param[P_RATE];
   const HpParamIn* const depth  = &io->param[P_DEPTH];
   const HpParamIn* const offset = &io->param[P_OFFSET];
-  float* const restrict  out    = io->out[0];
-  const float            shape_value =
-    hp_clampf(hp_param_first(&io->param[P_SHAPE]) + 0.5f, 0.0f,
-              (float)(N_SHAPES - 1));
+  float* const restrict out     = io->out[0];
+  const float shape_value       = hp_clampf(
+    hp_param_first(&io->param[P_SHAPE]) + 0.5f, 0.0f, (float)(N_SHAPES - 1));
   const uint32_t shape = (uint32_t)shape_value;
 
   if (!rate->signal && !depth->signal && !offset->signal) {
@@ -116,13 +115,13 @@ lfo_process(const HpNodeIO* const io, const uint32_t n)
     st->phase += n * inc;
   }
   for (uint32_t i = 0; i < n; ++i) {
-    out[i] = hp_param_at(offset, i) +
-             hp_param_at(depth, i) * lfo_wave(shape, ph[i]);
+    out[i] =
+      hp_param_at(offset, i) + hp_param_at(depth, i) * lfo_wave(shape, ph[i]);
   }
 }
 
 static const HpPortDesc lfo_outputs[] = {
-  {"out", HP_PORT_CV, "offset + depth * wave, the wave in -1..1."},
+  {"out", HP_SIGNAL_CV, "offset + depth * wave, the wave in -1..1."},
 };
 
 static const HpParamDesc lfo_params[N_PARAMS] = {
@@ -142,8 +141,7 @@ static const HpParamDesc lfo_params[N_PARAMS] = {
    .min     = -20000.0f,
    .max     = 20000.0f,
    .def     = 1.0f,
-   .doc =
-     "Peak deviation from offset, in the unit of what the output drives."},
+   .doc = "Peak deviation from offset, in the unit of what the output drives."},
   {.name = "offset",
    .kind = HP_PARAM_CONTINUOUS,
    .unit = "",
@@ -158,9 +156,8 @@ static const HpParamDesc lfo_params[N_PARAMS] = {
    .min     = 0.0f,
    .max     = (float)(N_SHAPES - 1),
    .def     = (float)SHAPE_SINE,
-   .choices =
-     (const char* const[]){"sine", "triangle", "saw", "square", NULL},
-   .doc = "Waveform: sine, triangle, saw (rising) or square."},
+   .choices = (const char* const[]){"sine", "triangle", "saw", "square", NULL},
+   .doc     = "Waveform: sine, triangle, saw (rising) or square."},
 };
 
 const HpModuleDesc hp_mod_lfo = {

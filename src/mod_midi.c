@@ -218,13 +218,13 @@ midi_process(const HpNodeIO* const io, const uint32_t n)
 
 static const HpPortDesc midi_outputs[N_OUTPUTS] = {
   {"freq",
-   HP_PORT_CV,
+   HP_SIGNAL_CV,
    "Frequency of the note in Hz (A4 = 440), with bend and glide."},
   {"gate",
-   HP_PORT_CV,
+   HP_SIGNAL_CV,
    "1 while a note is held, else 0; 0 for one frame when a note ends and "
    "another starts at once (to retrigger envelopes)."},
-  {"velocity", HP_PORT_CV, "Velocity of the current note, 0..1."},
+  {"velocity", HP_SIGNAL_CV, "Velocity of the current note, 0..1."},
 };
 
 static const HpParamDesc midi_params_desc[N_PARAMS] = {

@@ -15,11 +15,11 @@ enum { P_LEVEL1, P_LEVEL2, P_LEVEL3, P_LEVEL4, P_GAIN, N_PARAMS };
 /* out = or += k * in: vectorizable; the first connected input assigns, so
    the output needs no clearing pass. */
 static inline void
-mix_run(float* const restrict       out,
+mix_run(float* const restrict out,
         const float* const restrict in,
-        const float                 k,
-        const bool                  first,
-        const uint32_t              n)
+        const float    k,
+        const bool     first,
+        const uint32_t n)
 {
   if (first) {
     for (uint32_t i = 0; i < n; ++i) {
@@ -34,12 +34,12 @@ mix_run(float* const restrict       out,
 
 /* out = or += m * level[i] * in[i]. */
 static inline void
-mix_run_signal(float* const restrict       out,
+mix_run_signal(float* const restrict out,
                const float* const restrict in,
                const float* const restrict level,
-               const float                 m,
-               const bool                  first,
-               const uint32_t              n)
+               const float    m,
+               const bool     first,
+               const uint32_t n)
 {
   if (first) {
     for (uint32_t i = 0; i < n; ++i) {
@@ -55,16 +55,16 @@ mix_run_signal(float* const restrict       out,
 static void
 mixer_process(const HpNodeIO* const io, const uint32_t n)
 {
-  const HpParamIn* const gain  = &io->param[P_GAIN];
-  float* const restrict  out   = io->out[0];
-  bool                   first = true;
+  const HpParamIn* const gain = &io->param[P_GAIN];
+  float* const restrict out   = io->out[0];
+  bool first                  = true;
 
   /* A constant master gain folds into each input's factor; a modulated one
      is applied once, at the end. */
   const float master = gain->signal ? 1.0f : gain->value;
   for (uint32_t c = 0; c < N_IN; ++c) {
-    const float* const restrict in    = io->in[c];
-    const HpParamIn* const      level = &io->param[P_LEVEL1 + c];
+    const float* const restrict in = io->in[c];
+    const HpParamIn* const level   = &io->param[P_LEVEL1 + c];
     if (!in) {
       continue;
     }
@@ -95,24 +95,21 @@ mixer_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc mixer_inputs[N_IN] = {
-  {"in1", HP_PORT_AUDIO, "Input 1, scaled by level1."},
-  {"in2", HP_PORT_AUDIO, "Input 2, scaled by level2."},
-  {"in3", HP_PORT_AUDIO, "Input 3, scaled by level3."},
-  {"in4", HP_PORT_AUDIO, "Input 4, scaled by level4."},
+  {"in1", HP_SIGNAL_AUDIO, "Input 1, scaled by level1."},
+  {"in2", HP_SIGNAL_AUDIO, "Input 2, scaled by level2."},
+  {"in3", HP_SIGNAL_AUDIO, "Input 3, scaled by level3."},
+  {"in4", HP_SIGNAL_AUDIO, "Input 4, scaled by level4."},
 };
 
 static const HpPortDesc mixer_outputs[] = {
-  {"out", HP_PORT_AUDIO, "gain * (level1 * in1 + ... + level4 * in4)."},
+  {"out", HP_SIGNAL_AUDIO, "gain * (level1 * in1 + ... + level4 * in4)."},
 };
 
-#define MIXER_LEVEL(name_, doc_) \
-  {.name = name_,                \
-   .kind = HP_PARAM_CONTINUOUS,  \
-   .unit = "",                   \
-   .min  = 0.0f,                 \
-   .max  = 2.0f,                 \
-   .def  = 1.0f,                 \
-   .doc  = doc_}
+#define MIXER_LEVEL(name_, doc_)                                         \
+  {                                                                      \
+    .name = name_, .kind = HP_PARAM_CONTINUOUS, .unit = "", .min = 0.0f, \
+    .max = 2.0f, .def = 1.0f, .doc = doc_                                \
+  }
 
 static const HpParamDesc mixer_params[N_PARAMS] = {
   MIXER_LEVEL("level1", "Linear level of in1."),

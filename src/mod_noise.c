@@ -22,8 +22,8 @@ static void
 noise_init(void* const state, const HpParamIn* const param, const float rate)
 {
   /* Murmur3's finalizer spreads consecutive counts over all 32 bits. */
-  uint32_t h = (uint32_t)atomic_fetch_add_explicit(&noise_seeds, 1u,
-                                                   memory_order_relaxed);
+  uint32_t h =
+    (uint32_t)atomic_fetch_add_explicit(&noise_seeds, 1u, memory_order_relaxed);
   h = h * 0x9E3779B9u + 0x6A09E667u;
   h ^= h >> 16;
   h *= 0x85EBCA6Bu;
@@ -40,7 +40,7 @@ noise_process(const HpNodeIO* const io, const uint32_t n)
 {
   NoiseState* const      st   = (NoiseState*)io->state;
   const HpParamIn* const gain = &io->param[P_GAIN];
-  float* const restrict  out  = io->out[0];
+  float* const restrict out   = io->out[0];
   /* The gain folded into the int-to-float scale. */
   const float k = (gain->signal ? 1.0f : gain->value) * 0x1p-31f;
 
@@ -60,7 +60,9 @@ noise_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc noise_outputs[] = {
-  {"out", HP_PORT_AUDIO, "Uniform white noise, -gain..gain (RMS gain/sqrt 3)."},
+  {"out",
+   HP_SIGNAL_AUDIO,
+   "Uniform white noise, -gain..gain (RMS gain/sqrt 3)."},
 };
 
 static const HpParamDesc noise_params[N_PARAMS] = {

@@ -41,7 +41,7 @@ saw_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc saw_outputs[] = {
-  {"out", HP_PORT_AUDIO, "The sawtooth, -gain..gain."},
+  {"out", HP_SIGNAL_AUDIO, "The sawtooth, -gain..gain."},
 };
 
 static const HpParamDesc saw_params[N_PARAMS] = {

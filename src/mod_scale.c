@@ -18,10 +18,10 @@ param_at(const HpParamIn* const p, const uint32_t i)
 static void
 scale_process(const HpNodeIO* const io, const uint32_t n)
 {
-  const float* const restrict in     = io->in[0];
-  const HpParamIn* const      gain   = &io->param[P_GAIN];
-  const HpParamIn* const      offset = &io->param[P_OFFSET];
-  float* const restrict       out    = io->out[0];
+  const float* const restrict in = io->in[0];
+  const HpParamIn* const gain    = &io->param[P_GAIN];
+  const HpParamIn* const offset  = &io->param[P_OFFSET];
+  float* const restrict out      = io->out[0];
   if (!gain->signal && !offset->signal) {
     const float g = gain->value;
     const float o = offset->value;
@@ -36,11 +36,11 @@ scale_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc scale_inputs[] = {
-  {"in", HP_PORT_CV, "The control signal to scale (unconnected: 0)."},
+  {"in", HP_SIGNAL_CV, "The control signal to scale (unconnected: 0)."},
 };
 
 static const HpPortDesc scale_outputs[] = {
-  {"out", HP_PORT_CV, "offset + gain * in."},
+  {"out", HP_SIGNAL_CV, "offset + gain * in."},
 };
 
 static const HpParamDesc scale_params[N_PARAMS] = {

@@ -26,14 +26,13 @@ sine_wave(const uint32_t phase,
 static void
 sine_process(const HpNodeIO* const io, const uint32_t n)
 {
-  static const HpOsc osc = {.wave   = sine_wave,
-                            .detune = P_DETUNE,
-                            .width  = HP_OSC_NONE};
+  static const HpOsc osc = {
+    .wave = sine_wave, .detune = P_DETUNE, .width = HP_OSC_NONE};
   hp_osc_process(&osc, io, n);
 }
 
 static const HpPortDesc sine_outputs[] = {
-  {"out", HP_PORT_AUDIO, "The sine wave, -gain..gain."},
+  {"out", HP_SIGNAL_AUDIO, "The sine wave, -gain..gain."},
 };
 
 static const HpParamDesc sine_params[N_PARAMS] = {

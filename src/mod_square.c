@@ -39,7 +39,7 @@ square_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc square_outputs[] = {
-  {"out", HP_PORT_AUDIO, "The pulse wave, -gain..gain."},
+  {"out", HP_SIGNAL_AUDIO, "The pulse wave, -gain..gain."},
 };
 
 static const HpParamDesc square_params[N_PARAMS] = {
@@ -52,8 +52,7 @@ static const HpParamDesc square_params[N_PARAMS] = {
    .min     = 0.01f,
    .max     = 0.99f,
    .def     = 0.5f,
-   .doc =
-     "Pulse width: the fraction of the cycle spent high (0.5 = square)."},
+   .doc = "Pulse width: the fraction of the cycle spent high (0.5 = square)."},
   HP_PARAM_OSC_DETUNE,
 };
 

@@ -35,7 +35,7 @@ triangle_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc triangle_outputs[] = {
-  {"out", HP_PORT_AUDIO, "The triangle wave, -gain..gain."},
+  {"out", HP_SIGNAL_AUDIO, "The triangle wave, -gain..gain."},
 };
 
 static const HpParamDesc triangle_params[N_PARAMS] = {

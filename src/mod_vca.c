@@ -10,10 +10,10 @@
 enum { P_GAIN, N_PARAMS };
 
 static inline void
-vca_run(float* const restrict       out,
+vca_run(float* const restrict out,
         const float* const restrict in,
-        const float                 g,
-        const uint32_t              n)
+        const float    g,
+        const uint32_t n)
 {
   for (uint32_t i = 0; i < n; ++i) {
     out[i] = in[i] * g;
@@ -21,10 +21,10 @@ vca_run(float* const restrict       out,
 }
 
 static inline void
-vca_run_signal(float* const restrict       out,
+vca_run_signal(float* const restrict out,
                const float* const restrict in,
                const float* const restrict g,
-               const uint32_t              n)
+               const uint32_t n)
 {
   for (uint32_t i = 0; i < n; ++i) {
     out[i] = in[i] * g[i];
@@ -34,9 +34,9 @@ vca_run_signal(float* const restrict       out,
 static void
 vca_process(const HpNodeIO* const io, const uint32_t n)
 {
-  const float* const restrict in   = io->in[0];
-  const HpParamIn* const      gain = &io->param[P_GAIN];
-  float* const restrict       out  = io->out[0];
+  const float* const restrict in = io->in[0];
+  const HpParamIn* const gain    = &io->param[P_GAIN];
+  float* const restrict out      = io->out[0];
 
   /* A whole chunk with a constant count, which gcc vectorizes best (dsp.h). */
   if (!in) {
@@ -55,11 +55,11 @@ vca_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc vca_inputs[] = {
-  {"in", HP_PORT_AUDIO, "The signal to scale."},
+  {"in", HP_SIGNAL_AUDIO, "The signal to scale."},
 };
 
 static const HpPortDesc vca_outputs[] = {
-  {"out", HP_PORT_AUDIO, "in * gain."},
+  {"out", HP_SIGNAL_AUDIO, "in * gain."},
 };
 
 static const HpParamDesc vca_params[N_PARAMS] = {

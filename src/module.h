@@ -31,14 +31,14 @@ extern "C" {
 #define HP_MAX_PARAMS 16u
 
 typedef enum {
-  HP_PORT_AUDIO, /**< sound: summed into the output when it feeds nothing */
-  HP_PORT_CV,    /**< control signal (Hz, 0..1, ...): never auto-summed */
-} HpPortKind;
+  HP_SIGNAL_AUDIO, /**< sound: summed into the output when it feeds nothing */
+  HP_SIGNAL_CV,    /**< control signal (Hz, 0..1, ...): never auto-summed */
+} HpSignalKind;
 
 typedef struct {
-  const char* name; /**< "in", "out", "env" */
-  HpPortKind  kind;
-  const char* doc;
+  const char*  name; /**< "in", "out", "env" */
+  HpSignalKind kind;
+  const char*  doc;
 } HpPortDesc;
 
 typedef enum {
@@ -52,12 +52,12 @@ typedef struct {
   const char*        name;    /**< "freq" */
   const char* const* aliases; /**< NULL-terminated, or NULL: {"frequency"} */
   HpParamKind        kind;
-  const char*        unit;    /**< "Hz", "ms", "dB", "" */
+  const char*        unit; /**< "Hz", "ms", "dB", "" */
   float              min;
   float              max;
   float              def;
-  bool               log_scale; /**< macro curves and UIs map it exponentially */
-  const char* const* choices;   /**< HP_PARAM_ENUM: NULL-terminated names */
+  bool log_scale;             /**< macro curves and UIs map it exponentially */
+  const char* const* choices; /**< HP_PARAM_ENUM: NULL-terminated names */
   const char*        doc;
 } HpParamDesc;
 

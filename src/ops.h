@@ -1,5 +1,5 @@
 /*
-  The one table of protocol operations (DESIGN.md section 3).
+  The one table of protocol operations (README, "The patch protocol").
 
   Each operation type has one descriptor: its text command, its atom (and
   Turtle) class, whether it is staged or live, and one descriptor per field
@@ -16,7 +16,7 @@
   No LV2 types here: keys and classes are URI strings, which plugin/ maps
   once at instantiate (hp_map_uris()).
 
-  A new field of an op: its member in the op's struct (hotpatch.h) and its
+  A new field of an op: its member in the op's struct (engine.h) and its
   row here in ops.c; then its behaviour (patch.c or engine.c).  A new key
   also needs its rdfs:label and rdfs:comment in ttl/hp.ttl (test_docs.sh
   says so).
@@ -25,7 +25,7 @@
 #ifndef HP_OPS_H
 #define HP_OPS_H
 
-#include "hotpatch.h"
+#include "engine.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,16 +63,16 @@ typedef enum {
 } HpTextForm;
 
 typedef struct {
-  const char* name;    /**< the text form's keyword; docs */
-  const char* usage;   /**< the text form's usage word: "ID", "warmup=BLOCKS" */
-  const char* what;    /**< a text error's name for it: "gate" */
-  const char* key;     /**< atom key and Turtle predicate: "hp:module" */
+  const char* name;  /**< the text form's keyword; docs */
+  const char* usage; /**< the text form's usage word: "ID", "warmup=BLOCKS" */
+  const char* what;  /**< a text error's name for it: "gate" */
+  const char* key;   /**< atom key and Turtle predicate: "hp:module" */
   HpFieldType type;
   HpTextForm  text;
-  size_t      offset;  /**< into HpOp */
-  size_t      size;    /**< string fields: the buffer's size */
-  size_t      alt;     /**< HP_FIELD_VALUE: offset of the choice name */
-  float       def;     /**< what hp_op_init() puts (numbers, bools) */
+  size_t      offset; /**< into HpOp */
+  size_t      size;   /**< string fields: the buffer's size */
+  size_t      alt;    /**< HP_FIELD_VALUE: offset of the choice name */
+  float       def;    /**< what hp_op_init() puts (numbers, bools) */
   /** The domain every decoder accepts (else "must be <expects>"): a whole
       number for HP_FIELD_INT, and within [dom_min, dom_max]. */
   float       dom_min, dom_max;
@@ -95,18 +95,18 @@ typedef enum {
 
 typedef struct {
   HpOpType           type;
-  const char*        name;       /**< text command ("create"), or NULL */
-  const char*        class_uri;  /**< atom and Turtle class, or NULL */
+  const char*        name;      /**< text command ("create"), or NULL */
+  const char*        class_uri; /**< atom and Turtle class, or NULL */
   const char*        class_curie;
-  const char*        property;   /**< patch:Set: the property set, or NULL */
+  const char*        property; /**< patch:Set: the property set, or NULL */
   const char*        property_curie;
   HpOpEffect         effect;
   bool               in_document; /**< an op of a Turtle scene */
   const HpFieldDesc* fields;
   uint32_t           n_fields;
-  const char*        example;    /**< README: the text form, or NULL */
-  const char*        atom_doc;   /**< README: the atom column, NULL: class */
-  const char*        doc;        /**< README: the effect */
+  const char*        example;  /**< README: the text form, or NULL */
+  const char*        atom_doc; /**< README: the atom column, NULL: class */
+  const char*        doc;      /**< README: the effect */
 } HpOpDesc;
 
 /** The descriptor of `type`; every HpOpType below HP_N_OP_TYPES has one. */

@@ -82,8 +82,8 @@ static uint32_t
 hash_link(const HpPatchLink* const l)
 {
   uint32_t       h        = 2166136261u;
-  const uint32_t fields[] = {l->src, l->src_port, (uint32_t)l->kind, l->dst,
-                             l->dst_index};
+  const uint32_t fields[] = {
+    l->src, l->src_port, (uint32_t)l->kind, l->dst, l->dst_index};
   for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); ++i) {
     h = (h ^ fields[i]) * 16777619u;
     h ^= h >> 15;
@@ -94,8 +94,8 @@ hash_link(const HpPatchLink* const l)
 static bool
 same_link(const HpPatchLink* const a, const HpPatchLink* const b)
 {
-  return a->src == b->src && a->src_port == b->src_port &&
-         a->kind == b->kind && a->dst == b->dst && a->dst_index == b->dst_index;
+  return a->src == b->src && a->src_port == b->src_port && a->kind == b->kind &&
+         a->dst == b->dst && a->dst_index == b->dst_index;
 }
 
 static void
@@ -161,8 +161,9 @@ resize(void* const array, const size_t count, const size_t elem)
 
 /* A hash table of at least twice `cap` slots, emptied, or false. */
 static bool
-resize_table(uint32_t** const table, uint32_t* const n_slots,
-             const uint32_t cap)
+resize_table(uint32_t** const table,
+             uint32_t* const  n_slots,
+             const uint32_t   cap)
 {
   uint32_t n = 16u;
   while (n < 2u * cap) {
@@ -320,8 +321,11 @@ hp_patch_find(const HpPatch* const patch, const char* const id)
 
 /* Names for messages: "in, gate" */
 static void
-list_names(char* const buf, const size_t size, const void* const items,
-           const uint32_t n, const size_t stride)
+list_names(char* const       buf,
+           const size_t      size,
+           const void* const items,
+           const uint32_t    n,
+           const size_t      stride)
 {
   size_t len = 0;
   buf[0]     = '\0';
@@ -340,16 +344,21 @@ list_types(char* const buf, const size_t size)
   size_t len = 0;
   buf[0]     = '\0';
   for (const HpModuleDesc* const* t = hp_module_types; *t && len < size; ++t) {
-    len += (size_t)snprintf(buf + len, size - len, "%s%s",
-                            t == hp_module_types ? "" : ", ", (*t)->type);
+    len += (size_t)snprintf(buf + len,
+                            size - len,
+                            "%s%s",
+                            t == hp_module_types ? "" : ", ",
+                            (*t)->type);
   }
 }
 
 static HpStatus
 unknown_module(const char* const id, HpError* const err)
 {
-  return hp_error(err, HP_ERR_UNKNOWN_MODULE,
-                  "no module '%s' in the patch; create it first", id);
+  return hp_error(err,
+                  HP_ERR_UNKNOWN_MODULE,
+                  "no module '%s' in the patch; create it first",
+                  id);
 }
 
 static HpStatus
@@ -361,21 +370,25 @@ check_id(const HpPatch* const patch, const char* const id, HpError* const err)
              (id[0] >= 'A' && id[0] <= 'Z'));
   for (size_t i = 1; ok && i < len; ++i) {
     const char c = id[i];
-    ok = c == '_' || c == '-' || (c >= 'a' && c <= 'z') ||
+    ok           = c == '_' || c == '-' || (c >= 'a' && c <= 'z') ||
          (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   }
   if (!ok) {
-    return hp_error(err, HP_ERR_BAD_ID,
+    return hp_error(err,
+                    HP_ERR_BAD_ID,
                     "invalid module id '%.*s': use 1 to %u letters, digits, "
                     "'_' or '-', starting with a letter or '_'",
-                    64, id, HP_ID_MAX - 1u);
+                    64,
+                    id,
+                    HP_ID_MAX - 1u);
   }
   if (!strcmp(id, HP_SINK_ID)) {
-    return hp_error(err, HP_ERR_BAD_ID,
-                    "module id 'out' is reserved for the stereo output");
+    return hp_error(
+      err, HP_ERR_BAD_ID, "module id 'out' is reserved for the stereo output");
   }
   if (hp_patch_find(patch, id) >= 0) {
-    return hp_error(err, HP_ERR_DUPLICATE_ID,
+    return hp_error(err,
+                    HP_ERR_DUPLICATE_ID,
                     "a module named '%s' already exists; delete it first or "
                     "choose another id",
                     id);
@@ -395,46 +408,71 @@ hp_float_text(const float value, char* const buf)
 }
 
 HpStatus
-hp_param_check(const HpPatchModule* const module, const uint32_t param,
-               const float value, HpError* const err)
+hp_param_check(const HpPatchModule* const module,
+               const uint32_t             param,
+               const float                value,
+               HpError* const             err)
 {
   const HpParamDesc* p = &module->desc->params[param];
   if (!isfinite(value)) {
-    return hp_error(err, HP_ERR_BAD_VALUE,
+    return hp_error(err,
+                    HP_ERR_BAD_VALUE,
                     "value for %s:%s must be a finite number, not %g",
-                    module->id, p->name, (double)value);
+                    module->id,
+                    p->name,
+                    (double)value);
   }
   if (value < p->min || value > p->max) {
-    return hp_error(err, HP_ERR_BAD_VALUE,
+    return hp_error(err,
+                    HP_ERR_BAD_VALUE,
                     "value %g for %s:%s is out of range %g..%g%s%s",
-                    (double)value, module->id, p->name, (double)p->min,
-                    (double)p->max, p->unit[0] ? " " : "", p->unit);
+                    (double)value,
+                    module->id,
+                    p->name,
+                    (double)p->min,
+                    (double)p->max,
+                    p->unit[0] ? " " : "",
+                    p->unit);
   }
   if (p->kind != HP_PARAM_CONTINUOUS && value != floorf(value) &&
       p->kind != HP_PARAM_GATE) {
-    return hp_error(err, HP_ERR_BAD_VALUE,
-                    "value %g for %s:%s must be a whole number", (double)value,
-                    module->id, p->name);
+    return hp_error(err,
+                    HP_ERR_BAD_VALUE,
+                    "value %g for %s:%s must be a whole number",
+                    (double)value,
+                    module->id,
+                    p->name);
   }
   return HP_SUCCESS;
 }
 
 static HpStatus
-unknown_param(const HpPatchModule* const m, const char* const name,
-              HpError* const err)
+unknown_param(const HpPatchModule* const m,
+              const char* const          name,
+              HpError* const             err)
 {
   char params[200];
-  list_names(params, sizeof(params), m->desc->params, m->desc->n_params,
+  list_names(params,
+             sizeof(params),
+             m->desc->params,
+             m->desc->n_params,
              sizeof(HpParamDesc));
-  return hp_error(err, HP_ERR_UNKNOWN_PARAM,
+  return hp_error(err,
+                  HP_ERR_UNKNOWN_PARAM,
                   "module '%s' (%s) has no parameter '%s'; parameters: %s",
-                  m->id, m->desc->type, name, params);
+                  m->id,
+                  m->desc->type,
+                  name,
+                  params);
 }
 
 HpStatus
-hp_patch_find_param(const HpPatch* const patch, const char* const module,
-                    const char* const param, uint32_t* const mod_index,
-                    uint32_t* const param_index, HpError* const err)
+hp_patch_find_param(const HpPatch* const patch,
+                    const char* const    module,
+                    const char* const    param,
+                    uint32_t* const      mod_index,
+                    uint32_t* const      param_index,
+                    HpError* const       err)
 {
   const int m = hp_patch_find(patch, module);
   if (m < 0) {
@@ -452,17 +490,21 @@ hp_patch_find_param(const HpPatch* const patch, const char* const module,
 
 /* Split "mod:port" into its parts; port is "" when absent. */
 static HpStatus
-split_spec(const char* const spec, char* const mod, char* const port,
-           HpError* const err)
+split_spec(const char* const spec,
+           char* const       mod,
+           char* const       port,
+           HpError* const    err)
 {
   const char*  colon = strchr(spec, ':');
   const size_t mlen  = colon ? (size_t)(colon - spec) : strlen(spec);
   if (mlen == 0 || mlen >= HP_ID_MAX ||
       (colon && strlen(colon + 1) >= HP_NAME_MAX)) {
-    return hp_error(err, HP_ERR_SYNTAX,
+    return hp_error(err,
+                    HP_ERR_SYNTAX,
                     "'%.*s' is not a port: write a module id, optionally "
                     "followed by ':port', e.g. osc1 or filt1:cutoff",
-                    64, spec);
+                    64,
+                    spec);
   }
   memcpy(mod, spec, mlen);
   mod[mlen] = '\0';
@@ -471,9 +513,11 @@ split_spec(const char* const spec, char* const mod, char* const port,
 }
 
 static HpStatus
-resolve_source(const HpPatch* const patch, const char* const spec,
-               uint32_t* const module, uint32_t* const port,
-               HpError* const err)
+resolve_source(const HpPatch* const patch,
+               const char* const    spec,
+               uint32_t* const      module,
+               uint32_t* const      port,
+               HpError* const       err)
 {
   char     mod[HP_ID_MAX];
   char     name[HP_NAME_MAX];
@@ -484,19 +528,24 @@ resolve_source(const HpPatch* const patch, const char* const spec,
   const int m = hp_patch_find(patch, mod);
   if (m < 0) {
     return !strcmp(mod, HP_SINK_ID)
-             ? hp_error(err, HP_ERR_UNKNOWN_PORT,
+             ? hp_error(err,
+                        HP_ERR_UNKNOWN_PORT,
                         "'out' is the stereo output; it cannot be a source")
              : unknown_module(mod, err);
   }
   const HpModuleDesc* desc = patch->modules[m].desc;
-  const int p = name[0] ? hp_module_find_output(desc, name) : 0;
+  const int           p    = name[0] ? hp_module_find_output(desc, name) : 0;
   if (p < 0) {
     char outs[200];
-    list_names(outs, sizeof(outs), desc->outputs, desc->n_outputs,
-               sizeof(HpPortDesc));
-    return hp_error(err, HP_ERR_UNKNOWN_PORT,
-                    "module '%s' (%s) has no output '%s'; outputs: %s", mod,
-                    desc->type, name, outs);
+    list_names(
+      outs, sizeof(outs), desc->outputs, desc->n_outputs, sizeof(HpPortDesc));
+    return hp_error(err,
+                    HP_ERR_UNKNOWN_PORT,
+                    "module '%s' (%s) has no output '%s'; outputs: %s",
+                    mod,
+                    desc->type,
+                    name,
+                    outs);
   }
   *module = (uint32_t)m;
   *port   = (uint32_t)p;
@@ -504,8 +553,10 @@ resolve_source(const HpPatch* const patch, const char* const spec,
 }
 
 static HpStatus
-resolve_dest(const HpPatch* const patch, const char* const spec,
-             HpPatchLink* const link, HpError* const err)
+resolve_dest(const HpPatch* const patch,
+             const char* const    spec,
+             HpPatchLink* const   link,
+             HpError* const       err)
 {
   char     mod[HP_ID_MAX];
   char     name[HP_NAME_MAX];
@@ -523,7 +574,8 @@ resolve_dest(const HpPatch* const patch, const char* const spec,
     } else if (!strcmp(name, "right")) {
       link->dst_index = 2;
     } else {
-      return hp_error(err, HP_ERR_UNKNOWN_PORT,
+      return hp_error(err,
+                      HP_ERR_UNKNOWN_PORT,
                       "the output 'out' has no port '%s'; use out, out:left "
                       "or out:right",
                       name);
@@ -538,10 +590,13 @@ resolve_dest(const HpPatch* const patch, const char* const spec,
   link->dst                = (uint32_t)m;
   if (!name[0]) {
     if (!desc->n_inputs) {
-      return hp_error(err, HP_ERR_UNKNOWN_PORT,
+      return hp_error(err,
+                      HP_ERR_UNKNOWN_PORT,
                       "module '%s' (%s) has no audio input; connect to one of "
                       "its parameters instead, e.g. %s:%s",
-                      mod, desc->type, mod,
+                      mod,
+                      desc->type,
+                      mod,
                       desc->n_params ? desc->params[0].name : "?");
     }
     link->kind      = HP_DEST_INPUT;
@@ -562,14 +617,19 @@ resolve_dest(const HpPatch* const patch, const char* const spec,
   }
   char ins[160];
   char params[200];
-  list_names(ins, sizeof(ins), desc->inputs, desc->n_inputs,
-             sizeof(HpPortDesc));
-  list_names(params, sizeof(params), desc->params, desc->n_params,
-             sizeof(HpParamDesc));
-  return hp_error(err, HP_ERR_UNKNOWN_PORT,
+  list_names(
+    ins, sizeof(ins), desc->inputs, desc->n_inputs, sizeof(HpPortDesc));
+  list_names(
+    params, sizeof(params), desc->params, desc->n_params, sizeof(HpParamDesc));
+  return hp_error(err,
+                  HP_ERR_UNKNOWN_PORT,
                   "module '%s' (%s) has no input or parameter '%s'; inputs: "
                   "%s; parameters: %s",
-                  mod, desc->type, name, ins, params);
+                  mod,
+                  desc->type,
+                  name,
+                  ins,
+                  params);
 }
 
 static int
@@ -581,7 +641,7 @@ find_link(const HpPatch* const patch, const HpPatchLink* const link)
   }
   const uint32_t mask = x->n_link_slots - 1u;
   for (uint32_t i = hash_link(link) & mask; x->link_slots[i];
-       i = (i + 1u) & mask) {
+       i          = (i + 1u) & mask) {
     const uint32_t k = x->link_slots[i] - 1u;
     if (same_link(&patch->links[k], link)) {
       return (int)k;
@@ -652,10 +712,10 @@ reaches(HpPatch* const patch, const uint32_t from, const uint32_t to)
     x->stamp = 0;
   }
   x->stamp += 2u;
-  Search f = {x->stack_f, 1, 0, x->first_out, x->next_out, true, x->stamp,
-              x->stamp + 1u};
-  Search b = {x->stack_b, 1, 0, x->first_in, x->next_in, false, x->stamp + 1u,
-              x->stamp};
+  Search f = {
+    x->stack_f, 1, 0, x->first_out, x->next_out, true, x->stamp, x->stamp + 1u};
+  Search b = {
+    x->stack_b, 1, 0, x->first_in, x->next_in, false, x->stamp + 1u, x->stamp};
   x->mark[from] = f.mine;
   x->mark[to]   = b.mine;
   f.stack[0]    = from;
@@ -709,33 +769,43 @@ static HpStatus
 op_connect(HpPatch* const patch, const HpOp* const op, HpError* const err)
 {
   HpPatchLink link = {0, 0, HP_DEST_INPUT, 0, 0};
-  HpStatus    st   = resolve_source(patch, op->connect.source, &link.src,
-                               &link.src_port, err);
+  HpStatus    st =
+    resolve_source(patch, op->connect.source, &link.src, &link.src_port, err);
   if (st || (st = resolve_dest(patch, op->connect.dest, &link, err))) {
     return st;
   }
   const int existing = find_link(patch, &link);
   if (op->type == HP_OP_DISCONNECT) {
     if (existing < 0) {
-      return hp_error(err, HP_ERR_NOT_CONNECTED,
-                      "'%s' is not connected to '%s'", op->connect.source, op->connect.dest);
+      return hp_error(err,
+                      HP_ERR_NOT_CONNECTED,
+                      "'%s' is not connected to '%s'",
+                      op->connect.source,
+                      op->connect.dest);
     }
-    memmove(&patch->links[existing], &patch->links[existing + 1],
+    memmove(&patch->links[existing],
+            &patch->links[existing + 1],
             (patch->n_links - (uint32_t)existing - 1u) * sizeof(HpPatchLink));
     --patch->n_links;
     reindex(patch);
     return HP_SUCCESS;
   }
   if (existing >= 0) {
-    return hp_error(err, HP_ERR_ALREADY_CONNECTED,
-                    "'%s' is already connected to '%s'", op->connect.source, op->connect.dest);
+    return hp_error(err,
+                    HP_ERR_ALREADY_CONNECTED,
+                    "'%s' is already connected to '%s'",
+                    op->connect.source,
+                    op->connect.dest);
   }
   if (link.kind != HP_DEST_SINK && !patch->defer_cycle_check &&
       reaches(patch, link.dst, link.src)) {
-    return hp_error(err, HP_ERR_CYCLE,
+    return hp_error(err,
+                    HP_ERR_CYCLE,
                     "connecting '%s' to '%s' would create a cycle: '%s' "
                     "already depends on '%s'",
-                    op->connect.source, op->connect.dest, patch->modules[link.src].id,
+                    op->connect.source,
+                    op->connect.dest,
+                    patch->modules[link.src].id,
                     patch->modules[link.dst].id);
   }
   if (!reserve_links(patch, patch->n_links + 1u)) {
@@ -757,12 +827,16 @@ op_create(HpPatch* const patch, const HpOp* const op, HpError* const err)
   if (!desc) {
     char types[400];
     list_types(types, sizeof(types));
-    return hp_error(err, HP_ERR_UNKNOWN_TYPE,
-                    "unknown module type '%.*s'; known types: %s", 64, op->create.type,
+    return hp_error(err,
+                    HP_ERR_UNKNOWN_TYPE,
+                    "unknown module type '%.*s'; known types: %s",
+                    64,
+                    op->create.type,
                     types);
   }
   if (patch->n_modules >= HP_MAX_MODULES) {
-    return hp_error(err, HP_ERR_TOO_LARGE,
+    return hp_error(err,
+                    HP_ERR_TOO_LARGE,
                     "the patch already has %u modules, the most it can hold",
                     HP_MAX_MODULES);
   }
@@ -808,7 +882,8 @@ op_delete(HpPatch* const patch, const HpOp* const op, HpError* const err)
     }
   }
   patch->n_macros = n;
-  memmove(&patch->modules[m], &patch->modules[m + 1u],
+  memmove(&patch->modules[m],
+          &patch->modules[m + 1u],
           (patch->n_modules - m - 1u) * sizeof(HpPatchModule));
   --patch->n_modules;
   reindex(patch);
@@ -818,15 +893,17 @@ op_delete(HpPatch* const patch, const HpOp* const op, HpError* const err)
 static HpStatus
 op_set(HpPatch* const patch, const HpOp* const op, HpError* const err)
 {
-  uint32_t   m     = 0;
-  uint32_t   p     = 0;
+  uint32_t    m    = 0;
+  uint32_t    p    = 0;
   const char* name = op->set.param;
-  HpStatus   st    = hp_patch_find_param(patch, op->set.module, name, &m, &p, err);
+  HpStatus st = hp_patch_find_param(patch, op->set.module, name, &m, &p, err);
   if (st) {
     const int found = hp_patch_find(patch, op->set.module);
     if (op->type == HP_OP_GATE && found >= 0) {
-      return hp_error(err, HP_ERR_UNKNOWN_PARAM,
-                      "module '%s' (%s) has no gate; gate an adsr", op->set.module,
+      return hp_error(err,
+                      HP_ERR_UNKNOWN_PARAM,
+                      "module '%s' (%s) has no gate; gate an adsr",
+                      op->set.module,
                       patch->modules[found].desc->type);
     }
     return st;
@@ -835,19 +912,28 @@ op_set(HpPatch* const patch, const HpOp* const op, HpError* const err)
   const HpParamDesc* pd    = &pm->desc->params[p];
   float              value = op->set.value;
   if (op->set.choice[0]) {
-    const int choice = pd->choices ? hp_param_find_choice(pd, op->set.choice) : -1;
+    const int choice =
+      pd->choices ? hp_param_find_choice(pd, op->set.choice) : -1;
     if (choice < 0) {
       char choices[200] = "none: it takes a number";
       if (pd->choices) {
         size_t len = 0;
         for (uint32_t i = 0; pd->choices[i] && len < sizeof(choices); ++i) {
-          len += (size_t)snprintf(choices + len, sizeof(choices) - len, "%s%s",
-                                  i ? ", " : "", pd->choices[i]);
+          len += (size_t)snprintf(choices + len,
+                                  sizeof(choices) - len,
+                                  "%s%s",
+                                  i ? ", " : "",
+                                  pd->choices[i]);
         }
       }
-      return hp_error(err, HP_ERR_BAD_VALUE,
-                      "'%.*s' is not a value of %s:%s; choices: %s", 64,
-                      op->set.choice, pm->id, pd->name, choices);
+      return hp_error(err,
+                      HP_ERR_BAD_VALUE,
+                      "'%.*s' is not a value of %s:%s; choices: %s",
+                      64,
+                      op->set.choice,
+                      pm->id,
+                      pd->name,
+                      choices);
     }
     value = (float)choice;
   }
@@ -865,32 +951,41 @@ static HpStatus
 op_macro(HpPatch* const patch, const HpOp* const op, HpError* const err)
 {
   if (op->macro.macro < 1 || op->macro.macro > HP_N_MACROS) {
-    return hp_error(err, HP_ERR_BAD_VALUE, "macro %u does not exist; use 1..%u",
-                    op->macro.macro, HP_N_MACROS);
+    return hp_error(err,
+                    HP_ERR_BAD_VALUE,
+                    "macro %u does not exist; use 1..%u",
+                    op->macro.macro,
+                    HP_N_MACROS);
   }
   char     mod[HP_ID_MAX];
   char     name[HP_NAME_MAX];
-  uint32_t m = 0;
-  uint32_t p = 0;
+  uint32_t m  = 0;
+  uint32_t p  = 0;
   HpStatus st = split_spec(op->macro.target, mod, name, err);
   if (st || (st = hp_patch_find_param(patch, mod, name, &m, &p, err))) {
     return st;
   }
   const bool exponential = !strcmp(op->macro.curve, "exp");
   if (!exponential && op->macro.curve[0] && strcmp(op->macro.curve, "lin")) {
-    return hp_error(err, HP_ERR_BAD_VALUE,
-                    "macro curve '%.*s' unknown; use lin or exp", 32, op->macro.curve);
+    return hp_error(err,
+                    HP_ERR_BAD_VALUE,
+                    "macro curve '%.*s' unknown; use lin or exp",
+                    32,
+                    op->macro.curve);
   }
   if ((st = hp_param_check(&patch->modules[m], p, op->macro.lo, err)) ||
       (st = hp_param_check(&patch->modules[m], p, op->macro.hi, err))) {
     return st;
   }
   if (exponential && (op->macro.lo <= 0.0f || op->macro.hi <= 0.0f)) {
-    return hp_error(err, HP_ERR_BAD_VALUE,
+    return hp_error(err,
+                    HP_ERR_BAD_VALUE,
                     "an exp macro range must be above 0, not %g..%g",
-                    (double)op->macro.lo, (double)op->macro.hi);
+                    (double)op->macro.lo,
+                    (double)op->macro.hi);
   }
-  const HpMacroMap map = {op->macro.macro - 1u, m, p, op->macro.lo, op->macro.hi, exponential};
+  const HpMacroMap map = {
+    op->macro.macro - 1u, m, p, op->macro.lo, op->macro.hi, exponential};
   for (uint32_t i = 0; i < patch->n_macros; ++i) {
     HpMacroMap* old = &patch->macros[i];
     if (old->macro == map.macro && old->module == m && old->param == p) {
@@ -899,8 +994,11 @@ op_macro(HpPatch* const patch, const HpOp* const op, HpError* const err)
     }
   }
   if (patch->n_macros >= HP_MAX_MACRO_MAPS) {
-    return hp_error(err, HP_ERR_TOO_LARGE, "the patch already maps %u macro "
-                    "targets, the most it can hold", HP_MAX_MACRO_MAPS);
+    return hp_error(err,
+                    HP_ERR_TOO_LARGE,
+                    "the patch already maps %u macro "
+                    "targets, the most it can hold",
+                    HP_MAX_MACRO_MAPS);
   }
   patch->macros[patch->n_macros++] = map;
   return HP_SUCCESS;
@@ -910,26 +1008,35 @@ HpStatus
 hp_patch_apply(HpPatch* const patch, const HpOp* const op, HpError* const err)
 {
   switch (op->type) {
-  case HP_OP_CREATE: return op_create(patch, op, err);
-  case HP_OP_DELETE: return op_delete(patch, op, err);
+  case HP_OP_CREATE:
+    return op_create(patch, op, err);
+  case HP_OP_DELETE:
+    return op_delete(patch, op, err);
   case HP_OP_CONNECT:
-  case HP_OP_DISCONNECT: return op_connect(patch, op, err);
+  case HP_OP_DISCONNECT:
+    return op_connect(patch, op, err);
   case HP_OP_SET:
-  case HP_OP_GATE: return op_set(patch, op, err);
-  case HP_OP_MACRO: return op_macro(patch, op, err);
-  case HP_OP_CLEAR: hp_patch_clear(patch); return HP_SUCCESS;
-  default: break;
+  case HP_OP_GATE:
+    return op_set(patch, op, err);
+  case HP_OP_MACRO:
+    return op_macro(patch, op, err);
+  case HP_OP_CLEAR:
+    hp_patch_clear(patch);
+    return HP_SUCCESS;
+  default:
+    break;
   }
-  return hp_error(err, HP_ERR_BAD_MESSAGE, "not a patch edit (op %d)",
-                  (int)op->type);
+  return hp_error(
+    err, HP_ERR_BAD_MESSAGE, "not a patch edit (op %d)", (int)op->type);
 }
 
 /* The ops that build `patch`, in order: creates (each followed by its
    values off the default), connections, macro mappings.  `func` gets each;
    the text and Turtle writers share it. */
 void
-hp_patch_each_op(const HpPatch* const patch, HpPatchOpFunc const func,
-                 void* const data)
+hp_patch_each_op(const HpPatch* const patch,
+                 HpPatchOpFunc const  func,
+                 void* const          data)
 {
   static const char* const sinks[] = {"out", "out:left", "out:right"};
   HpOp                     op;
@@ -948,7 +1055,9 @@ hp_patch_each_op(const HpPatch* const patch, HpPatchOpFunc const func,
       snprintf(op.set.module, sizeof(op.set.module), "%s", m->id);
       snprintf(op.set.param, sizeof(op.set.param), "%s", pd->name);
       if (pd->kind == HP_PARAM_ENUM) {
-        snprintf(op.set.choice, sizeof(op.set.choice), "%s",
+        snprintf(op.set.choice,
+                 sizeof(op.set.choice),
+                 "%s",
                  pd->choices[(int)m->value[p]]);
       } else {
         op.set.value = m->value[p];
@@ -960,14 +1069,20 @@ hp_patch_each_op(const HpPatch* const patch, HpPatchOpFunc const func,
     const HpPatchLink*   l   = &patch->links[i];
     const HpPatchModule* src = &patch->modules[l->src];
     hp_op_init(&op, HP_OP_CONNECT);
-    snprintf(op.connect.source, sizeof(op.connect.source), "%s:%s", src->id,
+    snprintf(op.connect.source,
+             sizeof(op.connect.source),
+             "%s:%s",
+             src->id,
              src->desc->outputs[l->src_port].name);
     if (l->kind == HP_DEST_SINK) {
-      snprintf(op.connect.dest, sizeof(op.connect.dest), "%s",
-               sinks[l->dst_index]);
+      snprintf(
+        op.connect.dest, sizeof(op.connect.dest), "%s", sinks[l->dst_index]);
     } else {
       const HpPatchModule* dst = &patch->modules[l->dst];
-      snprintf(op.connect.dest, sizeof(op.connect.dest), "%s:%s", dst->id,
+      snprintf(op.connect.dest,
+               sizeof(op.connect.dest),
+               "%s:%s",
+               dst->id,
                l->kind == HP_DEST_INPUT ? dst->desc->inputs[l->dst_index].name
                                         : dst->desc->params[l->dst_index].name);
     }
@@ -978,11 +1093,16 @@ hp_patch_each_op(const HpPatch* const patch, HpPatchOpFunc const func,
     const HpPatchModule* m   = &patch->modules[map->module];
     hp_op_init(&op, HP_OP_MACRO);
     op.macro.macro = map->macro + 1u;
-    snprintf(op.macro.target, sizeof(op.macro.target), "%s:%s", m->id,
+    snprintf(op.macro.target,
+             sizeof(op.macro.target),
+             "%s:%s",
+             m->id,
              m->desc->params[map->param].name);
     op.macro.lo = map->lo;
     op.macro.hi = map->hi;
-    snprintf(op.macro.curve, sizeof(op.macro.curve), "%s",
+    snprintf(op.macro.curve,
+             sizeof(op.macro.curve),
+             "%s",
              map->exponential ? "exp" : "lin");
     func(&op, data);
   }
@@ -999,13 +1119,14 @@ write_op_text(const HpOp* const op, void* const data)
 {
   TextOut* const out = (TextOut*)data;
   const size_t   at  = out->len < out->size ? out->len : out->size;
-  out->len += hp_op_write_text(op, out->buf ? out->buf + at : NULL,
-                               out->size - at);
+  out->len +=
+    hp_op_write_text(op, out->buf ? out->buf + at : NULL, out->size - at);
 }
 
 size_t
-hp_patch_write_text(const HpPatch* const patch, char* const buf,
-                    const size_t size)
+hp_patch_write_text(const HpPatch* const patch,
+                    char* const          buf,
+                    const size_t         size)
 {
   TextOut out = {buf, buf ? size : 0u, 0u};
   HpOp    clear;

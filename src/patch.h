@@ -7,7 +7,7 @@
 #ifndef HP_PATCH_H
 #define HP_PATCH_H
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "module.h"
 
 #include <stdbool.h>
@@ -39,7 +39,7 @@ typedef struct {
   uint32_t   src;      /**< module index */
   uint32_t   src_port; /**< output index */
   HpDestKind kind;
-  uint32_t   dst;      /**< module index (unused for the sink) */
+  uint32_t   dst; /**< module index (unused for the sink) */
   uint32_t   dst_index;
 } HpPatchLink;
 
@@ -102,17 +102,22 @@ uint64_t hp_patch_cycle_steps(const HpPatch* patch);
 int hp_patch_find(const HpPatch* patch, const char* id);
 
 /** Resolve "mod:param" or a module + param name to indices, with errors. */
-HpStatus hp_patch_find_param(const HpPatch* patch, const char* module,
-                             const char* param, uint32_t* mod_index,
-                             uint32_t* param_index, HpError* err);
+HpStatus hp_patch_find_param(const HpPatch* patch,
+                             const char*    module,
+                             const char*    param,
+                             uint32_t*      mod_index,
+                             uint32_t*      param_index,
+                             HpError*       err);
 
 /** The shortest text that reads back as exactly `value` ("0.3", not
     "0.300000012"); `buf` holds at least 32 bytes. */
 void hp_float_text(float value, char* buf);
 
 /** Check a value for a parameter (finite, in range, whole for integers). */
-HpStatus hp_param_check(const HpPatchModule* module, uint32_t param,
-                        float value, HpError* err);
+HpStatus hp_param_check(const HpPatchModule* module,
+                        uint32_t             param,
+                        float                value,
+                        HpError*             err);
 
 /** Call `func` with each op that builds the patch, in order: creates (each
     followed by its values off the default), connections, macro mappings. */

@@ -19,7 +19,7 @@
 
 /* A patch file as read, outside `lock`. */
 typedef struct {
-  char*           text;  /* the document, or NULL: `err` says why */
+  char*           text; /* the document, or NULL: `err` says why */
   HpError         err;
   bool            found; /* it exists: watch its time and size */
   struct timespec mtime;
@@ -29,10 +29,10 @@ typedef struct {
 static const char*
 file_kind(const mode_t mode)
 {
-  return S_ISFIFO(mode)  ? "a FIFO"
-         : S_ISCHR(mode) ? "a character device"
-         : S_ISBLK(mode) ? "a block device"
-         : S_ISDIR(mode) ? "a directory"
+  return S_ISFIFO(mode)   ? "a FIFO"
+         : S_ISCHR(mode)  ? "a character device"
+         : S_ISBLK(mode)  ? "a block device"
+         : S_ISDIR(mode)  ? "a directory"
          : S_ISSOCK(mode) ? "a socket"
                           : "of an unknown kind";
 }
@@ -48,7 +48,10 @@ read_file(const char* const path, PatchFile* const file)
   memset(file, 0, sizeof(*file));
   const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0 || fstat(fd, &info)) {
-    hp_error(err, HP_ERR_IO, "cannot open patch file '%.200s': %s", path,
+    hp_error(err,
+             HP_ERR_IO,
+             "cannot open patch file '%.200s': %s",
+             path,
              strerror(errno));
     if (fd >= 0) {
       close(fd);
@@ -61,13 +64,18 @@ read_file(const char* const path, PatchFile* const file)
   char*  text = NULL;
   size_t len  = 0;
   if (!S_ISREG(info.st_mode)) {
-    hp_error(err, HP_ERR_IO,
+    hp_error(err,
+             HP_ERR_IO,
              "patch file '%.200s' is %s, not a regular file; give the path "
              "of a Turtle patch document",
-             path, file_kind(info.st_mode));
+             path,
+             file_kind(info.st_mode));
   } else if (info.st_size > (off_t)MAX_FILE_SIZE) {
-    hp_error(err, HP_ERR_TOO_LARGE, "patch file '%.200s' is larger than %u MiB",
-             path, MAX_FILE_SIZE >> 20u);
+    hp_error(err,
+             HP_ERR_TOO_LARGE,
+             "patch file '%.200s' is larger than %u MiB",
+             path,
+             MAX_FILE_SIZE >> 20u);
   } else if (!(text = (char*)malloc((size_t)info.st_size + 1u))) {
     hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
   } else {
@@ -80,10 +88,14 @@ read_file(const char* const path, PatchFile* const file)
       len += got > 0 ? (size_t)got : 0u;
     }
     if (got < 0) {
-      hp_error(err, HP_ERR_IO, "cannot read patch file '%.200s': %s", path,
+      hp_error(err,
+               HP_ERR_IO,
+               "cannot read patch file '%.200s': %s",
+               path,
                strerror(errno));
     } else if (memchr(text, '\0', len)) {
-      hp_error(err, HP_ERR_SYNTAX,
+      hp_error(err,
+               HP_ERR_SYNTAX,
                "patch file '%.200s' is binary, not a Turtle patch document",
                path);
     } else {
@@ -98,8 +110,10 @@ read_file(const char* const path, PatchFile* const file)
 
 /* Install a patch file read by read_file(), and watch it. */
 static void
-load_file(HpEngine* const e, const char* const path, PatchFile* const file,
-          const int32_t seq)
+load_file(HpEngine* const   e,
+          const char* const path,
+          PatchFile* const  file,
+          const int32_t     seq)
 {
   HpStatus st = file->text ? HP_SUCCESS : file->err.status;
   if (file->text) {
@@ -107,8 +121,8 @@ load_file(HpEngine* const e, const char* const path, PatchFile* const file,
     snprintf(uri, sizeof(uri), "file://%s", path);
     HpError why;
     if ((st = hp_worker_install_document(e, file->text, uri, seq, &why))) {
-      hp_error(&file->err, st, "patch file '%.120s': %.180s", path,
-               why.message);
+      hp_error(
+        &file->err, st, "patch file '%.120s': %.180s", path, why.message);
     }
   }
   /* Watch the file even when this version is broken: the next save may
@@ -130,16 +144,18 @@ void
 hp_patch_file_op(HpEngine* const e, const HpOp* const op)
 {
   char path[HP_MESSAGE_MAX];
-  memcpy(path, op->type == HP_OP_TICK ? e->patch_file : op->file.text,
-         sizeof(path));
+  memcpy(
+    path, op->type == HP_OP_TICK ? e->patch_file : op->file.text, sizeof(path));
   path[sizeof(path) - 1u] = '\0';
   if (op->type == HP_OP_TICK && (!e->live_reload || !path[0])) {
     return;
   }
   if (path[0] != '/') {
     HpError err;
-    hp_error(&err, HP_ERR_BAD_VALUE,
-             "hp:patchFile needs an absolute path, not '%.200s'", path);
+    hp_error(&err,
+             HP_ERR_BAD_VALUE,
+             "hp:patchFile needs an absolute path, not '%.200s'",
+             path);
     hp_worker_reply(e, op->seq, err.status, &err);
     return;
   }
@@ -165,8 +181,9 @@ hp_patch_file_op(HpEngine* const e, const HpOp* const op)
 }
 
 void
-hp_engine_file_settings(HpEngine* const e, char* const path,
-                        bool* const live_reload)
+hp_engine_file_settings(HpEngine* const e,
+                        char* const     path,
+                        bool* const     live_reload)
 {
   pthread_mutex_lock(&e->lock);
   memcpy(path, e->patch_file, HP_MESSAGE_MAX);
@@ -175,8 +192,9 @@ hp_engine_file_settings(HpEngine* const e, char* const path,
 }
 
 void
-hp_engine_set_file_settings(HpEngine* const e, const char* const path,
-                            const bool live_reload)
+hp_engine_set_file_settings(HpEngine* const   e,
+                            const char* const path,
+                            const bool        live_reload)
 {
   struct stat st_file; /* looked at before the lock: no I/O under it */
   const bool  found = path && path[0] && !stat(path, &st_file);
@@ -190,4 +208,3 @@ hp_engine_set_file_settings(HpEngine* const e, const char* const path,
   atomic_store(&e->watching, e->live_reload && e->patch_file[0]);
   pthread_mutex_unlock(&e->lock);
 }
-

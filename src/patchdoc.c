@@ -87,7 +87,8 @@ utf8_char(const unsigned char* const s)
 }
 
 void
-hp_bank_set_label(HpBank* const bank, const uint32_t scene,
+hp_bank_set_label(HpBank* const     bank,
+                  const uint32_t    scene,
                   const char* const label)
 {
   /* Whole characters only (never cut one in two), and invalid bytes as
@@ -121,8 +122,7 @@ typedef struct {
   bool   failed;
 } Out;
 
-static void
-put(Out* const out, const char* const fmt, ...)
+static void put(Out* const out, const char* const fmt, ...)
 #if defined(__GNUC__)
   __attribute__((format(printf, 2, 3)))
 #endif
@@ -134,7 +134,8 @@ put(Out* const out, const char* const fmt, ...)
   for (int attempt = 0; attempt < 2 && !out->failed; ++attempt) {
     va_list args;
     va_start(args, fmt);
-    const int n = vsnprintf(out->buf + out->len, out->cap - out->len, fmt, args);
+    const int n =
+      vsnprintf(out->buf + out->len, out->cap - out->len, fmt, args);
     va_end(args);
     if (n < 0) {
       out->failed = true;
@@ -161,11 +162,21 @@ put_string(Out* const out, const char* const s)
   put(out, "\"");
   for (const char* c = s; *c; ++c) {
     switch (*c) {
-    case '"': put(out, "\\\""); break;
-    case '\\': put(out, "\\\\"); break;
-    case '\n': put(out, "\\n"); break;
-    case '\r': put(out, "\\r"); break;
-    case '\t': put(out, "\\t"); break;
+    case '"':
+      put(out, "\\\"");
+      break;
+    case '\\':
+      put(out, "\\\\");
+      break;
+    case '\n':
+      put(out, "\\n");
+      break;
+    case '\r':
+      put(out, "\\r");
+      break;
+    case '\t':
+      put(out, "\\t");
+      break;
     default:
       if ((unsigned char)*c < 0x20) {
         put(out, "\\u%04X", (unsigned)*c);
@@ -209,10 +220,18 @@ write_op(const HpOp* const op, void* const data)
         put_number(out, v);
       }
       break;
-    case HP_FIELD_FLOAT: put_number(out, v); break;
-    case HP_FIELD_INT: put(out, "%d", (int)v); break;
-    case HP_FIELD_BOOL: put(out, "%s", v != 0.0f ? "true" : "false"); break;
-    default: put_string(out, hp_op_cstring(op, f)); break;
+    case HP_FIELD_FLOAT:
+      put_number(out, v);
+      break;
+    case HP_FIELD_INT:
+      put(out, "%d", (int)v);
+      break;
+    case HP_FIELD_BOOL:
+      put(out, "%s", v != 0.0f ? "true" : "false");
+      break;
+    default:
+      put_string(out, hp_op_cstring(op, f));
+      break;
     }
   }
   put(out, " ]\n");
@@ -227,14 +246,15 @@ write_scene(Out* const out, const HpPatch* const patch)
 char*
 hp_doc_write(const HpBank* const bank)
 {
-  Out out = {(char*)malloc(4096), 0, 4096, false};
+  Out out    = {(char*)malloc(4096), 0, 4096, false};
   out.failed = !out.buf;
   put(&out,
       "@prefix hp: <" NS_HP "> .\n"
       "@prefix rdfs: <" NS_RDFS "> .\n\n"
       "<>\n\ta hp:PatchBank ;\n\thp:formatVersion %d ;\n"
       "\thp:activeScene %u ;\n\thp:scenes (\n",
-      HP_DOC_VERSION, bank->active);
+      HP_DOC_VERSION,
+      bank->active);
   for (uint32_t s = 0; s < bank->n_scenes; ++s) {
     put(&out, "\t\t[\n\t\t\ta hp:Scene ;\n\t\t\trdfs:label ");
     put_string(&out, bank->labels[s]);
@@ -265,7 +285,11 @@ typedef enum {
 } Term;
 
 static const char* const term_names[N_TERMS] = {
-  "activeScene", "formatVersion", "ops", "PatchBank", "scenes",
+  "activeScene",
+  "formatVersion",
+  "ops",
+  "PatchBank",
+  "scenes",
 };
 
 typedef struct {
@@ -284,7 +308,7 @@ typedef struct {
 static SerdStatus
 on_syntax_error(void* const handle, const SerdError* const error)
 {
-  Reader* r   = (Reader*)handle;
+  Reader* r = (Reader*)handle;
   char    why[256];
   va_list args;
   va_copy(args, *error->args);
@@ -292,8 +316,12 @@ on_syntax_error(void* const handle, const SerdError* const error)
   va_end(args);
   why[strcspn(why, "\n")] = '\0';
   if (!r->syntax[0]) {
-    snprintf(r->syntax, sizeof(r->syntax), "line %u, column %u: %s",
-             error->line, error->col, why);
+    snprintf(r->syntax,
+             sizeof(r->syntax),
+             "line %u, column %u: %s",
+             error->line,
+             error->col,
+             why);
   }
   return SERD_SUCCESS;
 }
@@ -307,7 +335,8 @@ get(Reader* const r, const SordNode* const subject, const Term term)
 
 /* The object of (subject, predicate), or NULL; free with sord_node_free. */
 static SordNode*
-get_key(Reader* const r, const SordNode* const subject,
+get_key(Reader* const         r,
+        const SordNode* const subject,
         const SordNode* const key)
 {
   return sord_get(r->model, subject, key, NULL, NULL);
@@ -315,9 +344,11 @@ get_key(Reader* const r, const SordNode* const subject,
 
 /* A property as text into dst (HP_NAME_MAX); false if absent or too long. */
 static bool
-get_text(Reader* const r, const SordNode* const subject,
+get_text(Reader* const         r,
+         const SordNode* const subject,
          const SordNode* const key,
-         char* const dst, const size_t size)
+         char* const           dst,
+         const size_t          size)
 {
   SordNode* node = get_key(r, subject, key);
   if (!node) {
@@ -342,33 +373,44 @@ get_node_number(Reader* const r, SordNode* const node, float* const value)
   const char* text = (const char*)sord_node_get_string(node);
   char*       end  = NULL;
   *value           = strtof(text, &end);
-  const bool ok    = sord_node_get_type(node) == SORD_LITERAL && end != text &&
-                  *end == '\0';
+  const bool ok =
+    sord_node_get_type(node) == SORD_LITERAL && end != text && *end == '\0';
   sord_node_free(r->world, node);
   return ok;
 }
 
 static bool
-get_number(Reader* const r, const SordNode* const subject, const Term term,
-           float* const value)
+get_number(Reader* const         r,
+           const SordNode* const subject,
+           const Term            term,
+           float* const          value)
 {
   return get_node_number(r, get(r, subject, term), value);
 }
 
 static bool
-get_key_number(Reader* const r, const SordNode* const subject,
-               const SordNode* const key, float* const value)
+get_key_number(Reader* const         r,
+               const SordNode* const subject,
+               const SordNode* const key,
+               float* const          value)
 {
   return get_node_number(r, get_key(r, subject, key), value);
 }
 
 /* Call `func` on each element of an RDF list, in order. */
-typedef HpStatus (*ItemFunc)(Reader* r, const SordNode* item, uint32_t index,
-                             void* data, HpError* err);
+typedef HpStatus (*ItemFunc)(Reader*         r,
+                             const SordNode* item,
+                             uint32_t        index,
+                             void*           data,
+                             HpError*        err);
 
 static HpStatus
-each_item(Reader* const r, const SordNode* const list, const char* const what,
-          const ItemFunc func, void* const data, HpError* const err)
+each_item(Reader* const         r,
+          const SordNode* const list,
+          const char* const     what,
+          const ItemFunc        func,
+          void* const           data,
+          HpError* const        err)
 {
   SordNode* node = sord_node_copy(list);
   HpStatus  st   = HP_SUCCESS;
@@ -401,9 +443,11 @@ typedef struct {
 /* One field of an op from the document; false if it is absent (and
    needed), too long, or of the wrong kind. */
 static bool
-read_field(Reader* const r, const SordNode* const item,
-           const HpFieldDesc* const f, const SordNode* const key,
-           HpOp* const op)
+read_field(Reader* const            r,
+           const SordNode* const    item,
+           const HpFieldDesc* const f,
+           const SordNode* const    key,
+           HpOp* const              op)
 {
   float value = 0.0f;
   switch (f->type) {
@@ -420,24 +464,27 @@ read_field(Reader* const r, const SordNode* const item,
     return get_text(r, item, key, (char*)op + f->alt, HP_NAME_MAX);
   case HP_FIELD_FLOAT:
   case HP_FIELD_INT:
-    if (!get_key_number(r, item, key, &value) ||
-        !hp_op_in_domain(f, value)) {
+    if (!get_key_number(r, item, key, &value) || !hp_op_in_domain(f, value)) {
       return false;
     }
     hp_op_set_number(op, f, value);
     return true;
-  default: return true; /* not in documents */
+  default:
+    return true; /* not in documents */
   }
 }
 
 static HpStatus
-read_op(Reader* const r, const SordNode* const item, const uint32_t index,
-        void* const data, HpError* const err)
+read_op(Reader* const         r,
+        const SordNode* const item,
+        const uint32_t        index,
+        void* const           data,
+        HpError* const        err)
 {
-  SceneCtx*   ctx  = (SceneCtx*)data;
-  SordNode*   type = sord_get(r->model, item, r->rdf_type, NULL, NULL);
-  const char* uri  = type ? (const char*)sord_node_get_string(type) : "";
-  const HpOpDesc* d = NULL;
+  SceneCtx*       ctx  = (SceneCtx*)data;
+  SordNode*       type = sord_get(r->model, item, r->rdf_type, NULL, NULL);
+  const char*     uri  = type ? (const char*)sord_node_get_string(type) : "";
+  const HpOpDesc* d    = NULL;
   for (uint32_t t = 0; t < HP_N_OP_TYPES && !d; ++t) {
     const HpOpDesc* const c = hp_op_desc((HpOpType)t);
     d = c->in_document && !strcmp(uri, c->class_uri) ? c : NULL;
@@ -448,9 +495,13 @@ read_op(Reader* const r, const SordNode* const item, const uint32_t index,
   if (!d) {
     char classes[200];
     hp_op_list(HP_LIST_DOCUMENT, classes, sizeof(classes));
-    HpStatus st = hp_error(err, HP_ERR_SYNTAX,
-                           "scene %u, op %u: type '%.100s' is not %s", scene,
-                           op_no, type ? uri : "(none)", classes);
+    HpStatus st = hp_error(err,
+                           HP_ERR_SYNTAX,
+                           "scene %u, op %u: type '%.100s' is not %s",
+                           scene,
+                           op_no,
+                           type ? uri : "(none)",
+                           classes);
     sord_node_free(r->world, type);
     return st;
   }
@@ -462,34 +513,40 @@ read_op(Reader* const r, const SordNode* const item, const uint32_t index,
     ok = read_field(r, item, &d->fields[i], r->key[d->type][i], &op);
   }
   if (!ok) {
-    return hp_error(err, HP_ERR_BAD_MESSAGE,
+    return hp_error(err,
+                    HP_ERR_BAD_MESSAGE,
                     "scene %u, op %u: %s lacks a property it needs, or "
                     "one is too long or of the wrong kind",
-                    scene, op_no, d->class_curie);
+                    scene,
+                    op_no,
+                    d->class_curie);
   }
   HpError  why;
   HpStatus st = hp_patch_apply(ctx->patch, &op, &why);
   if (st) {
-    return hp_error(err, st, "scene %u, op %u: %.280s", scene, op_no,
-                    why.message);
+    return hp_error(
+      err, st, "scene %u, op %u: %.280s", scene, op_no, why.message);
   }
   return HP_SUCCESS;
 }
 
 static HpStatus
-read_scene(Reader* const r, const SordNode* const item, const uint32_t index,
-           void* const data, HpError* const err)
+read_scene(Reader* const         r,
+           const SordNode* const item,
+           const uint32_t        index,
+           void* const           data,
+           HpError* const        err)
 {
   HpBank* bank = (HpBank*)data;
   if (index >= HP_MAX_SCENES) {
-    return hp_error(err, HP_ERR_TOO_LARGE, "more than %u scenes",
-                    HP_MAX_SCENES);
+    return hp_error(
+      err, HP_ERR_TOO_LARGE, "more than %u scenes", HP_MAX_SCENES);
   }
   if (!bank->scenes[index] && !(bank->scenes[index] = hp_patch_new())) {
     return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
   }
   hp_patch_clear(bank->scenes[index]);
-  bank->n_scenes = index + 1u;
+  bank->n_scenes  = index + 1u;
   SordNode* label = sord_get(r->model, item, r->rdfs_label, NULL, NULL);
   if (label) {
     hp_bank_set_label(bank, index, (const char*)sord_node_get_string(label));
@@ -499,8 +556,8 @@ read_scene(Reader* const r, const SordNode* const item, const uint32_t index,
   sord_node_free(r->world, label);
   SordNode* ops = get(r, item, T_OPS);
   if (!ops) {
-    return hp_error(err, HP_ERR_SYNTAX, "scene %u has no hp:ops list",
-                    index + 1u);
+    return hp_error(
+      err, HP_ERR_SYNTAX, "scene %u has no hp:ops list", index + 1u);
   }
   HpPatch* const patch = bank->scenes[index];
   SceneCtx       ctx   = {patch, index};
@@ -529,7 +586,8 @@ read_bank(Reader* const r, HpBank* const bank, HpError* const err)
     sord_search(r->model, NULL, r->rdf_type, r->hp[T_PATCH_BANK], NULL);
   if (sord_iter_end(it)) {
     sord_iter_free(it);
-    return hp_error(err, HP_ERR_SYNTAX,
+    return hp_error(err,
+                    HP_ERR_SYNTAX,
                     "no hp:PatchBank in the document: is it a hotpatch patch?");
   }
   const SordNode* subject = sord_iter_get_node(it, SORD_SUBJECT);
@@ -537,16 +595,20 @@ read_bank(Reader* const r, HpBank* const bank, HpError* const err)
   float           active  = 0.0f;
   HpStatus        st      = HP_SUCCESS;
   if (!get_number(r, subject, T_FORMAT_VERSION, &version)) {
-    st = hp_error(err, HP_ERR_SYNTAX, "the hp:PatchBank has no hp:formatVersion");
+    st =
+      hp_error(err, HP_ERR_SYNTAX, "the hp:PatchBank has no hp:formatVersion");
   } else if (version > (float)HP_DOC_VERSION || version < 1.0f) {
-    st = hp_error(err, HP_ERR_BAD_VALUE,
+    st = hp_error(err,
+                  HP_ERR_BAD_VALUE,
                   "the document is format version %g; this hotpatch reads "
                   "version 1 to %d: update hotpatch to load it",
-                  (double)version, HP_DOC_VERSION);
+                  (double)version,
+                  HP_DOC_VERSION);
   } else {
     SordNode* scenes = get(r, subject, T_SCENES);
     if (!scenes) {
-      st = hp_error(err, HP_ERR_SYNTAX, "the hp:PatchBank has no hp:scenes list");
+      st =
+        hp_error(err, HP_ERR_SYNTAX, "the hp:PatchBank has no hp:scenes list");
     } else {
       st = each_item(r, scenes, "hp:scenes", read_scene, bank, err);
       if (!st && !bank->n_scenes) {
@@ -556,9 +618,11 @@ read_bank(Reader* const r, HpBank* const bank, HpError* const err)
     }
     if (!st && get_number(r, subject, T_ACTIVE_SCENE, &active)) {
       if (!(active >= 0.0f && active < (float)bank->n_scenes)) {
-        st = hp_error(err, HP_ERR_BAD_VALUE,
+        st = hp_error(err,
+                      HP_ERR_BAD_VALUE,
                       "hp:activeScene %g names no scene (0..%u)",
-                      (double)active, bank->n_scenes - 1u);
+                      (double)active,
+                      bank->n_scenes - 1u);
       } else {
         bank->active = (uint32_t)active; /* in range: the cast is defined */
       }
@@ -569,15 +633,17 @@ read_bank(Reader* const r, HpBank* const bank, HpError* const err)
 }
 
 HpStatus
-hp_doc_read(const char* const text, const char* const base_uri,
-            HpBank* const bank, HpError* const err)
+hp_doc_read(const char* const text,
+            const char* const base_uri,
+            HpBank* const     bank,
+            HpError* const    err)
 {
   if (!text[strspn(text, " \t\r\n")]) {
     return hp_error(err, HP_ERR_SYNTAX, "the document is empty");
   }
   Reader r;
   memset(&r, 0, sizeof(r));
-  r.world      = sord_world_new();
+  r.world = sord_world_new();
   /* Every lookup gives a subject and a predicate; the one search that
      does not (the hp:PatchBank) scans once rather than every statement
      going into a second index. */
@@ -616,7 +682,9 @@ hp_doc_read(const char* const text, const char* const base_uri,
   if (!draft) {
     st = hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
   } else if (sst || r.syntax[0]) {
-    st = hp_error(err, HP_ERR_SYNTAX, "not valid Turtle: %s",
+    st = hp_error(err,
+                  HP_ERR_SYNTAX,
+                  "not valid Turtle: %s",
                   r.syntax[0] ? r.syntax : (const char*)serd_strerror(sst));
   } else {
     draft->n_scenes = 0;

@@ -7,9 +7,9 @@
        hp:activeScene 0 ;
        hp:scenes ( [ a hp:Scene ;
                      rdfs:label "Scene 1" ;
-                     hp:ops ( [ a hp:Create ; hp:module "osc1" ; hp:type "sine" ]
-                              [ a hp:Set ; hp:module "osc1" ; hp:param "freq" ; hp:value 440.0 ]
-                              [ a hp:Connect ; hp:source "osc1:out" ; hp:dest "out" ] ) ] ) .
+                     hp:ops ( [ a hp:Create ; hp:module "osc1" ; hp:type "sine"
+  ] [ a hp:Set ; hp:module "osc1" ; hp:param "freq" ; hp:value 440.0 ] [ a
+  hp:Connect ; hp:source "osc1:out" ; hp:dest "out" ] ) ] ) .
 
   State, presets and hp:patchFile all hold this text.  Lists keep the order
   RDF sets would lose.  Read and written in the worker (or restore), never
@@ -19,7 +19,7 @@
 #ifndef HP_PATCHDOC_H
 #define HP_PATCHDOC_H
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "patch.h"
 
 #include <stddef.h>
@@ -56,7 +56,9 @@ char* hp_doc_write(const HpBank* bank);
    errors name the line and column; others name the scene and operation.
    `base_uri` resolves relative URIs (a file's URI, or NULL).
 */
-HpStatus hp_doc_read(const char* text, const char* base_uri, HpBank* bank,
-                     HpError* err);
+HpStatus hp_doc_read(const char* text,
+                     const char* base_uri,
+                     HpBank*     bank,
+                     HpError*    err);
 
 #endif /* HP_PATCHDOC_H */

@@ -19,8 +19,8 @@ const HpModuleDesc* const hp_module_types[] = {
 };
 
 static bool
-name_matches(const char* const name,
-             const char* const canonical,
+name_matches(const char* const        name,
+             const char* const        canonical,
              const char* const* const aliases)
 {
   if (!strcmp(name, canonical)) {

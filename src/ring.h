@@ -56,7 +56,8 @@ hp_ring_push(HpRing* ring, const void* elem)
   if (w - r > ring->mask) {
     return false;
   }
-  memcpy(ring->data + (size_t)(w & ring->mask) * ring->elem_size, elem,
+  memcpy(ring->data + (size_t)(w & ring->mask) * ring->elem_size,
+         elem,
          ring->elem_size);
   atomic_store_explicit(&ring->write, w + 1u, memory_order_release);
   return true;
@@ -71,7 +72,8 @@ hp_ring_pop(HpRing* ring, void* elem)
   if (r == w) {
     return false;
   }
-  memcpy(elem, ring->data + (size_t)(r & ring->mask) * ring->elem_size,
+  memcpy(elem,
+         ring->data + (size_t)(r & ring->mask) * ring->elem_size,
          ring->elem_size);
   atomic_store_explicit(&ring->read, r + 1u, memory_order_release);
   return true;
@@ -87,7 +89,8 @@ hp_ring_peek(HpRing* ring, void* elem)
   if (r == w) {
     return false;
   }
-  memcpy(elem, ring->data + (size_t)(r & ring->mask) * ring->elem_size,
+  memcpy(elem,
+         ring->data + (size_t)(r & ring->mask) * ring->elem_size,
          ring->elem_size);
   return true;
 }

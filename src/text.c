@@ -14,7 +14,7 @@
   is read.
 */
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "ops.h"
 
 #include <math.h>
@@ -43,7 +43,9 @@ tokenize(const char* const line, Tokens* const t, HpError* const err)
       break;
     }
     if (t->count == MAX_TOKENS) {
-      return hp_error(err, HP_ERR_SYNTAX, "column %zu: too many words",
+      return hp_error(err,
+                      HP_ERR_SYNTAX,
+                      "column %zu: too many words",
                       (size_t)(p - line) + 1u);
     }
     const char* start = p;
@@ -59,13 +61,18 @@ tokenize(const char* const line, Tokens* const t, HpError* const err)
 }
 
 static HpStatus
-copy_token(const Tokens* const t, const unsigned i, char* const dst,
-           HpError* const err)
+copy_token(const Tokens* const t,
+           const unsigned      i,
+           char* const         dst,
+           HpError* const      err)
 {
   if (t->len[i] >= HP_NAME_MAX) {
-    return hp_error(err, HP_ERR_TOO_LARGE,
+    return hp_error(err,
+                    HP_ERR_TOO_LARGE,
                     "column %zu: '%.20s...' is longer than %u bytes",
-                    t->column[i], t->text[i], HP_NAME_MAX - 1u);
+                    t->column[i],
+                    t->text[i],
+                    HP_NAME_MAX - 1u);
   }
   memcpy(dst, t->text[i], t->len[i]);
   dst[t->len[i]] = '\0';
@@ -88,21 +95,31 @@ parse_float(const char* const text, const size_t len, float* const value)
 
 /* A number for field `f` at word i, in its domain unless `unchecked`. */
 static HpStatus
-number_field(const Tokens* const t, const unsigned i,
-             const HpFieldDesc* const f, HpOp* const op, const bool unchecked,
-             HpError* const err)
+number_field(const Tokens* const      t,
+             const unsigned           i,
+             const HpFieldDesc* const f,
+             HpOp* const              op,
+             const bool               unchecked,
+             HpError* const           err)
 {
   float value = 0.0f;
   if (!parse_float(t->text[i], t->len[i], &value)) {
-    return hp_error(err, HP_ERR_SYNTAX,
+    return hp_error(err,
+                    HP_ERR_SYNTAX,
                     "column %zu: expected a number for the %s, got '%.*s'",
-                    t->column[i], f->what ? f->what : f->name,
-                    (int)(t->len[i] < 40 ? t->len[i] : 40), t->text[i]);
+                    t->column[i],
+                    f->what ? f->what : f->name,
+                    (int)(t->len[i] < 40 ? t->len[i] : 40),
+                    t->text[i]);
   }
   if (unchecked ? f->type == HP_FIELD_INT && value != floorf(value)
                 : !hp_op_in_domain(f, value)) {
-    return hp_error(err, HP_ERR_BAD_VALUE, "column %zu: %s must be %s",
-                    t->column[i], f->name, f->expects);
+    return hp_error(err,
+                    HP_ERR_BAD_VALUE,
+                    "column %zu: %s must be %s",
+                    t->column[i],
+                    f->name,
+                    f->expects);
   }
   hp_op_set_number(op, f, value);
   return HP_SUCCESS;
@@ -110,8 +127,12 @@ number_field(const Tokens* const t, const unsigned i,
 
 /* A positional word into its field. */
 static HpStatus
-positional(const Tokens* const t, const unsigned i, const HpFieldDesc* const f,
-           HpOp* const op, const bool unchecked, HpError* const err)
+positional(const Tokens* const      t,
+           const unsigned           i,
+           const HpFieldDesc* const f,
+           HpOp* const              op,
+           const bool               unchecked,
+           HpError* const           err)
 {
   switch (f->type) {
   case HP_FIELD_VALUE: {
@@ -125,65 +146,91 @@ positional(const Tokens* const t, const unsigned i, const HpFieldDesc* const f,
   }
   case HP_FIELD_FLOAT:
   case HP_FIELD_INT:
-  case HP_FIELD_BOOL: return number_field(t, i, f, op, unchecked, err);
-  default: return copy_token(t, i, hp_op_string(op, f), err);
+  case HP_FIELD_BOOL:
+    return number_field(t, i, f, op, unchecked, err);
+  default:
+    return copy_token(t, i, hp_op_string(op, f), err);
   }
 }
 
 /* An option word ("warmup=8", "require_signal"). */
 static HpStatus
-option(const Tokens* const t, const unsigned i, const HpOpDesc* const d,
-       HpOp* const op, const bool unchecked, HpError* const err)
+option(const Tokens* const   t,
+       const unsigned        i,
+       const HpOpDesc* const d,
+       HpOp* const           op,
+       const bool            unchecked,
+       HpError* const        err)
 {
-  const char*  eq   = memchr(t->text[i], '=', t->len[i]);
-  const size_t key  = eq ? (size_t)(eq - t->text[i]) : t->len[i];
-  const char*  val  = eq ? eq + 1 : NULL;
-  const size_t vlen = eq ? t->len[i] - key - 1u : 0u;
-  const HpFieldDesc* f = NULL;
+  const char*        eq   = memchr(t->text[i], '=', t->len[i]);
+  const size_t       key  = eq ? (size_t)(eq - t->text[i]) : t->len[i];
+  const char*        val  = eq ? eq + 1 : NULL;
+  const size_t       vlen = eq ? t->len[i] - key - 1u : 0u;
+  const HpFieldDesc* f    = NULL;
   for (uint32_t k = 0; k < d->n_fields && !f; ++k) {
     const HpFieldDesc* const c = &d->fields[k];
     if ((c->text == HP_TEXT_OPTION && val) || c->text == HP_TEXT_FLAG) {
-      f = strlen(c->name) == key && !strncmp(c->name, t->text[i], key) ? c
-                                                                       : NULL;
+      f =
+        strlen(c->name) == key && !strncmp(c->name, t->text[i], key) ? c : NULL;
     }
   }
   float value = 1.0f;
   if (val && !parse_float(val, vlen, &value)) {
-    return hp_error(err, HP_ERR_SYNTAX, "column %zu: '%.*s' is not a number",
-                    t->column[i] + key + 1u, (int)(vlen < 40 ? vlen : 40), val);
+    return hp_error(err,
+                    HP_ERR_SYNTAX,
+                    "column %zu: '%.*s' is not a number",
+                    t->column[i] + key + 1u,
+                    (int)(vlen < 40 ? vlen : 40),
+                    val);
   }
   if (!f) {
-    char use[200] = "";
+    char   use[200] = "";
     size_t n = 0, len = 0;
     for (uint32_t k = 0; k < d->n_fields; ++k) {
-      n += d->fields[k].text == HP_TEXT_OPTION || d->fields[k].text == HP_TEXT_FLAG;
+      n += d->fields[k].text == HP_TEXT_OPTION ||
+           d->fields[k].text == HP_TEXT_FLAG;
     }
     for (uint32_t k = 0, j = 0; k < d->n_fields && len < sizeof(use); ++k) {
       const HpFieldDesc* const c = &d->fields[k];
       if (c->text == HP_TEXT_OPTION || c->text == HP_TEXT_FLAG) {
-        len += (size_t)snprintf(use + len, sizeof(use) - len, "%s%s",
-                                !j ? "" : j + 1u == n ? " or " : ", ", c->usage);
+        len += (size_t)snprintf(use + len,
+                                sizeof(use) - len,
+                                "%s%s",
+                                !j            ? ""
+                                : j + 1u == n ? " or "
+                                              : ", ",
+                                c->usage);
         ++j;
       }
     }
-    return hp_error(err, HP_ERR_SYNTAX,
+    return hp_error(err,
+                    HP_ERR_SYNTAX,
                     "column %zu: unknown %s option '%.*s'; use %s",
-                    t->column[i], d->name,
-                    (int)(t->len[i] < 40 ? t->len[i] : 40), t->text[i], use);
+                    t->column[i],
+                    d->name,
+                    (int)(t->len[i] < 40 ? t->len[i] : 40),
+                    t->text[i],
+                    use);
   }
   if (f->type != HP_FIELD_BOOL &&
       (unchecked ? f->type == HP_FIELD_INT && value != floorf(value)
                  : !hp_op_in_domain(f, value))) {
-    return hp_error(err, HP_ERR_BAD_VALUE, "column %zu: %s must be %s",
-                    t->column[i], f->name, f->expects);
+    return hp_error(err,
+                    HP_ERR_BAD_VALUE,
+                    "column %zu: %s must be %s",
+                    t->column[i],
+                    f->name,
+                    f->expects);
   }
   hp_op_set_number(op, f, value);
   return HP_SUCCESS;
 }
 
 static HpStatus
-parse(const char* const line, HpOp* const op, const bool unchecked,
-      HpError* const err)
+parse(const char* const line,
+      HpOp* const       op,
+      const bool        unchecked,
+      HpError* const    err)
 {
   Tokens   t;
   HpStatus st = tokenize(line, &t, err);
@@ -204,9 +251,12 @@ parse(const char* const line, HpOp* const op, const bool unchecked,
   if (found < 0) {
     char commands[200];
     hp_op_list(HP_LIST_COMMANDS, commands, sizeof(commands));
-    return hp_error(err, HP_ERR_SYNTAX,
+    return hp_error(err,
+                    HP_ERR_SYNTAX,
                     "column 1: unknown command '%.*s'; commands: %s",
-                    (int)(t.len[0] < 40 ? t.len[0] : 40), t.text[0], commands);
+                    (int)(t.len[0] < 40 ? t.len[0] : 40),
+                    t.text[0],
+                    commands);
   }
   const HpOpDesc* const d        = hp_op_desc((HpOpType)found);
   unsigned              min_args = 0;
@@ -222,7 +272,8 @@ parse(const char* const line, HpOp* const op, const bool unchecked,
     for (uint32_t k = 0; k < d->n_fields && ulen < sizeof(usage); ++k) {
       const HpFieldDesc* const f = &d->fields[k];
       if (f->text != HP_TEXT_NONE) {
-        ulen += (size_t)snprintf(usage + ulen, sizeof(usage) - ulen,
+        ulen += (size_t)snprintf(usage + ulen,
+                                 sizeof(usage) - ulen,
                                  f->text == HP_TEXT_ARG ? " %s" : " [%s]",
                                  f->usage);
       }
@@ -257,8 +308,9 @@ hp_op_parse_text(const char* const line, HpOp* const op, HpError* const err)
 }
 
 HpStatus
-hp_op_parse_text_unchecked(const char* const line, HpOp* const op,
-                           HpError* const err)
+hp_op_parse_text_unchecked(const char* const line,
+                           HpOp* const       op,
+                           HpError* const    err)
 {
   return parse(line, op, true, err);
 }

@@ -23,9 +23,9 @@
 #include <time.h>
 
 #define DEFAULT_WARMUP 8
-#define STATE_COPY_TRIES 8      /* torn copies before warming up fresh */
-#define SILENCE_RMS 0.001f      /* the seed's threshold for "has signal" */
-#define MAX_WARMUP_PEAK 64.0f   /* +36 dBFS: anything above is broken */
+#define STATE_COPY_TRIES 8    /* torn copies before warming up fresh */
+#define SILENCE_RMS 0.001f    /* the seed's threshold for "has signal" */
+#define MAX_WARMUP_PEAK 64.0f /* +36 dBFS: anything above is broken */
 
 static void
 add_prime(HpEngine* const e, const HpOp* const op)
@@ -55,8 +55,10 @@ emit(HpEngine* const e, const HpEvent* const ev)
    A superseded commit is normal use, not a fault: the log gets a note (hosts
    such as Ardour show errors to the user). */
 void
-hp_worker_reply(HpEngine* const e, const int32_t seq, const HpStatus st,
-      const HpError* const err)
+hp_worker_reply(HpEngine* const      e,
+                const int32_t        seq,
+                const HpStatus       st,
+                const HpError* const err)
 {
   if (!st && seq == HP_NO_SEQ) {
     return;
@@ -67,7 +69,9 @@ hp_worker_reply(HpEngine* const e, const int32_t seq, const HpStatus st,
   ev.seq    = seq;
   ev.status = st;
   if (st) {
-    snprintf(ev.message, sizeof(ev.message), "%s",
+    snprintf(ev.message,
+             sizeof(ev.message),
+             "%s",
              err && err->message[0] ? err->message : hp_strerror(st));
     if (e->log) {
       e->log(e->handle, st != HP_ERR_SUPERSEDED, ev.message);
@@ -118,8 +122,11 @@ supersede(HpEngine* const e, HpGraph* const prev, const char* const why)
 {
   if (prev) {
     HpError err;
-    hp_error(&err, HP_ERR_SUPERSEDED, "commit %u %s before it swapped in",
-             hp_graph_tag(prev)->generation, why);
+    hp_error(&err,
+             HP_ERR_SUPERSEDED,
+             "commit %u %s before it swapped in",
+             hp_graph_tag(prev)->generation,
+             why);
     hp_worker_reply(e, hp_graph_tag(prev)->seq, HP_ERR_SUPERSEDED, &err);
     hp_graph_free(prev);
   }
@@ -147,9 +154,13 @@ apply_primes(HpEngine* const e, HpGraph* const g, HpError* const err)
       return hp_error(err, st, "prime op %u: %.280s", i + 1u, why);
     }
     if (!hp_graph_set(g, op->set.module, param, value, op->set.choice, true)) {
-      return hp_error(err, HP_ERR_BAD_VALUE,
+      return hp_error(err,
+                      HP_ERR_BAD_VALUE,
                       "prime op %u: '%.64s' is not a value of %.64s:%.64s",
-                      i + 1u, op->set.choice, op->set.module, param);
+                      i + 1u,
+                      op->set.choice,
+                      op->set.module,
+                      param);
     }
   }
   return HP_SUCCESS;
@@ -157,8 +168,12 @@ apply_primes(HpEngine* const e, HpGraph* const g, HpError* const err)
 
 /* Render the standby `blocks` times off the audio thread and judge it. */
 static HpStatus
-warm_up(HpEngine* const e, HpGraph* const g, const int32_t blocks,
-        const bool require_signal, float* const rms_out, HpError* const err)
+warm_up(HpEngine* const e,
+        HpGraph* const  g,
+        const int32_t   blocks,
+        const bool      require_signal,
+        float* const    rms_out,
+        HpError* const  err)
 {
   double sum_sq  = 0.0;
   float  peak    = 0.0f;
@@ -170,7 +185,8 @@ warm_up(HpEngine* const e, HpGraph* const g, const int32_t blocks,
       const float l = e->warm_l[i];
       const float r = e->warm_r[i];
       if (!isfinite(l) || !isfinite(r)) {
-        return hp_error(err, HP_ERR_WARMUP,
+        return hp_error(err,
+                        HP_ERR_WARMUP,
                         "warm-up block %d produced NaN or Inf; the playing "
                         "patch stays",
                         b + 1);
@@ -183,17 +199,21 @@ warm_up(HpEngine* const e, HpGraph* const g, const int32_t blocks,
   }
   *rms_out = (float)sqrt(sum_sq / (2.0 * HP_CHUNK * (double)blocks));
   if (peak > MAX_WARMUP_PEAK) {
-    return hp_error(err, HP_ERR_WARMUP,
+    return hp_error(err,
+                    HP_ERR_WARMUP,
                     "warm-up peak %.1f is above %.0f (+36 dBFS); check gains "
                     "and feedback; the playing patch stays",
-                    (double)peak, (double)MAX_WARMUP_PEAK);
+                    (double)peak,
+                    (double)MAX_WARMUP_PEAK);
   }
   if (require_signal && max_rms < SILENCE_RMS) {
-    return hp_error(err, HP_ERR_WARMUP,
+    return hp_error(err,
+                    HP_ERR_WARMUP,
                     "warm-up was silent (largest block RMS %.6f < %.3f) and "
                     "hp:requireSignal is set; gate an envelope with a prime "
                     "op or connect a sound to the output",
-                    (double)max_rms, (double)SILENCE_RMS);
+                    (double)max_rms,
+                    (double)SILENCE_RMS);
   }
   return HP_SUCCESS;
 }
@@ -226,8 +246,7 @@ start_from_playing(HpEngine* const e, HpGraph* const g)
     if (!(before & 1u)) {
       hp_graph_copy_kept(g);
       atomic_thread_fence(memory_order_acquire);
-      if (atomic_load_explicit(&e->rendering, memory_order_relaxed) ==
-          before) {
+      if (atomic_load_explicit(&e->rendering, memory_order_relaxed) == before) {
         return;
       }
     }
@@ -240,8 +259,11 @@ start_from_playing(HpEngine* const e, HpGraph* const g)
    prime ops applied, then warmed up and judged.  NULL, with `err` set, when
    a step fails. */
 static HpGraph*
-build_standby(HpEngine* const e, const HpOp* const op, const int32_t warmup,
-              float* const rms, HpError* const err)
+build_standby(HpEngine* const   e,
+              const HpOp* const op,
+              const int32_t     warmup,
+              float* const      rms,
+              HpError* const    err)
 {
   HpGraph* const g  = hp_graph_new(e->staged, e->base, e->rate, err);
   HpStatus       st = g ? HP_SUCCESS : err->status;
@@ -271,7 +293,8 @@ commit(HpEngine* const e, const HpOp* const op)
     return;
   }
   if (!e->dirty && !e->n_primes) {
-    hp_error(&err, HP_ERR_NOTHING_STAGED,
+    hp_error(&err,
+             HP_ERR_NOTHING_STAGED,
              "nothing staged to commit: create, delete, connect, disconnect "
              "or clear first, or give prime ops");
     hp_worker_reply(e, op->seq, err.status, &err);
@@ -336,17 +359,20 @@ answer_get(HpEngine* const e, const HpOp* const op)
 {
   HpError err;
   if (atomic_load_explicit(&e->text_busy, memory_order_acquire)) {
-    hp_error(&err, HP_ERR_QUEUE_FULL,
+    hp_error(&err,
+             HP_ERR_QUEUE_FULL,
              "the previous patch:Get is still being answered; ask again");
     hp_worker_reply(e, op->seq, err.status, &err);
     return;
   }
-  const size_t len = hp_patch_write_text(e->committed, e->patch_text,
-                                         PATCH_TEXT_MAX);
+  const size_t len =
+    hp_patch_write_text(e->committed, e->patch_text, PATCH_TEXT_MAX);
   if (len >= PATCH_TEXT_MAX) {
-    hp_error(&err, HP_ERR_TOO_LARGE,
+    hp_error(&err,
+             HP_ERR_TOO_LARGE,
              "the patch is %zu bytes as text, more than one reply holds (%u)",
-             len, PATCH_TEXT_MAX - 1u);
+             len,
+             PATCH_TEXT_MAX - 1u);
     hp_worker_reply(e, op->seq, err.status, &err);
     return;
   }
@@ -380,10 +406,13 @@ switch_scene(HpEngine* const e, const HpOp* const op)
     return;
   }
   if (scene >= e->bank->n_scenes) {
-    hp_error(&err, HP_ERR_BAD_VALUE,
+    hp_error(&err,
+             HP_ERR_BAD_VALUE,
              "scene %u is empty: the bank has %u scene%s; the playing "
              "patch stays",
-             scene + 1u, e->bank->n_scenes, e->bank->n_scenes == 1 ? "" : "s");
+             scene + 1u,
+             e->bank->n_scenes,
+             e->bank->n_scenes == 1 ? "" : "s");
     hp_worker_reply(e, op->seq, err.status, &err);
     return;
   }
@@ -399,9 +428,11 @@ switch_scene(HpEngine* const e, const HpOp* const op)
 
 /* Install a parsed document as the bank and commit its active scene. */
 HpStatus
-hp_worker_install_document(HpEngine* const e, const char* const text,
-                 const char* const base_uri, const int32_t seq,
-                 HpError* const err)
+hp_worker_install_document(HpEngine* const   e,
+                           const char* const text,
+                           const char* const base_uri,
+                           const int32_t     seq,
+                           HpError* const    err)
 {
   HpBank* bank = hp_bank_new();
   if (!bank) {
@@ -443,9 +474,10 @@ record_live(HpEngine* const e, const HpOp* const op, HpError* const err)
   }
   /* Put it in the standby too (taken back for the moment), so run() need
      replay only the sets still queued when it takes the standby. */
-  HpGraph* const g = e->published ? atomic_exchange_explicit(
-                                     &e->ready, NULL, memory_order_acq_rel)
-                                 : NULL;
+  HpGraph* const g =
+    e->published
+      ? atomic_exchange_explicit(&e->ready, NULL, memory_order_acq_rel)
+      : NULL;
   if (g) {
     set_live(g, op, true);
     hp_graph_tag(g)->serial = op->serial;
@@ -472,17 +504,27 @@ apply_op(HpEngine* const e, const HpOp* const op)
   HpStatus st = HP_SUCCESS;
   memset(&err, 0, sizeof(err));
   switch (op->type) {
-  case HP_OP_COMMIT: commit(e, op); return;
-  case HP_OP_ABORT: abort_staged(e, op); return;
+  case HP_OP_COMMIT:
+    commit(e, op);
+    return;
+  case HP_OP_ABORT:
+    abort_staged(e, op);
+    return;
   case HP_OP_LOG:
     if (e->log) {
       e->log(e->handle, true, op->log.text);
     }
     return;
-  case HP_OP_GET: answer_get(e, op); return;
-  case HP_OP_SCENE: switch_scene(e, op); return;
+  case HP_OP_GET:
+    answer_get(e, op);
+    return;
+  case HP_OP_SCENE:
+    switch_scene(e, op);
+    return;
   case HP_OP_LOAD_FILE:
-  case HP_OP_TICK: hp_patch_file_op(e, op); return;
+  case HP_OP_TICK:
+    hp_patch_file_op(e, op);
+    return;
   case HP_OP_LIVE_RELOAD:
     e->live_reload = op->reload;
     atomic_store(&e->watching, e->live_reload && e->patch_file[0]);
@@ -491,14 +533,16 @@ apply_op(HpEngine* const e, const HpOp* const op)
   case HP_OP_PRIME_SET:
   case HP_OP_PRIME_GATE:
     if (e->n_primes >= MAX_PRIMES) {
-      st = hp_error(&err, HP_ERR_TOO_LARGE, "more than %u prime ops",
-                    MAX_PRIMES);
+      st =
+        hp_error(&err, HP_ERR_TOO_LARGE, "more than %u prime ops", MAX_PRIMES);
     } else {
       add_prime(e, op);
     }
     break;
   case HP_OP_SET:
-  case HP_OP_GATE: st = record_live(e, op, &err); break;
+  case HP_OP_GATE:
+    st = record_live(e, op, &err);
+    break;
   default:
     if (!(st = hp_patch_apply(e->staged, op, &err))) {
       e->dirty = true;
@@ -531,34 +575,38 @@ hp_engine_work(HpEngine* const e)
 }
 
 HpStatus
-hp_engine_load_text(HpEngine* const e, const char* const text,
-                    HpError* const err)
+hp_engine_load_text(HpEngine* const   e,
+                    const char* const text,
+                    HpError* const    err)
 {
   HpPatch* draft = hp_patch_new();
   if (!draft) {
     return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
   }
   pthread_mutex_lock(&e->lock);
-  HpStatus    st     = hp_patch_copy(draft, e->staged);
+  HpStatus    st = hp_patch_copy(draft, e->staged);
   HpOp        commit_op;
   unsigned    line_no = 0;
   const char* line    = text;
   hp_op_init(&commit_op, HP_OP_COMMIT);
   while (!st && line && *line) {
     ++line_no;
-    const char* end = strchr(line, '\n');
+    const char*  end = strchr(line, '\n');
     const size_t len = end ? (size_t)(end - line) : strlen(line);
     char         buf[512];
     if (len >= sizeof(buf)) {
-      st = hp_error(err, HP_ERR_TOO_LARGE, "line %u: longer than %zu bytes",
-                    line_no, sizeof(buf) - 1u);
+      st = hp_error(err,
+                    HP_ERR_TOO_LARGE,
+                    "line %u: longer than %zu bytes",
+                    line_no,
+                    sizeof(buf) - 1u);
       break;
     }
     memcpy(buf, line, len);
     buf[len] = '\0';
     line     = end ? end + 1 : NULL;
-    HpOp    op;
-    HpError line_err;
+    HpOp     op;
+    HpError  line_err;
     HpStatus lst = hp_op_parse_text(buf, &op, &line_err);
     if (lst == HP_ERR_NOTHING_STAGED) {
       continue; /* blank or comment */
@@ -593,11 +641,14 @@ hp_engine_load_text(HpEngine* const e, const char* const text,
 }
 
 HpStatus
-hp_engine_load_document(HpEngine* const e, const char* const text,
-                        const char* const base_uri, HpError* const err)
+hp_engine_load_document(HpEngine* const   e,
+                        const char* const text,
+                        const char* const base_uri,
+                        HpError* const    err)
 {
   pthread_mutex_lock(&e->lock);
-  const HpStatus st = hp_worker_install_document(e, text, base_uri, HP_NO_SEQ, err);
+  const HpStatus st =
+    hp_worker_install_document(e, text, base_uri, HP_NO_SEQ, err);
   pthread_mutex_unlock(&e->lock);
   return st;
 }
@@ -627,4 +678,3 @@ hp_engine_save_document(HpEngine* const e)
   hp_bank_free(bank);
   return text;
 }
-

@@ -14,30 +14,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CHECK(cond)                                                       \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,   \
-              #cond);                                                     \
-      exit(1);                                                            \
-    }                                                                     \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      exit(1);                                                                 \
+    }                                                                          \
   } while (0)
 
 /* A check that also prints the measured value on failure. */
-#define CHECK_MSG(cond, ...)                                              \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__,   \
-              #cond);                                                     \
-      fprintf(stderr, __VA_ARGS__);                                       \
-      fputc('\n', stderr);                                                \
-      exit(1);                                                            \
-    }                                                                     \
+#define CHECK_MSG(cond, ...)                                                   \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                            \
+      fputc('\n', stderr);                                                     \
+      exit(1);                                                                 \
+    }                                                                          \
   } while (0)
 
 /* CHECK_MSG for one measured number. */
-#define CHECK_VAL(cond, value) \
-  CHECK_MSG(cond, "measured %.9g", (double)(value))
+#define CHECK_VAL(cond, value) CHECK_MSG(cond, "measured %.9g", (double)(value))
 
 /* Add `n` to the count of failed EXPECTs; the count so far. */
 static inline int
@@ -52,15 +49,14 @@ expect_failures_add(const int n)
 #define EXPECT_FAILURES() expect_failures_add(0)
 
 /* A contract check: report what was measured and go on. */
-#define EXPECT(cond, ...)                                                 \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__,   \
-              #cond);                                                     \
-      fprintf(stderr, __VA_ARGS__);                                       \
-      fputc('\n', stderr);                                                \
-      expect_failures_add(1);                                             \
-    }                                                                     \
+#define EXPECT(cond, ...)                                                      \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                            \
+      fputc('\n', stderr);                                                     \
+      expect_failures_add(1);                                                  \
+    }                                                                          \
   } while (0)
 
 /* The exit status for main(): 1, saying how many `what` checks failed,

@@ -55,13 +55,17 @@ fx_host(const HpWorkerMode mode, const uint64_t seed)
 /* Send one text-protocol line at `frame` (`seq` < 0: unnumbered); a line
    the host cannot send stops the test.  HP_DEBUG_LINES=1 prints each. */
 static inline void
-fx_send_at(HpHost* const host, const uint64_t frame, const int seq,
+fx_send_at(HpHost* const     host,
+           const uint64_t    frame,
+           const int         seq,
            const char* const line)
 {
   if (getenv("HP_DEBUG_LINES")) {
     printf("at %llu: %s\n", (unsigned long long)frame, line);
   }
-  CHECK_MSG(!hp_host_send_text(host, frame, seq, line), "%s: %s", line,
+  CHECK_MSG(!hp_host_send_text(host, frame, seq, line),
+            "%s: %s",
+            line,
             hp_host_last_error());
 }
 
@@ -84,7 +88,8 @@ fx_reply(HpHost* const host, const int seq)
       return ev;
     }
     CHECK(!hp_host_run(host, BLOCK));
-    CHECK_MSG(!hp_host_wait_worker(host, FX_WORKER_WAIT_MS), "%s",
+    CHECK_MSG(!hp_host_wait_worker(host, FX_WORKER_WAIT_MS),
+              "%s",
               hp_host_last_error());
   }
   return NULL;
@@ -96,8 +101,8 @@ fx_acked(HpHost* const host, const int seq, const char* const what)
 {
   const HpHostEvent* const ev = fx_reply(host, seq);
   CHECK_MSG(ev, "%s: no answer", what);
-  CHECK_MSG(ev->kind == HP_EV_ACK, "%s: %s", what,
-            ev->message ? ev->message : "error");
+  CHECK_MSG(
+    ev->kind == HP_EV_ACK, "%s: %s", what, ev->message ? ev->message : "error");
   return ev;
 }
 

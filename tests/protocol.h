@@ -18,9 +18,12 @@
 #include <string.h>
 
 static inline void
-commit_at(HpHost* const host, const uint64_t frame, const int seq,
-          const float crossfade, const HpPrimeOp* const primes,
-          const uint32_t n_primes)
+commit_at(HpHost* const          host,
+          const uint64_t         frame,
+          const int              seq,
+          const float            crossfade,
+          const HpPrimeOp* const primes,
+          const uint32_t         n_primes)
 {
   HpHostCommit opts;
   memset(&opts, 0, sizeof(opts));
@@ -30,7 +33,8 @@ commit_at(HpHost* const host, const uint64_t frame, const int seq,
   }
   opts.prime   = primes;
   opts.n_prime = n_primes;
-  CHECK_MSG(!hp_host_send_commit(host, frame, seq, &opts), "commit: %s",
+  CHECK_MSG(!hp_host_send_commit(host, frame, seq, &opts),
+            "commit: %s",
             hp_host_last_error());
 }
 
@@ -49,7 +53,8 @@ settle(HpHost* const host)
 static inline void
 render(HpHost* const host, const uint64_t frames)
 {
-  CHECK(!hp_host_render(host, frames, (HpBlockPolicy){HP_BLOCK_FIXED, BLOCK, 0, 0}));
+  CHECK(!hp_host_render(
+    host, frames, (HpBlockPolicy){HP_BLOCK_FIXED, BLOCK, 0, 0}));
 }
 
 /* The recorded left (or right) channel at an absolute frame. */
@@ -84,7 +89,8 @@ listen(HpHost* const host, const uint64_t frames)
   const float* l = left_at(host, from);
   const float* r = right_at(host, from);
   Sound        s = {hp_sig_freq(l, (size_t)frames, RATE),
-                    hp_sig_rms(l, (size_t)frames), hp_sig_rms(r, (size_t)frames)};
+                    hp_sig_rms(l, (size_t)frames),
+                    hp_sig_rms(r, (size_t)frames)};
   CHECK(hp_sig_finite(l, (size_t)frames) && hp_sig_finite(r, (size_t)frames));
   return s;
 }
@@ -92,7 +98,9 @@ listen(HpHost* const host, const uint64_t frames)
 /* First frame at or after `from` whose |left| exceeds `threshold`, or
    UINT64_MAX. */
 static inline uint64_t
-first_sound(const HpHost* const host, const uint64_t from, const float threshold)
+first_sound(const HpHost* const host,
+            const uint64_t      from,
+            const float         threshold)
 {
   const uint64_t end = hp_host_recorded_start(host) + hp_host_recorded(host);
   const float*   l   = left_at(host, from);
@@ -132,14 +140,18 @@ play_base(HpHost* const host, const int seq)
   render(host, 2400);
   const Sound s = listen(host, 9600);
   CHECK_MSG(fabs(s.freq - 440.0) < 0.05 && fabs(s.rms - 0.1414) < 0.002,
-            "base patch: %.3f Hz, RMS %.4f", s.freq, s.rms);
+            "base patch: %.3f Hz, RMS %.4f",
+            s.freq,
+            s.rms);
   return s;
 }
 
 /* Build an object message by hand with the host's scratch forge. */
 static inline LV2_Atom_Forge*
-begin_object(HpHost* const host, LV2_Atom_Forge_Frame* const frame,
-             const LV2_URID otype, const int seq)
+begin_object(HpHost* const               host,
+             LV2_Atom_Forge_Frame* const frame,
+             const LV2_URID              otype,
+             const int                   seq)
 {
   LV2_Atom_Forge* const f = hp_host_forge(host);
   lv2_atom_forge_object(f, frame, 0, otype);
@@ -158,8 +170,10 @@ put_string(LV2_Atom_Forge* const f, const LV2_URID key, const char* const s)
 }
 
 static inline void
-end_object(HpHost* const host, LV2_Atom_Forge* const f,
-           LV2_Atom_Forge_Frame* const frame, const uint64_t at)
+end_object(HpHost* const               host,
+           LV2_Atom_Forge* const       f,
+           LV2_Atom_Forge_Frame* const frame,
+           const uint64_t              at)
 {
   lv2_atom_forge_pop(f, frame);
   const LV2_Atom* atom = hp_host_forge_atom(host);

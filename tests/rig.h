@@ -35,8 +35,8 @@ typedef struct {
 } Rig;
 
 /* Chunk sizes cycle through these: full chunks, single frames, odd sizes. */
-static const uint32_t chunk_pattern[] = {256, 256, 1,   77, 256,
-                                         3,   128, 255, 17, 256};
+static const uint32_t chunk_pattern[] =
+  {256, 256, 1, 77, 256, 3, 128, 255, 17, 256};
 #define N_PATTERN (sizeof(chunk_pattern) / sizeof(chunk_pattern[0]))
 static size_t chunk_next;
 
@@ -173,6 +173,5 @@ max_of(const float* const x, const size_t n)
   }
   return m;
 }
-
 
 #endif /* HP_TEST_RIG_H */

@@ -1,6 +1,6 @@
-/* The seed's prime ops (../shared/seed/cp3-prime-mechanism.md, "Replace
-   OSC Priming"): what its supervisor primed each module type with.  Shared
-   by the swap tests and the seed-metrics bench. */
+/* The seed's prime ops: what the supervisor of the design hotpatch grew
+   from primed each module type with, over OSC.  Shared by the swap tests
+   and the seed-metrics bench. */
 
 #ifndef HP_TEST_SEED_H
 #define HP_TEST_SEED_H

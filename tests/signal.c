@@ -121,9 +121,10 @@ put_u16(FILE* const f, const unsigned v)
 static void
 put_u32(FILE* const f, const uint32_t v)
 {
-  const unsigned char b[4] = {
-    (unsigned char)(v & 0xFFu), (unsigned char)((v >> 8) & 0xFFu),
-    (unsigned char)((v >> 16) & 0xFFu), (unsigned char)((v >> 24) & 0xFFu)};
+  const unsigned char b[4] = {(unsigned char)(v & 0xFFu),
+                              (unsigned char)((v >> 8) & 0xFFu),
+                              (unsigned char)((v >> 16) & 0xFFu),
+                              (unsigned char)((v >> 24) & 0xFFu)};
   fwrite(b, 1, 4, f);
 }
 

@@ -35,7 +35,10 @@ double hp_sig_freq(const float* x, size_t n, double rate);
 double hp_sig_goertzel_db(const float* x, size_t n, double rate, double freq);
 
 /** Write a 32-bit float WAV, stereo, or mono when r is NULL.  0 on success. */
-int hp_sig_write_wav(const char* path, const float* l, const float* r,
-                     size_t n, unsigned rate);
+int hp_sig_write_wav(const char*  path,
+                     const float* l,
+                     const float* r,
+                     size_t       n,
+                     unsigned     rate);
 
 #endif /* HP_TEST_SIGNAL_H */

@@ -113,14 +113,22 @@ typedef enum {
   N_KINDS
 } Kind;
 
-static const char* const kind_names[N_KINDS] = {
-  "commit", "commit-edit", "commit-bad", "abort", "set",       "gate",
-  "file",   "scene",       "save",       "get",   "malformed", "flood"
-};
+static const char* const kind_names[N_KINDS] = {"commit",
+                                                "commit-edit",
+                                                "commit-bad",
+                                                "abort",
+                                                "set",
+                                                "gate",
+                                                "file",
+                                                "scene",
+                                                "save",
+                                                "get",
+                                                "malformed",
+                                                "flood"};
 
 /* Weights out of 1000. */
-static const unsigned kind_weights[N_KINDS] = { 140, 60, 25, 60, 374, 110,
-                                                60,  60, 20, 40, 50,  1 };
+static const unsigned kind_weights[N_KINDS] =
+  {140, 60, 25, 60, 374, 110, 60, 60, 20, 40, 50, 1};
 
 /* What a numbered message was and what became of it. */
 enum {
@@ -231,10 +239,10 @@ text(Soak* const       s,
 
 /* A staging message of transaction `txn`, numbered. */
 static inline void stage(Soak* const       s,
-                  const uint64_t    frame,
-                  const int32_t     txn,
-                  const char* const fmt,
-                  ...) __attribute__((format(printf, 4, 5)));
+                         const uint64_t    frame,
+                         const int32_t     txn,
+                         const char* const fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
 
 static inline void
 stage(Soak* const       s,
@@ -257,7 +265,7 @@ uniform(HpHost* const host, const float lo, const float hi)
   return lo + (hi - lo) * (float)hp_host_random(host, 0, 1000000) * 1e-6f;
 }
 
-static const char* const osc_types[] = { "sine", "saw", "square", "triangle" };
+static const char* const osc_types[] = {"sine", "saw", "square", "triangle"};
 
 /* A transaction's commit seq is taken first, so its staging messages can
    point at it; the numbers stay in sending order apart from that. */
@@ -363,19 +371,19 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
   uint32_t  n_prime = 0;
   if (s->has_env && hp_host_random(h, 0, 1)) {
     /* (In the silent patch the envelope has no input: gated, still silent.) */
-    prime[n_prime++] = (HpPrimeOp){ "gate", s->env, NULL, 1.0f };
+    prime[n_prime++] = (HpPrimeOp){"gate", s->env, NULL, 1.0f};
   }
   if (must_fail && !silent) {
-    prime[n_prime++] = (HpPrimeOp){ "mod", "nosuch", "freq", 100.0f };
+    prime[n_prime++] = (HpPrimeOp){"mod", "nosuch", "freq", 100.0f};
   }
-  HpHostCommit opts = { true,
-                        (int32_t)hp_host_random(h, 1, 16),
-                        true,
-                        (float)hp_host_random(h, 0, 40),
-                        true,
-                        true,
-                        n_prime ? prime : NULL,
-                        n_prime };
+  HpHostCommit opts = {true,
+                       (int32_t)hp_host_random(h, 1, 16),
+                       true,
+                       (float)hp_host_random(h, 0, 40),
+                       true,
+                       true,
+                       n_prime ? prime : NULL,
+                       n_prime};
   CHECK(!hp_host_send_commit(h, frame, txn, &opts));
   ++s->messages;
   if (must_fail) {
@@ -403,8 +411,8 @@ commit_edit(Soak* const s, const uint64_t frame)
         (double)uniform(h, 60.0f, 2000.0f));
   stage(s, frame, txn, "/patch/set y%u gain 0.1", t);
   stage(s, frame, txn, "/patch/connect y%u out", t);
-  HpHostCommit opts = { false, 0,    true, (float)hp_host_random(h, 0, 30),
-                        true,  true, NULL, 0 };
+  HpHostCommit opts = {
+    false, 0, true, (float)hp_host_random(h, 0, 30), true, true, NULL, 0};
   CHECK(!hp_host_send_commit(h, frame, txn, &opts));
   ++s->messages;
 }
@@ -664,9 +672,12 @@ setup_files(Soak* const s)
   snprintf(temp_dir, sizeof(temp_dir), "%s", s->dir);
   atexit(remove_temp_dir);
   for (int i = 0; i < 6; ++i) {
-    static const char* const names[] = {
-      "one.ttl", "two.ttl", "three.ttl", "bank.ttl", "broken.ttl", "missing.ttl"
-    };
+    static const char* const names[] = {"one.ttl",
+                                        "two.ttl",
+                                        "three.ttl",
+                                        "bank.ttl",
+                                        "broken.ttl",
+                                        "missing.ttl"};
     snprintf(s->files[i], sizeof(s->files[i]), "%s/%s", s->dir, names[i]);
   }
   write_single(s->files[0], "sine", 330.0);

@@ -1,5 +1,5 @@
 /*
-  What plays is what is reported and saved (issue 10, item 7), through the
+  What plays is what is reported and saved , through the
   lilv test host with a threaded worker (like jalv) and a synchronous one
   (like Ardour's export).
 
@@ -43,7 +43,8 @@ settle(HpHost* const host, const int first_seq, const int last_seq)
       break;
     }
   }
-  CHECK(!hp_host_render(host, 4800, (HpBlockPolicy){HP_BLOCK_FIXED, BLOCK, 0, 0}));
+  CHECK(
+    !hp_host_render(host, 4800, (HpBlockPolicy){HP_BLOCK_FIXED, BLOCK, 0, 0}));
 }
 
 /* Render `n` frames more and return them (left). */
@@ -57,7 +58,9 @@ listen(HpHost* const host, const size_t n)
 static const char*
 reply_text(const HpHostEvent* const r)
 {
-  return !r ? "no answer" : r->message ? r->message : hp_host_event_kind_name(r->kind);
+  return !r           ? "no answer"
+         : r->message ? r->message
+                      : hp_host_event_kind_name(r->kind);
 }
 
 /* The patch:Get answer (hp:patch text), a new string; NULL if none came. */
@@ -119,21 +122,27 @@ test_set_after_commit(const HpWorkerMode mode)
   fx_send(host, 1, "/patch/commit");
   fx_send(host, 2, "/patch/set s1 freq 1000");
   settle(host, 1, 2);
-  const HpHostEvent* r = hp_host_find_reply(host, 2);
-  const double       f = hp_sig_freq(listen(host, 9600), 9600, RATE);
+  const HpHostEvent* r     = hp_host_find_reply(host, 2);
+  const double       f     = hp_sig_freq(listen(host, 9600), 9600, RATE);
   char* const        text  = patch_text(host, 3);
   char* const        state = saved_state(host);
-  const bool reported = text && strstr(text, "/patch/set s1 freq 1000\n");
-  const bool saved    = strstr(state, "hp:param \"freq\" ; hp:value 1000.0");
-  EXPECT(r && r->kind == HP_EV_ACK, "%s: set answered %s", fx_mode_name(mode),
+  const bool reported      = text && strstr(text, "/patch/set s1 freq 1000\n");
+  const bool saved = strstr(state, "hp:param \"freq\" ; hp:value 1000.0");
+  EXPECT(r && r->kind == HP_EV_ACK,
+         "%s: set answered %s",
+         fx_mode_name(mode),
          reply_text(r));
   EXPECT(fabs(f - 1000.0) < 0.1 && reported && saved,
          "%s: set s1 freq 1000 after its commit: plays %.3f Hz, patch:Get "
          "%s it, the saved state %s it",
-         fx_mode_name(mode), f, reported ? "has" : "lacks", saved ? "has" : "lacks");
+         fx_mode_name(mode),
+         f,
+         reported ? "has" : "lacks",
+         saved ? "has" : "lacks");
   printf("# %s worker: set right after the commit creating its module: plays "
          "%.3f Hz, reported and saved as 1000\n",
-         fx_mode_name(mode), f);
+         fx_mode_name(mode),
+         f);
   free(text);
   free(state);
   hp_host_free(host);
@@ -165,10 +174,13 @@ test_many_sets(const HpWorkerMode mode)
   const double rms = hp_sig_rms(listen(host, 9600), 9600);
   EXPECT(fabs(rms - 0.02 / sqrt(2.0)) < 0.0005,
          "%s: 101 sets after a commit: RMS %.4f, want %.4f (gain 0.02)",
-         fx_mode_name(mode), rms, 0.02 / sqrt(2.0));
+         fx_mode_name(mode),
+         rms,
+         0.02 / sqrt(2.0));
   printf("# %s worker: 101 live sets between a commit and its swap: RMS %.4f "
          "(gain 0.02 set first)\n",
-         fx_mode_name(mode), rms);
+         fx_mode_name(mode),
+         rms);
   hp_host_free(host);
 }
 
@@ -189,20 +201,31 @@ test_set_while_deleting(const HpWorkerMode mode)
   const HpHostEvent* r    = hp_host_find_reply(host, 3);
   const double       f    = hp_sig_freq(listen(host, 9600), 9600, RATE);
   char* const        text = patch_text(host, 4);
-  EXPECT(r && r->kind == HP_EV_ACK, "%s: set to a module being deleted: %s",
-         fx_mode_name(mode), reply_text(r));
-  EXPECT(fabs(f - 495.0) < 0.1, "%s: osc1 plays %.3f Hz, want 495", fx_mode_name(mode), f);
+  EXPECT(r && r->kind == HP_EV_ACK,
+         "%s: set to a module being deleted: %s",
+         fx_mode_name(mode),
+         reply_text(r));
+  EXPECT(fabs(f - 495.0) < 0.1,
+         "%s: osc1 plays %.3f Hz, want 495",
+         fx_mode_name(mode),
+         f);
   EXPECT(text && strstr(text, "/patch/set osc1 freq 495\n"),
-         "%s: patch:Get does not show the set:\n%s", fx_mode_name(mode),
+         "%s: patch:Get does not show the set:\n%s",
+         fx_mode_name(mode),
          text ? text : "(no answer)");
   fx_send(host, 5, "/patch/commit");
   settle(host, 5, 5);
   const double rms = hp_sig_rms(listen(host, 9600), 9600);
-  EXPECT(rms < 1e-6, "%s: osc1 still heard after the delete (RMS %.4f)",
-         fx_mode_name(mode), rms);
+  EXPECT(rms < 1e-6,
+         "%s: osc1 still heard after the delete (RMS %.4f)",
+         fx_mode_name(mode),
+         rms);
   printf("# %s worker: set osc1 freq 495 with its deletion staged: %s, plays "
          "%.3f Hz; gone after the commit (RMS %.1g)\n",
-         fx_mode_name(mode), reply_text(r), f, rms);
+         fx_mode_name(mode),
+         reply_text(r),
+         f,
+         rms);
   free(text);
   hp_host_free(host);
 }
@@ -211,9 +234,10 @@ test_set_while_deleting(const HpWorkerMode mode)
 
 #define N_OSC 3
 
-static const float osc_freqs[N_OSC][3] = {
-  {220.0f, 250.0f, 280.0f}, {330.0f, 370.0f, 410.0f}, {495.0f, 550.0f, 610.0f}};
-static const float gains[] = {0.0f, 0.1f, 0.2f, 0.3f};
+static const float osc_freqs[N_OSC][3] = {{220.0f, 250.0f, 280.0f},
+                                          {330.0f, 370.0f, 410.0f},
+                                          {495.0f, 550.0f, 610.0f}};
+static const float gains[]             = {0.0f, 0.1f, 0.2f, 0.3f};
 
 /* A patch as the model sees it: sines s0..s2 and an adsr e2 (attack,
    decay and release 0, sustain 1) that s2 may feed. */
@@ -228,9 +252,9 @@ typedef struct {
 
 typedef struct {
   Patch staged, committed, base;
-  Patch maybe;        /* every module that may have played this round */
+  Patch maybe; /* every module that may have played this round */
   bool  dirty;
-  bool  pending;      /* a commit not known to have swapped */
+  bool  pending; /* a commit not known to have swapped */
   int   pending_seq;
 } Model;
 
@@ -259,9 +283,10 @@ silent(const Patch* const p)
 }
 
 /* The patch as sorted text-protocol lines (patch:Get's form). */
-static void
-add_line(char (*lines)[64], size_t* const n, const char* const fmt, ...)
-  __attribute__((format(printf, 3, 4)));
+static void add_line(char (*lines)[64],
+                     size_t* const     n,
+                     const char* const fmt,
+                     ...) __attribute__((format(printf, 3, 4)));
 
 static void
 add_line(char (*lines)[64], size_t* const n, const char* const fmt, ...)
@@ -336,22 +361,30 @@ state_lines(const char* const state, char (*lines)[64])
 {
   size_t n = 0;
   add_line(lines, &n, "/patch/clear");
-  for (const char* at = strstr(state, "[ a hp:"); at; at = strstr(at + 1, "[ a hp:")) {
+  for (const char* at = strstr(state, "[ a hp:"); at;
+       at             = strstr(at + 1, "[ a hp:")) {
     char a[64], b[64], c[64];
-    if (sscanf(at, "[ a hp:Create ; hp:module \"%63[^\"]\" ; hp:type \"%63[^\"]",
-               a, b) == 2) {
+    if (sscanf(at,
+               "[ a hp:Create ; hp:module \"%63[^\"]\" ; hp:type \"%63[^\"]",
+               a,
+               b) == 2) {
       add_line(lines, &n, "/patch/create %s %s", a, b);
-    } else if (sscanf(at, "[ a hp:Set ; hp:module \"%63[^\"]\" ; hp:param "
-                          "\"%63[^\"]\" ; hp:value %63[^ ]",
-                      a, b, c) == 3) {
+    } else if (sscanf(at,
+                      "[ a hp:Set ; hp:module \"%63[^\"]\" ; hp:param "
+                      "\"%63[^\"]\" ; hp:value %63[^ ]",
+                      a,
+                      b,
+                      c) == 3) {
       const size_t len = strlen(c);
       if (len > 2 && !strcmp(c + len - 2, ".0")) {
         c[len - 2] = '\0'; /* Turtle's 440.0 is the text form's 440 */
       }
       add_line(lines, &n, "/patch/set %s %s %s", a, b, c);
-    } else if (sscanf(at, "[ a hp:Connect ; hp:source \"%63[^\"]\" ; hp:dest "
-                          "\"%63[^\"]",
-                      a, b) == 2) {
+    } else if (sscanf(at,
+                      "[ a hp:Connect ; hp:source \"%63[^\"]\" ; hp:dest "
+                      "\"%63[^\"]",
+                      a,
+                      b) == 2) {
       add_line(lines, &n, "/patch/connect %s %s", a, b);
     }
   }
@@ -384,8 +417,16 @@ print_lines(const char* const what, char (*lines)[64], const size_t n)
 }
 
 /* One message of a round, with what the model predicts for its answer. */
-typedef enum { OP_SET, OP_GATE, OP_CREATE, OP_CREATE_ENV, OP_DELETE, OP_CLEAR,
-               OP_COMMIT, OP_ABORT } OpKind;
+typedef enum {
+  OP_SET,
+  OP_GATE,
+  OP_CREATE,
+  OP_CREATE_ENV,
+  OP_DELETE,
+  OP_CLEAR,
+  OP_COMMIT,
+  OP_ABORT
+} OpKind;
 
 typedef struct {
   OpKind kind;
@@ -417,45 +458,67 @@ model_set(Model* const m, const Op* const op, bool* const only_playing)
   }
   /* Only in what played: whether the worker still counts it as playing
      depends on when the swap came. */
-  *only_playing = !known[0] && !known[1] &&
-                  (known[2] || (op->kind == OP_GATE ? m->maybe.env
-                                                    : m->maybe.osc[op->module]));
+  *only_playing =
+    !known[0] && !known[1] &&
+    (known[2] ||
+     (op->kind == OP_GATE ? m->maybe.env : m->maybe.osc[op->module]));
   return known[0] || known[1];
 }
 
 /* Check one answer against the model and advance the model. */
 static void
-model_apply(Model* const m, const Op* const op, const HpHostEvent* const r,
-            const HpWorkerMode mode, const int round)
+model_apply(Model* const             m,
+            const Op* const          op,
+            const HpHostEvent* const r,
+            const HpWorkerMode       mode,
+            const int                round)
 {
   const bool ack = r && r->kind == HP_EV_ACK;
   const bool err = r && r->kind == HP_EV_ERROR;
   switch (op->kind) {
   case OP_SET:
   case OP_GATE: {
-    const bool in_range = op->kind == OP_GATE ||
-                          op->value <= (op->param ? 1.0f : 20000.0f);
+    const bool in_range =
+      op->kind == OP_GATE || op->value <= (op->param ? 1.0f : 20000.0f);
     bool       only_playing = false;
     Model      before       = *m;
     const bool known        = model_set(m, op, &only_playing);
     if (!in_range) {
       *m = before;
-      EXPECT(err, "%s round %d: seq %d, a set out of range: %s", fx_mode_name(mode),
-             round, op->seq, reply_text(r));
+      EXPECT(err,
+             "%s round %d: seq %d, a set out of range: %s",
+             fx_mode_name(mode),
+             round,
+             op->seq,
+             reply_text(r));
     } else if (known) {
-      EXPECT(ack, "%s round %d: seq %d, set of a module the patch has: %s",
-             fx_mode_name(mode), round, op->seq, reply_text(r));
+      EXPECT(ack,
+             "%s round %d: seq %d, set of a module the patch has: %s",
+             fx_mode_name(mode),
+             round,
+             op->seq,
+             reply_text(r));
     } else if (!only_playing) {
-      EXPECT(err, "%s round %d: seq %d, set of a missing module: %s",
-             fx_mode_name(mode), round, op->seq, reply_text(r));
+      EXPECT(err,
+             "%s round %d: seq %d, set of a missing module: %s",
+             fx_mode_name(mode),
+             round,
+             op->seq,
+             reply_text(r));
     }
     break;
   }
   case OP_CREATE:
   case OP_CREATE_ENV: {
-    const bool exists = op->kind == OP_CREATE ? m->staged.osc[op->module] : m->staged.env;
-    EXPECT(exists ? err : ack, "%s round %d: seq %d, create %s: %s", fx_mode_name(mode),
-           round, op->seq, exists ? "duplicate" : "new", reply_text(r));
+    const bool exists =
+      op->kind == OP_CREATE ? m->staged.osc[op->module] : m->staged.env;
+    EXPECT(exists ? err : ack,
+           "%s round %d: seq %d, create %s: %s",
+           fx_mode_name(mode),
+           round,
+           op->seq,
+           exists ? "duplicate" : "new",
+           reply_text(r));
     if (!exists && op->kind == OP_CREATE) {
       m->staged.osc[op->module]  = true;
       m->staged.freq[op->module] = 440.0f;
@@ -473,9 +536,14 @@ model_apply(Model* const m, const Op* const op, const HpHostEvent* const r,
     break;
   }
   case OP_DELETE: {
-    const bool exists = op->module < N_OSC ? m->staged.osc[op->module] : m->staged.env;
-    EXPECT(exists ? ack : err, "%s round %d: seq %d, delete: %s", fx_mode_name(mode),
-           round, op->seq, reply_text(r));
+    const bool exists =
+      op->module < N_OSC ? m->staged.osc[op->module] : m->staged.env;
+    EXPECT(exists ? ack : err,
+           "%s round %d: seq %d, delete: %s",
+           fx_mode_name(mode),
+           round,
+           op->seq,
+           reply_text(r));
     if (exists) {
       if (op->module < N_OSC) {
         m->staged.osc[op->module] = false;
@@ -488,7 +556,11 @@ model_apply(Model* const m, const Op* const op, const HpHostEvent* const r,
     break;
   }
   case OP_CLEAR:
-    EXPECT(ack, "%s round %d: seq %d, clear: %s", fx_mode_name(mode), round, op->seq,
+    EXPECT(ack,
+           "%s round %d: seq %d, clear: %s",
+           fx_mode_name(mode),
+           round,
+           op->seq,
            reply_text(r));
     memset(&m->staged, 0, sizeof(m->staged));
     m->dirty = true;
@@ -496,17 +568,27 @@ model_apply(Model* const m, const Op* const op, const HpHostEvent* const r,
   case OP_COMMIT:
     if (!m->dirty) {
       EXPECT(err && r->message && strstr(r->message, "nothing staged"),
-             "%s round %d: seq %d, commit with nothing staged: %s", fx_mode_name(mode),
-             round, op->seq, reply_text(r));
+             "%s round %d: seq %d, commit with nothing staged: %s",
+             fx_mode_name(mode),
+             round,
+             op->seq,
+             reply_text(r));
     } else if (op->require_signal && silent(&m->staged)) {
       EXPECT(err && r->message && strstr(r->message, "warm-up was silent"),
              "%s round %d: seq %d, silent commit with require_signal: %s",
-             fx_mode_name(mode), round, op->seq, reply_text(r));
+             fx_mode_name(mode),
+             round,
+             op->seq,
+             reply_text(r));
     } else {
-      EXPECT(ack || (err && r->message && (strstr(r->message, "superseded") ||
-                                          strstr(r->message, "aborted"))),
-             "%s round %d: seq %d, good commit: %s", fx_mode_name(mode), round,
-             op->seq, reply_text(r));
+      EXPECT(ack || (err && r->message &&
+                     (strstr(r->message, "superseded") ||
+                      strstr(r->message, "aborted"))),
+             "%s round %d: seq %d, good commit: %s",
+             fx_mode_name(mode),
+             round,
+             op->seq,
+             reply_text(r));
       for (int i = 0; i < N_OSC; ++i) {
         m->maybe.osc[i] |= m->staged.osc[i];
       }
@@ -524,7 +606,11 @@ model_apply(Model* const m, const Op* const op, const HpHostEvent* const r,
     }
     break;
   case OP_ABORT:
-    EXPECT(ack, "%s round %d: seq %d, abort: %s", fx_mode_name(mode), round, op->seq,
+    EXPECT(ack,
+           "%s round %d: seq %d, abort: %s",
+           fx_mode_name(mode),
+           round,
+           op->seq,
            reply_text(r));
     /* An unswapped commit is cancelled: its answer says so (checked with
        the commit: an error it must be then). */
@@ -545,7 +631,11 @@ set_line(char* const line, const size_t size, const Op* const op)
   if (op->kind == OP_GATE) {
     snprintf(line, size, "/patch/gate e2 %g", (double)op->value);
   } else {
-    snprintf(line, size, "/patch/set s%d %s %g", op->module, params[op->param],
+    snprintf(line,
+             size,
+             "/patch/set s%d %s %g",
+             op->module,
+             params[op->param],
              (double)op->value);
   }
 }
@@ -594,7 +684,9 @@ random_op(HpHost* const host, Op* const ops, int* const n_ops, int* const seq)
   } else if (dice < 88) {
     op.kind           = OP_COMMIT;
     op.require_signal = hp_host_random(host, 0, 2) == 0;
-    snprintf(line, sizeof(line), "/patch/commit%s%s",
+    snprintf(line,
+             sizeof(line),
+             "/patch/commit%s%s",
              op.require_signal ? " require_signal=1" : "",
              hp_host_random(host, 0, 1) ? " crossfade=0" : "");
   } else if (dice < 96) {
@@ -644,8 +736,8 @@ static void
 test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
 {
   HpHost* const host = fx_host(mode, seed);
-  int   seq = 1;
-  Model m;
+  int           seq  = 1;
+  Model         m;
   memset(&m, 0, sizeof(m));
   fx_send(host, seq, "/patch/clear");
   fx_send(host, seq + 1, "/patch/commit");
@@ -675,20 +767,26 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
     /* Replay the round through the model with the answers it got. */
     m.maybe = m.committed;
     for (int i = 0; i < n_ops; ++i) {
-      model_apply(&m, &ops[i], hp_host_find_reply(host, ops[i].seq), mode, round);
+      model_apply(
+        &m, &ops[i], hp_host_find_reply(host, ops[i].seq), mode, round);
     }
     if (m.pending) {
       const HpHostEvent* r = hp_host_find_reply(host, m.pending_seq);
-      EXPECT(r && r->kind == HP_EV_ACK, "%s round %d: the last good commit %d: %s",
-             fx_mode_name(mode), round, m.pending_seq, reply_text(r));
+      EXPECT(r && r->kind == HP_EV_ACK,
+             "%s round %d: the last good commit %d: %s",
+             fx_mode_name(mode),
+             round,
+             m.pending_seq,
+             reply_text(r));
       m.pending = false;
     }
     m.base = m.committed;
 
     /* What plays: every oscillator at its frequency and level, nothing
        else (the RMS of the sum), and the pitch when one sounds. */
-    CHECK(!hp_host_render(host, 9600, (HpBlockPolicy){HP_BLOCK_RANDOM, 0, 1, 2048}));
-    const float* x = hp_host_out_l(host) + hp_host_recorded(host) - 9600;
+    CHECK(!hp_host_render(
+      host, 9600, (HpBlockPolicy){HP_BLOCK_RANDOM, 0, 1, 2048}));
+    const float* x       = hp_host_out_l(host) + hp_host_recorded(host) - 9600;
     double       want_sq = 0.0;
     int          voices  = 0;
     int          voice   = -1;
@@ -698,29 +796,45 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
       voice = a > 0.0f ? i : voice;
       voices += a > 0.0f;
       if (m.committed.osc[i]) {
-        const double db = hp_sig_goertzel_db(x, 9600, RATE, m.committed.freq[i]);
+        const double db =
+          hp_sig_goertzel_db(x, 9600, RATE, m.committed.freq[i]);
         EXPECT(a > 0.0f ? fabs(db - 20.0 * log10(a)) < 0.5 : db < -60.0,
                "%s round %d: s%d at %g Hz: %.2f dB, want amplitude %g",
-               fx_mode_name(mode), round, i, (double)m.committed.freq[i], db, (double)a);
+               fx_mode_name(mode),
+               round,
+               i,
+               (double)m.committed.freq[i],
+               db,
+               (double)a);
       }
     }
     const double rms = hp_sig_rms(x, 9600);
     EXPECT(fabs(rms - sqrt(want_sq)) < 0.01 * sqrt(want_sq) + 1e-4,
-           "%s round %d: RMS %.4f, want %.4f", fx_mode_name(mode), round, rms,
+           "%s round %d: RMS %.4f, want %.4f",
+           fx_mode_name(mode),
+           round,
+           rms,
            sqrt(want_sq));
     if (voices == 1) {
       const double f = hp_sig_freq(x, 9600, RATE);
-      EXPECT(fabs(f - (double)m.committed.freq[voice]) < 0.2, "%s round %d: pitch %.3f, want %g",
-             fx_mode_name(mode), round, f, (double)m.committed.freq[voice]);
+      EXPECT(fabs(f - (double)m.committed.freq[voice]) < 0.2,
+             "%s round %d: pitch %.3f, want %g",
+             fx_mode_name(mode),
+             round,
+             f,
+             (double)m.committed.freq[voice]);
     }
 
     /* What is reported and saved. */
-    char want[64][64], got[64][64];
+    char         want[64][64], got[64][64];
     const size_t n_want = model_lines(&m.committed, want);
     char* const  text   = patch_text(host, seq++);
     const size_t n_got  = text_lines(text, got);
     const bool   same   = same_lines(want, n_want, got, n_got);
-    EXPECT(same, "%s round %d: patch:Get differs from the model", fx_mode_name(mode), round);
+    EXPECT(same,
+           "%s round %d: patch:Get differs from the model",
+           fx_mode_name(mode),
+           round);
     if (!same) {
       print_lines("model", want, n_want);
       print_lines("patch:Get", got, n_got);
@@ -728,8 +842,10 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
     char* const  state   = saved_state(host);
     const size_t n_saved = state_lines(state, got);
     const bool   saved   = same_lines(want, n_want, got, n_saved);
-    EXPECT(saved, "%s round %d: the saved state differs from the model",
-           fx_mode_name(mode), round);
+    EXPECT(saved,
+           "%s round %d: the saved state differs from the model",
+           fx_mode_name(mode),
+           round);
     if (!saved) {
       print_lines("model", want, n_want);
       print_lines("state", got, n_saved);
@@ -740,7 +856,9 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
   }
   printf("# %s worker: %d random rounds (seed %llu): answers, pitch, levels, "
          "patch:Get and saved state agree with the model\n",
-         fx_mode_name(mode), checks, (unsigned long long)seed);
+         fx_mode_name(mode),
+         checks,
+         (unsigned long long)seed);
   hp_host_free(host);
 }
 

@@ -120,7 +120,7 @@ done
 
 # Runs one Lua script in ardour7-lua, bounded.  Ardour 7.3 sometimes
 # aborts with heap corruption while freeing its exporter after the file is
-# written (HOSTS.md; it happens without any plugin too): that exit is
+# written (it happens without any plugin too): that exit is
 # accepted only between the script's "freeing_exporter" and
 # "exporter_freed" markers, with glibc's heap message, and the WAV is
 # checked to be complete by analyze.py.
@@ -174,7 +174,7 @@ export_step() {
             [ "$rc" -eq 3 ] || fail "$name: analyze.py fault exited $rc"
             # Once only: a second time, analyze.py check fails on it.
             [ -z "$fault_tried" ] || return 0
-            echo "# ardour: $name: that is the intermittent export fault of issue 10, item 18 (tests/ardour/analyze.py says why it is taken for Ardour's): running $name again, once"
+            echo "# ardour: $name: that is the intermittent export fault (tests/ardour/analyze.py says why it is taken for Ardour's): running $name again, once"
             fault_tried=1
         elif [ "$name" = create ] && [ "$heap_tries" -lt 3 ] && [ -f "$work/create.log" ] &&
              grep -qE "$heap_msg" "$work/create.log" &&

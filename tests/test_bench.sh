@@ -2,7 +2,7 @@
 # plain build only: an instrumented build is not what users run: it measures nothing
 # The benchmark report runs end to end (hotpatch, the hand loop, Pd and
 # scsynth, every output checked for 440 Hz and its level) and its
-# instruction-count targets hold (DESIGN.md section 5: callgrind counts do
+# instruction-count targets hold (README, "Performance": callgrind counts do
 # not depend on the machine's load; times are printed, not judged here --
 # `./waf bench` judges them).  An instrumented build measures nothing.
 set -euo pipefail

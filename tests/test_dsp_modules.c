@@ -57,8 +57,10 @@ test_descriptors(void)
   CHECK_VAL(n_types == sizeof(expected) / sizeof(expected[0]), n_types);
   for (size_t i = 0; i < n_types; ++i) {
     CHECK_MSG(!strcmp(hp_module_types[i]->type, expected[i]),
-              "modules.def names %s, hp_mod_%s's type is %s", expected[i],
-              expected[i], hp_module_types[i]->type);
+              "modules.def names %s, hp_mod_%s's type is %s",
+              expected[i],
+              expected[i],
+              hp_module_types[i]->type);
     CHECK(hp_module_find(expected[i]) == hp_module_types[i]);
   }
 
@@ -97,11 +99,12 @@ test_descriptors(void)
       for (uint32_t i = 0; i < n; ++i) {
         check_name(ports[i].name, "port", d->type);
         check_doc(ports[i].doc, ports[i].name, d->type);
-        CHECK(ports[i].kind == HP_PORT_AUDIO || ports[i].kind == HP_PORT_CV);
+        CHECK(ports[i].kind == HP_SIGNAL_AUDIO ||
+              ports[i].kind == HP_SIGNAL_CV);
         const int found = dir ? hp_module_find_output(d, ports[i].name)
                               : hp_module_find_input(d, ports[i].name);
-        CHECK_MSG(found == (int)i, "%s: port %s is not unique", d->type,
-                  ports[i].name);
+        CHECK_MSG(
+          found == (int)i, "%s: port %s is not unique", d->type, ports[i].name);
         ++n_ports;
       }
     }
@@ -112,20 +115,35 @@ test_descriptors(void)
       check_doc(p->doc, p->name, d->type);
       CHECK_MSG(p->unit, "%s:%s has no unit (use \"\")", d->type, p->name);
       CHECK_MSG(isfinite(p->min) && isfinite(p->max) && p->min < p->max,
-                "%s:%s range", d->type, p->name);
-      CHECK_MSG(p->def >= p->min && p->def <= p->max, "%s:%s default %g",
-                d->type, p->name, (double)p->def);
-      CHECK_MSG(!p->log_scale || p->min > 0.0f, "%s:%s log scale from %g",
-                d->type, p->name, (double)p->min);
+                "%s:%s range",
+                d->type,
+                p->name);
+      CHECK_MSG(p->def >= p->min && p->def <= p->max,
+                "%s:%s default %g",
+                d->type,
+                p->name,
+                (double)p->def);
+      CHECK_MSG(!p->log_scale || p->min > 0.0f,
+                "%s:%s log scale from %g",
+                d->type,
+                p->name,
+                (double)p->min);
       /* Names and aliases resolve to this param, so none shadows another. */
-      CHECK_MSG(hp_module_find_param(d, p->name) == (int)i, "%s:%s not unique",
-                d->type, p->name);
+      CHECK_MSG(hp_module_find_param(d, p->name) == (int)i,
+                "%s:%s not unique",
+                d->type,
+                p->name);
       for (const char* const* a = p->aliases; a && *a; ++a) {
-        CHECK_MSG(hp_module_find_param(d, *a) == (int)i, "%s:%s alias %s",
-                  d->type, p->name, *a);
+        CHECK_MSG(hp_module_find_param(d, *a) == (int)i,
+                  "%s:%s alias %s",
+                  d->type,
+                  p->name,
+                  *a);
         for (uint32_t j = 0; j < d->n_params; ++j) {
-          CHECK_MSG(strcmp(*a, d->params[j].name), "%s: alias %s is a name",
-                    d->type, *a);
+          CHECK_MSG(strcmp(*a, d->params[j].name),
+                    "%s: alias %s is a name",
+                    d->type,
+                    *a);
         }
       }
       if (p->kind == HP_PARAM_ENUM) {
@@ -136,15 +154,19 @@ test_descriptors(void)
           ++n_choices;
         }
         CHECK_MSG(p->min == 0.0f && p->max == (float)(n_choices - 1),
-                  "%s:%s max %g with %d choices", d->type, p->name,
-                  (double)p->max, n_choices);
+                  "%s:%s max %g with %d choices",
+                  d->type,
+                  p->name,
+                  (double)p->max,
+                  n_choices);
         CHECK(is_integral(p->def));
         CHECK(hp_param_find_choice(p, "nope") == -1);
       } else {
         CHECK_MSG(!p->choices, "%s:%s choices on a non-enum", d->type, p->name);
       }
       if (p->kind == HP_PARAM_INTEGER) {
-        CHECK(is_integral(p->min) && is_integral(p->max) && is_integral(p->def));
+        CHECK(is_integral(p->min) && is_integral(p->max) &&
+              is_integral(p->def));
       }
       if (p->kind == HP_PARAM_GATE) {
         CHECK(p->min == 0.0f && p->max == 1.0f);
@@ -152,14 +174,17 @@ test_descriptors(void)
       /* A param named like an input is reachable both ways ("env1:gate");
          say so, the graph decides which wins. */
       if (hp_module_find_input(d, p->name) >= 0) {
-        printf("# %s: \"%s\" names both an input and a parameter\n", d->type,
+        printf("# %s: \"%s\" names both an input and a parameter\n",
+               d->type,
                p->name);
       }
       ++n_params;
     }
   }
-  printf("# descriptors: %zu types, %zu params, %zu ports checked\n", n_types,
-         n_params, n_ports);
+  printf("# descriptors: %zu types, %zu params, %zu ports checked\n",
+         n_types,
+         n_params,
+         n_ports);
 }
 
 /* MIDI */
@@ -197,8 +222,10 @@ test_midi(void)
 
   send(&r, 0x90, 69, 100);
   rig_run(&r, 0, n);
-  printf("# midi note 69: %.4f Hz, gate %g, velocity %.4f\n", (double)freq[0],
-         (double)gate[0], (double)vel[0]);
+  printf("# midi note 69: %.4f Hz, gate %g, velocity %.4f\n",
+         (double)freq[0],
+         (double)gate[0],
+         (double)vel[0]);
   CHECK_VAL(fabsf(freq[0] - 440.0f) < 1e-3f, freq[0]);
   CHECK_VAL(gate[0] == 1.0f && gate[n - 1] == 1.0f, gate[0]);
   CHECK_VAL(fabsf(vel[0] - 100.0f / 127.0f) < 1e-6f, vel[0]);
@@ -206,7 +233,8 @@ test_midi(void)
   send(&r, 0x90, 60, 64);
   rig_run(&r, 0, n);
   printf("# midi note 60: %.4f Hz (%.4f cents off 261.6256)\n",
-         (double)freq[n - 1], cents((double)freq[n - 1], 261.6255653));
+         (double)freq[n - 1],
+         cents((double)freq[n - 1], 261.6255653));
   CHECK_VAL(fabs((double)freq[n - 1] - 261.6255653) < 0.01, freq[n - 1]);
   CHECK_VAL(fabsf(vel[0] - 64.0f / 127.0f) < 1e-6f, vel[0]);
 
@@ -232,7 +260,9 @@ test_midi(void)
   rig_run(&r, 0, n);
   printf("# midi bend +8191: %.4f cents off +200, -8192: %.4f cents off -200, "
          "range 12: %.4f cents off -1200\n",
-         up, down, octave);
+         up,
+         down,
+         octave);
   CHECK_VAL(fabs(up) < 0.1, up);
   CHECK_VAL(fabs(down) < 0.1, down);
   CHECK_VAL(fabs(octave) < 0.1, octave);
@@ -252,7 +282,8 @@ test_midi(void)
     send(&r, 0x80, (uint8_t)(40 + k), 0);
   }
   rig_run(&r, 0, n);
-  CHECK_VAL(fabsf(freq[0] - 440.0f * powf(2.0f, (44.0f - 69.0f) / 12.0f)) < 1e-3f,
+  CHECK_VAL(fabsf(freq[0] - 440.0f * powf(2.0f, (44.0f - 69.0f) / 12.0f)) <
+              1e-3f,
             freq[0]);
   CHECK_VAL(gate[0] == 1.0f, gate[0]);
   send(&r, 0x80, 44, 0);
@@ -290,7 +321,9 @@ test_midi(void)
   const double mid = cents((double)gfreq[2399], 440.0 * pow(2.0, 0.5));
   printf("# midi glide 100 ms: halfway %.3f cents off, end %.4f Hz at frame "
          "%d\n",
-         mid, (double)gfreq[4799], 4799);
+         mid,
+         (double)gfreq[4799],
+         4799);
   CHECK_VAL(fabsf(gfreq[0] - 440.0f) < 1.0f, gfreq[0]);
   CHECK_VAL(fabs(mid) < 1.0, mid);
   CHECK_VAL(gfreq[4798] < 880.0f && fabsf(gfreq[4799] - 880.0f) < 1e-2f,
@@ -317,7 +350,8 @@ test_lfo(void)
   r.out[0] = out;
   rig_run(&r, 0, n);
   const double f = hp_sig_freq(out, n, (double)rate);
-  printf("# lfo 2 Hz: measured %.6f Hz (%.4f%% off)\n", f, 100.0 * (f / 2.0 - 1.0));
+  printf(
+    "# lfo 2 Hz: measured %.6f Hz (%.4f%% off)\n", f, 100.0 * (f / 2.0 - 1.0));
   CHECK_VAL(fabs(f / 2.0 - 1.0) < 0.001, f);
   rig_free(&r);
 
@@ -337,7 +371,10 @@ test_lfo(void)
     const float lo = min_of(out, m);
     const float hi = max_of(out, m);
     printf("# lfo %s, offset 1000 depth 500: %.3f..%.3f, starts at %.3f\n",
-           shapes[s], (double)lo, (double)hi, (double)out[0]);
+           shapes[s],
+           (double)lo,
+           (double)hi,
+           (double)out[0]);
     CHECK_VAL(fabsf(lo - 500.0f) < 0.1f, lo);
     CHECK_VAL(fabsf(hi - 1500.0f) < 0.1f, hi);
     CHECK_VAL(fabsf(out[0] - (s == 3 ? 1500.0f : 1000.0f)) < 1e-3f, out[0]);
@@ -482,11 +519,11 @@ feed_inputs(Rig* const r, float* const tone_buf, float* const gate_buf)
 static void
 test_all_finite(void)
 {
-  const float  rate  = 48000.0f;
-  const size_t n     = 480000; /* 10 s */
-  float* const sig   = tone(220.0, (double)rate, n);
-  float* const gate  = buffer(n);
-  float* outs[HP_MAX_PORTS];
+  const float  rate = 48000.0f;
+  const size_t n    = 480000; /* 10 s */
+  float* const sig  = tone(220.0, (double)rate, n);
+  float* const gate = buffer(n);
+  float*       outs[HP_MAX_PORTS];
   for (size_t i = 0; i < n; ++i) {
     gate[i] = (i / 24000) % 2 ? 0.0f : 1.0f;
   }
@@ -509,13 +546,15 @@ test_all_finite(void)
     }
     double peak = 0.0;
     for (uint32_t o = 0; o < (*d)->n_outputs; ++o) {
-      CHECK_MSG(hp_sig_finite(outs[o], n), "%s:%s", (*d)->type,
-                (*d)->outputs[o].name);
+      CHECK_MSG(
+        hp_sig_finite(outs[o], n), "%s:%s", (*d)->type, (*d)->outputs[o].name);
       peak = fmax(peak, (double)hp_sig_peak(outs[o], n));
     }
     const double rms = hp_sig_rms(outs[0], n);
     printf("# %s: 10 s of defaults finite, main output RMS %.4f, peak %.4g\n",
-           (*d)->type, rms, peak);
+           (*d)->type,
+           rms,
+           peak);
     CHECK_MSG(peak < 1e5, "%s peak %g", (*d)->type, peak);
     rig_free(&r);
   }
@@ -534,12 +573,15 @@ test_all_finite(void)
     }
     for (size_t i = 0; i < n; ++i) {
       /* One signal for all params: a slow sweep over -25000..25000. */
-      sweep[i] = 25000.0f * (float)sin(2.0 * PI * 0.37 * (double)i / (double)rate);
+      sweep[i] =
+        25000.0f * (float)sin(2.0 * PI * 0.37 * (double)i / (double)rate);
     }
     rig_run(&r, 0, n);
     for (uint32_t o = 0; o < (*d)->n_outputs; ++o) {
-      CHECK_MSG(hp_sig_finite(outs[o], n), "%s:%s with swept params",
-                (*d)->type, (*d)->outputs[o].name);
+      CHECK_MSG(hp_sig_finite(outs[o], n),
+                "%s:%s with swept params",
+                (*d)->type,
+                (*d)->outputs[o].name);
     }
     rig_free(&r);
   }
@@ -586,7 +628,8 @@ test_state_copy(void)
     rig_run(&rb, 1000, n - 1000);
     for (uint32_t o = 0; o < (*d)->n_outputs; ++o) {
       CHECK_MSG(!memcmp(a[o] + 1000, b[o] + 1000, (n - 1000) * sizeof(float)),
-                "%s:%s differs after a state copy", (*d)->type,
+                "%s:%s differs after a state copy",
+                (*d)->type,
                 (*d)->outputs[o].name);
       free(a[o]);
       free(b[o]);

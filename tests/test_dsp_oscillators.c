@@ -24,9 +24,9 @@
 static void
 test_sine_poly(void)
 {
-  double max_err = 0.0;
-  double at      = 0.0;
-  const int steps = 1 << 20;
+  double    max_err = 0.0;
+  double    at      = 0.0;
+  const int steps   = 1 << 20;
   for (int k = 0; k <= steps; ++k) {
     const double x   = -0.5 + (double)k / steps;
     const float  xf  = (float)x;
@@ -49,7 +49,10 @@ test_sine_poly(void)
   }
   printf("# sine polynomial: max error %.3g (at x = %.4f), via phase %.3g "
          "(%.1f dB)\n",
-         max_err, at, max_err_ph, 20.0 * log10(max_err_ph));
+         max_err,
+         at,
+         max_err_ph,
+         20.0 * log10(max_err_ph));
   CHECK_VAL(max_err < 1e-5, max_err);
   CHECK_VAL(max_err_ph < 1e-5, max_err_ph);
 }
@@ -58,7 +61,7 @@ static void
 test_sine_pitch(void)
 {
   static const float freqs[] = {55.0f, 440.0f, 1000.0f, 5000.0f};
-  double worst = 0.0;
+  double             worst   = 0.0;
   for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
     const float  rate = rates[ri];
     const size_t n    = (size_t)rate;
@@ -72,7 +75,10 @@ test_sine_pitch(void)
       const double f   = hp_sig_freq(out, n, (double)rate);
       const double err = fabs(f - (double)freqs[fi]);
       printf("# sine %g Hz @ %g: measured %.4f Hz (error %.2g Hz), peak %.6f\n",
-             (double)freqs[fi], (double)rate, f, err,
+             (double)freqs[fi],
+             (double)rate,
+             f,
+             err,
              (double)hp_sig_peak(out, n));
       CHECK_VAL(err < 0.1, f);
       CHECK_VAL(fabsf(hp_sig_peak(out, n) - 1.0f) < 1e-4f, hp_sig_peak(out, n));
@@ -111,7 +117,8 @@ test_sine_modulated(void)
   r.out[0] = out;
   rig_run(&r, 0, n);
   const double f = hp_sig_freq(out, n, (double)rate);
-  printf("# sine with freq and gain as signals: %.4f Hz, peak %.5f\n", f,
+  printf("# sine with freq and gain as signals: %.4f Hz, peak %.5f\n",
+         f,
          (double)hp_sig_peak(out, n));
   CHECK_VAL(fabs(f - 440.0) < 0.1, f);
   CHECK_VAL(fabsf(hp_sig_peak(out, n) - 0.25f) < 1e-4f, hp_sig_peak(out, n));
@@ -134,7 +141,9 @@ test_sine_modulated(void)
 typedef enum { NAIVE_SAW, NAIVE_SQUARE, NAIVE_TRIANGLE } Naive;
 
 static float*
-naive_wave(const Naive shape, const double freq, const double rate,
+naive_wave(const Naive  shape,
+           const double freq,
+           const double rate,
            const size_t n)
 {
   float* const b = buffer(n);
@@ -163,8 +172,11 @@ naive_wave(const Naive shape, const double freq, const double rate,
   that frequency.
 */
 static double
-alias_db(const float* const x, const size_t n, const double rate,
-         const double f0, const double below)
+alias_db(const float* const x,
+         const size_t       n,
+         const double       rate,
+         const double       f0,
+         const double       below)
 {
   double freqs[256];
   size_t n_freqs = 0;
@@ -221,7 +233,11 @@ test_bandlimited(void)
     const double dc     = mean(out, n);
     printf("# %s 440 Hz: %.4f Hz, fundamental %.3f dB (ideal %.3f), DC %.2g, "
            "peak %.4f\n",
-           oscs[o].type, f440, lvl440, oscs[o].fund_db, dc,
+           oscs[o].type,
+           f440,
+           lvl440,
+           oscs[o].fund_db,
+           dc,
            (double)hp_sig_peak(out, n));
     CHECK_VAL(fabs(f440 - 440.0) < 0.1, f440);
     CHECK_VAL(fabs(lvl440 - oscs[o].fund_db) < 0.1, lvl440);
@@ -236,15 +252,21 @@ test_bandlimited(void)
     rig_set(&r, "freq", (float)f0);
     r.out[0] = out;
     rig_run(&r, 0, n);
-    float* const naive     = naive_wave(oscs[o].naive, f0, rate, n);
-    const double bl        = alias_db(out, n, rate, f0, rate);
-    const double bl_low    = alias_db(out, n, rate, f0, 10000.0);
-    const double nv        = alias_db(naive, n, rate, f0, rate);
-    const double nv_low    = alias_db(naive, n, rate, f0, 10000.0);
-    const double lvl       = hp_sig_goertzel_db(out, n, rate, f0);
+    float* const naive  = naive_wave(oscs[o].naive, f0, rate, n);
+    const double bl     = alias_db(out, n, rate, f0, rate);
+    const double bl_low = alias_db(out, n, rate, f0, 10000.0);
+    const double nv     = alias_db(naive, n, rate, f0, rate);
+    const double nv_low = alias_db(naive, n, rate, f0, 10000.0);
+    const double lvl    = hp_sig_goertzel_db(out, n, rate, f0);
     printf("# %s 3520 Hz @ 48000: aliasing %.1f dB (naive %.1f dB, %.1f dB "
            "better); below 10 kHz %.1f dB (naive %.1f); fundamental %.3f dB\n",
-           oscs[o].type, bl, nv, nv - bl, bl_low, nv_low, lvl);
+           oscs[o].type,
+           bl,
+           nv,
+           nv - bl,
+           bl_low,
+           nv_low,
+           lvl);
     CHECK_VAL(bl < oscs[o].bound, bl);
     CHECK_VAL(nv - bl >= 15.0, nv - bl);
     CHECK_VAL(nv_low - bl_low >= 15.0, nv_low - bl_low);
@@ -266,9 +288,9 @@ test_bandlimited(void)
   CHECK_VAL(fabs(dc + 0.5) < 2e-3, dc);
 
   /* FM and PWM paths: a constant signal gives what the constant gives. */
-  float* const freq  = constant(1000.0f, n);
-  float* const pw    = constant(0.3f, n);
-  float* const fixed = buffer(n);
+  float* const             freq    = constant(1000.0f, n);
+  float* const             pw      = constant(0.3f, n);
+  float* const             fixed   = buffer(n);
   static const char* const types[] = {"saw", "square", "triangle"};
   for (size_t t = 0; t < 3; ++t) {
     const bool square = !strcmp(types[t], "square");
@@ -293,7 +315,9 @@ test_bandlimited(void)
     }
     printf("# %s with freq as a signal: %.4f Hz, %.2g from the constant "
            "path\n",
-           types[t], f, (double)max_diff);
+           types[t],
+           f,
+           (double)max_diff);
     CHECK_VAL(fabs(f - 1000.0) < 0.1, f);
     CHECK_VAL(max_diff < 1e-6f, max_diff);
     rig_free(&c);
@@ -353,7 +377,9 @@ test_detune(void)
   }
   printf("# cents ratio: worst relative error %.2g (at %.4g cents, %.2g "
          "cents) over -2400..2400\n",
-         worst, at, 1200.0 * log2(1.0 + worst));
+         worst,
+         at,
+         1200.0 * log2(1.0 + worst));
   CHECK_VAL(worst < 5e-7, worst);
   CHECK(hp_cents_ratio(0.0f) == 1.0f);
   CHECK(hp_cents_ratio(1200.0f) == 2.0f);
@@ -391,12 +417,22 @@ test_detune(void)
         detuned_freq(types[t], 0.0f, freq, det, out, n),
       };
       for (int k = 0; k < 4; ++k) {
-        CHECK_MSG(fabs(f[k] - want) < tol, "%s detune %g path %d: %.4f Hz",
-                  types[t], (double)cents[c], k, f[k]);
+        CHECK_MSG(fabs(f[k] - want) < tol,
+                  "%s detune %g path %d: %.4f Hz",
+                  types[t],
+                  (double)cents[c],
+                  k,
+                  f[k]);
       }
       printf("# %s 440 Hz detuned %+g cents: %.4f Hz (want %.4f; freq as a "
              "signal %.4f, detune as a signal %.4f, both %.4f)\n",
-             types[t], (double)cents[c], f[0], want, f[1], f[2], f[3]);
+             types[t],
+             (double)cents[c],
+             f[0],
+             want,
+             f[1],
+             f[2],
+             f[3]);
     }
 
     /* A detune signal that moves: 0 for half a second, then +1200.  Out of
@@ -415,7 +451,11 @@ test_detune(void)
     const double chi = hp_sig_freq(out + n / 2, n / 2, 48000.0);
     printf("# %s detune as a signal 0 -> +1200: %.3f Hz then %.3f Hz; "
            "-1e6 and NaN -> +1e6 clamped: %.3f Hz then %.3f Hz\n",
-           types[t], lo, hi, clo, chi);
+           types[t],
+           lo,
+           hi,
+           clo,
+           chi);
     CHECK_VAL(fabs(lo - 440.0) < tol, lo);
     CHECK_VAL(fabs(hi - 880.0) < tol, hi);
     CHECK_VAL(fabs(clo - 110.0) < tol, clo);
@@ -451,7 +491,11 @@ test_noise(void)
   corr /= (double)n * rms * hp_sig_rms(b, n);
   printf("# noise gain 0.5: RMS %.5f (uniform: %.5f, %.2f%% off), mean %.5f, "
          "peak %.4f, correlation of two modules %.4f\n",
-         rms, want, 100.0 * (rms / want - 1.0), m, (double)hp_sig_peak(a, n),
+         rms,
+         want,
+         100.0 * (rms / want - 1.0),
+         m,
+         (double)hp_sig_peak(a, n),
          corr);
   CHECK_VAL(fabs(rms / want - 1.0) < 0.05, rms);
   CHECK_VAL(fabs(m) < 0.01, m);

@@ -84,8 +84,14 @@ adsr_timing(const float rate, const Adsr* const s, const bool by_input)
   const double r_err = fabs(r_len - s->release * fpm);
   printf("# adsr %s @ %g: attack %.3f ms (error %.4f ms), decay %.3f ms "
          "(%.4f), release %.3f ms (%.4f)\n",
-         by_input ? "gate input" : "gate param", (double)rate, a_len / fpm,
-         a_err / fpm, d_len / fpm, d_err / fpm, r_len / fpm, r_err / fpm);
+         by_input ? "gate input" : "gate param",
+         (double)rate,
+         a_len / fpm,
+         a_err / fpm,
+         d_len / fpm,
+         d_err / fpm,
+         r_len / fpm,
+         r_err / fpm);
   /* Lengths are rounded to whole frames: within half a frame (0.01 ms at
      48 kHz), where the contract asks for well under 1 ms. */
   CHECK_VAL(a_err <= 0.5 + 1e-6, a_err / fpm);
@@ -99,9 +105,9 @@ adsr_timing(const float rate, const Adsr* const s, const bool by_input)
     CHECK_VAL(out[i] == env[i], out[i] - env[i]);
     CHECK_VAL(env[i] >= 0.0f && env[i] <= 1.0f, env[i]);
   }
-  const float steepest = (float)(1.0 / (s->attack * fpm) +
-                                 (1.0 - s->sustain) / (s->decay * fpm) +
-                                 s->sustain / (s->release * fpm));
+  const float steepest =
+    (float)(1.0 / (s->attack * fpm) + (1.0 - s->sustain) / (s->decay * fpm) +
+            s->sustain / (s->release * fpm));
   CHECK_VAL(hp_sig_max_step(env, n) <= steepest, hp_sig_max_step(env, n));
 
   rig_free(&r);
@@ -153,7 +159,8 @@ test_adsr(void)
   rig_run(&r, 0, n);
   const float at_retrigger = env[14999];
   printf("# adsr retrigger at level %.4f: next %.4f, max step %.5f\n",
-         (double)at_retrigger, (double)env[15000],
+         (double)at_retrigger,
+         (double)env[15000],
          (double)hp_sig_max_step(env, n));
   CHECK_VAL(at_retrigger > 0.1f, at_retrigger);
   CHECK_VAL(env[15000] > at_retrigger, env[15000]);
@@ -214,7 +221,8 @@ test_adsr(void)
      followed frame by frame. */
   float* const sus = buffer(n);
   for (size_t i = 0; i < n; ++i) {
-    sus[i] = i < 20000 ? 0.7f : 0.3f + 0.4f * expf(-(float)(i - 20000) / 240.0f);
+    sus[i] =
+      i < 20000 ? 0.7f : 0.3f + 0.4f * expf(-(float)(i - 20000) / 240.0f);
   }
   r = rig_new("adsr", rate);
   rig_signal(&r, "sustain", sus);
@@ -241,8 +249,12 @@ test_adsr(void)
 
 /* Steady-state gain in dB of a sine at `freq` through the filter. */
 static double
-biquad_gain_db(const char* const mode, const float cutoff, const float q,
-               const float freq, const float rate, const bool as_signal)
+biquad_gain_db(const char* const mode,
+               const float       cutoff,
+               const float       q,
+               const float       freq,
+               const float       rate,
+               const bool        as_signal)
 {
   const size_t n   = (size_t)(2.0f * rate);
   float* const in  = tone((double)freq, (double)rate, n);
@@ -287,8 +299,8 @@ test_biquad_kernel(void)
     rng ^= rng << 13u;
     rng ^= rng >> 7u;
     rng ^= rng << 17u;
-    const double u = (double)(rng % 1000000u) / 1000000.0;
-    const double v = (double)((rng >> 20u) % 1000000u) / 1000000.0;
+    const double u     = (double)(rng % 1000000u) / 1000000.0;
+    const double v     = (double)((rng >> 20u) % 1000000u) / 1000000.0;
     const double w0    = 2.0 * PI * 10.0 * pow(2200.0, u) / 48000.0;
     const double q     = 0.1 * pow(200.0, v);
     const double cw    = cos(w0);
@@ -296,10 +308,23 @@ test_biquad_kernel(void)
     const double a0    = 1.0 + alpha;
     HpBiquad     c;
     switch (trial % 4) {
-    case 0: c.b0 = c.b2 = (1.0 - cw) * 0.5 / a0; c.b1 = (1.0 - cw) / a0; break;
-    case 1: c.b0 = c.b2 = (1.0 + cw) * 0.5 / a0; c.b1 = -(1.0 + cw) / a0; break;
-    case 2: c.b0 = alpha / a0; c.b1 = 0.0; c.b2 = -alpha / a0; break;
-    default: c.b0 = c.b2 = 1.0 / a0; c.b1 = -2.0 * cw / a0; break;
+    case 0:
+      c.b0 = c.b2 = (1.0 - cw) * 0.5 / a0;
+      c.b1        = (1.0 - cw) / a0;
+      break;
+    case 1:
+      c.b0 = c.b2 = (1.0 + cw) * 0.5 / a0;
+      c.b1        = -(1.0 + cw) / a0;
+      break;
+    case 2:
+      c.b0 = alpha / a0;
+      c.b1 = 0.0;
+      c.b2 = -alpha / a0;
+      break;
+    default:
+      c.b0 = c.b2 = 1.0 / a0;
+      c.b1        = -2.0 * cw / a0;
+      break;
     }
     c.a1 = -2.0 * cw / a0;
     c.a2 = (1.0 - alpha) / a0;
@@ -307,7 +332,8 @@ test_biquad_kernel(void)
     float  in[HP_CHUNK], out[HP_CHUNK];
     double z[2] = {0.0, 0.0}, z1 = 0.0, z2 = 0.0;
     for (int call = 0; call < 6; ++call) {
-      const uint32_t n = 1u + (uint32_t)((rng >> (8u * (unsigned)call)) % HP_CHUNK);
+      const uint32_t n =
+        1u + (uint32_t)((rng >> (8u * (unsigned)call)) % HP_CHUNK);
       for (uint32_t i = 0; i < n; ++i) {
         in[i] = (float)sin(0.37 * (double)(i + 7u * (unsigned)call) + u);
       }
@@ -333,7 +359,8 @@ test_biquad_kernel(void)
   CHECK_VAL(worst < 1e-6, worst);
   printf("# biquad kernel: 400 filters x 6 calls of random length against the "
          "one-frame recursion: largest difference %.2g; a NaN reaches no "
-         "earlier frame\n", worst);
+         "earlier frame\n",
+         worst);
 }
 
 static void
@@ -345,12 +372,17 @@ test_biquad(void)
     const float  fc = cutoffs[c];
     const double lp = biquad_gain_db("lowpass", fc, 0.7071f, fc, rate, false);
     const double hp = biquad_gain_db("highpass", fc, 0.7071f, fc, rate, false);
-    const double lp_sig = biquad_gain_db("lowpass", fc, 0.7071f, fc, rate, true);
+    const double lp_sig =
+      biquad_gain_db("lowpass", fc, 0.7071f, fc, rate, true);
     const double lp_oct =
       biquad_gain_db("lowpass", fc, 0.7071f, 2.0f * fc, rate, false);
     printf("# biquad @ 48000, cutoff %g Hz: lowpass %.3f dB, highpass %.3f dB "
            "(cutoff as a signal: %.3f dB); lowpass an octave up %.2f dB\n",
-           (double)fc, lp, hp, lp_sig, lp_oct);
+           (double)fc,
+           lp,
+           hp,
+           lp_sig,
+           lp_oct);
     /* The contract asks for 0.5 dB; the cookbook filter is exact, so a
        tighter bound catches a wrong Q or warping. */
     CHECK_VAL(fabs(lp + 3.01) < 0.05, lp);
@@ -365,7 +397,10 @@ test_biquad(void)
     const double notch = biquad_gain_db("notch", fc, 0.7071f, fc, rate, false);
     printf("# biquad @ 48000, centre %g Hz: bandpass %.3f dB (Q 1), %.3f dB "
            "(Q 5); notch %.1f dB\n",
-           (double)fc, bp1, bp5, notch);
+           (double)fc,
+           bp1,
+           bp5,
+           notch);
     CHECK_VAL(fabs(bp1) < 0.05, bp1);
     CHECK_VAL(fabs(bp5) < 0.05, bp5);
     CHECK_VAL(notch < -30.0, notch);
@@ -382,7 +417,8 @@ test_biquad(void)
     r.in[0]  = in;
     r.out[0] = out;
     rig_run(&r, 0, n);
-    printf("# biquad lowpass 10 Hz @ 96000: DC gain %.6f\n", (double)out[n - 1]);
+    printf("# biquad lowpass 10 Hz @ 96000: DC gain %.6f\n",
+           (double)out[n - 1]);
     CHECK_VAL(fabsf(out[n - 1] - 1.0f) < 1e-4f, out[n - 1]);
     rig_free(&r);
     free(in);
@@ -400,11 +436,11 @@ test_biquad(void)
     for (size_t i = 0; i < n; ++i) {
       fc[i] = i < 128 ? 200.0f : 5000.0f;
     }
-    in[136]        = 1.0f;
-    const double w = 2.0 * PI * 5000.0 / 48000.0;
-    const double a = sin(w) / (2.0 * 0.707);
+    in[136]         = 1.0f;
+    const double w  = 2.0 * PI * 5000.0 / 48000.0;
+    const double a  = sin(w) / (2.0 * 0.707);
     const double b0 = (1.0 - cos(w)) / 2.0 / (1.0 + a);
-    Rig r           = rig_new("biquad", 48000.0f);
+    Rig          r  = rig_new("biquad", 48000.0f);
     rig_signal(&r, "cutoff", fc);
     r.in[0]    = in;
     r.out[0]   = out;
@@ -412,7 +448,8 @@ test_biquad(void)
     rig_run(&r, 0, n);
     printf("# biquad cutoff signal 200 -> 5000 Hz at frame 128: impulse "
            "response at 136 %.6f (5 kHz b0 %.6f)\n",
-           (double)out[136], b0);
+           (double)out[136],
+           b0);
     CHECK_VAL(fabs((double)out[136] - b0) < 1e-6, out[136]);
     rig_free(&r);
     free(in);
@@ -429,8 +466,9 @@ test_biquad(void)
     float* const fc  = buffer(n);
     float* const q   = buffer(n);
     for (size_t i = 0; i < n; ++i) {
-      fc[i] = 1000.0f + 30000.0f * (float)sin(2.0 * PI * 5.0 * (double)i / 48000.0);
-      q[i]  = 10.0f + 15.0f * (float)sin(2.0 * PI * 0.7 * (double)i / 48000.0);
+      fc[i] =
+        1000.0f + 30000.0f * (float)sin(2.0 * PI * 5.0 * (double)i / 48000.0);
+      q[i] = 10.0f + 15.0f * (float)sin(2.0 * PI * 0.7 * (double)i / 48000.0);
     }
     in[50000] = NAN;
     Rig r     = rig_new("biquad", 48000.0f);

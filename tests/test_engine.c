@@ -2,7 +2,7 @@
    hand, so every interleaving here is deterministic. */
 
 #include "check.h"
-#include "hotpatch.h"
+#include "engine.h"
 #include "signal.h"
 
 #include <math.h>
@@ -86,7 +86,8 @@ test_single_oscillator(void)
   CHECK(find(HP_EVENT_ACK, 1));
   const HpEvent* primed = find(HP_EVENT_PRIMED, 2);
   CHECK(primed && primed->module_count == 1 && primed->generation == 1);
-  CHECK_MSG(fabsf(primed->warmup_rms - 0.5f / sqrtf(2.0f)) < 0.01f, "rms %f",
+  CHECK_MSG(fabsf(primed->warmup_rms - 0.5f / sqrtf(2.0f)) < 0.01f,
+            "rms %f",
             (double)primed->warmup_rms);
   render(48000);
   drain();
@@ -94,7 +95,8 @@ test_single_oscillator(void)
   const double f = hp_sig_freq(out_l + 4800, 43200, RATE);
   CHECK_MSG(fabs(f - 440.0) < 0.1, "pitch %f", f);
   printf("# engine: single oscillator primed in %.3f ms, plays %.3f Hz\n",
-         (double)primed->prime_ms, f);
+         (double)primed->prime_ms,
+         f);
 }
 
 /* The largest difference of the output so far from a sine module "osc1"
@@ -146,14 +148,19 @@ test_phase_continuity(void)
      the output must continue as one sine across the swap. */
   const float step_before = hp_sig_max_step(out_l + 100, swap_at - 100);
   const float step_across = hp_sig_max_step(out_l + swap_at - 100, 200);
-  CHECK_MSG(step_across <= step_before * 1.01f, "step %f vs %f",
-            (double)step_across, (double)step_before);
+  CHECK_MSG(step_across <= step_before * 1.01f,
+            "step %f vs %f",
+            (double)step_across,
+            (double)step_before);
   /* Sample for sample, the same as osc1 alone that never swapped. */
   const float worst = diff_from_unswapped_sine();
-  CHECK_MSG(worst < 1e-6f, "largest difference from the unswapped oscillator %g",
+  CHECK_MSG(worst < 1e-6f,
+            "largest difference from the unswapped oscillator %g",
             (double)worst);
-  printf("# engine: phase kept across a swap: max step %.5f across, %.5f before\n",
-         (double)step_across, (double)step_before);
+  printf(
+    "# engine: phase kept across a swap: max step %.5f across, %.5f before\n",
+    (double)step_across,
+    (double)step_before);
 }
 
 /* Kept modules through crossfades: the new graph plays on from the state
@@ -187,10 +194,12 @@ test_crossfade_keeps_state(void)
     CHECK_MSG(find(HP_EVENT_SWAPPED, 20 + c), "commit %d did not swap", c);
   }
   const float worst = diff_from_unswapped_sine();
-  CHECK_MSG(worst < 1e-5f, "largest difference from the unswapped oscillator %g",
+  CHECK_MSG(worst < 1e-5f,
+            "largest difference from the unswapped oscillator %g",
             (double)worst);
   printf("# engine: 4 crossfaded swaps keeping the oscillator: largest "
-         "difference from one never swapped %.2g\n", (double)worst);
+         "difference from one never swapped %.2g\n",
+         (double)worst);
 }
 
 /* A burst of commits: the last one wins, earlier ones are superseded. */
@@ -238,7 +247,8 @@ test_abort(void)
   drain();
   CHECK(find(HP_EVENT_PRIMED, 5));
   const HpEvent* err = find(HP_EVENT_ERROR, 5);
-  CHECK(err && err->status == HP_ERR_SUPERSEDED && strstr(err->message, "aborted"));
+  CHECK(err && err->status == HP_ERR_SUPERSEDED &&
+        strstr(err->message, "aborted"));
   CHECK(find(HP_EVENT_ACK, 6));
   CHECK(!find(HP_EVENT_SWAPPED, 5));
   HpEngineStatus status;
@@ -353,7 +363,9 @@ test_live_sets_to_standby(void)
     const double rms = hp_sig_rms(out_l + frames - 4800, 4800);
     CHECK_MSG(fabs(rms - 0.02 / sqrt(2.0)) < 0.0005,
               "%s: RMS %.4f after 101 sets, want %.4f",
-              worker_first ? "worker first" : "run() first", rms, 0.02 / sqrt(2.0));
+              worker_first ? "worker first" : "run() first",
+              rms,
+              0.02 / sqrt(2.0));
     hp_engine_work(engine);
   }
   printf("# engine: 101 live sets between a commit and its swap all reach it, "
@@ -375,12 +387,16 @@ log_to(void* const handle, const bool error, const char* const message)
 static void
 test_failed_default_patch(void)
 {
-  HpEngine* e = hp_engine_new(RATE, log_to, NULL, NULL,
+  HpEngine* e = hp_engine_new(RATE,
+                              log_to,
+                              NULL,
+                              NULL,
                               "/patch/create c const\n"
                               "/patch/set c value 20000\n"
                               "/patch/connect c out\n");
   CHECK(e);
-  CHECK_MSG(strstr(logged, "warm-up peak 20000.0 is above 64"), "logged: %s", logged);
+  CHECK_MSG(
+    strstr(logged, "warm-up peak 20000.0 is above 64"), "logged: %s", logged);
   float l[256];
   float r[256];
   hp_engine_begin(e, 256);
@@ -397,11 +413,13 @@ static void
 test_warmup_from_playing(void)
 {
   reset();
-  static const char* const lines[] = {
-    "create m midi",           "create osc1 sine",
-    "create env1 adsr",        "connect m osc1:freq",
-    "connect m:gate env1:gate", "connect osc1 env1",
-    "commit crossfade=0"};
+  static const char* const lines[] = {"create m midi",
+                                      "create osc1 sine",
+                                      "create env1 adsr",
+                                      "connect m osc1:freq",
+                                      "connect m:gate env1:gate",
+                                      "connect osc1 env1",
+                                      "commit crossfade=0"};
   for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); ++i) {
     submit(lines[i], -1);
   }
@@ -419,17 +437,22 @@ test_warmup_from_playing(void)
   drain();
   const HpEvent* err    = find(HP_EVENT_ERROR, 30);
   const HpEvent* primed = find(HP_EVENT_PRIMED, 30);
-  CHECK_MSG(!err, "a trivial edit with a note held failed: %s",
+  CHECK_MSG(!err,
+            "a trivial edit with a note held failed: %s",
             err ? err->message : "");
   CHECK(primed);
   const double ratio = (double)primed->warmup_rms / playing;
-  CHECK_MSG(fabs(ratio - 1.0) < 0.02, "warm-up RMS %.4f, playing %.4f",
-            (double)primed->warmup_rms, playing);
+  CHECK_MSG(fabs(ratio - 1.0) < 0.02,
+            "warm-up RMS %.4f, playing %.4f",
+            (double)primed->warmup_rms,
+            playing);
   render(256);
   drain();
   CHECK(find(HP_EVENT_SWAPPED, 30));
   printf("# engine: note held, trivial edit with require_signal: warm-up RMS "
-         "%.4f, playing %.4f\n", (double)primed->warmup_rms, playing);
+         "%.4f, playing %.4f\n",
+         (double)primed->warmup_rms,
+         playing);
 }
 
 /* NaN (here Inf) from the outgoing graph of a crossfade silences that
@@ -479,9 +502,11 @@ test_outgoing_nan(void)
   /* 0.5 sin(w t) under an equal-power fade-in sin(pi/2 t/T): RMS 0.25. */
   const double fade_rms = hp_sig_rms(out_l + swap_at, 960);
   CHECK_MSG(fabs(fade_rms - 0.25) < 0.02,
-            "RMS during the crossfade %.4f (0.25 expected)", fade_rms);
+            "RMS during the crossfade %.4f (0.25 expected)",
+            fade_rms);
   printf("# engine: crossfade from a graph that overflows: RMS %.4f during "
-         "the fade (0.25 expected)\n", fade_rms);
+         "the fade (0.25 expected)\n",
+         fade_rms);
 }
 
 /* A swap taken after a block's last frame (hp_engine_end() asks for work
@@ -499,14 +524,16 @@ test_swap_after_block_end(void)
   hp_engine_work(engine);
   hp_engine_end(engine);
   drain();
-  CHECK_MSG(!find(HP_EVENT_SWAPPED, 60), "hp:Swapped at frame %u of 256",
+  CHECK_MSG(!find(HP_EVENT_SWAPPED, 60),
+            "hp:Swapped at frame %u of 256",
             find(HP_EVENT_SWAPPED, 60)->frame);
   hp_engine_begin(engine, 256);
   hp_engine_render(engine, out_l + 256, out_r + 256, 256);
   drain();
   const HpEvent* swapped = find(HP_EVENT_SWAPPED, 60);
   CHECK(swapped && swapped->frame == 0 && find(HP_EVENT_ACK, 60));
-  CHECK(hp_sig_peak(out_l, 256) == 0.0f && hp_sig_peak(out_l + 256, 256) > 0.4f);
+  CHECK(hp_sig_peak(out_l, 256) == 0.0f &&
+        hp_sig_peak(out_l + 256, 256) > 0.4f);
 }
 
 int

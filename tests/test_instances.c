@@ -29,7 +29,7 @@
 typedef struct {
   HpHost*     host;
   atomic_bool stop;
-  float       peak;   /* largest |sample|, NaN counted as infinite */
+  float       peak; /* largest |sample|, NaN counted as infinite */
   uint64_t    blocks;
 } Player;
 
@@ -80,9 +80,12 @@ int
 main(void)
 {
   static const char* const presets[] = {
-    "urn:hotpatch:preset:scenes", "urn:hotpatch:preset:bass",
-    "urn:hotpatch:preset:pad",    "urn:hotpatch:preset:drone",
-    "urn:hotpatch:preset:lead",   "urn:hotpatch:preset:seed-chain",
+    "urn:hotpatch:preset:scenes",
+    "urn:hotpatch:preset:bass",
+    "urn:hotpatch:preset:pad",
+    "urn:hotpatch:preset:drone",
+    "urn:hotpatch:preset:lead",
+    "urn:hotpatch:preset:seed-chain",
   };
   const unsigned n_presets = sizeof(presets) / sizeof(presets[0]);
   /* Under valgrind a load takes a second: fewer, the same mix. */
@@ -99,7 +102,8 @@ main(void)
   for (unsigned i = 0; i < loads; ++i) {
     HpHost* const h = players[i % 2u].host;
     CHECK_MSG(!hp_host_load_preset(h, presets[(i / 2u) % n_presets], 0),
-              "preset: %s", hp_host_last_error());
+              "preset: %s",
+              hp_host_last_error());
     const struct timespec pause = {0, 20 * 1000 * 1000};
     nanosleep(&pause, NULL);
   }
@@ -109,25 +113,34 @@ main(void)
   }
   for (int i = 0; i < 2; ++i) {
     CHECK_MSG(players[i].blocks > 100u && players[i].peak <= PEAK_LIMIT,
-              "instance %d: %llu blocks, peak %g", i + 1,
-              (unsigned long long)players[i].blocks, (double)players[i].peak);
+              "instance %d: %llu blocks, peak %g",
+              i + 1,
+              (unsigned long long)players[i].blocks,
+              (double)players[i].peak);
   }
 
   /* Each its own last preset: a steady 440 Hz sine, and scene 1 of Scenes
      (220 Hz); neither may carry anything of the other. */
-  CHECK(!hp_host_load_preset(players[0].host, "urn:hotpatch:preset:seed-sine", 0));
+  CHECK(
+    !hp_host_load_preset(players[0].host, "urn:hotpatch:preset:seed-sine", 0));
   CHECK(!hp_host_load_preset(players[1].host, "urn:hotpatch:preset:scenes", 0));
   hp_host_set_control(players[1].host, "scene", 0.0f);
   const double f1 = settled_pitch(players[0].host);
   const double f2 = settled_pitch(players[1].host);
   CHECK_MSG(fabs(f1 - 440.0) < 0.5 && fabs(f2 - 220.0) < 0.5,
-            "instance pitches %.3f and %.3f Hz (want 440 and 220)", f1, f2);
+            "instance pitches %.3f and %.3f Hz (want 440 and 220)",
+            f1,
+            f2);
   printf("# two instances, %u preset loads while both played (%llu and %llu "
          "blocks): peaks %.3f and %.3f, then 440 and 220 Hz each alone "
          "(%.3f, %.3f)\n",
-         loads, (unsigned long long)players[0].blocks,
-         (unsigned long long)players[1].blocks, (double)players[0].peak,
-         (double)players[1].peak, f1, f2);
+         loads,
+         (unsigned long long)players[0].blocks,
+         (unsigned long long)players[1].blocks,
+         (double)players[0].peak,
+         (double)players[1].peak,
+         f1,
+         f2);
   hp_host_free(players[0].host);
   hp_host_free(players[1].host);
   return 0;

@@ -23,22 +23,31 @@ apply(HpPatch* const patch, const char* const line, HpError* const err)
 static void
 ok(HpPatch* const patch, const char* const line)
 {
-  HpError err = {HP_SUCCESS, ""};
-  const HpStatus st = apply(patch, line, &err);
+  HpError        err = {HP_SUCCESS, ""};
+  const HpStatus st  = apply(patch, line, &err);
   CHECK_MSG(!st, "'%s' failed: %s", line, err.message);
 }
 
 /* `line` fails with `status` and a message containing `text`. */
 static void
-fails(HpPatch* const patch, const char* const line, const HpStatus status,
+fails(HpPatch* const    patch,
+      const char* const line,
+      const HpStatus    status,
       const char* const text)
 {
-  HpError err = {HP_SUCCESS, ""};
-  const HpStatus st = apply(patch, line, &err);
-  CHECK_MSG(st == status, "'%s' gave status %d (%s), expected %d", line,
-            (int)st, err.message, (int)status);
-  CHECK_MSG(strstr(err.message, text), "'%s' said \"%s\", expected \"%s\"",
-            line, err.message, text);
+  HpError        err = {HP_SUCCESS, ""};
+  const HpStatus st  = apply(patch, line, &err);
+  CHECK_MSG(st == status,
+            "'%s' gave status %d (%s), expected %d",
+            line,
+            (int)st,
+            err.message,
+            (int)status);
+  CHECK_MSG(strstr(err.message, text),
+            "'%s' said \"%s\", expected \"%s\"",
+            line,
+            err.message,
+            text);
 }
 
 static void
@@ -48,46 +57,77 @@ test_validation(void)
   ok(p, "/patch/create osc1 simple_sine");
   ok(p, "/patch/create env1 adsr");
   ok(p, "/patch/create filt1 biquad_filter");
-  fails(p, "/patch/create osc2 sinee", HP_ERR_UNKNOWN_TYPE,
+  fails(p,
+        "/patch/create osc2 sinee",
+        HP_ERR_UNKNOWN_TYPE,
         "unknown module type 'sinee'; known types: sine, ");
-  fails(p, "/patch/create osc1 saw", HP_ERR_DUPLICATE_ID,
+  fails(p,
+        "/patch/create osc1 saw",
+        HP_ERR_DUPLICATE_ID,
         "a module named 'osc1' already exists");
-  fails(p, "/patch/create 9lives saw", HP_ERR_BAD_ID, "invalid module id '9lives'");
+  fails(
+    p, "/patch/create 9lives saw", HP_ERR_BAD_ID, "invalid module id '9lives'");
   fails(p, "/patch/create out saw", HP_ERR_BAD_ID, "reserved");
-  fails(p, "/patch/connect osc1:nope env1", HP_ERR_UNKNOWN_PORT,
+  fails(p,
+        "/patch/connect osc1:nope env1",
+        HP_ERR_UNKNOWN_PORT,
         "module 'osc1' (sine) has no output 'nope'; outputs: out");
-  fails(p, "/patch/connect osc1 env1:nope", HP_ERR_UNKNOWN_PORT,
+  fails(p,
+        "/patch/connect osc1 env1:nope",
+        HP_ERR_UNKNOWN_PORT,
         "has no input or parameter 'nope'; inputs: in, gate");
-  fails(p, "/patch/connect osc1 osc9", HP_ERR_UNKNOWN_MODULE,
+  fails(p,
+        "/patch/connect osc1 osc9",
+        HP_ERR_UNKNOWN_MODULE,
         "no module 'osc9' in the patch");
-  fails(p, "/patch/connect env1 osc1", HP_ERR_UNKNOWN_PORT,
-        "has no audio input");
+  fails(
+    p, "/patch/connect env1 osc1", HP_ERR_UNKNOWN_PORT, "has no audio input");
   ok(p, "/patch/connect osc1 env1");
   ok(p, "/patch/connect env1 filt1");
-  fails(p, "/patch/connect osc1 env1", HP_ERR_ALREADY_CONNECTED,
+  fails(p,
+        "/patch/connect osc1 env1",
+        HP_ERR_ALREADY_CONNECTED,
         "already connected");
-  fails(p, "/patch/connect filt1 osc1:freq", HP_ERR_CYCLE,
-        "would create a cycle");
+  fails(
+    p, "/patch/connect filt1 osc1:freq", HP_ERR_CYCLE, "would create a cycle");
   fails(p, "/patch/connect filt1 filt1:cutoff", HP_ERR_CYCLE, "cycle");
-  fails(p, "/patch/disconnect filt1 env1", HP_ERR_NOT_CONNECTED,
+  fails(p,
+        "/patch/disconnect filt1 env1",
+        HP_ERR_NOT_CONNECTED,
         "'filt1' is not connected to 'env1'");
-  fails(p, "/patch/set osc1 freq 30000", HP_ERR_BAD_VALUE,
+  fails(p,
+        "/patch/set osc1 freq 30000",
+        HP_ERR_BAD_VALUE,
         "value 30000 for osc1:freq is out of range 0.01..20000 Hz");
-  fails(p, "/patch/set osc1 freq nan", HP_ERR_BAD_VALUE, "must be a finite number");
-  fails(p, "/patch/set osc1 freq inf", HP_ERR_BAD_VALUE, "must be a finite number");
-  fails(p, "/patch/set osc1 pitch 3", HP_ERR_UNKNOWN_PARAM,
-        "module 'osc1' (sine) has no parameter 'pitch'; parameters: freq, gain");
-  fails(p, "/patch/set filt1 mode bandstop", HP_ERR_BAD_VALUE,
+  fails(
+    p, "/patch/set osc1 freq nan", HP_ERR_BAD_VALUE, "must be a finite number");
+  fails(
+    p, "/patch/set osc1 freq inf", HP_ERR_BAD_VALUE, "must be a finite number");
+  fails(
+    p,
+    "/patch/set osc1 pitch 3",
+    HP_ERR_UNKNOWN_PARAM,
+    "module 'osc1' (sine) has no parameter 'pitch'; parameters: freq, gain");
+  fails(p,
+        "/patch/set filt1 mode bandstop",
+        HP_ERR_BAD_VALUE,
         "'bandstop' is not a value of filt1:mode; choices: lowpass, highpass");
   fails(p, "/patch/gate osc1 1", HP_ERR_UNKNOWN_PARAM, "has no gate");
   fails(p, "/patch/delete osc7", HP_ERR_UNKNOWN_MODULE, "no module 'osc7'");
-  fails(p, "/patch/macro 9 filt1:cutoff 1 2", HP_ERR_BAD_VALUE, "macro 9 does not exist");
-  fails(p, "/patch/macro 1 filt1:cutoff 0 100 exp", HP_ERR_BAD_VALUE, "out of range");
+  fails(p,
+        "/patch/macro 9 filt1:cutoff 1 2",
+        HP_ERR_BAD_VALUE,
+        "macro 9 does not exist");
+  fails(p,
+        "/patch/macro 1 filt1:cutoff 0 100 exp",
+        HP_ERR_BAD_VALUE,
+        "out of range");
   ok(p, "/patch/set osc1 frequency 220");
   ok(p, "/patch/set filt1 mode highpass");
   ok(p, "/patch/macro 1 filt1:cutoff 200 8000 exp");
   CHECK(p->modules[0].value[0] == 220.0f);
-  CHECK(p->modules[2].value[hp_module_find_param(p->modules[2].desc, "mode")] == 1.0f);
+  CHECK(p->modules[2].value[hp_module_find_param(p->modules[2].desc, "mode")] ==
+        1.0f);
 
   /* Deleting a module removes its links and macro maps. */
   ok(p, "/patch/delete env1");
@@ -106,7 +146,8 @@ test_text(void)
   HpError err = {HP_SUCCESS, ""};
   CHECK(hp_op_parse_text("   # a comment", &op, &err) == HP_ERR_NOTHING_STAGED);
   CHECK(hp_op_parse_text("", &op, &err) == HP_ERR_NOTHING_STAGED);
-  CHECK(!hp_op_parse_text("/patch/commit warmup=4 crossfade=0 require_signal", &op, &err));
+  CHECK(!hp_op_parse_text(
+    "/patch/commit warmup=4 crossfade=0 require_signal", &op, &err));
   CHECK(op.type == HP_OP_COMMIT && op.commit.warmup == 4 &&
         op.commit.crossfade_ms == 0.0f && op.commit.require_signal);
   CHECK(!hp_op_parse_text("commit", &op, &err));
@@ -116,13 +157,17 @@ test_text(void)
   CHECK(op.type == HP_OP_PRIME_GATE && op.set.value == 1.0f &&
         !strcmp(op.set.param, "gate"));
   CHECK(hp_op_parse_text("/patch/jump osc1", &op, &err) == HP_ERR_SYNTAX);
-  CHECK_MSG(strstr(err.message, "column 1: unknown command '/patch/jump'"), "%s",
+  CHECK_MSG(strstr(err.message, "column 1: unknown command '/patch/jump'"),
+            "%s",
             err.message);
   CHECK(hp_op_parse_text("/patch/gate env1 up", &op, &err) == HP_ERR_SYNTAX);
-  CHECK_MSG(strstr(err.message, "column 18: expected a number for the gate, got 'up'"),
-            "%s", err.message);
+  CHECK_MSG(
+    strstr(err.message, "column 18: expected a number for the gate, got 'up'"),
+    "%s",
+    err.message);
   CHECK(hp_op_parse_text("/patch/create osc1", &op, &err) == HP_ERR_SYNTAX);
-  CHECK_MSG(strstr(err.message, "usage: /patch/create ID TYPE"), "%s", err.message);
+  CHECK_MSG(
+    strstr(err.message, "usage: /patch/create ID TYPE"), "%s", err.message);
   CHECK(hp_op_parse_text("/patch/commit warmup=x", &op, &err) == HP_ERR_SYNTAX);
   char long_line[400];
   memset(long_line, 'a', sizeof(long_line));
@@ -147,7 +192,7 @@ test_round_trip(void)
   ok(p, "connect lfo1 filt1:cutoff");
   ok(p, "connect filt1 out:left");
   ok(p, "macro 3 osc1:gain 0 0.8 lin");
-  char text[4096];
+  char         text[4096];
   const size_t len = hp_patch_write_text(p, text, sizeof(text));
   CHECK(len < sizeof(text));
   HpPatch* q    = hp_patch_new();
@@ -191,7 +236,8 @@ test_graph(void)
   const double f = hp_sig_freq(l, N, RATE);
   CHECK_MSG(fabs(f - 440.0) < 0.1, "pitch %.4f Hz", f);
   CHECK(!memcmp(l, r, sizeof(l)));
-  CHECK_MSG(fabs(hp_sig_rms(l, N) - 0.5 / sqrt(2.0)) < 0.01, "rms %f",
+  CHECK_MSG(fabs(hp_sig_rms(l, N) - 0.5 / sqrt(2.0)) < 0.01,
+            "rms %f",
             hp_sig_rms(l, N));
   hp_graph_free(g);
 
@@ -202,14 +248,18 @@ test_graph(void)
   ok(p, "set lfo1 offset 5");
   g = hp_graph_new(p, NULL, RATE, &err);
   render(g, l, r, N);
-  CHECK_MSG(fabsf(hp_sig_peak(l, N) - 1.0f) < 0.01f, "peak %f", (double)hp_sig_peak(l, N));
+  CHECK_MSG(fabsf(hp_sig_peak(l, N) - 1.0f) < 0.01f,
+            "peak %f",
+            (double)hp_sig_peak(l, N));
   hp_graph_free(g);
 
   /* Explicit sink: only what is connected to out plays, per side. */
   ok(p, "connect osc1 out:left");
   g = hp_graph_new(p, NULL, RATE, &err);
   render(g, l, r, N);
-  CHECK_MSG(fabsf(hp_sig_peak(l, N) - 0.5f) < 0.01f, "peak %f", (double)hp_sig_peak(l, N));
+  CHECK_MSG(fabsf(hp_sig_peak(l, N) - 0.5f) < 0.01f,
+            "peak %f",
+            (double)hp_sig_peak(l, N));
   CHECK(hp_sig_peak(r, N) == 0.0f);
   hp_graph_free(g);
 
@@ -221,7 +271,8 @@ test_graph(void)
   ok(p, "connect c osc1:freq");
   g = hp_graph_new(p, NULL, RATE, &err);
   render(g, l, r, N);
-  CHECK_MSG(fabs(hp_sig_freq(l, N, RATE) - 300.0) < 0.1, "pitch %f",
+  CHECK_MSG(fabs(hp_sig_freq(l, N, RATE) - 300.0) < 0.1,
+            "pitch %f",
             hp_sig_freq(l, N, RATE));
   hp_graph_free(g);
 
@@ -231,22 +282,41 @@ test_graph(void)
   CHECK(!hp_graph_set(g, "nobody", "freq", 1000.0f, NULL, false));
   /* The audio thread sets by key (no string compared): names, aliases and
      choices by name resolve as by string, and nothing else does. */
-  CHECK(hp_graph_set_key(g, hp_name_key("osc1"), hp_name_key("freq"), 0u, 500.0f, false));
-  CHECK(!hp_graph_set_key(g, hp_name_key("nobody"), hp_name_key("freq"), 0u, 5.0f, false));
-  CHECK(!hp_graph_set_key(g, hp_name_key("osc1"), hp_name_key("fre"), 0u, 5.0f, false));
-  CHECK(!hp_graph_set_key(g, hp_name_key("osc1"), hp_name_key("freq"), 0u, -5.0f, false));
+  CHECK(hp_graph_set_key(
+    g, hp_name_key("osc1"), hp_name_key("freq"), 0u, 500.0f, false));
+  CHECK(!hp_graph_set_key(
+    g, hp_name_key("nobody"), hp_name_key("freq"), 0u, 5.0f, false));
+  CHECK(!hp_graph_set_key(
+    g, hp_name_key("osc1"), hp_name_key("fre"), 0u, 5.0f, false));
+  CHECK(!hp_graph_set_key(
+    g, hp_name_key("osc1"), hp_name_key("freq"), 0u, -5.0f, false));
   hp_graph_free(g);
   ok(p, "create f1 biquad");
   g = hp_graph_new(p, NULL, RATE, &err);
-  CHECK(hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("cutoff"), 0u, 500.0f, false));
-  CHECK(hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("frequency"), 0u, 600.0f, false));
-  CHECK(hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("mode"),
-                         hp_name_key("highpass"), 0.0f, false));
-  CHECK(!hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("mode"),
-                          hp_name_key("sideways"), 0.0f, false));
-  CHECK(!hp_graph_set_key(g, hp_name_key("f1"), hp_name_key("cutoff"),
-                          hp_name_key("highpass"), 0.0f, false));
-  CHECK(hp_graph_set_key(g, hp_name_key("osc1"), hp_name_key("freq"), 0u, 700.0f, true));
+  CHECK(hp_graph_set_key(
+    g, hp_name_key("f1"), hp_name_key("cutoff"), 0u, 500.0f, false));
+  CHECK(hp_graph_set_key(
+    g, hp_name_key("f1"), hp_name_key("frequency"), 0u, 600.0f, false));
+  CHECK(hp_graph_set_key(g,
+                         hp_name_key("f1"),
+                         hp_name_key("mode"),
+                         hp_name_key("highpass"),
+                         0.0f,
+                         false));
+  CHECK(!hp_graph_set_key(g,
+                          hp_name_key("f1"),
+                          hp_name_key("mode"),
+                          hp_name_key("sideways"),
+                          0.0f,
+                          false));
+  CHECK(!hp_graph_set_key(g,
+                          hp_name_key("f1"),
+                          hp_name_key("cutoff"),
+                          hp_name_key("highpass"),
+                          0.0f,
+                          false));
+  CHECK(hp_graph_set_key(
+    g, hp_name_key("osc1"), hp_name_key("freq"), 0u, 700.0f, true));
   hp_graph_free(g);
   ok(p, "delete f1");
 
@@ -257,8 +327,12 @@ test_graph(void)
   for (int i = 1; i < 256; ++i) {
     snprintf(line, sizeof(line), "create f%d biquad", i);
     ok(p, line);
-    snprintf(line, sizeof(line), "connect %s%d f%d", i == 1 ? "osc" : "f",
-             i == 1 ? 0 : i - 1, i);
+    snprintf(line,
+             sizeof(line),
+             "connect %s%d f%d",
+             i == 1 ? "osc" : "f",
+             i == 1 ? 0 : i - 1,
+             i);
     ok(p, line);
   }
   g = hp_graph_new(p, NULL, RATE, &err);
@@ -285,8 +359,11 @@ test_too_large(void)
       CHECK_MSG(!st, "%s: %s", line, err.message);
     } else {
       CHECK(st == HP_ERR_TOO_LARGE);
-      CHECK_MSG(strstr(err.message, "the patch already has 4096 modules, the most it can hold"),
-                "%s", err.message);
+      CHECK_MSG(
+        strstr(err.message,
+               "the patch already has 4096 modules, the most it can hold"),
+        "%s",
+        err.message);
     }
   }
   CHECK(p->n_modules == 4096);
@@ -359,23 +436,27 @@ linear_load(void* const arg)
      downstream of the destination, it followed 8,382,465 links for the
      chain in signal order, about n^3 / 3 = 2.3e10 with the links backwards,
      recursing up to 4,095 deep: this 64 KiB stack overflowed.) */
-  static const char* const orders[] = {"in signal order", "links backwards",
-                                       "modules backwards"};
+  static const char* const orders[] = {
+    "in signal order", "links backwards", "modules backwards"};
   for (int order = 0; order < 3; ++order) {
     HpPatch* const p     = load_chain(BIG, order);
     const uint64_t steps = hp_patch_cycle_steps(p);
     CHECK(p->n_modules == BIG && p->n_links == BIG - 1);
     CHECK_MSG(steps <= p->n_modules + p->n_links,
-              "chain, %s: %llu links followed", orders[order],
+              "chain, %s: %llu links followed",
+              orders[order],
               (unsigned long long)steps);
     printf("# 4,096-module chain, %s: %llu links followed by the cycle "
            "checks\n",
-           orders[order], (unsigned long long)steps);
+           orders[order],
+           (unsigned long long)steps);
 
     /* A cycle is still refused, by name, across the whole chain. */
     char line[64];
     snprintf(line, sizeof(line), "connect m%d m0:freq", BIG - 1);
-    fails(p, line, HP_ERR_CYCLE,
+    fails(p,
+          line,
+          HP_ERR_CYCLE,
           "connecting 'm4095' to 'm0:freq' would create a cycle: 'm4095' "
           "already depends on 'm0'");
     CHECK(hp_patch_cycle_steps(p) - steps <= 2u * (p->n_modules + p->n_links));
@@ -408,7 +489,8 @@ linear_load(void* const arg)
     ok(p, line);
   }
   const uint64_t steps = hp_patch_cycle_steps(p);
-  CHECK_MSG(steps <= p->n_modules + p->n_links, "fan: %llu links followed",
+  CHECK_MSG(steps <= p->n_modules + p->n_links,
+            "fan: %llu links followed",
             (unsigned long long)steps);
   printf("# fan of 4,094 sines: %llu links followed by the cycle checks\n",
          (unsigned long long)steps);
@@ -438,7 +520,9 @@ test_linear(void)
   const double   t_16  = build_ms(small, 16);
   printf("# building a 4,096-module chain: %.3f ms CPU, 16 of 256: %.3f ms "
          "(x %.2f)\n",
-         t_big, t_16, t_big / t_16);
+         t_big,
+         t_16,
+         t_big / t_16);
   CHECK_MSG(t_big < 8.0 * t_16, "%.3f ms against %.3f ms", t_big, t_16);
   hp_patch_free(big);
   hp_patch_free(small);

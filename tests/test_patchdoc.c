@@ -12,21 +12,29 @@ ok(HpPatch* const patch, const char* const line)
 {
   HpOp    op;
   HpError err = {HP_SUCCESS, ""};
-  CHECK_MSG(!hp_op_parse_text(line, &op, &err) && !hp_patch_apply(patch, &op, &err),
-            "%s: %s", line, err.message);
+  CHECK_MSG(!hp_op_parse_text(line, &op, &err) &&
+              !hp_patch_apply(patch, &op, &err),
+            "%s: %s",
+            line,
+            err.message);
 }
 
 /* `text` fails to read with `status` and a message containing `want`. */
 static void
 fails(const char* const text, const HpStatus status, const char* const want)
 {
-  HpBank* bank = hp_bank_new();
-  HpError err  = {HP_SUCCESS, ""};
-  const HpStatus st = hp_doc_read(text, NULL, bank, &err);
-  CHECK_MSG(st == status, "status %d (%s), expected %d", (int)st, err.message,
+  HpBank*        bank = hp_bank_new();
+  HpError        err  = {HP_SUCCESS, ""};
+  const HpStatus st   = hp_doc_read(text, NULL, bank, &err);
+  CHECK_MSG(st == status,
+            "status %d (%s), expected %d",
+            (int)st,
+            err.message,
             (int)status);
-  CHECK_MSG(strstr(err.message, want), "said \"%s\", expected \"%s\"",
-            err.message, want);
+  CHECK_MSG(strstr(err.message, want),
+            "said \"%s\", expected \"%s\"",
+            err.message,
+            want);
   /* A failed read leaves the bank as it was: one empty scene. */
   CHECK(bank->n_scenes == 1 && bank->scenes[0]->n_modules == 0);
   hp_bank_free(bank);
@@ -66,8 +74,9 @@ test_round_trip(void)
   CHECK(!strcmp(copy->labels[1], "Pad \"wide\"\tversion"));
   char* again = hp_doc_write(copy);
   CHECK_MSG(!strcmp(text, again), "re-save differs:\n%s\n---\n%s", text, again);
-  printf("# document round trip: 2 scenes, %zu bytes, identical after re-read\n",
-         strlen(text));
+  printf(
+    "# document round trip: 2 scenes, %zu bytes, identical after re-read\n",
+    strlen(text));
   free(text);
   free(again);
   hp_bank_free(bank);
@@ -80,53 +89,72 @@ test_errors(void)
   char doc[2048];
   fails("", HP_ERR_SYNTAX, "the document is empty");
   fails(" \n\t", HP_ERR_SYNTAX, "the document is empty");
-  fails("@prefix hp: <urn:hotpatch:ns#> .\n<x> a hp:Thing .", HP_ERR_SYNTAX,
+  fails("@prefix hp: <urn:hotpatch:ns#> .\n<x> a hp:Thing .",
+        HP_ERR_SYNTAX,
         "no hp:PatchBank in the document");
   fails("\x01\x02\xff\xfe binary", HP_ERR_SYNTAX, "not valid Turtle: line 1");
   fails("<a> <b> <c>", HP_ERR_SYNTAX, "not valid Turtle: line 1, column 12");
-  snprintf(doc, sizeof(doc),
-           "%s<> a hp:PatchBank ;\n hp:formatVersion 1 ;\n hp:scenes ( [ hp:ops (\n"
-           "  [ a hp:Create ; hp:module \"osc1\" ; hp:type \"sine\" ]\n"
-           "  [ a hp:Create ; hp:module \"osc2\" ; hp:type", header);
+  snprintf(
+    doc,
+    sizeof(doc),
+    "%s<> a hp:PatchBank ;\n hp:formatVersion 1 ;\n hp:scenes ( [ hp:ops (\n"
+    "  [ a hp:Create ; hp:module \"osc1\" ; hp:type \"sine\" ]\n"
+    "  [ a hp:Create ; hp:module \"osc2\" ; hp:type",
+    header);
   fails(doc, HP_ERR_SYNTAX, "not valid Turtle: line 7");
-  snprintf(doc, sizeof(doc), "%s<> a hp:PatchBank ; hp:formatVersion 2 ; hp:scenes ( ) .",
+  snprintf(doc,
+           sizeof(doc),
+           "%s<> a hp:PatchBank ; hp:formatVersion 2 ; hp:scenes ( ) .",
            header);
-  fails(doc, HP_ERR_BAD_VALUE, "format version 2; this hotpatch reads version 1 to 1");
+  fails(doc,
+        HP_ERR_BAD_VALUE,
+        "format version 2; this hotpatch reads version 1 to 1");
   snprintf(doc, sizeof(doc), "%s<> a hp:PatchBank ; hp:scenes ( ) .", header);
   fails(doc, HP_ERR_SYNTAX, "has no hp:formatVersion");
-  snprintf(doc, sizeof(doc),
+  snprintf(doc,
+           sizeof(doc),
            "%s<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes ( [ hp:ops (\n"
            " [ a hp:Create ; hp:module \"osc1\" ; hp:type \"sinee\" ] ) ] ) .",
            header);
   fails(doc, HP_ERR_UNKNOWN_TYPE, "scene 1, op 1: unknown module type 'sinee'");
-  snprintf(doc, sizeof(doc),
+  snprintf(doc,
+           sizeof(doc),
            "%s<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes ( [ hp:ops (\n"
            " [ a hp:Create ; hp:module \"osc1\" ; hp:type \"sine\" ]\n"
-           " [ a hp:Set ; hp:module \"osc1\" ; hp:param \"freq\" ; hp:value \"loud\" ] ) ] ) .",
+           " [ a hp:Set ; hp:module \"osc1\" ; hp:param \"freq\" ; hp:value "
+           "\"loud\" ] ) ] ) .",
            header);
-  fails(doc, HP_ERR_BAD_VALUE, "scene 1, op 2: 'loud' is not a value of osc1:freq");
-  snprintf(doc, sizeof(doc),
+  fails(
+    doc, HP_ERR_BAD_VALUE, "scene 1, op 2: 'loud' is not a value of osc1:freq");
+  snprintf(doc,
+           sizeof(doc),
            "%s<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes ( [ hp:ops (\n"
            " [ a hp:Delete ; hp:module \"osc1\" ] ) ] ) .",
            header);
-  fails(doc, HP_ERR_SYNTAX, "scene 1, op 1: type 'urn:hotpatch:ns#Delete' is not");
-  snprintf(doc, sizeof(doc),
+  fails(
+    doc, HP_ERR_SYNTAX, "scene 1, op 1: type 'urn:hotpatch:ns#Delete' is not");
+  snprintf(doc,
+           sizeof(doc),
            "%s<> a hp:PatchBank ; hp:formatVersion 1 ; hp:activeScene 3 ; "
            "hp:scenes ( [ hp:ops ( ) ] ) .",
            header);
   fails(doc, HP_ERR_BAD_VALUE, "hp:activeScene 3 names no scene");
-  snprintf(doc, sizeof(doc),
+  snprintf(doc,
+           sizeof(doc),
            "%s<> a hp:PatchBank ; hp:formatVersion 1 ; hp:activeScene 1e20 ; "
            "hp:scenes ( [ hp:ops ( ) ] ) .",
            header);
   fails(doc, HP_ERR_BAD_VALUE, "hp:activeScene 1e+20 names no scene");
-  snprintf(doc, sizeof(doc),
-           "%s<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes [ hp:ops ( ) ] .",
-           header);
+  snprintf(
+    doc,
+    sizeof(doc),
+    "%s<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes [ hp:ops ( ) ] .",
+    header);
   fails(doc, HP_ERR_SYNTAX, "hp:scenes is not a list");
   /* Cycles are checked once a scene; the error still names the connect
      that closes one, before a later error. */
-  snprintf(doc, sizeof(doc),
+  snprintf(doc,
+           sizeof(doc),
            "%s<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes ( [ hp:ops (\n"
            " [ a hp:Create ; hp:module \"a\" ; hp:type \"sine\" ]\n"
            " [ a hp:Create ; hp:module \"b\" ; hp:type \"adsr\" ]\n"
@@ -137,7 +165,8 @@ test_errors(void)
            " [ a hp:Connect ; hp:source \"c\" ; hp:dest \"b:gate\" ]\n"
            " [ a hp:Create ; hp:module \"d\" ; hp:type \"sinee\" ] ) ] ) .",
            header);
-  fails(doc, HP_ERR_CYCLE,
+  fails(doc,
+        HP_ERR_CYCLE,
         "scene 1, op 6: connecting 'b:out' to 'c:in' would create a cycle: "
         "'b' already depends on 'c'");
   printf("# documents: 15 broken ones refused, each with its reason\n");

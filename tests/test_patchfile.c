@@ -27,7 +27,7 @@ static atomic_ulong slow_inode;
 static void
 slow_down(const int fd)
 {
-  struct stat info;
+  struct stat         info;
   const unsigned long inode = atomic_load(&slow_inode);
   if (inode && fd >= 0 && !fstat(fd, &info) && info.st_ino == inode) {
     const struct timespec wait = {0, 600000000};
@@ -76,13 +76,15 @@ write_doc(const double freq, const bool broken)
   snprintf(tmp, sizeof(tmp), "%s.part", file);
   FILE* f = fopen(broken ? file : tmp, "w");
   CHECK(f);
-  fprintf(f,
-          "@prefix hp: <urn:hotpatch:ns#> .\n"
-          "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes (\n"
-          " [ a hp:Scene ; hp:ops (\n"
-          "  [ a hp:Create ; hp:module \"tone\" ; hp:type \"sine\" ]\n"
-          "  [ a hp:Set ; hp:module \"tone\" ; hp:param \"freq\" ; hp:value %.1f ]%s",
-          freq, broken ? "\n  [ a hp:Set ; hp:module " : " ) ] ) .\n");
+  fprintf(
+    f,
+    "@prefix hp: <urn:hotpatch:ns#> .\n"
+    "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:scenes (\n"
+    " [ a hp:Scene ; hp:ops (\n"
+    "  [ a hp:Create ; hp:module \"tone\" ; hp:type \"sine\" ]\n"
+    "  [ a hp:Set ; hp:module \"tone\" ; hp:param \"freq\" ; hp:value %.1f ]%s",
+    freq,
+    broken ? "\n  [ a hp:Set ; hp:module " : " ) ] ) .\n");
   fclose(f);
   if (!broken) {
     CHECK(!rename(tmp, file)); /* an editor's atomic save */
@@ -92,7 +94,8 @@ write_doc(const double freq, const bool broken)
 static double
 pitch(HpHost* const host, const uint64_t frames)
 {
-  CHECK(!hp_host_render(host, frames, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+  CHECK(
+    !hp_host_render(host, frames, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
   const size_t n = hp_host_recorded(host);
   return hp_sig_freq(hp_host_out_l(host) + n - 12000, 12000, 48000);
 }
@@ -124,7 +127,8 @@ main(void)
   CHECK(!hp_host_send_patch_set_path(host, 0, 1, HP__patchFile, file));
   play(host, 0.1);
   const HpHostEvent* ack = hp_host_find_reply(host, 1);
-  CHECK_MSG(ack && ack->kind == HP_EV_ACK, "load: %s",
+  CHECK_MSG(ack && ack->kind == HP_EV_ACK,
+            "load: %s",
             ack && ack->message ? ack->message : "no answer");
   double f = pitch(host, 24000);
   CHECK_MSG(fabs(f - 330.0) < 0.1, "loaded file plays %.3f Hz", f);
@@ -149,22 +153,26 @@ main(void)
 
   /* With it, the new version plays within a second. */
   LV2_Atom_Bool on = {{sizeof(int32_t), hp_host_uris(host)->atom_Bool}, 1};
-  CHECK(!hp_host_send_patch_set(host, hp_host_frames(host), 3, HP__liveReload, &on.atom));
+  CHECK(!hp_host_send_patch_set(
+    host, hp_host_frames(host), 3, HP__liveReload, &on.atom));
   play(host, 0.1);
-  CHECK(hp_host_find_reply(host, 3) && hp_host_find_reply(host, 3)->kind == HP_EV_ACK);
+  CHECK(hp_host_find_reply(host, 3) &&
+        hp_host_find_reply(host, 3)->kind == HP_EV_ACK);
   write_doc(550.0, false);
   play(host, 1.0);
   f = pitch(host, 24000);
   CHECK_MSG(fabs(f - 550.0) < 0.2, "live reload: %.3f Hz", f);
   const float swaps = hp_host_control_out(host, "swaps");
 
-  /* A save cut half-way: the error names the line and column; 550 Hz plays on. */
+  /* A save cut half-way: the error names the line and column; 550 Hz plays on.
+   */
   write_doc(660.0, true);
   play(host, 1.0);
   f = pitch(host, 24000);
   CHECK_MSG(fabs(f - 550.0) < 0.2, "after a broken save: %.3f Hz", f);
   CHECK(hp_host_control_out(host, "swaps") == swaps);
-  CHECK(hp_host_log_contains(host, "patch.ttl': not valid Turtle: line 6, column"));
+  CHECK(
+    hp_host_log_contains(host, "patch.ttl': not valid Turtle: line 6, column"));
   /* Live reload may also catch the file empty, between the editor's
      truncation and its write: that is refused too. */
   const HpHostEvent* err = NULL;
@@ -172,14 +180,18 @@ main(void)
     const HpHostEvent* ev = hp_host_event(host, i);
     if (ev->kind == HP_EV_ERROR) {
       const bool syntax = ev->message && strstr(ev->message, "line 6, column");
-      CHECK_MSG(syntax || (ev->message && strstr(ev->message, "the document is empty")),
-                "unexpected error: %s", ev->message ? ev->message : "(none)");
+      CHECK_MSG(syntax ||
+                  (ev->message && strstr(ev->message, "the document is empty")),
+                "unexpected error: %s",
+                ev->message ? ev->message : "(none)");
       err = syntax ? ev : err;
     }
   }
   CHECK(err);
-  printf("# live reload: 330 -> 550 Hz on save; a half-written save refused (%s); "
-         "the patch played on\n", err->message);
+  printf(
+    "# live reload: 330 -> 550 Hz on save; a half-written save refused (%s); "
+    "the patch played on\n",
+    err->message);
 
   /* The save completes: reloaded. */
   write_doc(660.0, false);
@@ -193,25 +205,28 @@ main(void)
   CHECK(!hp_host_save_state(host, state_dir));
   char* text = hp_host_state_to_string(host);
   CHECK_MSG(text && strstr(text, "liveReload") && strstr(text, "patchFile"),
-            "%s", text ? text : "(no state)");
+            "%s",
+            text ? text : "(no state)");
   free(text);
 
   /* Missing and non-absolute files are refused with reasons. */
-  CHECK(!hp_host_send_patch_set_path(host, hp_host_frames(host), 4, HP__patchFile,
-                                     "/nonexistent/hotpatch.ttl"));
-  CHECK(!hp_host_send_patch_set_path(host, hp_host_frames(host), 5, HP__patchFile,
-                                     "relative.ttl"));
+  CHECK(!hp_host_send_patch_set_path(
+    host, hp_host_frames(host), 4, HP__patchFile, "/nonexistent/hotpatch.ttl"));
+  CHECK(!hp_host_send_patch_set_path(
+    host, hp_host_frames(host), 5, HP__patchFile, "relative.ttl"));
   play(host, 0.1);
   const HpHostEvent* missing  = hp_host_find_reply(host, 4);
   const HpHostEvent* relative = hp_host_find_reply(host, 5);
   CHECK(missing && missing->kind == HP_EV_ERROR &&
-        strstr(missing->message, "cannot open patch file '/nonexistent/hotpatch.ttl'"));
+        strstr(missing->message,
+               "cannot open patch file '/nonexistent/hotpatch.ttl'"));
   CHECK(relative && relative->kind == HP_EV_ERROR &&
         strstr(relative->message, "needs an absolute path"));
   f = pitch(host, 24000);
   CHECK_MSG(fabs(f - 660.0) < 0.2, "after refused loads: %.3f Hz", f);
-  printf("# patch file: loaded at 330 Hz, reloaded to 550 and 660 Hz, missing and "
-         "relative paths refused\n");
+  printf(
+    "# patch file: loaded at 330 Hz, reloaded to 550 and 660 Hz, missing and "
+    "relative paths refused\n");
 
   /* A slow disk holds up neither a save nor the patch that plays: the
      file is read without the lock that save() takes. */
@@ -219,7 +234,8 @@ main(void)
   struct stat info;
   CHECK(!stat(file, &info));
   atomic_store(&slow_inode, (unsigned long)info.st_ino);
-  CHECK(!hp_host_send_patch_set_path(host, hp_host_frames(host), 20, HP__patchFile, file));
+  CHECK(!hp_host_send_patch_set_path(
+    host, hp_host_frames(host), 20, HP__patchFile, file));
   CHECK(!hp_host_run(host, 256)); /* the worker starts reading */
   const struct timespec head_start = {0, 100000000};
   nanosleep(&head_start, NULL);
@@ -230,11 +246,15 @@ main(void)
   atomic_store(&slow_inode, 0ul);
   play(host, 0.1);
   f = pitch(host, 24000);
-  CHECK_MSG(save_ms < 250.0, "save() took %.0f ms while the worker read a slow file",
+  CHECK_MSG(save_ms < 250.0,
+            "save() took %.0f ms while the worker read a slow file",
             save_ms);
   CHECK_MSG(fabs(f - 770.0) < 0.2, "after the slow load: %.3f Hz", f);
-  printf("# a save during a 600 ms file read took %.1f ms; the file then played "
-         "(%.3f Hz)\n", save_ms, f);
+  printf(
+    "# a save during a 600 ms file read took %.1f ms; the file then played "
+    "(%.3f Hz)\n",
+    save_ms,
+    f);
   /* Not a regular file: refused at once, saying what it is; 770 Hz plays
      on.  (A FIFO without a writer used to hang the worker in open().) */
   char fifo[300];
@@ -249,19 +269,28 @@ main(void)
              {"/dev/stdin", ", not a regular file"}};
   for (int i = 0; i < 4; ++i) {
     const double asked = now_ms();
-    CHECK(!hp_host_send_patch_set_path(host, hp_host_frames(host), 10 + i,
-                                       HP__patchFile, odd[i].path));
+    CHECK(!hp_host_send_patch_set_path(
+      host, hp_host_frames(host), 10 + i, HP__patchFile, odd[i].path));
     for (int k = 0; k < 8; ++k) {
       CHECK(!hp_host_run(host, 256));
-      CHECK_MSG(!hp_host_wait_worker(host, 2000), "loading %s: the worker is "
-                "still busy after 2 s", odd[i].path);
+      CHECK_MSG(!hp_host_wait_worker(host, 2000),
+                "loading %s: the worker is "
+                "still busy after 2 s",
+                odd[i].path);
     }
     const HpHostEvent* r = hp_host_find_reply(host, 10 + i);
-    CHECK_MSG(r && r->kind == HP_EV_ERROR && r->message && strstr(r->message, odd[i].why),
-              "loading %s: %s", odd[i].path, r && r->message ? r->message : "no error");
+    CHECK_MSG(r && r->kind == HP_EV_ERROR && r->message &&
+                strstr(r->message, odd[i].why),
+              "loading %s: %s",
+              odd[i].path,
+              r && r->message ? r->message : "no error");
     f = pitch(host, 24000);
-    CHECK_MSG(fabs(f - 770.0) < 0.2, "after loading %s: %.3f Hz", odd[i].path, f);
-    printf("# %s refused in %.1f ms: %s\n", odd[i].path, now_ms() - asked, r->message);
+    CHECK_MSG(
+      fabs(f - 770.0) < 0.2, "after loading %s: %.3f Hz", odd[i].path, f);
+    printf("# %s refused in %.1f ms: %s\n",
+           odd[i].path,
+           now_ms() - asked,
+           r->message);
   }
 
   hp_host_free(host);
@@ -276,8 +305,10 @@ main(void)
   const HpHostEvent* r = hp_host_find_reply(host, 1);
   CHECK_MSG(r && r->kind == HP_EV_ERROR && r->message &&
               strstr(r->message, "is a FIFO, not a regular file"),
-            "sync: loading a FIFO: %s", r && r->message ? r->message : "no error");
-  printf("# sync worker: a FIFO refused inside run() in %.1f ms\n", now_ms() - t1);
+            "sync: loading a FIFO: %s",
+            r && r->message ? r->message : "no error");
+  printf("# sync worker: a FIFO refused inside run() in %.1f ms\n",
+         now_ms() - t1);
   hp_host_free(host);
 
   char cmd[300];

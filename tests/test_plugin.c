@@ -16,7 +16,8 @@
 static void
 test_default_patch_note(const HpWorkerMode mode, const double rate)
 {
-  HpHost* host = fx_host_cfg((HpHostConfig){.worker_mode = mode, .sample_rate = rate});
+  HpHost* host =
+    fx_host_cfg((HpHostConfig){.worker_mode = mode, .sample_rate = rate});
   CHECK(hp_host_set_control(host, "macro1", 0.15f) == 0); /* ~205 Hz */
   CHECK(hp_host_set_control(host, "macro2", 0.0f) == 0);  /* q 0.5 */
   const HpBlockPolicy blocks = {HP_BLOCK_RANDOM, 0, 1, 4096};
@@ -34,18 +35,24 @@ test_default_patch_note(const HpWorkerMode mode, const double rate)
   CHECK_MSG(fabs(f - 220.0) < 0.2, "pitch %.4f Hz", f);
   CHECK_MSG(rms > 0.02 && rms < 1.0, "rms %f", rms);
   CHECK(hp_sig_finite(l, n));
-  CHECK(!memcmp(hp_host_out_l(host), hp_host_out_r(host),
+  CHECK(!memcmp(hp_host_out_l(host),
+                hp_host_out_r(host),
                 hp_host_recorded(host) * sizeof(float)));
   /* Note off: the release (250 ms) ends in silence. */
   hp_host_note_off(host, hp_host_frames(host), 57);
   const size_t before_off = hp_host_recorded(host);
   CHECK(!hp_host_render(host, (uint64_t)(0.5 * rate), blocks));
-  const double tail = hp_sig_rms(hp_host_out_l(host) + before_off + (size_t)(0.3 * rate),
-                                 (size_t)(0.2 * rate));
+  const double tail =
+    hp_sig_rms(hp_host_out_l(host) + before_off + (size_t)(0.3 * rate),
+               (size_t)(0.2 * rate));
   CHECK_MSG(tail < 1e-5, "rms after release %g", tail);
   CHECK(hp_host_control_out(host, "modules") == 4.0f);
-  printf("# default patch, %s worker, %.0f Hz: note 57 plays %.3f Hz at RMS %.3f\n",
-         mode == HP_WORKER_SYNC ? "sync" : "threaded", rate, f, rms);
+  printf(
+    "# default patch, %s worker, %.0f Hz: note 57 plays %.3f Hz at RMS %.3f\n",
+    mode == HP_WORKER_SYNC ? "sync" : "threaded",
+    rate,
+    f,
+    rms);
   hp_host_free(host);
 }
 
@@ -90,15 +97,16 @@ test_no_worker(void)
   HpHost* host    = hp_host_new(&cfg);
   CHECK(!host);
   const char* said = strstr(hp_host_last_error(), "plugin says: ");
-  CHECK_MSG(said && strstr(said, "work:schedule"), "error: %s",
-            hp_host_last_error());
+  CHECK_MSG(
+    said && strstr(said, "work:schedule"), "error: %s", hp_host_last_error());
   const char* host_part = strstr(said, "; required but not offered");
   printf("# no work:schedule: instantiation refused; %.*s\n",
-         host_part ? (int)(host_part - said) : (int)strlen(said), said);
+         host_part ? (int)(host_part - said) : (int)strlen(said),
+         said);
 
   /* No log either: the reason goes to stderr (captured here). */
-  char path[] = "/tmp/hp_test_plugin_stderr_XXXXXX";
-  const int fd = mkstemp(path);
+  char      path[] = "/tmp/hp_test_plugin_stderr_XXXXXX";
+  const int fd     = mkstemp(path);
   CHECK(fd >= 0);
   fflush(stderr);
   const int saved = dup(STDERR_FILENO);
@@ -108,13 +116,14 @@ test_no_worker(void)
   fflush(stderr);
   CHECK(dup2(saved, STDERR_FILENO) >= 0);
   close(saved);
-  char   text[1024] = "";
-  const ssize_t len = pread(fd, text, sizeof(text) - 1, 0);
+  char          text[1024] = "";
+  const ssize_t len        = pread(fd, text, sizeof(text) - 1, 0);
   close(fd);
   unlink(path);
   text[len > 0 ? len : 0] = '\0';
   CHECK(!host);
-  CHECK_MSG(strstr(text, "work:schedule"), "stderr without a log: \"%s\"", text);
+  CHECK_MSG(
+    strstr(text, "work:schedule"), "stderr without a log: \"%s\"", text);
 }
 
 /* patch:Get answers with the playing patch, which re-reads as itself. */
@@ -136,11 +145,16 @@ test_patch_get(void)
   CHECK(ev && ev->property && ev->value_string);
   CHECK_MSG(!strcmp(ev->property, HP__patch), "property %s", ev->property);
   static const char* const want[] = {
-    "/patch/clear\n", "/patch/create midi midi\n", "/patch/create osc saw\n",
-    "/patch/connect midi:freq osc:freq\n", "/patch/connect osc:out env:in\n",
+    "/patch/clear\n",
+    "/patch/create midi midi\n",
+    "/patch/create osc saw\n",
+    "/patch/connect midi:freq osc:freq\n",
+    "/patch/connect osc:out env:in\n",
     "/patch/macro 1 filt:cutoff 100 12000 exp\n"};
   for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); ++i) {
-    CHECK_MSG(strstr(ev->value_string, want[i]), "reply lacks %s:\n%s", want[i],
+    CHECK_MSG(strstr(ev->value_string, want[i]),
+              "reply lacks %s:\n%s",
+              want[i],
               ev->value_string);
   }
   printf("# patch:Get: the default patch in %zu bytes of text\n",
@@ -151,10 +165,13 @@ test_patch_get(void)
 /* Render `frames` at blocks of 256 and return the last `tail` frames'
    RMS (left) and, if `freq` is not NULL, their pitch. */
 static double
-play(HpHost* const host, const uint64_t frames, const size_t tail,
-     double* const freq)
+play(HpHost* const  host,
+     const uint64_t frames,
+     const size_t   tail,
+     double* const  freq)
 {
-  CHECK(!hp_host_render(host, frames, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+  CHECK(
+    !hp_host_render(host, frames, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
   const float* l = hp_host_out_l(host) + hp_host_recorded(host) - tail;
   CHECK(hp_sig_finite(l, tail));
   if (freq) {
@@ -173,9 +190,9 @@ test_control_ranges(void)
   fx_send(host, -1, "/patch/create s1 sine");
   fx_send(host, -1, "/patch/set s1 gain 0.2");
   /* hp:Macro: macro 1 moves s1:freq over 200..800 Hz, linearly. */
-  const HpURIs* const  u = hp_host_uris(host);
+  const HpURIs* const   u     = hp_host_uris(host);
   LV2_Atom_Forge* const forge = hp_host_forge(host);
-  LV2_Atom_Forge_Frame obj;
+  LV2_Atom_Forge_Frame  obj;
   lv2_atom_forge_object(forge, &obj, 0, u->hp_Macro);
   lv2_atom_forge_key(forge, u->hp_macro);
   lv2_atom_forge_int(forge, 1);
@@ -188,13 +205,16 @@ test_control_ranges(void)
   lv2_atom_forge_key(forge, u->hp_curve);
   lv2_atom_forge_string(forge, "lin", 3);
   lv2_atom_forge_pop(forge, &obj);
-  CHECK(!hp_host_send_atom(host, hp_host_frames(host), hp_host_forge_atom(host)));
+  CHECK(
+    !hp_host_send_atom(host, hp_host_frames(host), hp_host_forge_atom(host)));
   fx_send(host, -1, "/patch/commit crossfade=0");
   CHECK(!hp_host_set_control(host, "macro1", 0.4f)); /* 440 Hz */
-  double       f    = 0.0;
-  const double ref  = play(host, 24000, 9600, &f);
+  double       f   = 0.0;
+  const double ref = play(host, 24000, 9600, &f);
   CHECK_MSG(fabs(ref - 0.1414) < 0.002 && fabs(f - 440.0) < 0.5,
-            "the sine plays %.3f Hz at RMS %.4f", f, ref);
+            "the sine plays %.3f Hz at RMS %.4f",
+            f,
+            ref);
 
   /* gain: -90..12 dB.  1000 dB plays as +12 dB, then 0 dB as 0 dB. */
   CHECK(!hp_host_set_control(host, "gain", 1000.0f));
@@ -203,13 +223,19 @@ test_control_ranges(void)
   const double back = play(host, 24000, 9600, NULL);
   CHECK_MSG(fabs(loud / ref - 3.981) < 0.02 && fabs(back / ref - 1.0) < 0.01,
             "gain 1000 dB: RMS %.4f (want %.4f, +12 dB), then 0 dB: %.4f "
-            "(want %.4f)", loud, ref * 3.981, back, ref);
+            "(want %.4f)",
+            loud,
+            ref * 3.981,
+            back,
+            ref);
   CHECK(!hp_host_set_control(host, "gain", -6.0f));
   const double half = play(host, 24000, 9600, NULL);
   CHECK(!hp_host_set_control(host, "gain", NAN));
   const double kept = play(host, 24000, 9600, NULL);
   CHECK_MSG(fabs(kept / half - 1.0) < 0.001 && fabs(half / ref - 0.501) < 0.005,
-            "gain -6 dB: RMS %.4f, then NaN: %.4f", half, kept);
+            "gain -6 dB: RMS %.4f, then NaN: %.4f",
+            half,
+            kept);
   CHECK(!hp_host_set_control(host, "gain", 0.0f));
 
   /* macro1: 0..1.  5 plays as 1 (800 Hz), -3 as 0 (200 Hz), NaN leaves
@@ -220,14 +246,21 @@ test_control_ranges(void)
   for (int i = 0; i < 3; ++i) {
     CHECK(!hp_host_set_control(host, "macro1", pos[i]));
     play(host, 24000, 9600, &got[i]);
-    CHECK_MSG(fabs(got[i] - want[i]) < 0.5, "macro1 %g: %.3f Hz, want %.0f",
-              (double)pos[i], got[i], want[i]);
+    CHECK_MSG(fabs(got[i] - want[i]) < 0.5,
+              "macro1 %g: %.3f Hz, want %.0f",
+              (double)pos[i],
+              got[i],
+              want[i]);
   }
   printf("# controls clamped to their TTL ranges: gain 1000 dB plays at "
          "%+.2f dB, then 0 dB at %+.3f dB; gain NaN keeps %+.2f dB; macro1 5, "
          "-3, NaN: %.1f, %.1f, %.1f Hz\n",
-         20.0 * log10(loud / ref), 20.0 * log10(back / ref),
-         20.0 * log10(kept / ref), got[0], got[1], got[2]);
+         20.0 * log10(loud / ref),
+         20.0 * log10(back / ref),
+         20.0 * log10(kept / ref),
+         got[0],
+         got[1],
+         got[2]);
   hp_host_free(host);
 
   /* scene: 0..7, NaN ignored (it used to select scene 1). */
@@ -244,13 +277,19 @@ test_control_ranges(void)
   play(host, 48000, 24000, &high_f);
   /* 99 is scene 8 (index 7), which this bank of 3 lacks: refused, with
      the reason in the log. */
-  const bool refused = hp_host_log_contains(host, "scene 8 is empty: the bank has 3 scenes");
+  const bool refused =
+    hp_host_log_contains(host, "scene 8 is empty: the bank has 3 scenes");
   CHECK_MSG(fabs(nan_f - 330.0) < 0.5 && fabs(high_f - 330.0) < 0.5 && refused,
             "scene NaN: %.3f Hz (want 330, kept), scene 99: %.3f Hz (want 330 "
-            "and \"scene 8 is empty\" logged: %s)", nan_f, high_f,
+            "and \"scene 8 is empty\" logged: %s)",
+            nan_f,
+            high_f,
             refused ? "logged" : "not logged");
   printf("# scene 1 plays %.2f Hz; NaN keeps %.2f Hz; 99 is scene 8, empty "
-         "in a bank of 3: refused, %.2f Hz plays on\n", f, nan_f, high_f);
+         "in a bank of 3: refused, %.2f Hz plays on\n",
+         f,
+         nan_f,
+         high_f);
   hp_host_free(host);
 }
 
@@ -259,7 +298,8 @@ static double
 onset_rms(const HpHost* const host, const uint64_t frame)
 {
   CHECK(frame + 960 <= hp_host_recorded_start(host) + hp_host_recorded(host));
-  return hp_sig_rms(hp_host_out_l(host) + (frame - hp_host_recorded_start(host)), 960);
+  return hp_sig_rms(
+    hp_host_out_l(host) + (frame - hp_host_recorded_start(host)), 960);
 }
 
 /* Back-to-back notes: a note-off and a note-on at the same frame (a
@@ -302,7 +342,8 @@ retrigger_rms(const bool midi, const uint32_t gap)
     fx_send_at(host, off, -1, "/patch/gate env 0");
     fx_send_at(host, off + gap, -1, "/patch/gate env 1");
   }
-  CHECK(!hp_host_render(host, 48000 * 2, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+  CHECK(!hp_host_render(
+    host, 48000 * 2, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
   const double rms = onset_rms(host, off + gap);
   hp_host_free(host);
   return rms;
@@ -318,10 +359,14 @@ test_retrigger(void)
     CHECK_MSG(apart > 0.2 && fabs(together / apart - 1.0) < 0.02,
               "%s: first 20 ms after off and on in one frame: RMS %.4f; one "
               "frame apart: %.4f",
-              midi ? "note-off + note-on" : "hp:Gate 1, 0, 1", together, apart);
+              midi ? "note-off + note-on" : "hp:Gate 1, 0, 1",
+              together,
+              apart);
     printf("# %s in one frame restarts the attack: first 20 ms RMS %.4f "
            "(%.4f with a frame between; sustain alone 0.106)\n",
-           midi ? "note-off and note-on" : "hp:Gate 0 and 1", together, apart);
+           midi ? "note-off and note-on" : "hp:Gate 0 and 1",
+           together,
+           apart);
   }
 }
 

@@ -1,6 +1,6 @@
 /*
-  The patch protocol (DESIGN.md section 3) end to end, part 2: staging and
-  abort, a burst of commits, a failing commit, a superseded commit's note,
+  The patch protocol (README, "The patch protocol") end to end, part 2: staging
+  and abort, a burst of commits, a failing commit, a superseded commit's note,
   live sets and gates, phase continuity and sample accuracy; through the
   lilv test host with a threaded worker (like jalv) and a synchronous one
   (like Ardour's export).  The other parts: test_protocol_messages.c,
@@ -48,12 +48,16 @@ test_staging(const HpWorkerMode mode)
   settle(host);
   uint64_t    from   = hp_host_frames(host);
   const Sound staged = listen(host, 24000);
-  double      db1000 = hp_sig_goertzel_db(left_at(host, from), 24000, RATE, 1000.0);
-  EXPECT(fabs(staged.freq - 440.0) < 0.05 && fabs(staged.rms - before.rms) < 0.001 &&
-           db1000 < -100.0,
-         "%s worker: staged osc2 audible before commit: %.3f Hz, RMS %.4f, 1 kHz "
-         "at %.1f dB",
-         fx_mode_name(mode), staged.freq, staged.rms, db1000);
+  double db1000 = hp_sig_goertzel_db(left_at(host, from), 24000, RATE, 1000.0);
+  EXPECT(
+    fabs(staged.freq - 440.0) < 0.05 && fabs(staged.rms - before.rms) < 0.001 &&
+      db1000 < -100.0,
+    "%s worker: staged osc2 audible before commit: %.3f Hz, RMS %.4f, 1 kHz "
+    "at %.1f dB",
+    fx_mode_name(mode),
+    staged.freq,
+    staged.rms,
+    db1000);
   const double staged_db = db1000;
 
   /* Abort drops it: the next commit has nothing to build. */
@@ -63,12 +67,16 @@ test_staging(const HpWorkerMode mode)
   settle(host);
   const HpHostEvent* a = hp_host_find_reply(host, 13);
   const HpHostEvent* c = hp_host_find_reply(host, 14);
-  EXPECT(a && a->kind == HP_EV_ACK, "%s worker: abort answered %s", fx_mode_name(mode),
+  EXPECT(a && a->kind == HP_EV_ACK,
+         "%s worker: abort answered %s",
+         fx_mode_name(mode),
          a ? hp_host_event_kind_name(a->kind) : "nothing");
   EXPECT(c && c->kind == HP_EV_ERROR && c->message &&
            !strncmp(c->message, "nothing staged to commit", 24),
-         "%s worker: commit after abort: %s", fx_mode_name(mode),
-         c ? text_or(c->message, hp_host_event_kind_name(c->kind)) : "no reply");
+         "%s worker: commit after abort: %s",
+         fx_mode_name(mode),
+         c ? text_or(c->message, hp_host_event_kind_name(c->kind))
+           : "no reply");
   from = hp_host_frames(host);
   render(host, 24000);
   db1000 = hp_sig_goertzel_db(left_at(host, from), 24000, RATE, 1000.0);
@@ -85,26 +93,32 @@ test_staging(const HpWorkerMode mode)
   render(host, 4800);
   from = hp_host_frames(host);
   render(host, 24000);
-  db1000                  = hp_sig_goertzel_db(left_at(host, from), 24000, RATE, 1000.0);
-  const HpHostEvent* sw   = hp_host_find_event(host, HP_EV_SWAPPED, 20);
-  const HpHostEvent* rep  = hp_host_find_reply(host, 20);
-  const HpHostEvent* ab   = hp_host_find_reply(host, 21);
-  EXPECT(ab && ab->kind == HP_EV_ACK, "abort 21: %s",
+  db1000 = hp_sig_goertzel_db(left_at(host, from), 24000, RATE, 1000.0);
+  const HpHostEvent* sw  = hp_host_find_event(host, HP_EV_SWAPPED, 20);
+  const HpHostEvent* rep = hp_host_find_reply(host, 20);
+  const HpHostEvent* ab  = hp_host_find_reply(host, 21);
+  EXPECT(ab && ab->kind == HP_EV_ACK,
+         "abort 21: %s",
          ab ? hp_host_event_kind_name(ab->kind) : "no reply");
   if (mode == HP_WORKER_SYNC) {
     /* The worker runs inside schedule_work(): the commit swapped at its own
        frame, before the abort arrived; the abort finds nothing to cancel. */
-    EXPECT(sw && sw->frame_abs == at, "sync: commit 20 swapped at %lld, sent at %llu",
-           sw ? (long long)sw->frame_abs : -1LL, (unsigned long long)at);
-    EXPECT(fabs(db1000 - 20.0 * log10(0.3)) < 0.5, "sync: osc2 at %.2f dB", db1000);
+    EXPECT(sw && sw->frame_abs == at,
+           "sync: commit 20 swapped at %lld, sent at %llu",
+           sw ? (long long)sw->frame_abs : -1LL,
+           (unsigned long long)at);
+    EXPECT(
+      fabs(db1000 - 20.0 * log10(0.3)) < 0.5, "sync: osc2 at %.2f dB", db1000);
   } else {
     /* One work() call sees both: the commit is primed, then taken back. */
-    EXPECT(!sw, "threaded: aborted commit 20 swapped in at %llu",
+    EXPECT(!sw,
+           "threaded: aborted commit 20 swapped in at %llu",
            sw ? (unsigned long long)sw->frame_abs : 0ull);
     EXPECT(rep && rep->kind == HP_EV_ERROR && rep->message &&
              strstr(rep->message, "was aborted before it swapped in"),
            "threaded: commit 20 answered %s",
-           rep ? text_or(rep->message, hp_host_event_kind_name(rep->kind)) : "nothing");
+           rep ? text_or(rep->message, hp_host_event_kind_name(rep->kind))
+               : "nothing");
     EXPECT(db1000 < -100.0, "threaded: aborted osc2 heard at %.1f dB", db1000);
   }
   fx_send(host, 22, "/patch/commit");
@@ -112,19 +126,25 @@ test_staging(const HpWorkerMode mode)
   c = hp_host_find_reply(host, 22);
   EXPECT(c && c->kind == HP_EV_ERROR && c->message &&
            !strncmp(c->message, "nothing staged to commit", 24),
-         "%s worker: commit after the same-block abort: %s", fx_mode_name(mode),
-         c ? text_or(c->message, hp_host_event_kind_name(c->kind)) : "no reply");
+         "%s worker: commit after the same-block abort: %s",
+         fx_mode_name(mode),
+         c ? text_or(c->message, hp_host_event_kind_name(c->kind))
+           : "no reply");
   from = hp_host_frames(host);
   render(host, 24000);
-  const double db440 = hp_sig_goertzel_db(left_at(host, from), 24000, RATE, 440.0);
+  const double db440 =
+    hp_sig_goertzel_db(left_at(host, from), 24000, RATE, 440.0);
   EXPECT(fabs(db440 - 20.0 * log10(0.2)) < 0.5, "osc1 at %.2f dB", db440);
-  printf("# %s worker: staged osc2 unheard (1 kHz at %.0f dB) until commit; abort "
-         "empties the stage; commit+abort on consecutive frames: %s (%s, 1 kHz "
-         "at %.1f dB)\n",
-         fx_mode_name(mode), staged_db,
-         mode == HP_WORKER_SYNC ? "the commit swapped at its frame" : "the standby was taken back",
-         rep ? text_or(rep->message, hp_host_event_kind_name(rep->kind)) : "swapped",
-         db1000);
+  printf(
+    "# %s worker: staged osc2 unheard (1 kHz at %.0f dB) until commit; abort "
+    "empties the stage; commit+abort on consecutive frames: %s (%s, 1 kHz "
+    "at %.1f dB)\n",
+    fx_mode_name(mode),
+    staged_db,
+    mode == HP_WORKER_SYNC ? "the commit swapped at its frame"
+                           : "the standby was taken back",
+    rep ? text_or(rep->message, hp_host_event_kind_name(rep->kind)) : "swapped",
+    db1000);
   hp_host_free(host);
 }
 
@@ -136,17 +156,21 @@ test_burst(const HpWorkerMode mode)
   HpHost* const host = fx_host(mode, 4);
   play_base(host, 1); /* 2 modules */
   hp_host_clear_events(host);
-  const float swaps_before = hp_host_control_out(host, "swaps");
-  const int      n     = 50;
-  const uint64_t start = hp_host_frames(host) + 10;
+  const float    swaps_before = hp_host_control_out(host, "swaps");
+  const int      n            = 50;
+  const uint64_t start        = hp_host_frames(host) + 10;
   for (int i = 0; i < n; ++i) {
     char line[64];
     snprintf(line, sizeof(line), "/patch/create c%d const", i);
     fx_send_at(host, start + 2u * (uint64_t)i, -1, line);
     /* Sync: crossfade 0 so each swaps at its frame (a swap waits for the
        previous crossfade to end); threaded: the default 20 ms. */
-    commit_at(host, start + 2u * (uint64_t)i + 1u, 100 + i,
-              mode == HP_WORKER_SYNC ? 0.0f : -1.0f, NULL, 0);
+    commit_at(host,
+              start + 2u * (uint64_t)i + 1u,
+              100 + i,
+              mode == HP_WORKER_SYNC ? 0.0f : -1.0f,
+              NULL,
+              0);
   }
   CHECK(start + 2u * (uint64_t)n < hp_host_frames(host) + BLOCK);
   const HpHostEvent* last = NULL;
@@ -155,7 +179,8 @@ test_burst(const HpWorkerMode mode)
     last = hp_host_find_event(host, HP_EV_SWAPPED, 100 + n - 1);
   }
   settle(host);
-  EXPECT(last != NULL, "%s worker: no hp:Swapped for the last commit of the burst",
+  EXPECT(last != NULL,
+         "%s worker: no hp:Swapped for the last commit of the burst",
          fx_mode_name(mode));
 
   int     swapped = 0, superseded = 0, other = 0, first_other = -1;
@@ -177,10 +202,12 @@ test_burst(const HpWorkerMode mode)
       ++swapped;
       if (mode == HP_WORKER_SYNC) {
         EXPECT(sw->frame_abs == start + 2u * (uint64_t)i + 1u,
-               "sync: commit %d swapped at %llu", 100 + i,
+               "sync: commit %d swapped at %llu",
+               100 + i,
                (unsigned long long)sw->frame_abs);
       }
-    } else if (!sw && err && err->message && strstr(err->message, "superseded")) {
+    } else if (!sw && err && err->message &&
+               strstr(err->message, "superseded")) {
       ++superseded;
     } else {
       first_other = other++ ? first_other : 100 + i;
@@ -192,21 +219,39 @@ test_burst(const HpWorkerMode mode)
          "%s worker: %d of %d commits neither swapped (no hp:Swapped) nor got "
          "an error, the first seq %d; %zu hp:Primed, the swaps port counted %g "
          "swaps",
-         fx_mode_name(mode), other, n, first_other, n_primed, (double)swaps);
-  EXPECT(ordered, "%s worker: a Swapped arrived out of order", fx_mode_name(mode));
+         fx_mode_name(mode),
+         other,
+         n,
+         first_other,
+         n_primed,
+         (double)swaps);
+  EXPECT(
+    ordered, "%s worker: a Swapped arrived out of order", fx_mode_name(mode));
   if (mode == HP_WORKER_SYNC) {
-    EXPECT(swapped == n, "sync: %d of %d commits reported hp:Swapped", swapped, n);
+    EXPECT(
+      swapped == n, "sync: %d of %d commits reported hp:Swapped", swapped, n);
   }
   const float modules = hp_host_control_out(host, "modules");
-  EXPECT(modules == (float)(n + 2), "%s worker: %g modules after the burst, want %d",
-         fx_mode_name(mode), (double)modules, n + 2);
+  EXPECT(modules == (float)(n + 2),
+         "%s worker: %g modules after the burst, want %d",
+         fx_mode_name(mode),
+         (double)modules,
+         n + 2);
   const Sound s = listen(host, 9600);
   EXPECT(fabs(s.freq - 440.0) < 0.05 && fabs(s.rms - 0.1414) < 0.002,
-         "after the burst: %.3f Hz RMS %.4f", s.freq, s.rms);
-  printf("# %s worker: 50 commits in one block: %d reported swapped, %d "
-         "superseded, %d unanswered (%g swaps done); swaps in order; %g modules "
-         "playing\n",
-         fx_mode_name(mode), swapped, superseded, other, (double)swaps, (double)modules);
+         "after the burst: %.3f Hz RMS %.4f",
+         s.freq,
+         s.rms);
+  printf(
+    "# %s worker: 50 commits in one block: %d reported swapped, %d "
+    "superseded, %d unanswered (%g swaps done); swaps in order; %g modules "
+    "playing\n",
+    fx_mode_name(mode),
+    swapped,
+    superseded,
+    other,
+    (double)swaps,
+    (double)modules);
   hp_host_free(host);
 }
 
@@ -239,22 +284,31 @@ test_failing_commit(const HpWorkerMode mode)
   const Sound        s    = listen(host, 9600);
   const HpHostEvent* good = hp_host_find_reply(host, 1);
   const HpHostEvent* bad  = hp_host_find_reply(host, 2);
-  EXPECT(good && good->kind == HP_EV_ACK && hp_host_find_event(host, HP_EV_SWAPPED, 1),
-         "%s worker: the good commit answered %s", fx_mode_name(mode),
-         good ? text_or(good->message, hp_host_event_kind_name(good->kind)) : "nothing");
+  EXPECT(good && good->kind == HP_EV_ACK &&
+           hp_host_find_event(host, HP_EV_SWAPPED, 1),
+         "%s worker: the good commit answered %s",
+         fx_mode_name(mode),
+         good ? text_or(good->message, hp_host_event_kind_name(good->kind))
+              : "nothing");
   EXPECT(bad && bad->kind == HP_EV_ERROR && bad->message &&
            strstr(bad->message, "warm-up was silent"),
-         "%s worker: the silent commit answered %s", fx_mode_name(mode),
-         bad ? text_or(bad->message, hp_host_event_kind_name(bad->kind)) : "nothing");
+         "%s worker: the silent commit answered %s",
+         fx_mode_name(mode),
+         bad ? text_or(bad->message, hp_host_event_kind_name(bad->kind))
+             : "nothing");
   EXPECT(fabs(s.freq - 440.0) < 0.05 && fabs(s.rms - 0.5 / sqrt(2.0)) < 0.002,
          "%s worker: after a good and a failing commit: %.3f Hz RMS %.4f, want "
          "the good one's 440 Hz at 0.3536",
-         fx_mode_name(mode), s.freq, s.rms);
+         fx_mode_name(mode),
+         s.freq,
+         s.rms);
   printf("# %s worker: clear, create s1, commit, then a commit that fails "
          "(require_signal) in one block: the first %s, plays %.3f Hz at RMS "
          "%.4f\n",
-         fx_mode_name(mode), good ? text_or(good->message, "swapped") : "unanswered",
-         s.freq, s.rms);
+         fx_mode_name(mode),
+         good ? text_or(good->message, "swapped") : "unanswered",
+         s.freq,
+         s.rms);
   hp_host_free(host);
 }
 
@@ -270,7 +324,7 @@ test_superseded_note(void)
   cfg.worker_delay_max_us = 20000; /* the burst waits for one work() call */
   HpHost* const  host     = fx_host_cfg(cfg);
   const int      n        = 20;
-  const uint64_t start = hp_host_frames(host);
+  const uint64_t start    = hp_host_frames(host);
   fx_send_at(host, start, -1, "/patch/clear");
   for (int i = 0; i < n; ++i) {
     char line[64];
@@ -296,11 +350,21 @@ test_superseded_note(void)
     notes += type && !strcmp(type, LV2_LOG__Note) && strstr(text, "superseded");
   }
   EXPECT(superseded > 0, "no commit of the burst was superseded");
-  EXPECT(errors == 0 && notes == superseded,
-         "a burst of %d commits: %zu superseded on notify, %zu host-log errors, "
-         "%zu notes", n, superseded, errors, notes);
-  printf("# a burst of %d commits: %zu answered superseded, logged as %zu notes "
-         "and %zu errors\n", n, superseded, notes, errors);
+  EXPECT(
+    errors == 0 && notes == superseded,
+    "a burst of %d commits: %zu superseded on notify, %zu host-log errors, "
+    "%zu notes",
+    n,
+    superseded,
+    errors,
+    notes);
+  printf(
+    "# a burst of %d commits: %zu answered superseded, logged as %zu notes "
+    "and %zu errors\n",
+    n,
+    superseded,
+    notes,
+    errors);
   hp_host_free(host);
 }
 
@@ -323,18 +387,26 @@ test_live(const HpWorkerMode mode)
   const uint64_t at = peak + 1200;
   fx_send_at(host, at, 30, "/patch/set osc1 gain 0.6");
   render(host, 12000);
-  const float  around = hp_sig_max_step(left_at(host, at - 256), 256 + 2400);
-  const float  own    = hp_sig_max_step(left_at(host, at + 4800), 4800);
+  const float  around   = hp_sig_max_step(left_at(host, at - 256), 256 + 2400);
+  const float  own      = hp_sig_max_step(left_at(host, at + 4800), 4800);
   const float  peak_1ms = hp_sig_peak(left_at(host, at), 24);
-  const double rms_end = hp_sig_rms(left_at(host, at + 4800), 4800);
-  EXPECT(around <= own * 1.1f, "%s worker: step %.4f around the set, %.4f of its own",
-         fx_mode_name(mode), (double)around, (double)own);
+  const double rms_end  = hp_sig_rms(left_at(host, at + 4800), 4800);
+  EXPECT(around <= own * 1.1f,
+         "%s worker: step %.4f around the set, %.4f of its own",
+         fx_mode_name(mode),
+         (double)around,
+         (double)own);
   /* A jump would put 0.6 on the peak at once; a 5 ms glide only ~0.23. */
-  EXPECT(peak_1ms < 0.4f, "no glide: peak %.4f in the first 0.5 ms", (double)peak_1ms);
-  EXPECT(fabs(rms_end - 0.6 / sqrt(2.0)) < 0.003, "RMS %.4f after the glide", rms_end);
+  EXPECT(peak_1ms < 0.4f,
+         "no glide: peak %.4f in the first 0.5 ms",
+         (double)peak_1ms);
+  EXPECT(fabs(rms_end - 0.6 / sqrt(2.0)) < 0.003,
+         "RMS %.4f after the glide",
+         rms_end);
   settle(host);
   const HpHostEvent* r = hp_host_find_reply(host, 30);
-  EXPECT(r && r->kind == HP_EV_ACK, "set answered %s",
+  EXPECT(r && r->kind == HP_EV_ACK,
+         "set answered %s",
          r ? hp_host_event_kind_name(r->kind) : "nothing");
 
   /* A later commit keeps the live value. */
@@ -343,9 +415,12 @@ test_live(const HpWorkerMode mode)
   settle(host);
   CHECK(hp_host_find_event(host, HP_EV_SWAPPED, 31));
   const Sound kept = listen(host, 9600);
-  EXPECT(fabs(kept.rms - 0.6 / sqrt(2.0)) < 0.003 && fabs(kept.freq - 440.0) < 0.05,
+  EXPECT(fabs(kept.rms - 0.6 / sqrt(2.0)) < 0.003 &&
+           fabs(kept.freq - 440.0) < 0.05,
          "%s worker: after a commit: %.3f Hz RMS %.4f, want 440 Hz 0.4243",
-         fx_mode_name(mode), kept.freq, kept.rms);
+         fx_mode_name(mode),
+         kept.freq,
+         kept.rms);
 
   /* hp:Gate: an adsr alone on the output, closed until gated. */
   fx_send(host, -1, "/patch/clear");
@@ -369,26 +444,41 @@ test_live(const HpWorkerMode mode)
   fx_send_at(host, gate_off, 34, "/patch/gate env2 0");
   render(host, 9600);
   settle(host);
-  const float  closed  = hp_sig_peak(left_at(host, gate_on - 2400), 2400);
-  const uint64_t onset = first_sound(host, gate_on - 2400, 0.0f);
-  const double open_db = hp_sig_goertzel_db(left_at(host, gate_on + 480), 4800, RATE, 660.0);
-  const float  tail    = hp_sig_peak(left_at(host, gate_off + 960 + 2), 4800);
-  const double rel_rms = hp_sig_rms(left_at(host, gate_off), 480);
+  const float    closed = hp_sig_peak(left_at(host, gate_on - 2400), 2400);
+  const uint64_t onset  = first_sound(host, gate_on - 2400, 0.0f);
+  const double   open_db =
+    hp_sig_goertzel_db(left_at(host, gate_on + 480), 4800, RATE, 660.0);
+  const float  tail     = hp_sig_peak(left_at(host, gate_off + 960 + 2), 4800);
+  const double rel_rms  = hp_sig_rms(left_at(host, gate_off), 480);
   const HpHostEvent* g1 = hp_host_find_reply(host, 33);
   const HpHostEvent* g0 = hp_host_find_reply(host, 34);
   EXPECT(closed == 0.0f, "closed envelope: peak %g", (double)closed);
-  EXPECT(onset >= gate_on && onset <= gate_on + 1, "gate at %llu, sound from %llu",
-         (unsigned long long)gate_on, (unsigned long long)onset);
-  EXPECT(fabs(open_db - 20.0 * log10(0.3)) < 0.5, "open: 660 Hz at %.2f dB", open_db);
-  EXPECT(rel_rms > 0.05 && tail == 0.0f, "release: RMS %.4f in 10 ms, peak %g after 20 ms",
-         rel_rms, (double)tail);
-  EXPECT(g1 && g1->kind == HP_EV_ACK && g0 && g0->kind == HP_EV_ACK, "gates answered");
+  EXPECT(onset >= gate_on && onset <= gate_on + 1,
+         "gate at %llu, sound from %llu",
+         (unsigned long long)gate_on,
+         (unsigned long long)onset);
+  EXPECT(fabs(open_db - 20.0 * log10(0.3)) < 0.5,
+         "open: 660 Hz at %.2f dB",
+         open_db);
+  EXPECT(rel_rms > 0.05 && tail == 0.0f,
+         "release: RMS %.4f in 10 ms, peak %g after 20 ms",
+         rel_rms,
+         (double)tail);
+  EXPECT(g1 && g1->kind == HP_EV_ACK && g0 && g0->kind == HP_EV_ACK,
+         "gates answered");
   printf("# %s worker: live gain 0.2 -> 0.6 on a peak: largest step %.4f (the "
-         "tone's own %.4f), peak %.4f in 0.5 ms, RMS %.4f settled and after a commit "
+         "tone's own %.4f), peak %.4f in 0.5 ms, RMS %.4f settled and after a "
+         "commit "
          "%.4f; gate opens at frame +%lld (660 Hz at %.2f dB), closes to 0 in "
          "20 ms\n",
-         fx_mode_name(mode), (double)around, (double)own, (double)peak_1ms, rms_end, kept.rms,
-         (long long)(onset - gate_on), open_db);
+         fx_mode_name(mode),
+         (double)around,
+         (double)own,
+         (double)peak_1ms,
+         rms_end,
+         kept.rms,
+         (long long)(onset - gate_on),
+         open_db);
   hp_host_free(host);
 }
 
@@ -440,25 +530,32 @@ test_phase(void)
   render(kept, total - swap_at);
   render(fresh, total - swap_at);
   const HpHostEvent* sw = hp_host_find_event(kept, HP_EV_SWAPPED, 2);
-  EXPECT(sw && sw->frame_abs == swap_at, "kept: swapped at %lld",
+  EXPECT(sw && sw->frame_abs == swap_at,
+         "kept: swapped at %lld",
          sw ? (long long)sw->frame_abs : -1LL);
   CHECK(hp_host_find_event(fresh, HP_EV_SWAPPED, 2));
   CHECK(hp_host_recorded(plain) == total && hp_host_recorded(kept) == total);
   float diff = 0.0f, diff_fresh = 0.0f;
   for (uint64_t i = 1000; i < total; ++i) {
-    diff       = fmaxf(diff, fabsf(hp_host_out_l(kept)[i] - hp_host_out_l(plain)[i]));
-    diff_fresh = fmaxf(diff_fresh, fabsf(hp_host_out_l(fresh)[i] - hp_host_out_l(plain)[i]));
+    diff = fmaxf(diff, fabsf(hp_host_out_l(kept)[i] - hp_host_out_l(plain)[i]));
+    diff_fresh = fmaxf(
+      diff_fresh, fabsf(hp_host_out_l(fresh)[i] - hp_host_out_l(plain)[i]));
   }
-  const double rms = hp_sig_rms(hp_host_out_l(kept) + swap_at, (size_t)(total - swap_at));
-  EXPECT(diff <= 1e-5f, "kept oscillator differs by %g from one never swapped",
+  const double rms =
+    hp_sig_rms(hp_host_out_l(kept) + swap_at, (size_t)(total - swap_at));
+  EXPECT(diff <= 1e-5f,
+         "kept oscillator differs by %g from one never swapped",
          (double)diff);
-  EXPECT(diff_fresh > 0.01f, "a new oscillator matched the old phase (%g): the "
-         "measurement cannot tell", (double)diff_fresh);
+  EXPECT(diff_fresh > 0.01f,
+         "a new oscillator matched the old phase (%g): the "
+         "measurement cannot tell",
+         (double)diff_fresh);
   EXPECT(fabs(rms - 0.5 / sqrt(2.0)) < 0.002, "RMS %.4f after the swap", rms);
   printf("# sync worker, crossfade 0: a kept oscillator through an open adsr "
          "differs by %.2g from an instance never swapped (a re-created one by "
          "%.3f)\n",
-         (double)diff, (double)diff_fresh);
+         (double)diff,
+         (double)diff_fresh);
   hp_host_free(plain);
   hp_host_free(kept);
   hp_host_free(fresh);
@@ -487,12 +584,19 @@ test_sample_accuracy(void)
     const HpHostEvent* sw    = hp_host_find_event(host, HP_EV_SWAPPED, 2);
     const uint64_t     onset = first_sound(host, 0, 0.0f);
     const Sound        s     = listen(host, 9600);
-    EXPECT(sw && sw->frame_abs == at, "commit at %llu swapped at %lld",
-           (unsigned long long)at, sw ? (long long)sw->frame_abs : -1LL);
-    EXPECT(onset == at, "commit at %llu (block offset %u): first sound at %llu",
-           (unsigned long long)at, offsets[k], (unsigned long long)onset);
+    EXPECT(sw && sw->frame_abs == at,
+           "commit at %llu swapped at %lld",
+           (unsigned long long)at,
+           sw ? (long long)sw->frame_abs : -1LL);
+    EXPECT(onset == at,
+           "commit at %llu (block offset %u): first sound at %llu",
+           (unsigned long long)at,
+           offsets[k],
+           (unsigned long long)onset);
     EXPECT(fabs(s.freq - 440.0) < 0.05 && fabs(s.rms - 0.3536) < 0.002,
-           "loud: %.3f Hz RMS %.4f", s.freq, s.rms);
+           "loud: %.3f Hz RMS %.4f",
+           s.freq,
+           s.rms);
     const uint64_t off = onset > at ? onset - at : at - onset;
     worst              = off > worst ? off : worst;
     hp_host_free(host);
@@ -518,6 +622,7 @@ main(void)
   test_live(HP_WORKER_SYNC);
   test_phase();
   test_sample_accuracy();
-  printf("# protocol commits tests: %.1f s of CPU\n", (double)(clock() - t0) / CLOCKS_PER_SEC);
+  printf("# protocol commits tests: %.1f s of CPU\n",
+         (double)(clock() - t0) / CLOCKS_PER_SEC);
   return expect_summary("protocol");
 }

@@ -1,7 +1,7 @@
 /*
-  The patch protocol (DESIGN.md section 3) end to end, part 3: what comes
-  back and in what order.  A full notify port (replies wait for room, whole
-  and in order), MIDI and patch messages in event order, and events
+  The patch protocol (README, "The patch protocol") end to end, part 3: what
+  comes back and in what order.  A full notify port (replies wait for room,
+  whole and in order), MIDI and patch messages in event order, and events
   stamped at the block's end (through a small lilv host of our own, since
   the test host never produces that time).  The other parts:
   test_protocol_messages.c, test_protocol_commits.c.
@@ -40,16 +40,18 @@ pad8(const uint32_t size)
    strings NUL-terminated, numbers of their size, objects made of whole
    properties.  NULL when well formed, else what is wrong. */
 static const char*
-malformed_atom(const HpURIs* const u, const LV2_Atom* const atom,
-               const uint32_t room)
+malformed_atom(const HpURIs* const   u,
+               const LV2_Atom* const atom,
+               const uint32_t        room)
 {
   if (room < sizeof(LV2_Atom) || atom->size > room - sizeof(LV2_Atom)) {
     return "an atom overruns its container";
   }
   const uint8_t* const body = (const uint8_t*)(atom + 1);
   if (atom->type == u->atom_String || atom->type == u->atom_Path) {
-    return atom->size && body[atom->size - 1u] == '\0' ? NULL
-                                                      : "a string without its NUL";
+    return atom->size && body[atom->size - 1u] == '\0'
+             ? NULL
+             : "a string without its NUL";
   }
   if (atom->type == u->atom_Int || atom->type == u->atom_Float ||
       atom->type == u->atom_Bool || atom->type == u->atom_URID) {
@@ -75,7 +77,8 @@ malformed_atom(const HpURIs* const u, const LV2_Atom* const atom,
     }
     off += pad8(8u + (uint32_t)sizeof(LV2_Atom) + prop->value.size);
   }
-  return off == atom->size ? NULL : "an object whose size cuts its last property";
+  return off == atom->size ? NULL
+                           : "an object whose size cuts its last property";
 }
 
 /* The notify sequence of the last cycle, every event and atom in it. */
@@ -99,14 +102,15 @@ malformed_notify(const HpHost* const host)
     if (left < sizeof(LV2_Atom_Event)) {
       return "an event time without its atom";
     }
-    const LV2_Atom_Event* const ev = (const LV2_Atom_Event*)(body + off);
-    const char* const why = malformed_atom(u, &ev->body, left - 8u);
+    const LV2_Atom_Event* const ev  = (const LV2_Atom_Event*)(body + off);
+    const char* const           why = malformed_atom(u, &ev->body, left - 8u);
     if (why) {
       return why;
     }
     off += pad8((uint32_t)sizeof(LV2_Atom_Event) + ev->body.size);
   }
-  return off == seq->atom.size ? NULL : "a sequence whose size cuts its last event";
+  return off == seq->atom.size ? NULL
+                               : "a sequence whose size cuts its last event";
 }
 
 /* Run `blocks` cycles, checking every notify sequence; the first fault. */
@@ -117,7 +121,7 @@ run_checking_notify(HpHost* const host, const unsigned blocks)
   for (unsigned b = 0; b < blocks; ++b) {
     CHECK(!hp_host_run(host, BLOCK));
     const char* const why = malformed_notify(host);
-    fault = fault ? fault : why;
+    fault                 = fault ? fault : why;
     CHECK_MSG(!hp_host_wait_worker(host, 5000), "%s", hp_host_last_error());
   }
   return fault;
@@ -132,8 +136,9 @@ event_index(const HpHost* const host, const HpEventKind kind, const int seq)
     const HpHostEvent* const e = hp_host_event(host, i);
     if (e->kind == kind && e->seq == seq &&
         (kind != HP_EV_ERROR || e->message) &&
-        (kind != HP_EV_PRIMED || (e->generation >= 0 && e->module_count >= 0 &&
-                                  !isnan(e->prime_ms) && !isnan(e->warmup_rms))) &&
+        (kind != HP_EV_PRIMED ||
+         (e->generation >= 0 && e->module_count >= 0 && !isnan(e->prime_ms) &&
+          !isnan(e->warmup_rms))) &&
         (kind != HP_EV_SWAPPED || (e->generation >= 0 && e->frame >= 0))) {
       return (long)i;
     }
@@ -146,25 +151,35 @@ test_notify_full(const HpWorkerMode mode)
 {
   /* 256 bytes of notify: a bad Create's error, then a commit's Primed,
      Swapped and Ack need several cycles. */
-  HpHost* host = fx_host_cfg((HpHostConfig){.worker_mode = mode, .notify_capacity = 256});
+  HpHost* host =
+    fx_host_cfg((HpHostConfig){.worker_mode = mode, .notify_capacity = 256});
   fx_send(host, -1, "/patch/create s1 sine");
   fx_send(host, 1, "/patch/create x nosuch");
   fx_send(host, 2, "/patch/commit");
   const char* fault = run_checking_notify(host, 40);
   EXPECT(!fault, "%s worker, 256-byte notify: %s", fx_mode_name(mode), fault);
-  const long error  = event_index(host, HP_EV_ERROR, 1);
-  const long primed = event_index(host, HP_EV_PRIMED, 2);
-  const long swap   = event_index(host, HP_EV_SWAPPED, 2);
-  const long ack    = event_index(host, HP_EV_ACK, 2);
-  const HpHostEvent* const e = error >= 0 ? hp_host_event(host, (size_t)error) : NULL;
-  EXPECT(e && e->message && !strncmp(e->message, "unknown module type 'nosuch'; known types: ", 43),
-         "%s worker, 256-byte notify: the error of message 1: %s", fx_mode_name(mode),
-         e ? e->message : "none");
-  EXPECT(error >= 0 && primed > error && swap > primed && ack > swap,
-         "%s worker, 256-byte notify: Error 1 at %ld, Primed 2 at %ld, Swapped 2 "
-         "at %ld, Ack 2 at %ld (whole events, in that order, wanted)",
-         fx_mode_name(mode), error, primed, swap, ack);
-  const size_t n_events = hp_host_n_events(host);
+  const long               error  = event_index(host, HP_EV_ERROR, 1);
+  const long               primed = event_index(host, HP_EV_PRIMED, 2);
+  const long               swap   = event_index(host, HP_EV_SWAPPED, 2);
+  const long               ack    = event_index(host, HP_EV_ACK, 2);
+  const HpHostEvent* const e =
+    error >= 0 ? hp_host_event(host, (size_t)error) : NULL;
+  EXPECT(
+    e && e->message &&
+      !strncmp(e->message, "unknown module type 'nosuch'; known types: ", 43),
+    "%s worker, 256-byte notify: the error of message 1: %s",
+    fx_mode_name(mode),
+    e ? e->message : "none");
+  EXPECT(
+    error >= 0 && primed > error && swap > primed && ack > swap,
+    "%s worker, 256-byte notify: Error 1 at %ld, Primed 2 at %ld, Swapped 2 "
+    "at %ld, Ack 2 at %ld (whole events, in that order, wanted)",
+    fx_mode_name(mode),
+    error,
+    primed,
+    swap,
+    ack);
+  const size_t n_events     = hp_host_n_events(host);
   char         unknown[512] = "";
   snprintf(unknown, sizeof(unknown), "%s", e && e->message ? e->message : "");
   hp_host_free(host);
@@ -173,7 +188,8 @@ test_notify_full(const HpWorkerMode mode)
      worker (an unknown type) or by run() itself (no hp:type). */
   size_t arrived[2] = {0, 0};
   for (int decode = 0; decode < 2; ++decode) {
-    host = fx_host_cfg((HpHostConfig){.worker_mode = mode, .notify_capacity = 65536});
+    host = fx_host_cfg(
+      (HpHostConfig){.worker_mode = mode, .notify_capacity = 65536});
     const uint64_t at = hp_host_frames(host);
     for (int seq = 1; seq <= 500; ++seq) {
       if (decode) {
@@ -183,16 +199,21 @@ test_notify_full(const HpWorkerMode mode)
       }
     }
     const char* const why = run_checking_notify(host, 40);
-    EXPECT(!why, "%s worker, 500 %s errors: %s", fx_mode_name(mode),
-           decode ? "run()" : "worker", why);
+    EXPECT(!why,
+           "%s worker, 500 %s errors: %s",
+           fx_mode_name(mode),
+           decode ? "run()" : "worker",
+           why);
     long previous = -1;
     int  seq      = 1;
     for (; seq <= 500; ++seq) {
-      const long i = event_index(host, HP_EV_ERROR, seq);
-      const HpHostEvent* const r = i >= 0 ? hp_host_event(host, (size_t)i) : NULL;
+      const long               i = event_index(host, HP_EV_ERROR, seq);
+      const HpHostEvent* const r =
+        i >= 0 ? hp_host_event(host, (size_t)i) : NULL;
       if (!r || i < previous ||
-          strcmp(r->message, decode ? "hp:Create needs hp:type (an atom:String)"
-                                    : unknown)) {
+          strcmp(r->message,
+                 decode ? "hp:Create needs hp:type (an atom:String)"
+                        : unknown)) {
         break;
       }
       previous = i;
@@ -201,16 +222,23 @@ test_notify_full(const HpWorkerMode mode)
     EXPECT(seq == 501 && hp_host_count_events(host, HP_EV_ERROR) == 500,
            "%s worker, 500 %s errors in one cycle: replies 1..%d arrive whole "
            "and in order, then reply %d %s (%zu errors in all)",
-           fx_mode_name(mode), decode ? "run()" : "worker", seq - 1, seq,
-           event_index(host, HP_EV_ERROR, seq) < 0 ? "is missing or cut"
-                                                   : "is out of order or differs",
+           fx_mode_name(mode),
+           decode ? "run()" : "worker",
+           seq - 1,
+           seq,
+           event_index(host, HP_EV_ERROR, seq) < 0
+             ? "is missing or cut"
+             : "is out of order or differs",
            hp_host_count_events(host, HP_EV_ERROR));
     hp_host_free(host);
   }
   printf("# %s worker: 256-byte notify: %zu events over 40 cycles (%s); "
          "500 bad messages in one cycle at 64 KiB: replies 1..%zu of the "
          "worker's errors and 1..%zu of run()'s arrive whole and in order\n",
-         fx_mode_name(mode), n_events, fault ? fault : "all whole", arrived[0],
+         fx_mode_name(mode),
+         n_events,
+         fault ? fault : "all whole",
+         arrived[0],
          arrived[1]);
 }
 
@@ -242,8 +270,8 @@ test_midi_order(void)
     fx_send(host, -1, "/patch/set quiet gain 0");
     commit_at(host, 0, 1, 0.0f, NULL, 0);
     render(host, 4096);
-    const uint64_t block  = hp_host_frames(host);
-    blocks[order]         = block;
+    const uint64_t block = hp_host_frames(host);
+    blocks[order]        = block;
     /* order 0: commit at +50, note at +100; order 1: note at +50, commit
        at +100 (the note reaches the old patch, which has no midi module). */
     const uint64_t commit = block + (order ? 100 : 50);
@@ -255,10 +283,11 @@ test_midi_order(void)
     commit_at(host, commit, 2, 0.0f, NULL, 0);
     render(host, BLOCK);
     /* The block really carried both, in frame order. */
-    size_t                   n_in = 0;
-    const LV2_Atom_Sequence* seq  = hp_host_control_sequence(host);
+    size_t                   n_in      = 0;
+    const LV2_Atom_Sequence* seq       = hp_host_control_sequence(host);
     int64_t                  note_time = -1, commit_time = -1;
-    LV2_ATOM_SEQUENCE_FOREACH (seq, ev) {
+    LV2_ATOM_SEQUENCE_FOREACH(seq, ev)
+    {
       ++n_in;
       if (ev->body.type == hp_host_uris(host)->midi_MidiEvent) {
         note_time = ev->time.frames;
@@ -270,27 +299,36 @@ test_midi_order(void)
     }
     CHECK_MSG(note_time == (int64_t)(note - block) &&
                 commit_time == (int64_t)(commit - block),
-              "control sequence: note at %lld, commit at %lld", (long long)note_time,
+              "control sequence: note at %lld, commit at %lld",
+              (long long)note_time,
               (long long)commit_time);
     const Sound s = listen(host, 24000);
     onsets[order] = first_sound(host, block, 1e-6f);
     if (!order) {
       pitch = s.freq;
-      EXPECT(onsets[0] == note, "note at %llu, commit at %llu: sound from %llu",
-             (unsigned long long)note, (unsigned long long)commit,
+      EXPECT(onsets[0] == note,
+             "note at %llu, commit at %llu: sound from %llu",
+             (unsigned long long)note,
+             (unsigned long long)commit,
              (unsigned long long)onsets[0]);
-      EXPECT(fabs(s.freq - 220.0) < 0.2 && s.rms > 0.1, "note 57: %.3f Hz RMS %.4f",
-             s.freq, s.rms);
+      EXPECT(fabs(s.freq - 220.0) < 0.2 && s.rms > 0.1,
+             "note 57: %.3f Hz RMS %.4f",
+             s.freq,
+             s.rms);
     } else {
-      EXPECT(onsets[1] == UINT64_MAX, "a note before the commit was heard from %llu",
+      EXPECT(onsets[1] == UINT64_MAX,
+             "a note before the commit was heard from %llu",
              (unsigned long long)onsets[1]);
     }
     hp_host_free(host);
   }
-  printf("# sync worker, one block: commit at +50 then note at +100 sounds from "
-         "+%llu at %.3f Hz; note at +50 then commit at +100: %s\n",
-         (unsigned long long)(onsets[0] == UINT64_MAX ? 0 : onsets[0] - blocks[0]),
-         pitch, onsets[1] == UINT64_MAX ? "silent (the note reached the old patch)" : "heard");
+  printf(
+    "# sync worker, one block: commit at +50 then note at +100 sounds from "
+    "+%llu at %.3f Hz; note at +50 then commit at +100: %s\n",
+    (unsigned long long)(onsets[0] == UINT64_MAX ? 0 : onsets[0] - blocks[0]),
+    pitch,
+    onsets[1] == UINT64_MAX ? "silent (the note reached the old patch)"
+                            : "heard");
 }
 
 /* 9. Events stamped at the block's end.  The test host only produces times
@@ -331,7 +369,7 @@ mini_map(LV2_URID_Map_Handle handle, const char* const uri)
     }
   }
   CHECK(m->n_uris < 512);
-  const size_t len = strlen(uri);
+  const size_t len   = strlen(uri);
   m->uris[m->n_uris] = (char*)malloc(len + 1);
   CHECK(m->uris[m->n_uris]);
   memcpy(m->uris[m->n_uris], uri, len + 1);
@@ -339,20 +377,23 @@ mini_map(LV2_URID_Map_Handle handle, const char* const uri)
 }
 
 static LV2_Worker_Status
-mini_respond(LV2_Worker_Respond_Handle handle, const uint32_t size,
-             const void* const data)
+mini_respond(LV2_Worker_Respond_Handle handle,
+             const uint32_t            size,
+             const void* const         data)
 {
   Mini* const m = (Mini*)handle;
-  return m->iface->work_response(lilv_instance_get_handle(m->instance), size, data);
+  return m->iface->work_response(
+    lilv_instance_get_handle(m->instance), size, data);
 }
 
 static LV2_Worker_Status
-mini_schedule(LV2_Worker_Schedule_Handle handle, const uint32_t size,
-              const void* const data)
+mini_schedule(LV2_Worker_Schedule_Handle handle,
+              const uint32_t             size,
+              const void* const          data)
 {
   Mini* const m = (Mini*)handle;
-  return m->iface->work(lilv_instance_get_handle(m->instance), mini_respond, m,
-                        size, data);
+  return m->iface->work(
+    lilv_instance_get_handle(m->instance), mini_respond, m, size, data);
 }
 
 static Mini*
@@ -368,18 +409,19 @@ mini_new(void)
   LilvNode* const bundle_uri = lilv_new_file_uri(m->world, NULL, path);
   lilv_world_load_bundle(m->world, bundle_uri);
   lilv_node_free(bundle_uri);
-  LilvNode* const   uri    = lilv_new_uri(m->world, HP_PLUGIN_URI);
-  const LilvPlugin* plugin = lilv_plugins_get_by_uri(lilv_world_get_all_plugins(m->world), uri);
+  LilvNode* const   uri = lilv_new_uri(m->world, HP_PLUGIN_URI);
+  const LilvPlugin* plugin =
+    lilv_plugins_get_by_uri(lilv_world_get_all_plugins(m->world), uri);
   lilv_node_free(uri);
   CHECK_MSG(plugin, "no %s in %s", HP_PLUGIN_URI, bundle);
 
-  m->map          = (LV2_URID_Map){m, mini_map};
-  m->schedule     = (LV2_Worker_Schedule){m, mini_schedule};
-  m->f_map        = (LV2_Feature){LV2_URID__map, &m->map};
-  m->f_schedule   = (LV2_Feature){LV2_WORKER__schedule, &m->schedule};
-  m->features[0]  = &m->f_map;
-  m->features[1]  = &m->f_schedule;
-  m->features[2]  = NULL;
+  m->map         = (LV2_URID_Map){m, mini_map};
+  m->schedule    = (LV2_Worker_Schedule){m, mini_schedule};
+  m->f_map       = (LV2_Feature){LV2_URID__map, &m->map};
+  m->f_schedule  = (LV2_Feature){LV2_WORKER__schedule, &m->schedule};
+  m->features[0] = &m->f_map;
+  m->features[1] = &m->f_schedule;
+  m->features[2] = NULL;
   hp_map_uris(&m->map, &m->u);
   m->instance = lilv_plugin_instantiate(plugin, RATE, m->features);
   CHECK(m->instance);
@@ -420,7 +462,8 @@ mini_free(Mini* const m)
 static void
 mini_event(Mini* const m, const int64_t time, const LV2_Atom* const body)
 {
-  const uint32_t need = (uint32_t)sizeof(LV2_Atom_Event) + lv2_atom_pad_size(body->size);
+  const uint32_t need =
+    (uint32_t)sizeof(LV2_Atom_Event) + lv2_atom_pad_size(body->size);
   CHECK(m->events_used + need <= sizeof(m->events));
   LV2_Atom_Event* const ev = (LV2_Atom_Event*)(m->events + m->events_used);
   memset(ev, 0, need);
@@ -498,14 +541,14 @@ mini_run(Mini* const m, const uint32_t n)
 {
   LV2_Atom_Sequence* const in = (LV2_Atom_Sequence*)m->control;
   in->atom.type               = m->u.atom_Sequence;
-  in->atom.size               = (uint32_t)sizeof(LV2_Atom_Sequence_Body) + m->events_used;
-  in->body.unit               = 0;
-  in->body.pad                = 0;
+  in->atom.size = (uint32_t)sizeof(LV2_Atom_Sequence_Body) + m->events_used;
+  in->body.unit = 0;
+  in->body.pad  = 0;
   memcpy(in + 1, m->events, m->events_used);
-  m->events_used = 0;
+  m->events_used               = 0;
   LV2_Atom_Sequence* const out = (LV2_Atom_Sequence*)m->notify;
   out->atom.type               = 0;
-  out->atom.size               = (uint32_t)(sizeof(m->notify) - sizeof(LV2_Atom));
+  out->atom.size = (uint32_t)(sizeof(m->notify) - sizeof(LV2_Atom));
   lilv_instance_run(m->instance, n);
 
   float* const grown = (float*)realloc(m->rec, (m->n_rec + n) * sizeof(float));
@@ -517,18 +560,24 @@ mini_run(Mini* const m, const uint32_t n)
   MiniSwap swap = {-1, -1, -1};
   int64_t  last = 0;
   CHECK(out->atom.type == m->u.atom_Sequence);
-  LV2_ATOM_SEQUENCE_FOREACH (out, ev) {
-    EXPECT(ev->time.frames >= last, "notify times go back: %lld after %lld",
-           (long long)ev->time.frames, (long long)last);
-    last = ev->time.frames;
+  LV2_ATOM_SEQUENCE_FOREACH(out, ev)
+  {
+    EXPECT(ev->time.frames >= last,
+           "notify times go back: %lld after %lld",
+           (long long)ev->time.frames,
+           (long long)last);
+    last                       = ev->time.frames;
     const LV2_Atom_Object* obj = (const LV2_Atom_Object*)&ev->body;
-    if (ev->body.type != m->u.atom_Object || obj->body.otype != m->u.hp_Swapped) {
+    if (ev->body.type != m->u.atom_Object ||
+        obj->body.otype != m->u.hp_Swapped) {
       continue;
     }
     const LV2_Atom* seq   = NULL;
     const LV2_Atom* frame = NULL;
-    lv2_atom_object_get(obj, m->u.patch_sequenceNumber, &seq, m->u.hp_frame, &frame, 0);
-    CHECK(seq && frame && seq->type == m->u.atom_Int && frame->type == m->u.atom_Int);
+    lv2_atom_object_get(
+      obj, m->u.patch_sequenceNumber, &seq, m->u.hp_frame, &frame, 0);
+    CHECK(seq && frame && seq->type == m->u.atom_Int &&
+          frame->type == m->u.atom_Int);
     swap.seq   = ((const LV2_Atom_Int*)seq)->body;
     swap.frame = ((const LV2_Atom_Int*)frame)->body;
     swap.time  = ev->time.frames;
@@ -552,9 +601,9 @@ test_block_end(void)
 {
   /* Commits: time n (jalv), n - 1 (Ardour), n + 5000 (a broken host). */
   static const int64_t late[3] = {0, -1, 5000};
-  static const char*   names[3] = {"n_frames", "n_frames - 1", "n_frames + 5000"};
-  uint64_t             onset[3];
-  int64_t              swap_time = -1;
+  static const char* names[3] = {"n_frames", "n_frames - 1", "n_frames + 5000"};
+  uint64_t           onset[3];
+  int64_t            swap_time = -1;
   for (int k = 0; k < 3; ++k) {
     Mini* const    m = mini_new();
     const uint32_t n = 200;
@@ -579,19 +628,26 @@ test_block_end(void)
     }
     const uint64_t want = block + (uint64_t)(late[k] < 0 ? t : (int64_t)n);
     onset[k]            = mini_first_sound(m, 0);
-    EXPECT(sw.seq == 2 || next.seq == 2, "%s: commit 2 never swapped", names[k]);
-    EXPECT(onset[k] == want, "commit at time %s: sound from frame %llu, want %llu",
-           names[k], (unsigned long long)onset[k], (unsigned long long)want);
+    EXPECT(
+      sw.seq == 2 || next.seq == 2, "%s: commit 2 never swapped", names[k]);
+    EXPECT(onset[k] == want,
+           "commit at time %s: sound from frame %llu, want %llu",
+           names[k],
+           (unsigned long long)onset[k],
+           (unsigned long long)want);
     /* A swap after the block's last frame plays from the next block's
        frame 0, and is notified there: hp:frame stays inside its block. */
     const MiniSwap* at = late[k] < 0 ? &sw : &next;
     EXPECT(at->seq == 2 && at->frame == (late[k] < 0 ? t : 0),
-           "commit at time %s: Swapped with hp:frame %lld (seq %d)", names[k],
-           (long long)at->frame, at->seq);
+           "commit at time %s: Swapped with hp:frame %lld (seq %d)",
+           names[k],
+           (long long)at->frame,
+           at->seq);
     if (!k) {
       swap_time = at->time;
     }
-    const double f = hp_sig_freq(m->rec + block + n, (size_t)(m->n_rec - block - n), RATE);
+    const double f =
+      hp_sig_freq(m->rec + block + n, (size_t)(m->n_rec - block - n), RATE);
     EXPECT(fabs(f - 440.0) < 0.05, "loud at %.3f Hz", f);
     mini_free(m);
   }
@@ -618,16 +674,22 @@ test_block_end(void)
     mini_run(m, n);
   }
   const uint64_t note_onset = mini_first_sound(m, 0);
-  EXPECT(note_onset == block + n, "note at time n_frames: sound from %llu, want %llu",
-         (unsigned long long)note_onset, (unsigned long long)(block + n));
+  EXPECT(note_onset == block + n,
+         "note at time n_frames: sound from %llu, want %llu",
+         (unsigned long long)note_onset,
+         (unsigned long long)(block + n));
   mini_free(m);
-  printf("# own lilv host, sync worker, 200-frame blocks: a commit stamped "
-         "n_frames sounds from the next block's frame 0 (%+lld), n_frames - 1 "
-         "from the block's last frame (%+lld), n_frames + 5000 clamped "
-         "(%+lld); a note stamped n_frames from %+lld; the swap of a commit at "
-         "n_frames is notified in the next block, hp:frame 0, event time %lld\n",
-         (long long)onset[0] - 2200, (long long)onset[1] - 2200,
-         (long long)onset[2] - 2200, (long long)note_onset - 2200, (long long)swap_time);
+  printf(
+    "# own lilv host, sync worker, 200-frame blocks: a commit stamped "
+    "n_frames sounds from the next block's frame 0 (%+lld), n_frames - 1 "
+    "from the block's last frame (%+lld), n_frames + 5000 clamped "
+    "(%+lld); a note stamped n_frames from %+lld; the swap of a commit at "
+    "n_frames is notified in the next block, hp:frame 0, event time %lld\n",
+    (long long)onset[0] - 2200,
+    (long long)onset[1] - 2200,
+    (long long)onset[2] - 2200,
+    (long long)note_onset - 2200,
+    (long long)swap_time);
 }
 
 int
@@ -638,6 +700,7 @@ main(void)
   test_notify_full(HP_WORKER_SYNC);
   test_midi_order();
   test_block_end();
-  printf("# protocol notify tests: %.1f s of CPU\n", (double)(clock() - t0) / CLOCKS_PER_SEC);
+  printf("# protocol notify tests: %.1f s of CPU\n",
+         (double)(clock() - t0) / CLOCKS_PER_SEC);
   return expect_summary("protocol");
 }

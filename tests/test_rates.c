@@ -18,8 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const uint32_t block_sequence[] = { 1,    2,    3,    7,   64,
-                                           4095, 4096, 8191, 8192 };
+static const uint32_t block_sequence[] =
+  {1, 2, 3, 7, 64, 4095, 4096, 8191, 8192};
 #define N_SEQUENCE (sizeof(block_sequence) / sizeof(block_sequence[0]))
 
 static HpHost*
@@ -48,7 +48,7 @@ measure(HpHost* const host, const double seconds, double* const rms)
   const double rate = hp_host_sample_rate(host);
   CHECK(!hp_host_render(host,
                         (uint64_t)(seconds * rate),
-                        (HpBlockPolicy){ HP_BLOCK_FIXED, 0, 0, 0 }));
+                        (HpBlockPolicy){HP_BLOCK_FIXED, 0, 0, 0}));
   const size_t n    = hp_host_recorded(host);
   const size_t half = (size_t)(seconds * rate * 0.5);
   const float* l    = hp_host_out_l(host) + n - half;
@@ -75,7 +75,7 @@ default_note(HpHost* const host)
   CHECK(!hp_host_note_off(host, hp_host_frames(host), 69));
   CHECK(!hp_host_render(host,
                         (uint64_t)(0.5 * hp_host_sample_rate(host)),
-                        (HpBlockPolicy){ HP_BLOCK_FIXED, 0, 0, 0 }));
+                        (HpBlockPolicy){HP_BLOCK_FIXED, 0, 0, 0}));
   return f;
 }
 
@@ -194,8 +194,8 @@ test_bare_host(const double rate)
 int
 main(void)
 {
-  static const double rates[] = { 22050, 44100,  48000, 88200,
-                                  96000, 176400, 192000 };
+  static const double rates[] = {
+    22050, 44100, 48000, 88200, 96000, 176400, 192000};
   for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); ++i) {
     test_rate(rates[i]);
   }

@@ -34,7 +34,9 @@ main(void)
   CHECK(hp_ring_space(ring) == 0);
   for (uint64_t i = 0; i < 8; ++i) {
     CHECK(hp_ring_pop(ring, &v));
-    CHECK_MSG(v == i, "popped %llu, expected %llu", (unsigned long long)v,
+    CHECK_MSG(v == i,
+              "popped %llu, expected %llu",
+              (unsigned long long)v,
               (unsigned long long)i);
   }
   CHECK(!hp_ring_pop(ring, &v));
@@ -47,7 +49,9 @@ main(void)
   uint64_t expected = 0;
   while (expected < N_ITEMS) {
     if (hp_ring_pop(ring, &v)) {
-      CHECK_MSG(v == expected, "got %llu, expected %llu", (unsigned long long)v,
+      CHECK_MSG(v == expected,
+                "got %llu, expected %llu",
+                (unsigned long long)v,
                 (unsigned long long)expected);
       ++expected;
     }
@@ -55,7 +59,8 @@ main(void)
   pthread_join(thread, NULL);
   CHECK(!hp_ring_pop(ring, &v));
   hp_ring_free(ring);
-  printf("# ring: %u items through a 64-slot ring across two threads, in order\n",
-         N_ITEMS);
+  printf(
+    "# ring: %u items through a 64-slot ring across two threads, in order\n",
+    N_ITEMS);
   return 0;
 }

@@ -15,7 +15,8 @@
 static double
 pitch(HpHost* const host)
 {
-  CHECK(!hp_host_render(host, 48000, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+  CHECK(
+    !hp_host_render(host, 48000, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
   const size_t n = hp_host_recorded(host);
   return hp_sig_freq(hp_host_out_l(host) + n - 24000, 24000, 48000);
 }
@@ -66,15 +67,22 @@ test_scene_agreement(const char* const dir)
   CHECK(!hp_host_restore_state_file(b, state, 0));
   settle(b);
   const double reloaded = pitch(b);
-  CHECK_MSG(fabs(loaded - 220.0) < 0.5 && control == 0.0f && fabs(reloaded - 220.0) < 0.5,
-            "control on 1, preset Scenes: %.2f Hz with the control on %g; saved "
-            "and reloaded: %.2f Hz (want 220 Hz and the control on 0)",
-            loaded, (double)control, reloaded);
+  CHECK_MSG(
+    fabs(loaded - 220.0) < 0.5 && control == 0.0f &&
+      fabs(reloaded - 220.0) < 0.5,
+    "control on 1, preset Scenes: %.2f Hz with the control on %g; saved "
+    "and reloaded: %.2f Hz (want 220 Hz and the control on 0)",
+    loaded,
+    (double)control,
+    reloaded);
   const char* said = logged_error(a, error, sizeof(error));
   said             = said ? said : logged_error(b, error, sizeof(error));
   CHECK_MSG(!said, "logged: %s", said);
   printf("# control on 1, preset Scenes: %.2f Hz, control %g; saved and "
-         "reloaded: %.2f Hz\n", loaded, (double)control, reloaded);
+         "reloaded: %.2f Hz\n",
+         loaded,
+         (double)control,
+         reloaded);
   hp_host_free(b);
   hp_host_free(a);
 
@@ -94,21 +102,27 @@ test_scene_agreement(const char* const dir)
   for (int i = 0; i < 2; ++i) {
     HpHost* const h = i ? b : a;
     CHECK(!hp_host_note_on(h, hp_host_frames(h), 45, 100));
-    CHECK(!hp_host_render(h, 24000, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
-    level[i]   = hp_sig_rms(hp_host_out_l(h) + hp_host_recorded(h) - 12000, 12000);
+    CHECK(
+      !hp_host_render(h, 24000, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
+    level[i] =
+      hp_sig_rms(hp_host_out_l(h) + hp_host_recorded(h) - 12000, 12000);
     modules[i] = hp_host_control_out(h, "modules");
   }
   said = logged_error(a, error, sizeof(error));
   said = said ? said : logged_error(b, error, sizeof(error));
-  CHECK_MSG(!said && modules[0] == 7.0f && modules[1] == 7.0f && level[0] > 0.01 &&
-              fabs(level[1] / level[0] - 1.0) < 0.05,
+  CHECK_MSG(!said && modules[0] == 7.0f && modules[1] == 7.0f &&
+              level[0] > 0.01 && fabs(level[1] / level[0] - 1.0) < 0.05,
             "control on 1, preset Bass: %g modules, RMS %.4f; reloaded: %g "
             "modules, RMS %.4f; logged: %s",
-            (double)modules[0], level[0], (double)modules[1], level[1],
+            (double)modules[0],
+            level[0],
+            (double)modules[1],
+            level[1],
             said ? said : "nothing");
   printf("# control on 1, preset Bass (one scene): nothing logged, its 7 "
          "modules play a note at RMS %.3f, and %.3f saved and reloaded\n",
-         level[0], level[1]);
+         level[0],
+         level[1]);
   hp_host_free(b);
   hp_host_free(a);
 
@@ -117,10 +131,14 @@ test_scene_agreement(const char* const dir)
   static const char* const bank =
     "@prefix hp: <urn:hotpatch:ns#> .\n"
     "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:activeScene 0 ; hp:scenes (\n"
-    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"a\" ; hp:type \"sine\" ]\n"
-    "   [ a hp:Set ; hp:module \"a\" ; hp:param \"freq\" ; hp:value 220.0 ] ) ]\n"
-    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"b\" ; hp:type \"triangle\" ]\n"
-    "   [ a hp:Set ; hp:module \"b\" ; hp:param \"freq\" ; hp:value 550.0 ] ) ] ) .\n";
+    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"a\" ; hp:type "
+    "\"sine\" ]\n"
+    "   [ a hp:Set ; hp:module \"a\" ; hp:param \"freq\" ; hp:value 220.0 ] ) "
+    "]\n"
+    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"b\" ; hp:type "
+    "\"triangle\" ]\n"
+    "   [ a hp:Set ; hp:module \"b\" ; hp:param \"freq\" ; hp:value 550.0 ] ) "
+    "] ) .\n";
   FILE* file = fopen(state, "w");
   CHECK(file);
   fprintf(file,
@@ -136,10 +154,13 @@ test_scene_agreement(const char* const dir)
   CHECK(!hp_host_restore_state_file(a, state, 0));
   settle(a);
   const double f = pitch(a);
-  CHECK_MSG(fabs(f - 550.0) < 0.5, "control on 1, a bank restored with scene 1 "
-            "active and no control value: %.2f Hz (want 550, the control's)", f);
+  CHECK_MSG(fabs(f - 550.0) < 0.5,
+            "control on 1, a bank restored with scene 1 "
+            "active and no control value: %.2f Hz (want 550, the control's)",
+            f);
   printf("# control on 1, a two-scene bank restored without a control value: "
-         "the control's scene plays, %.2f Hz\n", f);
+         "the control's scene plays, %.2f Hz\n",
+         f);
   hp_host_free(a);
 }
 
@@ -167,29 +188,36 @@ main(void)
   CHECK(!hp_host_save_state(a, dir));
   char* text = hp_host_state_to_string(a);
   CHECK(text);
-  for (const char* want = "hp:Create ; hp:module \\\"osc1\\\""; want; want = NULL) {
+  for (const char* want = "hp:Create ; hp:module \\\"osc1\\\""; want;
+       want             = NULL) {
     CHECK_MSG(strstr(text, "osc1") && strstr(text, "highpass") &&
                 strstr(text, "PatchBank"),
-              "saved state lacks the patch:\n%s", text);
+              "saved state lacks the patch:\n%s",
+              text);
     (void)want;
   }
   free(text);
 
   /* A fresh instance (plays the default patch) restored with a worker and
      without one (Ardour session load). */
-  for (unsigned flags = 0; flags <= HP_RESTORE_NO_WORKER; flags += HP_RESTORE_NO_WORKER) {
+  for (unsigned flags = 0; flags <= HP_RESTORE_NO_WORKER;
+       flags += HP_RESTORE_NO_WORKER) {
     HpHost* b = fx_host(HP_WORKER_THREADED, 0);
     CHECK(!hp_host_restore_state(a, flags) || 1);
     char path[512];
     snprintf(path, sizeof(path), "%s/state.ttl", dir);
-    CHECK_MSG(!hp_host_restore_state_file(b, path, flags), "restore: %s",
+    CHECK_MSG(!hp_host_restore_state_file(b, path, flags),
+              "restore: %s",
               hp_host_last_error());
     f = pitch(b);
-    CHECK_MSG(fabs(f - 330.0) < 0.1, "after restore (%s worker): %f",
-              flags ? "no" : "with a", f);
+    CHECK_MSG(fabs(f - 330.0) < 0.1,
+              "after restore (%s worker): %f",
+              flags ? "no" : "with a",
+              f);
     CHECK(hp_host_control_out(b, "modules") == 2.0f);
     printf("# state restored %s a worker: 330 Hz tone back at %.3f Hz\n",
-           flags ? "without" : "with", f);
+           flags ? "without" : "with",
+           f);
     hp_host_free(b);
   }
 
@@ -198,14 +226,14 @@ main(void)
   snprintf(path, sizeof(path), "%s/state.ttl", dir);
   FILE* file = fopen(path, "r");
   CHECK(file);
-  static char saved[1 << 16];
+  static char  saved[1 << 16];
   const size_t len = fread(saved, 1, sizeof(saved) - 1, file);
   fclose(file);
   saved[len] = '\0';
-  char* at = strstr(saved, "hp:formatVersion 1");
+  char* at   = strstr(saved, "hp:formatVersion 1");
   CHECK_MSG(at, "no format version in:\n%s", saved);
   at[strlen("hp:formatVersion ")] = '9';
-  file = fopen(path, "w");
+  file                            = fopen(path, "w");
   CHECK(file && fwrite(saved, 1, len, file) == len);
   fclose(file);
   HpHost* c = fx_host(HP_WORKER_THREADED, 0);
@@ -215,21 +243,27 @@ main(void)
   CHECK(!hp_host_run(c, 256));
   CHECK(!hp_host_wait_worker(c, 5000));
   hp_host_restore_state_file(c, path, 0);
-  CHECK(hp_host_log_contains(c, "format version 9; this hotpatch reads version 1"));
+  CHECK(
+    hp_host_log_contains(c, "format version 9; this hotpatch reads version 1"));
   f = pitch(c);
   CHECK_MSG(fabs(f - 440.0) < 0.1, "after a refused restore: %f", f);
-  printf("# state from a future format version: refused, the 440 Hz patch plays on\n");
+  printf("# state from a future format version: refused, the 440 Hz patch "
+         "plays on\n");
   hp_host_free(c);
 
   /* Scenes: a two-scene bank restored, then the scene control moved. */
   static const char* const bank =
     "@prefix hp: <urn:hotpatch:ns#> .\n"
     "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:activeScene 0 ; hp:scenes (\n"
-    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"a\" ; hp:type \"sine\" ]\n"
-    "   [ a hp:Set ; hp:module \"a\" ; hp:param \"freq\" ; hp:value 220.0 ] ) ]\n"
-    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"b\" ; hp:type \"triangle\" ]\n"
-    "   [ a hp:Set ; hp:module \"b\" ; hp:param \"freq\" ; hp:value 550.0 ] ) ] ) .\n";
-  HpHost* d = fx_host(HP_WORKER_THREADED, 0);
+    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"a\" ; hp:type "
+    "\"sine\" ]\n"
+    "   [ a hp:Set ; hp:module \"a\" ; hp:param \"freq\" ; hp:value 220.0 ] ) "
+    "]\n"
+    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"b\" ; hp:type "
+    "\"triangle\" ]\n"
+    "   [ a hp:Set ; hp:module \"b\" ; hp:param \"freq\" ; hp:value 550.0 ] ) "
+    "] ) .\n";
+  HpHost*        d   = fx_host(HP_WORKER_THREADED, 0);
   const LV2_URID key = hp_host_map(d, HP__patchBank);
   (void)key;
   snprintf(path, sizeof(path), "%s/bank.ttl", dir);
@@ -242,7 +276,8 @@ main(void)
           " state:state [ <" HP__patchBank "> \"\"\"%s\"\"\" ] .\n",
           bank);
   fclose(file);
-  CHECK_MSG(!hp_host_restore_state_file(d, path, 0), "restore: %s",
+  CHECK_MSG(!hp_host_restore_state_file(d, path, 0),
+            "restore: %s",
             hp_host_last_error());
   f = pitch(d);
   CHECK_MSG(fabs(f - 220.0) < 0.1, "scene 1: %f", f);
@@ -292,25 +327,35 @@ main(void)
   static const double gains[]     = {0.0, 0.25, 0.5};
   for (int i = 0; i < 3; ++i) {
     CHECK(!hp_host_set_control(m, "macro3", positions[i]));
-    CHECK(!hp_host_set_control(m, "macro4", positions[2 - i] > 0.0f ? positions[2 - i] : 0.5f));
+    CHECK(!hp_host_set_control(
+      m, "macro4", positions[2 - i] > 0.0f ? positions[2 - i] : 0.5f));
     CHECK(!hp_host_run(m, 256));
     CHECK(!hp_host_wait_worker(m, 5000));
     f = pitch(m);
-    CHECK_MSG(fabs(f - freqs[i]) < 0.1, "macro3 at %.1f: %.3f Hz", (double)positions[i], f);
+    CHECK_MSG(fabs(f - freqs[i]) < 0.1,
+              "macro3 at %.1f: %.3f Hz",
+              (double)positions[i],
+              f);
     const size_t n   = hp_host_recorded(m);
     const double rms = hp_sig_rms(hp_host_out_l(m) + n - 24000, 24000);
     const double g   = positions[2 - i] > 0.0f ? gains[2 - i] : gains[1];
-    CHECK_MSG(fabs(rms - g / sqrt(2.0)) < 0.005, "macro4: RMS %.4f, want %.4f", rms,
+    CHECK_MSG(fabs(rms - g / sqrt(2.0)) < 0.005,
+              "macro4: RMS %.4f, want %.4f",
+              rms,
               g / sqrt(2.0));
   }
   CHECK(!hp_host_save_state(m, dir));
   text = hp_host_state_to_string(m);
-  CHECK_MSG(text && strstr(text, "[ a hp:Macro ; hp:macro 3 ; hp:target \"tone:freq\" ; "
-                                  "hp:minimum 100.0 ; hp:maximum 1000.0 ; hp:curve \"exp\" ]"),
-            "%s", text ? text : "(none)");
+  CHECK_MSG(
+    text && strstr(text,
+                   "[ a hp:Macro ; hp:macro 3 ; hp:target \"tone:freq\" ; "
+                   "hp:minimum 100.0 ; hp:maximum 1000.0 ; hp:curve \"exp\" ]"),
+    "%s",
+    text ? text : "(none)");
   free(text);
-  printf("# macros: macro 3 sweeps 100..1000 Hz exponentially (316.23 Hz at 0.5), "
-         "macro 4 the gain linearly; saved in the state\n");
+  printf(
+    "# macros: macro 3 sweeps 100..1000 Hz exponentially (316.23 Hz at 0.5), "
+    "macro 4 the gain linearly; saved in the state\n");
   hp_host_free(m);
   hp_host_free(a);
   test_scene_agreement(dir);

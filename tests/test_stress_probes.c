@@ -70,11 +70,11 @@ probe_flood_answers(const HpWorkerMode mode)
            ? " (the plugin logged 'notification queue full; one dropped')"
            : "");
   EXPECT(missing == 0,
-             "%s worker: %zu of %d numbered messages never "
-             "answered",
-             how,
-             missing,
-             FLOOD);
+         "%s worker: %zu of %d numbered messages never "
+         "answered",
+         how,
+         missing,
+         FLOOD);
   hp_host_free(host);
 }
 
@@ -103,16 +103,16 @@ probe_queue_full_atomic(void)
             "the 1,025th op was not refused: %s",
             refused && refused->message ? refused->message : "(no answer)");
   CHECK(
-    !hp_host_render(host, 24000, (HpBlockPolicy){ HP_BLOCK_FIXED, 256, 0, 0 }));
+    !hp_host_render(host, 24000, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
   const size_t n    = hp_host_recorded(host);
   const double freq = hp_sig_freq(hp_host_out_l(host) + n - 12000, 12000, RATE);
   printf("# an hp:Set refused by a full queue (\"dropped: send it again\"): "
          "the oscillator plays %.2f Hz after it (440 before)\n",
          freq);
   EXPECT(fabs(freq - 440.0) < 0.5,
-             "a refused hp:Set sounds anyway (%.2f Hz) though the patch "
-             "records 440 Hz",
-             freq);
+         "a refused hp:Set sounds anyway (%.2f Hz) though the patch "
+         "records 440 Hz",
+         freq);
 
   /* 2: a commit whose prime op fits in the last slot but whose commit does
      not is refused; the next valid commit must not inherit its prime op. */
@@ -120,8 +120,8 @@ probe_queue_full_atomic(void)
   for (int i = 0; i < 1023; ++i) {
     fx_send(host, -1, "/patch/set osc freq 440");
   }
-  HpPrimeOp    prime = { "gate", "env_gone", NULL, 1.0f };
-  HpHostCommit opts  = { false, 0, false, 0.0f, false, false, &prime, 1 };
+  HpPrimeOp    prime = {"gate", "env_gone", NULL, 1.0f};
+  HpHostCommit opts  = {false, 0, false, 0.0f, false, false, &prime, 1};
   CHECK(!hp_host_send_commit(host, hp_host_frames(host), 3, &opts));
   CHECK(!hp_host_run(host, 256));
   const HpHostEvent* dropped = hp_host_find_reply(host, 3);
@@ -138,9 +138,9 @@ probe_queue_full_atomic(void)
     next ? (next->kind == HP_EV_ACK ? "swapped" : "failed: ") : "no answer",
     next && next->kind == HP_EV_ERROR && next->message ? next->message : "");
   EXPECT(next && next->kind == HP_EV_ACK,
-             "a valid commit inherited the prime op of a message the full "
-             "queue refused: %s",
-             next && next->message ? next->message : "(no answer)");
+         "a valid commit inherited the prime op of a message the full "
+         "queue refused: %s",
+         next && next->message ? next->message : "(no answer)");
   hp_host_free(host);
 }
 
@@ -157,7 +157,7 @@ probe_set_before_swap(void)
   fx_send(host, 1, "/patch/commit");
   CHECK(fx_reply(host, 1) && hp_host_find_reply(host, 1)->kind == HP_EV_ACK);
   CHECK(
-    !hp_host_render(host, 9600, (HpBlockPolicy){ HP_BLOCK_FIXED, 256, 0, 0 }));
+    !hp_host_render(host, 9600, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
   /* An edit that keeps tone, committed; in the same block (before the
      worker has even seen it) tone is retuned live. */
   fx_send(host, -1, "/patch/create lfo1 lfo");
@@ -168,7 +168,7 @@ probe_set_before_swap(void)
   CHECK(ack && ack->kind == HP_EV_ACK);
   CHECK(fx_reply(host, 3) && hp_host_find_reply(host, 3)->kind == HP_EV_ACK);
   CHECK(
-    !hp_host_render(host, 24000, (HpBlockPolicy){ HP_BLOCK_FIXED, 256, 0, 0 }));
+    !hp_host_render(host, 24000, (HpBlockPolicy){HP_BLOCK_FIXED, 256, 0, 0}));
   const size_t n    = hp_host_recorded(host);
   const double freq = hp_sig_freq(hp_host_out_l(host) + n - 12000, 12000, RATE);
   CHECK(!hp_host_send_patch_get(host, hp_host_frames(host), 4));
@@ -186,11 +186,10 @@ probe_set_before_swap(void)
     "the swapped-in patch plays %.2f Hz\n",
     recorded ? "records" : "does not record",
     freq);
-  EXPECT(
-    !recorded || fabs(freq - 659.25) < 0.5,
-    "patch:Get and saved state say tone plays 659.25 Hz, but after the "
-    "swap it plays %.2f Hz: the live set is lost from the sound",
-    freq);
+  EXPECT(!recorded || fabs(freq - 659.25) < 0.5,
+         "patch:Get and saved state say tone plays 659.25 Hz, but after the "
+         "swap it plays %.2f Hz: the live set is lost from the sound",
+         freq);
   hp_host_free(host);
 }
 

@@ -25,7 +25,6 @@
     HP_STRESS_KINDS=set,gate,... (only these operations; names as printed)
 */
 
-
 #include "host.h"
 #include "signal.h"
 #include "soak.h"
@@ -46,7 +45,6 @@
 
 /* Bug-revealing checks (EXPECT) report and carry on, so one run shows
    every failure and its figures; main() fails at the end if any failed. */
-
 
 /* Read the notify events that arrived since the last look. */
 static void
@@ -279,7 +277,7 @@ pick_block(HpHost* const h)
 {
   /* 1..4096, with the edges drawn 1 time in 8 (as the host's own policy). */
   if (hp_host_random(h, 0, 7) == 0) {
-    static const uint32_t edges[] = { 1, 2, 4095, 4096 };
+    static const uint32_t edges[] = {1, 2, 4095, 4096};
     return edges[hp_host_random(h, 0, 3)];
   }
   return hp_host_random(h, 1, 4096);
@@ -346,7 +344,7 @@ soak(const unsigned long n_ops)
   memset(s.slots, 0, SLOTS * sizeof(Slot)); /* resident before measuring */
   s.first_seq = -1;
   setup_files(&s);
-  s.host = fx_host_cfg(cfg);
+  s.host          = fx_host_cfg(cfg);
   HpHost* const h = s.host;
   snprintf(s.anchor, sizeof(s.anchor), "a0");
   snprintf(s.env, sizeof(s.env), "e0");
@@ -501,12 +499,12 @@ soak(const unsigned long n_ops)
   s.keep_events           = true;
   const int32_t final_seq = take_seq(&s, M_COMMIT, -1, 0);
   ++s.commits_sent;
-  static const char* const final_lines[] = { "/patch/clear",
-                                             "/patch/create fin sine",
-                                             "/patch/set fin freq 523.25",
-                                             "/patch/set fin gain 0.3",
-                                             "/patch/create fin_lfo lfo",
-                                             "/patch/set fin_lfo rate 2" };
+  static const char* const final_lines[] = {"/patch/clear",
+                                            "/patch/create fin sine",
+                                            "/patch/set fin freq 523.25",
+                                            "/patch/set fin gain 0.3",
+                                            "/patch/create fin_lfo lfo",
+                                            "/patch/set fin_lfo rate 2"};
   for (size_t i = 0; i < sizeof(final_lines) / sizeof(final_lines[0]); ++i) {
     text(&s, hp_host_frames(h), -1, final_lines[i]);
   }
@@ -677,26 +675,26 @@ soak(const unsigned long n_ops)
          heap_growth);
 
   EXPECT(s.silent_windows == 0,
-             "%llu silent windows, the first at frame %llu",
-             (unsigned long long)s.silent_windows,
-             (unsigned long long)s.first_silent);
+         "%llu silent windows, the first at frame %llu",
+         (unsigned long long)s.silent_windows,
+         (unsigned long long)s.first_silent);
   EXPECT(
     s.nonfinite == 0, "%llu NaN/Inf samples", (unsigned long long)s.nonfinite);
   EXPECT(s.lost + unanswered == 0,
-             "%llu numbered messages never answered (the plugin logged %llu "
-             "'notification queue full; one dropped')",
-             (unsigned long long)(s.lost + unanswered),
-             (unsigned long long)s.notes_dropped);
+         "%llu numbered messages never answered (the plugin logged %llu "
+         "'notification queue full; one dropped')",
+         (unsigned long long)(s.lost + unanswered),
+         (unsigned long long)s.notes_dropped);
   EXPECT(s.duplicates == 0,
-             "%llu duplicate answers",
-             (unsigned long long)s.duplicates);
+         "%llu duplicate answers",
+         (unsigned long long)s.duplicates);
   EXPECT(s.must_err_acked == 0,
-             "%llu bad messages acknowledged",
-             (unsigned long long)s.must_err_acked);
+         "%llu bad messages acknowledged",
+         (unsigned long long)s.must_err_acked);
   EXPECT(s.failed_unexpected == 0,
-             "%llu valid commits failed; the last: %s",
-             (unsigned long long)s.failed_unexpected,
-             s.unexpected);
+         "%llu valid commits failed; the last: %s",
+         (unsigned long long)s.failed_unexpected,
+         s.unexpected);
   /* The soak's own sanity: commits do swap in (most are superseded: the
      worker takes up to 100 ms a job, and in a job the last commit wins). */
   CHECK_MSG(swaps >= 1.0f + (float)ws.work_calls / 20.0f,
@@ -706,11 +704,11 @@ soak(const unsigned long n_ops)
   EXPECT(fabs(freq - 523.25) < 0.1, "final pitch %.3f Hz", freq);
   EXPECT(modules == 2.0f, "module count port %g", (double)modules);
   EXPECT(got && !strcmp(got_text, want_text),
-             "patch:Get after the last commit:\n%s\nexpected:\n%s",
-             got_text,
-             want_text);
+         "patch:Get after the last commit:\n%s\nexpected:\n%s",
+         got_text,
+         want_text);
   EXPECT(state_has_final && state_has_freq,
-             "the saved state lacks the final patch");
+         "the saved state lacks the final patch");
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   printf("# memory growth not checked: a sanitizer's quarantine and shadow "
          "memory hold what the program frees\n");
@@ -723,25 +721,23 @@ soak(const unsigned long n_ops)
   } else if (rss_before < 0) {
     printf("# memory growth not checked: too short a run to warm up\n");
   }
-  EXPECT(
-    valgrind || rss_before < 0 || rss_growth < RSS_LIMIT_KB,
-    "RSS grew from %ld to %ld KiB (%+ld KiB less the host's block log)",
-    rss_before,
-    rss_after,
-    rss_growth);
+  EXPECT(valgrind || rss_before < 0 || rss_growth < RSS_LIMIT_KB,
+         "RSS grew from %ld to %ld KiB (%+ld KiB less the host's block log)",
+         rss_before,
+         rss_after,
+         rss_growth);
   EXPECT(valgrind || rss_before < 0 || heap_growth < HEAP_LIMIT_KB,
-             "heap in use grew from %ld to %ld KiB (%+ld KiB less the host's "
-             "block log)",
-             heap_before,
-             heap_after,
-             heap_growth);
+         "heap in use grew from %ld to %ld KiB (%+ld KiB less the host's "
+         "block log)",
+         heap_before,
+         heap_after,
+         heap_growth);
 #endif
 
   hp_host_free(h);
   free(s.slots);
   remove_temp_dir();
 }
-
 
 int
 main(const int argc, char** const argv)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The bundle's Turtle validates against the installed LV2 schemas
 # (lv2_validate from lv2-dev runs sord_validate with all of them), and
-# lilv sees the plugin with the ports and features DESIGN.md fixes.
+# lilv sees the plugin with the ports and features the README lists.
 set -euo pipefail
 bundle=${HP_BUNDLE:?run through ./waf test}
 cd "$bundle"
@@ -30,7 +30,7 @@ for want in "Class:             Instrument Plugin" "urn:hotpatch:synth" \
             "Symbol:      scene" "Symbol:      macro8" "Symbol:      swaps"; do
     grep -qF -- "$want" <<<"$info" || { echo "lv2info lacks: $want"; echo "$info"; exit 1; }
 done
-# Both ways hosts find the control port (DESIGN.md 2b).
+# Both ways hosts find the control port.
 grep -q 'lv2:designation lv2:control' "$bundle/hotpatch.ttl"
 grep -q 'atom:supports midi:MidiEvent , patch:Message' "$bundle/hotpatch.ttl"
 # Only lv2_descriptor is exported.

@@ -13,8 +13,10 @@
 #include <string.h>
 
 static void
-print_aliases(const char* const* aliases, const char* const before,
-              const char* const sep, const char* const after)
+print_aliases(const char* const* aliases,
+              const char* const  before,
+              const char* const  sep,
+              const char* const  after)
 {
   if (!aliases || !aliases[0]) {
     return;
@@ -30,10 +32,14 @@ static const char*
 kind_name(const HpParamDesc* const p)
 {
   switch (p->kind) {
-  case HP_PARAM_CONTINUOUS: return p->log_scale ? "continuous, log" : "continuous";
-  case HP_PARAM_INTEGER: return "integer";
-  case HP_PARAM_ENUM: return "choice";
-  case HP_PARAM_GATE: return "gate";
+  case HP_PARAM_CONTINUOUS:
+    return p->log_scale ? "continuous, log" : "continuous";
+  case HP_PARAM_INTEGER:
+    return "integer";
+  case HP_PARAM_ENUM:
+    return "choice";
+  case HP_PARAM_GATE:
+    return "gate";
   }
   return "";
 }
@@ -49,14 +55,16 @@ markdown(void)
     printf("| port / parameter | range | default | unit | notes |\n");
     printf("|---|---|---|---|---|\n");
     for (uint32_t i = 0; i < d->n_inputs; ++i) {
-      printf("| in `%s` | | | %s | %s |\n", d->inputs[i].name,
-             d->inputs[i].kind == HP_PORT_AUDIO ? "audio" : "control",
+      printf("| in `%s` | | | %s | %s |\n",
+             d->inputs[i].name,
+             d->inputs[i].kind == HP_SIGNAL_AUDIO ? "audio" : "control",
              d->inputs[i].doc);
     }
     for (uint32_t i = 0; i < d->n_outputs; ++i) {
-      printf("| out `%s`%s | | | %s | %s |\n", d->outputs[i].name,
+      printf("| out `%s`%s | | | %s | %s |\n",
+             d->outputs[i].name,
              i == 0 ? " (main)" : "",
-             d->outputs[i].kind == HP_PORT_AUDIO ? "audio" : "control",
+             d->outputs[i].kind == HP_SIGNAL_AUDIO ? "audio" : "control",
              d->outputs[i].doc);
     }
     for (uint32_t i = 0; i < d->n_params; ++i) {
@@ -70,8 +78,8 @@ markdown(void)
         }
         printf(" | `%s` |", p->choices[(int)p->def]);
       } else {
-        printf(" | %g .. %g | %g |", (double)p->min, (double)p->max,
-               (double)p->def);
+        printf(
+          " | %g .. %g | %g |", (double)p->min, (double)p->max, (double)p->def);
       }
       printf(" %s | %s (%s) |\n", p->unit, p->doc, kind_name(p));
     }
@@ -93,8 +101,9 @@ turtle_string(const char* const s)
 }
 
 static void
-ttl_ports(const char* const prop, const HpPortDesc* const ports,
-          const uint32_t n)
+ttl_ports(const char* const       prop,
+          const HpPortDesc* const ports,
+          const uint32_t          n)
 {
   for (uint32_t i = 0; i < n; ++i) {
     printf("\thp:%s [\n\t\trdfs:label ", prop);
@@ -102,7 +111,7 @@ ttl_ports(const char* const prop, const HpPortDesc* const ports,
     printf(" ;\n\t\trdfs:comment ");
     turtle_string(ports[i].doc);
     printf(" ;\n\t\thp:signal %s\n\t] ;\n",
-           ports[i].kind == HP_PORT_AUDIO ? "hp:audio" : "hp:control");
+           ports[i].kind == HP_SIGNAL_AUDIO ? "hp:audio" : "hp:control");
   }
 }
 
@@ -146,7 +155,9 @@ ttl(void)
       turtle_string(p->unit);
       printf(" ;\n\t\thp:minimum \"%g\"^^xsd:float ;\n\t\thp:maximum "
              "\"%g\"^^xsd:float ;\n\t\thp:default \"%g\"^^xsd:float\n\t] ;\n",
-             (double)p->min, (double)p->max, (double)p->def);
+             (double)p->min,
+             (double)p->max,
+             (double)p->def);
     }
     printf("\trdfs:seeAlso <hp.ttl> .\n\n");
   }
@@ -174,8 +185,8 @@ main(int argc, char** argv)
        ttl/hp.ttl must describe each. */
     for (uint32_t t = 0; t < HP_N_OP_TYPES; ++t) {
       const HpOpDesc* const d = hp_op_desc((HpOpType)t);
-      const char* terms[2 + HP_OP_MAX_FIELDS] = {d->class_curie,
-                                                 d->property_curie};
+      const char*           terms[2 + HP_OP_MAX_FIELDS] = {d->class_curie,
+                                                           d->property_curie};
       for (uint32_t i = 0; i < d->n_fields; ++i) {
         terms[2 + i] = d->fields[i].key;
       }
@@ -186,8 +197,8 @@ main(int argc, char** argv)
       }
     }
   } else {
-    fprintf(stderr, "usage: %s --markdown | --ttl | --protocol | --terms\n",
-            argv[0]);
+    fprintf(
+      stderr, "usage: %s --markdown | --ttl | --protocol | --terms\n", argv[0]);
     return 2;
   }
   return 0;

@@ -12,7 +12,7 @@
   /patch/connect, /patch/macro, /patch/gate).
 */
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "patchdoc.h"
 
 #include <errno.h>
@@ -28,11 +28,20 @@ put_literal(const char* const s, const bool lines)
   fputs(lines ? "\"\"\"" : "\"", stdout);
   for (const char* c = s; *c; ++c) {
     switch (*c) {
-    case '"': fputs("\\\"", stdout); break;
-    case '\\': fputs("\\\\", stdout); break;
-    case '\n': fputs(lines ? "\n" : "\\n", stdout); break;
-    case '\t': fputs(lines ? "\t" : "\\t", stdout); break;
-    default: putchar(*c);
+    case '"':
+      fputs("\\\"", stdout);
+      break;
+    case '\\':
+      fputs("\\\\", stdout);
+      break;
+    case '\n':
+      fputs(lines ? "\n" : "\\n", stdout);
+      break;
+    case '\t':
+      fputs(lines ? "\t" : "\\t", stdout);
+      break;
+    default:
+      putchar(*c);
     }
   }
   fputs(lines ? "\"\"\"" : "\"", stdout);
@@ -68,7 +77,7 @@ main(int argc, char** argv)
   while (!status && fgets(line, sizeof(line), file)) {
     ++line_no;
     line[strcspn(line, "\r\n")] = '\0';
-    const char* text = line + strspn(line, " \t");
+    const char* text            = line + strspn(line, " \t");
     if (!strncmp(text, "/label ", 7)) {
       snprintf(label, sizeof(label), "%s", text + 7);
     } else if (!strncmp(text, "/scene ", 7)) {
@@ -122,7 +131,9 @@ main(int argc, char** argv)
            "\t\tpset:value %u.0\n"
            "\t] ;\n"
            "\trdfs:label ",
-           argv[1], argv[1], bank->active);
+           argv[1],
+           argv[1],
+           bank->active);
     put_literal(label, false);
     printf(" ;\n\tstate:state [\n\t\t<urn:hotpatch:ns#patchBank> ");
     put_literal(doc, true);

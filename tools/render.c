@@ -25,8 +25,8 @@
 #define _XOPEN_SOURCE 700 // realpath
 
 #include "atoms.h"
+#include "engine.h"
 #include "host.h"
-#include "hotpatch.h"
 
 #include <lv2/atom/forge.h>
 #include <sndfile.h>
@@ -71,18 +71,19 @@ typedef struct {
 static void
 usage(void)
 {
-  fprintf(stderr,
-          "usage: hotpatch-render [options] SCRIPT OUT.wav|OUT.flac|OUT.ogg\n"
-          "  --rate HZ          sample rate (default 48000)\n"
-          "  --block N          frames per run() (default 256)\n"
-          "  --sync             run the worker inside run(), as an export does\n"
-          "  --format F         sample format: float (32-bit, the default for\n"
-          "                     WAV), pcm24 (the default for FLAC) or pcm16;\n"
-          "                     OGG is Vorbis\n"
-          "  --bundle DIR       the hotpatch.lv2 bundle to load (default: the\n"
-          "                     one this program was built or installed with)\n"
-          "  --spectrogram PNG  also draw a spectrogram with sox\n"
-          "  --quiet            print errors only\n");
+  fprintf(
+    stderr,
+    "usage: hotpatch-render [options] SCRIPT OUT.wav|OUT.flac|OUT.ogg\n"
+    "  --rate HZ          sample rate (default 48000)\n"
+    "  --block N          frames per run() (default 256)\n"
+    "  --sync             run the worker inside run(), as an export does\n"
+    "  --format F         sample format: float (32-bit, the default for\n"
+    "                     WAV), pcm24 (the default for FLAC) or pcm16;\n"
+    "                     OGG is Vorbis\n"
+    "  --bundle DIR       the hotpatch.lv2 bundle to load (default: the\n"
+    "                     one this program was built or installed with)\n"
+    "  --spectrogram PNG  also draw a spectrogram with sox\n"
+    "  --quiet            print errors only\n");
 }
 
 static int
@@ -99,8 +100,8 @@ is_bundle(const char* const dir)
 {
   char        manifest[PATH_MAX];
   struct stat st;
-  return (size_t)snprintf(manifest, sizeof(manifest), "%s/manifest.ttl",
-                          dir) < sizeof(manifest) &&
+  return (size_t)snprintf(manifest, sizeof(manifest), "%s/manifest.ttl", dir) <
+           sizeof(manifest) &&
          !stat(manifest, &st) && S_ISREG(st.st_mode);
 }
 
@@ -118,8 +119,7 @@ find_bundle(char* const path, const size_t size)
   if (slash) {
     *slash = '\0';
     // In the build tree, build/tools/ sits beside build/lv2/.
-    if ((size_t)snprintf(path, size, "%s/../lv2/%s", exe, BUNDLE_NAME) <
-          size &&
+    if ((size_t)snprintf(path, size, "%s/../lv2/%s", exe, BUNDLE_NAME) < size &&
         is_bundle(path)) {
       return true;
     }
@@ -143,8 +143,11 @@ send_op(Script* const s, const uint64_t frame, HpOp* const op)
 {
   const bool commit = op->type == HP_OP_COMMIT && s->n_primes;
   op->seq           = ++s->seq;
-  if (!hp_atom_encode_op(hp_host_forge(s->host), hp_host_uris(s->host), op,
-                         commit ? s->primes : NULL, commit ? s->n_primes : 0u)) {
+  if (!hp_atom_encode_op(hp_host_forge(s->host),
+                         hp_host_uris(s->host),
+                         op,
+                         commit ? s->primes : NULL,
+                         commit ? s->n_primes : 0u)) {
     return -1;
   }
   if (commit) {
@@ -155,12 +158,14 @@ send_op(Script* const s, const uint64_t frame, HpOp* const op)
 
 /** Keep controls in frame order; a later line at the same frame wins. */
 static int
-add_control(Script* const s, const uint64_t frame, const char* const symbol,
-            const float value)
+add_control(Script* const     s,
+            const uint64_t    frame,
+            const char* const symbol,
+            const float       value)
 {
   if (s->n_controls == s->cap_controls) {
     const size_t   cap = s->cap_controls ? 2u * s->cap_controls : 64u;
-    Control* const c = (Control*)realloc(s->controls, cap * sizeof(Control));
+    Control* const c   = (Control*)realloc(s->controls, cap * sizeof(Control));
     if (!c) {
       return -1;
     }
@@ -171,7 +176,8 @@ add_control(Script* const s, const uint64_t frame, const char* const symbol,
   while (i > 0u && s->controls[i - 1u].frame > frame) {
     --i;
   }
-  memmove(s->controls + i + 1u, s->controls + i,
+  memmove(s->controls + i + 1u,
+          s->controls + i,
           (s->n_controls - i) * sizeof(Control));
   s->controls[i].frame = frame;
   s->controls[i].value = value;
@@ -190,17 +196,20 @@ host_failed(HpError* const err)
 
 /* Commands only this tool knows; the rest is the plugin's text protocol. */
 static int
-run_command(Script* const s, const uint64_t frame, const char* const cmd,
-            HpError* const err)
+run_command(Script* const     s,
+            const uint64_t    frame,
+            const char* const cmd,
+            HpError* const    err)
 {
   char word[64] = "";
   sscanf(cmd, "%63s", word);
   if (!strcmp(word, "/midi/on") || !strcmp(word, "/midi/off")) {
-    unsigned note = 0;
-    unsigned vel  = 100;
-    const int n   = sscanf(cmd, "%*s %u %u", &note, &vel);
+    unsigned  note = 0;
+    unsigned  vel  = 100;
+    const int n    = sscanf(cmd, "%*s %u %u", &note, &vel);
     if (n < 1 || note > 127 || vel > 127) {
-      hp_error(err, HP_ERR_SYNTAX,
+      hp_error(err,
+               HP_ERR_SYNTAX,
                "usage: /midi/on NOTE [VELOCITY] or /midi/off NOTE (0..127)");
       return -1;
     }
@@ -215,8 +224,10 @@ run_command(Script* const s, const uint64_t frame, const char* const cmd,
     float value = 0.0f;
     if (sscanf(cmd, "%*s %63s %f", symbol, &value) != 2 ||
         isnan(hp_host_control_in(s->host, symbol))) {
-      hp_error(err, HP_ERR_SYNTAX, "usage: /control SYMBOL VALUE (an input "
-                                   "control port, e.g. gain)");
+      hp_error(err,
+               HP_ERR_SYNTAX,
+               "usage: /control SYMBOL VALUE (an input "
+               "control port, e.g. gain)");
       return -1;
     }
     if (add_control(s, frame, symbol, value)) {
@@ -233,8 +244,10 @@ run_command(Script* const s, const uint64_t frame, const char* const cmd,
   }
   if (op.type == HP_OP_PRIME_SET || op.type == HP_OP_PRIME_GATE) {
     if (s->n_primes == MAX_PRIMES) {
-      hp_error(err, HP_ERR_TOO_LARGE,
-               "more than %u /patch/prime lines before a commit", MAX_PRIMES);
+      hp_error(err,
+               HP_ERR_TOO_LARGE,
+               "more than %u /patch/prime lines before a commit",
+               MAX_PRIMES);
       return -1;
     }
     s->primes[s->n_primes++] = op;
@@ -257,7 +270,7 @@ load_script(Script* const s, const char* const path, const double rate)
   while (fgets(line, sizeof(line), f)) {
     ++line_no;
     line[strcspn(line, "\r\n")] = '\0';
-    char* p = line + strspn(line, " \t");
+    char* p                     = line + strspn(line, " \t");
     if (!*p || *p == '#') {
       continue;
     }
@@ -309,8 +322,10 @@ find_format(const char* const name)
 
 /** Open `path` for writing in the format its extension names. */
 static SNDFILE*
-open_output(const char* const path, const double rate,
-            const SampleFormat* format, const char** const what)
+open_output(const char* const   path,
+            const double        rate,
+            const SampleFormat* format,
+            const char** const  what)
 {
   const char* const dot = strrchr(path, '.');
   const char* const ext = dot ? dot + 1 : "";
@@ -331,15 +346,20 @@ open_output(const char* const path, const double rate,
     return NULL;
   }
   if (!sf_format_check(&info)) {
-    fprintf(stderr, "hotpatch-render: %s: %s cannot hold %s; WAV holds "
-                    "float, pcm24 and pcm16, FLAC pcm24 and pcm16, OGG is "
-                    "Vorbis (no --format)\n",
-            path, ext, format ? format->text : "this format");
+    fprintf(stderr,
+            "hotpatch-render: %s: %s cannot hold %s; WAV holds "
+            "float, pcm24 and pcm16, FLAC pcm24 and pcm16, OGG is "
+            "Vorbis (no --format)\n",
+            path,
+            ext,
+            format ? format->text : "this format");
     return NULL;
   }
   SNDFILE* const file = sf_open(path, SFM_WRITE, &info);
   if (!file) {
-    fprintf(stderr, "hotpatch-render: cannot write %s: %s\n", path,
+    fprintf(stderr,
+            "hotpatch-render: cannot write %s: %s\n",
+            path,
             sf_strerror(NULL));
     return NULL;
   }
@@ -384,21 +404,29 @@ print_events(HpHost* const host, const double rate, const bool quiet)
       if (!quiet) {
         printf("%8.3f s  primed generation %lld: %lld modules in %.3f ms, "
                "warm-up RMS %.4f\n",
-               t, (long long)ev->generation, (long long)ev->module_count,
-               ev->prime_ms, ev->warmup_rms);
+               t,
+               (long long)ev->generation,
+               (long long)ev->module_count,
+               ev->prime_ms,
+               ev->warmup_rms);
       }
       break;
     case HP_EV_SWAPPED:
       if (!quiet) {
-        printf("%8.3f s  swapped to generation %lld at frame %llu\n", t,
-               (long long)ev->generation, (unsigned long long)ev->frame_abs);
+        printf("%8.3f s  swapped to generation %lld at frame %llu\n",
+               t,
+               (long long)ev->generation,
+               (unsigned long long)ev->frame_abs);
       }
       break;
     case HP_EV_ERROR:
-      printf("%8.3f s  error (message %d): %s\n", t, ev->seq,
+      printf("%8.3f s  error (message %d): %s\n",
+             t,
+             ev->seq,
              ev->message ? ev->message : "(no message)");
       break;
-    default: break;
+    default:
+      break;
     }
   }
   hp_host_clear_events(host);
@@ -407,8 +435,11 @@ print_events(HpHost* const host, const double rate, const bool quiet)
 /** Run the script to its end, each block cut at the next control's frame
     so that a control takes effect at its own frame. */
 static int
-render(Script* const s, SNDFILE* const file, const uint32_t block,
-       const uint64_t total, const bool quiet)
+render(Script* const  s,
+       SNDFILE* const file,
+       const uint32_t block,
+       const uint64_t total,
+       const bool     quiet)
 {
   HpHost* const host = s->host;
   const double  rate = hp_host_sample_rate(host);
@@ -416,8 +447,8 @@ render(Script* const s, SNDFILE* const file, const uint32_t block,
   while (hp_host_frames(host) < total) {
     const uint64_t pos = hp_host_frames(host);
     for (; next < s->n_controls && s->controls[next].frame <= pos; ++next) {
-      hp_host_set_control(host, s->controls[next].symbol,
-                          s->controls[next].value);
+      hp_host_set_control(
+        host, s->controls[next].symbol, s->controls[next].value);
     }
     uint64_t end = pos + block < total ? pos + block : total;
     if (next < s->n_controls && s->controls[next].frame < end) {
@@ -479,8 +510,9 @@ main(int argc, char** argv)
 
   char bundle[PATH_MAX];
   if (!cfg.bundle && !find_bundle(bundle, sizeof(bundle))) {
-    fprintf(stderr, "hotpatch-render: found no %s beside this program "
-                    "(../lv2/) or installed: give --bundle DIR\n",
+    fprintf(stderr,
+            "hotpatch-render: found no %s beside this program "
+            "(../lv2/) or installed: give --bundle DIR\n",
             BUNDLE_NAME);
     return 1;
   }
@@ -506,12 +538,16 @@ main(int argc, char** argv)
   if (!status) {
     const uint64_t total = (uint64_t)llround(s.end_seconds * cfg.sample_rate);
     if (render(&s, file, block, total, quiet)) {
-      fprintf(stderr, "hotpatch-render: %s\n",
+      fprintf(stderr,
+              "hotpatch-render: %s\n",
               sf_error(file) ? sf_strerror(file) : hp_host_last_error());
       status = 1;
     } else if (!quiet) {
-      printf("wrote %s: %.2f s, %.0f Hz, stereo, %s\n", out,
-             (double)total / cfg.sample_rate, cfg.sample_rate, what);
+      printf("wrote %s: %.2f s, %.0f Hz, stereo, %s\n",
+             out,
+             (double)total / cfg.sample_rate,
+             cfg.sample_rate,
+             what);
     }
   }
   if (file && sf_close(file)) {
@@ -522,10 +558,12 @@ main(int argc, char** argv)
   free(s.controls);
   if (!status && spectrogram) {
     char cmd[2048];
-    snprintf(cmd, sizeof(cmd),
+    snprintf(cmd,
+             sizeof(cmd),
              "sox '%s' -n remix 1 spectrogram -x 1200 -y 513 -z 100 "
              "-t 'hotpatch demo' -o '%s'",
-             out, spectrogram);
+             out,
+             spectrogram);
     if (system(cmd)) {
       fprintf(stderr, "hotpatch-render: sox failed to draw %s\n", spectrogram);
       status = 1;

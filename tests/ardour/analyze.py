@@ -127,7 +127,7 @@ def full_scale(x):
     return [i for i, v in enumerate(x) if v >= 32767 or v <= -32767]
 
 
-# Ardour's export fault (issue 10, item 18): about once in 20 to 40 runs
+# Ardour's export fault : about once in 20 to 40 runs
 # of this test, one export had, in one channel (one track: they are panned
 # apart), full-scale samples at frames 0 and 1 of every second block of
 # the session's block size, and nowhere else.  It did not come back in

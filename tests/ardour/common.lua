@@ -1,6 +1,6 @@
 -- Helpers shared by create.lua and check.lua (run by ardour7-lua, loaded
 -- with dofile).  Results go to a file, flushed line by line, so that they
--- survive Ardour 7.3's occasional abort at exit (HOSTS.md).
+-- survive Ardour 7.3's occasional abort at exit.
 
 local M = {}
 
@@ -133,7 +133,7 @@ end
 
 -- Exports (M.export), records each track's plugin outputs after it, then
 -- frees the exporter between two markers: Ardour 7.3 sometimes aborts
--- there (HOSTS.md), and the markers let the test tell that from any other
+-- there, and the markers let the test tell that from any other
 -- crash.
 function M.export_then_free (folder, name, tracks, start_sample, end_sample)
 	M.export (folder, name, start_sample, end_sample)

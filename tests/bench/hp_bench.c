@@ -97,8 +97,8 @@ static void
 dump(const char* const label, const uint64_t samples)
 {
   char pos[160];
-  snprintf(pos, sizeof(pos), "%s samples=%llu", label,
-           (unsigned long long)samples);
+  snprintf(
+    pos, sizeof(pos), "%s samples=%llu", label, (unsigned long long)samples);
   CALLGRIND_DUMP_STATS_AT(pos);
 }
 
@@ -107,8 +107,10 @@ dump(const char* const label, const uint64_t samples)
 static float tone[HP_CHUNK]; /* a 440 Hz test tone for audio inputs */
 
 static double
-module_pass(const HpModuleDesc* const desc, const HpNodeIO* const io,
-            const uint32_t block, const uint64_t samples)
+module_pass(const HpModuleDesc* const desc,
+            const HpNodeIO* const     io,
+            const uint32_t            block,
+            const uint64_t            samples)
 {
   const double t0 = now_ns();
   for (uint64_t done = 0; done < samples; done += block) {
@@ -137,12 +139,11 @@ bench_modules(void)
     for (uint32_t p = 0; p < desc->n_params; ++p) {
       /* Defaults, and gates held open so envelopes sustain. */
       param[p].signal = NULL;
-      param[p].value  = desc->params[p].kind == HP_PARAM_GATE
-                          ? 1.0f
-                          : desc->params[p].def;
+      param[p].value =
+        desc->params[p].kind == HP_PARAM_GATE ? 1.0f : desc->params[p].def;
     }
     for (uint32_t p = 0; p < desc->n_inputs; ++p) {
-      in[p] = desc->inputs[p].kind == HP_PORT_AUDIO ? tone : NULL;
+      in[p] = desc->inputs[p].kind == HP_SIGNAL_AUDIO ? tone : NULL;
     }
     memset(out, 0, sizeof(out));
     out[0] = out0;
@@ -153,8 +154,8 @@ bench_modules(void)
       if (desc->init) {
         desc->init(state, param, (float)RATE);
       }
-      const HpNodeIO io = {state, in, out, param, (float)RATE,
-                           1.0f / (float)RATE};
+      const HpNodeIO io = {
+        state, in, out, param, (float)RATE, 1.0f / (float)RATE};
       module_pass(desc, &io, block, 48000u); /* warm: past attacks */
       if (under_callgrind) {
         const uint64_t samples = 96u * 1024u;
@@ -173,7 +174,9 @@ bench_modules(void)
         }
         printf("{\"mode\": \"modules\", \"module\": \"%s\", \"block\": %u, "
                "\"ns_per_sample\": %.4f}\n",
-               desc->type, block, median(ns, REPEATS));
+               desc->type,
+               block,
+               median(ns, REPEATS));
       }
       CHECK(hp_sig_finite(out0, HP_CHUNK));
       free(state);
@@ -200,23 +203,26 @@ static void
 hand_init(HandChain* const c)
 {
   memset(c, 0, sizeof(*c));
-  c->inc    = (uint32_t)(int64_t)llrint((double)SINE_FREQ / RATE * 4294967296.0);
-  c->left   = (uint32_t)lrint((double)ENV_ATTACK_MS * 0.001 * RATE);
-  c->step   = 1.0 / c->left;
-  c->target = 1.0;
+  c->inc  = (uint32_t)(int64_t)llrint((double)SINE_FREQ / RATE * 4294967296.0);
+  c->left = (uint32_t)lrint((double)ENV_ATTACK_MS * 0.001 * RATE);
+  c->step = 1.0 / c->left;
+  c->target          = 1.0;
   const double w0    = 6.283185307179586 * (double)FILTER_CUTOFF / RATE;
   const double cw    = cos(w0);
   const double alpha = sin(w0) / (2.0 * (double)FILTER_Q);
   const double a0    = 1.0 + alpha;
   c->filter.b0 = c->filter.b2 = (1.0 - cw) * 0.5 / a0;
-  c->filter.b1 = (1.0 - cw) / a0;
-  c->filter.a1 = -2.0 * cw / a0;
-  c->filter.a2 = (1.0 - alpha) / a0;
+  c->filter.b1                = (1.0 - cw) / a0;
+  c->filter.a1                = -2.0 * cw / a0;
+  c->filter.a2                = (1.0 - alpha) / a0;
 }
 
 static void
-hand_chain(HandChain* const restrict c, float* const restrict out,
-           const float k, const bool first, const uint32_t n)
+hand_chain(HandChain* const restrict c,
+           float* const restrict out,
+           const float    k,
+           const bool     first,
+           const uint32_t n)
 {
   float x[HP_CHUNK];
 
@@ -260,8 +266,10 @@ hand_chain(HandChain* const restrict c, float* const restrict out,
 }
 
 static void
-hand_render(HandChain* const chains, const uint32_t n_chains,
-            float* const out, const uint32_t n)
+hand_render(HandChain* const chains,
+            const uint32_t   n_chains,
+            float* const     out,
+            const uint32_t   n)
 {
   const float k = 1.0f / (float)n_chains;
   for (uint32_t c = 0; c < n; c += HP_CHUNK) {
@@ -274,8 +282,7 @@ hand_render(HandChain* const chains, const uint32_t n_chains,
 
 /* The same through the plugin */
 
-static void
-send(HpHost* const host, const char* const fmt, ...)
+static void send(HpHost* const host, const char* const fmt, ...)
   __attribute__((format(printf, 2, 3)));
 
 static void
@@ -286,8 +293,10 @@ send(HpHost* const host, const char* const fmt, ...)
   va_start(args, fmt);
   vsnprintf(line, sizeof(line), fmt, args);
   va_end(args);
-  CHECK_MSG(!hp_host_send_text(host, hp_host_frames(host), -1, line), "%s: %s",
-            line, hp_host_last_error());
+  CHECK_MSG(!hp_host_send_text(host, hp_host_frames(host), -1, line),
+            "%s: %s",
+            line,
+            hp_host_last_error());
 }
 
 /* The engine queues 1,024 ops: let the worker take them every few hundred. */
@@ -357,7 +366,8 @@ make_host(const HpWorkerMode mode)
 /* Commit with `crossfade` ms (and `prime`, if any) and run blocks until it
    has swapped. */
 static void
-commit_and_swap(HpHost* const host, const float crossfade,
+commit_and_swap(HpHost* const          host,
+                const float            crossfade,
                 const HpPrimeOp* const prime)
 {
   static int         seq  = 1;
@@ -379,19 +389,29 @@ commit_and_swap(HpHost* const host, const float crossfade,
 /* The output of a measured stretch must be the chain's: 440 Hz, at the
    level of the sine through the sustain and the filter. */
 static void
-print_check(const char* const engine, const uint32_t n_chains,
-            const uint32_t block, const float* const x, const size_t n,
-            const double ns_per_sample)
+print_check(const char* const  engine,
+            const uint32_t     n_chains,
+            const uint32_t     block,
+            const float* const x,
+            const size_t       n,
+            const double       ns_per_sample)
 {
   const double rms  = hp_sig_rms(x, n);
   const double freq = hp_sig_freq(x, n, RATE);
-  const bool   ok   = fabs(freq - (double)SINE_FREQ) < 0.5 && rms > 0.09 && rms < 0.11;
+  const bool   ok =
+    fabs(freq - (double)SINE_FREQ) < 0.5 && rms > 0.09 && rms < 0.11;
   printf("{\"mode\": \"chain\", \"engine\": \"%s\", \"chains\": %u, "
          "\"block\": %u, \"ns_per_sample\": %.4f, \"rms\": %.5f, "
          "\"pitch_hz\": %.4f, \"ok\": %s}\n",
-         engine, n_chains, block, ns_per_sample, rms, freq,
+         engine,
+         n_chains,
+         block,
+         ns_per_sample,
+         rms,
+         freq,
          ok ? "true" : "false");
-  CHECK_MSG(ok, "%s, %u chains: %.4f Hz, RMS %.5f", engine, n_chains, freq, rms);
+  CHECK_MSG(
+    ok, "%s, %u chains: %.4f Hz, RMS %.5f", engine, n_chains, freq, rms);
 }
 
 static void
@@ -408,7 +428,8 @@ bench_chain(const uint32_t n_chains, const uint32_t block)
   HpHost* const host = make_host(HP_WORKER_SYNC);
   stage_patch(host, n_chains == 1u ? 3u : n_chains * 3u + 1u);
   commit_and_swap(host, 0.0f, NULL);
-  CHECK(!hp_host_render(host, 24000u, (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
+  CHECK(!hp_host_render(
+    host, 24000u, (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
   double ns[REPEATS];
   for (int r = 0; r < (under_callgrind ? 1 : REPEATS); ++r) {
     hp_host_discard_output(host);
@@ -425,7 +446,11 @@ bench_chain(const uint32_t n_chains, const uint32_t block)
     ns[r] = run_ns / (double)done;
   }
   CHECK(hp_host_recorded(host) >= samples);
-  print_check("hotpatch", n_chains, block, hp_host_out_l(host), samples,
+  print_check("hotpatch",
+              n_chains,
+              block,
+              hp_host_out_l(host),
+              samples,
               under_callgrind ? 0.0 : median(ns, REPEATS));
   hp_host_free(host);
 
@@ -453,7 +478,11 @@ bench_chain(const uint32_t n_chains, const uint32_t block)
     dump(label, done);
     ns[r] = t / (double)done;
   }
-  print_check("hand", n_chains, block, buf, samples,
+  print_check("hand",
+              n_chains,
+              block,
+              buf,
+              samples,
               under_callgrind ? 0.0 : median(ns, REPEATS));
   free(chains);
   free(buf);
@@ -471,8 +500,9 @@ static HpPrimeOp
 touch(const uint32_t n_modules, const uint32_t i)
 {
   const float odd = (float)(i % 2u);
-  return n_modules == 1u ? (HpPrimeOp){"mod", "s0", "freq", SINE_FREQ + odd}
-                         : (HpPrimeOp){"mod", "f0", "cutoff", FILTER_CUTOFF + odd};
+  return n_modules == 1u
+           ? (HpPrimeOp){"mod", "s0", "freq", SINE_FREQ + odd}
+           : (HpPrimeOp){"mod", "f0", "cutoff", FILTER_CUTOFF + odd};
 }
 
 static void
@@ -489,7 +519,8 @@ bench_prime(void)
       const HpPrimeOp op = touch(n, i);
       hp_host_clear_events(host);
       commit_and_swap(host, 0.0f, &op);
-      const HpHostEvent* primed = hp_host_find_event(host, HP_EV_PRIMED, HP_SEQ_ANY);
+      const HpHostEvent* primed =
+        hp_host_find_event(host, HP_EV_PRIMED, HP_SEQ_ANY);
       CHECK(primed && isfinite(primed->prime_ms));
       CHECK(primed->module_count < 0 || primed->module_count == (int64_t)n);
       ms[i] = primed->prime_ms;
@@ -500,7 +531,12 @@ bench_prime(void)
     printf("{\"mode\": \"prime\", \"modules\": %u, \"commits\": %u, "
            "\"p50_ms\": %.4f, \"p90_ms\": %.4f, \"min_ms\": %.4f, "
            "\"max_ms\": %.4f}\n",
-           n, commits, p50, p90, ms[0], ms[commits - 1u]);
+           n,
+           commits,
+           p50,
+           p90,
+           ms[0],
+           ms[commits - 1u]);
     hp_host_free(host);
   }
 }
@@ -520,15 +556,16 @@ bench_swap(void)
     stage_patch(host, n);
     commit_and_swap(host, 0.0f, NULL);
     /* Past the envelopes' attack and decay, so blocks cost alike. */
-    CHECK(!hp_host_render(host, 9600u, (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
-    double swap_ns[64], steady_ns[64], diff_ns[64];
-    char   label[96];
+    CHECK(!hp_host_render(
+      host, 9600u, (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
+    double   swap_ns[64], steady_ns[64], diff_ns[64];
+    char     label[96];
     uint32_t tries = 0;
     for (uint32_t i = 0; i < swaps; ++i) {
-      static int seq = 100000;
+      static int         seq  = 100000;
       const HpPrimeOp    op   = touch(n, i);
-      const HpHostCommit opts = {.set_crossfade = true, .crossfade = 0.0f,
-                                 .prime = &op, .n_prime = 1u};
+      const HpHostCommit opts = {
+        .set_crossfade = true, .crossfade = 0.0f, .prime = &op, .n_prime = 1u};
       CHECK(!hp_host_send_commit(host, hp_host_frames(host), ++seq, &opts));
       hp_host_clear_events(host);
       CHECK(!hp_host_run(host, block)); /* the commit reaches the worker */
@@ -536,7 +573,8 @@ bench_swap(void)
       if (hp_host_find_event(host, HP_EV_SWAPPED, seq)) {
         /* The worker was quick enough for run() to swap right after
            scheduling it, in the commit's own block: not the case measured. */
-        CHECK_MSG(++tries < 20u * swaps, "%u modules: every swap came early", n);
+        CHECK_MSG(
+          ++tries < 20u * swaps, "%u modules: every swap came early", n);
         --i;
         continue;
       }
@@ -547,7 +585,8 @@ bench_swap(void)
       dump(label, block);
       swap_ns[i] = (double)hp_host_last_run_ns(host);
       CHECK_MSG(hp_host_find_event(host, HP_EV_SWAPPED, seq),
-                "%u modules: no swap in the block after the worker finished", n);
+                "%u modules: no swap in the block after the worker finished",
+                n);
       CHECK(!hp_host_wait_worker(host, 60000)); /* the old graph is freed */
 
       CALLGRIND_ZERO_STATS;
@@ -562,7 +601,10 @@ bench_swap(void)
       printf("{\"mode\": \"swap\", \"modules\": %u, \"swaps\": %u, "
              "\"swap_block_ns\": %.0f, \"steady_block_ns\": %.0f, "
              "\"swap_cost_ns\": %.0f}\n",
-             n, swaps, median(swap_ns, swaps), median(steady_ns, swaps),
+             n,
+             swaps,
+             median(swap_ns, swaps),
+             median(steady_ns, swaps),
              median(diff_ns, swaps));
     }
     hp_host_free(host);
@@ -579,8 +621,10 @@ bench_swap(void)
    connect runs against creation order); fan: one lfo into the frequency of
    n - 2 sines, all into one mixer input. */
 static char**
-load_ops(const char* const shape, const uint32_t n, uint32_t* const n_ops,
-         uint32_t* const n_links)
+load_ops(const char* const shape,
+         const uint32_t    n,
+         uint32_t* const   n_ops,
+         uint32_t* const   n_links)
 {
   char** const ops = (char**)calloc(3u * n, sizeof(char*));
   CHECK(ops && n >= 3u);
@@ -629,7 +673,8 @@ load_document(char** const ops, const uint32_t n_ops)
   char* const  doc  = (char*)malloc(size);
   CHECK(doc);
   size_t len = (size_t)snprintf(
-    doc, size,
+    doc,
+    size,
     "@prefix hp: <urn:hotpatch:ns#> .\n<> a hp:PatchBank ; "
     "hp:formatVersion 1 ; hp:activeScene 0 ;\n hp:scenes ( [ a hp:Scene ; "
     "hp:ops (\n");
@@ -637,11 +682,13 @@ load_document(char** const ops, const uint32_t n_ops)
     char verb[16], a[64], b[64];
     CHECK(sscanf(ops[i], "%15s %63s %63s", verb, a, b) == 3);
     len += (size_t)snprintf(
-      doc + len, size - len,
+      doc + len,
+      size - len,
       !strcmp(verb, "create")
         ? "  [ a hp:Create ; hp:module \"%s\" ; hp:type \"%s\" ]\n"
         : "  [ a hp:Connect ; hp:source \"%s\" ; hp:dest \"%s\" ]\n",
-      a, b);
+      a,
+      b);
   }
   len += (size_t)snprintf(doc + len, size - len, ") ] ) .\n");
   CHECK(len < size);
@@ -658,7 +705,9 @@ load_text(char** const ops, const uint32_t n_ops)
     HpError err = {HP_SUCCESS, ""};
     CHECK_MSG(!hp_op_parse_text(ops[i], &op, &err) &&
                 !hp_patch_apply(patch, &op, &err),
-              "%s: %s", ops[i], err.message);
+              "%s: %s",
+              ops[i],
+              err.message);
   }
   return patch;
 }
@@ -667,8 +716,11 @@ load_text(char** const ops, const uint32_t n_ops)
 typedef enum { LOAD_DOC, LOAD_TEXT, LOAD_BUILD } LoadStep;
 
 static double
-load_step(const LoadStep step, const char* const doc, char** const ops,
-          const uint32_t n_ops, const HpPatch* const patch)
+load_step(const LoadStep       step,
+          const char* const    doc,
+          char** const         ops,
+          const uint32_t       n_ops,
+          const HpPatch* const patch)
 {
   HpError  err   = {HP_SUCCESS, ""};
   HpBank*  bank  = step == LOAD_DOC ? hp_bank_new() : NULL;
@@ -680,9 +732,15 @@ load_step(const LoadStep step, const char* const doc, char** const ops,
   }
   const double t0 = now_ns();
   switch (step) {
-  case LOAD_DOC: hp_doc_read(doc, NULL, bank, &err); break;
-  case LOAD_TEXT: text = load_text(ops, n_ops); break;
-  case LOAD_BUILD: graph = hp_graph_new(patch, NULL, (float)RATE, &err); break;
+  case LOAD_DOC:
+    hp_doc_read(doc, NULL, bank, &err);
+    break;
+  case LOAD_TEXT:
+    text = load_text(ops, n_ops);
+    break;
+  case LOAD_BUILD:
+    graph = hp_graph_new(patch, NULL, (float)RATE, &err);
+    break;
   }
   const double ms = (now_ns() - t0) * 1e-6;
   if (under_callgrind) {
@@ -697,8 +755,9 @@ load_step(const LoadStep step, const char* const doc, char** const ops,
 }
 
 static void
-bench_load(const uint32_t n, const char* const* const shapes,
-           const size_t n_shapes)
+bench_load(const uint32_t           n,
+           const char* const* const shapes,
+           const size_t             n_shapes)
 {
   static const char* const steps[] = {"doc", "text", "build"};
   for (size_t s = 0; s < n_shapes; ++s) {
@@ -722,8 +781,8 @@ bench_load(const uint32_t n, const char* const* const shapes,
       ms[step] = median(t, (size_t)r);
       if (under_callgrind) {
         char label[96];
-        snprintf(label, sizeof(label), "load %s %u %s", shapes[s], n,
-                 steps[step]);
+        snprintf(
+          label, sizeof(label), "load %s %u %s", shapes[s], n, steps[step]);
         dump(label, 1u);
       }
     }
@@ -731,7 +790,11 @@ bench_load(const uint32_t n, const char* const* const shapes,
       printf("{\"mode\": \"load\", \"shape\": \"%s\", \"modules\": %u, "
              "\"links\": %u, \"doc_ms\": %.3f, \"text_ms\": %.3f, "
              "\"build_ms\": %.3f}\n",
-             shapes[s], n, n_links, ms[LOAD_DOC], ms[LOAD_TEXT],
+             shapes[s],
+             n,
+             n_links,
+             ms[LOAD_DOC],
+             ms[LOAD_TEXT],
              ms[LOAD_BUILD]);
       fflush(stdout);
     }
@@ -757,10 +820,11 @@ main(int argc, char** argv)
   } else if (argc >= 2 && !strcmp(argv[1], "swap")) {
     bench_swap();
   } else if (argc >= 3 && !strcmp(argv[1], "load")) {
-    static const char* const all[] = {"chain", "links_reversed",
-                                      "modules_reversed", "fan"};
+    static const char* const all[] = {
+      "chain", "links_reversed", "modules_reversed", "fan"};
     if (argc > 3) {
-      bench_load((uint32_t)atoi(argv[2]), (const char* const*)argv + 3,
+      bench_load((uint32_t)atoi(argv[2]),
+                 (const char* const*)argv + 3,
                  (size_t)argc - 3u);
     } else {
       bench_load((uint32_t)atoi(argv[2]), all, sizeof(all) / sizeof(all[0]));

@@ -6,7 +6,7 @@ Runs build/tests/bench/hp_bench natively (CPU time) and under callgrind
 (instructions, identical run to run on these noisy virtual machines),
 tests/bench/peers.py for Pd and scsynth, and each engine's whole process
 rendering to a file (hotpatch-render's, scsynth's NRT, Pd's batch); prints
-one markdown report and checks the targets of DESIGN.md section 5.  Exit
+one markdown report and checks the project's performance targets (README, "Performance").  Exit
 status 1 if a target is missed or an engine's output fails its check.
 
     ./waf bench                       (runs this with the built bundle)
@@ -118,7 +118,7 @@ SEED_SCRIPT = """\
 /patch/gate env1 1
 {end} /end
 """
-WHOLE_TARGET = 46.0  # DESIGN.md section 5: hotpatch-render, the seed chain
+WHOLE_TARGET = 46.0  # the target for hotpatch-render, the seed chain
 
 
 def render_command(build, env):
@@ -434,7 +434,7 @@ def main():
 
     load_targets = load_table(bench, env, say, progress)
 
-    # Targets (DESIGN.md section 5)
+    # Targets
     targets = []
     seed, floor = chains[("hotpatch", 1)], chains[("hand", 1)]
     sc1, sc64 = chains[("scsynth", 1)], chains[("scsynth", 64)]
@@ -463,7 +463,7 @@ def main():
                     True))
     targets += load_targets
     say()
-    say("#### Targets (DESIGN.md section 5)")
+    say("#### Targets")
     say()
     for text, ok, figure, counted in targets:
         say("- %s %s: %s" % ("met:" if ok else "**missed:**", text, figure))

@@ -1,6 +1,7 @@
 /*
-  The seed's success metrics (docs: seed/cp3-prime-mechanism.md, "Success
-  Metrics"), measured through the real plugin in the lilv test host:
+  The success metrics of the design hotpatch grew from (its "seed": a
+  supervisor that primed modules over OSC), measured through the real
+  plugin in the lilv test host:
 
   - no silent blocks while a sounding patch plays (the seed's "none-reads"),
   - prime time (hp:primeTime of every hp:Primed), p50/p90/p99/max,
@@ -25,8 +26,8 @@
 
 #include "check.h"
 #include "host.h"
-#include "seed.h"
 #include "rtcheck.h"
+#include "seed.h"
 #include "signal.h"
 
 #include <math.h>
@@ -38,11 +39,11 @@
 #include <time.h>
 
 #define RATE 48000.0
-#define SILENCE_PEAK 1e-4f   /* a block or window quieter than this is silent */
-#define SILENT_WINDOW 256u   /* frames */
-#define RMS_WINDOW 1024u     /* frames */
-#define RMS_WINDOWS 4u       /* windows measured after each crossfade */
-#define CROSSFADE_MS 20.0    /* the crossfade port's default */
+#define SILENCE_PEAK 1e-4f /* a block or window quieter than this is silent */
+#define SILENT_WINDOW 256u /* frames */
+#define RMS_WINDOW 1024u   /* frames */
+#define RMS_WINDOWS 4u     /* windows measured after each crossfade */
+#define CROSSFADE_MS 20.0  /* the crossfade port's default */
 #define MAX_SWAP_WAIT (48000u * 10u) /* frames to wait for a swap */
 #define MAX_COMMITS 4096
 
@@ -81,13 +82,18 @@ static const Chain chains[] = {
    {{{"/patch/clear", "/patch/create osc1 simple_sine"}, {"osc1 simple_sine"}}},
    1},
   {"osc+adsr",
-   {{{"/patch/clear", "/patch/create osc1 simple_sine", "/patch/create env1 adsr",
+   {{{"/patch/clear",
+      "/patch/create osc1 simple_sine",
+      "/patch/create env1 adsr",
       "/patch/connect osc1 env1"},
      {"osc1 simple_sine", "env1 adsr"}}},
    1},
   {"osc+adsr+biquad",
-   {{{"/patch/clear", "/patch/create osc1 simple_sine", "/patch/create env1 adsr",
-      "/patch/create filt1 biquad_filter", "/patch/connect osc1 env1",
+   {{{"/patch/clear",
+      "/patch/create osc1 simple_sine",
+      "/patch/create env1 adsr",
+      "/patch/create filt1 biquad_filter",
+      "/patch/connect osc1 env1",
       "/patch/connect env1 filt1"},
      {"osc1 simple_sine", "env1 adsr", "filt1 biquad_filter"}}},
    1},
@@ -100,7 +106,6 @@ static const Chain chains[] = {
    3},
 };
 #define N_CHAINS (sizeof(chains) / sizeof(chains[0]))
-
 
 /* Small helpers */
 
@@ -195,7 +200,7 @@ typedef struct {
   uint64_t blocks_checked; /* blocks wholly after the first swap */
   uint64_t silent_blocks;
   uint64_t frames_checked;
-  uint64_t quiet_run;      /* consecutive frames with |x| < SILENCE_PEAK */
+  uint64_t quiet_run; /* consecutive frames with |x| < SILENCE_PEAK */
   uint64_t longest_quiet;
   uint64_t silent_windows; /* quiet runs that reached SILENT_WINDOW frames */
 } Run;
@@ -224,7 +229,8 @@ run_block(Run* const r, const uint32_t n)
   const uint64_t start = hp_host_frames(r->host) - n;
   r->last_start        = start;
   if (!r->armed) {
-    const HpHostEvent* sw = hp_host_find_event(r->host, HP_EV_SWAPPED, HP_SEQ_ANY);
+    const HpHostEvent* sw =
+      hp_host_find_event(r->host, HP_EV_SWAPPED, HP_SEQ_ANY);
     if (!sw) {
       return;
     }
@@ -246,7 +252,8 @@ run_block(Run* const r, const uint32_t n)
       if (++r->quiet_run == SILENT_WINDOW) {
         ++r->silent_windows;
       }
-      r->longest_quiet = r->quiet_run > r->longest_quiet ? r->quiet_run : r->longest_quiet;
+      r->longest_quiet =
+        r->quiet_run > r->longest_quiet ? r->quiet_run : r->longest_quiet;
     } else {
       r->quiet_run = 0;
     }
@@ -260,14 +267,20 @@ run_block(Run* const r, const uint32_t n)
 static void
 send_line(HpHost* const host, const uint64_t frame, const char* const line)
 {
-  CHECK_MSG(!hp_host_send_text(host, frame, -1, line), "%s: %s", line,
+  CHECK_MSG(!hp_host_send_text(host, frame, -1, line),
+            "%s: %s",
+            line,
             hp_host_last_error());
 }
 
 /* Send a step's edits and its commit (primed the seed's way) at `frame`. */
 static void
-send_step(HpHost* const host, const uint64_t frame, const Step* const step,
-          const int seq, const bool crossfade0, const char* const rename_osc)
+send_step(HpHost* const     host,
+          const uint64_t    frame,
+          const Step* const step,
+          const int         seq,
+          const bool        crossfade0,
+          const char* const rename_osc)
 {
   HpPrimeOp primes[32];
   char      ids[4][32];
@@ -281,7 +294,8 @@ send_step(HpHost* const host, const uint64_t frame, const Step* const step,
       if (at) {
         char rest[160];
         snprintf(rest, sizeof(rest), "%s", at + 4);
-        snprintf(at, sizeof(line) - (size_t)(at - line), "%s%s", rename_osc, rest);
+        snprintf(
+          at, sizeof(line) - (size_t)(at - line), "%s%s", rename_osc, rest);
       }
     }
     send_line(host, frame, line);
@@ -295,7 +309,8 @@ send_step(HpHost* const host, const uint64_t frame, const Step* const step,
     n += seed_primes(ids[m], type, primes + n);
   }
   HpHostCommit opts = {false, 0, crossfade0, 0.0f, false, false, primes, n};
-  CHECK_MSG(!hp_host_send_commit(host, frame, seq, &opts), "commit: %s",
+  CHECK_MSG(!hp_host_send_commit(host, frame, seq, &opts),
+            "commit: %s",
             hp_host_last_error());
 }
 
@@ -312,25 +327,30 @@ typedef struct {
   uint64_t swaps;
   uint64_t no_swap;
   uint64_t errors;
-  uint64_t off_frame; /* sync swaps not at the commit's frame */
+  uint64_t off_frame;       /* sync swaps not at the commit's frame */
   uint64_t in_commit_block; /* threaded: swapped at the commit's own frame
                                (the worker finished before schedule_work()
                                returned, and run() looked again) */
-  uint64_t off_grid; /* threaded: neither that nor a later block's first frame */
-  double   wall_s;
+  uint64_t
+         off_grid; /* threaded: neither that nor a later block's first frame */
+  double wall_s;
   HpRtCounts rt;
-  bool     rt_available;
-  uint64_t silent_blocks, blocks_checked, silent_windows, longest_quiet;
-  uint64_t frames_checked;
-  char     first_error[200];
+  bool       rt_available;
+  uint64_t   silent_blocks, blocks_checked, silent_windows, longest_quiet;
+  uint64_t   frames_checked;
+  char       first_error[200];
 } Stats;
 
 static void
 stats_init(Stats* const s)
 {
   memset(s, 0, sizeof(*s));
-  Samples* all[] = {&s->prime_ms,       &s->warmup_rms, &s->latency_blocks,
-                    &s->latency_frames, &s->latency_us, &s->rms_ratio,
+  Samples* all[] = {&s->prime_ms,
+                    &s->warmup_rms,
+                    &s->latency_blocks,
+                    &s->latency_frames,
+                    &s->latency_us,
+                    &s->rms_ratio,
                     &s->step_ratio};
   for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); ++i) {
     all[i]->v = (double*)calloc(MAX_COMMITS, sizeof(double));
@@ -356,8 +376,11 @@ stats_free(Stats* const s)
    crossfade and RMS_WINDOWS windows, and measure. `prev_step` carries the
    steady step of the patch that was playing. */
 static void
-commit_cycle(Run* const r, const Step* const step, const int seq,
-             Stats* const s, float* const prev_step)
+commit_cycle(Run* const        r,
+             const Step* const step,
+             const int         seq,
+             Stats* const      s,
+             float* const      prev_step)
 {
   HpHost* const host = r->host;
   hp_host_clear_events(host);
@@ -383,7 +406,9 @@ commit_cycle(Run* const r, const Step* const step, const int seq,
     const HpHostEvent* e = hp_host_event(host, i);
     if (e->kind == HP_EV_ERROR) {
       if (!s->errors++) {
-        snprintf(s->first_error, sizeof(s->first_error), "%s",
+        snprintf(s->first_error,
+                 sizeof(s->first_error),
+                 "%s",
                  e->message ? e->message : "(no message)");
       }
     }
@@ -439,23 +464,27 @@ commit_cycle(Run* const r, const Step* const step, const int seq,
 
   /* The largest step across the swap and its crossfade, against the largest
      step each patch makes on its own (the old one measured last cycle). */
-  const size_t from   = sw > 0 ? sw - 1 : 0;
-  const float  across = hp_sig_max_step(l + from, sw + (size_t)fade + 2u - from);
-  const float  after  = hp_sig_max_step(l + solo, end - solo);
+  const size_t from  = sw > 0 ? sw - 1 : 0;
+  const float across = hp_sig_max_step(l + from, sw + (size_t)fade + 2u - from);
+  const float after  = hp_sig_max_step(l + solo, end - solo);
   if (*prev_step > 0.0f) {
-    push(&s->step_ratio, (double)(across / fmaxf(fmaxf(*prev_step, after), 1e-6f)));
+    push(&s->step_ratio,
+         (double)(across / fmaxf(fmaxf(*prev_step, after), 1e-6f)));
   }
   *prev_step = after;
 }
 
 static void
-run_chain(const Setup* const setup, const Chain* const chain, const int commits,
-          const uint64_t seed, Stats* const s)
+run_chain(const Setup* const setup,
+          const Chain* const chain,
+          const int          commits,
+          const uint64_t     seed,
+          Stats* const       s)
 {
   Run r;
   memset(&r, 0, sizeof(r));
-  r.setup = setup;
-  r.host  = make_host(setup->mode, seed);
+  r.setup         = setup;
+  r.host          = make_host(setup->mode, seed);
   const double t0 = now_s();
   hp_rt_reset();
   float prev_step = 0.0f;
@@ -488,7 +517,9 @@ typedef struct {
 } Continuity;
 
 static void
-run_continuity(const Chain* const chain, const int commits, Continuity* const out)
+run_continuity(const Chain* const chain,
+               const int          commits,
+               Continuity* const  out)
 {
   static const Setup paced = {"ref", HP_WORKER_THREADED, true, true};
   Run                main_run;
@@ -506,7 +537,7 @@ run_continuity(const Chain* const chain, const int commits, Continuity* const ou
     const bool control = c >= commits;
     char       renamed[16];
     snprintf(renamed, sizeof(renamed), "osc%d", 100 + c);
-    HpHost*    hosts[2] = {main_run.host, ref_run.host};
+    HpHost* hosts[2] = {main_run.host, ref_run.host};
     for (int h = 0; h < 2; ++h) {
       hp_host_clear_events(hosts[h]);
       hp_host_discard_output(hosts[h]);
@@ -531,7 +562,8 @@ run_continuity(const Chain* const chain, const int commits, Continuity* const ou
     CHECK_MSG(ev, "continuity: commit %d never swapped", c);
     const uint64_t swap = ev->frame_abs;
     if (!c) {
-      const HpHostEvent* rev = hp_host_find_event(ref_run.host, HP_EV_SWAPPED, 0);
+      const HpHostEvent* rev =
+        hp_host_find_event(ref_run.host, HP_EV_SWAPPED, 0);
       CHECK_MSG(rev && rev->frame_abs == swap, "reference swapped elsewhere");
     }
     while (hp_host_frames(main_run.host) < swap + 2048u) {
@@ -542,15 +574,17 @@ run_continuity(const Chain* const chain, const int commits, Continuity* const ou
     if (!c) {
       continue;
     }
-    CHECK(hp_host_recorded_start(main_run.host) == hp_host_recorded_start(ref_run.host));
+    CHECK(hp_host_recorded_start(main_run.host) ==
+          hp_host_recorded_start(ref_run.host));
     const size_t rec0 = (size_t)hp_host_recorded_start(main_run.host);
-    const size_t from = (size_t)swap - rec0 > 256u ? (size_t)swap - rec0 - 256u : 0u;
+    const size_t from =
+      (size_t)swap - rec0 > 256u ? (size_t)swap - rec0 - 256u : 0u;
     const size_t to   = (size_t)swap - rec0 + 2048u;
     double       diff = 0.0;
     for (size_t i = from; i < to; ++i) {
       const double d = fabs((double)hp_host_out_l(main_run.host)[i] -
                             (double)hp_host_out_l(ref_run.host)[i]);
-      diff = d > diff ? d : diff;
+      diff           = d > diff ? d : diff;
     }
     if (control) {
       out->control_min = diff < out->control_min ? diff : out->control_min;
@@ -575,7 +609,8 @@ sine_rms_floor(void)
   for (int p = 0; p < 64; ++p) {
     const double phase = 6.283185307179586 * p / 64.0;
     for (size_t i = 0; i < sizeof(x) / sizeof(x[0]); ++i) {
-      x[i] = (float)(0.2 * sin(6.283185307179586 * 440.0 * (double)i / RATE + phase));
+      x[i] = (float)(0.2 *
+                     sin(6.283185307179586 * 440.0 * (double)i / RATE + phase));
     }
     double lo = HUGE_VAL;
     double hi = 0.0;
@@ -599,8 +634,13 @@ fmt_pct(char* const buf, const size_t size, Samples* const s)
     return;
   }
   sort_samples(s);
-  snprintf(buf, size, "%.3f / %.3f / %.3f / %.3f", pct(s->v, s->n, 0.5),
-           pct(s->v, s->n, 0.9), pct(s->v, s->n, 0.99), s->v[s->n - 1]);
+  snprintf(buf,
+           size,
+           "%.3f / %.3f / %.3f / %.3f",
+           pct(s->v, s->n, 0.5),
+           pct(s->v, s->n, 0.9),
+           pct(s->v, s->n, 0.99),
+           s->v[s->n - 1]);
 }
 
 static void
@@ -609,30 +649,34 @@ rt_kinds(char* const buf, const size_t size, const HpRtCounts* const c)
   const struct {
     const char* name;
     uint64_t    n;
-  } k[] = {{"malloc", c->malloc},
-           {"calloc", c->calloc},
-           {"realloc", c->realloc},
-           {"free", c->free},
-           {"posix_memalign", c->posix_memalign},
-           {"aligned_alloc", c->aligned_alloc},
-           {"memalign", c->memalign},
-           {"reallocarray", c->reallocarray},
-           {"mutex_lock", c->mutex_lock},
-           {"mutex_trylock", c->mutex_trylock},
-           {"mutex_unlock", c->mutex_unlock},
-           {"cond_wait", c->cond_wait},
-           {"cond_signal", c->cond_signal},
-           {"rwlock", c->rwlock},
-           {"sem_wait", c->sem_wait},
-           {"sem_post", c->sem_post},
-           {"sleep", c->sleep},
-           {"stdio", c->stdio},
-           {"write", c->write}};
+  } k[]       = {{"malloc", c->malloc},
+                 {"calloc", c->calloc},
+                 {"realloc", c->realloc},
+                 {"free", c->free},
+                 {"posix_memalign", c->posix_memalign},
+                 {"aligned_alloc", c->aligned_alloc},
+                 {"memalign", c->memalign},
+                 {"reallocarray", c->reallocarray},
+                 {"mutex_lock", c->mutex_lock},
+                 {"mutex_trylock", c->mutex_trylock},
+                 {"mutex_unlock", c->mutex_unlock},
+                 {"cond_wait", c->cond_wait},
+                 {"cond_signal", c->cond_signal},
+                 {"rwlock", c->rwlock},
+                 {"sem_wait", c->sem_wait},
+                 {"sem_post", c->sem_post},
+                 {"sleep", c->sleep},
+                 {"stdio", c->stdio},
+                 {"write", c->write}};
   size_t used = 0;
   buf[0]      = '\0';
   for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); ++i) {
-    const int w = snprintf(buf + used, size - used, "%s%s %llu", i ? ", " : "",
-                           k[i].name, (unsigned long long)k[i].n);
+    const int w = snprintf(buf + used,
+                           size - used,
+                           "%s%s %llu",
+                           i ? ", " : "",
+                           k[i].name,
+                           (unsigned long long)k[i].n);
     if (w < 0 || (size_t)w >= size - used) {
       break;
     }
@@ -644,18 +688,21 @@ int
 main(int argc, char** argv)
 {
   const int commits = argc > 1 ? atoi(argv[1]) : 500;
-  CHECK_MSG(commits >= 3 && commits <= MAX_COMMITS, "commits %d out of 3..%d",
-            commits, MAX_COMMITS);
+  CHECK_MSG(commits >= 3 && commits <= MAX_COMMITS,
+            "commits %d out of 3..%d",
+            commits,
+            MAX_COMMITS);
   const bool rt_ok = hp_rt_available();
   if (rt_ok) {
-    CHECK_MSG(!hp_rt_check_linkage(), "rtcheck linkage: %s (link with -rdynamic)",
+    CHECK_MSG(!hp_rt_check_linkage(),
+              "rtcheck linkage: %s (link with -rdynamic)",
               hp_rt_check_linkage());
   }
   /* The counters count in this process: a malloc and free under the flag. */
   uint64_t rt_self = 0;
   if (rt_ok) {
     hp_rt_reset();
-    const bool was = hp_rt_set_active(true);
+    const bool was   = hp_rt_set_active(true);
     void* volatile p = malloc(16);
     free(p);
     hp_rt_set_active(was);
@@ -670,7 +717,8 @@ main(int argc, char** argv)
   for (size_t u = 0; u < N_SETUPS; ++u) {
     for (size_t c = 0; c < N_CHAINS; ++c) {
       stats_init(&stats[u][c]);
-      run_chain(&setups[u], &chains[c], commits, 1000u + u * 10u + c, &stats[u][c]);
+      run_chain(
+        &setups[u], &chains[c], commits, 1000u + u * 10u + c, &stats[u][c]);
     }
   }
   const int  cont_commits = commits < 200 ? commits : 200;
@@ -683,19 +731,22 @@ main(int argc, char** argv)
   printf("# seed success metrics through the plugin in the lilv test host, "
          "48 kHz, %d commits per chain and set-up, seed prime ops, "
          "crossfade %.0f ms (port default)\n",
-         commits, CROSSFADE_MS);
+         commits,
+         CROSSFADE_MS);
   printf("# paced: after each block that carries a commit the bench calls "
          "hp_host_wait_worker(host, 2000); this models a real-time host, where "
          "a block (1.3 to 21 ms at 64..1024 frames) lasts longer than a prime. "
          "no wait: run() is called back to back and races the worker thread "
          "(pure throughput).\n");
   printf("\n");
-  printf("| set-up | chain | commits | swaps | silent blocks | silent 256-frame "
-         "windows | prime ms p50 / p90 / p99 / max | first audio, blocks p50 / "
-         "p99 / max | frames from commit to swap max | warm-up RMS min..max | "
-         "RMS ratio after swap, worst | step ratio at swap, worst | forbidden "
-         "calls in run() | wall s |\n");
-  printf("|---|---|---:|---:|---:|---:|---|---|---:|---|---:|---:|---:|---:|\n");
+  printf(
+    "| set-up | chain | commits | swaps | silent blocks | silent 256-frame "
+    "windows | prime ms p50 / p90 / p99 / max | first audio, blocks p50 / "
+    "p99 / max | frames from commit to swap max | warm-up RMS min..max | "
+    "RMS ratio after swap, worst | step ratio at swap, worst | forbidden "
+    "calls in run() | wall s |\n");
+  printf(
+    "|---|---|---:|---:|---:|---:|---|---|---:|---|---:|---:|---:|---:|\n");
   int failures = 0;
   for (size_t u = 0; u < N_SETUPS; ++u) {
     for (size_t c = 0; c < N_CHAINS; ++c) {
@@ -709,29 +760,45 @@ main(int argc, char** argv)
       } else {
         snprintf(rt, sizeof(rt), "n/a");
       }
-      printf("| %s | %s | %llu | %llu | %llu of %llu | %llu | %s | %.0f / %.0f / "
-             "%.0f | %.0f | %.4f..%.4f | %.4f | %.3f | %s | %.1f |\n",
-             setups[u].name, chains[c].name, (unsigned long long)s->commits,
-             (unsigned long long)s->swaps, (unsigned long long)s->silent_blocks,
-             (unsigned long long)s->blocks_checked,
-             (unsigned long long)s->silent_windows, prime,
-             pct(s->latency_blocks.v, s->latency_blocks.n, 0.5),
-             pct(s->latency_blocks.v, s->latency_blocks.n, 0.99),
-             max_of(&s->latency_blocks), max_of(&s->latency_frames),
-             min_of(&s->warmup_rms), max_of(&s->warmup_rms), max_of(&s->rms_ratio),
-             max_of(&s->step_ratio), rt, s->wall_s);
+      printf(
+        "| %s | %s | %llu | %llu | %llu of %llu | %llu | %s | %.0f / %.0f / "
+        "%.0f | %.0f | %.4f..%.4f | %.4f | %.3f | %s | %.1f |\n",
+        setups[u].name,
+        chains[c].name,
+        (unsigned long long)s->commits,
+        (unsigned long long)s->swaps,
+        (unsigned long long)s->silent_blocks,
+        (unsigned long long)s->blocks_checked,
+        (unsigned long long)s->silent_windows,
+        prime,
+        pct(s->latency_blocks.v, s->latency_blocks.n, 0.5),
+        pct(s->latency_blocks.v, s->latency_blocks.n, 0.99),
+        max_of(&s->latency_blocks),
+        max_of(&s->latency_frames),
+        min_of(&s->warmup_rms),
+        max_of(&s->warmup_rms),
+        max_of(&s->rms_ratio),
+        max_of(&s->step_ratio),
+        rt,
+        s->wall_s);
     }
   }
   printf("\n");
-  printf("| chain (threaded, random blocks, crossfade 0) | swaps compared with a "
-         "never-swapping reference | sample-identical (<= 1e-6) | largest "
-         "difference | control: oscillator renamed, fresh state (%d commits), "
-         "difference min..max |\n", N_CONTROL);
+  printf(
+    "| chain (threaded, random blocks, crossfade 0) | swaps compared with a "
+    "never-swapping reference | sample-identical (<= 1e-6) | largest "
+    "difference | control: oscillator renamed, fresh state (%d commits), "
+    "difference min..max |\n",
+    N_CONTROL);
   printf("|---|---:|---:|---:|---:|\n");
   for (size_t c = 0; c < 3; ++c) {
-    printf("| %s | %d | %d | %.2e | %.4f..%.4f |\n", chains[c].name,
-           cont[c].compared, cont[c].continuous, cont[c].max_diff,
-           cont[c].control_min, cont[c].control_max);
+    printf("| %s | %d | %d | %.2e | %.4f..%.4f |\n",
+           chains[c].name,
+           cont[c].compared,
+           cont[c].continuous,
+           cont[c].max_diff,
+           cont[c].control_min,
+           cont[c].control_max);
   }
   printf("\n");
 
@@ -763,8 +830,8 @@ main(int argc, char** argv)
       off += s->off_frame;
       in_block += s->in_commit_block;
       off_grid += s->off_grid;
-      longest = s->longest_quiet > longest ? s->longest_quiet : longest;
-      lat_max = fmax(lat_max, max_of(&s->latency_blocks));
+      longest   = s->longest_quiet > longest ? s->longest_quiet : longest;
+      lat_max   = fmax(lat_max, max_of(&s->latency_blocks));
       prime_max = fmax(prime_max, max_of(&s->prime_ms));
       if (s->errors && !first_error) {
         first_error = s->first_error;
@@ -776,40 +843,55 @@ main(int argc, char** argv)
       }
     }
     sort_samples(&us);
-    printf("# %s: %llu commits, %llu swaps, %llu never swapped, %llu errors%s%s; "
-           "%llu silent blocks of %llu and %llu silent 256-frame windows in %.1f s "
-           "of audio after the first swap (longest quiet stretch %llu frames; "
-           "target 0); first audio at most %.0f blocks after the commit's block",
-           setups[u].name, (unsigned long long)commits_sent,
-           (unsigned long long)swaps, (unsigned long long)no_swap,
-           (unsigned long long)errors, first_error ? ": " : "",
-           first_error ? first_error : "", (unsigned long long)silent,
-           (unsigned long long)blocks, (unsigned long long)windows,
-           (double)frames / RATE, (unsigned long long)longest, lat_max);
+    printf(
+      "# %s: %llu commits, %llu swaps, %llu never swapped, %llu errors%s%s; "
+      "%llu silent blocks of %llu and %llu silent 256-frame windows in %.1f s "
+      "of audio after the first swap (longest quiet stretch %llu frames; "
+      "target 0); first audio at most %.0f blocks after the commit's block",
+      setups[u].name,
+      (unsigned long long)commits_sent,
+      (unsigned long long)swaps,
+      (unsigned long long)no_swap,
+      (unsigned long long)errors,
+      first_error ? ": " : "",
+      first_error ? first_error : "",
+      (unsigned long long)silent,
+      (unsigned long long)blocks,
+      (unsigned long long)windows,
+      (double)frames / RATE,
+      (unsigned long long)longest,
+      lat_max);
     if (setups[u].mode == HP_WORKER_SYNC) {
       printf(", %llu swaps off the commit's frame (target 0: sample-accurate)",
              (unsigned long long)off);
     } else {
-      printf(", %llu swaps at the commit's own frame (the worker finished "
-             "before schedule_work() returned), %llu at a later block's first "
-             "frame, %llu elsewhere (target 0); wall time from the "
-             "commit block's run() to the swap's: p50 %.0f, p99 %.0f, max %.0f us",
-             (unsigned long long)in_block, (unsigned long long)(swaps - in_block - off_grid),
-             (unsigned long long)off_grid, pct(us.v, us.n, 0.5), pct(us.v, us.n, 0.99),
-             us.n ? us.v[us.n - 1] : (double)NAN);
+      printf(
+        ", %llu swaps at the commit's own frame (the worker finished "
+        "before schedule_work() returned), %llu at a later block's first "
+        "frame, %llu elsewhere (target 0); wall time from the "
+        "commit block's run() to the swap's: p50 %.0f, p99 %.0f, max %.0f us",
+        (unsigned long long)in_block,
+        (unsigned long long)(swaps - in_block - off_grid),
+        (unsigned long long)off_grid,
+        pct(us.v, us.n, 0.5),
+        pct(us.v, us.n, 0.99),
+        us.n ? us.v[us.n - 1] : (double)NAN);
     }
     printf("; slowest prime %.3f ms (seed target < 50 ms)\n", prime_max);
     if (rt_ok) {
       char kinds[600];
       rt_kinds(kinds, sizeof(kinds), &rt);
-      printf("# %s: %llu forbidden calls in run() (%s)\n", setups[u].name,
-             (unsigned long long)rt.total, kinds);
+      printf("# %s: %llu forbidden calls in run() (%s)\n",
+             setups[u].name,
+             (unsigned long long)rt.total,
+             kinds);
       if (rt.total) {
         hp_rt_print(stdout, &rt);
       }
     }
     free(us.v);
-    failures += silent || windows || no_swap || errors || off_grid || (rt_ok && rt.total) ||
+    failures += silent || windows || no_swap || errors || off_grid ||
+                (rt_ok && rt.total) ||
                 (setups[u].mode == HP_WORKER_SYNC && (off || lat_max > 0.0));
   }
   if (!rt_ok) {
@@ -823,31 +905,44 @@ main(int argc, char** argv)
   }
   printf("# RMS ratio floor: a perfectly steady 440 Hz sine in the same "
          "%u-frame windows reads up to %.4f (windows are not whole periods)\n",
-         RMS_WINDOW, sine_rms_floor());
+         RMS_WINDOW,
+         sine_rms_floor());
   for (size_t c = 0; c < N_CHAINS; ++c) {
     Samples all;
     all.v = (double*)calloc(MAX_COMMITS * N_SETUPS, sizeof(double));
     all.n = 0;
     CHECK(all.v);
     for (size_t u = 0; u < N_SETUPS; ++u) {
-      memcpy(all.v + all.n, stats[u][c].prime_ms.v, stats[u][c].prime_ms.n * sizeof(double));
+      memcpy(all.v + all.n,
+             stats[u][c].prime_ms.v,
+             stats[u][c].prime_ms.n * sizeof(double));
       all.n += stats[u][c].prime_ms.n;
     }
     sort_samples(&all);
     printf("# prime time, %s, all set-ups (%zu primes): p50 %.3f, p90 %.3f, "
            "p99 %.3f, max %.3f ms (seed < 50 ms%s)\n",
-           chains[c].name, all.n, pct(all.v, all.n, 0.5), pct(all.v, all.n, 0.9),
-           pct(all.v, all.n, 0.99), all.n ? all.v[all.n - 1] : (double)NAN,
-           c == 2 ? "; DESIGN.md section 5: < 0.2 ms" : "");
+           chains[c].name,
+           all.n,
+           pct(all.v, all.n, 0.5),
+           pct(all.v, all.n, 0.9),
+           pct(all.v, all.n, 0.99),
+           all.n ? all.v[all.n - 1] : (double)NAN,
+           c == 2 ? "; target < 0.2 ms" : "");
     free(all.v);
   }
   for (size_t c = 0; c < 3; ++c) {
-    printf("# module state across swaps, %s: %d of %d re-commits play on "
-           "sample-identical to an instance that never swapped (largest "
-           "difference %.2e); an oscillator renamed in %d commits (fresh state) "
-           "differs by %.4f..%.4f\n",
-           chains[c].name, cont[c].continuous, cont[c].compared, cont[c].max_diff,
-           N_CONTROL, cont[c].control_min, cont[c].control_max);
+    printf(
+      "# module state across swaps, %s: %d of %d re-commits play on "
+      "sample-identical to an instance that never swapped (largest "
+      "difference %.2e); an oscillator renamed in %d commits (fresh state) "
+      "differs by %.4f..%.4f\n",
+      chains[c].name,
+      cont[c].continuous,
+      cont[c].compared,
+      cont[c].max_diff,
+      N_CONTROL,
+      cont[c].control_min,
+      cont[c].control_max);
     failures += cont[c].continuous != cont[c].compared;
   }
   printf("# bench wall time %.1f s\n", elapsed);

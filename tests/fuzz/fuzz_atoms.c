@@ -17,8 +17,8 @@
 */
 
 #include "atoms.h"
+#include "engine.h"
 #include "fuzz_common.h"
-#include "hotpatch.h"
 #include "uris.h"
 
 #include <stddef.h>
@@ -56,16 +56,17 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
   }
   const uint32_t head = (uint32_t)data[0] | (uint32_t)data[1] << 8u |
                         (uint32_t)data[2] << 16u | (uint32_t)data[3] << 24u;
-  const size_t n_props = size - 4u;
+  const size_t n_props    = size - 4u;
   const bool   short_size = head & 0x80000000u;
-  const size_t atom_size  = short_size ? n_props
-                                       : sizeof(LV2_Atom_Object_Body) + n_props;
+  const size_t atom_size =
+    short_size ? n_props : sizeof(LV2_Atom_Object_Body) + n_props;
 
   /* Exactly as large as the object says (ASan sees any overread), but
      never less than the header the decoder may read. */
-  const size_t body  = atom_size > sizeof(LV2_Atom_Object_Body)
-                         ? atom_size : sizeof(LV2_Atom_Object_Body);
-  LV2_Atom_Object* obj = (LV2_Atom_Object*)malloc(sizeof(LV2_Atom) + body);
+  const size_t     body = atom_size > sizeof(LV2_Atom_Object_Body)
+                            ? atom_size
+                            : sizeof(LV2_Atom_Object_Body);
+  LV2_Atom_Object* obj  = (LV2_Atom_Object*)malloc(sizeof(LV2_Atom) + body);
   if (!obj) {
     return 0;
   }
@@ -80,7 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
   uint32_t n_ops = 0;
   int32_t  seq   = HP_NO_SEQ;
   HpError  err;
-  err.message[0] = '\0';
+  err.message[0]    = '\0';
   const HpStatus st = hp_atom_decode(&uris, obj, ops, &n_ops, &seq, &err);
   free(obj);
 

@@ -9,7 +9,7 @@
 #ifndef HP_FUZZ_COMMON_H
 #define HP_FUZZ_COMMON_H
 
-#include "hotpatch.h"
+#include "engine.h"
 #include "uris.h"
 
 #include <lv2/urid/urid.h>
@@ -43,7 +43,7 @@ fz_map_uri(LV2_URID_Map_Handle handle, const char* uri)
   if (m->n == FZ_MAX_URIS) {
     return 0;
   }
-  const size_t len = strlen(uri) + 1u;
+  const size_t len  = strlen(uri) + 1u;
   char* const  copy = (char*)malloc(len);
   if (!copy) {
     return 0;
@@ -61,12 +61,20 @@ fz_map_uri(LV2_URID_Map_Handle handle, const char* uri)
 static inline void
 fz_message_types(const HpURIs* const u, LV2_URID types[FZ_N_TYPES])
 {
-  const LV2_URID t[FZ_N_TYPES] = {
-    u->hp_Create, u->hp_Delete, u->hp_Connect,  u->hp_Disconnect,
-    u->hp_Set,    u->hp_Gate,   u->hp_Commit,   u->hp_Abort,
-    u->hp_Clear,  u->hp_Macro,  u->patch_Get,   u->patch_Set,
-    u->hp_Primed, /* not a message */
-    u->time_Position};
+  const LV2_URID t[FZ_N_TYPES] = {u->hp_Create,
+                                  u->hp_Delete,
+                                  u->hp_Connect,
+                                  u->hp_Disconnect,
+                                  u->hp_Set,
+                                  u->hp_Gate,
+                                  u->hp_Commit,
+                                  u->hp_Abort,
+                                  u->hp_Clear,
+                                  u->hp_Macro,
+                                  u->patch_Get,
+                                  u->patch_Set,
+                                  u->hp_Primed, /* not a message */
+                                  u->time_Position};
   memcpy(types, t, sizeof(t));
 }
 
@@ -97,7 +105,10 @@ fz_check_finite(const float* const l, const float* const r, const uint32_t n)
 {
   for (uint32_t i = 0; i < n; ++i) {
     if (!isfinite(l[i]) || !isfinite(r[i])) {
-      fprintf(stderr, "fuzz: output frame %u is %g, %g\n", i, (double)l[i],
+      fprintf(stderr,
+              "fuzz: output frame %u is %g, %g\n",
+              i,
+              (double)l[i],
               (double)r[i]);
       fz_fail("non-finite audio output");
     }
@@ -149,8 +160,8 @@ static const char* const fz_base_patch =
 
 typedef struct {
   HpEngine* engine;
-  char      dir[64];      /* patch files hp:patchFile may name: fz_make_files */
-  uint32_t  primed;       /* generation of the last hp:Primed seen */
+  char      dir[64]; /* patch files hp:patchFile may name: fz_make_files */
+  uint32_t  primed;  /* generation of the last hp:Primed seen */
   float     l[FZ_BLOCK];
   float     r[FZ_BLOCK];
 } FzEngine;
@@ -219,9 +230,12 @@ fz_make_files(FzEngine* const f)
     "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:activeScene 0 ;\n"
     "  hp:scenes ( [ a hp:Scene ; hp:ops (\n"
     "    [ a hp:Create ; hp:module \"osc1\" ; hp:type \"sine\" ]\n"
-    "    [ a hp:Set ; hp:module \"osc1\" ; hp:param \"freq\" ; hp:value 220.0 ] ) ]\n"
-    "  [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"n\" ; hp:type \"noise\" ] ) ] ) .\n";
-  static const char* const bad = "@prefix hp: <urn:hotpatch:ns#> .\n<> a hp:PatchBank ;\n";
+    "    [ a hp:Set ; hp:module \"osc1\" ; hp:param \"freq\" ; hp:value 220.0 "
+    "] ) ]\n"
+    "  [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"n\" ; hp:type "
+    "\"noise\" ] ) ] ) .\n";
+  static const char* const bad =
+    "@prefix hp: <urn:hotpatch:ns#> .\n<> a hp:PatchBank ;\n";
   const char* const texts[] = {good, bad};
   const char* const names[] = {"good.ttl", "bad.ttl"};
   for (int i = 0; i < 2; ++i) {
@@ -247,12 +261,12 @@ fz_tame(const FzEngine* const f, HpOp* const op)
 {
   if (op->type == HP_OP_LOAD_FILE && op->file.text[0] == '/') {
     static const char* const names[] = {"good.ttl", "bad.ttl", "missing.ttl"};
-    uint32_t hash = 0;
+    uint32_t                 hash    = 0;
     for (const char* c = op->file.text; *c; ++c) {
       hash = hash * 31u + (unsigned char)*c;
     }
-    snprintf(op->file.text, sizeof(op->file.text), "%s/%s", f->dir,
-             names[hash % 3u]);
+    snprintf(
+      op->file.text, sizeof(op->file.text), "%s/%s", f->dir, names[hash % 3u]);
   }
   if (op->type == HP_OP_COMMIT) {
     if (op->commit.warmup > 16 && op->commit.warmup <= 1024) {

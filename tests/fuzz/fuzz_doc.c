@@ -9,9 +9,9 @@
   checked except on inputs where sord itself leaks (fuzz_sord.h).
 */
 
+#include "engine.h"
 #include "fuzz_common.h"
 #include "fuzz_sord.h"
-#include "hotpatch.h"
 #include "patchdoc.h"
 
 #include <stddef.h>
@@ -36,10 +36,14 @@ report_difference(const char* const a, const char* const b)
     }
     ++i;
   }
-  fprintf(stderr, "fuzz: the documents differ at line %u:\n  first:  %.*s\n"
-                  "  second: %.*s\n",
-          line, (int)strcspn(a + bol, "\n"), a + bol,
-          (int)strcspn(b + bol, "\n"), b + bol);
+  fprintf(stderr,
+          "fuzz: the documents differ at line %u:\n  first:  %.*s\n"
+          "  second: %.*s\n",
+          line,
+          (int)strcspn(a + bol, "\n"),
+          a + bol,
+          (int)strcspn(b + bol, "\n"),
+          b + bol);
 }
 
 int
@@ -53,13 +57,13 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
     return 0;
   }
 
-  HpBank* const bank = hp_bank_new();
+  HpBank* const bank  = hp_bank_new();
   HpBank* const again = hp_bank_new();
   if (!bank || !again) {
     fz_fail("hp_bank_new failed");
   }
   HpError err;
-  err.message[0] = '\0';
+  err.message[0]        = '\0';
   const bool sord_leaks = fz_sord_leaks(text);
   if (sord_leaks) {
     __lsan_disable();
@@ -79,8 +83,10 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
       fz_fail("hp_doc_write failed on a bank hp_doc_read made");
     }
     if (hp_doc_read(first, NULL, again, &err)) {
-      fprintf(stderr, "fuzz: %s\n--- the written document:\n%s---\n",
-              err.message, first);
+      fprintf(stderr,
+              "fuzz: %s\n--- the written document:\n%s---\n",
+              err.message,
+              first);
       fz_fail("round trip: hp_doc_read refuses what hp_doc_write wrote");
     }
     char* const second = hp_doc_write(again);

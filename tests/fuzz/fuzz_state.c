@@ -88,8 +88,9 @@ respond(LV2_Worker_Respond_Handle handle, uint32_t size, const void* data)
 }
 
 static LV2_Worker_Status
-schedule_work(LV2_Worker_Schedule_Handle handle, uint32_t size,
-              const void* data)
+schedule_work(LV2_Worker_Schedule_Handle handle,
+              uint32_t                   size,
+              const void*                data)
 {
   Worker* w = (Worker*)handle;
   return w->worker->work(w->instance, respond, NULL, size, data);
@@ -97,11 +98,13 @@ schedule_work(LV2_Worker_Schedule_Handle handle, uint32_t size,
 
 static LV2_Worker_Schedule schedule = {&worker, schedule_work};
 
-static const LV2_Feature map_feature      = {LV2_URID__map, &map};
-static const LV2_Feature log_feature_f    = {LV2_LOG__log, &log_feature};
-static const LV2_Feature schedule_feature = {LV2_WORKER__schedule, &schedule};
-static const LV2_Feature* const features[] = {&map_feature, &log_feature_f,
-                                              &schedule_feature, NULL};
+static const LV2_Feature map_feature       = {LV2_URID__map, &map};
+static const LV2_Feature log_feature_f     = {LV2_LOG__log, &log_feature};
+static const LV2_Feature schedule_feature  = {LV2_WORKER__schedule, &schedule};
+static const LV2_Feature* const features[] = {&map_feature,
+                                              &log_feature_f,
+                                              &schedule_feature,
+                                              NULL};
 
 /* What retrieve() hands over for this input. */
 typedef struct {
@@ -115,8 +118,11 @@ typedef struct {
 static const char missing_file[] = "/nonexistent/hotpatch-fuzz/patch.ttl";
 
 static const void*
-retrieve(LV2_State_Handle handle, uint32_t key, size_t* size, uint32_t* type,
-         uint32_t* flags)
+retrieve(LV2_State_Handle handle,
+         uint32_t         key,
+         size_t*          size,
+         uint32_t*        type,
+         uint32_t*        flags)
 {
   const Stored* s = (const Stored*)handle;
   *flags          = LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE;
@@ -191,8 +197,8 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
   /* Ports: an empty control sequence, an empty notify buffer, controls at
      their defaults (ttl/hotpatch.ttl). */
   memset(&ports, 0, sizeof(ports));
-  ports.control.atom.type = uris.atom_Sequence;
-  ports.control.atom.size = sizeof(LV2_Atom_Sequence_Body);
+  ports.control.atom.type           = uris.atom_Sequence;
+  ports.control.atom.size           = sizeof(LV2_Atom_Sequence_Body);
   ports.controls[HP_PORT_GAIN]      = 0.0f;
   ports.controls[HP_PORT_CROSSFADE] = 20.0f;
   ports.controls[HP_PORT_SCENE]     = 0.0f;
@@ -202,11 +208,20 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
   for (uint32_t p = 0; p < HP_N_PORTS; ++p) {
     void* buf = &ports.controls[p];
     switch ((HpPortIndex)p) {
-    case HP_PORT_CONTROL: buf = &ports.control; break;
-    case HP_PORT_NOTIFY: buf = &ports.notify; break;
-    case HP_PORT_OUT_L: buf = ports.out_l; break;
-    case HP_PORT_OUT_R: buf = ports.out_r; break;
-    default: break;
+    case HP_PORT_CONTROL:
+      buf = &ports.control;
+      break;
+    case HP_PORT_NOTIFY:
+      buf = &ports.notify;
+      break;
+    case HP_PORT_OUT_L:
+      buf = ports.out_l;
+      break;
+    case HP_PORT_OUT_R:
+      buf = ports.out_r;
+      break;
+    default:
+      break;
     }
     desc->connect_port(instance, p, buf);
   }
@@ -223,11 +238,14 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
   value[n] = '\0';
   Stored s = {value, n, uris.atom_String, false, 0};
   switch (mode & 3u) {
-  case 0: break;
-  case 1: s.bank_size = n + 1u; break;
+  case 0:
+    break;
+  case 1:
+    s.bank_size = n + 1u;
+    break;
   case 2: {
-    const uint32_t wrong[4] = {uris.atom_Path, map.map(map.handle, LV2_ATOM__Chunk),
-                               0, 0};
+    const uint32_t wrong[4] = {
+      uris.atom_Path, map.map(map.handle, LV2_ATOM__Chunk), 0, 0};
     s.bank_type = wrong[(mode >> 2u) & 3u];
     s.bank_size = n + 1u;
     if (((mode >> 2u) & 3u) == 3u) {
@@ -242,9 +260,9 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
     break;
   }
 
-  n_logged              = 0;
-  const bool sord_leaks = s.bank && s.bank_type == uris.atom_String &&
-                          fz_sord_leaks(value);
+  n_logged = 0;
+  const bool sord_leaks =
+    s.bank && s.bank_type == uris.atom_String && fz_sord_leaks(value);
   if (sord_leaks) {
     __lsan_disable();
   }

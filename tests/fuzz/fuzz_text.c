@@ -8,8 +8,8 @@
   patch and of hp-preset.  The output must stay finite.
 */
 
+#include "engine.h"
 #include "fuzz_common.h"
-#include "hotpatch.h"
 #include "ops.h"
 
 #include <stddef.h>

@@ -42,7 +42,7 @@ static void
 finish(const char* const name, LV2_Atom_Forge_Frame* const frame)
 {
   lv2_atom_forge_pop(&forge, frame);
-  const LV2_Atom_Object* obj = (const LV2_Atom_Object*)buf;
+  const LV2_Atom_Object* obj   = (const LV2_Atom_Object*)buf;
   uint32_t               index = 0;
   while (index < FZ_N_TYPES && types[index] != obj->body.otype) {
     ++index;
@@ -81,8 +81,10 @@ key_int(const LV2_URID key, const int32_t value)
 }
 
 static void
-prime(const char* const op, const char* const module, const char* const param,
-      const float value)
+prime(const char* const op,
+      const char* const module,
+      const char* const param,
+      const float       value)
 {
   LV2_Atom_Forge_Frame t;
   lv2_atom_forge_tuple(&forge, &t);

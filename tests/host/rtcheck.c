@@ -88,12 +88,25 @@ typedef enum {
   RT_N_COUNTERS
 } RtCounter;
 
-static const char* const counter_names[RT_N_COUNTERS] = {
-  "malloc",         "calloc",        "realloc",      "free",
-  "posix_memalign", "aligned_alloc", "memalign",     "reallocarray",
-  "mutex_lock",     "mutex_trylock", "mutex_unlock", "cond_wait",
-  "cond_signal",    "rwlock",        "sem_wait",     "sem_post",
-  "sleep",          "stdio",         "write"};
+static const char* const counter_names[RT_N_COUNTERS] = {"malloc",
+                                                         "calloc",
+                                                         "realloc",
+                                                         "free",
+                                                         "posix_memalign",
+                                                         "aligned_alloc",
+                                                         "memalign",
+                                                         "reallocarray",
+                                                         "mutex_lock",
+                                                         "mutex_trylock",
+                                                         "mutex_unlock",
+                                                         "cond_wait",
+                                                         "cond_signal",
+                                                         "rwlock",
+                                                         "sem_wait",
+                                                         "sem_post",
+                                                         "sleep",
+                                                         "stdio",
+                                                         "write"};
 
 #define RT_N_OFFENDERS 8u
 
@@ -151,14 +164,28 @@ hp_rt_counts(HpRtCounts* const c)
 void
 hp_rt_print(FILE* const stream, const HpRtCounts* const c)
 {
-  const uint64_t n[RT_N_COUNTERS] = {
-    c->malloc,        c->calloc,      c->realloc,       c->free,
-    c->posix_memalign, c->aligned_alloc, c->memalign,  c->reallocarray,
-    c->mutex_lock,    c->mutex_trylock, c->mutex_unlock, c->cond_wait,
-    c->cond_signal,   c->rwlock,      c->sem_wait,      c->sem_post,
-    c->sleep,         c->stdio,       c->write};
+  const uint64_t n[RT_N_COUNTERS] = {c->malloc,
+                                     c->calloc,
+                                     c->realloc,
+                                     c->free,
+                                     c->posix_memalign,
+                                     c->aligned_alloc,
+                                     c->memalign,
+                                     c->reallocarray,
+                                     c->mutex_lock,
+                                     c->mutex_trylock,
+                                     c->mutex_unlock,
+                                     c->cond_wait,
+                                     c->cond_signal,
+                                     c->rwlock,
+                                     c->sem_wait,
+                                     c->sem_post,
+                                     c->sleep,
+                                     c->stdio,
+                                     c->write};
 
-  fprintf(stream, "# rtcheck: %llu calls in real-time code",
+  fprintf(stream,
+          "# rtcheck: %llu calls in real-time code",
           (unsigned long long)c->total);
   for (unsigned i = 0u; i < RT_N_COUNTERS; ++i) {
     if (n[i]) {
@@ -176,12 +203,18 @@ hp_rt_print(FILE* const stream, const HpRtCounts* const c)
       const char* const file  = strrchr(info.dli_fname, '/');
       const uintptr_t   where = (uintptr_t)o->caller;
       if (info.dli_sname && info.dli_saddr) {
-        fprintf(stream, "# rtcheck: %s() called from %s (%s+0x%lx)\n",
-                func, file ? file + 1 : info.dli_fname, info.dli_sname,
+        fprintf(stream,
+                "# rtcheck: %s() called from %s (%s+0x%lx)\n",
+                func,
+                file ? file + 1 : info.dli_fname,
+                info.dli_sname,
                 (unsigned long)(where - (uintptr_t)info.dli_saddr));
       } else { // a hidden symbol: give the offset for addr2line
-        fprintf(stream, "# rtcheck: %s() called from %s (+0x%lx)\n",
-                func, file ? file + 1 : info.dli_fname, (unsigned long)(where - (uintptr_t)info.dli_fbase));
+        fprintf(stream,
+                "# rtcheck: %s() called from %s (+0x%lx)\n",
+                func,
+                file ? file + 1 : info.dli_fname,
+                (unsigned long)(where - (uintptr_t)info.dli_fbase));
       }
     } else {
       fprintf(stream, "# rtcheck: %s() called from %p\n", func, o->caller);
@@ -532,7 +565,7 @@ pthread_mutex_trylock(pthread_mutex_t* mutex)
 }
 
 HP_RT_EXPORT int
-pthread_mutex_timedlock(pthread_mutex_t*                mutex,
+pthread_mutex_timedlock(pthread_mutex_t* mutex,
                         const struct timespec* restrict abstime)
 {
   RT_ENTER(RT_MUTEX_LOCK, "pthread_mutex_timedlock");
@@ -551,7 +584,8 @@ pthread_mutex_unlock(pthread_mutex_t* mutex)
 }
 
 HP_RT_EXPORT int
-pthread_cond_wait(pthread_cond_t* restrict cond, pthread_mutex_t* restrict mutex)
+pthread_cond_wait(pthread_cond_t* restrict cond,
+                  pthread_mutex_t* restrict mutex)
 {
   RT_ENTER(RT_COND_WAIT, "pthread_cond_wait");
   const int r = REAL(R_COND_WAIT, CondWaitFunc)(cond, mutex);
@@ -560,8 +594,8 @@ pthread_cond_wait(pthread_cond_t* restrict cond, pthread_mutex_t* restrict mutex
 }
 
 HP_RT_EXPORT int
-pthread_cond_timedwait(pthread_cond_t* restrict        cond,
-                       pthread_mutex_t* restrict       mutex,
+pthread_cond_timedwait(pthread_cond_t* restrict cond,
+                       pthread_mutex_t* restrict mutex,
                        const struct timespec* restrict abstime)
 {
   RT_ENTER(RT_COND_WAIT, "pthread_cond_timedwait");
@@ -604,7 +638,7 @@ RWLOCK_HOOK(pthread_rwlock_trywrlock, R_RWLOCK_TRYWRLOCK)
 RWLOCK_HOOK(pthread_rwlock_unlock, R_RWLOCK_UNLOCK)
 
 HP_RT_EXPORT int
-pthread_rwlock_timedrdlock(pthread_rwlock_t* restrict       lock,
+pthread_rwlock_timedrdlock(pthread_rwlock_t* restrict lock,
                            const struct timespec* restrict abstime)
 {
   RT_ENTER(RT_RWLOCK, "pthread_rwlock_timedrdlock");
@@ -614,7 +648,7 @@ pthread_rwlock_timedrdlock(pthread_rwlock_t* restrict       lock,
 }
 
 HP_RT_EXPORT int
-pthread_rwlock_timedwrlock(pthread_rwlock_t* restrict       lock,
+pthread_rwlock_timedwrlock(pthread_rwlock_t* restrict lock,
                            const struct timespec* restrict abstime)
 {
   RT_ENTER(RT_RWLOCK, "pthread_rwlock_timedwrlock");
@@ -666,7 +700,8 @@ clock_nanosleep(clockid_t              clock,
                 struct timespec*       rem)
 {
   RT_ENTER(RT_SLEEP, "clock_nanosleep");
-  const int r = REAL(R_CLOCK_NANOSLEEP, ClockNanosleepFunc)(clock, flags, req, rem);
+  const int r =
+    REAL(R_CLOCK_NANOSLEEP, ClockNanosleepFunc)(clock, flags, req, rem);
   RT_LEAVE();
   return r;
 }
@@ -866,7 +901,10 @@ typedef struct {
   void (*hook)(void);
 } HookEntry;
 
-#  define HOOK(f) {#f, (void (*)(void))(f)}
+#  define HOOK(f)             \
+    {                         \
+#      f, (void (*)(void))(f) \
+    }
 
 const char*
 hp_rt_check_linkage(void)

@@ -48,7 +48,7 @@ typedef struct {
   uint64_t mutex_lock;    ///< pthread_mutex_lock, _timedlock
   uint64_t mutex_trylock; ///< pthread_mutex_trylock
   uint64_t mutex_unlock;
-  uint64_t cond_wait; ///< pthread_cond_wait, _timedwait
+  uint64_t cond_wait;   ///< pthread_cond_wait, _timedwait
   uint64_t cond_signal; ///< pthread_cond_signal, _broadcast
   uint64_t rwlock;      ///< any pthread_rwlock lock or unlock call
   uint64_t sem_wait;    ///< sem_wait, sem_timedwait
@@ -60,32 +60,25 @@ typedef struct {
 } HpRtCounts;
 
 /** False if the counters cannot work in this build or process. */
-bool
-hp_rt_available(void);
+bool hp_rt_available(void);
 
 /** Why hp_rt_available() is false ("" if it is true). */
-const char*
-hp_rt_unavailable_reason(void);
+const char* hp_rt_unavailable_reason(void);
 
 /** NULL if every interposed symbol is the one the dynamic linker hands to
     dlopen()ed code; else the name of the first that is not (link with
     -rdynamic). */
-const char*
-hp_rt_check_linkage(void);
+const char* hp_rt_check_linkage(void);
 
-bool
-hp_rt_is_active(void);
+bool hp_rt_is_active(void);
 
-void
-hp_rt_counts(HpRtCounts* counts);
+void hp_rt_counts(HpRtCounts* counts);
 
-void
-hp_rt_reset(void);
+void hp_rt_reset(void);
 
 /** Print the non-zero counts and the first offenders' callers (resolved
     with dladdr), each line starting with "# ". */
-void
-hp_rt_print(FILE* stream, const HpRtCounts* counts);
+void hp_rt_print(FILE* stream, const HpRtCounts* counts);
 
 #ifdef __cplusplus
 }

@@ -112,7 +112,7 @@
           3: settle_base does not move `base` to the graph run() took
              (the next build is made against a stale, freed graph);
           4: commit takes the earlier standby back before it builds (as
-             before issue 10): a failing commit cancels a good one;
+             before the build-first order): a failing commit cancels a good one;
           default 0: the code as it is.
   Safety: gcc -DSAFETY -DNOCLAIM pan.c; ./pan.  Liveness (p7): gcc pan.c;
   ./pan -a -f.

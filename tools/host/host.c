@@ -175,8 +175,8 @@ urimap_map(LV2_URID_Map_Handle handle, const char* uri)
     char* const copy = m->n < m->cap ? copy_string(uri, strlen(uri)) : NULL;
     if (copy) {
       m->uris[m->n] = copy;
-      memmove(m->sorted + pos + 1u, m->sorted + pos,
-              (m->n - pos) * sizeof(uint32_t));
+      memmove(
+        m->sorted + pos + 1u, m->sorted + pos, (m->n - pos) * sizeof(uint32_t));
       id             = ++m->n;
       m->sorted[pos] = id;
     }
@@ -264,8 +264,8 @@ ring_copy_out(const Ring* const ring, size_t pos, void* dst, uint32_t n)
 static bool
 ring_write(Ring* const ring, const uint32_t size, const void* const data)
 {
-  const size_t w    = atomic_load_explicit(&ring->written, memory_order_relaxed);
-  const size_t r    = atomic_load_explicit(&ring->read, memory_order_acquire);
+  const size_t w = atomic_load_explicit(&ring->written, memory_order_relaxed);
+  const size_t r = atomic_load_explicit(&ring->read, memory_order_acquire);
   const size_t space = ring->size - (w - r);
   if ((uint64_t)size + sizeof(uint32_t) > space) {
     return false;
@@ -297,7 +297,13 @@ ring_read(Ring* const ring, void* const buf, uint32_t* const size)
 
 /* The host */
 
-typedef enum { PORT_AUDIO, PORT_CONTROL, PORT_ATOM, PORT_CV, PORT_OTHER } PortType;
+typedef enum {
+  PORT_AUDIO,
+  PORT_CONTROL,
+  PORT_ATOM,
+  PORT_CV,
+  PORT_OTHER
+} PortType;
 
 typedef struct {
   uint32_t    index;
@@ -310,7 +316,7 @@ typedef struct {
      reads value: like jalv, its port values wait here for the next run. */
   _Atomic float pending;
   atomic_bool   pending_set;
-  uint32_t    capacity;
+  uint32_t      capacity;
 } Port;
 
 /** A queued input event: copied at submission, freed once delivered. */
@@ -357,7 +363,7 @@ struct HpHostImpl {
   char*        plugin_uri;
   char*        bundle;
   bool         verbose;
-  uint64_t     rng; ///< run
+  uint64_t     rng;         ///< run
   uint64_t     last_run_ns; ///< run: lilv_instance_run() alone
 
   // URIDs: map and unmap from any thread, under urimap.lock
@@ -402,8 +408,8 @@ struct HpHostImpl {
 
   // Worker
   const LV2_Worker_Interface* iface;
-  Ring            requests;        ///< run writes, worker reads
-  Ring            responses;       ///< worker writes, run reads
+  Ring                        requests;  ///< run writes, worker reads
+  Ring                        responses; ///< worker writes, run reads
   Ring            state_responses; ///< run (in restore()) writes, run reads
   uint8_t*        work_buf;        ///< worker only
   uint8_t*        response_buf;    ///< run only
@@ -415,7 +421,7 @@ struct HpHostImpl {
   atomic_uint     pending;   ///< scheduled, work() not yet returned: both
   pthread_mutex_t idle_lock; ///< with idle_cond: worker signals, run waits
   pthread_cond_t  idle_cond;
-  pthread_mutex_t work_lock; ///< held by worker around work(), run in restore
+  pthread_mutex_t work_lock;  ///< held by worker around work(), run in restore
   uint64_t        worker_rng; ///< worker only
   bool            restoring;  ///< run
 
@@ -451,8 +457,8 @@ struct HpHostImpl {
 
   LV2_Atom_Forge proto_forge;
   Sink           proto_sink;
-  HpOp           primes[HP_HOST_MAX_PRIMES]; ///< /patch/prime for the next commit
-  uint32_t       n_primes;
+  HpOp     primes[HP_HOST_MAX_PRIMES]; ///< /patch/prime for the next commit
+  uint32_t n_primes;
   LV2_Atom_Forge raw_forge;
   Sink           raw_sink;
 
@@ -668,15 +674,17 @@ static void
 call_work_response(HpHost* const host, const uint32_t size, const void* data)
 {
   const bool was = hp_rt_set_active(true);
-  host->iface->work_response(lilv_instance_get_handle(host->instance), size,
-                             data);
+  host->iface->work_response(
+    lilv_instance_get_handle(host->instance), size, data);
   hp_rt_set_active(was);
   atomic_fetch_add_explicit(&host->st_delivered, 1u, memory_order_relaxed);
 }
 
 // Worker thread: queue the response for the run thread
 static LV2_Worker_Status
-respond_threaded(LV2_Worker_Respond_Handle handle, uint32_t size, const void* data)
+respond_threaded(LV2_Worker_Respond_Handle handle,
+                 uint32_t                  size,
+                 const void*               data)
 {
   HpHost* const host = (HpHost*)handle;
   atomic_fetch_add_explicit(&host->st_respond_calls, 1u, memory_order_relaxed);
@@ -726,8 +734,8 @@ schedule_state(HpHost* const host, const uint32_t size, const void* const data)
 
   // restore() holds work_lock already, so work() cannot run elsewhere
   atomic_fetch_add_explicit(&host->st_work_calls, 1u, memory_order_relaxed);
-  return host->iface->work(lilv_instance_get_handle(host->instance),
-                           respond_state, host, size, data);
+  return host->iface->work(
+    lilv_instance_get_handle(host->instance), respond_state, host, size, data);
 }
 
 static LV2_Worker_Status
@@ -741,8 +749,8 @@ schedule_main(HpHost* const host, const uint32_t size, const void* const data)
 
   if (host->cfg.worker_mode == HP_WORKER_SYNC) {
     atomic_fetch_add_explicit(&host->st_work_calls, 1u, memory_order_relaxed);
-    host->iface->work(lilv_instance_get_handle(host->instance), respond_sync,
-                      host, size, data);
+    host->iface->work(
+      lilv_instance_get_handle(host->instance), respond_sync, host, size, data);
     return LV2_WORKER_SUCCESS;
   }
 
@@ -757,7 +765,9 @@ schedule_main(HpHost* const host, const uint32_t size, const void* const data)
 }
 
 static LV2_Worker_Status
-schedule_work(LV2_Worker_Schedule_Handle handle, uint32_t size, const void* data)
+schedule_work(LV2_Worker_Schedule_Handle handle,
+              uint32_t                   size,
+              const void*                data)
 {
   HpHost* const host = (HpHost*)handle;
 
@@ -820,7 +830,9 @@ worker_main(void* const arg)
     pthread_mutex_lock(&host->work_lock);
     atomic_fetch_add_explicit(&host->st_work_calls, 1u, memory_order_relaxed);
     host->iface->work(lilv_instance_get_handle(host->instance),
-                      respond_threaded, host, size,
+                      respond_threaded,
+                      host,
+                      size,
                       host->work_buf);
     pthread_mutex_unlock(&host->work_lock);
 
@@ -869,7 +881,8 @@ hp_host_wait_worker(HpHost* host, unsigned timeout_ms)
   pthread_mutex_unlock(&host->idle_lock);
   if (ret) {
     set_error("worker still busy after %u ms (%u requests pending)",
-              timeout_ms, atomic_load(&host->pending));
+              timeout_ms,
+              atomic_load(&host->pending));
   }
   return ret;
 }
@@ -883,16 +896,16 @@ hp_host_last_run_ns(const HpHost* host)
 void
 hp_host_worker_stats(const HpHost* host, HpWorkerStats* stats)
 {
-  const HpHost* const h = host;
-  stats->schedule_calls      = atomic_load(&h->st_schedule_calls);
-  stats->schedule_failures   = atomic_load(&h->st_schedule_failures);
-  stats->max_request_size    = atomic_load(&h->st_max_request);
-  stats->work_calls          = atomic_load(&h->st_work_calls);
-  stats->respond_calls       = atomic_load(&h->st_respond_calls);
-  stats->respond_failures    = atomic_load(&h->st_respond_failures);
-  stats->max_response_size   = atomic_load(&h->st_max_response);
-  stats->responses_delivered = atomic_load(&h->st_delivered);
-  stats->end_run_calls       = atomic_load(&h->st_end_run);
+  const HpHost* const h       = host;
+  stats->schedule_calls       = atomic_load(&h->st_schedule_calls);
+  stats->schedule_failures    = atomic_load(&h->st_schedule_failures);
+  stats->max_request_size     = atomic_load(&h->st_max_request);
+  stats->work_calls           = atomic_load(&h->st_work_calls);
+  stats->respond_calls        = atomic_load(&h->st_respond_calls);
+  stats->respond_failures     = atomic_load(&h->st_respond_failures);
+  stats->max_response_size    = atomic_load(&h->st_max_response);
+  stats->responses_delivered  = atomic_load(&h->st_delivered);
+  stats->end_run_calls        = atomic_load(&h->st_end_run);
   stats->state_schedule_calls = atomic_load(&h->st_state_schedule);
 }
 
@@ -1013,7 +1026,7 @@ hp_host_control_out(const HpHost* host, const char* symbol)
 {
   const Port* const port = port_by_symbol(host, symbol);
   return (port && port->type == PORT_CONTROL && !port->is_input) ? port->value
-                                                                  : NAN;
+                                                                 : NAN;
 }
 
 static void
@@ -1049,7 +1062,8 @@ setup_ports(HpHost* const host)
   LilvNode* const atom_AtomPort   = lilv_new_uri(world, LV2_ATOM__AtomPort);
   LilvNode* const lv2_control     = lilv_new_uri(world, LV2_CORE__control);
   LilvNode* const lv2_designation = lilv_new_uri(world, LV2_CORE__designation);
-  LilvNode* const rsz_minimumSize = lilv_new_uri(world, LV2_RESIZE_PORT__minimumSize);
+  LilvNode* const rsz_minimumSize =
+    lilv_new_uri(world, LV2_RESIZE_PORT__minimumSize);
   LilvNode* const lv2_optional =
     lilv_new_uri(world, LV2_CORE__connectionOptional);
 
@@ -1063,20 +1077,20 @@ setup_ports(HpHost* const host)
     lilv_plugin_get_port_ranges_float(plugin, mins, maxs, defs);
   }
 
-  Port* control_designated = NULL;
-  Port* notify_designated  = NULL;
-  Port* notify_by_symbol   = NULL;
-  Port* first_atom_in      = NULL;
-  Port* first_atom_out     = NULL;
-  Port* audio_outs[2]      = {NULL, NULL};
-  uint32_t n_audio_outs    = 0u;
+  Port*    control_designated = NULL;
+  Port*    notify_designated  = NULL;
+  Port*    notify_by_symbol   = NULL;
+  Port*    first_atom_in      = NULL;
+  Port*    first_atom_out     = NULL;
+  Port*    audio_outs[2]      = {NULL, NULL};
+  uint32_t n_audio_outs       = 0u;
 
   const uint32_t audio_bytes = host->cfg.max_block * (uint32_t)sizeof(float);
   for (uint32_t i = 0u; !ret && i < n; ++i) {
     const LilvPort* const lport = lilv_plugin_get_port_by_index(plugin, i);
     Port* const           port  = &host->ports[i];
     port->index                 = i;
-    port->symbol = lilv_node_as_string(lilv_port_get_symbol(plugin, lport));
+    port->symbol   = lilv_node_as_string(lilv_port_get_symbol(plugin, lport));
     port->is_input = lilv_port_is_a(plugin, lport, lv2_InputPort);
     if (!port->is_input && !lilv_port_is_a(plugin, lport, lv2_OutputPort)) {
       set_error("port %u \"%s\" is neither input nor output", i, port->symbol);
@@ -1170,8 +1184,8 @@ setup_ports(HpHost* const host)
         // A notify size the test chose is given as is, even below the
         // TTL's minimum: hosts may give less than a plugin asks
         const bool exact = port == host->notify && host->notify_exact;
-        port->capacity   = exact || ours > port->capacity ? ours : port->capacity;
-        port->buf = calloc(1u, port->capacity);
+        port->capacity = exact || ours > port->capacity ? ours : port->capacity;
+        port->buf      = calloc(1u, port->capacity);
         if (!port->buf) {
           set_error("out of memory for port \"%s\"", port->symbol);
           ret = -1;
@@ -1243,12 +1257,12 @@ init_features(HpHost* const host)
 {
   const HpURIs* const u = &host->uris;
 
-  host->map.handle    = &host->urimap;
-  host->map.map       = urimap_map;
-  host->unmap.handle  = &host->urimap;
-  host->unmap.unmap   = urimap_unmap;
-  host->f_map         = (LV2_Feature){LV2_URID__map, &host->map};
-  host->f_unmap       = (LV2_Feature){LV2_URID__unmap, &host->unmap};
+  host->map.handle   = &host->urimap;
+  host->map.map      = urimap_map;
+  host->unmap.handle = &host->urimap;
+  host->unmap.unmap  = urimap_unmap;
+  host->f_map        = (LV2_Feature){LV2_URID__map, &host->map};
+  host->f_unmap      = (LV2_Feature){LV2_URID__unmap, &host->unmap};
 
   host->log.handle  = host;
   host->log.printf  = log_printf;
@@ -1266,34 +1280,54 @@ init_features(HpHost* const host)
                 : host->cfg.notify_capacity);
 
   const LV2_Options_Option options[6] = {
-    {LV2_OPTIONS_INSTANCE, 0u, u->param_sampleRate, sizeof(float),
-     u->atom_Float, &host->opt_rate},
-    {LV2_OPTIONS_INSTANCE, 0u, host->hu.bufsz_minBlockLength, sizeof(int32_t),
-     u->atom_Int, &host->opt_min_block},
-    {LV2_OPTIONS_INSTANCE, 0u, u->bufsz_maxBlockLength, sizeof(int32_t),
-     u->atom_Int, &host->opt_max_block},
-    {LV2_OPTIONS_INSTANCE, 0u, u->bufsz_nominalBlockLength, sizeof(int32_t),
-     u->atom_Int, &host->opt_nominal_block},
-    {LV2_OPTIONS_INSTANCE, 0u, host->hu.bufsz_sequenceSize, sizeof(int32_t),
-     u->atom_Int, &host->opt_sequence_size},
+    {LV2_OPTIONS_INSTANCE,
+     0u,
+     u->param_sampleRate,
+     sizeof(float),
+     u->atom_Float,
+     &host->opt_rate},
+    {LV2_OPTIONS_INSTANCE,
+     0u,
+     host->hu.bufsz_minBlockLength,
+     sizeof(int32_t),
+     u->atom_Int,
+     &host->opt_min_block},
+    {LV2_OPTIONS_INSTANCE,
+     0u,
+     u->bufsz_maxBlockLength,
+     sizeof(int32_t),
+     u->atom_Int,
+     &host->opt_max_block},
+    {LV2_OPTIONS_INSTANCE,
+     0u,
+     u->bufsz_nominalBlockLength,
+     sizeof(int32_t),
+     u->atom_Int,
+     &host->opt_nominal_block},
+    {LV2_OPTIONS_INSTANCE,
+     0u,
+     host->hu.bufsz_sequenceSize,
+     sizeof(int32_t),
+     u->atom_Int,
+     &host->opt_sequence_size},
     {LV2_OPTIONS_INSTANCE, 0u, 0u, 0u, 0u, NULL}};
   memcpy(host->options, options, sizeof(options));
   host->f_options = (LV2_Feature){LV2_OPTIONS__options, host->options};
 
-  host->schedule.handle         = host;
-  host->schedule.schedule_work  = schedule_work;
-  host->state_schedule.handle   = host;
+  host->schedule.handle              = host;
+  host->schedule.schedule_work       = schedule_work;
+  host->state_schedule.handle        = host;
   host->state_schedule.schedule_work = schedule_work_state;
   host->f_schedule = (LV2_Feature){LV2_WORKER__schedule, &host->schedule};
   host->f_state_schedule =
     (LV2_Feature){LV2_WORKER__schedule, &host->state_schedule};
 
   host->f_default_state = (LV2_Feature){LV2_STATE__loadDefaultState, NULL};
-  host->f_bounded = (LV2_Feature){LV2_BUF_SIZE__boundedBlockLength, NULL};
+  host->f_bounded       = (LV2_Feature){LV2_BUF_SIZE__boundedBlockLength, NULL};
 
-  size_t n               = 0u;
-  host->features[n++]    = &host->f_map;
-  host->features[n++]    = &host->f_unmap;
+  size_t n            = 0u;
+  host->features[n++] = &host->f_map;
+  host->features[n++] = &host->f_unmap;
   if (!host->cfg.no_log) {
     host->features[n++] = &host->f_log;
   }
@@ -1331,7 +1365,8 @@ load_world(HpHost* const host)
     if (stat(path, &st)) {
       set_error("no LV2 bundle at %s (%s missing): build the plugin first "
                 "(./waf build) or set HP_BUNDLE",
-                host->bundle, path);
+                host->bundle,
+                path);
       return -1;
     }
 
@@ -1347,20 +1382,23 @@ load_world(HpHost* const host)
   }
 
   const LilvPlugins* const plugins = lilv_world_get_all_plugins(host->world);
-  LilvNode* const uri = lilv_new_uri(host->world, host->plugin_uri);
-  host->plugin        = lilv_plugins_get_by_uri(plugins, uri);
+  LilvNode* const          uri = lilv_new_uri(host->world, host->plugin_uri);
+  host->plugin                 = lilv_plugins_get_by_uri(plugins, uri);
   lilv_node_free(uri);
   if (!host->plugin) {
     char found[1024] = "";
-    LILV_FOREACH (plugins, i, plugins) {
+    LILV_FOREACH(plugins, i, plugins)
+    {
       const char* const other =
         lilv_node_as_uri(lilv_plugin_get_uri(lilv_plugins_get(plugins, i)));
       const size_t len = strlen(found);
-      snprintf(found + len, sizeof(found) - len, "%s<%s>", len ? ", " : "",
-               other);
+      snprintf(
+        found + len, sizeof(found) - len, "%s<%s>", len ? ", " : "", other);
     }
-    set_error("plugin <%s> not found in %s (found: %s)", host->plugin_uri,
-              from, found[0] ? found : "no plugins");
+    set_error("plugin <%s> not found in %s (found: %s)",
+              host->plugin_uri,
+              from,
+              found[0] ? found : "no plugins");
     return -1;
   }
   return 0;
@@ -1371,20 +1409,22 @@ check_required_features(HpHost* const host)
 {
   LilvNodes* const required = lilv_plugin_get_required_features(host->plugin);
   host->missing_features[0] = '\0';
-  LILV_FOREACH (nodes, i, required) {
+  LILV_FOREACH(nodes, i, required)
+  {
     const char* const uri = lilv_node_as_uri(lilv_nodes_get(required, i));
     if (!feature_offered(host, uri)) {
       const size_t len = strlen(host->missing_features);
       snprintf(host->missing_features + len,
-               sizeof(host->missing_features) - len, "%s<%s>",
-               len ? ", " : "", uri);
+               sizeof(host->missing_features) - len,
+               "%s<%s>",
+               len ? ", " : "",
+               uri);
     }
   }
   lilv_nodes_free(required);
 }
 
-static int
-restore_state(HpHost* host, const LilvState* state, unsigned flags);
+static int restore_state(HpHost* host, const LilvState* state, unsigned flags);
 
 static int
 start_worker(HpHost* const host)
@@ -1427,7 +1467,7 @@ hp_host_open(const HpHostConfig* cfg)
 HpHost*
 hp_host_new(const HpHostConfig* cfg)
 {
-  last_error[0]    = '\0';
+  last_error[0]      = '\0';
   HpHost* const host = (HpHost*)calloc(1u, sizeof(HpHost));
   if (!host) {
     set_error("out of memory");
@@ -1436,30 +1476,37 @@ hp_host_new(const HpHostConfig* cfg)
 
   // Defaults for every zero field
   static const HpHostConfig defaults = {0};
-  host->cfg = cfg ? *cfg : defaults;
-  HpHostConfig* const c = &host->cfg;
-  c->plugin_uri  = NULL; // owned copies below
-  c->bundle      = NULL;
+  host->cfg                          = cfg ? *cfg : defaults;
+  HpHostConfig* const c              = &host->cfg;
+  c->plugin_uri                      = NULL; // owned copies below
+  c->bundle                          = NULL;
   c->sample_rate = c->sample_rate > 0.0 ? c->sample_rate : HP_DEFAULT_RATE;
   c->max_block   = c->max_block ? c->max_block : HP_DEFAULT_MAX_BLOCK;
   c->min_block   = c->min_block ? c->min_block : 1u;
   c->min_block   = c->min_block < c->max_block ? c->min_block : c->max_block;
-  c->nominal_block = c->nominal_block ? c->nominal_block : HP_DEFAULT_NOMINAL_BLOCK;
-  c->nominal_block = c->nominal_block < c->max_block ? c->nominal_block : c->max_block;
-  c->nominal_block = c->nominal_block > c->min_block ? c->nominal_block : c->min_block;
-  c->seed             = c->seed ? c->seed : 1u;
-  c->worker_ring_size = c->worker_ring_size ? c->worker_ring_size : HP_DEFAULT_RING;
-  c->control_capacity = c->control_capacity ? c->control_capacity : HP_DEFAULT_CONTROL;
-  host->notify_exact  = c->notify_capacity != 0u;
-  c->notify_capacity  = c->notify_capacity ? c->notify_capacity : HP_DEFAULT_NOTIFY;
+  c->nominal_block =
+    c->nominal_block ? c->nominal_block : HP_DEFAULT_NOMINAL_BLOCK;
+  c->nominal_block =
+    c->nominal_block < c->max_block ? c->nominal_block : c->max_block;
+  c->nominal_block =
+    c->nominal_block > c->min_block ? c->nominal_block : c->min_block;
+  c->seed = c->seed ? c->seed : 1u;
+  c->worker_ring_size =
+    c->worker_ring_size ? c->worker_ring_size : HP_DEFAULT_RING;
+  c->control_capacity =
+    c->control_capacity ? c->control_capacity : HP_DEFAULT_CONTROL;
+  host->notify_exact = c->notify_capacity != 0u;
+  c->notify_capacity =
+    c->notify_capacity ? c->notify_capacity : HP_DEFAULT_NOTIFY;
   c->control_capacity = c->control_capacity < 64u ? 64u : c->control_capacity;
   c->notify_capacity  = c->notify_capacity < 64u ? 64u : c->notify_capacity;
   host->rng           = c->seed;
   host->worker_rng    = c->seed ^ 0x5DEECE66Dull;
   host->verbose       = getenv("HP_HOST_VERBOSE") != NULL;
 
-  const char* const uri = (cfg && cfg->plugin_uri) ? cfg->plugin_uri : HP_PLUGIN_URI;
-  const char*       bundle = cfg ? cfg->bundle : NULL;
+  const char* const uri =
+    (cfg && cfg->plugin_uri) ? cfg->plugin_uri : HP_PLUGIN_URI;
+  const char* bundle = cfg ? cfg->bundle : NULL;
   if (!bundle && !strcmp(uri, HP_PLUGIN_URI)) {
     bundle = getenv("HP_BUNDLE");
   }
@@ -1481,15 +1528,17 @@ hp_host_new(const HpHostConfig* cfg)
   host->map.handle = &host->urimap;
   host->map.map    = urimap_map;
   hp_map_uris(&host->map, &host->uris);
-  host->hu.atom_Chunk           = urimap_map(&host->urimap, LV2_ATOM__Chunk);
-  host->hu.atom_Resource        = urimap_map(&host->urimap, LV2_ATOM__Resource);
-  host->hu.atom_URI             = urimap_map(&host->urimap, LV2_ATOM__URI);
-  host->hu.bufsz_minBlockLength = urimap_map(&host->urimap, LV2_BUF_SIZE__minBlockLength);
-  host->hu.bufsz_sequenceSize   = urimap_map(&host->urimap, LV2_BUF_SIZE__sequenceSize);
-  host->hu.log_Error            = urimap_map(&host->urimap, LV2_LOG__Error);
-  host->hu.log_Note             = urimap_map(&host->urimap, LV2_LOG__Note);
-  host->hu.log_Trace            = urimap_map(&host->urimap, LV2_LOG__Trace);
-  host->hu.log_Warning          = urimap_map(&host->urimap, LV2_LOG__Warning);
+  host->hu.atom_Chunk    = urimap_map(&host->urimap, LV2_ATOM__Chunk);
+  host->hu.atom_Resource = urimap_map(&host->urimap, LV2_ATOM__Resource);
+  host->hu.atom_URI      = urimap_map(&host->urimap, LV2_ATOM__URI);
+  host->hu.bufsz_minBlockLength =
+    urimap_map(&host->urimap, LV2_BUF_SIZE__minBlockLength);
+  host->hu.bufsz_sequenceSize =
+    urimap_map(&host->urimap, LV2_BUF_SIZE__sequenceSize);
+  host->hu.log_Error   = urimap_map(&host->urimap, LV2_LOG__Error);
+  host->hu.log_Note    = urimap_map(&host->urimap, LV2_LOG__Note);
+  host->hu.log_Trace   = urimap_map(&host->urimap, LV2_LOG__Trace);
+  host->hu.log_Warning = urimap_map(&host->urimap, LV2_LOG__Warning);
   init_features(host);
   lv2_atom_forge_init(&host->proto_forge, &host->map);
   lv2_atom_forge_init(&host->raw_forge, &host->map);
@@ -1507,7 +1556,8 @@ hp_host_new(const HpHostConfig* cfg)
   check_required_features(host);
   if (host->missing_features[0] && c->strict_features) {
     set_error("plugin <%s> requires %s, which this host does not offer",
-              host->plugin_uri, host->missing_features);
+              host->plugin_uri,
+              host->missing_features);
     hp_host_free(host);
     return NULL;
   }
@@ -1517,8 +1567,10 @@ hp_host_new(const HpHostConfig* cfg)
   if (!host->instance) {
     char problem[512];
     last_logged_problem(host, problem, sizeof(problem));
-    set_error("instantiating <%s> failed%s%s%s%s", host->plugin_uri,
-              problem[0] ? "; plugin says: " : "", problem,
+    set_error("instantiating <%s> failed%s%s%s%s",
+              host->plugin_uri,
+              problem[0] ? "; plugin says: " : "",
+              problem,
               host->missing_features[0] ? "; required but not offered: " : "",
               host->missing_features);
     hp_host_free(host);
@@ -1653,22 +1705,25 @@ queue_event(HpHost* const  host,
 {
   if (frame < host->pos) {
     set_error("event at frame %llu is in the past (now %llu)",
-              (unsigned long long)frame, (unsigned long long)host->pos);
+              (unsigned long long)frame,
+              (unsigned long long)host->pos);
     return -1;
   }
   if (!host->control_seq) {
     set_error("the plugin has no atom input port");
     return -1;
   }
-  if ((uint64_t)sizeof(LV2_Atom_Sequence) + sizeof(LV2_Atom_Event) + pad8(size) >
+  if ((uint64_t)sizeof(LV2_Atom_Sequence) + sizeof(LV2_Atom_Event) +
+        pad8(size) >
       host->control->capacity) {
-    set_error("a %u-byte event does not fit the %u-byte control buffer", size,
+    set_error("a %u-byte event does not fit the %u-byte control buffer",
+              size,
               host->control->capacity);
     return -1;
   }
 
   if (host->q_len == host->q_cap) {
-    const size_t       cap   = host->q_cap ? host->q_cap * 2u : 64u;
+    const size_t       cap = host->q_cap ? host->q_cap * 2u : 64u;
     QueuedEvent* const queue =
       (QueuedEvent*)realloc(host->queue, cap * sizeof(QueuedEvent));
     if (!queue) {
@@ -1693,7 +1748,8 @@ queue_event(HpHost* const  host,
   while (i > host->q_head && host->queue[i - 1u].frame > frame) {
     --i;
   }
-  memmove(host->queue + i + 1u, host->queue + i,
+  memmove(host->queue + i + 1u,
+          host->queue + i,
           (host->q_len - i) * sizeof(QueuedEvent));
   host->queue[i] = (QueuedEvent){frame, type, size, copy};
   ++host->q_len;
@@ -1711,7 +1767,10 @@ hp_host_send_atom(HpHost* host, uint64_t frame, const LV2_Atom* atom)
 }
 
 int
-hp_host_send_midi(HpHost* host, uint64_t frame, const uint8_t* msg, uint32_t size)
+hp_host_send_midi(HpHost*        host,
+                  uint64_t       frame,
+                  const uint8_t* msg,
+                  uint32_t       size)
 {
   return queue_event(host, frame, host->uris.midi_MidiEvent, size, msg);
 }
@@ -1719,8 +1778,8 @@ hp_host_send_midi(HpHost* host, uint64_t frame, const uint8_t* msg, uint32_t siz
 int
 hp_host_note_on(HpHost* host, uint64_t frame, uint8_t note, uint8_t velocity)
 {
-  const uint8_t msg[3] = {LV2_MIDI_MSG_NOTE_ON, (uint8_t)(note & 0x7Fu),
-                          (uint8_t)(velocity & 0x7Fu)};
+  const uint8_t msg[3] = {
+    LV2_MIDI_MSG_NOTE_ON, (uint8_t)(note & 0x7Fu), (uint8_t)(velocity & 0x7Fu)};
   return hp_host_send_midi(host, frame, msg, sizeof(msg));
 }
 
@@ -1752,9 +1811,10 @@ fill_control(HpHost* const host, const uint32_t nframes)
 
     LV2_Atom_Event* const ev = (LV2_Atom_Event*)(base + offset);
     // Deferred events are late: they go first in this block
-    ev->time.frames = q->frame > host->pos ? (int64_t)(q->frame - host->pos) : 0;
-    ev->body.type   = q->type;
-    ev->body.size   = q->size;
+    ev->time.frames =
+      q->frame > host->pos ? (int64_t)(q->frame - host->pos) : 0;
+    ev->body.type = q->type;
+    ev->body.size = q->size;
     memcpy(ev + 1, q->body, q->size);
     memset((uint8_t*)(ev + 1) + q->size, 0, pad8(q->size) - q->size);
     offset += need;
@@ -1770,7 +1830,9 @@ fill_control(HpHost* const host, const uint32_t nframes)
 /* Notify parsing */
 
 static bool
-atom_number(const HpHost* const host, const LV2_Atom* const a, double* const out)
+atom_number(const HpHost* const   host,
+            const LV2_Atom* const a,
+            double* const         out)
 {
   const HpURIs* const u = &host->uris;
   if (a->type == u->atom_Int && a->size >= sizeof(int32_t)) {
@@ -1800,25 +1862,28 @@ atom_text(HpHost* const host, const LV2_Atom* const a)
     return copy_string(str, strnlen(str, a->size));
   }
   if (a->type == u->atom_URID && a->size >= sizeof(LV2_URID)) {
-    const char* const uri = hp_host_unmap(host, ((const LV2_Atom_URID*)a)->body);
+    const char* const uri =
+      hp_host_unmap(host, ((const LV2_Atom_URID*)a)->body);
     return uri ? copy_string(uri, strlen(uri)) : NULL;
   }
   return NULL;
 }
 
 static void
-read_object(HpHost* const host, const LV2_Atom_Object* const obj, HpHostEvent* e)
+read_object(HpHost* const                host,
+            const LV2_Atom_Object* const obj,
+            HpHostEvent*                 e)
 {
-  const HpURIs* const u   = &host->uris;
-  const LV2_URID      ot  = obj->body.otype;
-  e->otype                = ot;
-  e->kind = ot == u->patch_Ack            ? HP_EV_ACK
-            : ot == u->patch_Error        ? HP_EV_ERROR
-            : ot == u->hp_Primed          ? HP_EV_PRIMED
-            : ot == u->hp_Swapped         ? HP_EV_SWAPPED
-            : ot == u->state_StateChanged ? HP_EV_STATE_CHANGED
-            : ot == u->patch_Set          ? HP_EV_PATCH_SET
-                                          : HP_EV_OTHER;
+  const HpURIs* const u  = &host->uris;
+  const LV2_URID      ot = obj->body.otype;
+  e->otype               = ot;
+  e->kind                = ot == u->patch_Ack            ? HP_EV_ACK
+                           : ot == u->patch_Error        ? HP_EV_ERROR
+                           : ot == u->hp_Primed          ? HP_EV_PRIMED
+                           : ot == u->hp_Swapped         ? HP_EV_SWAPPED
+                           : ot == u->state_StateChanged ? HP_EV_STATE_CHANGED
+                           : ot == u->patch_Set          ? HP_EV_PATCH_SET
+                                                         : HP_EV_OTHER;
 
   // Properties, with bounds checked: a broken plugin must not crash us
   const uint8_t* const body = (const uint8_t*)&obj->body;
@@ -1830,8 +1895,8 @@ read_object(HpHost* const host, const LV2_Atom_Object* const obj, HpHostEvent* e
       break;
     }
 
-    const LV2_Atom* const v = &p->value;
-    double                num = 0.0;
+    const LV2_Atom* const v      = &p->value;
+    double                num    = 0.0;
     const bool            is_num = atom_number(host, v, &num);
     if (p->key == u->patch_sequenceNumber && is_num) {
       e->seq = (int32_t)num;
@@ -1925,7 +1990,8 @@ hp_host_parse_notify(HpHost*                  host,
     if (ev->body.type == u->midi_MidiEvent) {
       e.kind      = HP_EV_MIDI;
       e.midi_size = ev->body.size;
-      memcpy(e.midi, ev + 1,
+      memcpy(e.midi,
+             ev + 1,
              ev->body.size < sizeof(e.midi) ? ev->body.size : sizeof(e.midi));
     } else if ((ev->body.type == u->atom_Object ||
                 ev->body.type == u->atom_Blank ||
@@ -2012,8 +2078,14 @@ hp_host_clear_events(HpHost* host)
 const char*
 hp_host_event_kind_name(HpEventKind kind)
 {
-  static const char* const names[] = {
-    "Ack", "Error", "Primed", "Swapped", "StateChanged", "Set", "MIDI", "other"};
+  static const char* const names[] = {"Ack",
+                                      "Error",
+                                      "Primed",
+                                      "Swapped",
+                                      "StateChanged",
+                                      "Set",
+                                      "MIDI",
+                                      "other"};
   return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
 
@@ -2031,7 +2103,8 @@ record_output(HpHost* const host, const uint32_t nframes)
     if (l) {
       host->rec_l = l;
     }
-    float* const r = l ? (float*)realloc(host->rec_r, cap * sizeof(float)) : NULL;
+    float* const r =
+      l ? (float*)realloc(host->rec_r, cap * sizeof(float)) : NULL;
     if (r) {
       host->rec_r = r;
     }
@@ -2042,8 +2115,8 @@ record_output(HpHost* const host, const uint32_t nframes)
     host->rec_cap = cap;
   }
 
-  float* const l = host->rec_l + host->rec_n;
-  float* const r = host->rec_r + host->rec_n;
+  float* const l  = host->rec_l + host->rec_n;
+  float* const r  = host->rec_r + host->rec_n;
   const Port*  pl = host->out_l ? host->out_l : host->out_r;
   const Port*  pr = host->out_r ? host->out_r : host->out_l;
   if (pl) {
@@ -2056,8 +2129,9 @@ record_output(HpHost* const host, const uint32_t nframes)
   host->rec_n += nframes;
 
   if (host->n_blocks == host->cap_blocks) {
-    const size_t   cap    = host->cap_blocks ? host->cap_blocks * 2u : 1024u;
-    HpBlock* const blocks = (HpBlock*)realloc(host->blocks, cap * sizeof(HpBlock));
+    const size_t   cap = host->cap_blocks ? host->cap_blocks * 2u : 1024u;
+    HpBlock* const blocks =
+      (HpBlock*)realloc(host->blocks, cap * sizeof(HpBlock));
     if (!blocks) {
       set_error("out of memory recording blocks");
       return -1;
@@ -2078,16 +2152,17 @@ pace(HpHost* const host)
   }
 
   // Wait until the wall clock reaches this block's start
-  const double   secs = (double)host->pos / host->cfg.sample_rate;
-  struct timespec when = host->t0;
-  const double   whole = floor(secs);
+  const double    secs  = (double)host->pos / host->cfg.sample_rate;
+  struct timespec when  = host->t0;
+  const double    whole = floor(secs);
   when.tv_sec += (time_t)whole;
   when.tv_nsec += (long)((secs - whole) * 1e9);
   if (when.tv_nsec >= 1000000000L) {
     when.tv_nsec -= 1000000000L;
     ++when.tv_sec;
   }
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, NULL) == EINTR) {
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, NULL) ==
+         EINTR) {
   }
 }
 
@@ -2095,8 +2170,8 @@ int
 hp_host_run(HpHost* host, uint32_t nframes)
 {
   if (nframes < 1u || nframes > host->cfg.max_block) {
-    set_error("block of %u frames is outside 1..%u", nframes,
-              host->cfg.max_block);
+    set_error(
+      "block of %u frames is outside 1..%u", nframes, host->cfg.max_block);
     return -1;
   }
   if (host->cfg.pace_realtime) {
@@ -2107,8 +2182,8 @@ hp_host_run(HpHost* host, uint32_t nframes)
   for (uint32_t i = 0u; i < host->n_ports; ++i) {
     Port* const port = &host->ports[i];
     if (port->type == PORT_CONTROL &&
-        atomic_exchange_explicit(&port->pending_set, false,
-                                 memory_order_acquire)) {
+        atomic_exchange_explicit(
+          &port->pending_set, false, memory_order_acquire)) {
       port->value = atomic_load_explicit(&port->pending, memory_order_relaxed);
     } else if (port->type == PORT_ATOM) {
       if (port == host->control) {
@@ -2131,7 +2206,7 @@ hp_host_run(HpHost* host, uint32_t nframes)
     }
   }
 
-  const bool was = hp_rt_set_active(true);
+  const bool      was = hp_rt_set_active(true);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   if (host->cfg.callgrind_run) {
@@ -2195,8 +2270,8 @@ next_block(HpHost* const host, const HpBlockPolicy* const policy)
   lo          = lo < hi ? lo : hi;
   if (rng_range(&host->rng, 0u, 7u) == 0u) {
     // The edges, which uniform draws almost never hit
-    const uint32_t edges[4] = {lo, lo + 1u < hi ? lo + 1u : hi,
-                               hi - 1u > lo ? hi - 1u : lo, hi};
+    const uint32_t edges[4] = {
+      lo, lo + 1u < hi ? lo + 1u : hi, hi - 1u > lo ? hi - 1u : lo, hi};
     return edges[rng_range(&host->rng, 0u, 3u)];
   }
   return rng_range(&host->rng, lo, hi);
@@ -2226,7 +2301,7 @@ hp_host_run_until(HpHost*     host,
 {
   const size_t start = host->n_events;
   uint64_t     done  = 0u;
-  block = block ? block : host->cfg.nominal_block;
+  block              = block ? block : host->cfg.nominal_block;
   while (done < max_frames) {
     const uint32_t n =
       max_frames - done < block ? (uint32_t)(max_frames - done) : block;
@@ -2240,7 +2315,9 @@ hp_host_run_until(HpHost*     host,
     }
   }
   set_error("no %s event (seq %d) within %llu frames",
-            hp_host_event_kind_name(kind), seq, (unsigned long long)max_frames);
+            hp_host_event_kind_name(kind),
+            seq,
+            (unsigned long long)max_frames);
   return NULL;
 }
 
@@ -2331,7 +2408,7 @@ hp_host_write_wav(const HpHost* host, const char* path)
 
   bool ok = fwrite(h, sizeof(h), 1u, f) == 1u;
   for (uint32_t i = 0u; ok && i < frames; ++i) {
-    uint8_t frame[8];
+    uint8_t  frame[8];
     uint32_t l = 0u;
     uint32_t r = 0u;
     memcpy(&l, &host->rec_l[i], 4u);
@@ -2347,7 +2424,7 @@ hp_host_write_wav(const HpHost* host, const char* path)
   return 0;
 }
 
-/* The patch protocol (DESIGN.md section 3) */
+/* The patch protocol (README, "The patch protocol") */
 
 static void
 put_float(LV2_Atom_Forge* const forge, const LV2_URID key, const float value)
@@ -2362,7 +2439,8 @@ begin_message(HpHost* const               host,
               const LV2_URID              otype,
               const int                   seq)
 {
-  LV2_Atom_Forge* const forge = sink_reset(&host->proto_forge, &host->proto_sink);
+  LV2_Atom_Forge* const forge =
+    sink_reset(&host->proto_forge, &host->proto_sink);
   lv2_atom_forge_object(forge, frame, 0u, otype); // blank: id 0
   if (seq >= 0) {
     lv2_atom_forge_key(forge, host->uris.patch_sequenceNumber);
@@ -2389,10 +2467,14 @@ end_message(HpHost* const               host,
 /* An op through the plugin's own encoder (plugin/atoms.c), as the plugin
    decodes it. */
 static int
-send_op(HpHost* const host, const uint64_t frame, const HpOp* const op,
-        const HpOp* const primes, const uint32_t n_primes)
+send_op(HpHost* const     host,
+        const uint64_t    frame,
+        const HpOp* const op,
+        const HpOp* const primes,
+        const uint32_t    n_primes)
 {
-  LV2_Atom_Forge* const forge = sink_reset(&host->proto_forge, &host->proto_sink);
+  LV2_Atom_Forge* const forge =
+    sink_reset(&host->proto_forge, &host->proto_sink);
   if (!hp_atom_encode_op(forge, &host->uris, op, primes, n_primes)) {
     set_error("this operation has no message form");
     return -1;
@@ -2413,8 +2495,8 @@ hp_host_send_commit(HpHost*             host,
                     int                 seq,
                     const HpHostCommit* opts)
 {
-  const HpURIs* const  u = &host->uris;
-  LV2_Atom_Forge_Frame obj;
+  const HpURIs* const   u = &host->uris;
+  LV2_Atom_Forge_Frame  obj;
   LV2_Atom_Forge* const forge = begin_message(host, &obj, u->hp_Commit, seq);
   if (opts && opts->set_warmup) {
     lv2_atom_forge_key(forge, u->hp_warmup);
@@ -2466,7 +2548,7 @@ hp_host_send_patch_set(HpHost*         host,
                        const char*     property,
                        const LV2_Atom* value)
 {
-  LV2_Atom_Forge_Frame obj;
+  LV2_Atom_Forge_Frame  obj;
   LV2_Atom_Forge* const forge =
     begin_message(host, &obj, host->uris.patch_Set, seq);
   lv2_atom_forge_key(forge, host->uris.patch_property);
@@ -2483,7 +2565,7 @@ hp_host_send_patch_set_path(HpHost*     host,
                             const char* property,
                             const char* path)
 {
-  LV2_Atom_Forge_Frame obj;
+  LV2_Atom_Forge_Frame  obj;
   LV2_Atom_Forge* const forge =
     begin_message(host, &obj, host->uris.patch_Set, seq);
   lv2_atom_forge_key(forge, host->uris.patch_property);
@@ -2519,8 +2601,11 @@ hp_host_send_text(HpHost* host, uint64_t frame, int seq, const char* line)
     return 0;
   }
   const bool commit = op.type == HP_OP_COMMIT;
-  const int  r = send_op(host, frame, &op, commit && host->n_primes ? host->primes : NULL,
-                         commit ? host->n_primes : 0u);
+  const int  r      = send_op(host,
+                        frame,
+                        &op,
+                        commit && host->n_primes ? host->primes : NULL,
+                        commit ? host->n_primes : 0u);
   if (commit) {
     host->n_primes = 0u;
   }
@@ -2530,7 +2615,10 @@ hp_host_send_text(HpHost* host, uint64_t frame, int seq, const char* line)
 /* State (lilv_state_*) */
 
 static const void*
-get_port_value(const char* symbol, void* user_data, uint32_t* size, uint32_t* type)
+get_port_value(const char* symbol,
+               void*       user_data,
+               uint32_t*   size,
+               uint32_t*   type)
 {
   HpHost* const host = (HpHost*)user_data;
   Port* const   port = port_by_symbol(host, symbol);
@@ -2580,8 +2668,8 @@ set_port_value(const char* symbol,
 static int
 restore_state(HpHost* const host, const LilvState* const state, unsigned flags)
 {
-  const bool with_worker = !(flags & HP_RESTORE_NO_WORKER) &&
-                           host->cfg.worker_mode != HP_WORKER_NONE;
+  const bool with_worker =
+    !(flags & HP_RESTORE_NO_WORKER) && host->cfg.worker_mode != HP_WORKER_NONE;
 
   const LV2_Feature* features[7];
   size_t             n = 0u;
@@ -2615,16 +2703,25 @@ hp_host_save_state(HpHost* host, const char* dir)
     features[2] = &host->f_log;
   }
 
-  LilvState* const state = lilv_state_new_from_instance(
-    host->plugin, host->instance, &host->map, NULL, dir, dir, dir,
-    get_port_value, host, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, features);
+  LilvState* const state =
+    lilv_state_new_from_instance(host->plugin,
+                                 host->instance,
+                                 &host->map,
+                                 NULL,
+                                 dir,
+                                 dir,
+                                 dir,
+                                 get_port_value,
+                                 host,
+                                 LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE,
+                                 features);
   if (!state) {
     set_error("lilv_state_new_from_instance() failed");
     return -1;
   }
 
-  if (lilv_state_save(host->world, &host->map, &host->unmap, state, NULL, dir,
-                      "state.ttl")) {
+  if (lilv_state_save(
+        host->world, &host->map, &host->unmap, state, NULL, dir, "state.ttl")) {
     set_error("lilv_state_save() to %s failed", dir);
     lilv_state_free(state);
     return -1;
@@ -2680,7 +2777,9 @@ hp_host_load_preset(HpHost* host, const char* preset_uri, unsigned flags)
 
 size_t
 hp_host_list_presets(HpHost* host,
-                     void (*func)(const char* uri, const char* label, void* data),
+                     void (*func)(const char* uri,
+                                  const char* label,
+                                  void*       data),
                      void* data)
 {
   LilvNode* const pset_Preset = lilv_new_uri(host->world, LV2_PRESETS__Preset);
@@ -2688,12 +2787,15 @@ hp_host_list_presets(HpHost* host,
     lilv_new_uri(host->world, "http://www.w3.org/2000/01/rdf-schema#label");
   LilvNodes* const presets = lilv_plugin_get_related(host->plugin, pset_Preset);
   size_t           n       = 0u;
-  LILV_FOREACH (nodes, i, presets) {
+  LILV_FOREACH(nodes, i, presets)
+  {
     const LilvNode* const preset = lilv_nodes_get(presets, i);
     lilv_world_load_resource(host->world, preset);
-    LilvNode* const label = lilv_world_get(host->world, preset, rdfs_label, NULL);
+    LilvNode* const label =
+      lilv_world_get(host->world, preset, rdfs_label, NULL);
     if (func) {
-      func(lilv_node_as_uri(preset), label ? lilv_node_as_string(label) : "",
+      func(lilv_node_as_uri(preset),
+           label ? lilv_node_as_string(label) : "",
            data);
     }
     lilv_node_free(label);
@@ -2712,8 +2814,11 @@ hp_host_state_to_string(HpHost* host)
     set_error("no saved state");
     return NULL;
   }
-  char* const str = lilv_state_to_string(host->world, &host->map, &host->unmap,
-                                         host->saved, "urn:hotpatch:test-state",
+  char* const str  = lilv_state_to_string(host->world,
+                                         &host->map,
+                                         &host->unmap,
+                                         host->saved,
+                                         "urn:hotpatch:test-state",
                                          NULL);
   char* const copy = str ? copy_string(str, strlen(str)) : NULL;
   lilv_free(str);

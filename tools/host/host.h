@@ -52,20 +52,20 @@ typedef enum {
 
 /** Host configuration.  All-zero is the default for every field. */
 typedef struct {
-  const char*  plugin_uri;   ///< NULL: urn:hotpatch:synth
-  const char*  bundle;       ///< NULL: $HP_BUNDLE for hotpatch, else LV2_PATH
-  double       sample_rate;  ///< 0: 48000
+  const char*  plugin_uri;  ///< NULL: urn:hotpatch:synth
+  const char*  bundle;      ///< NULL: $HP_BUNDLE for hotpatch, else LV2_PATH
+  double       sample_rate; ///< 0: 48000
   HpWorkerMode worker_mode;
   uint32_t     max_block;     ///< 0: 4096 (bufsz:maxBlockLength)
   uint32_t     min_block;     ///< 0: 1 (bufsz:minBlockLength)
   uint32_t     nominal_block; ///< 0: min(256, max_block)
   bool         no_options;    ///< offer no options feature at all
   bool         no_log;        ///< offer no log feature
-  bool no_default_state; ///< skip loading the plugin's state:state default
-  bool strict_features;  ///< refuse plugins needing unoffered features (jalv)
-  bool poison_outputs;   ///< fill audio outputs with NaN before each run()
-  bool pace_realtime;    ///< hp_host_run() waits for each block's wall time
-  uint64_t seed;         ///< RNG seed for block sizes and delays; 0: 1
+  bool no_default_state;      ///< skip loading the plugin's state:state default
+  bool strict_features; ///< refuse plugins needing unoffered features (jalv)
+  bool poison_outputs;  ///< fill audio outputs with NaN before each run()
+  bool pace_realtime;   ///< hp_host_run() waits for each block's wall time
+  uint64_t seed;        ///< RNG seed for block sizes and delays; 0: 1
   uint32_t worker_ring_size;    ///< 0: 4096 bytes (jalv 1.6.6), rounded to 2^n
   uint32_t worker_delay_max_us; ///< worker sleeps up to this before each work()
   uint32_t control_capacity;    ///< 0: 256 KiB control sequence buffer
@@ -78,80 +78,67 @@ typedef struct {
 
 /** Load, instantiate, connect and activate; NULL on failure (see
     hp_host_last_error()).  `cfg` may be NULL for all defaults. */
-HpHost*
-hp_host_new(const HpHostConfig* cfg);
+HpHost* hp_host_new(const HpHostConfig* cfg);
 
 /** hp_host_new() for test programs, which cannot go on without a host: on
     failure it prints the reason and exits with status 1.  Call it with a
     compound literal, e.g. &(HpHostConfig){.sample_rate = 48000.0}. */
-HpHost*
-hp_host_open(const HpHostConfig* cfg);
+HpHost* hp_host_open(const HpHostConfig* cfg);
 
 /** Deactivate, stop the worker (after it drained its queue), free all. */
-void
-hp_host_free(HpHost* host);
+void hp_host_free(HpHost* host);
 
 /** Why the last hp_host_* call of this thread failed. */
-const char*
-hp_host_last_error(void);
+const char* hp_host_last_error(void);
 
 /** Mapped hotpatch URIs (plugin/uris.h), for building or reading atoms. */
-const HpURIs*
-hp_host_uris(const HpHost* host);
+const HpURIs* hp_host_uris(const HpHost* host);
 
 LV2_URID
 hp_host_map(HpHost* host, const char* uri);
 
-const char*
-hp_host_unmap(HpHost* host, LV2_URID urid);
+const char* hp_host_unmap(HpHost* host, LV2_URID urid);
 
-double
-hp_host_sample_rate(const HpHost* host);
+double hp_host_sample_rate(const HpHost* host);
 
-uint32_t
-hp_host_max_block(const HpHost* host);
+uint32_t hp_host_max_block(const HpHost* host);
 
 /* Ports */
 
 /** True if the plugin has a port with this symbol. */
-bool
-hp_host_has_port(const HpHost* host, const char* symbol);
+bool hp_host_has_port(const HpHost* host, const char* symbol);
 
 /** Set an input control port; -1 if there is no such input control. */
-int
-hp_host_set_control(HpHost* host, const char* symbol, float value);
+int hp_host_set_control(HpHost* host, const char* symbol, float value);
 
 /** Value of an input control port (TTL default until set); NAN if none. */
-float
-hp_host_control_in(const HpHost* host, const char* symbol);
+float hp_host_control_in(const HpHost* host, const char* symbol);
 
 /** Value of an output control port after the last run(); NAN if none. */
-float
-hp_host_control_out(const HpHost* host, const char* symbol);
+float hp_host_control_out(const HpHost* host, const char* symbol);
 
 /* Events in.  Frames are absolute (0 = first frame rendered).  Events are
    delivered in frame order, then in submission order; each goes into the
    control sequence of the block containing its frame.  A frame before
    hp_host_frames() is an error (-1).  The atom is copied. */
 
-int
-hp_host_send_atom(HpHost* host, uint64_t frame, const LV2_Atom* atom);
+int hp_host_send_atom(HpHost* host, uint64_t frame, const LV2_Atom* atom);
 
-int
-hp_host_send_midi(HpHost*        host,
-                  uint64_t       frame,
-                  const uint8_t* msg,
-                  uint32_t       size);
+int hp_host_send_midi(HpHost*        host,
+                      uint64_t       frame,
+                      const uint8_t* msg,
+                      uint32_t       size);
 
 /** Note on, channel 1. */
-int
-hp_host_note_on(HpHost* host, uint64_t frame, uint8_t note, uint8_t velocity);
+int hp_host_note_on(HpHost*  host,
+                    uint64_t frame,
+                    uint8_t  note,
+                    uint8_t  velocity);
 
 /** Note off, channel 1, velocity 64. */
-int
-hp_host_note_off(HpHost* host, uint64_t frame, uint8_t note);
+int hp_host_note_off(HpHost* host, uint64_t frame, uint8_t note);
 
-/* The patch protocol (DESIGN.md section 3).  `seq` < 0: no
+/* The patch protocol (README, "The patch protocol").  `seq` < 0: no
    patch:sequenceNumber.  Return 0 when sent, -1 on error. */
 
 /** Parse one text-protocol line with the engine's own parser (values the
@@ -159,8 +146,7 @@ hp_host_note_off(HpHost* host, uint64_t frame, uint8_t note);
     encoder: every command of the protocol's table.  /patch/prime lines
     ride on the next /patch/commit.  Returns 1 (nothing sent) for a blank
     line or a '#' comment. */
-int
-hp_host_send_text(HpHost* host, uint64_t frame, int seq, const char* line);
+int hp_host_send_text(HpHost* host, uint64_t frame, int seq, const char* line);
 
 /** One hp:prime entry: ("mod"|"gate", module, param or NULL, value). */
 typedef struct {
@@ -182,40 +168,34 @@ typedef struct {
   uint32_t         n_prime;
 } HpHostCommit;
 
-int
-hp_host_send_commit(HpHost*             host,
-                    uint64_t            frame,
-                    int                 seq,
-                    const HpHostCommit* opts);
+int hp_host_send_commit(HpHost*             host,
+                        uint64_t            frame,
+                        int                 seq,
+                        const HpHostCommit* opts);
 
 /** patch:Get without patch:property (everything). */
-int
-hp_host_send_patch_get(HpHost* host, uint64_t frame, int seq);
+int hp_host_send_patch_get(HpHost* host, uint64_t frame, int seq);
 
 /** patch:Set of `property` to an absolute atom:Path (hp:patchFile). */
-int
-hp_host_send_patch_set_path(HpHost*     host,
-                            uint64_t    frame,
-                            int         seq,
-                            const char* property,
-                            const char* path);
+int hp_host_send_patch_set_path(HpHost*     host,
+                                uint64_t    frame,
+                                int         seq,
+                                const char* property,
+                                const char* path);
 
 /** patch:Set of `property` to any atom value. */
-int
-hp_host_send_patch_set(HpHost*         host,
-                       uint64_t        frame,
-                       int             seq,
-                       const char*     property,
-                       const LV2_Atom* value);
+int hp_host_send_patch_set(HpHost*         host,
+                           uint64_t        frame,
+                           int             seq,
+                           const char*     property,
+                           const LV2_Atom* value);
 
 /** A forge over a fresh 64 KiB scratch buffer, for hand-made (malformed)
     atoms: build one, then hp_host_send_atom(host, f, hp_host_forge_atom()). */
-LV2_Atom_Forge*
-hp_host_forge(HpHost* host);
+LV2_Atom_Forge* hp_host_forge(HpHost* host);
 
 /** The first atom written with hp_host_forge() since it was last called. */
-const LV2_Atom*
-hp_host_forge_atom(HpHost* host);
+const LV2_Atom* hp_host_forge_atom(HpHost* host);
 
 /* Running */
 
@@ -235,60 +215,49 @@ typedef struct {
 /** One run() cycle of `nframes` (1 to max_block): events in, run(), worker
     responses, end_run(), output recorded, notify parsed.  -1 on a bad
     length.  Never waits for the worker. */
-int
-hp_host_run(HpHost* host, uint32_t nframes);
+int hp_host_run(HpHost* host, uint32_t nframes);
 
 /** The control sequence as the plugin got it in the last run() (NULL if
     the plugin has no atom input), to check what was delivered when. */
-const LV2_Atom_Sequence*
-hp_host_control_sequence(const HpHost* host);
+const LV2_Atom_Sequence* hp_host_control_sequence(const HpHost* host);
 
 /** The notify sequence as the plugin left it after the last run() (NULL if
     the plugin has no atom output), and the buffer's capacity in bytes, to
     check its atoms byte by byte. */
-const LV2_Atom_Sequence*
-hp_host_notify_sequence(const HpHost* host, uint32_t* capacity);
+const LV2_Atom_Sequence* hp_host_notify_sequence(const HpHost* host,
+                                                 uint32_t*     capacity);
 
 /** Run blocks until `total_frames` more frames are rendered (the last block
     is cut short to land exactly).  Random sizes draw 1 block in 8 from the
     edges {min, min+1, max-1, max}, the rest uniformly. */
-int
-hp_host_render(HpHost* host, uint64_t total_frames, HpBlockPolicy policy);
+int hp_host_render(HpHost* host, uint64_t total_frames, HpBlockPolicy policy);
 
 /** Threaded mode: wait until the request queue is empty and the worker is
     idle (responses then wait for the next run()).  0, or -1 on timeout.
     Other modes return 0 at once. */
-int
-hp_host_wait_worker(HpHost* host, unsigned timeout_ms);
+int hp_host_wait_worker(HpHost* host, unsigned timeout_ms);
 
 /** Uniform random integer in [lo, hi] from the host's seeded RNG. */
-uint32_t
-hp_host_random(HpHost* host, uint32_t lo, uint32_t hi);
+uint32_t hp_host_random(HpHost* host, uint32_t lo, uint32_t hi);
 
 /* Output */
 
 /** Frames rendered since the host was made (the current position). */
-uint64_t
-hp_host_frames(const HpHost* host);
+uint64_t hp_host_frames(const HpHost* host);
 
 /** Recorded audio: hp_host_recorded() frames starting at absolute frame
     hp_host_recorded_start().  A mono plugin's output is copied to both. */
-const float*
-hp_host_out_l(const HpHost* host);
+const float* hp_host_out_l(const HpHost* host);
 
-const float*
-hp_host_out_r(const HpHost* host);
+const float* hp_host_out_r(const HpHost* host);
 
-size_t
-hp_host_recorded(const HpHost* host);
+size_t hp_host_recorded(const HpHost* host);
 
-uint64_t
-hp_host_recorded_start(const HpHost* host);
+uint64_t hp_host_recorded_start(const HpHost* host);
 
 /** Drop the recorded audio; recording goes on from the current position
     (for long soak runs). */
-void
-hp_host_discard_output(HpHost* host);
+void hp_host_discard_output(HpHost* host);
 
 /** One host block as run. */
 typedef struct {
@@ -296,12 +265,10 @@ typedef struct {
   uint32_t length;
 } HpBlock;
 
-const HpBlock*
-hp_host_blocks(const HpHost* host, size_t* n_blocks);
+const HpBlock* hp_host_blocks(const HpHost* host, size_t* n_blocks);
 
 /** Write the recorded audio as a 32-bit float stereo WAV file. */
-int
-hp_host_write_wav(const HpHost* host, const char* path);
+int hp_host_write_wav(const HpHost* host, const char* path);
 
 /* Notify events */
 
@@ -321,15 +288,15 @@ typedef enum {
 /** One event read from the notify port (strings are host-owned copies). */
 typedef struct HpHostEventImpl {
   HpEventKind kind;
-  int32_t     seq;         ///< patch:sequenceNumber, -1 if absent
-  char*       message;     ///< hp:message, NULL if absent
-  int64_t     generation;  ///< hp:generation, -1 if absent
-  int64_t     frame;       ///< hp:frame as sent, -1 if absent
-  uint64_t    frame_abs;   ///< block start + hp:frame (Swapped), else + time
-  uint64_t    block_start; ///< absolute frame of the block's first frame
-  uint32_t    time;        ///< event time within the block
-  double      prime_ms;    ///< hp:primeTime, NAN if absent
-  double      warmup_rms;  ///< hp:warmupRms, NAN if absent
+  int32_t     seq;          ///< patch:sequenceNumber, -1 if absent
+  char*       message;      ///< hp:message, NULL if absent
+  int64_t     generation;   ///< hp:generation, -1 if absent
+  int64_t     frame;        ///< hp:frame as sent, -1 if absent
+  uint64_t    frame_abs;    ///< block start + hp:frame (Swapped), else + time
+  uint64_t    block_start;  ///< absolute frame of the block's first frame
+  uint32_t    time;         ///< event time within the block
+  double      prime_ms;     ///< hp:primeTime, NAN if absent
+  double      warmup_rms;   ///< hp:warmupRms, NAN if absent
   int64_t     module_count; ///< hp:moduleCount, -1 if absent
   char*       property;     ///< patch:Set: patch:property URI
   char*       value_string; ///< patch:Set: String, Path or URI value
@@ -344,61 +311,50 @@ typedef struct HpHostEventImpl {
 /** Parse a notify sequence into events, as after every run() (block start:
     the current position).  Public so tests can check the parser on
     hand-made sequences.  Returns how many events were added. */
-size_t
-hp_host_parse_notify(HpHost*                  host,
-                     const LV2_Atom_Sequence* seq,
-                     uint32_t                 capacity);
+size_t hp_host_parse_notify(HpHost*                  host,
+                            const LV2_Atom_Sequence* seq,
+                            uint32_t                 capacity);
 
-size_t
-hp_host_n_events(const HpHost* host);
+size_t hp_host_n_events(const HpHost* host);
 
-const HpHostEvent*
-hp_host_event(const HpHost* host, size_t index);
+const HpHostEvent* hp_host_event(const HpHost* host, size_t index);
 
 /** First event of `kind` with `seq` (HP_SEQ_ANY: any), or NULL. */
-const HpHostEvent*
-hp_host_find_event(const HpHost* host, HpEventKind kind, int seq);
+const HpHostEvent* hp_host_find_event(const HpHost* host,
+                                      HpEventKind   kind,
+                                      int           seq);
 
 /** First patch:Ack or patch:Error carrying `seq`, or NULL. */
-const HpHostEvent*
-hp_host_find_reply(const HpHost* host, int seq);
+const HpHostEvent* hp_host_find_reply(const HpHost* host, int seq);
 
 /** Run blocks of `block` frames until an event of `kind` with `seq`
     (HP_SEQ_ANY: any) appears after the call began, or `max_frames` more
     frames are rendered (then NULL).  In threaded mode, work may still be
     under way then: use pace_realtime or hp_host_wait_worker() when the
     wall-clock time matters more than the frame count. */
-const HpHostEvent*
-hp_host_run_until(HpHost*     host,
-                  HpEventKind kind,
-                  int         seq,
-                  uint32_t    block,
-                  uint64_t    max_frames);
+const HpHostEvent* hp_host_run_until(HpHost*     host,
+                                     HpEventKind kind,
+                                     int         seq,
+                                     uint32_t    block,
+                                     uint64_t    max_frames);
 
-size_t
-hp_host_count_events(const HpHost* host, HpEventKind kind);
+size_t hp_host_count_events(const HpHost* host, HpEventKind kind);
 
-void
-hp_host_clear_events(HpHost* host);
+void hp_host_clear_events(HpHost* host);
 
-const char*
-hp_host_event_kind_name(HpEventKind kind);
+const char* hp_host_event_kind_name(HpEventKind kind);
 
 /* Log (LV2 log messages, from any thread) */
 
 /** True if any log message so far contains `substring`. */
-bool
-hp_host_log_contains(HpHost* host, const char* substring);
+bool hp_host_log_contains(HpHost* host, const char* substring);
 
-size_t
-hp_host_log_count(HpHost* host);
+size_t hp_host_log_count(HpHost* host);
 
 /** Copy message `index` into buf (truncated); its type's URI or NULL. */
-const char*
-hp_host_log_get(HpHost* host, size_t index, char* buf, size_t size);
+const char* hp_host_log_get(HpHost* host, size_t index, char* buf, size_t size);
 
-void
-hp_host_log_clear(HpHost* host);
+void hp_host_log_clear(HpHost* host);
 
 /* Worker */
 
@@ -416,12 +372,10 @@ typedef struct {
   uint64_t state_schedule_calls; ///< schedule_work() during restore()
 } HpWorkerStats;
 
-void
-hp_host_worker_stats(const HpHost* host, HpWorkerStats* stats);
+void hp_host_worker_stats(const HpHost* host, HpWorkerStats* stats);
 
 /** Wall time of the last lilv_instance_run() alone, in nanoseconds. */
-uint64_t
-hp_host_last_run_ns(const HpHost* host);
+uint64_t hp_host_last_run_ns(const HpHost* host);
 
 /* State (lilv_state_*) */
 
@@ -433,33 +387,29 @@ typedef enum {
 
 /** Save the plugin's state into `dir` (created) as dir/state.ttl and keep
     it for hp_host_restore_state().  0 on success. */
-int
-hp_host_save_state(HpHost* host, const char* dir);
+int hp_host_save_state(HpHost* host, const char* dir);
 
 /** Restore the last saved state into this instance.  Blocks the worker
     while restore() runs (restore is instantiation-class).  Work that
     restore() schedules runs at once in this thread; its responses reach
     work_response() after the next run(), as jalv 1.6.6 does. */
-int
-hp_host_restore_state(HpHost* host, unsigned flags);
+int hp_host_restore_state(HpHost* host, unsigned flags);
 
 /** Restore from a state file written by hp_host_save_state (any host). */
-int
-hp_host_restore_state_file(HpHost* host, const char* path, unsigned flags);
+int hp_host_restore_state_file(HpHost* host, const char* path, unsigned flags);
 
 /** Load a preset by URI (lilv_state_new_from_world) and restore it. */
-int
-hp_host_load_preset(HpHost* host, const char* preset_uri, unsigned flags);
+int hp_host_load_preset(HpHost* host, const char* preset_uri, unsigned flags);
 
 /** Call `func` for every preset of the plugin; returns how many. */
-size_t
-hp_host_list_presets(HpHost* host,
-                     void (*func)(const char* uri, const char* label, void* data),
-                     void* data);
+size_t hp_host_list_presets(HpHost* host,
+                            void (*func)(const char* uri,
+                                         const char* label,
+                                         void*       data),
+                            void* data);
 
 /** The last saved state as Turtle; free() it.  NULL if none. */
-char*
-hp_host_state_to_string(HpHost* host);
+char* hp_host_state_to_string(HpHost* host);
 
 /* Real-time marks */
 
@@ -469,8 +419,7 @@ hp_host_state_to_string(HpHost* host);
     weak no-op: the test programs link tests/host/rtcheck.c, whose
     definition replaces it and counts the calls real-time code must not
     make, while shipped programs interpose nothing. */
-bool
-hp_rt_set_active(bool active);
+bool hp_rt_set_active(bool active);
 
 #ifdef __cplusplus
 }

@@ -41,8 +41,8 @@ static char tmp_dir[64];
 static HpHost*
 new_host(const char* uri, const char* bundle, HpHostConfig cfg)
 {
-  cfg.plugin_uri = uri;
-  cfg.bundle     = bundle;
+  cfg.plugin_uri     = uri;
+  cfg.bundle         = bundle;
   HpHost* const host = hp_host_new(&cfg);
   CHECK_MSG(host, "cannot load <%s>: %s", uri, hp_host_last_error());
   return host;
@@ -131,7 +131,7 @@ test_rtcheck_selftest(void)
   CHECK_MSG(!missing, "%s is not interposed: link with -rdynamic", missing);
 
   void* (*volatile do_malloc)(size_t) = malloc; // not elided by the compiler
-  static pthread_mutex_t mutex         = PTHREAD_MUTEX_INITIALIZER;
+  static pthread_mutex_t mutex        = PTHREAD_MUTEX_INITIALIZER;
 
   hp_rt_reset();
   HpRtCounts c;
@@ -142,12 +142,13 @@ test_rtcheck_selftest(void)
   void* p = do_malloc(32u);
   free(p);
   hp_rt_counts(&c);
-  CHECK_MSG(c.total == 0u, "%llu counted with the flag off",
+  CHECK_MSG(c.total == 0u,
+            "%llu counted with the flag off",
             (unsigned long long)c.total);
 
   // On: each forbidden call counts, once (fputs's own work is not counted)
   CHECK_MSG(!hp_rt_set_active(true), "flag was already on");
-  p = do_malloc(32u);
+  p             = do_malloc(32u);
   char* const s = strdup("libc's strdup allocates through malloc");
   pthread_mutex_lock(&mutex);
   pthread_mutex_unlock(&mutex);
@@ -158,11 +159,15 @@ test_rtcheck_selftest(void)
 
   hp_rt_counts(&c);
   hp_rt_print(stdout, &c);
-  CHECK_MSG(c.malloc == 2u, "malloc counted %llu, want 2 (ours and strdup's)",
+  CHECK_MSG(c.malloc == 2u,
+            "malloc counted %llu, want 2 (ours and strdup's)",
             (unsigned long long)c.malloc);
-  CHECK_MSG(c.free == 1u, "free counted %llu, want 1", (unsigned long long)c.free);
-  CHECK_MSG(c.mutex_lock == 1u && c.mutex_unlock == 1u, "mutex %llu/%llu",
-            (unsigned long long)c.mutex_lock, (unsigned long long)c.mutex_unlock);
+  CHECK_MSG(
+    c.free == 1u, "free counted %llu, want 1", (unsigned long long)c.free);
+  CHECK_MSG(c.mutex_lock == 1u && c.mutex_unlock == 1u,
+            "mutex %llu/%llu",
+            (unsigned long long)c.mutex_lock,
+            (unsigned long long)c.mutex_unlock);
   CHECK_MSG(c.stdio == 1u, "stdio counted %llu", (unsigned long long)c.stdio);
   CHECK_MSG(c.total == 6u, "total %llu, want 6", (unsigned long long)c.total);
 
@@ -172,7 +177,8 @@ test_rtcheck_selftest(void)
   CHECK_MSG(hp_rt_is_active(), "flag did not stick");
   hp_rt_set_active(false);
   hp_rt_counts(&c);
-  CHECK_MSG(c.total == 0u, "%llu counted with no call", (unsigned long long)c.total);
+  CHECK_MSG(
+    c.total == 0u, "%llu counted with no call", (unsigned long long)c.total);
   printf("# rtcheck self-test passed (linkage verified for dlopen()ed code)\n");
 }
 
@@ -185,7 +191,8 @@ test_errors(void)
   cfg.plugin_uri   = SAMPLER_URI;
   cfg.bundle       = "/nonexistent/nothing.lv2";
   CHECK_MSG(!hp_host_new(&cfg), "loaded from a missing bundle");
-  CHECK_MSG(strstr(hp_host_last_error(), "no LV2 bundle"), "error: %s",
+  CHECK_MSG(strstr(hp_host_last_error(), "no LV2 bundle"),
+            "error: %s",
             hp_host_last_error());
 
   cfg.plugin_uri = "urn:not:here";
@@ -193,7 +200,8 @@ test_errors(void)
   CHECK_MSG(!hp_host_new(&cfg), "loaded a plugin that is not there");
   CHECK_MSG(strstr(hp_host_last_error(), "not found") &&
               strstr(hp_host_last_error(), AMP_URI),
-            "error: %s", hp_host_last_error());
+            "error: %s",
+            hp_host_last_error());
 
   // hotpatch by default comes from $HP_BUNDLE
   const char* const old = getenv("HP_BUNDLE");
@@ -201,7 +209,8 @@ test_errors(void)
   snprintf(saved, sizeof(saved), "%s", old ? old : "");
   setenv("HP_BUNDLE", "/nonexistent/hotpatch.lv2", 1);
   CHECK_MSG(!hp_host_new(NULL), "loaded hotpatch from nowhere");
-  CHECK_MSG(strstr(hp_host_last_error(), "build the plugin first"), "error: %s",
+  CHECK_MSG(strstr(hp_host_last_error(), "build the plugin first"),
+            "error: %s",
             hp_host_last_error());
   if (old) {
     setenv("HP_BUNDLE", saved, 1);
@@ -217,12 +226,14 @@ test_errors(void)
   CHECK_MSG(!hp_host_new(&none), "eg-sampler instantiated without a worker");
   CHECK_MSG(strstr(hp_host_last_error(), "worker#schedule") &&
               strstr(hp_host_last_error(), "plugin says"),
-            "error: %s", hp_host_last_error());
+            "error: %s",
+            hp_host_last_error());
   printf("# without a worker: %s\n", hp_host_last_error());
 
   none.strict_features = true;
   CHECK_MSG(!hp_host_new(&none), "strict host accepted eg-sampler");
-  CHECK_MSG(strstr(hp_host_last_error(), "does not offer"), "error: %s",
+  CHECK_MSG(strstr(hp_host_last_error(), "does not offer"),
+            "error: %s",
             hp_host_last_error());
 }
 
@@ -231,15 +242,17 @@ test_errors(void)
 static void
 test_blocks(void)
 {
-  HpHostConfig cfg = {0};
-  cfg.seed         = 42u;
+  HpHostConfig cfg   = {0};
+  cfg.seed           = 42u;
   cfg.poison_outputs = true;
   HpHost* const host = new_host(AMP_URI, EG_DIR "eg-amp.lv2", cfg);
 
-  CHECK_MSG(hp_host_control_in(host, "gain") == 0.0f, "gain default %f",
+  CHECK_MSG(hp_host_control_in(host, "gain") == 0.0f,
+            "gain default %f",
             (double)hp_host_control_in(host, "gain"));
   CHECK_MSG(!hp_host_set_control(host, "gain", -6.0f), "set gain");
-  CHECK_MSG(hp_host_control_in(host, "gain") == -6.0f, "gain %f",
+  CHECK_MSG(hp_host_control_in(host, "gain") == -6.0f,
+            "gain %f",
             (double)hp_host_control_in(host, "gain"));
   CHECK_MSG(hp_host_set_control(host, "nope", 1.0f) == -1, "set unknown port");
   CHECK_MSG(isnan(hp_host_control_out(host, "gain")), "gain is no output");
@@ -260,20 +273,29 @@ test_blocks(void)
   uint32_t       hi     = 0u;
   uint64_t       sum    = 0u;
   for (size_t i = 0u; i < n; ++i) {
-    CHECK_MSG(blocks[i].start == sum, "block %zu starts at %llu, want %llu", i,
-              (unsigned long long)blocks[i].start, (unsigned long long)sum);
+    CHECK_MSG(blocks[i].start == sum,
+              "block %zu starts at %llu, want %llu",
+              i,
+              (unsigned long long)blocks[i].start,
+              (unsigned long long)sum);
     lo = blocks[i].length < lo ? blocks[i].length : lo;
     hi = blocks[i].length > hi ? blocks[i].length : hi;
     sum += blocks[i].length;
   }
-  printf("# random blocks: %zu blocks, sizes %u..%u, %llu frames\n", n, lo, hi,
+  printf("# random blocks: %zu blocks, sizes %u..%u, %llu frames\n",
+         n,
+         lo,
+         hi,
          (unsigned long long)sum);
   CHECK_MSG(sum == total && hp_host_frames(host) == total &&
               hp_host_recorded(host) == total,
-            "rendered %llu/%llu/%zu frames, want %llu", (unsigned long long)sum,
-            (unsigned long long)hp_host_frames(host), hp_host_recorded(host),
+            "rendered %llu/%llu/%zu frames, want %llu",
+            (unsigned long long)sum,
+            (unsigned long long)hp_host_frames(host),
+            hp_host_recorded(host),
             (unsigned long long)total);
-  CHECK_MSG(lo == 1u && hi == 4096u, "sizes covered %u..%u, want 1..4096", lo, hi);
+  CHECK_MSG(
+    lo == 1u && hi == 4096u, "sizes covered %u..%u, want 1..4096", lo, hi);
 
   // eg-amp writes every frame it is given (poisoned outputs would show)
   const float* const l = hp_host_out_l(host);
@@ -284,7 +306,8 @@ test_blocks(void)
   if (hp_rt_available()) {
     HpRtCounts c;
     hp_rt_counts(&c);
-    CHECK_MSG(c.total == 0u, "eg-amp made %llu forbidden calls in run()",
+    CHECK_MSG(c.total == 0u,
+              "eg-amp made %llu forbidden calls in run()",
               (unsigned long long)c.total);
   }
 
@@ -293,15 +316,19 @@ test_blocks(void)
   CHECK_MSG(!hp_host_render(host, 1050u, fixed), "%s", hp_host_last_error());
   blocks = hp_host_blocks(host, &n);
   CHECK_MSG(blocks[n - 1u].length == 50u && blocks[n - 2u].length == 100u,
-            "last blocks %u, %u", blocks[n - 2u].length, blocks[n - 1u].length);
-  CHECK_MSG(hp_host_frames(host) == total + 1050u, "frames %llu",
+            "last blocks %u, %u",
+            blocks[n - 2u].length,
+            blocks[n - 1u].length);
+  CHECK_MSG(hp_host_frames(host) == total + 1050u,
+            "frames %llu",
             (unsigned long long)hp_host_frames(host));
 
   hp_host_discard_output(host);
   CHECK_MSG(!hp_host_run(host, 10u), "%s", hp_host_last_error());
   CHECK_MSG(hp_host_recorded(host) == 10u &&
               hp_host_recorded_start(host) == total + 1050u,
-            "recorded %zu from %llu", hp_host_recorded(host),
+            "recorded %zu from %llu",
+            hp_host_recorded(host),
             (unsigned long long)hp_host_recorded_start(host));
   hp_host_free(host);
 }
@@ -309,20 +336,27 @@ test_blocks(void)
 /* Events land on their frames (eg-fifths: MIDI in -> MIDI out) */
 
 static void
-check_fifths(HpHost* host, const uint64_t* frames, const uint8_t* notes, size_t n)
+check_fifths(HpHost*         host,
+             const uint64_t* frames,
+             const uint8_t*  notes,
+             size_t          n)
 {
   // Every note comes out twice (itself and a fifth up) at its own frame
   size_t found = 0u;
   for (size_t i = 0u; i < hp_host_n_events(host); ++i) {
     const HpHostEvent* const e = hp_host_event(host, i);
-    CHECK_MSG(e->kind == HP_EV_MIDI, "event %zu is %s", i,
+    CHECK_MSG(e->kind == HP_EV_MIDI,
+              "event %zu is %s",
+              i,
               hp_host_event_kind_name(e->kind));
     bool matched = false;
     for (size_t k = 0u; k < n && !matched; ++k) {
       matched = e->frame_abs == frames[k] &&
                 (e->midi[1] == notes[k] || e->midi[1] == notes[k] + 7u);
     }
-    CHECK_MSG(matched, "note %u out at frame %llu matches no input", e->midi[1],
+    CHECK_MSG(matched,
+              "note %u out at frame %llu matches no input",
+              e->midi[1],
               (unsigned long long)e->frame_abs);
     CHECK_MSG(e->frame_abs == e->block_start + e->time, "frame bookkeeping");
     ++found;
@@ -333,21 +367,26 @@ check_fifths(HpHost* host, const uint64_t* frames, const uint8_t* notes, size_t 
 static void
 test_fifths_timing(void)
 {
-  HpHostConfig cfg = {0};
-  cfg.seed         = 7u;
+  HpHostConfig cfg   = {0};
+  cfg.seed           = 7u;
   HpHost* const host = new_host(FIFTHS_URI, EG_DIR "eg-fifths.lv2", cfg);
 
   // Fixed blocks: frame 1000 is time 232 of the block at 768
-  CHECK_MSG(!hp_host_note_on(host, 1000u, 60u, 100u), "%s", hp_host_last_error());
+  CHECK_MSG(
+    !hp_host_note_on(host, 1000u, 60u, 100u), "%s", hp_host_last_error());
   CHECK_MSG(!hp_host_render(host, 2048u, fixed256), "%s", hp_host_last_error());
   CHECK_MSG(hp_host_n_events(host) == 2u, "%zu events", hp_host_n_events(host));
   const HpHostEvent* const a = hp_host_event(host, 0u);
   const HpHostEvent* const b = hp_host_event(host, 1u);
   CHECK_MSG(a->frame_abs == 1000u && a->time == 232u && a->block_start == 768u,
-            "note at %llu (time %u of block %llu)", (unsigned long long)a->frame_abs,
-            a->time, (unsigned long long)a->block_start);
+            "note at %llu (time %u of block %llu)",
+            (unsigned long long)a->frame_abs,
+            a->time,
+            (unsigned long long)a->block_start);
   CHECK_MSG(a->midi[1] == 60u && b->midi[1] == 67u && b->frame_abs == 1000u,
-            "notes %u, %u at %llu", a->midi[1], b->midi[1],
+            "notes %u, %u at %llu",
+            a->midi[1],
+            b->midi[1],
             (unsigned long long)b->frame_abs);
   CHECK_MSG(hp_host_note_on(host, 100u, 60u, 100u) == -1, "sent into the past");
   hp_host_clear_events(host);
@@ -362,7 +401,8 @@ test_fifths_timing(void)
     frames[i] = i % 10u == 9u ? frames[i - 1u]
                               : start + hp_host_random(host, 0u, 199999u);
     notes[i]  = (uint8_t)(20u + i % 90u);
-    CHECK_MSG(!hp_host_note_on(host, frames[i], notes[i], 90u), "%s",
+    CHECK_MSG(!hp_host_note_on(host, frames[i], notes[i], 90u),
+              "%s",
               hp_host_last_error());
   }
   if (hp_rt_available()) {
@@ -379,30 +419,37 @@ test_fifths_timing(void)
       const HpHostEvent* const e = hp_host_event(host, k);
       if (k >= 2u && e->frame_abs == frames[i] && e->midi[1] == notes[i]) {
         prev = hp_host_event(host, k - 2u);
-        CHECK_MSG(prev->midi[1] == notes[i - 1u], "order at frame %llu: %u then %u",
-                  (unsigned long long)frames[i], prev->midi[1], e->midi[1]);
+        CHECK_MSG(prev->midi[1] == notes[i - 1u],
+                  "order at frame %llu: %u then %u",
+                  (unsigned long long)frames[i],
+                  prev->midi[1],
+                  e->midi[1]);
       }
     }
     CHECK_MSG(prev, "note %u missing", notes[i]);
   }
-  printf("# eg-fifths: %d notes over random blocks, each out at its frame\n", N);
+  printf("# eg-fifths: %d notes over random blocks, each out at its frame\n",
+         N);
 
   if (hp_rt_available()) {
     HpRtCounts c;
     hp_rt_counts(&c);
-    CHECK_MSG(c.total == 0u, "eg-fifths made %llu forbidden calls",
+    CHECK_MSG(c.total == 0u,
+              "eg-fifths made %llu forbidden calls",
               (unsigned long long)c.total);
   }
   hp_host_free(host);
 }
 
-/* The protocol helpers encode DESIGN.md section 3 exactly */
+/* The protocol helpers encode the protocol (README, "The patch protocol")
+ * exactly */
 
 static const LV2_Atom_Event*
 nth_event(const LV2_Atom_Sequence* seq, size_t n)
 {
   size_t i = 0u;
-  LV2_ATOM_SEQUENCE_FOREACH (seq, ev) {
+  LV2_ATOM_SEQUENCE_FOREACH(seq, ev)
+  {
     if (i++ == n) {
       return ev;
     }
@@ -430,23 +477,28 @@ tuple_items(const LV2_Atom* tuple, const LV2_Atom** items, size_t max)
 static const char*
 str_of(const LV2_Atom* a, const HpURIs* u)
 {
-  return (a && a->type == u->atom_String) ? (const char*)(a + 1) : "(not a String)";
+  return (a && a->type == u->atom_String) ? (const char*)(a + 1)
+                                          : "(not a String)";
 }
 
 static void
 test_protocol_encoding(void)
 {
-  HpHost* const       host = new_host(FIFTHS_URI, EG_DIR "eg-fifths.lv2",
-                                      (HpHostConfig){0});
-  const HpURIs* const u    = hp_host_uris(host);
+  HpHost* const host =
+    new_host(FIFTHS_URI, EG_DIR "eg-fifths.lv2", (HpHostConfig){0});
+  const HpURIs* const u = hp_host_uris(host);
 
-  CHECK_MSG(!hp_host_send_text(host, 3u, 5, "/patch/create osc1 simple_sine"), "%s",
+  CHECK_MSG(!hp_host_send_text(host, 3u, 5, "/patch/create osc1 simple_sine"),
+            "%s",
             hp_host_last_error());
-  CHECK_MSG(!hp_host_send_text(host, 3u, -1, "/patch/set osc1 freq 440"), "%s",
+  CHECK_MSG(!hp_host_send_text(host, 3u, -1, "/patch/set osc1 freq 440"),
+            "%s",
             hp_host_last_error());
-  CHECK_MSG(!hp_host_send_text(host, 4u, 6, "  /patch/connect osc1 env1:in "), "%s",
+  CHECK_MSG(!hp_host_send_text(host, 4u, 6, "  /patch/connect osc1 env1:in "),
+            "%s",
             hp_host_last_error());
-  CHECK_MSG(!hp_host_send_text(host, 4u, 7, "/patch/gate env1 1"), "%s",
+  CHECK_MSG(!hp_host_send_text(host, 4u, 7, "/patch/gate env1 1"),
+            "%s",
             hp_host_last_error());
   CHECK_MSG(hp_host_send_text(host, 4u, 8, "# a comment") == 1, "comment sent");
   CHECK_MSG(hp_host_send_text(host, 4u, 8, "/patch/gate env1 x") == -1,
@@ -456,103 +508,141 @@ test_protocol_encoding(void)
   CHECK_MSG(hp_host_send_text(host, 4u, 8, "/patch/explode") == -1,
             "unknown command accepted");
 
-  const HpPrimeOp prime[2] = {{"mod", "osc1", "freq", 440.0f},
-                              {"gate", "env1", NULL, 1.0f}};
-  HpHostCommit    commit   = {0};
-  commit.set_warmup        = true;
-  commit.warmup            = 4;
-  commit.set_crossfade     = true;
-  commit.crossfade         = 12.5f;
+  const HpPrimeOp prime[2]  = {{"mod", "osc1", "freq", 440.0f},
+                               {"gate", "env1", NULL, 1.0f}};
+  HpHostCommit    commit    = {0};
+  commit.set_warmup         = true;
+  commit.warmup             = 4;
+  commit.set_crossfade      = true;
+  commit.crossfade          = 12.5f;
   commit.set_require_signal = true;
-  commit.require_signal    = true;
-  commit.prime             = prime;
-  commit.n_prime           = 2u;
-  CHECK_MSG(!hp_host_send_commit(host, 5u, 9, &commit), "%s", hp_host_last_error());
-  CHECK_MSG(!hp_host_send_text(host, 5u, 10, "/patch/commit warmup=2"), "%s",
+  commit.require_signal     = true;
+  commit.prime              = prime;
+  commit.n_prime            = 2u;
+  CHECK_MSG(
+    !hp_host_send_commit(host, 5u, 9, &commit), "%s", hp_host_last_error());
+  CHECK_MSG(!hp_host_send_text(host, 5u, 10, "/patch/commit warmup=2"),
+            "%s",
             hp_host_last_error());
   CHECK_MSG(!hp_host_send_patch_get(host, 6u, 11), "%s", hp_host_last_error());
-  CHECK_MSG(!hp_host_send_patch_set_path(host, 6u, 12, HP__patchFile, "/tmp/p.ttl"),
-            "%s", hp_host_last_error());
+  CHECK_MSG(
+    !hp_host_send_patch_set_path(host, 6u, 12, HP__patchFile, "/tmp/p.ttl"),
+    "%s",
+    hp_host_last_error());
   const LV2_Atom_Float gain = {{sizeof(float), u->atom_Float}, -3.0f};
-  CHECK_MSG(!hp_host_send_patch_set(host, 6u, 13, LV2_PARAMETERS__gain, &gain.atom),
-            "%s", hp_host_last_error());
+  CHECK_MSG(
+    !hp_host_send_patch_set(host, 6u, 13, LV2_PARAMETERS__gain, &gain.atom),
+    "%s",
+    hp_host_last_error());
   CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
 
-  const LV2_Atom_Sequence* const seq = hp_host_control_sequence(host);
-  const LV2_Atom* module = NULL;
-  const LV2_Atom* type   = NULL;
-  const LV2_Atom* number = NULL;
-  const LV2_Atom* value  = NULL;
-  const LV2_Atom* param  = NULL;
+  const LV2_Atom_Sequence* const seq    = hp_host_control_sequence(host);
+  const LV2_Atom*                module = NULL;
+  const LV2_Atom*                type   = NULL;
+  const LV2_Atom*                number = NULL;
+  const LV2_Atom*                value  = NULL;
+  const LV2_Atom*                param  = NULL;
 
   // Create: blank object, Strings, Int sequence number, at its frame
   const LV2_Atom_Event* ev = nth_event(seq, 0u);
   CHECK_MSG(ev && ev->time.frames == 3 && ev->body.type == u->atom_Object,
-            "create event type %u at %lld", ev ? ev->body.type : 0u,
+            "create event type %u at %lld",
+            ev ? ev->body.type : 0u,
             ev ? (long long)ev->time.frames : -1LL);
   const LV2_Atom_Object* obj = (const LV2_Atom_Object*)&ev->body;
-  CHECK_MSG(obj->body.id == 0u && obj->body.otype == u->hp_Create, "otype %u",
+  CHECK_MSG(obj->body.id == 0u && obj->body.otype == u->hp_Create,
+            "otype %u",
             obj->body.otype);
-  lv2_atom_object_get(obj, u->hp_module, &module, u->hp_type, &type,
-                      u->patch_sequenceNumber, &number, 0);
+  lv2_atom_object_get(obj,
+                      u->hp_module,
+                      &module,
+                      u->hp_type,
+                      &type,
+                      u->patch_sequenceNumber,
+                      &number,
+                      0);
   CHECK_MSG(!strcmp(str_of(module, u), "osc1") &&
               !strcmp(str_of(type, u), "simple_sine"),
-            "module %s type %s", str_of(module, u), str_of(type, u));
+            "module %s type %s",
+            str_of(module, u),
+            str_of(type, u));
   CHECK_MSG(number && number->type == u->atom_Int &&
               ((const LV2_Atom_Int*)number)->body == 5,
-            "sequence number type %u", number ? number->type : 0u);
+            "sequence number type %u",
+            number ? number->type : 0u);
 
   // Set without a sequence number: Float value
   ev     = nth_event(seq, 1u);
   obj    = (const LV2_Atom_Object*)&ev->body;
   module = param = value = number = NULL; // object_get fills only NULLs
-  lv2_atom_object_get(obj, u->hp_module, &module, u->hp_param, &param,
-                      u->hp_value, &value, u->patch_sequenceNumber, &number, 0);
+  lv2_atom_object_get(obj,
+                      u->hp_module,
+                      &module,
+                      u->hp_param,
+                      &param,
+                      u->hp_value,
+                      &value,
+                      u->patch_sequenceNumber,
+                      &number,
+                      0);
   CHECK_MSG(obj->body.otype == u->hp_Set && !number && value &&
               value->type == u->atom_Float &&
               ((const LV2_Atom_Float*)value)->body == 440.0f &&
               !strcmp(str_of(param, u), "freq"),
-            "set: otype %u, value type %u", obj->body.otype,
+            "set: otype %u, value type %u",
+            obj->body.otype,
             value ? value->type : 0u);
 
   // Connect keeps port names inside the strings
-  ev  = nth_event(seq, 2u);
-  obj = (const LV2_Atom_Object*)&ev->body;
+  ev                     = nth_event(seq, 2u);
+  obj                    = (const LV2_Atom_Object*)&ev->body;
   const LV2_Atom* source = NULL;
   const LV2_Atom* dest   = NULL;
   lv2_atom_object_get(obj, u->hp_source, &source, u->hp_dest, &dest, 0);
   CHECK_MSG(obj->body.otype == u->hp_Connect && ev->time.frames == 4 &&
               !strcmp(str_of(source, u), "osc1") &&
               !strcmp(str_of(dest, u), "env1:in"),
-            "connect %s -> %s", str_of(source, u), str_of(dest, u));
+            "connect %s -> %s",
+            str_of(source, u),
+            str_of(dest, u));
 
   // Gate: Float value
   ev    = nth_event(seq, 3u);
   obj   = (const LV2_Atom_Object*)&ev->body;
   value = NULL;
   lv2_atom_object_get(obj, u->hp_value, &value, 0);
-  CHECK_MSG(obj->body.otype == u->hp_Gate && value && value->type == u->atom_Float &&
+  CHECK_MSG(obj->body.otype == u->hp_Gate && value &&
+              value->type == u->atom_Float &&
               ((const LV2_Atom_Float*)value)->body == 1.0f,
-            "gate value type %u", value ? value->type : 0u);
+            "gate value type %u",
+            value ? value->type : 0u);
 
   // Commit: Int warmup, Float crossfade, Bool requireSignal, prime tuples
-  ev  = nth_event(seq, 4u);
-  obj = (const LV2_Atom_Object*)&ev->body;
-  const LV2_Atom* warmup  = NULL;
-  const LV2_Atom* xfade   = NULL;
-  const LV2_Atom* signal  = NULL;
-  const LV2_Atom* primes  = NULL;
-  lv2_atom_object_get(obj, u->hp_warmup, &warmup, u->hp_crossfade, &xfade,
-                      u->hp_requireSignal, &signal, u->hp_prime, &primes, 0);
-  CHECK_MSG(obj->body.otype == u->hp_Commit && warmup &&
-              warmup->type == u->atom_Int &&
-              ((const LV2_Atom_Int*)warmup)->body == 4 && xfade &&
-              xfade->type == u->atom_Float &&
-              ((const LV2_Atom_Float*)xfade)->body == 12.5f && signal &&
-              signal->type == u->atom_Bool &&
-              ((const LV2_Atom_Bool*)signal)->body == 1,
-            "commit options");
-  CHECK_MSG(primes && primes->type == u->atom_Tuple, "prime type %u",
+  ev                     = nth_event(seq, 4u);
+  obj                    = (const LV2_Atom_Object*)&ev->body;
+  const LV2_Atom* warmup = NULL;
+  const LV2_Atom* xfade  = NULL;
+  const LV2_Atom* signal = NULL;
+  const LV2_Atom* primes = NULL;
+  lv2_atom_object_get(obj,
+                      u->hp_warmup,
+                      &warmup,
+                      u->hp_crossfade,
+                      &xfade,
+                      u->hp_requireSignal,
+                      &signal,
+                      u->hp_prime,
+                      &primes,
+                      0);
+  CHECK_MSG(
+    obj->body.otype == u->hp_Commit && warmup && warmup->type == u->atom_Int &&
+      ((const LV2_Atom_Int*)warmup)->body == 4 && xfade &&
+      xfade->type == u->atom_Float &&
+      ((const LV2_Atom_Float*)xfade)->body == 12.5f && signal &&
+      signal->type == u->atom_Bool && ((const LV2_Atom_Bool*)signal)->body == 1,
+    "commit options");
+  CHECK_MSG(primes && primes->type == u->atom_Tuple,
+            "prime type %u",
             primes ? primes->type : 0u);
   const LV2_Atom* entries[4] = {NULL, NULL, NULL, NULL};
   const size_t    n_entries  = tuple_items(primes, entries, 4u);
@@ -566,53 +656,65 @@ test_protocol_encoding(void)
     const HpPrimeOp* const want = &prime[k];
     CHECK_MSG(!strcmp(str_of(items[0], u), want->op) &&
                 !strcmp(str_of(items[1], u), want->module),
-              "prime op %s module %s", str_of(items[0], u), str_of(items[1], u));
+              "prime op %s module %s",
+              str_of(items[0], u),
+              str_of(items[1], u));
     if (want->param) {
-      CHECK_MSG(!strcmp(str_of(items[2], u), want->param), "prime param %s",
+      CHECK_MSG(!strcmp(str_of(items[2], u), want->param),
+                "prime param %s",
                 str_of(items[2], u));
     } else {
       CHECK_MSG(items[2]->type == 0u && items[2]->size == 0u,
-                "no-param is type %u size %u, want the empty atom", items[2]->type,
+                "no-param is type %u size %u, want the empty atom",
+                items[2]->type,
                 items[2]->size);
     }
     CHECK_MSG(items[3]->type == u->atom_Float &&
                 ((const LV2_Atom_Float*)items[3])->body == want->value,
-              "prime value type %u", items[3]->type);
+              "prime value type %u",
+              items[3]->type);
   }
 
   // Text commit with an option; a bare one carries no optional keys
-  ev  = nth_event(seq, 5u);
-  obj = (const LV2_Atom_Object*)&ev->body;
+  ev     = nth_event(seq, 5u);
+  obj    = (const LV2_Atom_Object*)&ev->body;
   warmup = xfade = primes = NULL;
-  lv2_atom_object_get(obj, u->hp_warmup, &warmup, u->hp_crossfade, &xfade,
-                      u->hp_prime, &primes, 0);
+  lv2_atom_object_get(obj,
+                      u->hp_warmup,
+                      &warmup,
+                      u->hp_crossfade,
+                      &xfade,
+                      u->hp_prime,
+                      &primes,
+                      0);
   CHECK_MSG(obj->body.otype == u->hp_Commit && warmup &&
               ((const LV2_Atom_Int*)warmup)->body == 2 && !xfade && !primes,
             "text commit");
 
   // patch:Get with no property; patch:Set of hp:patchFile as a Path
-  ev  = nth_event(seq, 6u);
-  obj = (const LV2_Atom_Object*)&ev->body;
+  ev                       = nth_event(seq, 6u);
+  obj                      = (const LV2_Atom_Object*)&ev->body;
   const LV2_Atom* property = NULL;
   lv2_atom_object_get(obj, u->patch_property, &property, 0);
-  CHECK_MSG(obj->body.otype == u->patch_Get && !property && ev->time.frames == 6,
+  CHECK_MSG(obj->body.otype == u->patch_Get && !property &&
+              ev->time.frames == 6,
             "patch:Get");
   ev       = nth_event(seq, 7u);
   obj      = (const LV2_Atom_Object*)&ev->body;
   property = value = NULL;
-  lv2_atom_object_get(obj, u->patch_property, &property, u->patch_value, &value,
-                      0);
+  lv2_atom_object_get(
+    obj, u->patch_property, &property, u->patch_value, &value, 0);
   CHECK_MSG(obj->body.otype == u->patch_Set && property &&
               property->type == u->atom_URID &&
-              ((const LV2_Atom_URID*)property)->body == u->hp_patchFile && value &&
-              value->type == u->atom_Path &&
+              ((const LV2_Atom_URID*)property)->body == u->hp_patchFile &&
+              value && value->type == u->atom_Path &&
               !strcmp((const char*)(value + 1), "/tmp/p.ttl"),
             "patch:Set hp:patchFile");
   ev       = nth_event(seq, 8u);
   obj      = (const LV2_Atom_Object*)&ev->body;
   property = value = NULL;
-  lv2_atom_object_get(obj, u->patch_property, &property, u->patch_value, &value,
-                      0);
+  lv2_atom_object_get(
+    obj, u->patch_property, &property, u->patch_value, &value, 0);
   CHECK_MSG(obj->body.otype == u->patch_Set && property && value &&
               ((const LV2_Atom_URID*)property)->body ==
                 hp_host_map(host, LV2_PARAMETERS__gain) &&
@@ -628,14 +730,17 @@ test_protocol_encoding(void)
   lv2_atom_forge_key(forge, u->hp_module);
   lv2_atom_forge_int(forge, 3); // wrong type on purpose
   lv2_atom_forge_pop(forge, &frame);
-  CHECK_MSG(!hp_host_send_atom(host, hp_host_frames(host), hp_host_forge_atom(host)),
-            "%s", hp_host_last_error());
+  CHECK_MSG(
+    !hp_host_send_atom(host, hp_host_frames(host), hp_host_forge_atom(host)),
+    "%s",
+    hp_host_last_error());
   CHECK_MSG(!hp_host_run(host, 1u), "%s", hp_host_last_error());
   ev = nth_event(hp_host_control_sequence(host), 0u);
   CHECK_MSG(ev && ev->time.frames == 0 && ev->body.type == u->atom_Object &&
               ev->body.size == 32u,
-            "raw atom size %u", ev ? ev->body.size : 0u);
-  printf("# protocol encoding matches DESIGN.md section 3\n");
+            "raw atom size %u",
+            ev ? ev->body.size : 0u);
+  printf("# protocol encoding matches the protocol\n");
   hp_host_free(host);
 }
 
@@ -644,16 +749,17 @@ test_protocol_encoding(void)
 static void
 test_sampler_worker(HpWorkerMode mode, const char* name)
 {
-  HpHostConfig cfg = {0};
-  cfg.worker_mode  = mode;
-  cfg.no_log       = true; // its run() logs: then through stdio, for rtcheck
-  cfg.pace_realtime = mode == HP_WORKER_THREADED; // blocks take real time
+  HpHostConfig cfg   = {0};
+  cfg.worker_mode    = mode;
+  cfg.no_log         = true; // its run() logs: then through stdio, for rtcheck
+  cfg.pace_realtime  = mode == HP_WORKER_THREADED; // blocks take real time
   HpHost* const host = new_host(SAMPLER_URI, EG_DIR "eg-sampler.lv2", cfg);
 
   // state:loadDefaultState: restore() set param:gain, reported on run one
   CHECK_MSG(!hp_host_run(host, 256u), "%s", hp_host_last_error());
   const HpHostEvent* const gain = hp_host_find_event(host, HP_EV_PATCH_SET, -1);
-  CHECK_MSG(gain && gain->property && strstr(gain->property, "parameters#gain") &&
+  CHECK_MSG(gain && gain->property &&
+              strstr(gain->property, "parameters#gain") &&
               gain->value_number == 0.0 && gain->frame_abs == 0u,
             "no patch:Set of param:gain from the default state");
 
@@ -668,18 +774,21 @@ test_sampler_worker(HpWorkerMode mode, const char* name)
   hp_host_worker_stats(host, &before);
   const size_t   start = hp_host_n_events(host);
   const uint64_t when  = 1000u;
-  CHECK_MSG(!hp_host_send_patch_set_path(host, when, 1, SAMPLER_SAMPLE, path), "%s",
+  CHECK_MSG(!hp_host_send_patch_set_path(host, when, 1, SAMPLER_SAMPLE, path),
+            "%s",
             hp_host_last_error());
-  CHECK_MSG(!hp_host_render(host, 1024u - 256u, fixed256), "%s",
-            hp_host_last_error());
+  CHECK_MSG(
+    !hp_host_render(host, 1024u - 256u, fixed256), "%s", hp_host_last_error());
 
   long found = find_sample_set(host, start, path);
   if (mode == HP_WORKER_SYNC) {
     // work() and work_response() ran inside run(): sample-accurate
     CHECK_MSG(found >= 0, "sync worker: no response in the same run()");
     const HpHostEvent* const e = hp_host_event(host, (size_t)found);
-    CHECK_MSG(e->frame_abs == when, "sync response at frame %llu, want %llu",
-              (unsigned long long)e->frame_abs, (unsigned long long)when);
+    CHECK_MSG(e->frame_abs == when,
+              "sync response at frame %llu, want %llu",
+              (unsigned long long)e->frame_abs,
+              (unsigned long long)when);
   } else {
     // Responses come after run(), in a later cycle
     if (found >= 0) {
@@ -689,7 +798,8 @@ test_sampler_worker(HpWorkerMode mode, const char* name)
     size_t blocks = 0u;
     while (found < 0 && blocks < 2000u) {
       if (blocks == 1000u) {
-        CHECK_MSG(!hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
+        CHECK_MSG(
+          !hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
       }
       CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
       ++blocks;
@@ -697,23 +807,26 @@ test_sampler_worker(HpWorkerMode mode, const char* name)
     }
     CHECK_MSG(found >= 0, "threaded worker: no response in %zu blocks", blocks);
     if (blocks) {
-      printf("# %s worker: response after %zu more blocks of 64\n", name,
-             blocks);
+      printf(
+        "# %s worker: response after %zu more blocks of 64\n", name, blocks);
     }
   }
 
   CHECK_MSG(!hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
-  CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error()); // free old sample
+  CHECK_MSG(
+    !hp_host_run(host, 64u), "%s", hp_host_last_error()); // free old sample
   CHECK_MSG(!hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
 
   HpWorkerStats st;
   hp_host_worker_stats(host, &st);
-  printf("# %s worker: %llu schedule_work (largest %u bytes), %llu work, "
-         "%llu responses\n",
-         name, (unsigned long long)(st.schedule_calls - before.schedule_calls),
-         st.max_request_size,
-         (unsigned long long)(st.work_calls - before.work_calls),
-         (unsigned long long)(st.responses_delivered - before.responses_delivered));
+  printf(
+    "# %s worker: %llu schedule_work (largest %u bytes), %llu work, "
+    "%llu responses\n",
+    name,
+    (unsigned long long)(st.schedule_calls - before.schedule_calls),
+    st.max_request_size,
+    (unsigned long long)(st.work_calls - before.work_calls),
+    (unsigned long long)(st.responses_delivered - before.responses_delivered));
   // Load, then free the old sample
   CHECK_MSG(st.schedule_calls - before.schedule_calls == 2u &&
               st.work_calls - before.work_calls == 2u &&
@@ -723,15 +836,21 @@ test_sampler_worker(HpWorkerMode mode, const char* name)
 
   // Note on: the new sample plays from its frame on
   const uint64_t note = hp_host_frames(host) + 300u;
-  CHECK_MSG(!hp_host_note_on(host, note, 60u, 127u), "%s", hp_host_last_error());
+  CHECK_MSG(
+    !hp_host_note_on(host, note, 60u, 127u), "%s", hp_host_last_error());
   CHECK_MSG(!hp_host_render(host, 4096u, fixed256), "%s", hp_host_last_error());
-  const float* const out = hp_host_out_l(host) + (note - hp_host_recorded_start(host));
+  const float* const out =
+    hp_host_out_l(host) + (note - hp_host_recorded_start(host));
   const double before_note = peak(out - 300, 300u);
   const double after_note  = peak(out, 2000u);
-  printf("# %s worker: peak %.4f before the note, %.4f after\n", name,
-         before_note, after_note);
-  CHECK_MSG(before_note == 0.0 && after_note > 0.05, "before %f after %f",
-            before_note, after_note);
+  printf("# %s worker: peak %.4f before the note, %.4f after\n",
+         name,
+         before_note,
+         after_note);
+  CHECK_MSG(before_note == 0.0 && after_note > 0.05,
+            "before %f after %f",
+            before_note,
+            after_note);
 
   if (hp_rt_available()) {
     // Its run() logs "Scheduling sample change" through vfprintf (no log
@@ -740,11 +859,13 @@ test_sampler_worker(HpWorkerMode mode, const char* name)
     HpRtCounts c;
     hp_rt_counts(&c);
     hp_rt_print(stdout, &c);
-    CHECK_MSG(c.stdio == 1u, "plugin stdio from run() counted %llu, want 1",
+    CHECK_MSG(c.stdio == 1u,
+              "plugin stdio from run() counted %llu, want 1",
               (unsigned long long)c.stdio);
-    CHECK_MSG(c.malloc + c.calloc + c.free == 0u,
-              "allocations counted %llu: work() in schedule_work() must not count",
-              (unsigned long long)(c.malloc + c.calloc + c.free));
+    CHECK_MSG(
+      c.malloc + c.calloc + c.free == 0u,
+      "allocations counted %llu: work() in schedule_work() must not count",
+      (unsigned long long)(c.malloc + c.calloc + c.free));
   }
   hp_host_free(host);
 }
@@ -760,20 +881,26 @@ test_log(void)
   CHECK_MSG(hp_host_log_contains(host, "Synchronous restore") &&
               hp_host_log_contains(host, "eg-sampler.lv2/click.wav"),
             "the default state was not restored");
-  CHECK_MSG(!hp_host_send_patch_set_path(host, 10u, -1, SAMPLER_SAMPLE,
-                                         EG_DIR "eg-sampler.lv2/click.wav"),
-            "%s", hp_host_last_error());
+  CHECK_MSG(!hp_host_send_patch_set_path(
+              host, 10u, -1, SAMPLER_SAMPLE, EG_DIR "eg-sampler.lv2/click.wav"),
+            "%s",
+            hp_host_last_error());
   CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
   CHECK_MSG(!hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
   CHECK_MSG(hp_host_log_contains(host, "Scheduling sample change"),
             "log has no \"Scheduling sample change\"");
-  CHECK_MSG(hp_host_log_contains(host, "Loading "), "worker-thread log missing");
-  CHECK_MSG(!hp_host_log_contains(host, "no such message"), "log_contains lies");
+  CHECK_MSG(hp_host_log_contains(host, "Loading "),
+            "worker-thread log missing");
+  CHECK_MSG(!hp_host_log_contains(host, "no such message"),
+            "log_contains lies");
   char              text[256];
   const char* const type = hp_host_log_get(host, 0u, text, sizeof(text));
-  CHECK_MSG(type && strstr(type, "log#"), "log type %s", type ? type : "(none)");
-  printf("# log: %zu messages, first [%s] %s", hp_host_log_count(host),
-         strrchr(type, '#') + 1, text);
+  CHECK_MSG(
+    type && strstr(type, "log#"), "log type %s", type ? type : "(none)");
+  printf("# log: %zu messages, first [%s] %s",
+         hp_host_log_count(host),
+         strrchr(type, '#') + 1,
+         text);
   hp_host_log_clear(host);
   CHECK_MSG(hp_host_log_count(host) == 0u, "log not cleared");
 
@@ -792,56 +919,69 @@ test_ring_full(void)
   cfg.worker_ring_size    = 256u;
   cfg.worker_delay_max_us = 100000u; // the worker dawdles: the ring stays full
   cfg.no_default_state    = true;
-  HpHost* const host = new_host(SAMPLER_URI, EG_DIR "eg-sampler.lv2", cfg);
+  HpHost* const host      = new_host(SAMPLER_URI, EG_DIR "eg-sampler.lv2", cfg);
 
   // Requests of ~200 bytes: only one fits a 256-byte ring at a time
   enum { N = 8 };
   char paths[N][256];
   for (int i = 0; i < N; ++i) {
-    snprintf(paths[i], sizeof(paths[i]), "%s/ring_%d_%0120d.wav", tmp_dir, i, 0);
-    CHECK_MSG(!symlink(EG_DIR "eg-sampler.lv2/click.wav", paths[i]), "symlink %s",
+    snprintf(
+      paths[i], sizeof(paths[i]), "%s/ring_%d_%0120d.wav", tmp_dir, i, 0);
+    CHECK_MSG(!symlink(EG_DIR "eg-sampler.lv2/click.wav", paths[i]),
+              "symlink %s",
               paths[i]);
-    CHECK_MSG(!hp_host_send_patch_set_path(host, 10u, -1, SAMPLER_SAMPLE, paths[i]),
-              "%s", hp_host_last_error());
+    CHECK_MSG(
+      !hp_host_send_patch_set_path(host, 10u, -1, SAMPLER_SAMPLE, paths[i]),
+      "%s",
+      hp_host_last_error());
   }
   CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
   HpWorkerStats st;
   hp_host_worker_stats(host, &st);
   printf("# ring of 256 bytes: %llu of %d requests of %u bytes refused\n",
-         (unsigned long long)st.schedule_failures, N, st.max_request_size);
+         (unsigned long long)st.schedule_failures,
+         N,
+         st.max_request_size);
   CHECK_MSG(st.schedule_calls == N && st.schedule_failures == N - 1,
-            "%llu calls, %llu refused", (unsigned long long)st.schedule_calls,
+            "%llu calls, %llu refused",
+            (unsigned long long)st.schedule_calls,
             (unsigned long long)st.schedule_failures);
   CHECK_MSG(st.max_request_size > 128u && st.max_request_size <= 252u,
-            "request size %u", st.max_request_size);
+            "request size %u",
+            st.max_request_size);
 
   // The accepted one arrives intact; the ring still works afterwards
   CHECK_MSG(!hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
   CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
   CHECK_MSG(find_sample_set(host, 0u, paths[0]) >= 0, "first request lost");
   for (int i = 1; i < N - 1; ++i) {
-    CHECK_MSG(find_sample_set(host, 0u, paths[i]) < 0, "refused request %d ran", i);
+    CHECK_MSG(
+      find_sample_set(host, 0u, paths[i]) < 0, "refused request %d ran", i);
   }
   CHECK_MSG(!hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
-  CHECK_MSG(!hp_host_send_patch_set_path(host, hp_host_frames(host), -1,
-                                         SAMPLER_SAMPLE, paths[N - 1]),
-            "%s", hp_host_last_error());
+  CHECK_MSG(!hp_host_send_patch_set_path(
+              host, hp_host_frames(host), -1, SAMPLER_SAMPLE, paths[N - 1]),
+            "%s",
+            hp_host_last_error());
   CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
   CHECK_MSG(!hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
   CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
-  CHECK_MSG(find_sample_set(host, 0u, paths[N - 1]) >= 0, "ring broken after full");
+  CHECK_MSG(find_sample_set(host, 0u, paths[N - 1]) >= 0,
+            "ring broken after full");
 
   // A request larger than the whole ring is refused too
   char long_path[400];
   snprintf(long_path, sizeof(long_path), "%s/%0300d.wav", tmp_dir, 0);
   const uint64_t before = st.schedule_failures;
-  CHECK_MSG(!hp_host_send_patch_set_path(host, hp_host_frames(host), -1,
-                                         SAMPLER_SAMPLE, long_path),
-            "%s", hp_host_last_error());
+  CHECK_MSG(!hp_host_send_patch_set_path(
+              host, hp_host_frames(host), -1, SAMPLER_SAMPLE, long_path),
+            "%s",
+            hp_host_last_error());
   CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
   hp_host_worker_stats(host, &st);
   CHECK_MSG(st.schedule_failures == before + 1u, "oversized request accepted");
-  CHECK_MSG(!hp_host_log_contains(host, "Malformed"), "a request was corrupted");
+  CHECK_MSG(!hp_host_log_contains(host, "Malformed"),
+            "a request was corrupted");
   CHECK_MSG(!hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
   hp_host_free(host);
 }
@@ -857,22 +997,29 @@ test_ring_stress(void)
   cfg.seed                = 3u;
   cfg.no_default_state    = true;
   cfg.pace_realtime       = true; // give the worker wall-clock time
-  HpHost* const host = new_host(SAMPLER_URI, EG_DIR "eg-sampler.lv2", cfg);
+  HpHost* const host      = new_host(SAMPLER_URI, EG_DIR "eg-sampler.lv2", cfg);
 
   enum { N = 300 };
   static char paths[N][160];
   for (int i = 0; i < N; ++i) {
     // Lengths vary so messages start at every offset of the ring
-    snprintf(paths[i], sizeof(paths[i]), "%s/s%03d_%.*s.wav", tmp_dir, i,
-             i % 61, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
-    CHECK_MSG(!symlink(EG_DIR "eg-sampler.lv2/click.wav", paths[i]), "symlink %s",
+    snprintf(paths[i],
+             sizeof(paths[i]),
+             "%s/s%03d_%.*s.wav",
+             tmp_dir,
+             i,
+             i % 61,
+             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    CHECK_MSG(!symlink(EG_DIR "eg-sampler.lv2/click.wav", paths[i]),
+              "symlink %s",
               paths[i]);
   }
 
   for (int i = 0; i < N; ++i) {
-    CHECK_MSG(!hp_host_send_patch_set_path(host, hp_host_frames(host), -1,
-                                           SAMPLER_SAMPLE, paths[i]),
-              "%s", hp_host_last_error());
+    CHECK_MSG(!hp_host_send_patch_set_path(
+                host, hp_host_frames(host), -1, SAMPLER_SAMPLE, paths[i]),
+              "%s",
+              hp_host_last_error());
     const HpBlockPolicy random = {HP_BLOCK_RANDOM, 0u, 1u, 64u};
     CHECK_MSG(!hp_host_render(host, 64u, random), "%s", hp_host_last_error());
   }
@@ -893,8 +1040,10 @@ test_ring_stress(void)
     for (int i = next; i < N && match < 0; ++i) {
       match = strcmp(e->value_string, paths[i]) ? -1 : i;
     }
-    CHECK_MSG(match >= 0, "arrival %zu \"%s\" is corrupt, repeated or out of order",
-              arrived, e->value_string);
+    CHECK_MSG(match >= 0,
+              "arrival %zu \"%s\" is corrupt, repeated or out of order",
+              arrived,
+              e->value_string);
     next = match + 1;
     ++arrived;
   }
@@ -903,10 +1052,13 @@ test_ring_stress(void)
   hp_host_worker_stats(host, &st);
   printf("# ring stress: %d requests, %zu loaded, %llu refused (ring full), "
          "%llu responses refused\n",
-         N, arrived, (unsigned long long)st.schedule_failures,
+         N,
+         arrived,
+         (unsigned long long)st.schedule_failures,
          (unsigned long long)st.respond_failures);
   CHECK_MSG(arrived > 0u && arrived + st.schedule_failures >= N && arrived <= N,
-            "%zu arrived, %llu refused", arrived,
+            "%zu arrived, %llu refused",
+            arrived,
             (unsigned long long)st.schedule_failures);
   CHECK_MSG(!hp_host_log_contains(host, "Malformed") &&
               !hp_host_log_contains(host, "Failed to open"),
@@ -932,7 +1084,8 @@ test_state(void)
   copy_file(EG_DIR "eg-sampler.lv2/click.wav", b);
 
   // Load a, save
-  CHECK_MSG(!hp_host_send_patch_set_path(host, 0u, -1, SAMPLER_SAMPLE, a), "%s",
+  CHECK_MSG(!hp_host_send_patch_set_path(host, 0u, -1, SAMPLER_SAMPLE, a),
+            "%s",
             hp_host_last_error());
   CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
   CHECK_MSG(!hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
@@ -945,15 +1098,17 @@ test_state(void)
   struct stat st;
   CHECK_MSG(!stat(ttl, &st) && st.st_size > 0, "no %s", ttl);
   char* const text = hp_host_state_to_string(host);
-  CHECK_MSG(text && strstr(text, "state_a.wav"), "state text: %s",
+  CHECK_MSG(text && strstr(text, "state_a.wav"),
+            "state text: %s",
             text ? text : "(null)");
   free(text);
 
   // Load b, then restore: a again, through restore()'s worker
   CHECK_MSG(!hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
-  CHECK_MSG(!hp_host_send_patch_set_path(host, hp_host_frames(host), -1,
-                                         SAMPLER_SAMPLE, b),
-            "%s", hp_host_last_error());
+  CHECK_MSG(!hp_host_send_patch_set_path(
+              host, hp_host_frames(host), -1, SAMPLER_SAMPLE, b),
+            "%s",
+            hp_host_last_error());
   CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
   CHECK_MSG(!hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
   CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
@@ -963,7 +1118,8 @@ test_state(void)
   CHECK_MSG(!hp_host_restore_state(host, 0u), "%s", hp_host_last_error());
   HpWorkerStats ws;
   hp_host_worker_stats(host, &ws);
-  CHECK_MSG(ws.state_schedule_calls == 1u, "restore() scheduled %llu",
+  CHECK_MSG(ws.state_schedule_calls == 1u,
+            "restore() scheduled %llu",
             (unsigned long long)ws.state_schedule_calls);
   CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
   long found = find_sample_set(host, start, NULL);
@@ -976,10 +1132,12 @@ test_state(void)
   CHECK_MSG(!hp_host_wait_worker(host, 5000u), "%s", hp_host_last_error());
   CHECK_MSG(!hp_host_run(host, 64u), "%s", hp_host_last_error());
   hp_host_log_clear(host);
-  CHECK_MSG(!hp_host_restore_state(host, HP_RESTORE_NO_WORKER), "%s",
+  CHECK_MSG(!hp_host_restore_state(host, HP_RESTORE_NO_WORKER),
+            "%s",
             hp_host_last_error());
   hp_host_worker_stats(host, &ws);
-  CHECK_MSG(ws.state_schedule_calls == 1u, "restore() without worker scheduled");
+  CHECK_MSG(ws.state_schedule_calls == 1u,
+            "restore() without worker scheduled");
   // (its report on the next run() is malformed: eg-sampler 1.18.4 writes two
   // objects under one event header, so check its log instead)
   CHECK_MSG(hp_host_log_contains(host, "Synchronous restore") &&
@@ -990,19 +1148,22 @@ test_state(void)
   hp_host_free(host);
 
   // Into a fresh instance, from the file
-  HpHostConfig cfg = {0};
-  cfg.worker_mode  = HP_WORKER_SYNC;
+  HpHostConfig cfg    = {0};
+  cfg.worker_mode     = HP_WORKER_SYNC;
   HpHost* const other = new_host(SAMPLER_URI, EG_DIR "eg-sampler.lv2", cfg);
   CHECK_MSG(!hp_host_run(other, 64u), "%s", hp_host_last_error());
   start = hp_host_n_events(other);
-  CHECK_MSG(!hp_host_restore_state_file(other, ttl, 0u), "%s", hp_host_last_error());
+  CHECK_MSG(
+    !hp_host_restore_state_file(other, ttl, 0u), "%s", hp_host_last_error());
   CHECK_MSG(!hp_host_run(other, 64u), "%s", hp_host_last_error());
   found = find_sample_set(other, start, NULL);
-  CHECK_MSG(found >= 0 &&
-              strstr(hp_host_event(other, (size_t)found)->value_string, "state_a.wav"),
-            "state file into a new instance");
+  CHECK_MSG(
+    found >= 0 &&
+      strstr(hp_host_event(other, (size_t)found)->value_string, "state_a.wav"),
+    "state file into a new instance");
 
-  CHECK_MSG(hp_host_list_presets(other, NULL, NULL) == 0u, "eg-sampler presets?");
+  CHECK_MSG(hp_host_list_presets(other, NULL, NULL) == 0u,
+            "eg-sampler presets?");
   CHECK_MSG(hp_host_load_preset(other, "urn:no:preset", 0u) == -1, "no preset");
   CHECK_MSG(hp_host_restore_state_file(other, "/nonexistent.ttl", 0u) == -1,
             "restored from nothing");
@@ -1014,9 +1175,9 @@ test_state(void)
 static void
 test_notify_parser(void)
 {
-  HpHost* const       host = new_host(AMP_URI, EG_DIR "eg-amp.lv2",
-                                      (HpHostConfig){0});
-  const HpURIs* const u    = hp_host_uris(host);
+  HpHost* const host =
+    new_host(AMP_URI, EG_DIR "eg-amp.lv2", (HpHostConfig){0});
+  const HpURIs* const u = hp_host_uris(host);
   CHECK_MSG(!hp_host_run(host, 100u), "%s", hp_host_last_error());
 
   LV2_Atom_Forge* const f = hp_host_forge(host);
@@ -1092,8 +1253,8 @@ test_notify_parser(void)
   const LV2_Atom* const atom = hp_host_forge_atom(host);
   CHECK_MSG(atom && atom->type == u->atom_Sequence, "forged no sequence");
   const uint32_t capacity = (uint32_t)sizeof(LV2_Atom) + atom->size;
-  const size_t   n        = hp_host_parse_notify(
-    host, (const LV2_Atom_Sequence*)atom, capacity);
+  const size_t   n =
+    hp_host_parse_notify(host, (const LV2_Atom_Sequence*)atom, capacity);
   CHECK_MSG(n == 9u, "%zu events parsed, want 9", n);
 
   const HpHostEvent* e = hp_host_find_reply(host, 3);
@@ -1102,7 +1263,8 @@ test_notify_parser(void)
   e = hp_host_find_reply(host, 4);
   CHECK_MSG(e && e->kind == HP_EV_ERROR && e->frame_abs == 101u && e->message &&
               !strcmp(e->message, "no module \"osc9\""),
-            "error message %s", e && e->message ? e->message : "(none)");
+            "error message %s",
+            e && e->message ? e->message : "(none)");
   e = hp_host_find_event(host, HP_EV_PRIMED, HP_SEQ_ANY);
   CHECK_MSG(e && e->seq == -1 && e->generation == 2 && e->prime_ms == 0.25 &&
               e->warmup_rms == 0.125 && e->module_count == 3,
@@ -1110,8 +1272,10 @@ test_notify_parser(void)
   e = hp_host_find_event(host, HP_EV_SWAPPED, 9);
   CHECK_MSG(e && e->generation == 2 && e->frame == 17 && e->time == 5u &&
               e->frame_abs == 117u,
-            "swapped at %llu", e ? (unsigned long long)e->frame_abs : 0ull);
-  CHECK_MSG(hp_host_count_events(host, HP_EV_STATE_CHANGED) == 1u, "state changed");
+            "swapped at %llu",
+            e ? (unsigned long long)e->frame_abs : 0ull);
+  CHECK_MSG(hp_host_count_events(host, HP_EV_STATE_CHANGED) == 1u,
+            "state changed");
   e = hp_host_find_event(host, HP_EV_PATCH_SET, -1);
   CHECK_MSG(e && e->property && !strcmp(e->property, HP__patchFile) &&
               e->value_string && !strcmp(e->value_string, "/x/y.ttl") &&
@@ -1135,11 +1299,11 @@ test_notify_parser(void)
   CHECK_MSG(copy, "calloc");
   memcpy(copy, atom, capacity);
   ((LV2_Atom*)copy)->size = 1000000u;
-  CHECK_MSG(hp_host_parse_notify(host, (const LV2_Atom_Sequence*)copy, capacity) ==
-              9u,
-            "oversized sequence");
-  CHECK_MSG(hp_host_parse_notify(host, (const LV2_Atom_Sequence*)copy, capacity - 20u) <
-              9u,
+  CHECK_MSG(
+    hp_host_parse_notify(host, (const LV2_Atom_Sequence*)copy, capacity) == 9u,
+    "oversized sequence");
+  CHECK_MSG(hp_host_parse_notify(
+              host, (const LV2_Atom_Sequence*)copy, capacity - 20u) < 9u,
             "truncated sequence");
   free(copy);
   printf("# notify parser: every hotpatch reply read back\n");
@@ -1157,19 +1321,24 @@ test_run_until_and_overflow(void)
 
   const uint64_t when = 5000u;
   CHECK_MSG(!hp_host_note_on(host, when, 30u, 90u), "%s", hp_host_last_error());
-  const HpHostEvent* e = hp_host_run_until(host, HP_EV_MIDI, HP_SEQ_ANY, 256u, 100000u);
-  CHECK_MSG(e && e->frame_abs == when, "run_until: %s",
+  const HpHostEvent* e =
+    hp_host_run_until(host, HP_EV_MIDI, HP_SEQ_ANY, 256u, 100000u);
+  CHECK_MSG(e && e->frame_abs == when,
+            "run_until: %s",
             e ? "wrong frame" : hp_host_last_error());
-  CHECK_MSG(hp_host_frames(host) == 5120u, "ran to %llu",
+  CHECK_MSG(hp_host_frames(host) == 5120u,
+            "ran to %llu",
             (unsigned long long)hp_host_frames(host));
-  CHECK_MSG(!hp_host_run_until(host, HP_EV_ACK, 1, 256u, 1000u), "found an Ack");
+  CHECK_MSG(!hp_host_run_until(host, HP_EV_ACK, 1, 256u, 1000u),
+            "found an Ack");
   CHECK_MSG(strstr(hp_host_last_error(), "no Ack"), "%s", hp_host_last_error());
   hp_host_clear_events(host);
 
   // 100 events on one frame: 1024 bytes hold 42, the rest go next blocks
   const uint64_t start = hp_host_frames(host) + 100u;
   for (uint8_t i = 0u; i < 100u; ++i) {
-    CHECK_MSG(!hp_host_note_on(host, start, (uint8_t)(10u + i), 90u), "%s",
+    CHECK_MSG(!hp_host_note_on(host, start, (uint8_t)(10u + i), 90u),
+              "%s",
               hp_host_last_error());
   }
   uint8_t big[2000] = {0};
@@ -1185,13 +1354,16 @@ test_run_until_and_overflow(void)
     last = e->midi[1];
     on_time += e->frame_abs == start;
     CHECK_MSG(e->frame_abs == start || e->time == 0u,
-              "deferred event at time %u", e->time);
+              "deferred event at time %u",
+              e->time);
   }
   printf("# control buffer of 1024 bytes: %zu of 100 events on time, the rest "
          "at the next block starts\n",
          on_time);
-  CHECK_MSG(hp_host_n_events(host) == 200u && on_time == 42u, "%zu out, %zu on time",
-            hp_host_n_events(host), on_time);
+  CHECK_MSG(hp_host_n_events(host) == 200u && on_time == 42u,
+            "%zu out, %zu on time",
+            hp_host_n_events(host),
+            on_time);
   hp_host_free(host);
 }
 
@@ -1200,10 +1372,11 @@ test_run_until_and_overflow(void)
 static void
 test_wav(void)
 {
-  HpHostConfig cfg = {0};
-  cfg.worker_mode  = HP_WORKER_SYNC;
+  HpHostConfig cfg   = {0};
+  cfg.worker_mode    = HP_WORKER_SYNC;
   HpHost* const host = new_host(SAMPLER_URI, EG_DIR "eg-sampler.lv2", cfg);
-  CHECK_MSG(!hp_host_note_on(host, 100u, 60u, 127u), "%s", hp_host_last_error());
+  CHECK_MSG(
+    !hp_host_note_on(host, 100u, 60u, 127u), "%s", hp_host_last_error());
   CHECK_MSG(!hp_host_render(host, 4800u, fixed256), "%s", hp_host_last_error());
 
   char path[256];
@@ -1223,8 +1396,10 @@ test_wav(void)
   CHECK_MSG(!memcmp(head, "RIFF", 4) && !memcmp(head + 8, "WAVEfmt ", 8) &&
               head[20] == 3u && head[22] == 2u && !memcmp(head + 50, "data", 4),
             "wav header");
-  CHECK_MSG(sample == hp_host_out_l(host)[150], "wav frame 150: %f, want %f",
-            (double)sample, (double)hp_host_out_l(host)[150]);
+  CHECK_MSG(sample == hp_host_out_l(host)[150],
+            "wav frame 150: %f, want %f",
+            (double)sample,
+            (double)hp_host_out_l(host)[150]);
   hp_host_free(host);
 }
 
@@ -1235,9 +1410,9 @@ test_wav(void)
 static void
 test_op_roundtrip(void)
 {
-  HpHost* const       host = new_host(FIFTHS_URI, EG_DIR "eg-fifths.lv2",
-                                      (HpHostConfig){0});
-  const HpURIs* const u    = hp_host_uris(host);
+  HpHost* const host =
+    new_host(FIFTHS_URI, EG_DIR "eg-fifths.lv2", (HpHostConfig){0});
+  const HpURIs* const      u       = hp_host_uris(host);
   static const char* const lines[] = {
     "/patch/create osc1 sine\n",
     "/patch/delete osc1\n",
@@ -1258,77 +1433,103 @@ test_op_roundtrip(void)
   for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); ++i) {
     HpOp    op;
     HpError err = {HP_SUCCESS, ""};
-    CHECK_MSG(!hp_op_parse_text(lines[i], &op, &err), "%s: %s", lines[i],
-          err.message);
+    CHECK_MSG(
+      !hp_op_parse_text(lines[i], &op, &err), "%s: %s", lines[i], err.message);
     covered[op.type] = true;
     char text[256];
     hp_op_write_text(&op, text, sizeof(text));
     CHECK_MSG(!strcmp(text, lines[i]), "printed '%s' for '%s'", text, lines[i]);
 
     op.seq = (int32_t)i;
-    CHECK_MSG(hp_atom_encode_op(hp_host_forge(host), u, &op, NULL, 0u), "%s",
-          lines[i]);
+    CHECK_MSG(
+      hp_atom_encode_op(hp_host_forge(host), u, &op, NULL, 0u), "%s", lines[i]);
     HpOp     back[HP_MAX_MESSAGE_OPS];
     uint32_t n   = 0;
     int32_t  seq = HP_NO_SEQ;
-    CHECK_MSG(!hp_atom_decode(u, (const LV2_Atom_Object*)hp_host_forge_atom(host),
-                          back, &n, &seq, &err),
-          "%s: %s", lines[i], err.message);
+    CHECK_MSG(!hp_atom_decode(u,
+                              (const LV2_Atom_Object*)hp_host_forge_atom(host),
+                              back,
+                              &n,
+                              &seq,
+                              &err),
+              "%s: %s",
+              lines[i],
+              err.message);
     hp_op_write_text(&back[0], text, sizeof(text));
     CHECK_MSG(n == 1u && seq == (int32_t)i && back[0].seq == (int32_t)i &&
-            !strcmp(text, lines[i]),
-          "through atoms '%s' came back as '%s'", lines[i], text);
+                !strcmp(text, lines[i]),
+              "through atoms '%s' came back as '%s'",
+              lines[i],
+              text);
   }
   for (int t = 0; t < (int)HP_N_OP_TYPES; ++t) {
     const HpOpDesc* const d = hp_op_desc((HpOpType)t);
     CHECK_MSG(!d->name || covered[t] || t == HP_OP_PRIME_SET,
-          "no round trip for /patch/%s", d->name);
+              "no round trip for /patch/%s",
+              d->name);
   }
 
   /* Prime tuples ride on the commit, a choice by name too. */
   HpOp    primes[2];
   HpOp    commit;
   HpError err = {HP_SUCCESS, ""};
-  CHECK_MSG(!hp_op_parse_text("/patch/prime env1 gate 1", &primes[0], &err) &&
-          !hp_op_parse_text("/patch/prime filt1 mode lowpass", &primes[1],
-                            &err) &&
-          !hp_op_parse_text("/patch/commit warmup=2", &commit, &err),
-        "%s", err.message);
-  CHECK_MSG(hp_atom_encode_op(hp_host_forge(host), u, &commit, primes, 2u), "commit");
+  CHECK_MSG(
+    !hp_op_parse_text("/patch/prime env1 gate 1", &primes[0], &err) &&
+      !hp_op_parse_text("/patch/prime filt1 mode lowpass", &primes[1], &err) &&
+      !hp_op_parse_text("/patch/commit warmup=2", &commit, &err),
+    "%s",
+    err.message);
+  CHECK_MSG(hp_atom_encode_op(hp_host_forge(host), u, &commit, primes, 2u),
+            "commit");
   HpOp     back[HP_MAX_MESSAGE_OPS];
   uint32_t n   = 0;
   int32_t  seq = 0;
-  CHECK_MSG(!hp_atom_decode(u, (const LV2_Atom_Object*)hp_host_forge_atom(host),
-                        back, &n, &seq, &err),
-        "%s", err.message);
-  CHECK_MSG(n == 3u && back[0].type == HP_OP_PRIME_GATE &&
-          !strcmp(back[0].set.module, "env1") &&
-          !strcmp(back[0].set.param, "gate") && back[0].set.value == 1.0f &&
-          back[1].type == HP_OP_PRIME_SET &&
-          !strcmp(back[1].set.param, "mode") &&
-          !strcmp(back[1].set.choice, "lowpass") &&
-          back[2].type == HP_OP_COMMIT && back[2].commit.warmup == 2 &&
-          seq == HP_NO_SEQ,
-        "prime tuples came back as %u ops", n);
+  CHECK_MSG(!hp_atom_decode(u,
+                            (const LV2_Atom_Object*)hp_host_forge_atom(host),
+                            back,
+                            &n,
+                            &seq,
+                            &err),
+            "%s",
+            err.message);
+  CHECK_MSG(
+    n == 3u && back[0].type == HP_OP_PRIME_GATE &&
+      !strcmp(back[0].set.module, "env1") &&
+      !strcmp(back[0].set.param, "gate") && back[0].set.value == 1.0f &&
+      back[1].type == HP_OP_PRIME_SET && !strcmp(back[1].set.param, "mode") &&
+      !strcmp(back[1].set.choice, "lowpass") && back[2].type == HP_OP_COMMIT &&
+      back[2].commit.warmup == 2 && seq == HP_NO_SEQ,
+    "prime tuples came back as %u ops",
+    n);
 
   /* patch:Set of hp:patchFile and hp:liveReload. */
   HpOp file;
   hp_op_init(&file, HP_OP_LOAD_FILE);
   strcpy(file.file.text, "/tmp/a patch.ttl");
   CHECK_MSG(hp_atom_encode_op(hp_host_forge(host), u, &file, NULL, 0u) &&
-          !hp_atom_decode(u, (const LV2_Atom_Object*)hp_host_forge_atom(host),
-                          back, &n, &seq, &err) &&
-          n == 1u && back[0].type == HP_OP_LOAD_FILE &&
-          !strcmp(back[0].file.text, "/tmp/a patch.ttl"),
-        "patch file: %s", err.message);
+              !hp_atom_decode(u,
+                              (const LV2_Atom_Object*)hp_host_forge_atom(host),
+                              back,
+                              &n,
+                              &seq,
+                              &err) &&
+              n == 1u && back[0].type == HP_OP_LOAD_FILE &&
+              !strcmp(back[0].file.text, "/tmp/a patch.ttl"),
+            "patch file: %s",
+            err.message);
   HpOp reload;
   hp_op_init(&reload, HP_OP_LIVE_RELOAD);
   reload.reload = true;
   CHECK_MSG(hp_atom_encode_op(hp_host_forge(host), u, &reload, NULL, 0u) &&
-          !hp_atom_decode(u, (const LV2_Atom_Object*)hp_host_forge_atom(host),
-                          back, &n, &seq, &err) &&
-          n == 1u && back[0].type == HP_OP_LIVE_RELOAD && back[0].reload,
-        "live reload: %s", err.message);
+              !hp_atom_decode(u,
+                              (const LV2_Atom_Object*)hp_host_forge_atom(host),
+                              back,
+                              &n,
+                              &seq,
+                              &err) &&
+              n == 1u && back[0].type == HP_OP_LIVE_RELOAD && back[0].reload,
+            "live reload: %s",
+            err.message);
   hp_host_free(host);
   printf("# text, atoms and back agree for %zu text forms, prime tuples and "
          "both patch:Set properties\n",

@@ -12,8 +12,8 @@
     run concurrently with the audio thread).
 */
 
-#ifndef HOTPATCH_H
-#define HOTPATCH_H
+#ifndef HP_ENGINE_H
+#define HP_ENGINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -62,14 +62,15 @@ typedef struct {
   char     message[HP_MESSAGE_MAX];
 } HpError;
 
-/** Record `st` with a printf-style message in `err` (if not NULL); returns st. */
+/** Record `st` with a printf-style message in `err` (if not NULL); returns st.
+ */
 HpStatus hp_error(HpError* err, HpStatus st, const char* fmt, ...)
 #if defined(__GNUC__)
   __attribute__((format(printf, 3, 4)))
 #endif
   ;
 
-/* Operations: the patch protocol (DESIGN.md section 3) as plain C.
+/* Operations: the patch protocol (README, "The patch protocol") as plain C.
    src/ops.c holds the one table that describes each: its text form, atom
    class and every field's key, type, range and default; the text parser
    and printer, the atom decoder and encoder and the Turtle reader and
@@ -87,13 +88,13 @@ typedef enum {
   HP_OP_COMMIT,     /**< commit: warmup, crossfade_ms, require_signal */
   HP_OP_ABORT,
   HP_OP_CLEAR,
-  HP_OP_MACRO,      /**< macro: macro (1..8), target "mod:param", lo, hi, curve */
-  HP_OP_LOG,        /**< log: a message from the audio thread to log */
-  HP_OP_GET,        /**< answer with the playing patch (HP_EVENT_PATCH) */
-  HP_OP_SCENE,      /**< scene: index (0..7) to switch to */
-  HP_OP_LOAD_FILE,  /**< file: absolute path of a patch document */
-  HP_OP_LIVE_RELOAD,/**< reload: reload the patch file when it changes */
-  HP_OP_TICK,       /**< time passes: look at the patch file (live reload) */
+  HP_OP_MACRO, /**< macro: macro (1..8), target "mod:param", lo, hi, curve */
+  HP_OP_LOG,   /**< log: a message from the audio thread to log */
+  HP_OP_GET,   /**< answer with the playing patch (HP_EVENT_PATCH) */
+  HP_OP_SCENE, /**< scene: index (0..7) to switch to */
+  HP_OP_LOAD_FILE,   /**< file: absolute path of a patch document */
+  HP_OP_LIVE_RELOAD, /**< reload: reload the patch file when it changes */
+  HP_OP_TICK,        /**< time passes: look at the patch file (live reload) */
   HP_N_OP_TYPES
 } HpOpType;
 
@@ -114,10 +115,10 @@ typedef struct {
 
 /** HP_OP_SET, HP_OP_GATE, HP_OP_PRIME_SET, HP_OP_PRIME_GATE. */
 typedef struct {
-  char     module[HP_NAME_MAX];
-  char     param[HP_NAME_MAX];  /**< "gate" for gates */
-  char     choice[HP_NAME_MAX]; /**< an enum choice by name, or "" */
-  float    value;               /**< when choice is "" */
+  char  module[HP_NAME_MAX];
+  char  param[HP_NAME_MAX];  /**< "gate" for gates */
+  char  choice[HP_NAME_MAX]; /**< an enum choice by name, or "" */
+  float value;               /**< when choice is "" */
   /* Set by hp_engine_submit(): the names' keys (src/ops.h), by which the
      graphs find the parameter without comparing strings. */
   uint64_t module_key;
@@ -127,8 +128,8 @@ typedef struct {
 
 /** HP_OP_COMMIT. */
 typedef struct {
-  int32_t warmup;        /**< blocks; < 0 = default (8) */
-  float   crossfade_ms;  /**< < 0 = the crossfade control's value */
+  int32_t warmup;       /**< blocks; < 0 = default (8) */
+  float   crossfade_ms; /**< < 0 = the crossfade control's value */
   bool    require_signal;
 } HpCommitOp;
 
@@ -137,7 +138,7 @@ typedef struct {
   uint32_t macro;               /**< 1..8 */
   char     target[HP_NAME_MAX]; /**< "mod:param" */
   float    lo, hi;
-  char     curve[HP_NAME_MAX];  /**< "lin" (or "") or "exp" */
+  char     curve[HP_NAME_MAX]; /**< "lin" (or "") or "exp" */
 } HpMacroOp;
 
 /** HP_OP_LOG, HP_OP_LOAD_FILE. */
@@ -173,7 +174,7 @@ void hp_op_init(HpOp* op, HpOpType type);
 */
 HpStatus hp_op_parse_text(const char* line, HpOp* op, HpError* err);
 
-/** Notifications the engine produces (DESIGN.md section 3). */
+/** Notifications the engine produces (README, "The patch protocol"). */
 typedef enum {
   HP_EVENT_ACK,
   HP_EVENT_ERROR,
@@ -193,9 +194,9 @@ typedef struct {
   uint32_t    frame;        /**< SWAPPED: frame in the run() block */
   bool        live_reload;  /**< PATCH: live reload is on */
   char        message[HP_MESSAGE_MAX]; /**< ERROR: why; PATCH: the patch file */
-  const char* text;         /**< PATCH: text-protocol lines, valid until the
-                                 next hp_engine_next_event() */
-  uint32_t    text_len;
+  const char* text; /**< PATCH: text-protocol lines, valid until the
+                         next hp_engine_next_event() */
+  uint32_t text_len;
 } HpEvent;
 
 /* The engine */
@@ -214,8 +215,11 @@ typedef bool (*HpScheduleFunc)(void* handle);
 /** Create an engine playing `default_patch` (text protocol lines), or
     silence when NULL.  `log` and `schedule` may be NULL (without schedule
     the caller runs hp_engine_work() itself).  Non-audio thread. */
-HpEngine* hp_engine_new(float rate, HpLogFunc log, HpScheduleFunc schedule,
-                        void* handle, const char* default_patch);
+HpEngine* hp_engine_new(float          rate,
+                        HpLogFunc      log,
+                        HpScheduleFunc schedule,
+                        void*          handle,
+                        const char*    default_patch);
 
 /** Free everything.  No other thread may use the engine. */
 void hp_engine_free(HpEngine* engine);
@@ -228,8 +232,10 @@ void hp_engine_free(HpEngine* engine);
 void hp_engine_begin(HpEngine* engine, uint32_t nframes);
 
 /** Render `nframes` more of the block into out_l, out_r. */
-void hp_engine_render(HpEngine* engine, float* out_l, float* out_r,
-                      uint32_t nframes);
+void hp_engine_render(HpEngine* engine,
+                      float*    out_l,
+                      float*    out_r,
+                      uint32_t  nframes);
 
 /** Feed a MIDI message to the midi modules of the playing graph(s). */
 void hp_engine_midi(HpEngine* engine, const uint8_t* msg, uint32_t size);
@@ -240,8 +246,10 @@ void hp_engine_midi(HpEngine* engine, const uint8_t* msg, uint32_t size);
    once).  A commit asks for work at once, so a synchronous worker swaps
    here.  A full queue refuses the message with an error reply.
 */
-HpStatus hp_engine_message(HpEngine* engine, const HpOp* ops, uint32_t n_ops,
-                           int32_t seq);
+HpStatus hp_engine_message(HpEngine*   engine,
+                           const HpOp* ops,
+                           uint32_t    n_ops,
+                           int32_t     seq);
 
 /** Switch to scene `scene` (0..7) of the bank, through the worker like a
     commit; false when the queue is full (try again next block). */
@@ -290,16 +298,17 @@ void hp_engine_status(const HpEngine* engine, HpEngineStatus* status);
    nothing changes and `err` names the line.  Use it for the default patch,
    restored state and patch files.
 */
-HpStatus hp_engine_load_text(HpEngine* engine, const char* text,
-                             HpError* err);
+HpStatus hp_engine_load_text(HpEngine* engine, const char* text, HpError* err);
 
 /**
    Replace the bank with a patch document (Turtle, see src/patchdoc.h) and
    commit its active scene.  On any error nothing changes.  `base_uri`
    (may be NULL) resolves relative URIs in it.
 */
-HpStatus hp_engine_load_document(HpEngine* engine, const char* text,
-                                 const char* base_uri, HpError* err);
+HpStatus hp_engine_load_document(HpEngine*   engine,
+                                 const char* text,
+                                 const char* base_uri,
+                                 HpError*    err);
 
 /** The bank's active scene (0..7): the one playing, or committed to play
     (after hp_engine_load_document(), the document's). */
@@ -316,8 +325,9 @@ void hp_engine_file_settings(HpEngine* engine, char* path, bool* live_reload);
 
 /** Restore the patch file and live reload setting without loading the
     file (state holds the bank itself). */
-void hp_engine_set_file_settings(HpEngine* engine, const char* path,
-                                 bool live_reload);
+void hp_engine_set_file_settings(HpEngine*   engine,
+                                 const char* path,
+                                 bool        live_reload);
 
 /** Do all queued work: apply ops to the staged patch, build, prime, warm up
     and publish standbys, free retired graphs. */
@@ -327,4 +337,4 @@ void hp_engine_work(HpEngine* engine);
 }
 #endif
 
-#endif /* HOTPATCH_H */
+#endif /* HP_ENGINE_H */
