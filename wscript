@@ -230,8 +230,9 @@ def build(bld):
         target=BUNDLE_DIR + "/modules.ttl", install_path=inst)
 
     # The lilv host that hotpatch-render and the tests share.  It sends the
-    # protocol through the plugin's own text parser and atom encoder.
-    bld.stlib(source=["tools/host/host.c", "plugin/atoms.c"],
+    # protocol through the plugin's own text parser and atom encoder.  Its
+    # files are tools/host/host*.c (the test programs there are test_*.c).
+    bld.stlib(source=bld.path.ant_glob("tools/host/host*.c") + ["plugin/atoms.c"],
               target="tools/hphost",
               includes=["tools/host", "plugin", "src"],
               export_includes=["tools/host", "plugin", "src"],
