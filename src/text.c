@@ -93,6 +93,30 @@ parse_float(const char* const text, const size_t len, float* const value)
   return end == buf + len;
 }
 
+/* Store `value` (read at word i) in field `f`, in its domain unless
+   `unchecked` (a whole number for an int field even then). */
+static HpStatus
+store_number(const Tokens* const      t,
+             const unsigned           i,
+             const HpFieldDesc* const f,
+             const float              value,
+             HpOp* const              op,
+             const bool               unchecked,
+             HpError* const           err)
+{
+  if (unchecked ? f->type == HP_FIELD_INT && value != floorf(value)
+                : !hp_op_in_domain(f, value)) {
+    return hp_error(err,
+                    HP_ERR_BAD_VALUE,
+                    "column %zu: %s must be %s",
+                    t->column[i],
+                    f->name,
+                    f->expects);
+  }
+  hp_op_set_number(op, f, value);
+  return HP_SUCCESS;
+}
+
 /* A number for field `f` at word i, in its domain unless `unchecked`. */
 static HpStatus
 number_field(const Tokens* const      t,
@@ -112,17 +136,7 @@ number_field(const Tokens* const      t,
                     (int)(t->len[i] < 40 ? t->len[i] : 40),
                     t->text[i]);
   }
-  if (unchecked ? f->type == HP_FIELD_INT && value != floorf(value)
-                : !hp_op_in_domain(f, value)) {
-    return hp_error(err,
-                    HP_ERR_BAD_VALUE,
-                    "column %zu: %s must be %s",
-                    t->column[i],
-                    f->name,
-                    f->expects);
-  }
-  hp_op_set_number(op, f, value);
-  return HP_SUCCESS;
+  return store_number(t, i, f, value, op, unchecked, err);
 }
 
 /* A positional word into its field. */
@@ -212,18 +226,11 @@ option(const Tokens* const   t,
                     t->text[i],
                     use);
   }
-  if (f->type != HP_FIELD_BOOL &&
-      (unchecked ? f->type == HP_FIELD_INT && value != floorf(value)
-                 : !hp_op_in_domain(f, value))) {
-    return hp_error(err,
-                    HP_ERR_BAD_VALUE,
-                    "column %zu: %s must be %s",
-                    t->column[i],
-                    f->name,
-                    f->expects);
+  if (f->type == HP_FIELD_BOOL) { /* a flag: present means 1 */
+    hp_op_set_number(op, f, value);
+    return HP_SUCCESS;
   }
-  hp_op_set_number(op, f, value);
-  return HP_SUCCESS;
+  return store_number(t, i, f, value, op, unchecked, err);
 }
 
 static HpStatus
