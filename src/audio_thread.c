@@ -17,8 +17,6 @@
 #  include <emmintrin.h>
 #endif
 
-#define MAX_CROSSFADE_MS 10000.0f
-
 /* take_standby() swaps only when the retired ring has room for every
    graph that can retire before the next swap: this never fails. */
 static void
@@ -499,9 +497,9 @@ void
 hp_engine_set_crossfade_ms(HpEngine* const e, const float ms)
 {
   if (isfinite(ms)) {
-    e->crossfade_ms = ms < 0.0f               ? 0.0f
-                      : ms > MAX_CROSSFADE_MS ? MAX_CROSSFADE_MS
-                                              : ms;
+    e->crossfade_ms = ms < 0.0f                  ? 0.0f
+                      : ms > HP_MAX_CROSSFADE_MS ? HP_MAX_CROSSFADE_MS
+                                                 : ms;
   }
 }
 

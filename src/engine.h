@@ -25,6 +25,9 @@ extern "C" {
 
 /** Longest module id, port spec ("filt1:cutoff") or name, with its NUL. */
 #define HP_NAME_MAX 96u
+/** The longest crossfade, in ms: a commit's hp:crossfade and the control's
+    default alike. */
+#define HP_MAX_CROSSFADE_MS 10000.0f
 /** Longest error message, with its NUL. */
 #define HP_MESSAGE_MAX 320u
 /** Module ids: letters, digits, '_' and '-', starting with a letter or '_'. */

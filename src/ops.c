@@ -105,7 +105,7 @@ static const HpFieldDesc commit_fields[] = {
    .expects = "0 ms or more",
    .checked = true,
    .min     = 0.0f,
-   .max     = 10000.0f,
+   .max     = HP_MAX_CROSSFADE_MS,
    .unit    = "ms"},
   {.name  = "require_signal",
    .usage = "require_signal",
@@ -128,7 +128,7 @@ static const HpFieldDesc macro_fields[] = {
    .expects = "a whole number, 1 to 8", /* the range: patch.c, with its own
                                             message */
    .min = 1.0f,
-   .max = 8.0f},
+   .max = (float)HP_N_MACROS},
   STR("target", "ID:PARAM", "hp:target", HP_FIELD_PORT, macro.target),
   NUM("lo", "LOW", "low end", "hp:minimum", macro.lo),
   NUM("hi", "HIGH", "high end", "hp:maximum", macro.hi),
