@@ -975,21 +975,13 @@ hp_graph_set(HpGraph* const    graph,
              const char* const choice,
              const bool        immediate)
 {
-  const int n = hp_graph_find(graph, module);
-  if (n < 0) {
-    return false;
-  }
-  const HpModuleDesc* const desc = graph->nodes[n].desc;
-  const int                 p    = hp_module_find_param(desc, param);
-  if (p < 0) {
-    return false;
-  }
-  int c = -1;
-  if (choice && choice[0] &&
-      (c = hp_param_find_choice(&desc->params[p], choice)) < 0) {
-    return false;
-  }
-  return set_param(graph, (uint32_t)n, (uint32_t)p, value, c, immediate);
+  /* One lookup, by the names' keys, whoever asks. */
+  return hp_graph_set_key(graph,
+                          hp_name_key(module),
+                          hp_name_key(param),
+                          choice && choice[0] ? hp_name_key(choice) : 0u,
+                          value,
+                          immediate);
 }
 
 bool

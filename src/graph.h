@@ -74,7 +74,8 @@ int hp_graph_find(const HpGraph* graph, const char* id);
    when that is not NULL or empty.  `immediate` skips smoothing (priming).
    Audio thread safe.  Returns false, changing nothing, when the module,
    parameter or choice does not exist or the value is not finite, out of
-   range, or not whole for an integer or choice.
+   range, or not whole for an integer or choice.  Hashes the names
+   (hp_graph_set_key() does the rest).
 */
 bool hp_graph_set(HpGraph*    graph,
                   const char* module,
