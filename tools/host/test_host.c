@@ -8,6 +8,7 @@
 */
 
 #include "check.h"
+#include "examples.h"
 #include "host.h"
 #include "rtcheck.h"
 
@@ -20,26 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define EG "http://lv2plug.in/plugins/"
-#define SAMPLER_URI EG "eg-sampler"
-#define SAMPLER_SAMPLE EG "eg-sampler#sample"
-#define FIFTHS_URI EG "eg-fifths"
-#define AMP_URI EG "eg-amp"
-#define EG_DIR "/usr/lib/lv2/"
-
 static char tmp_dir[64];
 
 /* Utilities */
-
-static HpHost*
-new_host(const char* uri, const char* bundle, HpHostConfig cfg)
-{
-  cfg.plugin_uri     = uri;
-  cfg.bundle         = bundle;
-  HpHost* const host = hp_host_new(&cfg);
-  CHECK_MSG(host, "cannot load <%s>: %s", uri, hp_host_last_error());
-  return host;
-}
 
 static void
 copy_file(const char* from, const char* to)

@@ -8,6 +8,7 @@
 
 #include "atoms.h"
 #include "check.h"
+#include "examples.h"
 #include "host.h"
 #include "ops.h"
 
@@ -22,21 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#define EG "http://lv2plug.in/plugins/"
-#define FIFTHS_URI EG "eg-fifths"
-#define AMP_URI EG "eg-amp"
-#define EG_DIR "/usr/lib/lv2/"
-
-static HpHost*
-new_host(const char* uri, const char* bundle, HpHostConfig cfg)
-{
-  cfg.plugin_uri     = uri;
-  cfg.bundle         = bundle;
-  HpHost* const host = hp_host_new(&cfg);
-  CHECK_MSG(host, "cannot load <%s>: %s", uri, hp_host_last_error());
-  return host;
-}
 
 /* The protocol helpers encode the protocol (README, "The patch protocol")
  * exactly */
@@ -613,8 +599,6 @@ test_notify_parser(void)
   printf("# notify parser: every hotpatch reply read back\n");
   hp_host_free(host);
 }
-
-/* run_until, and a control buffer too small for one block's events */
 
 int
 main(void)
