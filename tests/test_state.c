@@ -22,6 +22,19 @@ pitch(HpHost* const host)
 }
 
 /* Run a block and let the worker answer (restores swap through it). */
+/* A bank of two scenes: a 220 Hz sine (active), a 550 Hz triangle. */
+static const char* const two_scene_bank =
+  "@prefix hp: <urn:hotpatch:ns#> .\n"
+  "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:activeScene 0 ; hp:scenes (\n"
+  " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"a\" ; hp:type "
+  "\"sine\" ]\n"
+  "   [ a hp:Set ; hp:module \"a\" ; hp:param \"freq\" ; hp:value 220.0 ] ) "
+  "]\n"
+  " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"b\" ; hp:type "
+  "\"triangle\" ]\n"
+  "   [ a hp:Set ; hp:module \"b\" ; hp:param \"freq\" ; hp:value 550.0 ] ) "
+  "] ) .\n";
+
 static void
 settle(HpHost* const host)
 {
@@ -128,17 +141,6 @@ test_scene_agreement(const char* const dir)
 
   /* State without a control value (a host that restores none): the
      control wins over the bank's active scene, so they agree. */
-  static const char* const bank =
-    "@prefix hp: <urn:hotpatch:ns#> .\n"
-    "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:activeScene 0 ; hp:scenes (\n"
-    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"a\" ; hp:type "
-    "\"sine\" ]\n"
-    "   [ a hp:Set ; hp:module \"a\" ; hp:param \"freq\" ; hp:value 220.0 ] ) "
-    "]\n"
-    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"b\" ; hp:type "
-    "\"triangle\" ]\n"
-    "   [ a hp:Set ; hp:module \"b\" ; hp:param \"freq\" ; hp:value 550.0 ] ) "
-    "] ) .\n";
   FILE* file = fopen(state, "w");
   CHECK(file);
   fprintf(file,
@@ -146,7 +148,7 @@ test_scene_agreement(const char* const dir)
           "@prefix lv2: <http://lv2plug.in/ns/lv2core#> .\n"
           "<> a state:State ; lv2:appliesTo <urn:hotpatch:synth> ;\n"
           " state:state [ <" HP__patchBank "> \"\"\"%s\"\"\" ] .\n",
-          bank);
+          two_scene_bank);
   fclose(file);
   a = fx_host(HP_WORKER_THREADED, 0);
   CHECK(!hp_host_set_control(a, "scene", 1.0f));
@@ -252,20 +254,7 @@ main(void)
   hp_host_free(c);
 
   /* Scenes: a two-scene bank restored, then the scene control moved. */
-  static const char* const bank =
-    "@prefix hp: <urn:hotpatch:ns#> .\n"
-    "<> a hp:PatchBank ; hp:formatVersion 1 ; hp:activeScene 0 ; hp:scenes (\n"
-    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"a\" ; hp:type "
-    "\"sine\" ]\n"
-    "   [ a hp:Set ; hp:module \"a\" ; hp:param \"freq\" ; hp:value 220.0 ] ) "
-    "]\n"
-    " [ a hp:Scene ; hp:ops ( [ a hp:Create ; hp:module \"b\" ; hp:type "
-    "\"triangle\" ]\n"
-    "   [ a hp:Set ; hp:module \"b\" ; hp:param \"freq\" ; hp:value 550.0 ] ) "
-    "] ) .\n";
-  HpHost*        d   = fx_host(HP_WORKER_THREADED, 0);
-  const LV2_URID key = hp_host_map(d, HP__patchBank);
-  (void)key;
+  HpHost* d = fx_host(HP_WORKER_THREADED, 0);
   snprintf(path, sizeof(path), "%s/bank.ttl", dir);
   file = fopen(path, "w");
   CHECK(file);
@@ -274,7 +263,7 @@ main(void)
           "@prefix lv2: <http://lv2plug.in/ns/lv2core#> .\n"
           "<> a state:State ; lv2:appliesTo <urn:hotpatch:synth> ;\n"
           " state:state [ <" HP__patchBank "> \"\"\"%s\"\"\" ] .\n",
-          bank);
+          two_scene_bank);
   fclose(file);
   CHECK_MSG(!hp_host_restore_state_file(d, path, 0),
             "restore: %s",
