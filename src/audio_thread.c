@@ -82,16 +82,20 @@ replay_live(HpEngine* const e, HpGraph* const g)
   }
 }
 
-/* Ask for work when some is owed: queued ops (also those the worker left
-   for lack of room to answer) or retired graphs. */
-static bool
-request_work(HpEngine* const e)
+/* Ask for work when some is owed (queued ops, also those the worker left
+   for lack of room to answer, or retired graphs), then take what a
+   synchronous worker made ready meanwhile, where rendering stands. */
+static void
+work_now(HpEngine* const e)
 {
   const bool owed = e->need_work || hp_ring_space(e->ops) <= e->ops->mask;
-  if (owed && e->schedule && e->schedule(e->handle)) {
+  if (!owed) {
+    return;
+  }
+  if (e->schedule && e->schedule(e->handle)) {
     e->need_work = false;
   }
-  return owed;
+  take_standby(e);
 }
 
 void
@@ -132,8 +136,8 @@ hp_engine_message(HpEngine* const   e,
     hp_engine_submit(e, &ops[i]);
     urgent |= ops[i].type == HP_OP_COMMIT || ops[i].type == HP_OP_SCENE;
   }
-  if (urgent && request_work(e)) { /* a synchronous worker swaps here */
-    take_standby(e);
+  if (urgent) { /* a synchronous worker swaps here */
+    work_now(e);
   }
   return HP_SUCCESS;
 }
@@ -147,9 +151,7 @@ hp_engine_select_scene(HpEngine* const e, const uint32_t scene)
   if (hp_engine_submit(e, &op)) {
     return false;
   }
-  if (request_work(e)) {
-    take_standby(e);
-  }
+  work_now(e);
   return true;
 }
 
@@ -176,9 +178,7 @@ hp_engine_reject(HpEngine* const e, const int32_t seq, const HpError* const err)
 void
 hp_engine_end(HpEngine* const e)
 {
-  if (request_work(e)) {
-    take_standby(e);
-  }
+  work_now(e);
 }
 
 /* Take a published standby and begin the swap where rendering stands (a
