@@ -24,6 +24,28 @@ retire(HpEngine* const e, HpGraph* const g)
 {
   hp_ring_push(e->retired, &g);
   e->need_work = true;
+  /* A tail plays from copies in its owner's spare states: it goes too. */
+  for (uint32_t k = 0; k < e->n_tails;) {
+    if (e->tails[k].owner == g) {
+      HpGraph* const t = e->tails[k].graph;
+      memmove(
+        &e->tails[k], &e->tails[k + 1u], (e->n_tails - k - 1u) * sizeof(Tail));
+      --e->n_tails;
+      hp_ring_push(e->retired, &t);
+    } else {
+      ++k;
+    }
+  }
+}
+
+/* A tail stops ringing: it fades out from here. */
+static void
+tail_end(HpEngine* const e, Tail* const t)
+{
+  if (!t->fade_len) {
+    t->fade_pos = 0;
+    t->fade_len = (uint32_t)(TAIL_FADE_MS * 0.001f * e->rate) + 1u;
+  }
 }
 
 static void take_standby(HpEngine* e);
@@ -187,8 +209,8 @@ hp_engine_end(HpEngine* const e)
 static void
 take_standby(HpEngine* const e)
 {
-  /* Room to retire the graphs fading and the one leaving now. */
-  if (hp_ring_space(e->retired) < e->n_fades + 1u ||
+  /* Room to retire the graphs fading, the tails and the one leaving now. */
+  if (hp_ring_space(e->retired) < e->n_fades + e->n_tails + 1u ||
       !atomic_load_explicit(&e->ready, memory_order_acquire)) {
     return; /* keep playing; swap once the worker has caught up */
   }
@@ -209,9 +231,27 @@ take_standby(HpEngine* const e)
     tag->crossfade_ms >= 0.0f ? tag->crossfade_ms : e->crossfade_ms;
   const float    len = ms * 0.001f * e->rate;
   HpGraph* const old = e->active;
-  hp_graph_take_over(g, old, len >= 1.0f);
+  /* At most one tail rings: a newer swap fades it out. */
+  for (uint32_t k = 0; k < e->n_tails; ++k) {
+    tail_end(e, &e->tails[k]);
+  }
+  hp_graph_take_over(g, old, tag->tail || len >= 1.0f);
   e->active = g;
-  if (len < 1.0f) {
+  if (tag->tail) {
+    /* No crossfade: the old graph rings its voices out beside the new. */
+    if (e->n_tails == MAX_TAILS) {
+      HpGraph* const t = e->tails[0].graph;
+      memmove(&e->tails[0], &e->tails[1], (MAX_TAILS - 1u) * sizeof(Tail));
+      --e->n_tails;
+      retire(e, t);
+    }
+    Tail* const t = &e->tails[e->n_tails++];
+    t->graph      = old;
+    t->owner      = g;
+    t->frames     = 0;
+    t->fade_pos   = 0;
+    t->fade_len   = 0;
+  } else if (len < 1.0f) {
     /* A switch at the sample: the new graph alone, whatever was fading. */
     for (uint32_t i = 0; i < e->n_fades; ++i) {
       retire(e, e->fades[i].graph);
@@ -275,6 +315,13 @@ hp_engine_midi(HpEngine* const e, const uint8_t* const msg, const uint32_t size)
   hp_graph_midi(e->active, msg, size);
   for (uint32_t i = 0; i < e->n_fades; ++i) {
     hp_graph_midi(e->fades[i].graph, msg, size);
+  }
+  /* Tails take no new notes; they take the rest (a note-off ends a held
+     note there, the pedal holds them). */
+  const bool note_on =
+    size >= 3u && (msg[0] & 0xF0u) == 0x90u && (msg[2] & 0x7Fu);
+  for (uint32_t i = 0; i < e->n_tails && !note_on; ++i) {
+    hp_graph_midi(e->tails[i].graph, msg, size);
   }
   states_end(e);
 }
@@ -405,6 +452,45 @@ crossfade(HpEngine* const e, float* const l, float* const r, const uint32_t n)
   memmove(&e->fades[0], &e->fades[ended], e->n_fades * sizeof(Fade));
 }
 
+/* Add the tails to l, r; end those that have rung out, retire those that
+   have faded out. */
+static void
+ring_tails(HpEngine* const e, float* const l, float* const r, const uint32_t n)
+{
+  const uint32_t max_frames = (uint32_t)(TAIL_MAX_SECONDS * e->rate);
+  for (uint32_t k = 0; k < e->n_tails;) {
+    Tail* const t    = &e->tails[k];
+    const bool  mono = hp_graph_mono(t->graph);
+    hp_graph_process(t->graph, e->tail_l, e->tail_r, n);
+    guard(t->graph, mono, e->tail_l, e->tail_r, n);
+    for (uint32_t i = 0; i < n; ++i) {
+      float g = 1.0f;
+      if (t->fade_len) {
+        const uint32_t pos = t->fade_pos + i;
+        g = pos >= t->fade_len ? 0.0f : 1.0f - (float)pos / (float)t->fade_len;
+      }
+      l[i] += e->tail_l[i] * g;
+      r[i] += e->tail_r[i] * g;
+    }
+    if (t->fade_len) {
+      t->fade_pos += n;
+    } else {
+      t->frames += n;
+      if (!hp_graph_sounding(t->graph) || t->frames >= max_frames) {
+        tail_end(e, t);
+      }
+    }
+    if (t->fade_len && t->fade_pos >= t->fade_len) {
+      HpGraph* const g = t->graph;
+      memmove(t, t + 1, (e->n_tails - k - 1u) * sizeof(Tail));
+      --e->n_tails;
+      retire(e, g);
+    } else {
+      ++k;
+    }
+  }
+}
+
 void
 hp_engine_render(HpEngine* const e,
                  float* const    out_l,
@@ -430,8 +516,14 @@ hp_engine_render(HpEngine* const e,
     for (uint32_t k = 0; k < e->n_fades; ++k) {
       mono &= hp_graph_mono(e->fades[k].graph);
     }
+    for (uint32_t k = 0; k < e->n_tails; ++k) {
+      mono &= hp_graph_mono(e->tails[k].graph);
+    }
     if (e->n_fades) {
       crossfade(e, l, r, n);
+    }
+    if (e->n_tails) {
+      ring_tails(e, l, r, n);
     }
     if (e->gain_current != e->gain_target) {
       float       g = e->gain_current;

@@ -94,6 +94,9 @@ hp_engine_free(HpEngine* const e)
   }
   hp_graph_free(atomic_load(&e->ready));
   hp_graph_free(e->active);
+  for (uint32_t i = 0; i < e->n_tails; ++i) {
+    hp_graph_free(e->tails[i].graph);
+  }
   for (uint32_t i = 0; i < e->n_fades; ++i) {
     hp_graph_free(e->fades[i].graph);
   }

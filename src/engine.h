@@ -32,6 +32,8 @@ extern "C" {
 #define HP_MESSAGE_MAX 320u
 /** Module ids: letters, digits, '_' and '-', starting with a letter or '_'. */
 #define HP_ID_MAX 64u
+/** The most voices a patch plays (hp:Voices). */
+#define HP_MAX_VOICES 32u
 
 typedef enum {
   HP_SUCCESS = 0,
@@ -98,6 +100,7 @@ typedef enum {
   HP_OP_LOAD_FILE,   /**< file: absolute path of a patch document */
   HP_OP_LIVE_RELOAD, /**< reload: reload the patch file when it changes */
   HP_OP_TICK,        /**< time passes: look at the patch file (live reload) */
+  HP_OP_VOICES,      /**< voices: how many voices the patch plays */
   HP_N_OP_TYPES
 } HpOpType;
 
@@ -134,6 +137,7 @@ typedef struct {
   int32_t warmup;       /**< blocks; < 0 = default (8) */
   float   crossfade_ms; /**< < 0 = the crossfade control's value */
   bool    require_signal;
+  bool    tail; /**< the old patch rings its voices out: no crossfade */
 } HpCommitOp;
 
 /** HP_OP_MACRO. */
@@ -163,6 +167,7 @@ typedef struct {
     HpTextOp    file;    /**< LOAD_FILE: path */
     int32_t     scene;   /**< SCENE: index */
     bool        reload;  /**< LIVE_RELOAD: on */
+    int32_t     voices;  /**< VOICES: 1..HP_MAX_VOICES */
   };
 } HpOp;
 

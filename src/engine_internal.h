@@ -36,6 +36,9 @@
 #define RT_EVENT_QUEUE 256u    /* run()'s own: swaps, refused messages */
 #define RETIRE_QUEUE_SIZE 16u  /* graphs waiting to be freed */
 #define MAX_FADES 4u           /* graphs fading out at once */
+#define MAX_TAILS 3u           /* one ringing, the others fading out */
+#define TAIL_MAX_SECONDS 10.0f /* a tail rings this long at most */
+#define TAIL_FADE_MS 10.0f     /* and then, or when silent, fades out */
 #define MAX_PRIMES 4096u
 #define PATCH_TEXT_MAX 60000u   /* fits the notify port's 64 KiB minimum */
 #define LIVE_RELOAD_PERIOD 0.5f /* seconds between looks at the patch file */
@@ -56,6 +59,19 @@ typedef struct {
   uint32_t len;
   bool     equal_power;
 } Fade;
+
+/* A graph replaced by a tail commit (DESIGN 3b), ringing its voices out
+   beside the active one: until none sounds (or TAIL_MAX_SECONDS), then
+   fading out over TAIL_FADE_MS.  It plays its kept modules from copies in
+   `owner`'s spare states (hp_graph_take_over()), so it retires with
+   `owner` at the latest. */
+typedef struct {
+  HpGraph*       graph;
+  const HpGraph* owner;
+  uint32_t       frames; /* rung so far */
+  uint32_t       fade_pos;
+  uint32_t       fade_len; /* 0: ringing */
+} Tail;
 
 struct HpEngineImpl {
   /* Set at creation, read-only after. */
@@ -86,6 +102,8 @@ struct HpEngineImpl {
   HpGraph*       active;
   Fade           fades[MAX_FADES]; /* oldest first */
   uint32_t       n_fades;
+  Tail           tails[MAX_TAILS]; /* oldest first */
+  uint32_t       n_tails;
   uint32_t       render_count; /* what `rendering` was last set to */
   uint32_t       block_pos;    /* frame of the block rendered next */
   bool           need_work;    /* a token is owed to the worker */
@@ -109,6 +127,8 @@ struct HpEngineImpl {
   float          fade_r[HP_CHUNK];
   float          next_l[HP_CHUNK]; /* the graph fading in over them */
   float          next_r[HP_CHUNK];
+  float          tail_l[HP_CHUNK]; /* a tail, before it is added */
+  float          tail_r[HP_CHUNK];
 
   /* Worker side, under `lock` (also taken by restore and save, never by
      the audio thread).  `work_lock` makes hp_engine_work() the one consumer

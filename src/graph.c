@@ -23,12 +23,14 @@ typedef struct {
   float    current; /* the smoothed value */
   uint32_t first;   /* into graph->sources */
   uint32_t count;
-  bool     fell; /* a gate set off since the last route(): see there */
+  bool     fell;   /* a gate set off since the last route(): see there */
+  bool     voiced; /* sums voices: only the sounding ones, every block */
 } ParamSlot;
 
 typedef struct {
   uint32_t first; /* into graph->sources */
   uint32_t count;
+  bool     voiced;
 } InputSlot;
 
 /*
@@ -69,7 +71,10 @@ typedef struct {
   void*               home;       /* the state this graph plays from */
   StateBlock*         block;      /* the block holding `home` */
   void*               spare;      /* in this allocation: see StateBlock */
-  bool                settled; /* no sums, no glides: `in`, `param_in` hold */
+  bool                settled;   /* no sums, no glides: `in`, `param_in` hold */
+  bool                per_voice; /* one node a voice, `copies` in a row */
+  uint8_t             voice;     /* which, of a per-voice module's nodes */
+  uint8_t             copies;    /* nodes of the module: 1, or the voices */
 } Node;
 
 /*
@@ -104,23 +109,46 @@ typedef struct {
   bool     exponential;
 } MacroSlot;
 
+/*
+  Voices (DESIGN 3b): a per-voice module is compiled into one node per
+  voice, in a row, each with its own state, buffers and tables, so a voice
+  costs what the mono patch costs and the inner loops know nothing of
+  voices.  A shared node that reads a per-voice output (`sum`, the sinks)
+  gets one source per voice, tagged with it (`source_voice`), and adds up
+  only the voices that sound.  With several voices, a voice none of whose
+  nodes is busy (its gate off, its envelopes finished) is skipped.
+
+  Notes reach voices through the graph (hp_graph_midi): it picks the voice
+  by the heads of the `midi` states (module.h: HpVoiceHead), which carry
+  across a swap with the rest of the state.
+*/
+#define NO_VOICE 0xFFu
+
 struct HpGraphImpl {
   HpGraphTag     tag;
   const HpGraph* base;
   float          rate;
   float          smooth_coef;
   bool           correlated;
-  bool           mono; /* every sink feeds both sides: right = left */
+  bool           mono;      /* every sink feeds both sides: right = left */
+  bool           skip_idle; /* several voices: idle ones are not rendered */
+  uint32_t       n_voices;
+  uint32_t       all_voices; /* a bit a voice */
+  uint32_t       active;     /* the voices rendered in this chunk */
   uint32_t       n_nodes;
+  uint32_t       n_modules; /* first nodes of the modules: `by_id` */
   Node*          nodes;
-  uint32_t*      by_id;     /* node indices sorted by id */
+  uint32_t*      by_id;     /* first nodes' indices sorted by id */
   NodeKey*       node_keys; /* open addressing, at most half full */
   uint32_t       key_mask;
   TypeKeys*      types; /* per module type in the graph */
   NameKey*       names;
   const float**  sources;
-  uint32_t*      midi_nodes;
+  uint8_t*       source_voice; /* per source: its voice, or NO_VOICE */
+  uint32_t*      midi_nodes; /* module by module, each one's voices in a row */
   uint32_t       n_midi;
+  uint32_t*      busy_nodes; /* per-voice nodes with a busy() */
+  uint32_t       n_busy;
   MacroSlot*     macros;
   uint32_t       n_macros;
   float*         buffers; /* HP_CHUNK floats each: outputs, then scratch */
@@ -156,7 +184,12 @@ typedef struct {
   uint32_t* in_start;   /* the links into slot s: in_links[in_start[s] ..] */
   uint32_t* in_links;   /* link indices by destination slot, in link order */
   bool*     feeds;      /* per module: its main output is read */
-  uint32_t  n_buffers;
+  bool*     per_voice;  /* per module */
+  uint32_t* node_first; /* per processing position: its first node */
+  uint32_t  n_nodes;
+  uint32_t  n_voices;
+  uint32_t  n_buffers;  /* of one chunk each */
+  uint32_t  n_vbuffers; /* of a chunk a voice each: per-voice outputs */
   uint32_t  n_scratch;
   uint32_t  n_sources;
   const HpModuleDesc** types;   /* the module types in the patch */
@@ -178,6 +211,8 @@ plan_free(Plan* const plan)
   free(plan->in_start);
   free(plan->in_links);
   free(plan->feeds);
+  free(plan->per_voice);
+  free(plan->node_first);
 }
 
 #define NO_KEY UINT32_MAX
@@ -276,17 +311,27 @@ plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
     plan->out_first[m] = n_slots;
     n_slots += patch->modules[m].desc->n_outputs;
   }
-  uint32_t* last_use  = (uint32_t*)calloc(n_slots + 1u, sizeof(uint32_t));
-  uint32_t* free_list = (uint32_t*)malloc((n_slots + 1u) * sizeof(uint32_t));
+  /* Two pools: per-voice outputs take a buffer of a chunk a voice. */
+  uint32_t* last_use = (uint32_t*)calloc(n_slots + 1u, sizeof(uint32_t));
+  uint32_t* free_list =
+    (uint32_t*)malloc(2u * (n_slots + 1u) * sizeof(uint32_t));
   uint32_t* ends      = (uint32_t*)malloc((n + 2u) * sizeof(uint32_t));
   uint32_t* ending    = (uint32_t*)malloc((n_slots + 1u) * sizeof(uint32_t));
+  bool*     slot_pool = (bool*)malloc((n_slots + 1u) * sizeof(bool));
   plan->out_buffer    = (uint32_t*)malloc((n_slots + 1u) * sizeof(uint32_t));
-  if (!last_use || !free_list || !ends || !ending || !plan->out_buffer) {
+  if (!last_use || !free_list || !ends || !ending || !slot_pool ||
+      !plan->out_buffer) {
     free(last_use);
     free(free_list);
     free(ends);
     free(ending);
+    free(slot_pool);
     return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  }
+  for (uint32_t m = 0; m < n; ++m) {
+    for (uint32_t o = 0; o < patch->modules[m].desc->n_outputs; ++o) {
+      slot_pool[plan->out_first[m] + o] = plan->per_voice[m];
+    }
   }
   const uint32_t unused = NO_KEY; /* group_by leaves these out */
   for (uint32_t m = 0; m < n; ++m) {
@@ -304,15 +349,20 @@ plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
     if (last_use[slot] == unused || at > last_use[slot]) {
       last_use[slot] = at;
     }
-    n_sources += l->kind != HP_DEST_SINK;
+    if (l->kind != HP_DEST_SINK) {
+      /* A node per voice reads one; a shared one reads every voice. */
+      const bool voiced = plan->per_voice[l->dst] || plan->per_voice[l->src];
+      n_sources += voiced ? plan->n_voices : 1u;
+    }
   }
   plan->n_sources = n_sources;
   /* The slots read for the last time at each position, in slot order. */
   group_by(last_use, n_slots, n, ends, ending);
 
-  uint32_t n_free    = 0;
-  uint32_t n_buffers = 0;
-  uint32_t n_scratch = 0;
+  uint32_t  n_free[2]    = {0, 0};
+  uint32_t  n_buffers[2] = {0, 0};
+  uint32_t* frees[2]     = {free_list, free_list + n_slots + 1u};
+  uint32_t  n_scratch    = 0;
   for (uint32_t pos = 0; pos < n; ++pos) {
     const uint32_t      m    = plan->order[pos];
     const HpModuleDesc* desc = patch->modules[m].desc;
@@ -320,21 +370,25 @@ plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
     n_scratch                = need > n_scratch ? need : n_scratch;
     for (uint32_t o = 0; o < desc->n_outputs; ++o) {
       const uint32_t slot    = plan->out_first[m] + o;
-      plan->out_buffer[slot] = last_use[slot] == unused
-                                 ? unused
-                                 : (n_free ? free_list[--n_free] : n_buffers++);
+      const int      k       = slot_pool[slot];
+      plan->out_buffer[slot] = last_use[slot] == unused ? unused
+                               : n_free[k]              ? frees[k][--n_free[k]]
+                                                        : n_buffers[k]++;
     }
     /* Release what is read for the last time here, own outputs included. */
     for (uint32_t j = ends[pos]; j < ends[pos + 1u]; ++j) {
-      free_list[n_free++] = plan->out_buffer[ending[j]];
+      const int k           = slot_pool[ending[j]];
+      frees[k][n_free[k]++] = plan->out_buffer[ending[j]];
     }
   }
-  plan->n_buffers = n_buffers;
-  plan->n_scratch = n_scratch;
+  plan->n_buffers  = n_buffers[0];
+  plan->n_vbuffers = n_buffers[1];
+  plan->n_scratch  = n_scratch;
   free(last_use);
   free(free_list);
   free(ends);
   free(ending);
+  free(slot_pool);
   return HP_SUCCESS;
 }
 
@@ -376,6 +430,43 @@ plan_links(const HpPatch* const patch, Plan* const plan, HpError* const err)
   free(key);
   return plan->in_start ? HP_SUCCESS
                         : hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+}
+
+/* Which modules play once per voice (DESIGN 3b): `midi`, and what a
+   per-voice module feeds, except `sum`.  In processing order, so each
+   module's sources are decided before it.  Then the nodes: a row of them
+   per module.  O(modules + links). */
+static HpStatus
+plan_voices(const HpPatch* const patch, Plan* const plan, HpError* const err)
+{
+  const uint32_t n = patch->n_modules;
+  plan->n_voices   = patch->n_voices ? patch->n_voices : 1u;
+  plan->per_voice  = (bool*)calloc(n + 1u, sizeof(bool));
+  plan->node_first = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
+  if (!plan->per_voice || !plan->node_first) {
+    return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  }
+  uint32_t n_nodes = 0;
+  for (uint32_t pos = 0; pos < n; ++pos) {
+    const uint32_t            m    = plan->order[pos];
+    const HpModuleDesc* const desc = patch->modules[m].desc;
+    bool                      pv   = desc->voicing == HP_VOICING_SOURCE;
+    if (desc->voicing == HP_VOICING_FOLLOW) {
+      const uint32_t slots = desc->n_inputs + desc->n_params;
+      for (uint32_t s = plan->in_first[m]; !pv && s < plan->in_first[m] + slots;
+           ++s) {
+        for (uint32_t j = plan->in_start[s]; !pv && j < plan->in_start[s + 1u];
+             ++j) {
+          pv = plan->per_voice[patch->links[plan->in_links[j]].src];
+        }
+      }
+    }
+    plan->per_voice[m]    = pv;
+    plan->node_first[pos] = n_nodes;
+    n_nodes += pv ? plan->n_voices : 1u;
+  }
+  plan->n_nodes = n_nodes;
+  return HP_SUCCESS;
 }
 
 /* Heap sort of node indices by id (qsort has no context argument, and
@@ -482,15 +573,15 @@ fill_keys(HpGraph* const g, const Plan* const plan)
     }
     g->types[t].count = n_names - g->types[t].first;
   }
-  for (uint32_t pos = 0; pos < g->n_nodes; ++pos) {
-    uint64_t key = hp_name_key(g->nodes[pos].id);
+  for (uint32_t pos = 0; pos < g->n_modules; ++pos) {
+    uint64_t key = hp_name_key(g->nodes[plan->node_first[pos]].id);
     key          = key ? key : 1u;
     for (uint32_t i = (uint32_t)(key ^ (key >> 32u)) & g->key_mask;;
          i          = (i + 1u) & g->key_mask) {
       NodeKey* const slot = &g->node_keys[i];
       if (!slot->key) {
         slot->key  = key;
-        slot->node = pos;
+        slot->node = plan->node_first[pos];
         slot->type = plan->type_of[plan->order[pos]];
         break;
       }
@@ -518,16 +609,23 @@ node_find(const HpGraph* const g, uint64_t key)
 static HpGraph*
 carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
 {
-  const uint32_t n      = patch->n_modules;
-  HpGraph* const g      = TAKE(a, HpGraph, 1);
-  Node* const    nodes  = TAKE(a, Node, n);
-  uint32_t*      by_id  = TAKE(a, uint32_t, n);
-  const float**  srcs   = TAKE(a, const float*, plan->n_sources);
-  uint32_t       n_midi = 0;
+  const uint32_t n       = patch->n_modules;
+  const uint32_t n_nodes = plan->n_nodes;
+  HpGraph* const g       = TAKE(a, HpGraph, 1);
+  Node* const    nodes   = TAKE(a, Node, n_nodes);
+  uint32_t*      by_id   = TAKE(a, uint32_t, n);
+  const float**  srcs    = TAKE(a, const float*, plan->n_sources);
+  uint8_t*       src_v   = TAKE(a, uint8_t, plan->n_sources);
+  uint32_t       n_midi  = 0;
+  uint32_t       n_busy  = 0;
   for (uint32_t m = 0; m < n; ++m) {
-    n_midi += patch->modules[m].desc->midi != NULL;
+    const HpModuleDesc* desc   = patch->modules[m].desc;
+    const uint32_t      copies = plan->per_voice[m] ? plan->n_voices : 1u;
+    n_midi += desc->midi ? copies : 0u;
+    n_busy += desc->busy && plan->per_voice[m] ? copies : 0u;
   }
   uint32_t* midi    = TAKE(a, uint32_t, n_midi);
+  uint32_t* busy    = TAKE(a, uint32_t, n_busy);
   uint32_t  key_cap = 1;
   while (key_cap < 2u * n + 1u) {
     key_cap *= 2u;
@@ -538,66 +636,93 @@ carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
   MacroSlot* macros    = TAKE(a, MacroSlot, patch->n_macros);
   float**    scr       = TAKE(a, float*, plan->n_scratch);
 
-  /* Per-node tables. */
+  /* Per-node tables: each voice's node has its own. */
   for (uint32_t pos = 0; pos < n; ++pos) {
-    const HpModuleDesc* desc   = patch->modules[plan->order[pos]].desc;
-    HpParamIn*          pin    = TAKE(a, HpParamIn, desc->n_params);
-    ParamSlot*          params = TAKE(a, ParamSlot, desc->n_params);
-    const float**       in     = TAKE(a, const float*, desc->n_inputs);
-    InputSlot*          inputs = TAKE(a, InputSlot, desc->n_inputs);
-    float**             out    = TAKE(a, float*, desc->n_outputs);
-    SinkEntry*          sinks  = TAKE(a, SinkEntry, 3u * desc->n_outputs);
-    if (g) {
-      Node* node     = &nodes[pos];
-      node->param_in = pin;
-      node->params   = params;
-      node->in       = in;
-      node->inputs   = inputs;
-      node->io.out   = out;
-      node->sinks    = sinks;
+    const uint32_t      m      = plan->order[pos];
+    const HpModuleDesc* desc   = patch->modules[m].desc;
+    const uint32_t      copies = plan->per_voice[m] ? plan->n_voices : 1u;
+    for (uint32_t v = 0; v < copies; ++v) {
+      HpParamIn*    pin    = TAKE(a, HpParamIn, desc->n_params);
+      ParamSlot*    params = TAKE(a, ParamSlot, desc->n_params);
+      const float** in     = TAKE(a, const float*, desc->n_inputs);
+      InputSlot*    inputs = TAKE(a, InputSlot, desc->n_inputs);
+      float**       out    = TAKE(a, float*, desc->n_outputs);
+      SinkEntry*    sinks  = TAKE(a, SinkEntry, 3u * desc->n_outputs);
+      if (g) {
+        Node* node      = &nodes[plan->node_first[pos] + v];
+        node->param_in  = pin;
+        node->params    = params;
+        node->in        = in;
+        node->inputs    = inputs;
+        node->io.out    = out;
+        node->sinks     = sinks;
+        node->per_voice = plan->per_voice[m];
+        node->voice     = (uint8_t)v;
+        node->copies    = (uint8_t)copies;
+      }
     }
   }
   for (uint32_t pos = 0; pos < n; ++pos) {
-    const HpModuleDesc* desc = patch->modules[plan->order[pos]].desc;
-    void* const         spare =
-      take(a, desc->state_size ? desc->state_size : 1, STATE_ALIGN);
-    if (g) {
-      nodes[pos].spare = spare;
+    const uint32_t      m      = plan->order[pos];
+    const HpModuleDesc* desc   = patch->modules[m].desc;
+    const uint32_t      copies = plan->per_voice[m] ? plan->n_voices : 1u;
+    for (uint32_t v = 0; v < copies; ++v) {
+      void* const spare =
+        take(a, desc->state_size ? desc->state_size : 1, STATE_ALIGN);
+      if (g) {
+        nodes[plan->node_first[pos] + v].spare = spare;
+      }
     }
   }
-  float* buffers = (float*)take(
-    a, sizeof(float) * HP_CHUNK * (plan->n_buffers + plan->n_scratch), 64);
+  const size_t chunks = plan->n_buffers +
+                        (size_t)plan->n_vbuffers * plan->n_voices +
+                        plan->n_scratch;
+  float* buffers = (float*)take(a, sizeof(float) * HP_CHUNK * chunks, 64);
   if (!g) {
     return NULL;
   }
-  g->buffers    = buffers;
-  g->nodes      = nodes;
-  g->by_id      = by_id;
-  g->node_keys  = node_keys;
-  g->key_mask   = key_cap - 1u;
-  g->types      = types;
-  g->names      = names;
-  g->sources    = srcs;
-  g->midi_nodes = midi;
-  g->macros     = macros;
-  g->scratch    = scr;
-  g->n_scratch  = plan->n_scratch;
-  g->n_midi     = n_midi;
-  g->n_nodes    = n;
+  g->buffers      = buffers;
+  g->nodes        = nodes;
+  g->by_id        = by_id;
+  g->node_keys    = node_keys;
+  g->key_mask     = key_cap - 1u;
+  g->types        = types;
+  g->names        = names;
+  g->sources      = srcs;
+  g->source_voice = src_v;
+  g->midi_nodes   = midi;
+  g->busy_nodes   = busy;
+  g->macros       = macros;
+  g->scratch      = scr;
+  g->n_scratch    = plan->n_scratch;
+  g->n_nodes      = n_nodes;
+  g->n_modules    = n;
+  const size_t first_scratch =
+    plan->n_buffers + (size_t)plan->n_vbuffers * plan->n_voices;
   for (uint32_t s = 0; s < plan->n_scratch; ++s) {
-    scr[s] = buffers + (size_t)(plan->n_buffers + s) * HP_CHUNK;
+    scr[s] = buffers + (first_scratch + s) * HP_CHUNK;
   }
   return g;
 }
 
+/* The buffer of output `output` of `module` in voice `voice` (0 for a
+   shared module), or NULL when nothing reads it. */
 static float*
 buffer_of(float* const      buffers,
           const Plan* const plan,
           const uint32_t    module,
-          const uint32_t    output)
+          const uint32_t    output,
+          const uint32_t    voice)
 {
   const uint32_t b = plan->out_buffer[plan->out_first[module] + output];
-  return b == UINT32_MAX ? NULL : buffers + (size_t)b * HP_CHUNK;
+  if (b == UINT32_MAX) {
+    return NULL;
+  }
+  if (!plan->per_voice[module]) {
+    return buffers + (size_t)b * HP_CHUNK;
+  }
+  return buffers +
+         (plan->n_buffers + (size_t)b * plan->n_voices + voice) * HP_CHUNK;
 }
 
 /* Bytes a module's state takes in a block, keeping the next aligned. */
@@ -631,47 +756,103 @@ wire(HpGraph* const g, const HpPatch* const patch, const Plan* const plan)
 {
   uint32_t n_src = 0;
   for (uint32_t pos = 0; pos < patch->n_modules; ++pos) {
-    const uint32_t m    = plan->order[pos];
-    Node* const    node = &g->nodes[pos];
-    const uint32_t n_in = node->desc->n_inputs;
-    for (uint32_t d = 0; d < n_in + node->desc->n_params; ++d) {
-      const uint32_t slot  = plan->in_first[m] + d;
-      const uint32_t first = n_src;
-      for (uint32_t j = plan->in_start[slot]; j < plan->in_start[slot + 1u];
-           ++j) {
-        const HpPatchLink* l = &patch->links[plan->in_links[j]];
-        g->sources[n_src++]  = buffer_of(g->buffers, plan, l->src, l->src_port);
-      }
-      if (d < n_in) {
-        node->inputs[d].first = first;
-        node->inputs[d].count = n_src - first;
-      } else {
-        node->params[d - n_in].first = first;
-        node->params[d - n_in].count = n_src - first;
+    const uint32_t m = plan->order[pos];
+    for (uint32_t c = 0; c < g->nodes[plan->node_first[pos]].copies; ++c) {
+      Node* const    node = &g->nodes[plan->node_first[pos] + c];
+      const uint32_t n_in = node->desc->n_inputs;
+      for (uint32_t d = 0; d < n_in + node->desc->n_params; ++d) {
+        const uint32_t slot   = plan->in_first[m] + d;
+        const uint32_t first  = n_src;
+        bool           voiced = false;
+        for (uint32_t j = plan->in_start[slot]; j < plan->in_start[slot + 1u];
+             ++j) {
+          const HpPatchLink* l = &patch->links[plan->in_links[j]];
+          if (node->per_voice || !plan->per_voice[l->src]) {
+            /* The same voice's output, or a shared one. */
+            const uint32_t v       = plan->per_voice[l->src] ? c : 0u;
+            g->source_voice[n_src] = NO_VOICE;
+            g->sources[n_src++] =
+              buffer_of(g->buffers, plan, l->src, l->src_port, v);
+          } else {
+            for (uint32_t v = 0; v < plan->n_voices; ++v) {
+              g->source_voice[n_src] = (uint8_t)v;
+              g->sources[n_src++] =
+                buffer_of(g->buffers, plan, l->src, l->src_port, v);
+            }
+            voiced = true;
+          }
+        }
+        if (d < n_in) {
+          node->inputs[d].first  = first;
+          node->inputs[d].count  = n_src - first;
+          node->inputs[d].voiced = voiced;
+        } else {
+          node->params[d - n_in].first  = first;
+          node->params[d - n_in].count  = n_src - first;
+          node->params[d - n_in].voiced = voiced;
+        }
       }
     }
   }
 
+  /* The sinks: each voice's node adds its own output. */
   bool explicit_sink = false;
   for (uint32_t i = 0; i < patch->n_links; ++i) {
     const HpPatchLink* l = &patch->links[i];
     if (l->kind == HP_DEST_SINK) {
-      Node* const node                = &g->nodes[plan->position[l->src]];
-      node->sinks[node->n_sinks].buf  = node->io.out[l->src_port];
-      node->sinks[node->n_sinks].mask = l->dst_index == 0 ? 3u : l->dst_index;
-      ++node->n_sinks;
+      const uint32_t first = plan->node_first[plan->position[l->src]];
+      for (uint32_t c = 0; c < g->nodes[first].copies; ++c) {
+        Node* const node                = &g->nodes[first + c];
+        node->sinks[node->n_sinks].buf  = node->io.out[l->src_port];
+        node->sinks[node->n_sinks].mask = l->dst_index == 0 ? 3u : l->dst_index;
+        ++node->n_sinks;
+      }
       explicit_sink = true;
     }
   }
   for (uint32_t pos = 0; pos < patch->n_modules && !explicit_sink; ++pos) {
-    Node* const node = &g->nodes[pos];
-    if (node->desc->outputs[0].kind == HP_SIGNAL_AUDIO &&
-        !plan->feeds[plan->order[pos]]) {
-      node->sinks[0].buf  = node->io.out[0];
-      node->sinks[0].mask = 3u;
-      node->n_sinks       = 1;
+    const uint32_t first = plan->node_first[pos];
+    for (uint32_t c = 0; c < g->nodes[first].copies; ++c) {
+      Node* const node = &g->nodes[first + c];
+      if (node->desc->outputs[0].kind == HP_SIGNAL_AUDIO &&
+          !plan->feeds[plan->order[pos]]) {
+        node->sinks[0].buf  = node->io.out[0];
+        node->sinks[0].mask = 3u;
+        node->n_sinks       = 1;
+      }
     }
   }
+}
+
+static HpGraph* graph_build(const HpPatch* patch,
+                            const HpGraph* base,
+                            float          rate,
+                            bool           keep_voices,
+                            HpError*       err);
+
+/* The node of the base a node of a graph built on it plays on from: the
+   module with the same id and type, the same voice; else, for the one
+   `midi` of a patch, the base's one `midi` (renamed: the notes go on).
+   -1: none. */
+static int
+carry_from(const HpGraph* const base,
+           const HpGraph* const g,
+           const Node* const    node,
+           const bool           keep_voices)
+{
+  if (!base || (node->per_voice && !keep_voices)) {
+    return -1;
+  }
+  int b = hp_graph_find(base, node->id);
+  if (b >= 0 && base->nodes[b].desc != node->desc) {
+    return -1;
+  }
+  if (b < 0 && node->desc->midi && g->n_midi == node->copies && base->n_midi &&
+      base->n_midi == base->nodes[base->midi_nodes[0]].copies &&
+      hp_graph_find(g, base->nodes[base->midi_nodes[0]].id) < 0) {
+    b = (int)base->midi_nodes[0];
+  }
+  return b >= 0 && node->voice < base->nodes[b].copies ? b + node->voice : -1;
 }
 
 HpGraph*
@@ -680,11 +861,31 @@ hp_graph_new(const HpPatch* const patch,
              const float          rate,
              HpError* const       err)
 {
-  Plan plan = {
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL, 0, 0};
+  return graph_build(patch, base, rate, true, err);
+}
+
+HpGraph*
+hp_graph_new_tail(const HpPatch* const patch,
+                  const HpGraph* const base,
+                  const float          rate,
+                  HpError* const       err)
+{
+  return graph_build(patch, base, rate, false, err);
+}
+
+static HpGraph*
+graph_build(const HpPatch* const patch,
+            const HpGraph* const base,
+            const float          rate,
+            const bool           keep_voices,
+            HpError* const       err)
+{
+  Plan plan;
+  memset(&plan, 0, sizeof(plan));
   HpStatus st = plan_order(patch, &plan, err);
-  if (st || (st = plan_buffers(patch, &plan, err)) ||
-      (st = plan_links(patch, &plan, err)) ||
+  if (st || (st = plan_links(patch, &plan, err)) ||
+      (st = plan_voices(patch, &plan, err)) ||
+      (st = plan_buffers(patch, &plan, err)) ||
       (st = plan_types(patch, &plan, err))) {
     plan_free(&plan);
     return NULL;
@@ -714,31 +915,46 @@ hp_graph_new(const HpPatch* const patch,
   g->tag.seq          = HP_NO_SEQ;
   g->tag.crossfade_ms = -1.0f;
 
+  g->n_voices = plan.n_voices;
+  g->all_voices =
+    plan.n_voices >= 32u ? 0xFFFFFFFFu : (1u << plan.n_voices) - 1u;
+  g->active    = g->all_voices;
+  g->skip_idle = plan.n_voices > 1u;
+
   /* Nodes, their parameters and outputs. */
   uint32_t n_midi = 0;
+  uint32_t n_busy = 0;
   for (uint32_t pos = 0; pos < patch->n_modules; ++pos) {
-    const uint32_t       m    = plan.order[pos];
-    const HpPatchModule* pm   = &patch->modules[m];
-    Node*                node = &g->nodes[pos];
-    node->desc                = pm->desc;
-    node->carry_from          = -1;
-    memcpy(node->id, pm->id, HP_ID_MAX);
-    node->io.in       = node->in;
-    node->io.param    = node->param_in;
-    node->io.rate     = rate;
-    node->io.inv_rate = 1.0f / rate;
-    for (uint32_t p = 0; p < pm->desc->n_params; ++p) {
-      node->params[p].target  = pm->value[p];
-      node->params[p].current = pm->value[p];
+    const uint32_t       m     = plan.order[pos];
+    const HpPatchModule* pm    = &patch->modules[m];
+    const uint32_t       first = plan.node_first[pos];
+    for (uint32_t c = 0; c < g->nodes[first].copies; ++c) {
+      Node* node       = &g->nodes[first + c];
+      node->desc       = pm->desc;
+      node->carry_from = -1;
+      memcpy(node->id, pm->id, HP_ID_MAX);
+      node->io.in       = node->in;
+      node->io.param    = node->param_in;
+      node->io.rate     = rate;
+      node->io.inv_rate = 1.0f / rate;
+      for (uint32_t p = 0; p < pm->desc->n_params; ++p) {
+        node->params[p].target  = pm->value[p];
+        node->params[p].current = pm->value[p];
+      }
+      for (uint32_t o = 0; o < pm->desc->n_outputs; ++o) {
+        node->io.out[o] = buffer_of(buffers, &plan, m, o, c);
+      }
+      if (pm->desc->midi) {
+        g->midi_nodes[n_midi++] = first + c;
+      }
+      if (pm->desc->busy && node->per_voice) {
+        g->busy_nodes[n_busy++] = first + c;
+      }
     }
-    for (uint32_t o = 0; o < pm->desc->n_outputs; ++o) {
-      node->io.out[o] = buffer_of(buffers, &plan, m, o);
-    }
-    if (pm->desc->midi) {
-      g->midi_nodes[n_midi++] = pos;
-    }
-    g->by_id[pos] = pos;
+    g->by_id[pos] = first;
   }
+  g->n_midi = n_midi;
+  g->n_busy = n_busy;
 
   wire(g, patch, &plan);
 
@@ -753,7 +969,7 @@ hp_graph_new(const HpPatch* const patch,
   for (uint32_t i = 0; i < patch->n_macros; ++i) {
     const HpMacroMap* map  = &patch->macros[i];
     MacroSlot*        slot = &g->macros[g->n_macros++];
-    slot->node             = plan.position[map->module];
+    slot->node             = plan.node_first[plan.position[map->module]];
     slot->param            = map->param;
     slot->macro            = map->macro;
     slot->lo               = map->lo;
@@ -761,7 +977,7 @@ hp_graph_new(const HpPatch* const patch,
     slot->exponential      = map->exponential;
   }
 
-  sort_by_id(g->by_id, g->nodes, g->n_nodes);
+  sort_by_id(g->by_id, g->nodes, g->n_modules);
   fill_keys(g, &plan);
 
   /* State: kept modules adopt the base's (hp_graph_seal), new ones get a
@@ -769,17 +985,14 @@ hp_graph_new(const HpPatch* const patch,
      hp_graph_copy_kept). */
   size_t block_size = BLOCK_HEADER;
   for (uint32_t pos = 0; pos < g->n_nodes; ++pos) {
-    Node* node = &g->nodes[pos];
-    if (base) {
-      const int b = hp_graph_find(base, node->id);
-      if (b >= 0 && base->nodes[b].desc == node->desc) {
-        node->carry_from = b;
-        g->correlated |=
-          node->n_sinks > 0 || node->desc->outputs[0].kind == HP_SIGNAL_AUDIO;
-        continue;
-      }
+    Node* node       = &g->nodes[pos];
+    node->carry_from = carry_from(base, g, node, keep_voices);
+    if (node->carry_from >= 0) {
+      g->correlated |=
+        node->n_sinks > 0 || node->desc->outputs[0].kind == HP_SIGNAL_AUDIO;
+    } else {
+      block_size += state_slot(node->desc);
     }
-    block_size += state_slot(node->desc);
   }
   StateBlock* const block =
     block_size > BLOCK_HEADER ? (StateBlock*)malloc(block_size) : NULL;
@@ -895,7 +1108,7 @@ hp_graph_correlated(const HpGraph* const graph)
 uint32_t
 hp_graph_module_count(const HpGraph* const graph)
 {
-  return graph->n_nodes;
+  return graph->n_modules;
 }
 
 HpGraphTag*
@@ -908,7 +1121,7 @@ int
 hp_graph_find(const HpGraph* const graph, const char* const id)
 {
   uint32_t lo = 0;
-  uint32_t hi = graph->n_nodes;
+  uint32_t hi = graph->n_modules;
   while (lo < hi) {
     const uint32_t mid = lo + (hi - lo) / 2u;
     const uint32_t n   = graph->by_id[mid];
@@ -1015,7 +1228,14 @@ hp_graph_set_key(HpGraph* const graph,
       return false;
     }
   }
-  return set_param(graph, node->node, p, value, c, immediate);
+  /* Every voice alike. */
+  const uint32_t copies = graph->nodes[node->node].copies;
+  for (uint32_t v = 0; v < copies; ++v) {
+    if (!set_param(graph, node->node + v, p, value, c, immediate)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 void
@@ -1030,7 +1250,115 @@ hp_graph_macro(HpGraph* const graph,
     if (s->macro == macro) {
       const float v = s->exponential ? s->lo * powf(s->hi / s->lo, position)
                                      : s->lo + (s->hi - s->lo) * position;
-      set_slot(&graph->nodes[s->node], s->param, v, immediate);
+      for (uint32_t k = 0; k < graph->nodes[s->node].copies; ++k) {
+        set_slot(&graph->nodes[s->node + k], s->param, v, immediate);
+      }
+    }
+  }
+}
+
+uint32_t
+hp_graph_sounding(const HpGraph* const graph)
+{
+  uint32_t mask = 0;
+  for (uint32_t i = 0; i < graph->n_busy; ++i) {
+    const Node* const node = &graph->nodes[graph->busy_nodes[i]];
+    if (!(mask >> node->voice & 1u) && node->desc->busy(node->io.state)) {
+      mask |= 1u << node->voice;
+    }
+  }
+  return mask;
+}
+
+uint32_t
+hp_graph_voices(const HpGraph* const graph)
+{
+  return graph->n_voices;
+}
+
+/* The voice allocation's view of voice v: the head of its first midi
+   node's state. */
+static HpVoiceHead*
+voice_head(const HpGraph* const g, const uint32_t v)
+{
+  return (HpVoiceHead*)g->nodes[g->midi_nodes[v]].io.state;
+}
+
+/* A message to the midi nodes of voice v (of every midi module). */
+static void
+voice_send(HpGraph* const       g,
+           const uint32_t       v,
+           const uint8_t* const msg,
+           const uint32_t       size)
+{
+  for (uint32_t i = v; i < g->n_midi; i += g->n_voices) {
+    const Node* const node = &g->nodes[g->midi_nodes[i]];
+    node->desc->midi(node->io.state, msg, size);
+  }
+}
+
+/* A note-on (DESIGN 3b): the voice that last had this key if it still
+   sounds (it starts again), else a free voice, else the oldest released,
+   else the oldest held.  The voice ends what it played (all notes off, to
+   it alone) and takes the note. */
+static void
+voice_note_on(HpGraph* const g, const uint8_t* const msg, const uint32_t size)
+{
+  const uint32_t note     = msg[1] & 0x7Fu;
+  const uint32_t sounding = hp_graph_sounding(g);
+  uint32_t       order    = 0;
+  int            key      = -1;
+  int            free_v   = -1;
+  int            released = -1;
+  int            held     = -1;
+  for (uint32_t v = 0; v < g->n_voices; ++v) {
+    const HpVoiceHead* const h    = voice_head(g, v);
+    const bool               busy = (sounding >> v) & 1u;
+    order                         = h->on_order > order ? h->on_order : order;
+    order                         = h->off_order > order ? h->off_order : order;
+    if (busy && h->note == note && key < 0) {
+      key = (int)v;
+    } else if (!busy) {
+      free_v = free_v < 0 ? (int)v : free_v;
+    } else if (!h->held) {
+      released = released < 0 ||
+                     h->off_order < voice_head(g, (uint32_t)released)->off_order
+                   ? (int)v
+                   : released;
+    } else {
+      held = held < 0 || h->on_order < voice_head(g, (uint32_t)held)->on_order
+               ? (int)v
+               : held;
+    }
+  }
+  const uint32_t v          = (uint32_t)(key >= 0        ? key
+                                         : free_v >= 0   ? free_v
+                                         : released >= 0 ? released
+                                                         : held);
+  const uint8_t  all_off[3] = {(uint8_t)(0xB0u | (msg[0] & 0x0Fu)), 123u, 0u};
+  voice_send(g, v, all_off, sizeof(all_off));
+  voice_send(g, v, msg, size);
+  HpVoiceHead* const h = voice_head(g, v);
+  h->note              = note;
+  h->on_order          = order + 1u;
+}
+
+/* A note-off goes to the voice holding the key. */
+static void
+voice_note_off(HpGraph* const g, const uint8_t* const msg, const uint32_t size)
+{
+  const uint32_t note  = msg[1] & 0x7Fu;
+  uint32_t       order = 0;
+  for (uint32_t v = 0; v < g->n_voices; ++v) {
+    const HpVoiceHead* const h = voice_head(g, v);
+    order                      = h->on_order > order ? h->on_order : order;
+    order                      = h->off_order > order ? h->off_order : order;
+  }
+  for (uint32_t v = 0; v < g->n_voices; ++v) {
+    HpVoiceHead* const h = voice_head(g, v);
+    if (h->held && h->note == note) {
+      voice_send(g, v, msg, size);
+      h->off_order = ++order;
     }
   }
 }
@@ -1040,9 +1368,32 @@ hp_graph_midi(HpGraph* const       graph,
               const uint8_t* const msg,
               const uint32_t       size)
 {
-  for (uint32_t i = 0; i < graph->n_midi; ++i) {
-    Node* node = &graph->nodes[graph->midi_nodes[i]];
-    node->desc->midi(node->io.state, msg, size);
+  if (!graph->n_midi || size < 2u || msg[0] < 0x80u || msg[0] >= 0xF0u) {
+    return; /* no running status in LV2 events; system messages unused */
+  }
+  const uint32_t channel = voice_head(graph, 0)->channel;
+  const uint32_t status  = msg[0] & 0xF0u;
+  const bool     ours    = !channel || (msg[0] & 0x0Fu) + 1u == channel;
+  const bool     poly    = ours && graph->n_voices > 1u;
+  if (poly && status == 0x90u && size >= 3u && (msg[2] & 0x7Fu)) {
+    voice_note_on(graph, msg, size);
+  } else if (poly && (status == 0x80u || (status == 0x90u && size >= 3u))) {
+    voice_note_off(graph, msg, size);
+  } else {
+    /* One voice takes every note (each midi module keeps its own); every
+       voice takes the rest: bend, pedal, pressure. */
+    for (uint32_t i = 0; i < graph->n_midi; ++i) {
+      Node* node = &graph->nodes[graph->midi_nodes[i]];
+      node->desc->midi(node->io.state, msg, size);
+    }
+  }
+  if (ours && status == 0xB0u && (msg[1] & 0x7Fu) == 120u) {
+    /* All sound off: every voice silent at once. */
+    for (uint32_t i = 0; i < graph->n_nodes; ++i) {
+      if (graph->nodes[i].per_voice && !graph->nodes[i].desc->midi) {
+        init_node(&graph->nodes[i], graph->rate);
+      }
+    }
   }
 }
 
@@ -1083,6 +1434,11 @@ hp_graph_take_over(HpGraph* const graph,
   }
 }
 
+static void mix_into(float* restrict dst,
+                     const float* restrict src,
+                     bool     first,
+                     uint32_t n);
+
 /* Sum `count` sources into `dst`. */
 static void
 sum_sources(float* const              dst,
@@ -1096,6 +1452,28 @@ sum_sources(float* const              dst,
     for (uint32_t i = 0; i < nframes; ++i) {
       dst[i] += x[i];
     }
+  }
+}
+
+/* Sum the sources of a slot that reads voices: the shared ones and the
+   voices rendered in this chunk (silence when none is). */
+static void
+sum_voices(const HpGraph* const graph,
+           float* const         dst,
+           const uint32_t       first,
+           const uint32_t       count,
+           const uint32_t       nframes)
+{
+  bool wrote = false;
+  for (uint32_t s = first; s < first + count; ++s) {
+    const uint32_t v = graph->source_voice[s];
+    if (v == NO_VOICE || (graph->active >> v & 1u)) {
+      mix_into(dst, graph->sources[s], !wrote, nframes);
+      wrote = true;
+    }
+  }
+  if (!wrote) {
+    memset(dst, 0, nframes * sizeof(float));
   }
 }
 
@@ -1128,7 +1506,12 @@ route(const HpGraph* const graph, Node* const node, const uint32_t nframes)
   node->settled               = true;
   for (uint32_t i = 0; i < desc->n_inputs; ++i) {
     const InputSlot* in = &node->inputs[i];
-    if (in->count <= 1u) {
+    if (in->voiced) {
+      float* buf = graph->scratch[scratch++];
+      sum_voices(graph, buf, in->first, in->count, nframes);
+      node->in[i]   = buf;
+      node->settled = false;
+    } else if (in->count <= 1u) {
       node->in[i] = in->count ? graph->sources[in->first] : NULL;
     } else {
       float* buf = graph->scratch[scratch++];
@@ -1140,7 +1523,12 @@ route(const HpGraph* const graph, Node* const node, const uint32_t nframes)
   for (uint32_t p = 0; p < desc->n_params; ++p) {
     ParamSlot* slot = &node->params[p];
     HpParamIn* pin  = &node->param_in[p];
-    if (slot->count == 1u) {
+    if (slot->voiced) {
+      float* buf = graph->scratch[scratch++];
+      sum_voices(graph, buf, slot->first, slot->count, nframes);
+      pin->signal   = buf;
+      node->settled = false;
+    } else if (slot->count == 1u) {
       pin->signal = graph->sources[slot->first];
     } else if (slot->count > 1u) {
       float* buf = graph->scratch[scratch++];
@@ -1188,8 +1576,14 @@ hp_graph_process(HpGraph* const graph,
 {
   bool wrote_l = false;
   bool wrote_r = false;
+  if (graph->skip_idle) {
+    graph->active = hp_graph_sounding(graph);
+  }
   for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
     Node* const node = &graph->nodes[pos];
+    if (node->per_voice && !(graph->active >> node->voice & 1u)) {
+      continue; /* an idle voice */
+    }
     if (!node->settled) {
       route(graph, node, nframes);
     }

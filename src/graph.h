@@ -29,6 +29,14 @@ HpGraph* hp_graph_new(const HpPatch* patch,
                       float          rate,
                       HpError*       err);
 
+/** As hp_graph_new(), for a tail commit: the voices start free (per-voice
+    modules start fresh) while `base` rings its own out; shared modules
+    keep their state as usual. */
+HpGraph* hp_graph_new_tail(const HpPatch* patch,
+                           const HpGraph* base,
+                           float          rate,
+                           HpError*       err);
+
 void hp_graph_free(HpGraph* graph);
 
 /** Render `nframes` (<= HP_CHUNK) frames, overwriting `left` and `right`. */
@@ -104,8 +112,17 @@ void hp_graph_macro(HpGraph* graph,
                     float    position,
                     bool     immediate);
 
-/** Feed a MIDI message to every midi module.  Audio thread safe. */
+/** Feed a MIDI message to the midi modules: with several voices, a note
+    to the voice the allocation picks (DESIGN 3b), the rest to every voice.
+    Audio thread safe. */
 void hp_graph_midi(HpGraph* graph, const uint8_t* msg, uint32_t size);
+
+/** The voices sounding (a gate on, an envelope not finished): a bit a
+    voice.  Audio thread safe. */
+uint32_t hp_graph_sounding(const HpGraph* graph);
+
+/** The patch's voice count. */
+uint32_t hp_graph_voices(const HpGraph* graph);
 
 /** Reset all DSP state (after a non-finite output). Audio thread safe. */
 void hp_graph_reset(HpGraph* graph);
@@ -118,6 +135,7 @@ typedef struct {
   uint32_t serial;             /**< the last queued op the worker had taken */
   int32_t  seq;                /**< of the commit, or HP_NO_SEQ */
   float    crossfade_ms;       /**< < 0: use the crossfade control */
+  bool     tail;               /**< the graph it replaces rings out */
   float    macro[HP_N_MACROS]; /**< positions applied before warm-up */
 } HpGraphTag;
 

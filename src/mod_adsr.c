@@ -357,6 +357,14 @@ adsr_process(const HpNodeIO* const io, const uint32_t n)
   }
 }
 
+/* Sounding from the attack to the end of the release: a voice whose
+   envelopes are all idle is free. */
+static bool
+adsr_busy(const void* const state)
+{
+  return ((const AdsrState*)state)->stage != ST_IDLE;
+}
+
 static const HpPortDesc adsr_inputs[N_INPUTS] = {
   {"in", HP_SIGNAL_AUDIO, "The signal to shape (silence when unconnected)."},
   {"gate",
@@ -427,4 +435,5 @@ const HpModuleDesc hp_mod_adsr = {
   .state_size = sizeof(AdsrState),
   .init       = adsr_init,
   .process    = adsr_process,
+  .busy       = adsr_busy,
 };

@@ -1,12 +1,18 @@
 /*
-  midi: monophonic MIDI note input.  Outputs the note's frequency (12-TET,
-  A4 = 440 Hz, with pitch bend), a 0/1 gate and the velocity.
+  midi: MIDI note input, one voice of it.  Outputs the note's frequency
+  (12-TET, A4 = 440 Hz, with pitch bend), a 0/1 gate, the velocity and the
+  pressure.
 
-  Last-note priority over a stack of 16 held notes, legato: a note played
-  while another is held changes the pitch with the gate staying on (no
+  In a patch of several voices the graph gives each voice its own notes
+  (graph.c: voice allocation) and every voice the rest (bend, pedal,
+  pressure); with one voice, every note comes here.  Last-note priority
+  over a stack of 16 held notes: with `legato` on, a note played while
+  another is held changes the pitch with the gate staying on (no
   retrigger), and releasing the newest note returns to the one held before
-  it, gate still on.  Glide slides the pitch linearly in semitones over
-  `glide` ms, from wherever the pitch is (also between separate notes).
+  it, gate still on; with `legato` off, each new note retriggers.  Glide
+  slides the pitch linearly in semitones over `glide` ms, from wherever the
+  pitch is (also between separate notes).  The sustain pedal (CC64) holds
+  the gate of released notes until it is lifted.
 
   A note-off and a note-on between two rendered frames (back-to-back notes
   from a sequencer, a re-pressed key) hold the gate low for the next
@@ -21,28 +27,34 @@
 #include "dsp.h"
 #include "module.h"
 
-enum { P_BEND, P_CHANNEL, P_GLIDE, N_PARAMS };
-enum { OUT_FREQ, OUT_GATE, OUT_VELOCITY, N_OUTPUTS };
+#include <string.h>
+
+enum { P_BEND, P_CHANNEL, P_GLIDE, P_LEGATO, N_PARAMS };
+enum { OUT_FREQ, OUT_GATE, OUT_VELOCITY, OUT_PRESSURE, N_OUTPUTS };
 
 #define STACK 16u
 
 typedef struct {
-  uint8_t  note[STACK]; /* held notes, oldest first */
-  uint8_t  vel[STACK];
-  uint32_t n_held;
-  uint32_t gate;
-  uint32_t gate_out; /* the gate at the last frame rendered */
-  uint32_t fell;     /* the gate went low since then */
-  uint32_t played;   /* a note has been played: glides start from it */
-  float    pitch;    /* current note number, fractional while gliding */
-  float    target;   /* note number being glided to */
-  float    step;     /* glide, semitones per frame */
-  uint32_t left;     /* glide frames to go: pitch = target - left * step */
-  float    bend;     /* -1..1 */
-  float    velocity; /* 0..1 */
-  uint32_t channel;  /* from the param: 0 = omni, 1..16 */
-  float    glide_ms; /* from the param */
-  float    rate;
+  HpVoiceHead head;        /* first: the graph's voice allocation reads it */
+  uint8_t     note[STACK]; /* held notes (or sustained), oldest first */
+  uint8_t     vel[STACK];
+  uint32_t    n_held;
+  uint32_t    gate;
+  uint32_t    gate_out; /* the gate at the last frame rendered */
+  uint32_t    fell;     /* the gate went low since then */
+  uint32_t    played;   /* a note has been played: glides start from it */
+  float       pitch;    /* current note number, fractional while gliding */
+  float       target;   /* note number being glided to */
+  float       step;     /* glide, semitones per frame */
+  uint32_t    left;     /* glide frames to go: pitch = target - left * step */
+  float       bend;     /* -1..1 */
+  float       velocity; /* 0..1 */
+  float       pressure; /* 0..1 */
+  uint32_t    sustain;  /* the pedal is down */
+  uint32_t    sustained[4]; /* notes released under the pedal, a bit each */
+  uint32_t    legato;       /* from the param */
+  float       glide_ms;     /* from the param */
+  float       rate;
 } MidiState;
 
 static void
@@ -50,8 +62,9 @@ midi_params(MidiState* const st, const HpParamIn* const param)
 {
   const float channel = hp_param_first(&param[P_CHANNEL]) + 0.5f;
   const float glide   = hp_param_first(&param[P_GLIDE]);
-  st->channel         = (uint32_t)hp_clampf(channel, 0.0f, 16.0f);
+  st->head.channel    = (uint32_t)hp_clampf(channel, 0.0f, 16.0f);
   st->glide_ms        = hp_clampf(glide, 0.0f, 2000.0f);
+  st->legato          = hp_param_first(&param[P_LEGATO]) >= 0.5f;
 }
 
 static void
@@ -94,14 +107,25 @@ midi_remove(MidiState* const st, const uint8_t note)
         st->vel[j - 1u]  = st->vel[j];
       }
       --st->n_held;
-      return;
+      break;
     }
   }
+  st->head.held = st->n_held;
+}
+
+static bool
+sustained(const MidiState* const st, const uint8_t note)
+{
+  return (st->sustained[note >> 5u] >> (note & 31u)) & 1u;
 }
 
 static void
 midi_note_on(MidiState* const st, const uint8_t note, const uint8_t vel)
 {
+  st->sustained[note >> 5u] &= ~(1u << (note & 31u));
+  if (!st->legato && st->gate) {
+    st->fell = 1; /* a new attack for every note */
+  }
   midi_remove(st, note); /* a repeated note moves to the top */
   if (st->n_held == STACK) {
     midi_remove(st, st->note[0]); /* full: forget the oldest */
@@ -109,12 +133,17 @@ midi_note_on(MidiState* const st, const uint8_t note, const uint8_t vel)
   st->note[st->n_held] = note;
   st->vel[st->n_held]  = vel;
   ++st->n_held;
+  st->head.held = st->n_held;
   midi_retarget(st);
 }
 
 static void
 midi_note_off(MidiState* const st, const uint8_t note)
 {
+  if (st->sustain) { /* the pedal holds it; lifting it releases */
+    st->sustained[note >> 5u] |= 1u << (note & 31u);
+    return;
+  }
   const bool was_top = st->n_held && st->note[st->n_held - 1u] == note;
   midi_remove(st, note);
   if (!st->n_held) {
@@ -126,13 +155,38 @@ midi_note_off(MidiState* const st, const uint8_t note)
 }
 
 static void
+midi_all_off(MidiState* const st)
+{
+  st->n_held    = 0;
+  st->head.held = 0;
+  memset(st->sustained, 0, sizeof(st->sustained));
+  st->fell |= st->gate;
+  st->gate = 0;
+}
+
+static void
+midi_pedal(MidiState* const st, const bool down)
+{
+  st->sustain = down;
+  if (down) {
+    return;
+  }
+  for (uint32_t i = st->n_held; i-- > 0;) {
+    if (i < st->n_held && sustained(st, st->note[i])) {
+      midi_note_off(st, st->note[i]);
+    }
+  }
+  memset(st->sustained, 0, sizeof(st->sustained));
+}
+
+static void
 midi_midi(void* const state, const uint8_t* const msg, const uint32_t size)
 {
   MidiState* const st = (MidiState*)state;
   if (size < 2u || msg[0] < 0x80u || msg[0] >= 0xF0u) {
     return; /* no running status in LV2 events; system messages unused */
   }
-  if (st->channel && (msg[0] & 0x0Fu) + 1u != st->channel) {
+  if (st->head.channel && (msg[0] & 0x0Fu) + 1u != st->head.channel) {
     return;
   }
 
@@ -159,13 +213,23 @@ midi_midi(void* const state, const uint8_t* const msg, const uint32_t size)
       st->bend    = (float)v / (v >= 0 ? 8191.0f : 8192.0f);
     }
     break;
+  case 0xD0: /* channel pressure */
+    st->pressure = (float)d1 * (1.0f / 127.0f);
+    break;
+  case 0xA0: /* key pressure: the note sounding */
+    if (size >= 3u && st->n_held && st->note[st->n_held - 1u] == d1) {
+      st->pressure = (float)d2 * (1.0f / 127.0f);
+    }
+    break;
   case 0xB0:
     if (d1 == 120u || d1 == 123u) { /* all sound off, all notes off */
-      st->n_held = 0;
-      st->fell |= st->gate;
-      st->gate = 0;
+      midi_all_off(st);
+    } else if (d1 == 64u) {
+      midi_pedal(st, d2 >= 64u);
     } else if (d1 == 121u) { /* reset all controllers */
-      st->bend = 0.0f;
+      st->bend     = 0.0f;
+      st->pressure = 0.0f;
+      midi_pedal(st, false);
     }
     break;
   default:
@@ -186,6 +250,7 @@ midi_process(const HpNodeIO* const io, const uint32_t n)
   float* const     freq = io->out[OUT_FREQ];
   float* const     gate = io->out[OUT_GATE];
   float* const     vel  = io->out[OUT_VELOCITY];
+  float* const     pres = io->out[OUT_PRESSURE];
 
   midi_params(st, io->param);
   st->rate = io->rate;
@@ -214,6 +279,16 @@ midi_process(const HpNodeIO* const io, const uint32_t n)
   if (vel) {
     hp_fill(vel, st->velocity, n);
   }
+  if (pres) {
+    hp_fill(pres, st->pressure, n);
+  }
+}
+
+/* A voice sounds while its gate is on (the pedal's notes included). */
+static bool
+midi_busy(const void* const state)
+{
+  return ((const MidiState*)state)->gate != 0u;
 }
 
 static const HpPortDesc midi_outputs[N_OUTPUTS] = {
@@ -225,6 +300,10 @@ static const HpPortDesc midi_outputs[N_OUTPUTS] = {
    "1 while a note is held, else 0; 0 for one frame when a note ends and "
    "another starts at once (to retrigger envelopes)."},
   {"velocity", HP_SIGNAL_CV, "Velocity of the current note, 0..1."},
+  {"pressure",
+   HP_SIGNAL_CV,
+   "Channel pressure (aftertouch), or the key pressure of the current "
+   "note, 0..1."},
 };
 
 static const HpParamDesc midi_params_desc[N_PARAMS] = {
@@ -251,13 +330,21 @@ static const HpParamDesc midi_params_desc[N_PARAMS] = {
    .max     = 2000.0f,
    .def     = 0.0f,
    .doc     = "Portamento: time to slide from one note's pitch to the next."},
+  {.name = "legato",
+   .kind = HP_PARAM_INTEGER,
+   .unit = "",
+   .min  = 0.0f,
+   .max  = 1.0f,
+   .def  = 1.0f,
+   .doc  = "1: a note played while another is held slides on without a new "
+           "attack; 0: every note starts a new attack (one voice)."},
 };
 
 const HpModuleDesc hp_mod_midi = {
-  .type    = "midi",
-  .aliases = (const char* const[]){"midi_in", NULL},
-  .doc =
-    "Monophonic MIDI input: frequency, gate, velocity (last note, legato).",
+  .type       = "midi",
+  .aliases    = (const char* const[]){"midi_in", NULL},
+  .doc        = "MIDI note input: frequency, gate, velocity and pressure of a "
+                "voice (with one voice: the last note held, legato, glide).",
   .outputs    = midi_outputs,
   .n_outputs  = N_OUTPUTS,
   .params     = midi_params_desc,
@@ -266,4 +353,6 @@ const HpModuleDesc hp_mod_midi = {
   .init       = midi_init,
   .process    = midi_process,
   .midi       = midi_midi,
+  .voicing    = HP_VOICING_SOURCE,
+  .busy       = midi_busy,
 };

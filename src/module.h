@@ -91,6 +91,26 @@ typedef struct {
   float            inv_rate; /**< 1 / rate */
 } HpNodeIO;
 
+/** How a module plays in a patch of several voices (DESIGN 3b). */
+typedef enum {
+  HP_VOICING_FOLLOW, /**< per voice when anything per voice feeds it */
+  HP_VOICING_SOURCE, /**< always per voice: it gets the voices' notes */
+  HP_VOICING_SUM,    /**< always once: it adds the voices fed to it */
+} HpVoicing;
+
+/**
+   The head of the state of a module that takes MIDI (`midi()` set): what
+   the graph's voice allocation (graph.c) reads and writes, so that the
+   notes, like the rest of the state, carry across a swap.
+*/
+typedef struct {
+  uint32_t note;      /**< the note the voice was given last */
+  uint32_t held;      /**< nonzero while its key is down */
+  uint32_t on_order;  /**< when the voice was given it (graph's counter) */
+  uint32_t off_order; /**< when its key was released */
+  uint32_t channel;   /**< the channel followed, 1..16, or 0 for all */
+} HpVoiceHead;
+
 typedef struct HpModuleDesc {
   const char*        type;    /**< "sine" */
   const char* const* aliases; /**< NULL-terminated, or NULL: {"simple_sine"} */
@@ -116,8 +136,16 @@ typedef struct HpModuleDesc {
   /** Render `nframes` (1..HP_CHUNK) frames. Audio thread. */
   void (*process)(const HpNodeIO* io, uint32_t nframes);
 
-  /** Optional: a MIDI message, between process() calls. Audio thread. */
+  /** Optional: a MIDI message, between process() calls.  The state then
+      begins with an HpVoiceHead.  Audio thread. */
   void (*midi)(void* state, const uint8_t* msg, uint32_t size);
+
+  HpVoicing voicing;
+
+  /** Optional: true while the module sounds on its own account (a gate
+      held, an envelope not finished).  A voice none of whose modules is
+      busy is idle: not rendered, and free for the next note. */
+  bool (*busy)(const void* state);
 } HpModuleDesc;
 
 /* Registry (src/registry.c) */

@@ -113,6 +113,12 @@ static const HpFieldDesc commit_fields[] = {
    .type  = HP_FIELD_BOOL,
    .text  = HP_TEXT_FLAG,
    AT(commit.require_signal)},
+  {.name  = "tail",
+   .usage = "tail",
+   .key   = "hp:tail",
+   .type  = HP_FIELD_BOOL,
+   .text  = HP_TEXT_FLAG,
+   AT(commit.tail)},
   {.name = "prime", .key = "hp:prime", .type = HP_FIELD_PRIMES},
 };
 
@@ -138,6 +144,21 @@ static const HpFieldDesc macro_fields[] = {
    .type  = HP_FIELD_NAME,
    .text  = HP_TEXT_OPTIONAL,
    AT(macro.curve)},
+};
+
+static const HpFieldDesc voices_fields[] = {
+  {.name  = "count",
+   .usage = "N",
+   .what  = "voice count",
+   .key   = "hp:count",
+   .type  = HP_FIELD_INT,
+   .text  = HP_TEXT_ARG,
+   AT(voices),
+   .def     = 1.0f,
+   .dom_max = 1000000.0f,
+   .expects = "a whole number, 1 to 32", /* the range: patch.c */
+   .min     = 1.0f,
+   .max     = (float)HP_MAX_VOICES},
 };
 
 static const HpFieldDesc file_fields[] = {
@@ -227,7 +248,9 @@ static const HpOpDesc descs[HP_N_OP_TYPES] = {
                          FIELDS(commit_fields),
                          .example =
                            "/patch/commit warmup=8 crossfade=20 require_signal",
-                         .doc = "build, prime, warm up, swap"},
+                         .doc = "build, prime, warm up, swap (`tail`: no "
+                                     "crossfade; the old patch rings out its "
+                                     "sounding voices, new notes play the new one)"},
   [HP_OP_ABORT]       = {.type        = HP_OP_ABORT,
                          .name        = "abort",
                          .class_uri   = HP("Abort"),
@@ -283,6 +306,16 @@ static const HpOpDesc descs[HP_N_OP_TYPES] = {
                          .doc      = "reload the patch file whenever it "
                                      "changes on disk"},
   [HP_OP_TICK]        = {.type = HP_OP_TICK, .effect = HP_EFFECT_INTERNAL},
+  [HP_OP_VOICES]      = {.type        = HP_OP_VOICES,
+                         .name        = "voices",
+                         .class_uri   = HP("Voices"),
+                         .class_curie = "hp:Voices",
+                         .effect      = HP_EFFECT_STAGED,
+                         .in_document = true,
+                         FIELDS(voices_fields),
+                         .example = "/patch/voices 8",
+                         .doc     = "stage the number of voices, 1 to 32: "
+                                         "modules fed by `midi` play once per voice"},
 };
 
 const HpOpDesc*

@@ -43,6 +43,9 @@ hp_patch_new(void)
     free(patch);
     return NULL;
   }
+  if (patch) {
+    patch->n_voices = 1;
+  }
   return patch;
 }
 
@@ -241,6 +244,7 @@ hp_patch_clear(HpPatch* const patch)
   patch->n_modules = 0;
   patch->n_links   = 0;
   patch->n_macros  = 0;
+  patch->n_voices  = 1;
   reindex(patch);
 }
 
@@ -261,6 +265,7 @@ hp_patch_copy(HpPatch* const dst, const HpPatch* const src)
   dst->n_modules = src->n_modules;
   dst->n_links   = src->n_links;
   dst->n_macros  = src->n_macros;
+  dst->n_voices  = src->n_voices;
   reindex(dst);
   return HP_SUCCESS;
 }
@@ -269,7 +274,7 @@ bool
 hp_patch_equal(const HpPatch* const a, const HpPatch* const b)
 {
   if (a->n_modules != b->n_modules || a->n_links != b->n_links ||
-      a->n_macros != b->n_macros) {
+      a->n_macros != b->n_macros || a->n_voices != b->n_voices) {
     return false;
   }
   for (uint32_t i = 0; i < a->n_modules; ++i) {
@@ -1023,6 +1028,16 @@ hp_patch_apply(HpPatch* const patch, const HpOp* const op, HpError* const err)
   case HP_OP_CLEAR:
     hp_patch_clear(patch);
     return HP_SUCCESS;
+  case HP_OP_VOICES:
+    if (op->voices < 1 || op->voices > (int32_t)HP_MAX_VOICES) {
+      return hp_error(err,
+                      HP_ERR_BAD_VALUE,
+                      "%d voices is out of range; use 1 to %u",
+                      (int)op->voices,
+                      HP_MAX_VOICES);
+    }
+    patch->n_voices = (uint32_t)op->voices;
+    return HP_SUCCESS;
   default:
     break;
   }
@@ -1040,6 +1055,11 @@ hp_patch_each_op(const HpPatch* const patch,
 {
   static const char* const sinks[] = {"out", "out:left", "out:right"};
   HpOp                     op;
+  if (patch->n_voices != 1u) { /* a mono patch reads as it always did */
+    hp_op_init(&op, HP_OP_VOICES);
+    op.voices = (int32_t)patch->n_voices;
+    func(&op, data);
+  }
   for (uint32_t i = 0; i < patch->n_modules; ++i) {
     const HpPatchModule* m = &patch->modules[i];
     hp_op_init(&op, HP_OP_CREATE);

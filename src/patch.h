@@ -63,6 +63,7 @@ typedef struct {
   uint32_t       cap_links;
   HpMacroMap     macros[HP_MAX_MACRO_MAPS];
   uint32_t       n_macros;
+  uint32_t       n_voices; /**< 1..HP_MAX_VOICES (hp:Voices) */
   HpPatchIndex*  index;
   /** Connect skips its cycle check while set: a batch of edits is checked
       once at its end with hp_patch_has_cycle().  Not part of the value
@@ -76,7 +77,7 @@ void     hp_patch_free(HpPatch* patch);
 /** Make `dst` a deep copy of `src`. */
 HpStatus hp_patch_copy(HpPatch* dst, const HpPatch* src);
 
-/** Remove every module, connection and macro mapping. */
+/** Remove every module, connection and macro mapping; back to 1 voice. */
 void hp_patch_clear(HpPatch* patch);
 
 /** True when both describe the same patch (same order, same values). */
@@ -84,8 +85,8 @@ bool hp_patch_equal(const HpPatch* a, const HpPatch* b);
 
 /**
    Apply a structural or value operation: CREATE, DELETE, CONNECT,
-   DISCONNECT, SET, GATE, CLEAR, MACRO.  On error nothing changes and `err`
-   says why in a sentence naming the module, port or value.  CREATE, SET,
+   DISCONNECT, SET, GATE, CLEAR, MACRO, VOICES.  On error nothing changes and
+   `err` says why in a sentence naming the module, port or value.  CREATE, SET,
    GATE and MACRO cost O(1) on average, CONNECT that plus its cycle check
    (see patch.c); DELETE, DISCONNECT and CLEAR O(modules + links).
 */
@@ -119,8 +120,9 @@ HpStatus hp_param_check(const HpPatchModule* module,
                         float                value,
                         HpError*             err);
 
-/** Call `func` with each op that builds the patch, in order: creates (each
-    followed by its values off the default), connections, macro mappings. */
+/** Call `func` with each op that builds the patch, in order: the voice
+    count (when not 1), creates (each followed by its values off the
+    default), connections, macro mappings. */
 typedef void (*HpPatchOpFunc)(const HpOp* op, void* data);
 void hp_patch_each_op(const HpPatch* patch, HpPatchOpFunc func, void* data);
 

@@ -265,7 +265,9 @@ build_standby(HpEngine* const   e,
               float* const      rms,
               HpError* const    err)
 {
-  HpGraph* const g  = hp_graph_new(e->staged, e->base, e->rate, err);
+  HpGraph* const g  = op->commit.tail
+                        ? hp_graph_new_tail(e->staged, e->base, e->rate, err)
+                        : hp_graph_new(e->staged, e->base, e->rate, err);
   HpStatus       st = g ? HP_SUCCESS : err->status;
   if (!st && !(st = apply_primes(e, g, err))) {
     start_from_playing(e, g);
@@ -337,6 +339,7 @@ commit(HpEngine* const e, const HpOp* const op)
   tag->serial       = e->applied;
   tag->seq          = op->seq;
   tag->crossfade_ms = op->commit.crossfade_ms;
+  tag->tail         = op->commit.tail;
   hp_patch_copy(e->committed, e->staged);
   e->dirty     = false;
   e->published = g;

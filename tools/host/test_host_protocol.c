@@ -347,6 +347,8 @@ test_op_roundtrip(void)
     "/patch/gate env1 1\n",
     "/patch/commit warmup=4 crossfade=12.5 require_signal\n",
     "/patch/commit\n",
+    "/patch/commit tail\n",
+    "/patch/voices 8\n",
     "/patch/abort\n",
     "/patch/clear\n",
     "/patch/macro 3 filt1:cutoff 100 8000 exp\n",
