@@ -147,8 +147,9 @@ struct HpGraphImpl {
   uint8_t*       source_voice; /* per source: its voice, or NO_VOICE */
   uint32_t*      midi_nodes; /* module by module, each one's voices in a row */
   uint32_t       n_midi;
-  uint32_t*      busy_nodes; /* per-voice nodes with a busy() */
-  uint32_t       n_busy;
+  uint32_t*      busy_nodes; /* per-voice nodes with a busy(), voice by voice */
+  uint32_t       n_busy;     /* of one voice */
+  uint32_t       known_idle; /* voices found idle since the last event */
   MacroSlot*     macros;
   uint32_t       n_macros;
   float*         buffers; /* HP_CHUNK floats each: outputs, then scratch */
@@ -188,6 +189,7 @@ typedef struct {
   uint32_t* node_first; /* per processing position: its first node */
   uint32_t  n_nodes;
   uint32_t  n_voices;
+  uint32_t  n_busy;     /* per-voice modules with a busy() */
   uint32_t  n_buffers;  /* of one chunk each */
   uint32_t  n_vbuffers; /* of a chunk a voice each: per-voice outputs */
   uint32_t  n_scratch;
@@ -461,7 +463,8 @@ plan_voices(const HpPatch* const patch, Plan* const plan, HpError* const err)
         }
       }
     }
-    plan->per_voice[m]    = pv;
+    plan->per_voice[m] = pv;
+    plan->n_busy += pv && desc->busy;
     plan->node_first[pos] = n_nodes;
     n_nodes += pv ? plan->n_voices : 1u;
   }
@@ -923,7 +926,7 @@ graph_build(const HpPatch* const patch,
 
   /* Nodes, their parameters and outputs. */
   uint32_t n_midi = 0;
-  uint32_t n_busy = 0;
+  uint32_t n_busy = 0; /* busy modules so far */
   for (uint32_t pos = 0; pos < patch->n_modules; ++pos) {
     const uint32_t       m     = plan.order[pos];
     const HpPatchModule* pm    = &patch->modules[m];
@@ -948,9 +951,10 @@ graph_build(const HpPatch* const patch,
         g->midi_nodes[n_midi++] = first + c;
       }
       if (pm->desc->busy && node->per_voice) {
-        g->busy_nodes[n_busy++] = first + c;
+        g->busy_nodes[c * plan.n_busy + n_busy] = first + c;
       }
     }
+    n_busy += pm->desc->busy && plan.per_voice[m];
     g->by_id[pos] = first;
   }
   g->n_midi = n_midi;
@@ -1230,6 +1234,7 @@ hp_graph_set_key(HpGraph* const graph,
   }
   /* Every voice alike. */
   const uint32_t copies = graph->nodes[node->node].copies;
+  graph->known_idle     = 0;
   for (uint32_t v = 0; v < copies; ++v) {
     if (!set_param(graph, node->node + v, p, value, c, immediate)) {
       return false;
@@ -1245,6 +1250,7 @@ hp_graph_macro(HpGraph* const graph,
                const bool     immediate)
 {
   position = position < 0.0f ? 0.0f : position > 1.0f ? 1.0f : position;
+  graph->known_idle = 0;
   for (uint32_t i = 0; i < graph->n_macros; ++i) {
     const MacroSlot* s = &graph->macros[i];
     if (s->macro == macro) {
@@ -1257,15 +1263,29 @@ hp_graph_macro(HpGraph* const graph,
   }
 }
 
+/* With several voices, a voice found idle stays idle until an event
+   (MIDI, a set, a macro, a reset) reaches the graph: its modules are not
+   rendered, so nothing else can wake it.  So only the voices not known
+   idle are asked, and a held note among 32 voices costs one question a
+   chunk.  (One voice renders always: it is asked every time.) */
 uint32_t
-hp_graph_sounding(const HpGraph* const graph)
+hp_graph_sounding(HpGraph* const graph)
 {
-  uint32_t mask = 0;
-  for (uint32_t i = 0; i < graph->n_busy; ++i) {
-    const Node* const node = &graph->nodes[graph->busy_nodes[i]];
-    if (!(mask >> node->voice & 1u) && node->desc->busy(node->io.state)) {
-      mask |= 1u << node->voice;
+  const uint32_t n    = graph->n_busy;
+  uint32_t       mask = 0;
+  for (uint32_t ask = graph->all_voices & ~graph->known_idle; ask;
+       ask &= ask - 1u) {
+    const uint32_t        v    = (uint32_t)__builtin_ctz(ask);
+    const uint32_t* const node = graph->busy_nodes + v * n;
+    uint32_t              k    = 0;
+    while (k < n &&
+           !graph->nodes[node[k]].desc->busy(graph->nodes[node[k]].io.state)) {
+      ++k;
     }
+    mask |= (uint32_t)(k < n) << v;
+  }
+  if (graph->skip_idle) {
+    graph->known_idle = graph->all_voices & ~mask;
   }
   return mask;
 }
@@ -1395,11 +1415,13 @@ hp_graph_midi(HpGraph* const       graph,
       }
     }
   }
+  graph->known_idle = 0; /* after the allocation, which asked */
 }
 
 void
 hp_graph_reset(HpGraph* const graph)
 {
+  graph->known_idle = 0;
   for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
     init_node(&graph->nodes[pos], graph->rate);
   }
@@ -1410,6 +1432,8 @@ hp_graph_take_over(HpGraph* const graph,
                    HpGraph* const from,
                    const bool     from_fades)
 {
+  /* What the warm-up found idle may sound now: ask again. */
+  graph->known_idle = 0;
   if (from != graph->base) {
     /* The engine swaps in only graphs built against the playing one; were
        it ever otherwise, kept modules start fresh rather than share. */
@@ -1579,24 +1603,26 @@ hp_graph_process(HpGraph* const graph,
   if (graph->skip_idle) {
     graph->active = hp_graph_sounding(graph);
   }
-  for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
-    Node* const node = &graph->nodes[pos];
-    if (node->per_voice && !(graph->active >> node->voice & 1u)) {
-      continue; /* an idle voice */
-    }
-    if (!node->settled) {
-      route(graph, node, nframes);
-    }
-    node->desc->process(&node->io, nframes);
-    for (uint32_t s = 0; s < node->n_sinks; ++s) {
-      const float* x = node->sinks[s].buf;
-      if (node->sinks[s].mask & 1u) {
-        mix_into(left, x, !wrote_l, nframes);
-        wrote_l = true;
+  /* Module by module; of a per-voice module, the voices rendered. */
+  for (uint32_t first = 0; first < graph->n_nodes;
+       first += graph->nodes[first].copies) {
+    const uint32_t voices = graph->nodes[first].per_voice ? graph->active : 1u;
+    for (uint32_t left_v = voices; left_v; left_v &= left_v - 1u) {
+      Node* const node = &graph->nodes[first + (uint32_t)__builtin_ctz(left_v)];
+      if (!node->settled) {
+        route(graph, node, nframes);
       }
-      if ((node->sinks[s].mask & 2u) && !graph->mono) {
-        mix_into(right, x, !wrote_r, nframes);
-        wrote_r = true;
+      node->desc->process(&node->io, nframes);
+      for (uint32_t s = 0; s < node->n_sinks; ++s) {
+        const float* x = node->sinks[s].buf;
+        if (node->sinks[s].mask & 1u) {
+          mix_into(left, x, !wrote_l, nframes);
+          wrote_l = true;
+        }
+        if ((node->sinks[s].mask & 2u) && !graph->mono) {
+          mix_into(right, x, !wrote_r, nframes);
+          wrote_r = true;
+        }
       }
     }
   }

@@ -119,7 +119,7 @@ void hp_graph_midi(HpGraph* graph, const uint8_t* msg, uint32_t size);
 
 /** The voices sounding (a gate on, an envelope not finished): a bit a
     voice.  Audio thread safe. */
-uint32_t hp_graph_sounding(const HpGraph* graph);
+uint32_t hp_graph_sounding(HpGraph* graph);
 
 /** The patch's voice count. */
 uint32_t hp_graph_voices(const HpGraph* graph);
