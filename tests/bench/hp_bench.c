@@ -544,70 +544,94 @@ bench_prime(void)
 /* run()'s cost of the block that swaps, less that of the block after it
    (the same graph, no swap), with crossfade 0 so neither renders two
    graphs.  The commit keeps every module, so all their state is carried:
-   the heaviest swap a patch of that size can ask for. */
+   the heaviest swap a patch of that size can ask for.  `touch_n`: the
+   patch's size for touch(); `label`: the dumps' "<label> swap" and
+   "<label> steady".  Medians of `swaps` swaps into ns[0..2]: the swap
+   block, the next block, their difference. */
+static void
+measure_swaps(HpHost* const     host,
+              const uint32_t    touch_n,
+              const char* const label,
+              const uint32_t    swaps,
+              double* const     ns)
+{
+  const uint32_t block = 256u;
+  /* Past the envelopes' attack and decay, so blocks cost alike. */
+  CHECK(
+    !hp_host_render(host, 9600u, (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
+  double   swap_ns[64], steady_ns[64], diff_ns[64];
+  char     dump_label[96];
+  uint32_t tries = 0;
+  /* Every commit, an early one too, changes the value from the last: so
+     each measured swap brings one change (the touched module's kept state
+     follows it in the swap block: a biquad's coefficients, in every voice
+     of it), never none. */
+  uint32_t touches = 0;
+  CHECK(swaps <= 64u);
+  for (uint32_t i = 0; i < swaps; ++i) {
+    static int         seq  = 100000;
+    const HpPrimeOp    op   = touch(touch_n, ++touches);
+    const HpHostCommit opts = {
+      .set_crossfade = true, .crossfade = 0.0f, .prime = &op, .n_prime = 1u};
+    const float swaps_before = hp_host_control_out(host, "swaps");
+    CHECK(!hp_host_send_commit(host, hp_host_frames(host), ++seq, &opts));
+    hp_host_clear_events(host);
+    CHECK(!hp_host_run(host, block)); /* the commit reaches the worker */
+    CHECK(!hp_host_wait_worker(host, 60000));
+    if (hp_host_control_out(host, "swaps") != swaps_before) {
+      /* The worker was quick enough for run() to swap at the end of the
+         commit's own block (its hp:Swapped then comes with the next
+         block's frame 0): not the case measured. */
+      CHECK_MSG(++tries < 20u * swaps, "%s: every swap came early", label);
+      --i;
+      continue;
+    }
+
+    CALLGRIND_ZERO_STATS;
+    CHECK(!hp_host_run(host, block)); /* takes the ready graph */
+    snprintf(dump_label, sizeof(dump_label), "%s swap", label);
+    dump(dump_label, block);
+    swap_ns[i] = (double)hp_host_last_run_ns(host);
+    CHECK_MSG(hp_host_find_event(host, HP_EV_SWAPPED, seq),
+              "%s: no swap in the block after the worker finished",
+              label);
+    CHECK(!hp_host_wait_worker(host, 60000)); /* the old graph is freed */
+
+    CALLGRIND_ZERO_STATS;
+    CHECK(!hp_host_run(host, block));
+    snprintf(dump_label, sizeof(dump_label), "%s steady", label);
+    dump(dump_label, block);
+    steady_ns[i] = (double)hp_host_last_run_ns(host);
+    diff_ns[i]   = swap_ns[i] - steady_ns[i];
+    hp_host_discard_output(host);
+  }
+  ns[0] = median(swap_ns, swaps);
+  ns[1] = median(steady_ns, swaps);
+  ns[2] = median(diff_ns, swaps);
+}
+
 static void
 bench_swap(void)
 {
-  const uint32_t block = 256u;
   for (size_t s = 0; s < N_SIZES; ++s) {
     const uint32_t n     = sizes[s];
     const uint32_t swaps = under_callgrind ? 3u : 41u;
     HpHost* const  host  = make_host(HP_WORKER_THREADED);
     stage_patch(host, n);
     commit_and_swap(host, 0.0f, NULL);
-    /* Past the envelopes' attack and decay, so blocks cost alike. */
-    CHECK(!hp_host_render(
-      host, 9600u, (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
-    double   swap_ns[64], steady_ns[64], diff_ns[64];
-    char     label[96];
-    uint32_t tries = 0;
-    for (uint32_t i = 0; i < swaps; ++i) {
-      static int         seq  = 100000;
-      const HpPrimeOp    op   = touch(n, i);
-      const HpHostCommit opts = {
-        .set_crossfade = true, .crossfade = 0.0f, .prime = &op, .n_prime = 1u};
-      const float swaps_before = hp_host_control_out(host, "swaps");
-      CHECK(!hp_host_send_commit(host, hp_host_frames(host), ++seq, &opts));
-      hp_host_clear_events(host);
-      CHECK(!hp_host_run(host, block)); /* the commit reaches the worker */
-      CHECK(!hp_host_wait_worker(host, 60000));
-      if (hp_host_control_out(host, "swaps") != swaps_before) {
-        /* The worker was quick enough for run() to swap at the end of the
-           commit's own block (its hp:Swapped then comes with the next
-           block's frame 0): not the case measured. */
-        CHECK_MSG(
-          ++tries < 20u * swaps, "%u modules: every swap came early", n);
-        --i;
-        continue;
-      }
-
-      CALLGRIND_ZERO_STATS;
-      CHECK(!hp_host_run(host, block)); /* takes the ready graph */
-      snprintf(label, sizeof(label), "swap %u swap", n);
-      dump(label, block);
-      swap_ns[i] = (double)hp_host_last_run_ns(host);
-      CHECK_MSG(hp_host_find_event(host, HP_EV_SWAPPED, seq),
-                "%u modules: no swap in the block after the worker finished",
-                n);
-      CHECK(!hp_host_wait_worker(host, 60000)); /* the old graph is freed */
-
-      CALLGRIND_ZERO_STATS;
-      CHECK(!hp_host_run(host, block));
-      snprintf(label, sizeof(label), "swap %u steady", n);
-      dump(label, block);
-      steady_ns[i] = (double)hp_host_last_run_ns(host);
-      diff_ns[i]   = swap_ns[i] - steady_ns[i];
-      hp_host_discard_output(host);
-    }
+    char label[64];
+    snprintf(label, sizeof(label), "swap %u", n);
+    double ns[3];
+    measure_swaps(host, n, label, swaps, ns);
     if (!under_callgrind) {
       printf("{\"mode\": \"swap\", \"modules\": %u, \"swaps\": %u, "
              "\"swap_block_ns\": %.0f, \"steady_block_ns\": %.0f, "
              "\"swap_cost_ns\": %.0f}\n",
              n,
              swaps,
-             median(swap_ns, swaps),
-             median(steady_ns, swaps),
-             median(diff_ns, swaps));
+             ns[0],
+             ns[1],
+             ns[2]);
     }
     hp_host_free(host);
   }
