@@ -9,6 +9,12 @@
                               hand-written C loop doing the same DSP
     hp_bench prime            commit-to-ready time against patch size
     hp_bench swap             run()'s cost of a swap against patch size
+    hp_bench voices [DIR]     the seed chain a voice (midi -> sine -> adsr
+                              -> biquad), notes held by MIDI events: 1
+                              voice 1 note, 8 voices 8 notes, 32 voices 1
+                              note, 16 voices 16 notes (WAVs into DIR)
+    hp_bench voice_swap       run()'s cost of a swap with 8 voices held,
+                              against the size of a voice
     hp_bench load N [SHAPE..] loading and building an N-module patch
                               (chain; links_reversed, modules_reversed: the
                               chain's links or modules listed from the
@@ -637,6 +643,226 @@ bench_swap(void)
   }
 }
 
+/* Voices: the seed chain per voice, played from MIDI */
+
+/* The notes held: one is A4 (440 Hz, as the seed chain); several are a
+   whole-tone scale up from C3, 16 distinct pitches, 131 to 740 Hz
+   (tests/bench/peers.py plays the same set). */
+#define MAX_NOTES 16u
+
+static uint8_t
+voice_note(const uint32_t n_notes, const uint32_t k)
+{
+  return n_notes == 1u ? 69u : (uint8_t)(48u + 2u * k);
+}
+
+static double
+note_hz(const uint8_t note)
+{
+  return 440.0 * pow(2.0, ((double)note - 69.0) / 12.0);
+}
+
+/* |H(f)| of the seed chain's lowpass (RBJ, as hand_init). */
+static double
+lowpass_gain(const double freq)
+{
+  const double w0    = 6.283185307179586 * (double)FILTER_CUTOFF / RATE;
+  const double cw    = cos(w0);
+  const double alpha = sin(w0) / (2.0 * (double)FILTER_Q);
+  const double a0    = 1.0 + alpha;
+  const double b0 = (1.0 - cw) * 0.5 / a0, b1 = (1.0 - cw) / a0, b2 = b0;
+  const double a1 = -2.0 * cw / a0, a2 = (1.0 - alpha) / a0;
+  const double w = 6.283185307179586 * freq / RATE;
+  /* H(e^-jw) = (b0 + b1 z + b2 z^2) / (1 + a1 z + a2 z^2), z = e^-jw */
+  const double nr = b0 + b1 * cos(w) + b2 * cos(2.0 * w);
+  const double ni = -(b1 * sin(w) + b2 * sin(2.0 * w));
+  const double dr = 1.0 + a1 * cos(w) + a2 * cos(2.0 * w);
+  const double di = -(a1 * sin(w) + a2 * sin(2.0 * w));
+  return sqrt((nr * nr + ni * ni) / (dr * dr + di * di));
+}
+
+/* The RMS of the sustained voices: distinct sines add in power. */
+static double
+voices_rms(const uint32_t n_notes)
+{
+  double power = 0.0;
+  for (uint32_t k = 0; k < n_notes; ++k) {
+    const double a = (double)SINE_GAIN * (double)ENV_SUSTAIN *
+                     lowpass_gain(note_hz(voice_note(n_notes, k)));
+    power += 0.5 * a * a;
+  }
+  return sqrt(power);
+}
+
+/* Stage `voices` voices of midi -> sine -> adsr -> biquad f0, and
+   `extra` more biquads after it in each voice (x1..: the large per-voice
+   patch of the swap), the last one unconnected: the voices sum into the
+   output. */
+static void
+stage_voices(HpHost* const host, const uint32_t voices, const uint32_t extra)
+{
+  uint32_t pending = 0;
+  send(host, "/patch/clear");
+  send(host, "/patch/voices %u", voices);
+  send(host, "/patch/create midi midi");
+  send(host, "/patch/create s0 sine");
+  send(host, "/patch/set s0 gain %g", (double)SINE_GAIN);
+  send(host, "/patch/create e0 adsr");
+  send(host, "/patch/set e0 attack %g", (double)ENV_ATTACK_MS);
+  send(host, "/patch/set e0 decay %g", (double)ENV_DECAY_MS);
+  send(host, "/patch/set e0 sustain %g", (double)ENV_SUSTAIN);
+  send(host, "/patch/set e0 release %g", (double)ENV_RELEASE_MS);
+  send(host, "/patch/create f0 biquad");
+  send(host, "/patch/set f0 cutoff %g", (double)FILTER_CUTOFF);
+  send(host, "/patch/set f0 q %g", (double)FILTER_Q);
+  send(host, "/patch/connect midi:freq s0:freq");
+  send(host, "/patch/connect midi:gate e0:gate");
+  send(host, "/patch/connect s0 e0");
+  send(host, "/patch/connect e0 f0");
+  for (uint32_t i = 1; i <= extra; ++i) {
+    send(host, "/patch/create x%u biquad", i);
+    if (i == 1u) {
+      send(host, "/patch/connect f0 x1");
+    } else {
+      send(host, "/patch/connect x%u x%u", i - 1u, i);
+    }
+    settle(host, &pending, 2u);
+  }
+}
+
+/* Hold `n_notes` notes (voice_note()) from now on. */
+static void
+hold_notes(HpHost* const host, const uint32_t n_notes)
+{
+  for (uint32_t k = 0; k < n_notes; ++k) {
+    CHECK(!hp_host_note_on(
+      host, hp_host_frames(host), voice_note(n_notes, k), 100u));
+  }
+}
+
+/* run() per sample of `voices` voices with `n_notes` held, blocks of
+   `block`, past the attacks; the output checked for its level (the
+   report checks the pitches, from the WAV written into `wav_dir`). */
+static void
+bench_voices_one(const uint32_t    voices,
+                 const uint32_t    n_notes,
+                 const uint32_t    block,
+                 const char* const wav_dir)
+{
+  const uint64_t samples = under_callgrind ? 48000u : 4u * 48000u;
+  HpHost* const  host    = make_host(HP_WORKER_SYNC);
+  stage_voices(host, voices, 0u);
+  commit_and_swap(host, 0.0f, NULL);
+  hold_notes(host, n_notes);
+  CHECK(!hp_host_render(
+    host, 24000u, (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
+  double ns[REPEATS];
+  char   label[96];
+  for (int r = 0; r < (under_callgrind ? 1 : REPEATS); ++r) {
+    hp_host_discard_output(host);
+    double   run_ns = 0.0;
+    uint64_t done   = 0;
+    CALLGRIND_ZERO_STATS;
+    while (done < samples) {
+      CHECK(!hp_host_run(host, block));
+      run_ns += (double)hp_host_last_run_ns(host);
+      done += block;
+    }
+    snprintf(label, sizeof(label), "voices %u %u %u", voices, n_notes, block);
+    dump(label, done);
+    ns[r] = run_ns / (double)done;
+  }
+  CHECK(hp_host_recorded(host) >= samples);
+  const float* const out  = hp_host_out_l(host);
+  const double       rms  = hp_sig_rms(out, samples);
+  const double       want = voices_rms(n_notes);
+  const bool ok = hp_sig_finite(out, samples) && fabs(rms / want - 1.0) < 0.05;
+  char       wav[512] = "";
+  if (wav_dir && !under_callgrind) {
+    snprintf(wav, sizeof(wav), "%s/voices-%u-%u.wav", wav_dir, voices, n_notes);
+    CHECK(!hp_sig_write_wav(wav, out, NULL, samples, (unsigned)RATE));
+  }
+  printf("{\"mode\": \"voices\", \"voices\": %u, \"notes\": [", voices);
+  for (uint32_t k = 0; k < n_notes; ++k) {
+    printf("%s%u", k ? ", " : "", voice_note(n_notes, k));
+  }
+  printf("], \"block\": %u, \"ns_per_sample\": %.4f, \"rms\": %.5f, "
+         "\"expected_rms\": %.5f, \"wav\": \"%s\", \"ok\": %s}\n",
+         block,
+         under_callgrind ? 0.0 : median(ns, REPEATS),
+         rms,
+         want,
+         wav,
+         ok ? "true" : "false");
+  fflush(stdout);
+  CHECK_MSG(ok,
+            "%u voices, %u notes: RMS %.5f, expected %.5f",
+            voices,
+            n_notes,
+            rms,
+            want);
+  hp_host_free(host);
+}
+
+/* The cases of the report: the mono voice (1 voice, 1 note), 8 voices
+   with 8 notes, 32 voices with 1 note, 16 voices with 16 notes. */
+static void
+bench_voices(const char* const wav_dir)
+{
+  static const uint32_t cases[][2] = {
+    {1u, 1u}, {8u, 8u}, {32u, 1u}, {16u, 16u}};
+  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); ++c) {
+    bench_voices_one(cases[c][0], cases[c][1], 256u, wav_dir);
+  }
+}
+
+/* The swap with 8 voices held, against the size of a voice: 4 modules
+   (midi, sine, adsr, biquad), 16 and 64 (more biquads after the first):
+   32 to 512 nodes.  Measured as bench_swap() does. */
+static const uint32_t voice_sizes[] = {4u, 16u, 64u};
+
+static void
+bench_voice_swap(void)
+{
+  const uint32_t voices = 8u;
+  for (size_t s = 0; s < sizeof(voice_sizes) / sizeof(voice_sizes[0]); ++s) {
+    const uint32_t n     = voice_sizes[s];
+    const uint32_t swaps = under_callgrind ? 3u : 41u;
+    HpHost* const  host  = make_host(HP_WORKER_THREADED);
+    stage_voices(host, voices, n - 4u);
+    commit_and_swap(host, 0.0f, NULL);
+    hold_notes(host, voices);
+    char label[64];
+    snprintf(label, sizeof(label), "voice_swap %u", n);
+    double ns[3];
+    measure_swaps(host, 3u /* touch f0's cutoff */, label, swaps, ns);
+    /* Every voice still sounding, through the swaps. */
+    CHECK(!hp_host_run(host, 256u));
+    const double rms = hp_sig_rms(hp_host_out_l(host), hp_host_recorded(host));
+    CHECK_MSG(rms > 0.01 &&
+                hp_sig_finite(hp_host_out_l(host), hp_host_recorded(host)),
+              "%u voices of %u modules: RMS %.5f after the swaps",
+              voices,
+              n,
+              rms);
+    if (!under_callgrind) {
+      printf("{\"mode\": \"voice_swap\", \"voices\": %u, \"notes\": %u, "
+             "\"modules_per_voice\": %u, \"swaps\": %u, "
+             "\"swap_block_ns\": %.0f, \"steady_block_ns\": %.0f, "
+             "\"swap_cost_ns\": %.0f}\n",
+             voices,
+             voices,
+             n,
+             swaps,
+             ns[0],
+             ns[1],
+             ns[2]);
+      fflush(stdout);
+    }
+    hp_host_free(host);
+  }
+}
+
 /* Loading and building against patch size */
 
 /* The ops of a test patch as text-protocol lines, creates first, as a
@@ -845,6 +1071,10 @@ main(int argc, char** argv)
     bench_prime();
   } else if (argc >= 2 && !strcmp(argv[1], "swap")) {
     bench_swap();
+  } else if (argc >= 2 && !strcmp(argv[1], "voices")) {
+    bench_voices(argc >= 3 ? argv[2] : NULL);
+  } else if (argc >= 2 && !strcmp(argv[1], "voice_swap")) {
+    bench_voice_swap();
   } else if (argc >= 3 && !strcmp(argv[1], "load")) {
     static const char* const all[] = {
       "chain", "links_reversed", "modules_reversed", "fan"};
@@ -858,7 +1088,7 @@ main(int argc, char** argv)
   } else {
     fprintf(stderr,
             "usage: hp_bench modules | chain N BLOCK | prime | swap | "
-            "load N [SHAPE...]\n");
+            "voices [WAV_DIR] | voice_swap | load N [SHAPE...]\n");
     return 2;
   }
   return 0;
