@@ -389,7 +389,11 @@ def voices_section(bench, env, say, progress, seed, seed_arcs):
     say("One note is A4 (440 Hz); several are a whole-tone scale up from C3 "
         "(131 to 740 Hz). Each output is checked: its RMS, and every note's "
         "level and pitch (a Hann-windowed DFT at the note, the pitch from "
-        "the phase advance between two 0.5 s windows).")
+        "the phase advance between two 0.5 s windows). Instructions are "
+        "run()'s, as above; ns are CPU time (the bench thread's over each "
+        "stretch: run() and the host's handling of each block; the cases "
+        "take turns, medians of 7), not wall time, which here counts other "
+        "jobs' turns on the core.")
     say()
     say("| voices | notes held | instructions / sample | x one voice | per "
         "sounding voice | ns / sample | x one voice | RMS | check |")
@@ -427,7 +431,11 @@ def voices_section(bench, env, say, progress, seed, seed_arcs):
     say()
     say("#### 16 voices side by side, 16 notes held: hotpatch `/patch/voices "
         "16`; scsynth 16 synths of a `voice` SynthDef (freq and gate "
-        "controls) in one group; Pd a voice abstraction in [clone 16]")
+        "controls) in one group; Pd a voice abstraction in [clone 16]. "
+        "Instructions: the DSP alone (run(), the per-block graph calc, "
+        "dsp_tick); ns: CPU time, hotpatch's as in the table above, the "
+        "peers' of the whole process writing its file (a 25 s less a 5 s "
+        "render)")
     say()
     say("| engine | instructions / sample | x hotpatch | per voice | "
         "ns / sample | x hotpatch | RMS | check |")
