@@ -9,6 +9,12 @@
                               hand-written C loop doing the same DSP
     hp_bench prime            commit-to-ready time against patch size
     hp_bench swap             run()'s cost of a swap against patch size
+    hp_bench voices [DIR]     the seed chain a voice (midi -> sine -> adsr
+                              -> biquad), notes held by MIDI events: 1
+                              voice 1 note, 8 voices 8 notes, 32 voices 1
+                              note, 16 voices 16 notes (WAVs into DIR)
+    hp_bench voice_swap       run()'s cost of a swap with 8 voices held,
+                              against the size of a voice
     hp_bench load N [SHAPE..] loading and building an N-module patch
                               (chain; links_reversed, modules_reversed: the
                               chain's links or modules listed from the
@@ -544,70 +550,346 @@ bench_prime(void)
 /* run()'s cost of the block that swaps, less that of the block after it
    (the same graph, no swap), with crossfade 0 so neither renders two
    graphs.  The commit keeps every module, so all their state is carried:
-   the heaviest swap a patch of that size can ask for. */
+   the heaviest swap a patch of that size can ask for.  `touch_n`: the
+   patch's size for touch(); `label`: the dumps' "<label> swap" and
+   "<label> steady".  Medians of `swaps` swaps into ns[0..2]: the swap
+   block, the next block, their difference. */
+static void
+measure_swaps(HpHost* const     host,
+              const uint32_t    touch_n,
+              const char* const label,
+              const uint32_t    swaps,
+              double* const     ns)
+{
+  const uint32_t block = 256u;
+  /* Past the envelopes' attack and decay, so blocks cost alike. */
+  CHECK(
+    !hp_host_render(host, 9600u, (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
+  double   swap_ns[64], steady_ns[64], diff_ns[64];
+  char     dump_label[96];
+  uint32_t tries = 0;
+  /* Every commit, an early one too, changes the value from the last: so
+     each measured swap brings one change (the touched module's kept state
+     follows it in the swap block: a biquad's coefficients, in every voice
+     of it), never none. */
+  uint32_t touches = 0;
+  CHECK(swaps <= 64u);
+  for (uint32_t i = 0; i < swaps; ++i) {
+    static int         seq  = 100000;
+    const HpPrimeOp    op   = touch(touch_n, ++touches);
+    const HpHostCommit opts = {
+      .set_crossfade = true, .crossfade = 0.0f, .prime = &op, .n_prime = 1u};
+    const float swaps_before = hp_host_control_out(host, "swaps");
+    CHECK(!hp_host_send_commit(host, hp_host_frames(host), ++seq, &opts));
+    hp_host_clear_events(host);
+    CHECK(!hp_host_run(host, block)); /* the commit reaches the worker */
+    CHECK(!hp_host_wait_worker(host, 60000));
+    if (hp_host_control_out(host, "swaps") != swaps_before) {
+      /* The worker was quick enough for run() to swap at the end of the
+         commit's own block (its hp:Swapped then comes with the next
+         block's frame 0): not the case measured. */
+      CHECK_MSG(++tries < 20u * swaps, "%s: every swap came early", label);
+      --i;
+      continue;
+    }
+
+    CALLGRIND_ZERO_STATS;
+    CHECK(!hp_host_run(host, block)); /* takes the ready graph */
+    snprintf(dump_label, sizeof(dump_label), "%s swap", label);
+    dump(dump_label, block);
+    swap_ns[i] = (double)hp_host_last_run_ns(host);
+    CHECK_MSG(hp_host_find_event(host, HP_EV_SWAPPED, seq),
+              "%s: no swap in the block after the worker finished",
+              label);
+    CHECK(!hp_host_wait_worker(host, 60000)); /* the old graph is freed */
+
+    CALLGRIND_ZERO_STATS;
+    CHECK(!hp_host_run(host, block));
+    snprintf(dump_label, sizeof(dump_label), "%s steady", label);
+    dump(dump_label, block);
+    steady_ns[i] = (double)hp_host_last_run_ns(host);
+    diff_ns[i]   = swap_ns[i] - steady_ns[i];
+    hp_host_discard_output(host);
+  }
+  ns[0] = median(swap_ns, swaps);
+  ns[1] = median(steady_ns, swaps);
+  ns[2] = median(diff_ns, swaps);
+}
+
 static void
 bench_swap(void)
 {
-  const uint32_t block = 256u;
   for (size_t s = 0; s < N_SIZES; ++s) {
     const uint32_t n     = sizes[s];
     const uint32_t swaps = under_callgrind ? 3u : 41u;
     HpHost* const  host  = make_host(HP_WORKER_THREADED);
     stage_patch(host, n);
     commit_and_swap(host, 0.0f, NULL);
-    /* Past the envelopes' attack and decay, so blocks cost alike. */
-    CHECK(!hp_host_render(
-      host, 9600u, (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
-    double   swap_ns[64], steady_ns[64], diff_ns[64];
-    char     label[96];
-    uint32_t tries = 0;
-    for (uint32_t i = 0; i < swaps; ++i) {
-      static int         seq  = 100000;
-      const HpPrimeOp    op   = touch(n, i);
-      const HpHostCommit opts = {
-        .set_crossfade = true, .crossfade = 0.0f, .prime = &op, .n_prime = 1u};
-      const float swaps_before = hp_host_control_out(host, "swaps");
-      CHECK(!hp_host_send_commit(host, hp_host_frames(host), ++seq, &opts));
-      hp_host_clear_events(host);
-      CHECK(!hp_host_run(host, block)); /* the commit reaches the worker */
-      CHECK(!hp_host_wait_worker(host, 60000));
-      if (hp_host_control_out(host, "swaps") != swaps_before) {
-        /* The worker was quick enough for run() to swap at the end of the
-           commit's own block (its hp:Swapped then comes with the next
-           block's frame 0): not the case measured. */
-        CHECK_MSG(
-          ++tries < 20u * swaps, "%u modules: every swap came early", n);
-        --i;
-        continue;
-      }
-
-      CALLGRIND_ZERO_STATS;
-      CHECK(!hp_host_run(host, block)); /* takes the ready graph */
-      snprintf(label, sizeof(label), "swap %u swap", n);
-      dump(label, block);
-      swap_ns[i] = (double)hp_host_last_run_ns(host);
-      CHECK_MSG(hp_host_find_event(host, HP_EV_SWAPPED, seq),
-                "%u modules: no swap in the block after the worker finished",
-                n);
-      CHECK(!hp_host_wait_worker(host, 60000)); /* the old graph is freed */
-
-      CALLGRIND_ZERO_STATS;
-      CHECK(!hp_host_run(host, block));
-      snprintf(label, sizeof(label), "swap %u steady", n);
-      dump(label, block);
-      steady_ns[i] = (double)hp_host_last_run_ns(host);
-      diff_ns[i]   = swap_ns[i] - steady_ns[i];
-      hp_host_discard_output(host);
-    }
+    char label[64];
+    snprintf(label, sizeof(label), "swap %u", n);
+    double ns[3];
+    measure_swaps(host, n, label, swaps, ns);
     if (!under_callgrind) {
       printf("{\"mode\": \"swap\", \"modules\": %u, \"swaps\": %u, "
              "\"swap_block_ns\": %.0f, \"steady_block_ns\": %.0f, "
              "\"swap_cost_ns\": %.0f}\n",
              n,
              swaps,
-             median(swap_ns, swaps),
-             median(steady_ns, swaps),
-             median(diff_ns, swaps));
+             ns[0],
+             ns[1],
+             ns[2]);
+    }
+    hp_host_free(host);
+  }
+}
+
+/* Voices: the seed chain per voice, played from MIDI */
+
+/* The notes held: one is A4 (440 Hz, as the seed chain); several are a
+   whole-tone scale up from C3, 16 distinct pitches, 131 to 740 Hz
+   (tests/bench/peers.py plays the same set). */
+#define MAX_NOTES 16u
+
+static uint8_t
+voice_note(const uint32_t n_notes, const uint32_t k)
+{
+  return n_notes == 1u ? 69u : (uint8_t)(48u + 2u * k);
+}
+
+static double
+note_hz(const uint8_t note)
+{
+  return 440.0 * pow(2.0, ((double)note - 69.0) / 12.0);
+}
+
+/* |H(f)| of the seed chain's lowpass (RBJ, as hand_init). */
+static double
+lowpass_gain(const double freq)
+{
+  const double w0    = 6.283185307179586 * (double)FILTER_CUTOFF / RATE;
+  const double cw    = cos(w0);
+  const double alpha = sin(w0) / (2.0 * (double)FILTER_Q);
+  const double a0    = 1.0 + alpha;
+  const double b0 = (1.0 - cw) * 0.5 / a0, b1 = (1.0 - cw) / a0, b2 = b0;
+  const double a1 = -2.0 * cw / a0, a2 = (1.0 - alpha) / a0;
+  const double w = 6.283185307179586 * freq / RATE;
+  /* H(e^-jw) = (b0 + b1 z + b2 z^2) / (1 + a1 z + a2 z^2), z = e^-jw */
+  const double nr = b0 + b1 * cos(w) + b2 * cos(2.0 * w);
+  const double ni = -(b1 * sin(w) + b2 * sin(2.0 * w));
+  const double dr = 1.0 + a1 * cos(w) + a2 * cos(2.0 * w);
+  const double di = -(a1 * sin(w) + a2 * sin(2.0 * w));
+  return sqrt((nr * nr + ni * ni) / (dr * dr + di * di));
+}
+
+/* The RMS of the sustained voices: distinct sines add in power. */
+static double
+voices_rms(const uint32_t n_notes)
+{
+  double power = 0.0;
+  for (uint32_t k = 0; k < n_notes; ++k) {
+    const double a = (double)SINE_GAIN * (double)ENV_SUSTAIN *
+                     lowpass_gain(note_hz(voice_note(n_notes, k)));
+    power += 0.5 * a * a;
+  }
+  return sqrt(power);
+}
+
+/* Stage `voices` voices of midi -> sine -> adsr -> biquad f0, and
+   `extra` more biquads after it in each voice (x1..: the large per-voice
+   patch of the swap), the last one unconnected: the voices sum into the
+   output. */
+static void
+stage_voices(HpHost* const host, const uint32_t voices, const uint32_t extra)
+{
+  uint32_t pending = 0;
+  send(host, "/patch/clear");
+  send(host, "/patch/voices %u", voices);
+  send(host, "/patch/create midi midi");
+  send(host, "/patch/create s0 sine");
+  send(host, "/patch/set s0 gain %g", (double)SINE_GAIN);
+  send(host, "/patch/create e0 adsr");
+  send(host, "/patch/set e0 attack %g", (double)ENV_ATTACK_MS);
+  send(host, "/patch/set e0 decay %g", (double)ENV_DECAY_MS);
+  send(host, "/patch/set e0 sustain %g", (double)ENV_SUSTAIN);
+  send(host, "/patch/set e0 release %g", (double)ENV_RELEASE_MS);
+  send(host, "/patch/create f0 biquad");
+  send(host, "/patch/set f0 cutoff %g", (double)FILTER_CUTOFF);
+  send(host, "/patch/set f0 q %g", (double)FILTER_Q);
+  send(host, "/patch/connect midi:freq s0:freq");
+  send(host, "/patch/connect midi:gate e0:gate");
+  send(host, "/patch/connect s0 e0");
+  send(host, "/patch/connect e0 f0");
+  for (uint32_t i = 1; i <= extra; ++i) {
+    send(host, "/patch/create x%u biquad", i);
+    if (i == 1u) {
+      send(host, "/patch/connect f0 x1");
+    } else {
+      send(host, "/patch/connect x%u x%u", i - 1u, i);
+    }
+    settle(host, &pending, 2u);
+  }
+}
+
+/* Hold `n_notes` notes (voice_note()) from now on. */
+static void
+hold_notes(HpHost* const host, const uint32_t n_notes)
+{
+  for (uint32_t k = 0; k < n_notes; ++k) {
+    CHECK(!hp_host_note_on(
+      host, hp_host_frames(host), voice_note(n_notes, k), 100u));
+  }
+}
+
+/* One case of bench_voices(): `voices` voices with `n_notes` held. */
+typedef struct {
+  uint32_t voices;
+  uint32_t n_notes;
+  HpHost*  host;
+  double   ns[REPEATS];
+} VoiceCase;
+
+/* One measured stretch of a case: `samples` frames in blocks of `block`;
+   the thread's CPU time a sample, run() and the host's handling of each
+   block (a little more than run() alone, as the peers' CPU times include
+   writing their file): not wall time, which counts the time other jobs on
+   these shared machines take the core. */
+static double
+voices_stretch(VoiceCase* const c, const uint32_t block, const uint64_t samples)
+{
+  char            label[96];
+  struct timespec t0, t1;
+  uint64_t        done = 0;
+  hp_host_discard_output(c->host);
+  CALLGRIND_ZERO_STATS;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+  while (done < samples) {
+    CHECK(!hp_host_run(c->host, block));
+    done += block;
+  }
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+  snprintf(
+    label, sizeof(label), "voices %u %u %u", c->voices, c->n_notes, block);
+  dump(label, done);
+  return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
+          (double)(t1.tv_nsec - t0.tv_nsec)) /
+         (double)done;
+}
+
+/* CPU time per sample of each case, blocks of 256, past the attacks: the
+   mono voice (1 voice, 1 note), 8 voices with 8 notes, 32 voices with 1
+   note, 16 voices with 16 notes.  The cases take turns, a stretch each a
+   repeat, so that a swing in the machine's speed (these virtual machines
+   are shared) meets them alike.  Each output is checked for its level
+   (the report checks every note's pitch and level, from the WAV written
+   into `wav_dir`). */
+static void
+bench_voices(const char* const wav_dir)
+{
+  const uint32_t block   = 256u;
+  const uint64_t samples = under_callgrind ? 48000u : 4u * 48000u;
+  const int      repeats = under_callgrind ? 1 : REPEATS;
+  VoiceCase      cases[] = {{.voices = 1u, .n_notes = 1u},
+                            {.voices = 8u, .n_notes = 8u},
+                            {.voices = 32u, .n_notes = 1u},
+                            {.voices = 16u, .n_notes = 16u}};
+  const size_t   n_cases = sizeof(cases) / sizeof(cases[0]);
+  for (size_t k = 0; k < n_cases; ++k) {
+    VoiceCase* const c = &cases[k];
+    c->host            = make_host(HP_WORKER_SYNC);
+    stage_voices(c->host, c->voices, 0u);
+    commit_and_swap(c->host, 0.0f, NULL);
+    hold_notes(c->host, c->n_notes);
+    CHECK(!hp_host_render(
+      c->host, 24000u, (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
+  }
+  for (int r = 0; r < repeats; ++r) {
+    for (size_t k = 0; k < n_cases; ++k) {
+      cases[k].ns[r] = voices_stretch(&cases[k], block, samples);
+    }
+  }
+  for (size_t k = 0; k < n_cases; ++k) {
+    VoiceCase* const c = &cases[k];
+    CHECK(hp_host_recorded(c->host) >= samples);
+    const float* const out  = hp_host_out_l(c->host);
+    const double       rms  = hp_sig_rms(out, samples);
+    const double       want = voices_rms(c->n_notes);
+    const bool         ok =
+      hp_sig_finite(out, samples) && fabs(rms / want - 1.0) < 0.05;
+    char wav[512] = "";
+    if (wav_dir && !under_callgrind) {
+      snprintf(wav,
+               sizeof(wav),
+               "%s/voices-%u-%u.wav",
+               wav_dir,
+               c->voices,
+               c->n_notes);
+      CHECK(!hp_sig_write_wav(wav, out, NULL, samples, (unsigned)RATE));
+    }
+    printf("{\"mode\": \"voices\", \"voices\": %u, \"notes\": [", c->voices);
+    for (uint32_t j = 0; j < c->n_notes; ++j) {
+      printf("%s%u", j ? ", " : "", voice_note(c->n_notes, j));
+    }
+    printf("], \"block\": %u, \"ns_per_sample\": %.4f, \"rms\": %.5f, "
+           "\"expected_rms\": %.5f, \"wav\": \"%s\", \"ok\": %s}\n",
+           block,
+           under_callgrind ? 0.0 : median(c->ns, (size_t)repeats),
+           rms,
+           want,
+           wav,
+           ok ? "true" : "false");
+    fflush(stdout);
+    CHECK_MSG(ok,
+              "%u voices, %u notes: RMS %.5f, expected %.5f",
+              c->voices,
+              c->n_notes,
+              rms,
+              want);
+    hp_host_free(c->host);
+  }
+}
+
+/* The swap with 8 voices held, against the size of a voice: 4 modules
+   (midi, sine, adsr, biquad), 16 and 64 (more biquads after the first):
+   32 to 512 nodes.  Measured as bench_swap() does. */
+static const uint32_t voice_sizes[] = {4u, 16u, 64u};
+
+static void
+bench_voice_swap(void)
+{
+  const uint32_t voices = 8u;
+  for (size_t s = 0; s < sizeof(voice_sizes) / sizeof(voice_sizes[0]); ++s) {
+    const uint32_t n     = voice_sizes[s];
+    const uint32_t swaps = under_callgrind ? 3u : 41u;
+    HpHost* const  host  = make_host(HP_WORKER_THREADED);
+    stage_voices(host, voices, n - 4u);
+    commit_and_swap(host, 0.0f, NULL);
+    hold_notes(host, voices);
+    char label[64];
+    snprintf(label, sizeof(label), "voice_swap %u", n);
+    double ns[3];
+    measure_swaps(host, 3u /* touch f0's cutoff */, label, swaps, ns);
+    /* Every voice still sounding, through the swaps. */
+    CHECK(!hp_host_run(host, 256u));
+    const double rms = hp_sig_rms(hp_host_out_l(host), hp_host_recorded(host));
+    CHECK_MSG(rms > 0.01 &&
+                hp_sig_finite(hp_host_out_l(host), hp_host_recorded(host)),
+              "%u voices of %u modules: RMS %.5f after the swaps",
+              voices,
+              n,
+              rms);
+    if (!under_callgrind) {
+      printf("{\"mode\": \"voice_swap\", \"voices\": %u, \"notes\": %u, "
+             "\"modules_per_voice\": %u, \"swaps\": %u, "
+             "\"swap_block_ns\": %.0f, \"steady_block_ns\": %.0f, "
+             "\"swap_cost_ns\": %.0f}\n",
+             voices,
+             voices,
+             n,
+             swaps,
+             ns[0],
+             ns[1],
+             ns[2]);
+      fflush(stdout);
     }
     hp_host_free(host);
   }
@@ -821,6 +1103,10 @@ main(int argc, char** argv)
     bench_prime();
   } else if (argc >= 2 && !strcmp(argv[1], "swap")) {
     bench_swap();
+  } else if (argc >= 2 && !strcmp(argv[1], "voices")) {
+    bench_voices(argc >= 3 ? argv[2] : NULL);
+  } else if (argc >= 2 && !strcmp(argv[1], "voice_swap")) {
+    bench_voice_swap();
   } else if (argc >= 3 && !strcmp(argv[1], "load")) {
     static const char* const all[] = {
       "chain", "links_reversed", "modules_reversed", "fan"};
@@ -834,7 +1120,7 @@ main(int argc, char** argv)
   } else {
     fprintf(stderr,
             "usage: hp_bench modules | chain N BLOCK | prime | swap | "
-            "load N [SHAPE...]\n");
+            "voices [WAV_DIR] | voice_swap | load N [SHAPE...]\n");
     return 2;
   }
   return 0;

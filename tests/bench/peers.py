@@ -5,7 +5,11 @@ The chain (48 kHz, mono, everything at audio rate):
     sine 440 Hz * 0.2  ->  * linear ADSR (10 ms, 50 ms, 0.7, 200 ms; gate held)
     ->  2nd-order Butterworth lowpass, 2000 Hz (RBJ cookbook / SC's LPF)
 The "wide" graph sums N copies of that chain and scales the sum by 1/N, so
-its output equals the seed chain's.
+its output equals the seed chain's.  The voices (measure(notes=...)) are
+one copy of the chain a note, each at its note's pitch, summed unscaled,
+as a musician builds them: a Pd abstraction in [clone N], N synths of a
+SynthDef with freq and gate controls in one scsynth group; their output
+is checked note by note (analyse_voices).
 
 Per engine and graph this reports
   * instructions per output sample: callgrind collecting only inside the
@@ -51,12 +55,18 @@ def rbj_lowpass(f0=CUTOFF, q=Q, sr=SR):
             -2 * cw / a0, (1 - alpha) / a0)
 
 
+def voice_amplitude(freq=FREQ):
+    """Amplitude of the sustained chain's sine at `freq`: AMP * SUSTAIN *
+    |H(freq)|."""
+    b0, b1, b2, a1, a2 = rbj_lowpass()
+    z = cmath.exp(-2j * math.pi * freq / SR)
+    h = (b0 + b1 * z + b2 * z * z) / (1 + a1 * z + a2 * z * z)
+    return AMP * SUSTAIN * abs(h)
+
+
 def expected_rms():
     """RMS of the sustained output: AMP * SUSTAIN / sqrt(2) * |H(440 Hz)|."""
-    b0, b1, b2, a1, a2 = rbj_lowpass()
-    z = cmath.exp(-2j * math.pi * FREQ / SR)
-    h = (b0 + b1 * z + b2 * z * z) / (1 + a1 * z + a2 * z * z)
-    return AMP * SUSTAIN / math.sqrt(2) * abs(h)
+    return voice_amplitude() / math.sqrt(2)
 
 
 # ---------------------------------------------------------------- Pure Data
@@ -113,6 +123,75 @@ def pd_patch(chains, seconds, wav):
     return "\n".join(lines + wires) + "\n"
 
 
+def note_hz(note):
+    """12-TET, A4 (note 69) = 440 Hz: what hotpatch's midi module plays."""
+    return 440.0 * 2.0 ** ((note - 69) / 12.0)
+
+
+PD_VOICE = "hpvoice"              # the abstraction's file name, less .pd
+
+
+def pd_voice_abstraction():
+    """One voice of the seed chain as a Pd abstraction: its frequency
+    comes in at its inlet, the envelope's messages by [r hpvoice-env], its
+    sound goes out of an [outlet~] (clone sums the instances')."""
+    b0, b1, b2, a1, a2 = rbj_lowpass()
+    coefs = " ".join("%.9g" % c for c in (-a1, -a2, b0, b1, b2))
+    lines, wires = ["#N canvas 0 50 400 300 12;"], []
+
+    def obj(text):
+        lines.append("#X obj 10 %d %s;" % (10 + 20 * len(lines), text))
+        return len(lines) - 2
+
+    inlet, osc = obj("inlet"), obj("osc~")
+    env, vline = obj("r %s-env" % PD_VOICE), obj("vline~")
+    mul, lop, out = obj("*~"), obj("biquad~ " + coefs), obj("outlet~")
+    for src, outlet, dst, inl in ((inlet, 0, osc, 0), (env, 0, vline, 0),
+                                  (osc, 0, mul, 0), (vline, 0, mul, 1),
+                                  (mul, 0, lop, 0), (lop, 0, out, 0)):
+        wires.append("#X connect %d %d %d %d;" % (src, outlet, dst, inl))
+    return "\n".join(lines + wires) + "\n"
+
+
+def pd_voices_patch(notes, seconds, wav):
+    """A Pd patch rendering one voice a note, [clone -s 0 hpvoice N] (in
+    Pd since 0.47; Debian 12 has 0.53.1), into `wav` for `seconds`.  Each instance gets its
+    note's frequency by a message "k hz" to the clone (a list led by a
+    number goes to instance k); the envelope's messages go to every
+    instance by [s hpvoice-env].  Recording and saving as pd_patch()."""
+    lines, wires = ["#N canvas 0 50 800 600 12;"], []
+
+    def obj(text, kind="obj"):
+        lines.append("#X %s 10 %d %s;" % (kind, 10 + 20 * len(lines), text))
+        return len(lines) - 2
+
+    def wire(src, outlet, dst, inlet):
+        wires.append("#X connect %d %d %d %d;" % (src, outlet, dst, inlet))
+
+    obj("table out %d" % round(seconds * SR))
+    bang, trig = obj("loadbang"), obj("t b b b b b")
+    wire(bang, 0, trig, 0)
+    wire(trig, 4, obj(r"\; pd dsp 1", "msg"), 0)
+    write = obj("tabwrite~ out")
+    wire(trig, 3, write, 0)
+    voices = obj("clone -s 0 %s %d" % (PD_VOICE, len(notes)))
+    freqs = obj(r" \, ".join("%d %.9g" % (k, note_hz(n))
+                             for k, n in enumerate(notes)), "msg")
+    wire(trig, 2, freqs, 0)
+    wire(freqs, 0, voices, 0)
+    env = obj(r"%.9g %g \, %.9g %g %g" % (AMP, ATTACK * 1e3, AMP * SUSTAIN,
+                                          DECAY * 1e3, ATTACK * 1e3), "msg")
+    wire(trig, 1, env, 0)
+    wire(env, 0, obj("s %s-env" % PD_VOICE), 0)
+    end = obj("delay %.9g" % (seconds * 1e3))
+    wire(trig, 0, end, 0)
+    save = obj(r"write -wave -bytes 4 %s out \; pd quit" % wav, "msg")
+    wire(end, 0, save, 0)
+    wire(save, 0, obj("soundfiler"), 0)
+    wire(voices, 0, write, 0)
+    return "\n".join(lines + wires) + "\n"
+
+
 # ------------------------------------------------------------ SuperCollider
 
 AUDIO = 2                          # calculation rate: 0 scalar, 1 control
@@ -121,8 +200,10 @@ AUDIO = 2                          # calculation rate: 0 scalar, 1 control
 class SynthDef:
     """Minimal SCgf version 2 writer: constants plus a list of UGens."""
 
-    def __init__(self, name):
+    def __init__(self, name, params=()):
+        """params: (name, initial value) of each control, in order."""
         self.name, self.consts, self.ugens = name, [], []
+        self.params = list(params)
 
     def _input(self, x):
         if isinstance(x, tuple):                 # (ugen index, output)
@@ -143,7 +224,13 @@ class SynthDef:
         out = [b"SCgf", struct.pack(">ih", 2, 1), pstr(self.name),
                struct.pack(">i", len(self.consts)),
                struct.pack(">%df" % len(self.consts), *self.consts),
-               struct.pack(">ii", 0, 0),                # no parameters
+               struct.pack(">i", len(self.params)),
+               struct.pack(">%df" % len(self.params),
+                           *(v for _, v in self.params)),
+               struct.pack(">i", len(self.params))]
+        out += [pstr(n) + struct.pack(">i", i)
+                for i, (n, _) in enumerate(self.params)]
+        out += [
                struct.pack(">i", len(self.ugens))]
         for cls, rate, ins, nout, special in self.ugens:
             out += [pstr(cls), struct.pack(">biih", rate, len(ins), nout,
@@ -203,6 +290,29 @@ def synthdef(chains):
     return d.encode()
 
 
+def synthdef_voice():
+    """One voice of the seed chain, as sclang would build it from
+        SynthDef(\\voice, {|freq = 440, gate = 1|
+            Out.ar(0, LPF.ar(SinOsc.ar(freq, 0, 0.2) * EnvGen.ar(
+                Env.adsr(0.01, 0.05, 0.7, 0.2, 1, \\lin), gate,
+                doneAction: 2), 2000))})
+    (its controls: one Control UGen at control rate, an output each)."""
+    d = SynthDef("voice", [("freq", FREQ), ("gate", 1.0)])
+    MUL = 2
+    env = [0, 3, 2, -99, 1, ATTACK, 1, 0, SUSTAIN, DECAY, 1, 0,
+           0, RELEASE, 1, 0]
+    control = d.ugen("Control", [], outputs=2, rate=1)
+    freq, gate = control, (control[0], 1)
+    sine = d.ugen("BinaryOpUGen", [d.ugen("SinOsc", [freq, 0]), AMP],
+                  special=MUL)
+    # gate, levelScale 1, levelBias 0, timeScale 1, doneAction 2 (free)
+    eg = d.ugen("EnvGen", [gate, 1, 0, 1, 2] + env)
+    sig = d.ugen("LPF", [d.ugen("BinaryOpUGen", [sine, eg], special=MUL),
+                         CUTOFF])
+    d.ugen("Out", [0, sig], outputs=0)
+    return d.encode()
+
+
 def osc_message(address, *args):
     def pad(b):
         return b + b"\0" * (4 - len(b) % 4)      # always NUL-terminates
@@ -213,6 +323,8 @@ def osc_message(address, *args):
             data += struct.pack(">i", len(a)) + a + b"\0" * (-len(a) % 4)
         elif isinstance(a, int):
             tags, data = tags + "i", data + struct.pack(">i", a)
+        elif isinstance(a, float):
+            tags, data = tags + "f", data + struct.pack(">f", a)
         else:
             tags, data = tags + "s", data + pad(a.encode())
     return pad(address.encode()) + pad(tags.encode()) + data
@@ -231,24 +343,60 @@ def nrt_score(defbytes, seconds):
             + bundle(seconds, osc_message("/c_set", 0, 0)))
 
 
+def nrt_voices_score(notes, seconds, group=1):
+    """NRT score of one `voice` synth a note, in a group (`group` 1, made
+    at the head of the root group as sclang's default group is; 0: the
+    root group itself), each with its note's frequency.  The group's
+    calc runs inside the root group's, the per-block function callgrind
+    toggles on; it is counted (group 1 and group 0 differ by 0.2
+    instructions a sample, the group's own calc)."""
+    def bundle(t, *msgs):
+        b = b"#bundle\0" + struct.pack(">Q", int(t * 2 ** 32))
+        b += b"".join(struct.pack(">i", len(m)) + m for m in msgs)
+        return struct.pack(">i", len(b)) + b
+    msgs = [osc_message("/d_recv", synthdef_voice())]
+    if group:
+        msgs.append(osc_message("/g_new", group, 0, 0))
+    # addAction 1: to the group's tail, so they run in note order
+    msgs += [osc_message("/s_new", "voice", 1000 + k, 1, group, "freq",
+                         float(note_hz(n))) for k, n in enumerate(notes)]
+    return bundle(0, *msgs) + bundle(seconds, osc_message("/c_set", 0, 0))
+
+
 # ----------------------------------------------------------------- engines
 
-def _pd_command(chains, seconds, wav, workdir):
-    patch = os.path.join(workdir, "chain%d-%g.pd" % (chains, seconds))
+def _pd_command(chains, seconds, wav, workdir, notes=None):
+    """`chains` seed chains summed, or (`notes`) a voice a note."""
+    if notes:
+        with open(os.path.join(workdir, PD_VOICE + ".pd"), "w") as f:
+            f.write(pd_voice_abstraction())
+        patch = os.path.join(workdir, "voices%d-%g.pd" % (len(notes), seconds))
+        text = pd_voices_patch(notes, seconds, os.path.basename(wav))
+    else:
+        patch = os.path.join(workdir, "chain%d-%g.pd" % (chains, seconds))
+        text = pd_patch(chains, seconds, os.path.basename(wav))
     with open(patch, "w") as f:
-        f.write(pd_patch(chains, seconds, os.path.basename(wav)))
+        f.write(text)
     return ["pd", "-batch", "-nogui", "-noaudio", "-nomidi", "-noprefs",
             "-stderr", "-r", str(SR), "-open", patch]
 
 
-def _sc_command(chains, seconds, wav, workdir):
-    score = os.path.join(workdir, "chain%d-%g.osc" % (chains, seconds))
+def _sc_command(chains, seconds, wav, workdir, notes=None):
+    """`chains` seed chains summed, or (`notes`) a voice synth a note."""
+    if notes:
+        score = os.path.join(workdir, "voices%d-%g.osc" % (len(notes), seconds))
+        data = nrt_voices_score(notes, seconds, SC_GROUP)
+    else:
+        score = os.path.join(workdir, "chain%d-%g.osc" % (chains, seconds))
+        data = nrt_score(synthdef(chains), seconds)
     with open(score, "wb") as f:
-        f.write(nrt_score(synthdef(chains), seconds))
+        f.write(data)
     # -D 0: load no synthdefs from disk; -i 0 -o 1: no inputs, mono out.
     return ["scsynth", "-D", "0", "-i", "0", "-o", "1", "-V", "-1",
             "-N", score, "_", wav, str(SR), "WAV", "float"]
 
+
+SC_GROUP = 1
 
 # toggle: the function that renders one block, called once per block,
 # inclusive of all the DSP and nothing else.
@@ -399,11 +547,69 @@ def analyse(samples, rate):
     return rms, pitch
 
 
-def _render(engine, chains, seconds, workdir):
+def _tone(samples, rate, freq):
+    """The Hann-windowed DTFT of `samples` at `freq`, scaled so a sine of
+    amplitude A at `freq` gives A (its phase: the sine's at the window's
+    centre, up to a constant of the window)."""
+    n = len(samples)
+    rot = cmath.exp(-2j * math.pi * freq / rate)
+    z, acc, wsum = 1.0 + 0j, 0j, 0.0
+    step = 2 * math.pi / (n - 1)
+    for i, x in enumerate(samples):
+        w = 0.5 - 0.5 * math.cos(step * i)
+        acc += x * w * z
+        wsum += w
+        z *= rot
+    return 2 * acc / wsum
+
+
+def analyse_voices(samples, rate, notes, start=0.5, span=0.5):
+    """The output of one voice a note held, measured note by note: each
+    note's sine by a Hann-windowed DTFT at its exact frequency over two
+    windows of `span` s from `start` s, its level from their mean
+    magnitude, its pitch from the phase advance between them (unambiguous
+    within 1/span Hz of the note).  Returns (RMS after 0.2 s, [(note, Hz
+    expected, Hz measured, level, expected level)])."""
+    sustain = samples[int(0.2 * rate):]
+    rms = math.sqrt(sum(x * x for x in sustain) / max(len(sustain), 1))
+    a0, n = int(start * rate), int(span * rate)
+    one, two = samples[a0:a0 + n], samples[a0 + n:a0 + 2 * n]
+    if len(two) < n:
+        raise ValueError("%d samples: too short to analyse" % len(samples))
+    peaks = []
+    for note in notes:
+        hz = note_hz(note)
+        x1, x2 = _tone(one, rate, hz), _tone(two, rate, hz)
+        turn = cmath.phase(x2 / x1) - 2 * math.pi * hz * span
+        turn = (turn + math.pi) % (2 * math.pi) - math.pi
+        peaks.append((note, hz, hz + turn / (2 * math.pi * span),
+                      (abs(x1) + abs(x2)) / 2, voice_amplitude(hz)))
+    return rms, peaks
+
+
+def voices_check(rms, peaks):
+    """Problems (a list of strings, empty when fine) of analyse_voices()'s
+    figures: the RMS within 5% of the voices' (distinct sines add in
+    power), every note's level within 5% and its pitch within 0.1 Hz."""
+    want = math.sqrt(sum(a * a / 2 for *_, a in peaks))
+    problems = []
+    if not abs(rms / want - 1) < 0.05:
+        problems.append("RMS %.4f, expected %.4f" % (rms, want))
+    for note, hz, got, level, expected in peaks:
+        if not abs(level / expected - 1) < 0.05:
+            problems.append("note %d: level %.4f, expected %.4f"
+                            % (note, level, expected))
+        if not abs(got - hz) < 0.1:
+            problems.append("note %d: %.3f Hz, expected %.3f"
+                            % (note, got, hz))
+    return problems
+
+
+def _render(engine, chains, seconds, workdir, notes=None):
     """Render natively; return (CPU seconds, samples), checking rate/length."""
     wav = os.path.join(workdir, "out%d-%g.wav" % (chains, seconds))
-    code, cpu, log = _run(ENGINES[engine]["command"](chains, seconds, wav,
-                                                     workdir), workdir)
+    code, cpu, log = _run(ENGINES[engine]["command"](
+        chains, seconds, wav, workdir, notes=notes), workdir)
     if code != 0 or not os.path.exists(wav):
         raise RuntimeError("%s failed (%d): %s" % (engine, code, log[-500:]))
     rate, samples = read_wav(wav)
@@ -428,11 +634,15 @@ def _version(engine):
 
 
 def measure(engine, chains, *, callgrind_seconds=2, cpu_seconds=(5, 25),
-            repeats=5, workdir=None):
-    """Measure one engine rendering `chains` summed seed chains.  Never
-    raises for a failed run: ok is False and error says why.  Files go in
-    a temporary directory (inside workdir if given) removed at the end."""
+            repeats=5, workdir=None, notes=None):
+    """Measure one engine rendering `chains` summed seed chains, or with
+    `notes`, one voice of the seed chain a note (each at its note's
+    pitch; their output checked note by note: "peaks", analyse_voices()).
+    Never raises for a failed run: ok is False and error says why.  Files
+    go in a temporary directory (inside workdir if given) removed at the
+    end."""
     result = {"engine": engine, "version": None, "chains": chains,
+              "notes": list(notes or []), "peaks": None,
               "instr_per_sample": None, "blocks_counted": None,
               "ns_per_sample": None, "ns_samples": [], "rms": None,
               "pitch_hz": None, "ok": False, "error": None, "toggle": None}
@@ -448,21 +658,23 @@ def measure(engine, chains, *, callgrind_seconds=2, cpu_seconds=(5, 25),
         with tempfile.TemporaryDirectory(dir=workdir,
                                          prefix="peers-%s-" % engine) as tmp:
             _measure(result, engine, chains, callgrind_seconds, cpu_seconds,
-                     repeats, tmp)
+                     repeats, tmp, notes)
     except Exception as e:           # report, don't raise: see the docstring
         result["error"] = "%s: %s" % (type(e).__name__, e)
     return result
 
 
-def _measure(result, engine, chains, cg_seconds, cpu_seconds, repeats, tmp):
+def _measure(result, engine, chains, cg_seconds, cpu_seconds, repeats, tmp,
+             notes):
     spec = ENGINES[engine]
     # 1. Instructions: collect only inside the per-block function.
     toggle = (_per_block_function(engine, tmp) if spec["find_toggle"]
               else spec["toggle"])
     result["toggle"] = toggle
     wav = os.path.join(tmp, "cg.wav")
-    total, arcs = _callgrind(spec["command"](chains, cg_seconds, wav, tmp),
-                             toggle, tmp, "%d" % chains)
+    total, arcs = _callgrind(spec["command"](chains, cg_seconds, wav, tmp,
+                                             notes=notes),
+                             toggle, tmp, "%d-%d" % (chains, len(notes or [])))
     blocks = sum(c for (_, callee), (c, _) in arcs.items() if callee == toggle)
     result["blocks_counted"] = blocks
     if not blocks or abs(blocks - cg_seconds * SR / BLOCK) > 1:
@@ -474,13 +686,20 @@ def _measure(result, engine, chains, cg_seconds, cpu_seconds, repeats, tmp):
     # each repeat renders both back to back so they share the VM's mood.
     short, long_ = cpu_seconds
     for _ in range(max(1, repeats)):
-        cpu_short, samples = _render(engine, chains, short, tmp)
-        cpu_long, _ = _render(engine, chains, long_, tmp)
+        cpu_short, samples = _render(engine, chains, short, tmp, notes)
+        cpu_long, _ = _render(engine, chains, long_, tmp, notes)
         result["ns_samples"].append((cpu_long - cpu_short) * 1e9
                                     / ((long_ - short) * SR))
     result["ns_per_sample"] = statistics.median(result["ns_samples"])
 
     # 3. Output check on the last short render.
+    if notes:
+        rms, result["peaks"] = analyse_voices(samples, SR, notes)
+        result["rms"] = rms
+        problems = voices_check(rms, result["peaks"])
+        result["error"] = "; ".join(problems) or None
+        result["ok"] = not problems
+        return
     rms, pitch = analyse(samples, SR)
     result["rms"], result["pitch_hz"] = rms, pitch
     problems = []
