@@ -33,6 +33,14 @@ typedef struct {
   bool     voiced;
 } InputSlot;
 
+/* Where a source's producer says whether it is constant this chunk
+   (module.h, HpNodeIO): its node's mask and the output's bit; NULL for a
+   producer that never says. */
+typedef struct {
+  const uint32_t* mask;
+  uint32_t        bit;
+} ConstFlag;
+
 /*
   Module state lives apart from the graph, in blocks the graphs that keep a
   module share: a new graph adopts a kept module's state by pointer, so the
@@ -72,6 +80,8 @@ typedef struct {
   StateBlock*         block;      /* the block holding `home` */
   void*               spare;      /* in this allocation: see StateBlock */
   bool                settled;   /* no sums, no glides: `in`, `param_in` hold */
+  bool                watch;     /* a source may turn constant: route again */
+  uint32_t            out_const; /* what process() said of its outputs */
   bool                per_voice; /* one node a voice, `copies` in a row */
   uint8_t             voice;     /* which, of a per-voice module's nodes */
   uint8_t             copies;    /* nodes of the module: 1, or the voices */
@@ -145,6 +155,7 @@ struct HpGraphImpl {
   NameKey*       names;
   const float**  sources;
   uint8_t*       source_voice; /* per source: its voice, or NO_VOICE */
+  ConstFlag*     source_const; /* per source */
   uint32_t*      midi_nodes; /* module by module, each one's voices in a row */
   uint32_t       n_midi;
   uint32_t*      busy_nodes; /* per-voice nodes with a busy(), voice by voice */
@@ -619,6 +630,7 @@ carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
   uint32_t*      by_id   = TAKE(a, uint32_t, n);
   const float**  srcs    = TAKE(a, const float*, plan->n_sources);
   uint8_t*       src_v   = TAKE(a, uint8_t, plan->n_sources);
+  ConstFlag*     src_c   = TAKE(a, ConstFlag, plan->n_sources);
   uint32_t       n_midi  = 0;
   uint32_t       n_busy  = 0;
   for (uint32_t m = 0; m < n; ++m) {
@@ -693,6 +705,7 @@ carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
   g->names        = names;
   g->sources      = srcs;
   g->source_voice = src_v;
+  g->source_const = src_c;
   g->midi_nodes   = midi;
   g->busy_nodes   = busy;
   g->macros       = macros;
@@ -772,8 +785,15 @@ wire(HpGraph* const g, const HpPatch* const patch, const Plan* const plan)
           const HpPatchLink* l = &patch->links[plan->in_links[j]];
           if (node->per_voice || !plan->per_voice[l->src]) {
             /* The same voice's output, or a shared one. */
-            const uint32_t v       = plan->per_voice[l->src] ? c : 0u;
+            const uint32_t    v = plan->per_voice[l->src] ? c : 0u;
+            const Node* const src =
+              &g->nodes[plan->node_first[plan->position[l->src]] + v];
             g->source_voice[n_src] = NO_VOICE;
+            g->source_const[n_src] =
+              src->desc->const_outputs
+                ? (ConstFlag){&src->out_const, 1u << l->src_port}
+                : (ConstFlag){NULL, 0u};
+            node->watch |= src->desc->const_outputs;
             g->sources[n_src++] =
               buffer_of(g->buffers, plan, l->src, l->src_port, v);
           } else {
@@ -936,10 +956,11 @@ graph_build(const HpPatch* const patch,
       node->desc       = pm->desc;
       node->carry_from = -1;
       memcpy(node->id, pm->id, HP_ID_MAX);
-      node->io.in       = node->in;
-      node->io.param    = node->param_in;
-      node->io.rate     = rate;
-      node->io.inv_rate = 1.0f / rate;
+      node->io.in        = node->in;
+      node->io.param     = node->param_in;
+      node->io.out_const = &node->out_const;
+      node->io.rate      = rate;
+      node->io.inv_rate  = 1.0f / rate;
       for (uint32_t p = 0; p < pm->desc->n_params; ++p) {
         node->params[p].target  = pm->value[p];
         node->params[p].current = pm->value[p];
@@ -1518,6 +1539,15 @@ mix_into(float* const restrict dst,
   }
 }
 
+/* True when source s holds one value over this chunk, by its producer's
+   word. */
+static inline bool
+is_constant(const HpGraph* const graph, const uint32_t s)
+{
+  const ConstFlag* const f = &graph->source_const[s];
+  return f->mask && (*f->mask & f->bit);
+}
+
 /* Point a node's inputs and parameters at this block's signals: sums of
    several sources and parameter glides are computed into scratch buffers.
    Settled nodes (neither) skip this until a set or a reset. */
@@ -1527,7 +1557,8 @@ route(const HpGraph* const graph, Node* const node, const uint32_t nframes)
   const float         k       = graph->smooth_coef;
   const HpModuleDesc* desc    = node->desc;
   uint32_t            scratch = 0;
-  node->settled               = true;
+  node->settled               = !node->watch; /* constants change */
+  node->io.in_const           = 0;
   for (uint32_t i = 0; i < desc->n_inputs; ++i) {
     const InputSlot* in = &node->inputs[i];
     if (in->voiced) {
@@ -1537,6 +1568,9 @@ route(const HpGraph* const graph, Node* const node, const uint32_t nframes)
       node->settled = false;
     } else if (in->count <= 1u) {
       node->in[i] = in->count ? graph->sources[in->first] : NULL;
+      if (in->count && is_constant(graph, in->first)) {
+        node->io.in_const |= 1u << i;
+      }
     } else {
       float* buf = graph->scratch[scratch++];
       sum_sources(buf, graph->sources + in->first, in->count, nframes);
@@ -1552,6 +1586,11 @@ route(const HpGraph* const graph, Node* const node, const uint32_t nframes)
       sum_voices(graph, buf, slot->first, slot->count, nframes);
       pin->signal   = buf;
       node->settled = false;
+    } else if (slot->count == 1u && is_constant(graph, slot->first)) {
+      const HpParamDesc* const pd = &desc->params[p];
+      const float              x  = graph->sources[slot->first][0];
+      pin->signal                 = NULL;
+      pin->value = x < pd->min ? pd->min : x > pd->max ? pd->max : x;
     } else if (slot->count == 1u) {
       pin->signal = graph->sources[slot->first];
     } else if (slot->count > 1u) {
@@ -1612,6 +1651,7 @@ hp_graph_process(HpGraph* const graph,
       if (!node->settled) {
         route(graph, node, nframes);
       }
+      node->out_const = 0;
       node->desc->process(&node->io, nframes);
       for (uint32_t s = 0; s < node->n_sinks; ++s) {
         const float* x = node->sinks[s].buf;

@@ -329,11 +329,16 @@ adsr_process(const HpNodeIO* const io, const uint32_t n)
      otherwise find each change and render the runs between them. */
   const float* const g_param = gate->signal;
   const float* const g_input = io->in[IN_GATE];
-  const bool         g_const = (!g_param && (!g_input || gate->value >= 0.5f));
+  /* A gate input constant over the call (a held note) is as good as none
+     with the param set to its value. */
+  const bool in_const = !g_input || (io->in_const >> IN_GATE & 1u);
+  const bool g_const  = !g_param && (in_const || gate->value >= 0.5f);
+  const bool g_value =
+    gate->value >= 0.5f || (g_input && in_const && g_input[0] >= 0.5f);
 
   uint32_t i = 0;
   while (i < n) {
-    const bool g = g_const ? gate->value >= 0.5f : gate_at(g_param, g_input, i);
+    const bool g = g_const ? g_value : gate_at(g_param, g_input, i);
     if (g != (bool)st->gate) {
       st->gate = g;
       if (g) {

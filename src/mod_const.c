@@ -20,6 +20,7 @@ const_process(const HpNodeIO* const io, const uint32_t n)
     memcpy(out, value->signal, n * sizeof(float));
   } else {
     hp_fill(out, value->value, n);
+    *io->out_const = 1u;
   }
 }
 
@@ -38,12 +39,13 @@ static const HpParamDesc const_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_const = {
-  .type      = "const",
-  .aliases   = (const char* const[]){"constant", NULL},
-  .doc       = "Constant control signal.",
-  .outputs   = const_outputs,
-  .n_outputs = 1,
-  .params    = const_params,
-  .n_params  = N_PARAMS,
-  .process   = const_process,
+  .type          = "const",
+  .aliases       = (const char* const[]){"constant", NULL},
+  .doc           = "Constant control signal.",
+  .outputs       = const_outputs,
+  .n_outputs     = 1,
+  .params        = const_params,
+  .n_params      = N_PARAMS,
+  .process       = const_process,
+  .const_outputs = true,
 };

@@ -269,10 +269,13 @@ midi_process(const HpNodeIO* const io, const uint32_t n)
     }
   }
   hp_fill(freq + i, note_hz(st->pitch + bend), n - i);
+  uint32_t same = 1u << OUT_VELOCITY | 1u << OUT_PRESSURE;
+  same |= (uint32_t)(i == 0u) << OUT_FREQ;
   if (gate) {
     const uint32_t low = st->fell && st->gate_out && st->gate; /* retrigger */
     hp_fill(gate, 0.0f, low);
     hp_fill(gate + low, (float)st->gate, n - low);
+    same |= (uint32_t)!low << OUT_GATE;
   }
   st->gate_out = st->gate;
   st->fell     = 0;
@@ -282,6 +285,7 @@ midi_process(const HpNodeIO* const io, const uint32_t n)
   if (pres) {
     hp_fill(pres, st->pressure, n);
   }
+  *io->out_const = same;
 }
 
 /* A voice sounds while its gate is on (the pedal's notes included). */
@@ -354,5 +358,6 @@ const HpModuleDesc hp_mod_midi = {
   .process    = midi_process,
   .midi       = midi_midi,
   .voicing    = HP_VOICING_SOURCE,
-  .busy       = midi_busy,
+  .const_outputs = true,
+  .busy          = midi_busy,
 };

@@ -81,14 +81,23 @@ typedef struct {
    in[i] is NULL when input i is unconnected.
    out[0] (the main output) is always a buffer; other outputs are NULL when
    nothing reads them, so a module can skip computing them.
+
+   Constant signals: a module whose descriptor sets `const_outputs` marks
+   in *out_const the outputs that hold one value over the call (a note's
+   pitch and gate between events); a parameter fed by one of those alone
+   arrives as a constant (`signal` NULL, `value` clamped), and an input
+   as a buffer with its bit set in `in_const`, so the module can take its
+   constant path (a voice played by `midi` costs what a set value costs).
 */
 typedef struct {
   void*            state;
   const float**    in;
   float**          out;
   const HpParamIn* param;
-  float            rate;     /**< sample rate, Hz */
-  float            inv_rate; /**< 1 / rate */
+  float            rate;      /**< sample rate, Hz */
+  float            inv_rate;  /**< 1 / rate */
+  uint32_t         in_const;  /**< bit i: in[i] holds in[i][0] throughout */
+  uint32_t*        out_const; /**< bit o: set when out[o] is constant */
 } HpNodeIO;
 
 /** How a module plays in a patch of several voices (DESIGN 3b). */
@@ -141,6 +150,9 @@ typedef struct HpModuleDesc {
   void (*midi)(void* state, const uint8_t* msg, uint32_t size);
 
   HpVoicing voicing;
+
+  /** process() reports constant outputs in *io->out_const (HpNodeIO). */
+  bool const_outputs;
 
   /** Optional: true while the module sounds on its own account (a gate
       held, an envelope not finished).  A voice none of whose modules is

@@ -101,7 +101,9 @@ rig_run(Rig* const r, const size_t from, const size_t n)
   const float* in[HP_MAX_PORTS];
   float*       out[HP_MAX_PORTS];
   HpParamIn    param[HP_MAX_PARAMS];
-  HpNodeIO     io = {r->state, in, out, param, r->rate, 1.0f / r->rate};
+  uint32_t     out_const = 0; /* what the module says of its outputs */
+  HpNodeIO     io        = {
+               r->state, in, out, param, r->rate, 1.0f / r->rate, 0u, &out_const};
 
   for (size_t pos = from; pos < from + n;) {
     uint32_t m = chunk_pattern[chunk_next++ % N_PATTERN];

@@ -160,8 +160,9 @@ bench_modules(void)
       if (desc->init) {
         desc->init(state, param, (float)RATE);
       }
-      const HpNodeIO io = {
-        state, in, out, param, (float)RATE, 1.0f / (float)RATE};
+      uint32_t       out_const = 0;
+      const HpNodeIO io        = {
+               state, in, out, param, (float)RATE, 1.0f / (float)RATE, 0u, &out_const};
       module_pass(desc, &io, block, 48000u); /* warm: past attacks */
       if (under_callgrind) {
         const uint64_t samples = 96u * 1024u;

@@ -297,19 +297,6 @@ TARGET_16 = ("16 voices, 16 notes: at least 1.2x fewer instructions than the "
 TARGET_VSWAP = ("swap cost in run() with 8 voices held flat from 4 to 64 "
                 "modules a voice")
 
-# Targets src/ does not meet yet, with where the cost is: printed as missed
-# and judged by `./waf bench` (which then fails), but not failing the test
-# suite (--judge-counts-only), which holds every other target.
-KNOWN_MISSES = {
-    TARGET_32: "src/graph.c: each chunk, hp_graph_sounding() calls busy() "
-               "on every idle voice's midi and adsr nodes and "
-               "hp_graph_process() tests every idle node",
-    TARGET_16: "a voice costs twice the seed chain: sine and adsr take "
-               "their per-frame paths for midi's freq and gate signals, "
-               "constant over the chunk (src/osc.h, src/mod_adsr.c)",
-}
-
-
 def node_costs(arcs, total):
     """A stretch's instructions a sample split by where they go: each
     module type's process() (all its nodes), the rest of the graph walk
@@ -701,12 +688,8 @@ def main():
     say("#### Targets")
     say()
     for text, ok, figure, counted in targets:
-        known = (not ok and args.judge_counts_only
-                 and KNOWN_MISSES.get(text))
-        say("- %s %s: %s%s" % ("met:" if ok else "**missed:**", text, figure,
-                               " (known, not failing the tests: %s)" % known
-                               if known else ""))
-        if not ok and not known and (counted or not args.judge_counts_only):
+        say("- %s %s: %s" % ("met:" if ok else "**missed:**", text, figure))
+        if not ok and (counted or not args.judge_counts_only):
             problems.append("missed: %s (%s)" % (text, figure))
 
     if args.out:
