@@ -4,8 +4,9 @@
 # backend).  One ardour7-lua process (tests/ardour/create.lua) makes a
 # 48 kHz session with two MIDI tracks playing hotpatch -- "scenes" with the
 # Scenes preset and its Scene control automated 0, 1, 2, 0 (a second each),
-# "macro" with the Bass preset, notes from a Lua DSP processor before it
-# and Macro 1 automated as a ramp -- rolls it in real time, saves it and
+# "macro" with the Pluck preset (eight voices), a chord every 250 ms from a
+# Lua DSP processor before it (tests/ardour/notes.lua) and Macro 1
+# automated as a ramp -- rolls it in real time, saves it and
 # exports it.  A second process (tests/ardour/check.lua; reopening in the
 # same process hangs) reopens the session, reports what came back, rolls
 # it, saves a snapshot and exports again.  Each export writes, in one
@@ -16,10 +17,13 @@
 # automation, the plugin's saved state, its output controls (Modules,
 # Swaps) and both exports: there, unclipped, the 16-bit file true to the
 # float one, the sound changing exactly where the Scene lane switches,
-# following the macro ramp, and the same after reopening.
+# following the macro ramp, the chord's three pitches as spectral peaks at
+# one level, and the same after reopening.
 #
 #   HP_ARDOUR_SCENES_PRESET=LABEL  preset of the "scenes" track (Scenes)
-#   HP_ARDOUR_MACRO_PRESET=LABEL   preset of the "macro" track (Bass)
+#   HP_ARDOUR_MACRO_PRESET=LABEL   preset of the "macro" track (Pluck); it
+#                                  must play chords and have a brightness
+#                                  macro 1 (Pad's attack is too slow)
 #   HP_ARDOUR_KEEP=1               keep the work folder and say where
 #   HP_ARDOUR_INJECT_FAULT=1       write Ardour's export fault (below) into
 #                                  the first export, to see the retry work
@@ -34,7 +38,7 @@ bundle=${HP_BUNDLE:?run through ./waf test}
 src=${HP_SRC:?run through ./waf test}
 here="$src/tests/ardour"
 scenes_preset=${HP_ARDOUR_SCENES_PRESET:-Scenes}
-macro_preset=${HP_ARDOUR_MACRO_PRESET:-Bass}
+macro_preset=${HP_ARDOUR_MACRO_PRESET:-Pluck}
 seconds=4       # the timeline of tests/ardour/common.lua
 
 work=""

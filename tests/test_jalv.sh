@@ -7,7 +7,8 @@
 # outputs with jack_rec and checks the sound: there, bounded, gated by the
 # notes, and at the pitch of each note.  Then the Scene control against
 # presets and reloads (jalv -l): control and sound agree, and Bass (one
-# scene) logs nothing with the control on 1.
+# scene) logs nothing with the control on 1; and a chord on the
+# eight-voice preset Keys: all three pitches sound at once, at one level.
 #
 #   HP_JALV_PRESET=URI  load this preset instead ("none": the default patch);
 #                       it must play the notes' pitch (not drone, seed-sine,
@@ -382,6 +383,16 @@ db() { awk -v a="$1" 'BEGIN { printf "%.1f", 20 * log(a) / log(10) }'; }
 echo "# jalv: $label, notes ${notes[*]} from jack_midiseq, ${got} s recorded in ${took} s:" \
      "RMS L $(db "${rms[1]}") dBFS, R $(db "${rms[2]}") dBFS, peak $(db "${peak[1]}") dBFS"
 echo "# jalv: pitch $summary; quietest 20 ms between notes at $quietest dB of the loudest"
+
+# The notes end here: jack_midiseq stopped mid-note leaves that note held
+# (no note-off comes), and hotpatch carries held notes into the next
+# patch, a preset load included, as a player holding a key expects.
+# Seed: single oscillator plays no notes, so loading it lets them go and
+# the drones below sound alone.
+stop "$seq_pid"
+seq_pid=""
+load_preset urn:hotpatch:preset:seed-sine >/dev/null
+
 # --- the Scene control, presets and reloads ---------------------------------
 # The drone each scene of the preset Scenes plays.
 scene_hz=(220 330 440)
@@ -405,6 +416,119 @@ answer=$(load_preset urn:hotpatch:preset:bass)
 bass_modules=$(monitor modules <<<"$answer")
 [ "$bass_modules" = 7 ] || fail "preset Bass with the Scene control on $scene: $bass_modules modules play (want Bass's 7)"
 echo "# jalv: Scene control on 1, preset Scenes: the control reads $scene, $hz Hz plays (its scene $((scene + 1))); preset Bass: $bass_modules modules"
+
+# --- a chord on an eight-voice preset -----------------------------------------
+# Keys (eight voices), an A major chord from jack_midiseq: A3, C#4 and E4
+# struck together and held 1.5 s of a 2 s loop.  All three pitches must
+# sound at once: the three loudest spectral peaks from an octave below the
+# chord to a fourth above it, at one level (equal velocities), each
+# standing well out of the spectrum around it.  Last in this jalv: the
+# chord stays held when its sequencer stops.
+chord=(57 61 64)
+chord_hz=(220.00 277.18 329.63)
+answer=$(load_preset urn:hotpatch:preset:keys)
+echo "# jalv: loaded preset Keys: swaps $(monitor swaps <<<"$answer"), modules $(monitor modules <<<"$answer")"
+hold=$((rate * 3 / 2))
+jack_midiseq "${seq}c" "$loop" 0 "${chord[0]}" "$hold" 0 "${chord[1]}" "$hold" 0 "${chord[2]}" "$hold" \
+    </dev/null >"$work/seq.log" 2>&1 &
+seq_pid=$!
+wait_for 10 "$seq_pid" port_up "${seq}c:out" || fail "jack_midiseq (chord) did not show its port"
+jack_connect "${seq}c:out" "$client$tag:control" >"$work/connect.log" 2>&1 \
+    || fail "cannot connect ${seq}c:out to $client$tag:control"
+jack_rec -f "$work/chord.wav" -d "$seconds" -b 32 "$client$tag:out_l" \
+    </dev/null >"$work/rec.log" 2>&1 &
+rec_pid=$!
+for ((i = 0; i < (seconds + 10) * 10; i++)); do alive "$rec_pid" || break; sleep 0.1; done
+alive "$rec_pid" && fail "jack_rec did not finish the chord's ${seconds} s recording in $((seconds + 10)) s"
+wait "$rec_pid" || fail "jack_rec failed (exit $?): $(cat "$work/rec.log")"
+rec_pid=""
+stop "$seq_pid"
+seq_pid=""
+# At 4 kHz (sox's rate conversion filters what is above 2 kHz), so that a
+# 1 s spectrum takes Python a moment.
+sox "$work/chord.wav" -t f32 -c 1 -r 4000 "$work/chord.f32" remix 1 \
+    || fail "sox could not read the chord's recording"
+report=$(python3 - "$work/chord.f32" "${chord_hz[@]}" <<'EOF'
+import array, cmath, math, sys
+
+rate = 4000
+x = array.array("f", open(sys.argv[1], "rb").read())
+want = [float(f) for f in sys.argv[2:]]
+# The longest loud stretch (50 ms windows at least a quarter of the
+# loudest): a held chord.
+w = rate // 20
+level = [math.sqrt(sum(v * v for v in x[i:i + w]) / w) for i in range(0, len(x) - w + 1, w)]
+loud = max(level)
+best, run = (0, 0), 0
+for i, l in enumerate(level):
+    run = run + 1 if l >= 0.25 * loud else 0
+    if run > best[1]:
+        best = (i - run + 1, run)
+n = 4096                          # 1.02 s, bins of 0.98 Hz
+start = (best[0] + 5) * w         # past the strike's first 250 ms
+if loud < 1e-3 or start + n > (best[0] + best[1]) * w:
+    print("FAIL no chord held long enough: the longest loud stretch is %.2f s (loudest RMS %.4f)"
+          % (best[1] * w / float(rate), loud))
+    sys.exit(0)
+hann = [0.5 - 0.5 * math.cos(2 * math.pi * i / (n - 1)) for i in range(n)]
+a = [complex(v * h) for v, h in zip(x[start:start + n], hann)]
+# An iterative radix-2 FFT (the standard library has none).
+j = 0
+for i in range(1, n):
+    bit = n >> 1
+    while j & bit:
+        j ^= bit
+        bit >>= 1
+    j |= bit
+    if i < j:
+        a[i], a[j] = a[j], a[i]
+size = 2
+while size <= n:
+    half = size // 2
+    tw = [cmath.exp(-2j * math.pi * k / size) for k in range(half)]
+    for s0 in range(0, n, size):
+        for k in range(half):
+            u, v = a[s0 + k], a[s0 + k + half] * tw[k]
+            a[s0 + k], a[s0 + k + half] = u + v, u - v
+    size *= 2
+bin_hz = rate / float(n)
+db = [20 * math.log10(max(2 * abs(c) / sum(hann), 1e-12)) for c in a[:n // 2]]
+lo, hi = want[0] / 2 ** 0.5, want[-1] * 4 / 3.0
+peaks = []
+for k in range(int(lo / bin_hz), int(hi / bin_hz) + 1):
+    p0, p1, p2 = db[k - 1], db[k], db[k + 1]
+    if p1 > p0 and p1 >= p2:
+        den = p0 - 2 * p1 + p2
+        d = 0.5 * (p0 - p2) / den if den else 0.0
+        peaks.append(((k + d) * bin_hz, p1 - 0.25 * (p0 - p2) * d))
+peaks.sort(key=lambda pk: -pk[1])
+found = sorted(peaks[:3])
+levels = []
+for f in want:
+    near = [pk for pk in found if abs(pk[0] - f) <= 1.5]
+    if not near:
+        print("FAIL no spectral peak at %.2f Hz among the three loudest: %s" % (
+            f, ", ".join("%.2f Hz %.1f dB" % pk for pk in peaks[:5])))
+    levels.append(near[0][1] if near else -120.0)
+edges = [lo] + want + [hi]
+valleys = [min(db[int(edges[i] / bin_hz) + 1:int(edges[i + 1] / bin_hz) + 1]) for i in range(len(edges) - 1)]
+stand = [min(levels[i] - valleys[i], levels[i] - valleys[i + 1]) for i in range(len(want))]
+other = peaks[3][1] if len(peaks) > 3 else -120.0
+print("chord peaks %s Hz at %s dBFS, standing %s dB out; loudest other peak %.1f dB; held %.2f s" % (
+    " / ".join("%.2f" % pk[0] for pk in found), " / ".join("%.1f" % l for l in levels),
+    " / ".join("%.0f" % s for s in stand), other, best[1] * w / float(rate)))
+if max(levels) - min(levels) >= 6.0:
+    print("FAIL the chord's pitches at %s dB: not one level" % " / ".join("%.1f" % l for l in levels))
+if min(stand) <= 15.0:
+    print("FAIL a pitch of the chord stands only %.1f dB out of the spectrum" % min(stand))
+if other >= min(levels) - 12.0:
+    print("FAIL another spectral peak at %.1f dB, within 12 dB of the chord's weakest pitch" % other)
+EOF
+) || fail "the chord analysis failed: $report"
+if grep -q '^FAIL' <<<"$report"; then
+    fail "chord ${chord[*]} on Keys: $(grep '^FAIL' <<<"$report" | sed 's/^FAIL //' | tr '\n' ';')"
+fi
+echo "# jalv: Keys, chord ${chord[*]} held from jack_midiseq: $(head -n 1 <<<"$report")"
 stop_jalv
 
 # Reloads with the control as saved (jalv -l applies a state's port values

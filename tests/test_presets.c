@@ -1,13 +1,18 @@
 /* Every shipped preset loads through lilv and plays: a held note (or,
    for drones, nothing at all) gives a finite, non-silent, unclipped sound;
-   the Scenes preset follows the scene control. */
+   the Scenes preset follows the scene control.  Each preset plays the
+   voices the table below says (patch:Get names them): a polyphonic one
+   plays a three-note chord with all three pitches at one level (in every
+   scene, for Scenes), a monophonic one only the last note of it. */
 
 #include "fixture.h"
 #include "host.h"
 #include "signal.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -15,6 +20,37 @@ typedef struct {
   char   label[16][64];
   size_t count;
 } List;
+
+/* Every shipped preset, and its voices (0: a drone, it ignores notes).  A
+   preset missing here, or listed here and not shipped, fails the test. */
+static const struct {
+  const char* name; /* urn:hotpatch:preset:NAME */
+  unsigned    voices;
+} kinds[] = {
+  {"bass", 1},
+  {"drone", 0},
+  {"keys", 8},
+  {"lead", 1},
+  {"pad", 8},
+  {"pluck", 8},
+  {"scenes", 8},
+  {"seed-adsr", 1},
+  {"seed-chain", 1},
+  {"seed-sine", 0},
+  {"strings", 8},
+};
+#define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+/* The chord: G3, B3, D4 (196.0, 246.9, 293.7 Hz), clear of the Scenes
+   drones (220, 330, 440 Hz) and of each other's harmonics. */
+static const uint8_t chord[3] = {55, 59, 62};
+#define CHORD_SECONDS 1.5
+
+static double
+note_hz(const uint8_t note)
+{
+  return 440.0 * pow(2.0, ((double)note - 69.0) / 12.0);
+}
 
 static void
 collect(const char* const uri, const char* const label, void* const data)
@@ -27,6 +63,94 @@ collect(const char* const uri, const char* const label, void* const data)
   }
 }
 
+/* The voices of the playing patch, from its text (patch:Get): the
+   /patch/voices line, 1 without one. */
+static unsigned
+playing_voices(HpHost* const host)
+{
+  CHECK(!hp_host_send_patch_get(host, hp_host_frames(host), 41));
+  const HpHostEvent* ev =
+    hp_host_run_until(host, HP_EV_PATCH_SET, 41, 256, 48000);
+  CHECK(ev && ev->value_string);
+  const char* const at = strstr(ev->value_string, "/patch/voices ");
+  return at ? (unsigned)atoi(at + strlen("/patch/voices ")) : 1u;
+}
+
+/* Preset `uri` (scene `scene`, -1: as loaded) plays the chord, struck at
+   once after half a second, with macro `macro` (1..8, 0: none) at
+   `position`.  Per note, the loudest level of its pitch in 200 ms windows
+   (100 ms apart) from `from` to `to` seconds after the strike; the level
+   of `drone_hz` (0: none) and the peak of those 1.5 s. */
+static void
+play_chord(const char* const uri,
+           const int         scene,
+           const int         macro,
+           const float       position,
+           const double      from,
+           const double      to,
+           const double      drone_hz,
+           double            level[3],
+           double* const     drone_db,
+           float* const      peak,
+           unsigned* const   voices)
+{
+  HpHost* const host = fx_host(HP_WORKER_SYNC, 0);
+  CHECK_MSG(!hp_host_load_preset(host, uri, 0), "%s", hp_host_last_error());
+  if (scene >= 0) {
+    CHECK(!hp_host_set_control(host, "scene", (float)scene));
+  }
+  if (macro) {
+    char symbol[16];
+    snprintf(symbol, sizeof(symbol), "macro%d", macro);
+    CHECK(!hp_host_set_control(host, symbol, position));
+  }
+  const HpBlockPolicy fixed = {HP_BLOCK_FIXED, 256, 0, 0};
+  CHECK(!hp_host_render(host, 24000, fixed));
+  if (voices) {
+    *voices = playing_voices(host);
+  }
+  const uint64_t on = hp_host_frames(host);
+  for (int k = 0; k < 3; ++k) {
+    CHECK(!hp_host_note_on(host, on, chord[k], 100));
+  }
+  CHECK(!hp_host_render(host, (uint64_t)(CHORD_SECONDS * RATE), fixed));
+  const size_t       len = (size_t)(CHORD_SECONDS * RATE);
+  const float* const x =
+    hp_host_out_l(host) + (on - hp_host_recorded_start(host));
+  CHECK(hp_host_recorded_start(host) + hp_host_recorded(host) >= on + len);
+  CHECK(hp_sig_finite(x, len));
+  for (int k = 0; k < 3; ++k) {
+    level[k] = -HUGE_VAL;
+  }
+  *drone_db        = -HUGE_VAL;
+  const size_t end = (size_t)(to * RATE) < len ? (size_t)(to * RATE) : len;
+  for (size_t at = (size_t)(from * RATE); at + 9600 <= end; at += 4800) {
+    for (int k = 0; k < 3; ++k) {
+      const double db =
+        hp_sig_goertzel_db(x + at, 9600, RATE, note_hz(chord[k]));
+      level[k] = db > level[k] ? db : level[k];
+    }
+    if (drone_hz > 0.0) {
+      const double db = hp_sig_goertzel_db(x + at, 9600, RATE, drone_hz);
+      *drone_db       = db > *drone_db ? db : *drone_db;
+    }
+  }
+  *peak = hp_sig_peak(x, len);
+  CHECK(!hp_host_log_contains(host, "hotpatch: "));
+  hp_host_free(host);
+}
+
+static double
+spread_db(const double level[3])
+{
+  double lo = level[0], hi = level[0];
+  for (int k = 1; k < 3; ++k) {
+    lo = level[k] < lo ? level[k] : lo;
+    hi = level[k] > hi ? level[k] : hi;
+  }
+  return hi - lo;
+}
+
 int
 main(void)
 {
@@ -35,7 +159,19 @@ main(void)
   memset(&list, 0, sizeof(list));
   hp_host_list_presets(host, collect, &list);
   hp_host_free(host);
-  CHECK_MSG(list.count >= 8, "%zu presets", list.count);
+  CHECK_MSG(list.count == N_KINDS,
+            "%zu presets shipped, %zu in this test's table",
+            list.count,
+            N_KINDS);
+  for (size_t i = 0; i < list.count; ++i) {
+    bool known = false;
+    for (size_t k = 0; k < N_KINDS && !known; ++k) {
+      char uri[128];
+      snprintf(uri, sizeof(uri), "urn:hotpatch:preset:%s", kinds[k].name);
+      known = !strcmp(uri, list.uri[i]);
+    }
+    CHECK_MSG(known, "%s is not in this test's table of presets", list.uri[i]);
+  }
 
   for (size_t i = 0; i < list.count; ++i) {
     for (unsigned flags = 0; flags <= HP_RESTORE_NO_WORKER;
@@ -126,5 +262,133 @@ main(void)
   hp_host_free(host);
   printf("# %zu presets load and sound, with and without a worker in restore\n",
          list.count);
+
+  /* The chord, on every preset that takes notes.  Equal velocities, so
+     the three pitches sound at one level (within 6 dB: the filters
+     tilt); a monophonic preset plays the last note struck (legato, last
+     note priority) and the others not at all. */
+  static const char* const scene_name[3] = {" scene 1", " scene 2", " scene 3"};
+  for (size_t k = 0; k < N_KINDS; ++k) {
+    if (!kinds[k].voices) {
+      continue;
+    }
+    char uri[128];
+    snprintf(uri, sizeof(uri), "urn:hotpatch:preset:%s", kinds[k].name);
+    const bool scenes = !strcmp(kinds[k].name, "scenes");
+    const int  n_runs = scenes ? 3 : 1;
+    for (int scene = 0; scene < n_runs; ++scene) {
+      double   level[3], drone_db;
+      float    peak;
+      unsigned voices = 0;
+      /* Mono: past a glide from the first note to the last. */
+      const double from = kinds[k].voices > 1 ? 0.0 : 0.3;
+      play_chord(uri,
+                 scenes ? scene : -1,
+                 0,
+                 0.0f,
+                 from,
+                 CHORD_SECONDS,
+                 scenes ? want[scene] : 0.0,
+                 level,
+                 &drone_db,
+                 &peak,
+                 &voices);
+      CHECK_MSG(voices == kinds[k].voices,
+                "%s plays %u voices, want %u",
+                kinds[k].name,
+                voices,
+                kinds[k].voices);
+      CHECK_MSG(peak < 1.0f,
+                "%s: the chord peaks at %.3f",
+                kinds[k].name,
+                (double)peak);
+      if (kinds[k].voices > 1) {
+        CHECK_MSG(level[0] > -40.0 && level[1] > -40.0 && level[2] > -40.0 &&
+                    spread_db(level) < 6.0,
+                  "%s%s: chord pitches at %.1f, %.1f, %.1f dB",
+                  kinds[k].name,
+                  scenes ? scene_name[scene] : "",
+                  level[0],
+                  level[1],
+                  level[2]);
+      } else {
+        CHECK_MSG(level[2] > -40.0 && level[0] < level[2] - 30.0 &&
+                    level[1] < level[2] - 30.0,
+                  "%s (mono): chord pitches at %.1f, %.1f, %.1f dB (want the "
+                  "last alone)",
+                  kinds[k].name,
+                  level[0],
+                  level[1],
+                  level[2]);
+      }
+      if (scenes) {
+        CHECK_MSG(
+          drone_db > -30.0,
+          "scenes scene %d: its drone (%.0f Hz) at %.1f dB under the chord",
+          scene + 1,
+          want[scene],
+          drone_db);
+      }
+      printf("# %-10s %u voice%s%s%s: chord G3 B3 D4 at %.1f, %.1f, %.1f "
+             "dB%s, peak %.3f",
+             kinds[k].name,
+             voices,
+             voices > 1 ? "s" : "",
+             scenes ? "," : "",
+             scenes ? scene_name[scene] : "",
+             level[0],
+             level[1],
+             level[2],
+             kinds[k].voices > 1 ? "" : " (the last note alone)",
+             (double)peak);
+      if (scenes) {
+        printf(", drone %.0f Hz at %.1f dB", want[scene], drone_db);
+      }
+      printf("\n");
+    }
+  }
+
+  /* A macro on a per-voice module moves every voice: Strings' macro 2 is
+     its envelope's attack (30 ms .. 3 s), so 0.1 to 0.3 s after the
+     strike every pitch of the chord is far louder at 0 than at 1. */
+  double fast[3], slow[3], unused;
+  float  peak;
+  play_chord("urn:hotpatch:preset:strings",
+             -1,
+             2,
+             0.0f,
+             0.1,
+             0.3,
+             0.0,
+             fast,
+             &unused,
+             &peak,
+             NULL);
+  play_chord("urn:hotpatch:preset:strings",
+             -1,
+             2,
+             1.0f,
+             0.1,
+             0.3,
+             0.0,
+             slow,
+             &unused,
+             &peak,
+             NULL);
+  for (int k = 0; k < 3; ++k) {
+    CHECK_MSG(fast[k] > slow[k] + 10.0,
+              "Strings, macro 2 at 0 and 1: note %d at %.1f and %.1f dB",
+              chord[k],
+              fast[k],
+              slow[k]);
+  }
+  printf("# Strings' macro 2 (attack, per voice) at 0 and 1: the chord's "
+         "pitches at %.1f/%.1f/%.1f and %.1f/%.1f/%.1f dB\n",
+         fast[0],
+         fast[1],
+         fast[2],
+         slow[0],
+         slow[1],
+         slow[2]);
   return 0;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # hotpatch-render plays the README's demo script: every commit is primed
-# and swapped (and says so), the WAV holds 11 s of sound, and a script
-# error names its line.
+# and swapped (and says so), the WAV holds 11 s of sound, the chord held
+# through a swap sounds on in a new timbre, and a script error names its
+# line.
 set -euo pipefail
 src=${HP_SRC:?run through ./waf test}
 work=$(mktemp -d)
@@ -27,6 +28,59 @@ assert rms > 0.05, "rms %s" % rms
 assert peak < 1.0, "peak %s" % peak
 PY
 echo "# hotpatch-render: demo script, 5 commits primed and swapped, 11 s WAV at RMS $rms, peak $peak, spectrogram drawn"
+
+# The demo's eight-voice part: the C major chord (C4 E4 G4) held across
+# hot swap 4 (8.0 s: square to saw in every voice) sounds on through it,
+# its three pitches at one level before and after, with no dropout; and
+# the swap is heard as a new timbre: the even harmonics a square lacks
+# (C5 and E5, the second of C4 and E4) appear with the saw.
+sox "$work/demo.wav" -t f32 -c 1 "$work/demo.f32" remix 1
+report=$(python3 - "$work/demo.f32" <<'PY'
+import array, math, sys
+
+rate = 48000
+x = array.array("f", open(sys.argv[1], "rb").read())
+
+def db(t, f, n=9600):
+    """Hann-windowed Goertzel level at f over n frames from t s (dBFS sine)."""
+    s = x[int(t * rate):int(t * rate) + n]
+    c = 2 * math.cos(2 * math.pi * f / rate)
+    s1 = s2 = wsum = 0.0
+    for i, v in enumerate(s):
+        w = 0.5 - 0.5 * math.cos(2 * math.pi * i / (n - 1))
+        s1, s2 = v * w + c * s1 - s2, s1
+        wsum += w
+    p = max(s1 * s1 + s2 * s2 - c * s1 * s2, 0.0)
+    return 20 * math.log10(max(2 * math.sqrt(p) / wsum, 1e-9))
+
+chord = {"C4": 261.63, "E4": 329.63, "G4": 392.0}
+even = {"C5": 523.25, "E5": 659.26}
+before = {k: db(7.75, f) for k, f in list(chord.items()) + list(even.items())}
+after = {k: db(8.15, f) for k, f in list(chord.items()) + list(even.items())}
+win = rate // 50
+span = x[int(7.6 * rate):int(8.9 * rate)]
+rms = [math.sqrt(sum(v * v for v in span[i:i + win]) / win) for i in range(0, len(span) - win + 1, win)]
+mean = sum(rms) / len(rms)
+fail = []
+for k in chord:
+    if not (before[k] > -30 and after[k] > -30 and abs(after[k] - before[k]) < 3):
+        fail.append("%s at %.1f dB before the swap, %.1f after" % (k, before[k], after[k]))
+for k in even:
+    if not (before[k] < -60 and after[k] > -40):
+        fail.append("%s (an even harmonic) at %.1f dB before the swap, %.1f after" % (k, before[k], after[k]))
+if min(rms) < 0.5 * mean:
+    fail.append("a 20 ms window at RMS %.3f around the swap (mean %.3f)" % (min(rms), mean))
+print("chord %s dB before the swap, %s after; even harmonics %s -> %s dB; quietest 20 ms from 7.6 to 8.9 s at RMS %.3f (mean %.3f)" % (
+    "/".join("%.1f" % before[k] for k in chord), "/".join("%.1f" % after[k] for k in chord),
+    "/".join("%.0f" % before[k] for k in even), "/".join("%.0f" % after[k] for k in even), min(rms), mean))
+for f in fail:
+    print("FAIL " + f)
+PY
+)
+if grep -q '^FAIL' <<<"$report"; then
+    echo "$report"; echo "the demo's chord does not sound on through the swap as it should"; exit 1
+fi
+echo "# hotpatch-render: demo, C4/E4/G4 held through hot swap 4: $report"
 
 # The seed's lines work verbatim; a bad line is refused with its number.
 printf '0.0 /patch/clear\n/patch/create osc1 simple_sine\n/patch/commit\n0.5 /patch/bogus x\n' >"$work/bad.hps"

@@ -19,10 +19,12 @@
 
 The timeline (tests/ardour/common.lua): the "scenes" track (panned left)
 plays scene 0, 1, 2, 0 for one second each; the "macro" track (panned
-right) plays a note every 250 ms while Macro 1 ramps 0 -> 1.
+right) plays a polyphonic preset, struck with a three-note chord every
+250 ms (tests/ardour/notes.lua), while Macro 1 ramps 0 -> 1.
 """
 
 import array
+import cmath
 import math
 import os
 import re
@@ -39,6 +41,7 @@ RATE = 48000
 URI = "urn:hotpatch:synth"
 WIN = 0.25              # analysis window: one note period of notes.lua
 SKIP = 0.05             # not measured at a window's start (crossfade, block)
+CHORD = [57, 61, 64]    # notes.lua's chord: A3, C#4, E4, velocity 100
 CROSSFADE_MS = 20.0     # the Crossfade control (its default), read from the results
 BLOCK = 1024            # Ardour's block, read from the results
 
@@ -300,6 +303,116 @@ def goertzel(x, f, rate):
     return s1 * s1 + s2 * s2 - c * s1 * s2
 
 
+def fft(a):
+    """In-place iterative radix-2 FFT of a list of complex numbers whose
+    length is a power of two (the standard library has none)."""
+    n = len(a)
+    j = 0
+    for i in range(1, n):
+        bit = n >> 1
+        while j & bit:
+            j ^= bit
+            bit >>= 1
+        j |= bit
+        if i < j:
+            a[i], a[j] = a[j], a[i]
+    size = 2
+    while size <= n:
+        half = size // 2
+        tw = [cmath.exp(-2j * math.pi * k / size) for k in range(half)]
+        for start in range(0, n, size):
+            for k in range(half):
+                u = a[start + k]
+                v = a[start + k + half] * tw[k]
+                a[start + k] = u + v
+                a[start + k + half] = u - v
+        size *= 2
+    return a
+
+
+def note_hz(note):
+    return 440.0 * 2 ** ((note - 69) / 12.0)
+
+
+def chord_spectrum(x, rate, top_hz):
+    """The level spectrum of the chords, up to top_hz: in each 250 ms
+    window (one strike of notes.lua) 8192 frames from 5 ms after the
+    strike, Hann-windowed, powers averaged over the windows; in dB of a
+    full-scale sine.  Two windows go through one complex FFT (one as the
+    real part, one as the imaginary).  Returns (levels per bin, bin width
+    in Hz)."""
+    n = 8192
+    hann = [0.5 - 0.5 * math.cos(2 * math.pi * i / (n - 1)) for i in range(n)]
+    wsum = sum(hann)
+    bins = int(top_hz * n / rate) + 2
+    acc = [0.0] * bins
+    step, skip = int(WIN * rate), int(0.005 * rate)
+    segs = [x[start + skip:start + skip + n] for start in range(0, len(x) - step + 1, step)]
+    for i in range(0, len(segs), 2):
+        a = segs[i]
+        b = segs[i + 1] if i + 1 < len(segs) else [0] * n
+        z = fft([complex(u * w, v * w) for u, v, w in zip(a, b, hann)])
+        for k in range(bins):
+            zk, zc = z[k], z[-k % n].conjugate()
+            acc[k] += abs(zk + zc) ** 2 / 4 + abs(zk - zc) ** 2 / 4
+    scale = 32768.0 * wsum / 2
+    return ([20 * math.log10(max(math.sqrt(v / len(segs)) / scale, 1e-12)) for v in acc],
+            rate / float(n))
+
+
+def spectral_peaks(db, bin_hz, lo_hz, hi_hz):
+    """Local maxima of db between lo_hz and hi_hz, loudest first:
+    (frequency, level), both interpolated on a parabola."""
+    peaks = []
+    for k in range(max(1, int(lo_hz / bin_hz)), min(len(db) - 1, int(hi_hz / bin_hz) + 1)):
+        a, b, c = db[k - 1], db[k], db[k + 1]
+        if b > a and b >= c:
+            den = a - 2 * b + c
+            p = 0.5 * (a - c) / den if den else 0.0
+            peaks.append(((k + p) * bin_hz, b - 0.25 * (a - c) * p))
+    return sorted(peaks, key=lambda pk: -pk[1])
+
+
+def chord_checks(name, x, rate):
+    """The right channel: every strike of the chord sounds all three of
+    its pitches (a polyphonic preset; a monophonic one would keep only
+    the last note), found as the three loudest spectral peaks from an
+    octave below the chord to a fourth above it, at one level (the notes'
+    velocities are equal), each standing well out of the spectrum around
+    it.  Returns the three levels (dB)."""
+    want = [note_hz(n) for n in CHORD]
+    lo, hi = want[0] / 2 ** 0.5, want[-1] * 4 / 3.0
+    db, bin_hz = chord_spectrum(x, rate, hi + 20)
+    peaks = spectral_peaks(db, bin_hz, lo, hi)
+    found = sorted(peaks[:3])
+    levels = []
+    for f in want:
+        near = [pk for pk in found if abs(pk[0] - f) <= 2.0]
+        check(near, "%s: no spectral peak at %.2f Hz among the three loudest: %s"
+              % (name, f, ", ".join("%.2f Hz %.1f dB" % pk for pk in peaks[:5])))
+        levels.append(near[0][1] if near else -120.0)
+    # Between two neighbouring pitches (and outside the outer ones, over
+    # the same distance) the spectrum falls well below both.
+    edges = [lo] + want + [hi]
+    valleys = []
+    for i in range(len(edges) - 1):
+        a, b = int(edges[i] / bin_hz) + 1, int(edges[i + 1] / bin_hz)
+        valleys.append(min(db[a:b + 1]) if b >= a else -120.0)
+    stand = [min(levels[i] - valleys[i], levels[i] - valleys[i + 1]) for i in range(len(want))]
+    other = peaks[3][1] if len(peaks) > 3 else -120.0
+    fig("%s chord %s: spectral peaks at %s Hz, levels %s dBFS; each stands %s dB above the "
+        "spectrum beside it; the loudest other peak from %.0f to %.0f Hz at %.1f dB"
+        % (name, "/".join(str(n) for n in CHORD),
+           " / ".join("%.2f" % pk[0] for pk in found), " / ".join("%.1f" % l for l in levels),
+           " / ".join("%.0f" % s for s in stand), lo, hi, other))
+    check(max(levels) - min(levels) < 6.0,
+          "%s: the chord's pitches at %s dB: not one level" % (name, " / ".join("%.1f" % l for l in levels)))
+    check(min(stand) > 15.0, "%s: a pitch of the chord stands only %.1f dB out of the spectrum" % (name, min(stand)))
+    check(other < min(levels) - 12.0,
+          "%s: another spectral peak at %.1f dB, within 12 dB of the chord's weakest pitch" % (name, other))
+    return levels
+
+
 def windows(x, rate):
     """Per 250 ms window (its last 200 ms): rms, zc frequency, brightness."""
     n = int(WIN * rate)
@@ -408,29 +521,47 @@ def scene_checks(name, x, rate):
     return w
 
 
+def hf_brightness(x, rate):
+    """Brightness that weighs the top of the spectrum more: the fourth
+    root of the second difference's power over the signal's, as a
+    frequency (Hz; a sine of f Hz gives f, as brightness() does).  A
+    filter opening over a chord moves it well even where the chord's
+    fundamentals hold brightness() near their own pitch."""
+    r = sum(v * v for v in x)
+    if r == 0:
+        return 0.0
+    d = sum((x[i] - 2 * x[i - 1] + x[i - 2]) ** 2 for i in range(2, len(x)))
+    return math.sqrt(math.sqrt(d / r)) * rate / (2 * math.pi)
+
+
 def macro_checks(name, x, rate):
-    """The right channel: Macro 1 (filter cutoff in the Bass preset) ramps
-    0 -> 1, so each note is brighter than the one before."""
+    """The right channel: Macro 1 (the brightness of the Pluck preset,
+    which scales every voice's filter sweep) ramps 0 -> 1, so each strike
+    of the chord is brighter than the one before."""
     w = windows(x, rate)
-    b = [br for _, _, br in w]
+    n, skip = int(WIN * rate), int(SKIP * rate)
+    b = [hf_brightness(x[i + skip:i + n], rate) for i in range(0, len(x) - n + 1, n)]
     rising = sum(1 for i in range(1, len(b)) if b[i] > b[i - 1])
-    fig("%s macro ramp: brightness %s Hz (%d of %d steps rising)"
+    fig("%s macro ramp: brightness (second difference) %s Hz (%d of %d steps rising)"
         % (name, " ".join("%.0f" % v for v in b), rising, len(b) - 1))
     check(rising >= len(b) - 2, "%s: brightness does not follow the macro ramp" % name)
     check(b[-1] > 2.5 * b[0], "%s: the macro ramp changes too little (%.0f -> %.0f Hz)" % (name, b[0], b[-1]))
     return w
 
 
-def compare_exports(w1, w2, what):
+def compare_exports(w1, w2, what, pitched=True):
+    """Per 250 ms window: level, zero-crossing pitch (when the sound has
+    one pitch: not for a chord, whose pitches chord_checks compares) and
+    brightness."""
     worst_db, worst_f, worst_b = 0.0, 0.0, 0.0
     for (r1, f1, b1), (r2, f2, b2) in zip(w1, w2):
         worst_db = max(worst_db, abs(20 * math.log10(max(r2, 1e-9) / max(r1, 1e-9))))
-        if f1 > 0:
+        if f1 > 0 and pitched:
             worst_f = max(worst_f, abs(f2 - f1) / f1)
         if b1 > 0:
             worst_b = max(worst_b, abs(b2 - b1) / b1)
-    fig("reopened vs first export, %s: per 250 ms at most %.2f dB, pitch %.1f%%, brightness %.1f%% apart"
-        % (what, worst_db, worst_f * 100, worst_b * 100))
+    fig("reopened vs first export, %s: per 250 ms at most %.2f dB, %sbrightness %.1f%% apart"
+        % (what, worst_db, "pitch %.1f%%, " % (worst_f * 100) if pitched else "", worst_b * 100))
     check(worst_db < 1.0 and worst_f < 0.02 and worst_b < 0.05,
           "%s: the reopened session does not sound like the first one" % what)
 
@@ -631,7 +762,12 @@ def main():
         wm1 = macro_checks("first.wav", r1, rate)
         wm2 = macro_checks("second.wav", r2, rate)
         compare_exports(ws1, ws2, "scenes (left)")
-        compare_exports(wm1, wm2, "macro (right)")
+        compare_exports(wm1, wm2, "macro (right)", pitched=False)
+        c1 = chord_checks("first.wav", r1, rate)
+        c2 = chord_checks("second.wav", r2, rate)
+        apart = max(abs(a - b) for a, b in zip(c1, c2))
+        fig("reopened vs first export, the chord's pitches: at most %.2f dB apart" % apart)
+        check(apart < 1.0, "the chord's pitches are %.2f dB apart after reopening" % apart)
     if failures:
         print("%d check(s) failed" % len(failures))
         if len(sys.argv) > 6:

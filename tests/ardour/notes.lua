@@ -4,9 +4,11 @@ ardour {
 	category    = "Utility",
 	license     = "ISC",
 	author      = "hotpatch tests",
-	description = [[Plays MIDI note 45 (A2) every 250 ms, held for 200 ms,
-locked to the transport position.  A stand-in for a MIDI region, which
-Ardour 7.3 cannot create headless (tests/test_ardour.sh).]]
+	description = [[Plays an A major chord (MIDI notes 57, 61, 64: A3, C#4,
+E4, struck together) every 250 ms, held for 200 ms, locked to the
+transport position.  A stand-in for a MIDI region, which Ardour 7.3
+cannot create headless (tests/test_ardour.sh; tests/ardour/analyze.py
+looks for these three pitches).]]
 }
 
 function dsp_ioconfig ()
@@ -15,6 +17,8 @@ end
 
 local rate = 48000
 function dsp_init (r) rate = r end
+
+local CHORD = { 57, 61, 64 }
 
 function dsp_run (_, _, n_samples)
 	if not Session:transport_rolling () then return end
@@ -27,12 +31,16 @@ function dsp_run (_, _, n_samples)
 	while k * period < t0 + n_samples do
 		local on, off = k * period, k * period + hold
 		if on >= t0 and on < t0 + n_samples then
-			midiout[m] = { time = on - t0 + 1, data = { 0x90, 45, 100 } }
-			m = m + 1
+			for _, note in ipairs (CHORD) do
+				midiout[m] = { time = on - t0 + 1, data = { 0x90, note, 100 } }
+				m = m + 1
+			end
 		end
 		if off >= t0 and off < t0 + n_samples then
-			midiout[m] = { time = off - t0 + 1, data = { 0x80, 45, 0 } }
-			m = m + 1
+			for _, note in ipairs (CHORD) do
+				midiout[m] = { time = off - t0 + 1, data = { 0x80, note, 0 } }
+				m = m + 1
+			end
 		end
 		k = k + 1
 	end
