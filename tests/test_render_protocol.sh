@@ -6,8 +6,8 @@
 # require_signal refuses a silent warm-up and passes a primed one, set moves
 # the pitch live, gate releases and retriggers, a macro moves a cutoff with
 # the macro control, out:left reaches only the left channel and delete takes
-# it away, abort drops a staged delete, clear replaces the patch, and a
-# control takes effect at its own time, not before.
+# it away, abort drops a staged delete, clear replaces the patch, a control
+# takes effect at its own time, not before, and voices play a chord.
 set -euo pipefail
 src=${HP_SRC:?run through ./waf test}
 work=$(mktemp -d)
@@ -29,7 +29,8 @@ checked="/patch/create osc1 simple_sine
 /patch/commit warmup=8 crossfade=20 require_signal
 /patch/abort
 /patch/clear
-/patch/macro 1 filt1:cutoff 200 8000 exp"
+/patch/macro 1 filt1:cutoff 200 8000 exp
+/patch/voices 8"
 if [ "$forms" != "$checked" ]; then
     echo "the README's protocol table has these text forms:"; echo "$forms"
     echo "this test checks:"; echo "$checked"; exit 1
@@ -89,7 +90,22 @@ cat >"$work/protocol.hps" <<'EOF'
 # The gain control at frame 480048 (48 frames into a block of 256), and
 # only from then.
 10.001 /control gain -90
-11.0 /end
+# Eight voices: a two-note chord sounds whole (one voice would play the
+# last note alone).
+11.0 /control gain 0
+     /patch/clear
+     /patch/voices 8
+     /patch/create midi midi
+     /patch/create v1 sine
+     /patch/set v1 gain 0.2
+     /patch/create e1 adsr
+     /patch/connect midi:freq v1:freq
+     /patch/connect midi:gate e1:gate
+     /patch/connect v1 e1
+     /patch/commit
+11.1 /midi/on 57 100
+     /midi/on 64 100
+13.0 /end
 EOF
 # The reference: the same without the gain line.
 grep -v "^10.001 /control gain" "$work/protocol.hps" >"$work/reference.hps"
@@ -122,7 +138,7 @@ def load(path):
 
 
 left, right, reference = map(load, sys.argv[1:4])
-assert len(left) == 11 * RATE, "length %d frames" % len(left)
+assert len(left) == 13 * RATE, "length %d frames" % len(left)
 
 
 def rms(x, t0, t1):
@@ -152,6 +168,19 @@ def near(x, want, tol):
 
 def db(a, b):
     return 20 * math.log10(max(a, 1e-12) / max(b, 1e-12))
+
+
+def level(x, t0, t1, hz):
+    """Amplitude of the component at hz (a Hann-windowed DFT there)."""
+    w = x[round(t0 * RATE):round(t1 * RATE)]
+    n = len(w)
+    re = im = total = 0.0
+    for i, v in enumerate(w):
+        h = 0.5 - 0.5 * math.cos(2 * math.pi * i / (n - 1))
+        re += v * h * math.cos(2 * math.pi * hz * i / RATE)
+        im += v * h * math.sin(2 * math.pi * hz * i / RATE)
+        total += h
+    return 2 * math.hypot(re, im) / total
 
 
 r = rms(left, 0.3, 0.9)
@@ -190,6 +219,10 @@ moved = next((i for i in range(9 * RATE, len(left))
              None)
 check("... from its own frame (%d), not its block's" % at,
       moved is not None and at <= moved <= at + 1, "frame %s" % moved)
+a, e = level(left, 11.5, 12.5, 220.0), level(left, 11.5, 12.5, 329.63)
+check("voices 8: both notes of a chord sound (0.2 x sustain 0.7 each)",
+      near(a, 0.14, 0.01) and near(e, 0.14, 0.01),
+      "220 Hz at %.4f, 329.6 Hz at %.4f" % (a, e))
 sys.exit(1 if failed else 0)
 PY
 echo "# hotpatch-render: every text form of the README's protocol table accepted and measured"
