@@ -17,27 +17,6 @@
 #  include <emmintrin.h>
 #endif
 
-/* take_standby() swaps only when the retired ring has room for every
-   graph that can retire before the next swap: this never fails. */
-static void
-retire(HpEngine* const e, HpGraph* const g)
-{
-  hp_ring_push(e->retired, &g);
-  e->need_work = true;
-  /* A tail plays from copies in its owner's spare states: it goes too. */
-  for (uint32_t k = 0; k < e->n_tails;) {
-    if (e->tails[k].owner == g) {
-      HpGraph* const t = e->tails[k].graph;
-      memmove(
-        &e->tails[k], &e->tails[k + 1u], (e->n_tails - k - 1u) * sizeof(Tail));
-      --e->n_tails;
-      hp_ring_push(e->retired, &t);
-    } else {
-      ++k;
-    }
-  }
-}
-
 /* A tail stops ringing: it fades out from here. */
 static void
 tail_end(HpEngine* const e, Tail* const t)
@@ -45,6 +24,40 @@ tail_end(HpEngine* const e, Tail* const t)
   if (!t->fade_len) {
     t->fade_pos = 0;
     t->fade_len = (uint32_t)(TAIL_FADE_MS * 0.001f * e->rate) + 1u;
+  }
+}
+
+/* take_standby() swaps only when the retired ring has room for every
+   graph that can retire before the next swap: this never fails. */
+static void
+retire(HpEngine* const e, HpGraph* const g)
+{
+  /* A tail plays from copies in its owner's spare states (a graph owns
+     one at most): the owner waits, out of play, until it has faded out. */
+  for (uint32_t k = 0; k < e->n_tails; ++k) {
+    if (e->tails[k].owner == g) {
+      tail_end(e, &e->tails[k]);
+      e->tails[k].owner  = NULL;
+      e->tails[k].parked = g;
+      return;
+    }
+  }
+  hp_ring_push(e->retired, &g);
+  e->need_work = true;
+}
+
+/* Tail k is done: it retires, and its parked owner after it. */
+static void
+retire_tail(HpEngine* const e, const uint32_t k)
+{
+  const Tail t = e->tails[k];
+  memmove(
+    &e->tails[k], &e->tails[k + 1u], (e->n_tails - k - 1u) * sizeof(Tail));
+  --e->n_tails;
+  retire(e, t.graph);
+  if (t.parked) {
+    hp_ring_push(e->retired, &t.parked);
+    e->need_work = true;
   }
 }
 
@@ -209,8 +222,13 @@ hp_engine_end(HpEngine* const e)
 static void
 take_standby(HpEngine* const e)
 {
-  /* Room to retire the graphs fading, the tails and the one leaving now. */
-  if (hp_ring_space(e->retired) < e->n_fades + e->n_tails + 1u ||
+  /* Room to retire the graphs fading, the tails, their parked owners and
+     the one leaving now. */
+  uint32_t leaving = e->n_fades + e->n_tails + 1u;
+  for (uint32_t k = 0; k < e->n_tails; ++k) {
+    leaving += e->tails[k].parked != NULL;
+  }
+  if (hp_ring_space(e->retired) < leaving ||
       !atomic_load_explicit(&e->ready, memory_order_acquire)) {
     return; /* keep playing; swap once the worker has caught up */
   }
@@ -240,14 +258,12 @@ take_standby(HpEngine* const e)
   if (tag->tail) {
     /* No crossfade: the old graph rings its voices out beside the new. */
     if (e->n_tails == MAX_TAILS) {
-      HpGraph* const t = e->tails[0].graph;
-      memmove(&e->tails[0], &e->tails[1], (MAX_TAILS - 1u) * sizeof(Tail));
-      --e->n_tails;
-      retire(e, t);
+      retire_tail(e, 0);
     }
     Tail* const t = &e->tails[e->n_tails++];
     t->graph      = old;
     t->owner      = g;
+    t->parked     = NULL;
     t->frames     = 0;
     t->fade_pos   = 0;
     t->fade_len   = 0;
@@ -481,10 +497,7 @@ ring_tails(HpEngine* const e, float* const l, float* const r, const uint32_t n)
       }
     }
     if (t->fade_len && t->fade_pos >= t->fade_len) {
-      HpGraph* const g = t->graph;
-      memmove(t, t + 1, (e->n_tails - k - 1u) * sizeof(Tail));
-      --e->n_tails;
-      retire(e, g);
+      retire_tail(e, k);
     } else {
       ++k;
     }

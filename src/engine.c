@@ -96,6 +96,7 @@ hp_engine_free(HpEngine* const e)
   hp_graph_free(e->active);
   for (uint32_t i = 0; i < e->n_tails; ++i) {
     hp_graph_free(e->tails[i].graph);
+    hp_graph_free(e->tails[i].parked);
   }
   for (uint32_t i = 0; i < e->n_fades; ++i) {
     hp_graph_free(e->fades[i].graph);

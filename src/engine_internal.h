@@ -63,11 +63,14 @@ typedef struct {
 /* A graph replaced by a tail commit (DESIGN 3b), ringing its voices out
    beside the active one: until none sounds (or TAIL_MAX_SECONDS), then
    fading out over TAIL_FADE_MS.  It plays its kept modules from copies in
-   `owner`'s spare states (hp_graph_take_over()), so it retires with
-   `owner` at the latest. */
+   `owner`'s spare states (hp_graph_take_over()): when `owner` leaves play
+   first (a later swap without a crossfade, or with a shorter one), it is
+   kept here, out of play, until the tail has faded out, and retires with
+   it. */
 typedef struct {
   HpGraph*       graph;
-  const HpGraph* owner;
+  const HpGraph* owner;  /* NULL once parked */
+  HpGraph*       parked; /* the owner, out of play, or NULL */
   uint32_t       frames; /* rung so far */
   uint32_t       fade_pos;
   uint32_t       fade_len; /* 0: ringing */

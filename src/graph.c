@@ -134,6 +134,19 @@ typedef struct {
 */
 #define NO_VOICE 0xFFu
 
+/*
+  The parameters the last live sets started gliding (a few, newest last):
+  at a swap, where the new graph starts a kept module's parameter at the
+  value the old one is gliding to, it glides on from where the old one is
+  rather than jumping there (a click when the swap does not crossfade).
+*/
+#define N_GLIDES 8u
+
+typedef struct {
+  uint64_t module; /* the id's key */
+  uint32_t param;
+} Glide;
+
 struct HpGraphImpl {
   HpGraphTag     tag;
   const HpGraph* base;
@@ -163,6 +176,8 @@ struct HpGraphImpl {
   uint32_t       known_idle; /* voices found idle since the last event */
   MacroSlot*     macros;
   uint32_t       n_macros;
+  Glide          glides[N_GLIDES]; /* a ring */
+  uint32_t       n_glides;         /* ever noted */
   float*         buffers; /* HP_CHUNK floats each: outputs, then scratch */
   float**        scratch; /* transient sums and ramps, one node at a time */
   uint32_t       n_scratch;
@@ -1222,6 +1237,18 @@ hp_graph_set(HpGraph* const    graph,
                           immediate);
 }
 
+static void
+note_glide(HpGraph* const graph, const uint64_t module, const uint32_t param)
+{
+  const uint32_t n = graph->n_glides < N_GLIDES ? graph->n_glides : N_GLIDES;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (graph->glides[i].module == module && graph->glides[i].param == param) {
+      return;
+    }
+  }
+  graph->glides[graph->n_glides++ % N_GLIDES] = (Glide){module, param};
+}
+
 bool
 hp_graph_set_key(HpGraph* const graph,
                  const uint64_t module,
@@ -1260,6 +1287,10 @@ hp_graph_set_key(HpGraph* const graph,
     if (!set_param(graph, node->node + v, p, value, c, immediate)) {
       return false;
     }
+  }
+  if (!immediate &&
+      graph->nodes[node->node].desc->params[p].kind == HP_PARAM_CONTINUOUS) {
+    note_glide(graph, module, p);
   }
   return true;
 }
@@ -1448,6 +1479,33 @@ hp_graph_reset(HpGraph* const graph)
   }
 }
 
+/* Kept modules' parameters that `from` glides to where `graph` starts
+   them glide on from where they are (O(N_GLIDES)). */
+static void
+carry_glides(HpGraph* const graph, const HpGraph* const from)
+{
+  const uint32_t n = from->n_glides < N_GLIDES ? from->n_glides : N_GLIDES;
+  for (uint32_t i = 0; i < n; ++i) {
+    const Glide          gl = from->glides[i];
+    const NodeKey* const to = node_find(graph, gl.module);
+    const NodeKey* const fr = node_find(from, gl.module);
+    if (!to || !fr || graph->nodes[to->node].carry_from != (int32_t)fr->node) {
+      continue; /* not kept (or, in a tail, its voices start fresh) */
+    }
+    const uint32_t copies = graph->nodes[to->node].copies;
+    for (uint32_t v = 0; v < copies && v < from->nodes[fr->node].copies; ++v) {
+      Node* const            node = &graph->nodes[to->node + v];
+      ParamSlot* const       a    = &node->params[gl.param];
+      const ParamSlot* const b    = &from->nodes[fr->node + v].params[gl.param];
+      if (a->target == b->target && b->current != b->target) {
+        a->current    = b->current;
+        node->settled = false;
+      }
+    }
+    note_glide(graph, gl.module, gl.param);
+  }
+}
+
 void
 hp_graph_take_over(HpGraph* const graph,
                    HpGraph* const from,
@@ -1467,6 +1525,7 @@ hp_graph_take_over(HpGraph* const graph,
     }
     return;
   }
+  carry_glides(graph, from);
   if (!from_fades) {
     return; /* `from` stops here: the kept states are simply ours now */
   }

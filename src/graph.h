@@ -61,9 +61,10 @@ void hp_graph_seal(HpGraph* graph);
 
 /** The swap: `graph` (sealed) replaces `from`, which must be the graph it
     was built against, and plays its kept modules on from their state
-    without copying it.  When `from` fades out meanwhile, it gets copies of
-    those states to fade on (part of the crossfade's cost, O(kept
-    modules)); otherwise this is O(1).  Audio thread. */
+    without copying it; their parameters that the last few live sets left
+    gliding glide on from where they are.  When `from` fades out meanwhile,
+    it gets copies of those states to fade on (part of the crossfade's
+    cost, O(kept modules)); otherwise this is O(1).  Audio thread. */
 void hp_graph_take_over(HpGraph* graph, HpGraph* from, bool from_fades);
 
 /** True when every sound reaches both sides alike: the right output is a

@@ -110,6 +110,9 @@ typedef enum {
   K_GET,
   K_MALFORMED,
   K_FLOOD,
+  K_NOTES,      /* a few notes on and off, the pedal now and then */
+  K_BEND,       /* pitch bend, or pressure */
+  K_NOTE_FLOOD, /* 1,000 MIDI notes in one block */
   N_KINDS
 } Kind;
 
@@ -124,11 +127,14 @@ static const char* const kind_names[N_KINDS] = {"commit",
                                                 "save",
                                                 "get",
                                                 "malformed",
-                                                "flood"};
+                                                "flood",
+                                                "notes",
+                                                "bend",
+                                                "note-flood"};
 
 /* Weights out of 1000. */
 static const unsigned kind_weights[N_KINDS] =
-  {140, 60, 25, 60, 374, 110, 60, 60, 20, 40, 50, 1};
+  {140, 60, 25, 60, 316, 110, 60, 60, 20, 40, 50, 1, 40, 15, 3};
 
 /* What a numbered message was and what became of it. */
 enum {
@@ -189,6 +195,9 @@ typedef struct {
   uint32_t n_guard;
   uint64_t unguarded_frames;
   uint64_t tainted_swaps;
+  /* MIDI and voices */
+  uint64_t midi_events, flood_events, poly_commits, tail_commits;
+  uint32_t max_voices;
   /* names in the last sent patch */
   unsigned txn_id;
   char     anchor[32], env[32], filt[32], extra[32];
@@ -311,6 +320,29 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
           (double)uniform(h, 0.1f, 0.4f));
     stage(s, frame, txn, "/patch/connect %s out", s->anchor);
   }
+  if (!silent && hp_host_random(h, 0, 1)) {
+    /* A MIDI-played chain of 1 to 32 voices beside the anchor, its ids the
+       same every time (kept, and their notes with them, when the type is
+       the same too). */
+    const uint32_t voices = hp_host_random(h, 1, 32);
+    s->max_voices         = voices > s->max_voices ? voices : s->max_voices;
+    ++s->poly_commits;
+    stage(s, frame, txn, "/patch/voices %u", voices);
+    stage(s, frame, txn, "/patch/create kb midi");
+    stage(
+      s, frame, txn, "/patch/create pv %s", osc_types[hp_host_random(h, 0, 3)]);
+    stage(s,
+          frame,
+          txn,
+          "/patch/set pv gain %.3f",
+          (double)uniform(h, 0.02f, 0.1f));
+    stage(s, frame, txn, "/patch/create pe adsr");
+    stage(s, frame, txn, "/patch/set pe release %u", hp_host_random(h, 5, 300));
+    stage(s, frame, txn, "/patch/connect kb:freq pv:freq");
+    stage(s, frame, txn, "/patch/connect kb:gate pe:gate");
+    stage(s, frame, txn, "/patch/connect pv pe");
+    stage(s, frame, txn, "/patch/connect pe out");
+  }
   const char* to = "out";
   if (s->has_env) {
     stage(s, frame, txn, "/patch/create %s adsr", s->env);
@@ -376,14 +408,27 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
   if (must_fail && !silent) {
     prime[n_prime++] = (HpPrimeOp){"mod", "nosuch", "freq", 100.0f};
   }
-  HpHostCommit opts = {true,
-                       (int32_t)hp_host_random(h, 1, 16),
-                       true,
-                       (float)hp_host_random(h, 0, 40),
-                       true,
-                       true,
-                       n_prime ? prime : NULL,
-                       n_prime};
+  const int32_t warmup = (int32_t)hp_host_random(h, 1, 16);
+  const float   fade   = (float)hp_host_random(h, 0, 40);
+  if (!must_fail && hp_host_random(h, 0, 5) == 0) {
+    /* A tail commit: the old patch rings its voices out beside this one
+       (whose anchor sounds).  Its prime ops ride on it as text. */
+    ++s->tail_commits;
+    for (uint32_t i = 0; i < n_prime; ++i) {
+      char line[96];
+      snprintf(line, sizeof(line), "/patch/prime %s gate 1", prime[i].module);
+      text(s, frame, -1, line);
+    }
+    char line[96];
+    snprintf(line,
+             sizeof(line),
+             "/patch/commit tail warmup=%d require_signal",
+             (int)warmup);
+    text(s, frame, txn, line);
+    return;
+  }
+  HpHostCommit opts = {
+    true, warmup, true, fade, true, true, n_prime ? prime : NULL, n_prime};
   CHECK(!hp_host_send_commit(h, frame, txn, &opts));
   ++s->messages;
   if (must_fail) {
@@ -415,6 +460,84 @@ commit_edit(Soak* const s, const uint64_t frame)
     false, 0, true, (float)hp_host_random(h, 0, 30), true, true, NULL, 0};
   CHECK(!hp_host_send_commit(h, frame, txn, &opts));
   ++s->messages;
+}
+
+static inline void
+midi(Soak* const    s,
+     const uint64_t frame,
+     const uint8_t  status,
+     const uint8_t  d1,
+     const uint8_t  d2)
+{
+  const uint8_t  msg[3] = {status, d1, d2};
+  const uint32_t size   = (status & 0xF0u) == 0xD0u ? 2u : 3u;
+  CHECK(!hp_host_send_midi(s->host, frame, msg, size));
+  ++s->midi_events;
+}
+
+/* A few notes on and off (channel 1, which every midi module hears), now
+   and then the pedal, or all notes off. */
+static inline void
+notes(Soak* const s, const uint64_t frame)
+{
+  HpHost* const  h = s->host;
+  const uint32_t n = hp_host_random(h, 1, 6);
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint8_t key = (uint8_t)hp_host_random(h, 36, 84);
+    if (hp_host_random(h, 0, 1)) {
+      midi(s, frame, 0x90, key, (uint8_t)hp_host_random(h, 1, 127));
+    } else {
+      midi(s, frame, 0x80, key, 64);
+    }
+  }
+  switch (hp_host_random(h, 0, 9)) {
+  case 0:
+    midi(s, frame, 0xB0, 64, hp_host_random(h, 0, 1) ? 127 : 0);
+    break;
+  case 1:
+    midi(s, frame, 0xB0, 123, 0);
+    break;
+  default:
+    break;
+  }
+}
+
+/* Pitch bend anywhere in its range, or channel pressure. */
+static inline void
+bend(Soak* const s, const uint64_t frame)
+{
+  HpHost* const h = s->host;
+  if (hp_host_random(h, 0, 3)) {
+    midi(s,
+         frame,
+         0xE0,
+         (uint8_t)hp_host_random(h, 0, 127),
+         (uint8_t)hp_host_random(h, 0, 127));
+  } else {
+    midi(s, frame, 0xD0, (uint8_t)hp_host_random(h, 0, 127), 0);
+  }
+}
+
+/* 1,000 notes on and off in the block [at, at + n), bends and the pedal
+   among them, then all notes off at its last frame. */
+static inline void
+note_flood(Soak* const s, const uint64_t at, const uint32_t n)
+{
+  HpHost* const  h      = s->host;
+  const uint64_t before = s->midi_events;
+  for (uint32_t i = 0; i < 1000u; ++i) {
+    const uint64_t frame = at + hp_host_random(h, 0, n - 1u);
+    const uint8_t  key   = (uint8_t)hp_host_random(h, 0, 127);
+    const uint8_t  vel   = (uint8_t)hp_host_random(h, 0, 127);
+    midi(s, frame, hp_host_random(h, 0, 1) ? 0x90 : 0x80, key, vel);
+    if (i % 50u == 0u) {
+      bend(s, frame);
+      midi(s, frame, 0xB0, 64, hp_host_random(h, 0, 1) ? 127 : 0);
+    }
+  }
+  midi(s, at + n - 1u, 0xB0, 64, 0);
+  midi(s, at + n - 1u, 0xB0, 123, 0);
+  s->flood_events += s->midi_events - before;
 }
 
 /* A live hp:Set: valid ones on the last patch's modules (the anchor's

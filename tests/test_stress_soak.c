@@ -1,8 +1,10 @@
 /*
   Stress and faults through the lilv test host (threaded worker, as jalv):
-  a soak of mixed operations -- commits, aborts, hp:Set, hp:Gate, patch file
-  loads, scene changes, state saves, patch:Get, malformed messages and
-  floods that fill the plugin's operation queue -- at random block sizes,
+  a soak of mixed operations -- commits (some polyphonic, 1 to 32 voices
+  played by MIDI; some tail commits), aborts, hp:Set, hp:Gate, patch file
+  loads, scene changes, state saves, patch:Get, malformed messages, floods
+  that fill the plugin's operation queue, notes, pitch bends and floods of
+  1,000 notes in one block -- at random block sizes,
   with the worker slowed at random (up to 100 ms a job) and the host's
   worker ring small (512 bytes: 64 tokens) so it is full at times.
 
@@ -464,6 +466,15 @@ soak(const unsigned long n_ops)
           text(&s, frame, take_seq(&s, M_OTHER, -1, 0), line);
         }
         break;
+      case K_NOTES:
+        notes(&s, frame);
+        break;
+      case K_BEND:
+        bend(&s, frame);
+        break;
+      case K_NOTE_FLOOD:
+        note_flood(&s, at, n);
+        break;
       case N_KINDS:
         break;
       }
@@ -611,6 +622,14 @@ soak(const unsigned long n_ops)
          (unsigned long long)s.gets_answered,
          s.max_latency * 1e3,
          (unsigned long long)s.notes_dropped);
+  printf("# voices and MIDI: %llu commits with a MIDI-played chain of up to "
+         "%u voices, %llu tail commits; %llu MIDI events (%llu in floods of "
+         "1,000 notes in one block)\n",
+         (unsigned long long)s.poly_commits,
+         s.max_voices,
+         (unsigned long long)s.tail_commits,
+         (unsigned long long)s.midi_events,
+         (unsigned long long)s.flood_events);
   printf("# commits (file loads included): %llu sent, %llu swapped (the swaps "
          "port, scene changes included: %g), %llu "
          "superseded, %llu aborted, %llu dropped (queue full), %llu failed as "

@@ -2,12 +2,14 @@
   libFuzzer target: the atom message decoder (plugin/atoms.c), then the
   engine the decoded operations go to.
 
-  Input: 4 bytes choosing the object type (little-endian, modulo
-  FZ_N_TYPES, over the message types of fuzz_common.h; bit 31 set makes
-  the object's atom:size leave out its 8-byte body header, so the object
-  claims less than it holds or is truncated), then the object's properties
-  as raw bytes (key, atom header, body, padding ...), exactly as they
-  would sit in a host's atom:Sequence.  The URIDs are those of the
+  Input: 4 bytes choosing the object type (little-endian, bits 0..29
+  modulo FZ_N_TYPES, over the message types of fuzz_common.h; bit 31 set
+  makes the object's atom:size leave out its 8-byte body header, so the
+  object claims less than it holds or is truncated; bit 30 set plays the
+  rest of the input as MIDI too, a flood of 1,000 messages in one block
+  before the message and again after its commit), then the object's
+  properties as raw bytes (key, atom header, body, padding ...), exactly
+  as they would sit in a host's atom:Sequence.  The URIDs are those of the
   in-process map (fuzz_common.h): gen_atom_seeds.c writes the seeds with it.
 
   hp_atom_decode runs in run() and must survive any bytes.  Decoded ops go
@@ -58,6 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
                         (uint32_t)data[2] << 16u | (uint32_t)data[3] << 24u;
   const size_t n_props    = size - 4u;
   const bool   short_size = head & 0x80000000u;
+  const bool   flood      = head & 0x40000000u;
   const size_t atom_size =
     short_size ? n_props : sizeof(LV2_Atom_Object_Body) + n_props;
 
@@ -73,7 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
   obj->atom.type  = uris.atom_Object;
   obj->atom.size  = (uint32_t)atom_size;
   obj->body.id    = 0;
-  obj->body.otype = types[(head & 0x7FFFFFFFu) % FZ_N_TYPES];
+  obj->body.otype = types[(head & 0x3FFFFFFFu) % FZ_N_TYPES];
   if (body > sizeof(LV2_Atom_Object_Body)) {
     memcpy(obj + 1, data + 4, body - sizeof(LV2_Atom_Object_Body));
   }
@@ -96,6 +99,9 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
   }
 
   fz_reset(&fz);
+  if (flood) {
+    fz_midi(&fz, data + 4, n_props, 1000u);
+  }
   bool committed = false;
   for (uint32_t i = 0; i < n_ops; ++i) {
     committed |= ops[i].type == HP_OP_COMMIT;
@@ -109,6 +115,9 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
     commit.commit.crossfade_ms = 0.0f;
     fz_submit(&fz, &commit);
     fz_cycle(&fz);
+  }
+  if (flood) {
+    fz_midi(&fz, data + 4, n_props, 1000u);
   }
   fz_cycle(&fz);
   return 0;

@@ -55,8 +55,9 @@ fz_map_uri(LV2_URID_Map_Handle handle, const char* uri)
 
 /* The object types of protocol messages, and one that is not (to reach
    the decoder's "unknown message type").  fuzz_atoms picks one with the
-   first 4 bytes of its input, modulo FZ_N_TYPES. */
-#define FZ_N_TYPES 14u
+   first 4 bytes of its input (less bit 30), modulo FZ_N_TYPES; types come
+   at the end, so that the committed seeds keep theirs. */
+#define FZ_N_TYPES 15u
 
 static inline void
 fz_message_types(const HpURIs* const u, LV2_URID types[FZ_N_TYPES])
@@ -74,7 +75,8 @@ fz_message_types(const HpURIs* const u, LV2_URID types[FZ_N_TYPES])
                                   u->patch_Get,
                                   u->patch_Set,
                                   u->hp_Primed, /* not a message */
-                                  u->time_Position};
+                                  u->time_Position,
+                                  u->op_class[HP_OP_VOICES]};
   memcpy(types, t, sizeof(t));
 }
 
@@ -129,10 +131,11 @@ fz_check_text(const char* const text, const uint32_t len)
 #define FZ_BLOCK 64u
 
 /* What every input starts from: one module of each type, wired as a
-   MIDI-played chain, so a single message (hp:Set osc1 freq ...) has
-   something to act on. */
+   MIDI-played chain of 4 voices, so a single message (hp:Set osc1 freq
+   ..., a note) has something to act on. */
 static const char* const fz_base_patch =
   "/patch/clear\n"
+  "/patch/voices 4\n"
   "/patch/create midi midi\n"
   "/patch/create osc1 saw\n"
   "/patch/create osc2 sine\n"
@@ -146,12 +149,14 @@ static const char* const fz_base_patch =
   "/patch/create filt1 biquad\n"
   "/patch/create vca1 vca\n"
   "/patch/create mix1 mixer\n"
+  "/patch/create sum1 sum\n"
   "/patch/connect midi:freq osc1:freq\n"
   "/patch/connect midi:gate env1:gate\n"
   "/patch/connect osc1 env1\n"
   "/patch/connect env1 filt1\n"
   "/patch/connect filt1 mix1:in1\n"
   "/patch/connect osc2 mix1:in2\n"
+  "/patch/connect mix1 sum1\n"
   "/patch/connect lfo1 filt1:cutoff\n"
   "/patch/set lfo1 offset 1000\n"
   "/patch/set lfo1 depth 500\n"
@@ -199,6 +204,38 @@ fz_cycle(FzEngine* const f)
   hp_engine_end(e);
   fz_check_finite(f->l, f->r, FZ_BLOCK);
   fz_drain(f);
+}
+
+/* MIDI as run() hands it over (hp_engine_midi() between renders, any
+   bytes a host's midi:MidiEvent may carry): `bytes` in messages of 3 (the
+   last may be shorter), `count` messages in all, all before the next
+   render.  A count beyond the bytes' messages cycles through them again,
+   each pass moving the data bytes that are valid MIDI by 7 (a flood of
+   notes over many keys: every voice allocated, stolen, released). */
+static inline void
+fz_midi(FzEngine* const      f,
+        const uint8_t* const bytes,
+        const size_t         n,
+        const uint32_t       count)
+{
+  size_t   at   = 0;
+  uint32_t pass = 0;
+  for (uint32_t i = 0; i < count && n; ++i) {
+    uint8_t        msg[3];
+    const uint32_t size = n - at < 3u ? (uint32_t)(n - at) : 3u;
+    memcpy(msg, bytes + at, size);
+    for (uint32_t k = 1; k < size; ++k) {
+      if (msg[k] < 0x80u) {
+        msg[k] = (uint8_t)((msg[k] + 7u * pass) & 0x7Fu);
+      }
+    }
+    hp_engine_midi(f->engine, msg, size);
+    at += size;
+    if (at >= n) {
+      at = 0;
+      ++pass;
+    }
+  }
 }
 
 /* The folder of the patch files, removed at exit. */
@@ -331,8 +368,16 @@ fz_reset(FzEngine* const f)
       fz_cycle(f);
       hp_engine_status(f->engine, &status);
       if (status.generation == target) {
-        /* One more block ends a fade of up to 1 ms, and sounds a note. */
+        /* More blocks end a fade of up to 1 ms and a tail's 10 ms fade
+           (engine_internal.h), every note off; then a note sounds. */
+        static const uint8_t reset[3]   = {0xB0, 121, 0};
+        static const uint8_t all_off[3] = {0xB0, 120, 0};
         static const uint8_t note_on[3] = {0x90, 57, 100};
+        hp_engine_midi(f->engine, reset, sizeof(reset));
+        hp_engine_midi(f->engine, all_off, sizeof(all_off));
+        for (int k = 0; k < 9; ++k) {
+          fz_cycle(f);
+        }
         hp_engine_midi(f->engine, note_on, sizeof(note_on));
         fz_cycle(f);
         return;

@@ -3,15 +3,20 @@
 
   Input: text-protocol lines ("/patch/create osc1 saw" ...).  Each line goes
   through hp_op_parse_text; the ops it gives go to a real engine as run()
-  hands them over (a cycle after each commit and at the end).  Then the
-  whole input goes through hp_engine_load_text, the path of the default
-  patch and of hp-preset.  The output must stay finite.
+  hands them over (a cycle after each commit and at the end).  Lines the
+  protocol reads as comments may also play MIDI, between the same cycles:
+  "#!midi 90 3c 7f ..." sends the bytes (hex) in messages of 3, and
+  "#!flood N 90 3c 7f ..." sends N messages (up to 4096) cycling through
+  them, a flood in one block (fz_midi).  Then the whole input goes through
+  hp_engine_load_text, the path of the default patch and of hp-preset.
+  The output must stay finite.
 */
 
 #include "engine.h"
 #include "fuzz_common.h"
 #include "ops.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +35,38 @@ LLVMFuzzerInitialize(int* const argc, char*** const argv)
   fz_make_files(&fz);
   fz_engine_open(&fz);
   return 0;
+}
+
+/* A "#!midi" or "#!flood" line, played; false for any other line. */
+static bool
+midi_line(const char* const line)
+{
+  const bool flood = !strncmp(line, "#!flood", 7);
+  if (!flood && strncmp(line, "#!midi", 6)) {
+    return false;
+  }
+  const char*   p     = line + (flood ? 7 : 6);
+  unsigned long count = 0;
+  if (flood) {
+    char* end = NULL;
+    count     = strtoul(p, &end, 10);
+    count     = count > 4096u ? 4096u : count;
+    p         = end;
+  }
+  uint8_t bytes[256];
+  size_t  n = 0;
+  while (*p && n < sizeof(bytes)) {
+    char*               end = NULL;
+    const unsigned long b   = strtoul(p, &end, 16);
+    if (end == p) {
+      ++p; /* not hex: skipped */
+      continue;
+    }
+    bytes[n++] = (uint8_t)b;
+    p          = end;
+  }
+  fz_midi(&fz, bytes, n, flood ? (uint32_t)count : (uint32_t)(n + 2u) / 3u);
+  return true;
 }
 
 /* hp_op_parse_text's promises, whatever the line. */
@@ -83,6 +120,11 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
     }
     memcpy(copy, line, len);
     copy[len] = '\0';
+    if (midi_line(copy)) {
+      free(copy);
+      line = end ? end + 1 : NULL;
+      continue;
+    }
     HpOp    op;
     HpError err;
     memset(&err, 0xA5, sizeof(err)); /* no stale NUL to hide a missing one */

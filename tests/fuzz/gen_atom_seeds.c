@@ -5,8 +5,10 @@
   fuzzers' in-process map.  The seeds are committed; run this again only
   when the message set or the URI order in plugin/uris.h changes:
 
+    ./waf build &&
     cc -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc -Iplugin -Itests/fuzz \
-       tests/fuzz/gen_atom_seeds.c -o /tmp/gen_atom_seeds &&
+       tests/fuzz/gen_atom_seeds.c build/libhpengine.a \
+       $(pkg-config --libs sord-0) -lm -o /tmp/gen_atom_seeds &&
     /tmp/gen_atom_seeds tests/fuzz/corpus/atoms
 
   Module names refer to fuzz_common.h's base patch.
@@ -37,9 +39,12 @@ begin(const LV2_URID otype, LV2_Atom_Forge_Frame* const frame)
   lv2_atom_forge_object(&forge, frame, 0, otype);
 }
 
-/* Write the message in buf as `name`. */
+/* Write the message in buf as `name`, with `flags` in the head's top
+   byte (0x40: fuzz_atoms plays the properties as a MIDI flood too). */
 static void
-finish(const char* const name, LV2_Atom_Forge_Frame* const frame)
+finish_flags(const char* const           name,
+             LV2_Atom_Forge_Frame* const frame,
+             const uint8_t               flags)
 {
   lv2_atom_forge_pop(&forge, frame);
   const LV2_Atom_Object* obj   = (const LV2_Atom_Object*)buf;
@@ -47,7 +52,7 @@ finish(const char* const name, LV2_Atom_Forge_Frame* const frame)
   while (index < FZ_N_TYPES && types[index] != obj->body.otype) {
     ++index;
   }
-  const uint8_t head[4] = {(uint8_t)index, 0, 0, 0};
+  const uint8_t head[4] = {(uint8_t)index, 0, 0, flags};
   char          path[512];
   snprintf(path, sizeof(path), "%s/%s", out_dir, name);
   FILE* file = fopen(path, "wb");
@@ -57,6 +62,26 @@ finish(const char* const name, LV2_Atom_Forge_Frame* const frame)
       fclose(file)) {
     fz_fail("cannot write a seed");
   }
+}
+
+static void
+finish(const char* const name, LV2_Atom_Forge_Frame* const frame)
+{
+  finish_flags(name, frame, 0);
+}
+
+/* The key of the field `name` of op `type`, from the table. */
+static LV2_URID
+field_key(const HpOpType type, const char* const name)
+{
+  const HpOpDesc* const d = hp_op_desc(type);
+  for (uint32_t i = 0; i < d->n_fields; ++i) {
+    if (!strcmp(d->fields[i].name, name)) {
+      return u.field_key[type][i];
+    }
+  }
+  fz_fail("no such field");
+  return 0;
 }
 
 static void
@@ -236,5 +261,31 @@ main(int argc, char** argv)
   key_string(u.hp_module, "env1");
   key_string(u.hp_value, "on");
   finish("near-gate-string", &f);
+
+  /* Voices and tails. */
+  begin(u.op_class[HP_OP_VOICES], &f);
+  key_int(field_key(HP_OP_VOICES, "count"), 8);
+  finish("voices", &f);
+
+  begin(u.hp_Commit, &f);
+  lv2_atom_forge_key(&forge, field_key(HP_OP_COMMIT, "tail"));
+  lv2_atom_forge_bool(&forge, true);
+  finish("commit-tail", &f);
+
+  /* A MIDI flood (head bit 30) around a tail commit: the notes ride in a
+     property the decoder ignores, 2 bytes into its body so that they
+     start a message of 3 (the property header is 16 bytes). */
+  static const uint8_t notes[] = {0,    0,    0x90, 0x3C, 0x64, 0x90, 0x40,
+                                  0x64, 0x80, 0x3C, 0x00, 0xE0, 0x00, 0x50,
+                                  0xB0, 0x40, 0x7F, 0x90, 0x43, 0x01, 0xB0,
+                                  0x40, 0x00, 0xB0, 0x7B, 0x00};
+  begin(u.hp_Commit, &f);
+  lv2_atom_forge_key(&forge, u.hp_message);
+  lv2_atom_forge_atom(&forge, sizeof(notes), u.atom_String);
+  lv2_atom_forge_write(&forge, notes, sizeof(notes));
+  lv2_atom_forge_pad(&forge, sizeof(notes));
+  lv2_atom_forge_key(&forge, field_key(HP_OP_COMMIT, "tail"));
+  lv2_atom_forge_bool(&forge, true);
+  finish_flags("flood-commit-tail", &f, 0x40);
   return 0;
 }
