@@ -1597,21 +1597,39 @@ route(const HpGraph* const graph, Node* const node, const uint32_t nframes)
   }
 }
 
+/* A voice that starts sounding again plays its parameters as set: a live
+   set glides only while a voice renders, so an idle voice would start its
+   next note from where its glide stood, the value before the set. */
+static void
+wake(Node* const node)
+{
+  for (uint32_t p = 0; p < node->desc->n_params; ++p) {
+    node->params[p].current = node->params[p].target;
+  }
+  node->settled = false;
+}
+
 void
 hp_graph_process(HpGraph* const graph,
                  float* const   left,
                  float* const   right,
                  const uint32_t nframes)
 {
-  bool wrote_l = false;
-  bool wrote_r = false;
+  bool     wrote_l = false;
+  bool     wrote_r = false;
+  uint32_t woke    = 0;
   if (graph->skip_idle) {
-    graph->active = hp_graph_sounding(graph);
+    const uint32_t was = graph->active;
+    graph->active      = hp_graph_sounding(graph);
+    woke               = graph->active & ~was;
   }
   for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
     Node* const node = &graph->nodes[pos];
     if (node->per_voice && !(graph->active >> node->voice & 1u)) {
       continue; /* an idle voice */
+    }
+    if (node->per_voice && (woke >> node->voice & 1u)) {
+      wake(node);
     }
     if (!node->settled) {
       route(graph, node, nframes);
