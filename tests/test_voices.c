@@ -1162,6 +1162,50 @@ test_sets_and_macros(const HpWorkerMode mode)
   hp_host_free(host);
 }
 
+/* A live set while every voice is idle: the next chord starts at the set
+   value, in every voice (a set glides only while a voice renders).
+   Octaves, measured over 10 ms from the end of the 2 ms attack. */
+static void
+test_set_while_idle(const HpWorkerMode mode)
+{
+  static const int notes[] = {60, 72, 84, 96};
+  HpHost* const    host    = fx_host(mode, 19);
+  organ_patch(host, 4, 20.0);
+  uint64_t t = hp_host_frames(host) + MS(10);
+  for (int i = 0; i < 4; ++i) {
+    note_on(host, t, notes[i]);
+    note_off(host, t + MS(50), notes[i]);
+  }
+  run_to(host, t + MS(150));
+  fx_send(host, next_seq, "/patch/set o gain 0.05");
+  fx_acked(host, next_seq++, "set o gain");
+  t = hp_host_frames(host) + MS(100);
+  for (int i = 0; i < 4; ++i) {
+    note_on(host, t, notes[i]);
+    note_off(host, t + MS(100), notes[i]);
+  }
+  const double want  = VOICE_DB - 20.0 * log10(2.0);
+  double       worst = 0.0;
+  for (int i = 0; i < 4; ++i) {
+    const double db = note_db(host, t + MS(2), MS(10), notes[i]);
+    worst           = fmax(worst, fabs(db - want));
+    EXPECT(fabs(db - want) < 0.5,
+           "%s: gain set to 0.05 while idle, note %d's first 10 ms at "
+           "%.2f dB, want %.2f",
+           fx_mode_name(mode),
+           notes[i],
+           db,
+           want);
+  }
+  run_to(host, t + MS(200));
+  printf("# %s worker: a gain set while every voice is idle: the next "
+         "chord's first 10 ms within %.2f dB of the set level in every "
+         "voice\n",
+         fx_mode_name(mode),
+         worst);
+  hp_host_free(host);
+}
+
 /* 5. The voice count in the protocol, state, documents and presets */
 
 /* The patch:Get answer (hp:patch text), a new string. */
@@ -1438,6 +1482,8 @@ main(void)
   test_glide();
   test_sets_and_macros(HP_WORKER_SYNC);
   test_sets_and_macros(HP_WORKER_THREADED);
+  test_set_while_idle(HP_WORKER_SYNC);
+  test_set_while_idle(HP_WORKER_THREADED);
   CHECK(mkdtemp(tmp_dir));
   for (int k = 0; k < 2; ++k) {
     const HpWorkerMode mode = k ? HP_WORKER_THREADED : HP_WORKER_SYNC;
