@@ -147,8 +147,7 @@ struct HpGraphImpl {
   uint8_t*       source_voice; /* per source: its voice, or NO_VOICE */
   uint32_t*      midi_nodes; /* module by module, each one's voices in a row */
   uint32_t       n_midi;
-  int32_t        midi_channel; /* the midi type's `channel` parameter, or -1 */
-  uint32_t*      busy_nodes;   /* per-voice nodes with a busy() */
+  uint32_t*      busy_nodes; /* per-voice nodes with a busy() */
   uint32_t       n_busy;
   MacroSlot*     macros;
   uint32_t       n_macros;
@@ -956,9 +955,6 @@ graph_build(const HpPatch* const patch,
   }
   g->n_midi = n_midi;
   g->n_busy = n_busy;
-  g->midi_channel =
-    n_midi ? hp_module_find_param(g->nodes[g->midi_nodes[0]].desc, "channel")
-           : -1;
 
   wire(g, patch, &plan);
 
@@ -1367,26 +1363,26 @@ voice_note_off(HpGraph* const g, const uint8_t* const msg, const uint32_t size)
   }
 }
 
-/* The channel a midi node follows is its `channel` parameter, which its
-   process() copies into the head; but an idle voice is not processed, so
-   its head would keep the channel of the state it carried over from the
-   patch before, or the one before a live set.  Copy it here, before the
-   heads are read. */
+/* midi() reads parameters (channel, glide, legato) that process() copies
+   into the state, but an idle voice is not processed: it would follow
+   those of the state it carried over from the patch before, or of before
+   a live set.  So the midi nodes take their parameters as set before a
+   message; one with a signal into a parameter is left to process(). */
 static void
-follow_channels(HpGraph* const g)
+midi_params(const HpGraph* const g)
 {
-  if (g->midi_channel < 0) {
-    return;
-  }
-  const HpModuleDesc* const desc = g->nodes[g->midi_nodes[0]].desc;
   for (uint32_t i = 0; i < g->n_midi; ++i) {
-    const Node* const      node = &g->nodes[g->midi_nodes[i]];
-    const ParamSlot* const slot = &node->params[g->midi_channel];
-    if (node->desc == desc && !slot->count) { /* a signal: process() */
-      const float c                           = slot->target + 0.5f;
-      ((HpVoiceHead*)node->io.state)->channel = c < 0.0f    ? 0u
-                                                : c > 16.0f ? 16u
-                                                            : (uint32_t)c;
+    const Node* const         node = &g->nodes[g->midi_nodes[i]];
+    const HpModuleDesc* const desc = node->desc;
+    HpParamIn                 param[HP_MAX_PARAMS];
+    bool                      set = desc->take_params != NULL;
+    for (uint32_t p = 0; p < desc->n_params && set; ++p) {
+      set             = !node->params[p].count;
+      param[p].signal = NULL;
+      param[p].value  = node->params[p].target;
+    }
+    if (set) {
+      desc->take_params(node->io.state, param);
     }
   }
 }
@@ -1399,7 +1395,7 @@ hp_graph_midi(HpGraph* const       graph,
   if (!graph->n_midi || size < 2u || msg[0] < 0x80u || msg[0] >= 0xF0u) {
     return; /* no running status in LV2 events; system messages unused */
   }
-  follow_channels(graph);
+  midi_params(graph);
   const uint32_t channel = voice_head(graph, 0)->channel;
   const uint32_t status  = msg[0] & 0xF0u;
   const bool     ours    = !channel || (msg[0] & 0x0Fu) + 1u == channel;
