@@ -910,6 +910,38 @@ test_channel(const HpWorkerMode mode)
   }
 }
 
+/* A patch of 4 voices without glide, committed over one voice gliding
+   100 ms (the midi module kept): its first note starts at its pitch (the
+   voice that takes it carried the old state over, idle). */
+static void
+test_glide_carried(const HpWorkerMode mode)
+{
+  static const char* const glide[] = {
+    "/patch/set m glide 100", "/patch/connect o e", NULL};
+  HpHost* const host = fx_host(mode, 21);
+  voice_patch(host, 1, 2.0, 0.0, 1.0, 20.0, glide);
+  uint64_t t = hp_host_frames(host) + MS(10);
+  note_on(host, t, 57);
+  note_off(host, t + MS(200), 57);
+  run_to(host, t + MS(300));
+  organ_patch(host, 4, 20.0);
+  t = hp_host_frames(host) + MS(10);
+  note_on(host, t, 69);
+  note_off(host, t + MS(200), 69);
+  const double f = hp_sig_freq(heard(host, t, MS(20)), MS(20), RATE);
+  run_to(host, t + MS(300));
+  EXPECT(fabs(f / 440.0 - 1.0) < 0.001,
+         "%s: 4 voices without glide over 1 gliding: the first note's first "
+         "20 ms at %.2f Hz, want 440",
+         fx_mode_name(mode),
+         f);
+  printf("# %s worker: 4 voices without glide committed over 1 voice "
+         "gliding 100 ms: the first note at %.3f Hz from its start\n",
+         fx_mode_name(mode),
+         f);
+  hp_host_free(host);
+}
+
 /* One voice: last-note priority, with legato (no new attack while a note
    is held) and without (a new attack).  Attack 20 ms to 1, decay 20 ms to
    0.5: a new attack lifts the level 6 dB over the sustain. */
@@ -1159,6 +1191,72 @@ test_sets_and_macros(const HpWorkerMode mode)
          worst[0],
          worst[1],
          worst[2]);
+  hp_host_free(host);
+}
+
+/* `sum` adds the voices into one shared signal: the voice chain and a
+   shared 1 kHz sine d (through a per-voice vca at the note's velocity)
+   into sum s, then a shared lowpass f (1 kHz).  Each note comes out once,
+   at one voice's level through f; d comes out once per sounding voice,
+   scaled by its velocity (a shared signal reaches every voice); nothing
+   sounds before a note. */
+static void
+test_sum(void)
+{
+  static const char* const lines[] = {"/patch/create d sine",
+                                      "/patch/set d freq 1000",
+                                      "/patch/set d gain 0.1",
+                                      "/patch/create v vca",
+                                      "/patch/connect d v",
+                                      "/patch/connect m:velocity v:gain",
+                                      "/patch/create s sum",
+                                      "/patch/connect o e",
+                                      "/patch/connect e s",
+                                      "/patch/connect v s",
+                                      "/patch/create f biquad",
+                                      "/patch/connect s f",
+                                      NULL};
+  static const int         notes[] = {60, 64, 67};
+  static const int         vels[]  = {127, 64, 32};
+  HpHost* const            host    = fx_host(HP_WORKER_SYNC, 20);
+  voice_patch(host, 8, 2.0, 0.0, 1.0, 20.0, lines);
+  const uint64_t t = hp_host_frames(host) + MS(100);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(!hp_host_note_on(host, t, (uint8_t)notes[i], (uint8_t)vels[i]));
+    note_off(host, t + MS(300), notes[i]);
+  }
+  const double before = peak_at(host, t - MS(90), MS(90));
+  double       worst  = 0.0;
+  for (int i = 0; i < 3; ++i) {
+    const double db   = note_db(host, t + MS(20), MS(250), notes[i]);
+    const double want = VOICE_DB + lowpass_db(note_hz(notes[i]), 1000.0);
+    worst             = fmax(worst, fabs(db - want));
+    EXPECT(fabs(db - want) < 0.1,
+           "through sum: note %d at %.2f dB, want %.2f",
+           notes[i],
+           db,
+           want);
+  }
+  const double shared =
+    hp_sig_goertzel_db(heard(host, t + MS(20), MS(250)), MS(250), RATE, 1000.0);
+  const double want_shared =
+    20.0 * log10(0.1 * (127 + 64 + 32) / 127.0) + lowpass_db(1000.0, 1000.0);
+  const double after = peak_at(host, t + MS(330), MS(100));
+  /* After: the shared filter's own tail, far below a voice. */
+  EXPECT(before == 0.0 && fabs(shared - want_shared) < 0.1 && after < 1e-6,
+         "through sum: peak %.2g before the chord; the shared 1 kHz at %.2f "
+         "dB (want %.2f, once per voice by velocity); peak %.2g after it",
+         before,
+         shared,
+         want_shared,
+         after);
+  printf("# sum of 8 voices into a shared lowpass: each note once, within "
+         "%.3f dB of one voice through it; a shared sine through each "
+         "voice's vca at %.2f dB (want %.2f: 3 voices by velocity); silent "
+         "without notes\n",
+         worst,
+         shared,
+         want_shared);
   hp_host_free(host);
 }
 
@@ -1478,10 +1576,13 @@ main(void)
   test_pressure();
   test_channel(HP_WORKER_SYNC);
   test_channel(HP_WORKER_THREADED);
+  test_glide_carried(HP_WORKER_SYNC);
+  test_glide_carried(HP_WORKER_THREADED);
   test_legato();
   test_glide();
   test_sets_and_macros(HP_WORKER_SYNC);
   test_sets_and_macros(HP_WORKER_THREADED);
+  test_sum();
   test_set_while_idle(HP_WORKER_SYNC);
   test_set_while_idle(HP_WORKER_THREADED);
   CHECK(mkdtemp(tmp_dir));
