@@ -320,6 +320,43 @@ test_chord(const int n)
   hp_host_free(host);
 }
 
+/* The most voices, 32: a chord of 32 notes (whole tones from C2) sounds
+   every note at one voice's level over 1 s; a 33rd note steals the
+   oldest. */
+static void
+test_chord32(void)
+{
+  HpHost* const host = fx_host(HP_WORKER_SYNC, 22);
+  organ_patch(host, 32, 20.0);
+  const uint64_t t = hp_host_frames(host) + MS(10);
+  for (int i = 0; i < 32; ++i) {
+    note_on(host, t + (uint64_t)i, 36 + 2 * i);
+  }
+  double worst = 0.0;
+  for (int i = 0; i < 32; ++i) {
+    const double db = note_db(host, t + MS(50), MS(1000), 36 + 2 * i);
+    worst           = fmax(worst, fabs(db - VOICE_DB));
+  }
+  note_on(host, t + MS(1100), 101);
+  const double first = note_db(host, t + MS(1150), MS(1000), 36);
+  const double newer = note_db(host, t + MS(1150), MS(1000), 101);
+  const double next  = note_db(host, t + MS(1150), MS(1000), 38);
+  EXPECT(worst < 0.3 && absent(first) && one_voice(newer, 0.3) &&
+           one_voice(next, 0.3),
+         "32 voices: every note of a chord of 32 within %.3f dB of one "
+         "voice; a 33rd: the first note at %.1f dB, the 33rd at %.2f dB, "
+         "the second at %.2f dB",
+         worst,
+         first,
+         newer,
+         next);
+  printf("# 32-note chord, 32 voices: every pitch within %.3f dB of one "
+         "voice; a 33rd note steals the first (%.0f dB after)\n",
+         worst,
+         first);
+  hp_host_free(host);
+}
+
 /* Three notes released 200 ms apart: each pitch is there before its
    release and gone once its 50 ms release has run, the others going on;
    after the last, silence. */
@@ -1564,6 +1601,7 @@ main(void)
 {
   test_chord(3);
   test_chord(8);
+  test_chord32();
   test_staggered_release();
   test_stealing();
   test_retrigger();
