@@ -6,8 +6,9 @@
 # require_signal refuses a silent warm-up and passes a primed one, set moves
 # the pitch live, gate releases and retriggers, a macro moves a cutoff with
 # the macro control, out:left reaches only the left channel and delete takes
-# it away, abort drops a staged delete, clear replaces the patch, and a
-# control takes effect at its own time, not before.
+# it away, abort drops a staged delete, clear replaces the patch, voices
+# let two held notes sound at once, and a control takes effect at its own
+# time, not before.
 set -euo pipefail
 src=${HP_SRC:?run through ./waf test}
 work=$(mktemp -d)
@@ -29,7 +30,8 @@ checked="/patch/create osc1 simple_sine
 /patch/commit warmup=8 crossfade=20 require_signal
 /patch/abort
 /patch/clear
-/patch/macro 1 filt1:cutoff 200 8000 exp"
+/patch/macro 1 filt1:cutoff 200 8000 exp
+/patch/voices 8"
 if [ "$forms" != "$checked" ]; then
     echo "the README's protocol table has these text forms:"; echo "$forms"
     echo "this test checks:"; echo "$checked"; exit 1
@@ -80,12 +82,20 @@ cat >"$work/protocol.hps" <<'EOF'
 8.5  /patch/create spare sine
      /patch/set spare gain 0
      /patch/commit
-# Clear: a new patch, 220 Hz.
+# Clear: a new patch, 220 Hz; and eight voices of a sine on the notes:
+# two notes held at once, A4 and E5, both sound.
 9.0  /patch/clear
+     /patch/voices 8
      /patch/create n1 sine
      /patch/set n1 freq 220
      /patch/set n1 gain 0.3
+     /patch/create midi midi
+     /patch/create v sine
+     /patch/set v gain 0.2
+     /patch/connect midi:freq v:freq
      /patch/commit
+9.05 /midi/on 69 100
+9.05 /midi/on 76 100
 # The gain control at frame 480048 (48 frames into a block of 256), and
 # only from then.
 10.001 /control gain -90
@@ -154,6 +164,18 @@ def db(a, b):
     return 20 * math.log10(max(a, 1e-12) / max(b, 1e-12))
 
 
+def level(x, t0, t1, f):
+    """Hann-windowed Goertzel: the amplitude of the component at f."""
+    w = x[round(t0 * RATE):round(t1 * RATE)]
+    n, c = len(w), 2 * math.cos(2 * math.pi * f / RATE)
+    s1 = s2 = wsum = 0.0
+    for i, v in enumerate(w):
+        h = 0.5 - 0.5 * math.cos(2 * math.pi * i / (n - 1))
+        s1, s2 = v * h + c * s1 - s2, s1
+        wsum += h
+    return 2 * math.sqrt(max(s1 * s1 + s2 * s2 - c * s1 * s2, 0.0)) / wsum
+
+
 r = rms(left, 0.3, 0.9)
 p = pitch(left, 0.3, 0.9)
 check("require_signal commit (primed gate): 440 Hz plays",
@@ -177,8 +199,11 @@ r = rms(left, 8.6, 8.95)
 p = pitch(left, 8.6, 8.95)
 check("abort dropped the staged delete: osc1 plays on",
       r > 0.1 and near(p, 660, 0.5), "%.2f Hz, RMS %.4f" % (p, r))
-p = pitch(left, 9.2, 9.9)
-check("clear and a new patch: 220 Hz", near(p, 220, 0.5), "%.2f Hz" % p)
+a = [level(left, 9.2, 9.9, f) for f in (220, 440, 659.26)]
+check("clear and a new patch: 220 Hz", near(a[0], 0.3, 0.01), "amplitude %.3f" % a[0])
+check("voices 8: A4 and E5 held at once both sound",
+      near(a[1], 0.2, 0.01) and near(a[2], 0.2, 0.01),
+      "amplitudes %.3f and %.3f" % (a[1], a[2]))
 before, after = rms(left, 9.2, 10.0), rms(left, 10.3, 10.95)
 check("/control gain -90 at 10.001 s: sound until then, silence from 10.3 s",
       before > 0.1 and db(after, before) < -80,
