@@ -1,9 +1,11 @@
 /*
-  Polyphony as heard (DESIGN 3b): chords, voice allocation and stealing,
-  the MIDI a voice follows (pedal, all notes off, all sound off, bend,
-  velocity, pressure, channel), one voice's legato and glide, sets and
-  macros reaching every voice, and the voice count through patch:Get,
-  saved state, patch documents and presets.
+  Polyphony as heard (DESIGN 3b): chords (3, 8 and 32 voices), voice
+  allocation and stealing, the MIDI a voice follows (pedal, all notes off,
+  all sound off, bend, velocity, pressure, channel), idle voices silent,
+  one voice's legato and glide, `sum`, sets and macros reaching every
+  voice (idle ones too, and voices carried over from the patch before),
+  and the voice count through /patch/voices, patch:Get, saved state,
+  patch documents and presets.
 
   Everything goes through the lilv test host, MIDI at exact frames, and is
   measured on the output: a pitch's level by a Goertzel filter at its
