@@ -1435,6 +1435,30 @@ voice_note_off(HpGraph* const g, const uint8_t* const msg, const uint32_t size)
   }
 }
 
+/* midi() reads parameters (channel, glide, legato) that process() copies
+   into the state, but an idle voice is not processed: it would follow
+   those of the state it carried over from the patch before, or of before
+   a live set.  So the midi nodes take their parameters as set before a
+   message; one with a signal into a parameter is left to process(). */
+static void
+midi_params(const HpGraph* const g)
+{
+  for (uint32_t i = 0; i < g->n_midi; ++i) {
+    const Node* const         node = &g->nodes[g->midi_nodes[i]];
+    const HpModuleDesc* const desc = node->desc;
+    HpParamIn                 param[HP_MAX_PARAMS];
+    bool                      set = desc->take_params != NULL;
+    for (uint32_t p = 0; p < desc->n_params && set; ++p) {
+      set             = !node->params[p].count;
+      param[p].signal = NULL;
+      param[p].value  = node->params[p].target;
+    }
+    if (set) {
+      desc->take_params(node->io.state, param);
+    }
+  }
+}
+
 void
 hp_graph_midi(HpGraph* const       graph,
               const uint8_t* const msg,
@@ -1443,6 +1467,7 @@ hp_graph_midi(HpGraph* const       graph,
   if (!graph->n_midi || size < 2u || msg[0] < 0x80u || msg[0] >= 0xF0u) {
     return; /* no running status in LV2 events; system messages unused */
   }
+  midi_params(graph);
   const uint32_t channel = voice_head(graph, 0)->channel;
   const uint32_t status  = msg[0] & 0xF0u;
   const bool     ours    = !channel || (msg[0] & 0x0Fu) + 1u == channel;
@@ -1690,23 +1715,43 @@ route(const HpGraph* const graph, Node* const node, const uint32_t nframes)
   }
 }
 
+/* A voice that starts sounding again plays its parameters as set: a live
+   set glides only while a voice renders, so an idle voice would start its
+   next note from where its glide stood, the value before the set. */
+static void
+wake(Node* const node)
+{
+  for (uint32_t p = 0; p < node->desc->n_params; ++p) {
+    node->params[p].current = node->params[p].target;
+  }
+  node->settled = false;
+}
+
 void
 hp_graph_process(HpGraph* const graph,
                  float* const   left,
                  float* const   right,
                  const uint32_t nframes)
 {
-  bool wrote_l = false;
-  bool wrote_r = false;
+  bool     wrote_l = false;
+  bool     wrote_r = false;
+  uint32_t woke    = 0;
   if (graph->skip_idle) {
-    graph->active = hp_graph_sounding(graph);
+    const uint32_t was = graph->active;
+    graph->active      = hp_graph_sounding(graph);
+    woke               = graph->active & ~was;
   }
   /* Module by module; of a per-voice module, the voices rendered. */
   for (uint32_t first = 0; first < graph->n_nodes;
        first += graph->nodes[first].copies) {
-    const uint32_t voices = graph->nodes[first].per_voice ? graph->active : 1u;
+    const bool     per_voice = graph->nodes[first].per_voice;
+    const uint32_t voices    = per_voice ? graph->active : 1u;
     for (uint32_t left_v = voices; left_v; left_v &= left_v - 1u) {
-      Node* const node = &graph->nodes[first + (uint32_t)__builtin_ctz(left_v)];
+      const uint32_t v    = (uint32_t)__builtin_ctz(left_v);
+      Node* const    node = &graph->nodes[first + v];
+      if (per_voice && (woke >> v & 1u)) {
+        wake(node);
+      }
       if (!node->settled) {
         route(graph, node, nframes);
       }

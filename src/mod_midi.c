@@ -21,7 +21,9 @@
   that stayed high would lose the attack; the one-frame delay is 21 us.)
 
   midi() gets no parameters, so process() copies the ones it needs
-  (channel, glide) into the state; both run in the audio thread, in turn.
+  (channel, glide, legato) into the state, and so does take_params(),
+  which the graph calls before every message (an idle voice is not
+  rendered); all run in the audio thread, in turn.
 */
 
 #include "dsp.h"
@@ -65,6 +67,12 @@ midi_params(MidiState* const st, const HpParamIn* const param)
   st->head.channel    = (uint32_t)hp_clampf(channel, 0.0f, 16.0f);
   st->glide_ms        = hp_clampf(glide, 0.0f, 2000.0f);
   st->legato          = hp_param_first(&param[P_LEGATO]) >= 0.5f;
+}
+
+static void
+midi_take_params(void* const state, const HpParamIn* const param)
+{
+  midi_params((MidiState*)state, param);
 }
 
 static void
@@ -345,19 +353,20 @@ static const HpParamDesc midi_params_desc[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_midi = {
-  .type       = "midi",
-  .aliases    = (const char* const[]){"midi_in", NULL},
-  .doc        = "MIDI note input: frequency, gate, velocity and pressure of a "
-                "voice (with one voice: the last note held, legato, glide).",
-  .outputs    = midi_outputs,
-  .n_outputs  = N_OUTPUTS,
-  .params     = midi_params_desc,
-  .n_params   = N_PARAMS,
-  .state_size = sizeof(MidiState),
-  .init       = midi_init,
-  .process    = midi_process,
-  .midi       = midi_midi,
-  .voicing    = HP_VOICING_SOURCE,
+  .type        = "midi",
+  .aliases     = (const char* const[]){"midi_in", NULL},
+  .doc         = "MIDI note input: frequency, gate, velocity and pressure of a "
+                 "voice (with one voice: the last note held, legato, glide).",
+  .outputs     = midi_outputs,
+  .n_outputs   = N_OUTPUTS,
+  .params      = midi_params_desc,
+  .n_params    = N_PARAMS,
+  .state_size  = sizeof(MidiState),
+  .init        = midi_init,
+  .process     = midi_process,
+  .midi        = midi_midi,
+  .take_params = midi_take_params,
+  .voicing     = HP_VOICING_SOURCE,
   .const_outputs = true,
   .busy          = midi_busy,
 };

@@ -149,6 +149,13 @@ typedef struct HpModuleDesc {
       begins with an HpVoiceHead.  Audio thread. */
   void (*midi)(void* state, const uint8_t* msg, uint32_t size);
 
+  /** Optional, with midi(): take the parameters midi() reads into the
+      state, as process() does.  `param` holds their values as set,
+      constant.  The graph calls it before every MIDI message: an idle
+      voice is not rendered, so its process() may not have run since a
+      change.  Audio thread. */
+  void (*take_params)(void* state, const HpParamIn* param);
+
   HpVoicing voicing;
 
   /** process() reports constant outputs in *io->out_const (HpNodeIO). */

@@ -7,10 +7,12 @@
   and committed in the same batch; more than 64 sets between a commit and
   its swap; a set to a module whose deletion is staged while it still
   plays.  Then a property test: random sequences of sets, gates, creates,
-  deletes, clears, commits and aborts at random block sizes, checked
-  after every round against a model of the patch protocol (staged,
-  committed and playing patches): every answer, the pitch and level of
-  every oscillator, the patch:Get text and the saved state.
+  deletes, clears, voice counts, commits (crossfaded, switched or tail)
+  and aborts at random block sizes, checked after every round against a
+  model of the patch protocol (staged, committed and playing patches):
+  every answer, the pitch and level of every oscillator, the notes a
+  chord sounds on the voices committed, the patch:Get text and the saved
+  state.
 
   HP_AGREE_SEED and HP_AGREE_ROUNDS vary the property test.
 */
@@ -239,8 +241,17 @@ static const float osc_freqs[N_OSC][3] = {{220.0f, 250.0f, 280.0f},
                                           {495.0f, 550.0f, 610.0f}};
 static const float gains[]             = {0.0f, 0.1f, 0.2f, 0.3f};
 
+/* The voice chain's sine levels, and the chord it is played: notes
+   over 1 kHz apart and away from the oscillators, so that over the 0.2 s
+   measured their beats do not move the RMS. */
+static const float poly_gains[] = {0.05f, 0.1f, 0.2f};
+static const int   chord[]      = {84, 96, 103};
+#define N_CHORD 3
+
 /* A patch as the model sees it: sines s0..s2 and an adsr e2 (attack,
-   decay and release 0, sustain 1) that s2 may feed. */
+   decay and release 0, sustain 1) that s2 may feed; a voice chain, midi
+   k -> sine s3 -> adsr e3 (as e2), whole or not at all; and the number
+   of voices. */
 typedef struct {
   bool  osc[N_OSC];
   float freq[N_OSC];
@@ -248,7 +259,16 @@ typedef struct {
   bool  env;
   float gate;
   bool  link; /* s2 -> e2 */
+  bool  poly; /* k, s3, e3 */
+  float poly_gain;
+  int   voices; /* 0: the default, 1 */
 } Patch;
+
+static int
+voices_of(const Patch* const p)
+{
+  return p->voices ? p->voices : 1;
+}
 
 typedef struct {
   Patch staged, committed, base;
@@ -333,6 +353,22 @@ model_lines(const Patch* const p, char (*lines)[64])
   if (p->link && p->env && p->osc[2]) {
     add_line(lines, &n, "/patch/connect s2:out e2:in");
   }
+  if (p->poly) {
+    add_line(lines, &n, "/patch/create k midi");
+    add_line(lines, &n, "/patch/create s3 sine");
+    add_line(lines, &n, "/patch/set s3 gain %g", (double)p->poly_gain);
+    add_line(lines, &n, "/patch/create e3 adsr");
+    add_line(lines, &n, "/patch/set e3 attack 0");
+    add_line(lines, &n, "/patch/set e3 decay 0");
+    add_line(lines, &n, "/patch/set e3 sustain 1");
+    add_line(lines, &n, "/patch/set e3 release 0");
+    add_line(lines, &n, "/patch/connect k:freq s3:freq");
+    add_line(lines, &n, "/patch/connect k:gate e3:gate");
+    add_line(lines, &n, "/patch/connect s3:out e3:in");
+  }
+  if (voices_of(p) != 1) {
+    add_line(lines, &n, "/patch/voices %d", voices_of(p));
+  }
   qsort(lines, n, 64, compare_lines);
   return n;
 }
@@ -354,8 +390,8 @@ text_lines(const char* text, char (*lines)[64])
   return n;
 }
 
-/* The saved document's ops (hp:Create, hp:Set, hp:Connect) as the same
-   lines. */
+/* The saved document's ops (hp:Create, hp:Set, hp:Connect, hp:Voices)
+   as the same lines. */
 static size_t
 state_lines(const char* const state, char (*lines)[64])
 {
@@ -386,6 +422,8 @@ state_lines(const char* const state, char (*lines)[64])
                       a,
                       b) == 2) {
       add_line(lines, &n, "/patch/connect %s %s", a, b);
+    } else if (sscanf(at, "[ a hp:Voices ; hp:count %63[0-9]", a) == 1) {
+      add_line(lines, &n, "/patch/voices %s", a);
     }
   }
   qsort(lines, n, 64, compare_lines);
@@ -422,8 +460,10 @@ typedef enum {
   OP_GATE,
   OP_CREATE,
   OP_CREATE_ENV,
+  OP_CREATE_POLY,
   OP_DELETE,
   OP_CLEAR,
+  OP_VOICES,
   OP_COMMIT,
   OP_ABORT
 } OpKind;
@@ -431,9 +471,10 @@ typedef enum {
 typedef struct {
   OpKind kind;
   int    seq;
-  int    module; /* 0..2: s0..s2, 3: e2 */
+  int    module; /* 0..2: s0..s2; OP_SET 3: s3; OP_DELETE 3: e2, 4: k */
   int    param;  /* OP_SET: 0 freq, 1 gain */
   float  value;
+  int    voices; /* OP_VOICES */
   bool   require_signal;
 } Op;
 
@@ -452,6 +493,10 @@ model_set(Model* const m, const Op* const op, bool* const only_playing)
       if ((known[k] = p->env)) {
         p->gate = op->value;
       }
+    } else if (op->module == N_OSC) {
+      if ((known[k] = p->poly)) {
+        p->poly_gain = op->value;
+      }
     } else if ((known[k] = p->osc[op->module])) {
       (op->param ? p->gain : p->freq)[op->module] = op->value;
     }
@@ -460,8 +505,9 @@ model_set(Model* const m, const Op* const op, bool* const only_playing)
      depends on when the swap came. */
   *only_playing =
     !known[0] && !known[1] &&
-    (known[2] ||
-     (op->kind == OP_GATE ? m->maybe.env : m->maybe.osc[op->module]));
+    (known[2] || (op->kind == OP_GATE   ? m->maybe.env
+                  : op->module == N_OSC ? m->maybe.poly
+                                        : m->maybe.osc[op->module]));
   return known[0] || known[1];
 }
 
@@ -535,9 +581,41 @@ model_apply(Model* const             m,
     }
     break;
   }
+  case OP_CREATE_POLY: {
+    const bool exists = m->staged.poly;
+    EXPECT(exists ? err : ack,
+           "%s round %d: seq %d, create k %s: %s",
+           fx_mode_name(mode),
+           round,
+           op->seq,
+           exists ? "duplicate" : "new",
+           reply_text(r));
+    if (!exists) { /* s3 comes at its default gain; a set follows */
+      m->staged.poly      = true;
+      m->staged.poly_gain = 0.5f;
+      m->dirty            = true;
+    }
+    break;
+  }
+  case OP_VOICES: {
+    const bool in_range = op->voices >= 1 && op->voices <= 32;
+    EXPECT(in_range ? ack : err && r->message && strstr(r->message, "1 to 32"),
+           "%s round %d: seq %d, voices %d: %s",
+           fx_mode_name(mode),
+           round,
+           op->seq,
+           op->voices,
+           reply_text(r));
+    if (in_range) {
+      m->staged.voices = op->voices;
+      m->dirty         = true;
+    }
+    break;
+  }
   case OP_DELETE: {
-    const bool exists =
-      op->module < N_OSC ? m->staged.osc[op->module] : m->staged.env;
+    const bool exists = op->module < N_OSC    ? m->staged.osc[op->module]
+                        : op->module == N_OSC ? m->staged.env
+                                              : m->staged.poly;
     EXPECT(exists ? ack : err,
            "%s round %d: seq %d, delete: %s",
            fx_mode_name(mode),
@@ -547,8 +625,10 @@ model_apply(Model* const             m,
     if (exists) {
       if (op->module < N_OSC) {
         m->staged.osc[op->module] = false;
-      } else {
+      } else if (op->module == N_OSC) {
         m->staged.env = false;
+      } else {
+        m->staged.poly = false; /* k, then s3 and e3 */
       }
       m->staged.link &= !(op->module == 2 || op->module == 3);
       m->dirty = true;
@@ -593,6 +673,7 @@ model_apply(Model* const             m,
         m->maybe.osc[i] |= m->staged.osc[i];
       }
       m->maybe.env |= m->staged.env;
+      m->maybe.poly |= m->staged.poly;
       if (!m->pending) {
         m->base = m->committed; /* what played until now */
       }
@@ -630,6 +711,8 @@ set_line(char* const line, const size_t size, const Op* const op)
   static const char* const params[] = {"freq", "gain"};
   if (op->kind == OP_GATE) {
     snprintf(line, size, "/patch/gate e2 %g", (double)op->value);
+  } else if (op->module == N_OSC) {
+    snprintf(line, size, "/patch/set s3 gain %g", (double)op->value);
   } else {
     snprintf(line,
              size,
@@ -651,7 +734,7 @@ random_op(HpHost* const host, Op* const ops, int* const n_ops, int* const seq)
   op.seq    = (*seq)++;
   op.module = (int)hp_host_random(host, 0, N_OSC - 1);
   char line[96];
-  if (dice < 35) {
+  if (dice < 30) {
     op.kind  = OP_SET;
     op.param = (int)hp_host_random(host, 0, 1);
     op.value = op.param ? gains[hp_host_random(host, 0, 3)]
@@ -660,35 +743,54 @@ random_op(HpHost* const host, Op* const ops, int* const n_ops, int* const seq)
       op.value = 30000.0f; /* out of range: refused, never heard */
     }
     set_line(line, sizeof(line), &op);
-  } else if (dice < 43) {
+  } else if (dice < 35) {
+    op.kind   = OP_SET; /* the voice chain's sine: every voice */
+    op.module = N_OSC;
+    op.param  = 1;
+    op.value  = poly_gains[hp_host_random(host, 0, 2)];
+    set_line(line, sizeof(line), &op);
+  } else if (dice < 41) {
     op.kind  = OP_GATE;
     op.value = (float)hp_host_random(host, 0, 1);
     set_line(line, sizeof(line), &op);
-  } else if (dice < 55) {
+  } else if (dice < 50) {
     op.kind = OP_CREATE;
     snprintf(line, sizeof(line), "/patch/create s%d sine", op.module);
-  } else if (dice < 60) {
+  } else if (dice < 54) {
     op.kind = OP_CREATE_ENV; /* then its settings and s2 -> e2, unnumbered */
     snprintf(line, sizeof(line), "/patch/create e2 adsr");
-  } else if (dice < 70) {
+  } else if (dice < 60) {
+    op.kind = OP_CREATE_POLY; /* then s3, e3, settings, links, unnumbered */
+    snprintf(line, sizeof(line), "/patch/create k midi");
+  } else if (dice < 68) {
     op.kind   = OP_DELETE;
-    op.module = (int)hp_host_random(host, 0, N_OSC);
+    op.module = (int)hp_host_random(host, 0, N_OSC + 1);
     if (op.module < N_OSC) {
       snprintf(line, sizeof(line), "/patch/delete s%d", op.module);
-    } else {
+    } else if (op.module == N_OSC) {
       snprintf(line, sizeof(line), "/patch/delete e2");
+    } else {
+      snprintf(line, sizeof(line), "/patch/delete k"); /* s3, e3 follow */
     }
-  } else if (dice < 73) {
+  } else if (dice < 71) {
     op.kind = OP_CLEAR;
     snprintf(line, sizeof(line), "/patch/clear");
-  } else if (dice < 88) {
-    op.kind           = OP_COMMIT;
-    op.require_signal = hp_host_random(host, 0, 2) == 0;
+  } else if (dice < 77) {
+    static const int counts[] = {1, 2, 3, 8, 32, 0, 33};
+    op.kind                   = OP_VOICES;
+    /* 1 in 8 out of range: refused, nothing changes. */
+    const uint32_t pick = hp_host_random(host, 0, 39);
+    op.voices           = counts[pick < 35 ? pick % 5 : 5 + pick % 2];
+    snprintf(line, sizeof(line), "/patch/voices %d", op.voices);
+  } else if (dice < 89) {
+    static const char* const how[] = {"", " crossfade=0", " tail"};
+    op.kind                        = OP_COMMIT;
+    op.require_signal              = hp_host_random(host, 0, 2) == 0;
     snprintf(line,
              sizeof(line),
              "/patch/commit%s%s",
              op.require_signal ? " require_signal=1" : "",
-             hp_host_random(host, 0, 1) ? " crossfade=0" : "");
+             how[hp_host_random(host, 0, 2)]);
   } else if (dice < 96) {
     op.kind = OP_ABORT;
     snprintf(line, sizeof(line), "/patch/abort");
@@ -730,6 +832,35 @@ random_op(HpHost* const host, Op* const ops, int* const n_ops, int* const seq)
     fx_send(host, -1, "/patch/set e2 release 0");
     fx_send(host, -1, "/patch/connect s2 e2");
   }
+  if (op.kind == OP_CREATE_POLY) {
+    /* Refused as duplicates when the chain is there: it stays whole.  The
+       gain is a set the model follows (a live one when s3 plays). */
+    fx_send(host, -1, "/patch/create s3 sine");
+    Op set          = op;
+    set.kind        = OP_SET;
+    set.seq         = (*seq)++;
+    set.module      = N_OSC;
+    set.param       = 1;
+    set.value       = poly_gains[1];
+    ops[(*n_ops)++] = set;
+    set_line(line, sizeof(line), &set);
+    fx_send(host, set.seq, line);
+    static const char* const chain[] = {"/patch/create e3 adsr",
+                                        "/patch/set e3 attack 0",
+                                        "/patch/set e3 decay 0",
+                                        "/patch/set e3 sustain 1",
+                                        "/patch/set e3 release 0",
+                                        "/patch/connect k s3:freq",
+                                        "/patch/connect k:gate e3:gate",
+                                        "/patch/connect s3 e3"};
+    for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); ++i) {
+      fx_send(host, -1, chain[i]);
+    }
+  }
+  if (op.kind == OP_DELETE && op.module == N_OSC + 1) {
+    fx_send(host, -1, "/patch/delete s3");
+    fx_send(host, -1, "/patch/delete e3");
+  }
 }
 
 static void
@@ -745,6 +876,8 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
   seq += 2;
 
   int       checks = 0;
+  int       chords = 0;
+  int       stolen = 0; /* chords on fewer voices than notes */
   const int before = EXPECT_FAILURES();
   for (int round = 1; round <= rounds && EXPECT_FAILURES() == before; ++round) {
     hp_host_clear_events(host);
@@ -783,13 +916,46 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
     m.base = m.committed;
 
     /* What plays: every oscillator at its frequency and level, nothing
-       else (the RMS of the sum), and the pitch when one sounds. */
+       else (the RMS of the sum), and the pitch when one sounds.  With the
+       voice chain, a chord of 3 held: the last as many as there are
+       voices sound (one voice: the last note). */
+    const bool poly = m.committed.poly;
+    if (poly) {
+      const uint64_t now = hp_host_frames(host);
+      for (int i = 0; i < N_CHORD; ++i) {
+        CHECK(!hp_host_note_on(
+          host, now + 48u * (uint64_t)i, (uint8_t)chord[i], 100));
+      }
+      CHECK(!hp_host_render(
+        host, 480, (HpBlockPolicy){HP_BLOCK_FIXED, BLOCK, 0, 0}));
+    }
     CHECK(!hp_host_render(
       host, 9600, (HpBlockPolicy){HP_BLOCK_RANDOM, 0, 1, 2048}));
     const float* x       = hp_host_out_l(host) + hp_host_recorded(host) - 9600;
     double       want_sq = 0.0;
     int          voices  = 0;
     int          voice   = -1;
+    const int    notes   = voices_of(&m.committed);
+    for (int i = 0; i < N_CHORD && poly; ++i) {
+      const bool   sounds = i >= N_CHORD - notes;
+      const float  a      = m.committed.poly_gain;
+      const double f      = 440.0 * pow(2.0, (chord[i] - 69) / 12.0);
+      const double db     = hp_sig_goertzel_db(x, 9600, RATE, f);
+      want_sq += sounds ? 0.5 * (double)a * (double)a : 0.0;
+      voices += sounds;
+      EXPECT(sounds ? fabs(db - 20.0 * log10(a)) < 0.5
+             : db<-60.0,
+                  "%s round %d: %d voice%s, chord note %d at %.2f dB, want %s",
+                  fx_mode_name(mode),
+                  round,
+                  notes,
+                  notes> 1
+               ? "s"
+               : "",
+             chord[i],
+             db,
+             sounds ? "it heard" : "it stolen");
+    }
     for (int i = 0; i < N_OSC; ++i) {
       const float a = amplitude(&m.committed, i);
       want_sq += 0.5 * (double)a * (double)a;
@@ -815,7 +981,16 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
            round,
            rms,
            sqrt(want_sq));
-    if (voices == 1) {
+    if (poly) {
+      for (int i = 0; i < N_CHORD; ++i) {
+        CHECK(!hp_host_note_off(host, hp_host_frames(host), (uint8_t)chord[i]));
+      }
+      CHECK(!hp_host_render(
+        host, 480, (HpBlockPolicy){HP_BLOCK_FIXED, BLOCK, 0, 0}));
+      ++chords;
+      stolen += notes < N_CHORD;
+    }
+    if (voices == 1 && voice >= 0) {
       const double f = hp_sig_freq(x, 9600, RATE);
       EXPECT(fabs(f - (double)m.committed.freq[voice]) < 0.2,
              "%s round %d: pitch %.3f, want %g",
@@ -855,10 +1030,14 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
     ++checks;
   }
   printf("# %s worker: %d random rounds (seed %llu): answers, pitch, levels, "
-         "patch:Get and saved state agree with the model\n",
+         "the notes of a chord on the voices committed (%d rounds, %d on "
+         "fewer voices than notes), patch:Get and saved state agree with "
+         "the model\n",
          fx_mode_name(mode),
          checks,
-         (unsigned long long)seed);
+         (unsigned long long)seed,
+         chords,
+         stolen);
   hp_host_free(host);
 }
 
