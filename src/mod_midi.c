@@ -105,6 +105,24 @@ midi_retarget(MidiState* const st)
   st->gate   = 1;
 }
 
+static bool
+sustained(const MidiState* const st, const uint8_t note)
+{
+  return (st->sustained[note >> 5u] >> (note & 31u)) & 1u;
+}
+
+/* The head counts the keys down, not the notes the pedal holds: a voice
+   whose key is up is released, for the voice allocation, pedal or not. */
+static void
+keys_down(MidiState* const st)
+{
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < st->n_held; ++i) {
+    n += !sustained(st, st->note[i]);
+  }
+  st->head.held = n;
+}
+
 static void
 midi_remove(MidiState* const st, const uint8_t note)
 {
@@ -118,13 +136,7 @@ midi_remove(MidiState* const st, const uint8_t note)
       break;
     }
   }
-  st->head.held = st->n_held;
-}
-
-static bool
-sustained(const MidiState* const st, const uint8_t note)
-{
-  return (st->sustained[note >> 5u] >> (note & 31u)) & 1u;
+  keys_down(st);
 }
 
 static void
@@ -141,7 +153,7 @@ midi_note_on(MidiState* const st, const uint8_t note, const uint8_t vel)
   st->note[st->n_held] = note;
   st->vel[st->n_held]  = vel;
   ++st->n_held;
-  st->head.held = st->n_held;
+  keys_down(st);
   midi_retarget(st);
 }
 
@@ -150,6 +162,7 @@ midi_note_off(MidiState* const st, const uint8_t note)
 {
   if (st->sustain) { /* the pedal holds it; lifting it releases */
     st->sustained[note >> 5u] |= 1u << (note & 31u);
+    keys_down(st);
     return;
   }
   const bool was_top = st->n_held && st->note[st->n_held - 1u] == note;

@@ -481,6 +481,25 @@ test_stealing(void)
                "both released, the second first, then a third note");
   note_off(host, t + MS(150), 67);
 
+  /* Released under the pedal counts as released: the third note takes
+     that voice, though pressed last, not the older one whose key is
+     down. */
+  t = t + MS(500);
+  midi3(host, t, 0xB0, 64, 127);
+  note_on(host, t, 60);
+  note_on(host, t + MS(10), 64);
+  note_off(host, t + MS(20), 64);
+  note_on(host, t + MS(40), 67);
+  expect_heard(host,
+               t + MS(50),
+               notes,
+               (const bool[]){true, false, true},
+               3,
+               "the second released under the pedal, then a third note");
+  midi3(host, t + MS(150), 0xB0, 64, 0);
+  note_off(host, t + MS(150), 60);
+  note_off(host, t + MS(150), 67);
+
   /* A free voice before a released one: the release rings on. */
   t = t + MS(500);
   note_on(host, t, 60);
@@ -495,8 +514,8 @@ test_stealing(void)
   note_off(host, t + MS(150), 67);
   run_to(host, t + MS(500));
   printf("# 2 voices: a third held note steals the oldest held; a released "
-         "voice is taken before a held one, the first released first; a "
-         "free voice before a released one\n");
+         "voice is taken before a held one, the first released first, "
+         "under the pedal too; a free voice before a released one\n");
   hp_host_free(host);
 }
 
