@@ -373,23 +373,32 @@ def spectral_peaks(db, bin_hz, lo_hz, hi_hz):
     return sorted(peaks, key=lambda pk: -pk[1])
 
 
-def chord_checks(name, x, rate):
-    """The right channel: every strike of the chord sounds all three of
-    its pitches (a polyphonic preset; a monophonic one would keep only
-    the last note), found as the three loudest spectral peaks from an
-    octave below the chord to a fourth above it, at one level (the notes'
-    velocities are equal), each standing well out of the spectrum around
-    it.  Returns the three levels (dB)."""
-    want = [note_hz(n) for n in CHORD]
-    lo, hi = want[0] / 2 ** 0.5, want[-1] * 4 / 3.0
-    db, bin_hz = chord_spectrum(x, rate, hi + 20)
+def chord_band(want):
+    """Where a chord's pitches are looked for: an octave below its lowest
+    (a half octave either side of the outer ones' neighbours) to a fourth
+    above its highest."""
+    return want[0] / 2 ** 0.5, want[-1] * 4 / 3.0
+
+
+def chord_peaks(db, bin_hz, want, tolerance_hz):
+    """A chord's pitches in a level spectrum (db per bin): the loudest
+    spectral peaks in chord_band(want), one per pitch wanted.  Returns
+    (found peaks, level per pitch or -120 when missing, how far each
+    stands above the spectrum beside it, the loudest other peak's level,
+    a list of failures).  Failures: a pitch missing, the pitches not at
+    one level (within 6 dB: equal velocities), one standing 15 dB or less
+    above the valleys on either side, another peak within 12 dB of the
+    weakest pitch.  Used by this script (Ardour's exports) and by
+    tests/test_jalv.sh (jalv's recording)."""
+    lo, hi = chord_band(want)
     peaks = spectral_peaks(db, bin_hz, lo, hi)
-    found = sorted(peaks[:3])
-    levels = []
+    found = sorted(peaks[:len(want)])
+    levels, failed = [], []
     for f in want:
-        near = [pk for pk in found if abs(pk[0] - f) <= 2.0]
-        check(near, "%s: no spectral peak at %.2f Hz among the three loudest: %s"
-              % (name, f, ", ".join("%.2f Hz %.1f dB" % pk for pk in peaks[:5])))
+        near = [pk for pk in found if abs(pk[0] - f) <= tolerance_hz]
+        if not near:
+            failed.append("no spectral peak at %.2f Hz among the %d loudest: %s" % (
+                f, len(want), ", ".join("%.2f Hz %.1f dB" % pk for pk in peaks[:5])))
         levels.append(near[0][1] if near else -120.0)
     # Between two neighbouring pitches (and outside the outer ones, over
     # the same distance) the spectrum falls well below both.
@@ -399,17 +408,31 @@ def chord_checks(name, x, rate):
         a, b = int(edges[i] / bin_hz) + 1, int(edges[i + 1] / bin_hz)
         valleys.append(min(db[a:b + 1]) if b >= a else -120.0)
     stand = [min(levels[i] - valleys[i], levels[i] - valleys[i + 1]) for i in range(len(want))]
-    other = peaks[3][1] if len(peaks) > 3 else -120.0
+    other = peaks[len(want)][1] if len(peaks) > len(want) else -120.0
+    if max(levels) - min(levels) >= 6.0:
+        failed.append("the chord's pitches at %s dB: not one level" % " / ".join("%.1f" % l for l in levels))
+    if min(stand) <= 15.0:
+        failed.append("a pitch of the chord stands only %.1f dB out of the spectrum" % min(stand))
+    if other >= min(levels) - 12.0:
+        failed.append("another spectral peak at %.1f dB, within 12 dB of the chord's weakest pitch" % other)
+    return found, levels, stand, other, failed
+
+
+def chord_checks(name, x, rate):
+    """The right channel: every strike of the chord sounds all three of
+    its pitches (a polyphonic preset; a monophonic one would keep only
+    the last note), by chord_peaks().  Returns the three levels (dB)."""
+    want = [note_hz(n) for n in CHORD]
+    lo, hi = chord_band(want)
+    db, bin_hz = chord_spectrum(x, rate, hi + 20)
+    found, levels, stand, other, failed = chord_peaks(db, bin_hz, want, 2.0)
     fig("%s chord %s: spectral peaks at %s Hz, levels %s dBFS; each stands %s dB above the "
         "spectrum beside it; the loudest other peak from %.0f to %.0f Hz at %.1f dB"
         % (name, "/".join(str(n) for n in CHORD),
            " / ".join("%.2f" % pk[0] for pk in found), " / ".join("%.1f" % l for l in levels),
            " / ".join("%.0f" % s for s in stand), lo, hi, other))
-    check(max(levels) - min(levels) < 6.0,
-          "%s: the chord's pitches at %s dB: not one level" % (name, " / ".join("%.1f" % l for l in levels)))
-    check(min(stand) > 15.0, "%s: a pitch of the chord stands only %.1f dB out of the spectrum" % (name, min(stand)))
-    check(other < min(levels) - 12.0,
-          "%s: another spectral peak at %.1f dB, within 12 dB of the chord's weakest pitch" % (name, other))
+    for why in failed:
+        check(False, "%s: %s" % (name, why))
     return levels
 
 
