@@ -14,6 +14,7 @@
 #include "check.h"
 #include "host.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,21 @@ static inline void
 fx_send(HpHost* const host, const int seq, const char* const line)
 {
   fx_send_at(host, hp_host_frames(host), seq, line);
+}
+
+/* fx_send() of a line made printf-style. */
+static inline void fx_sendf(HpHost* host, int seq, const char* fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+
+static inline void
+fx_sendf(HpHost* const host, const int seq, const char* const fmt, ...)
+{
+  char    line[256];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(line, sizeof(line), fmt, args);
+  va_end(args);
+  fx_send(host, seq, line);
 }
 
 /* The answer to `seq` (patch:Ack or patch:Error): run blocks of BLOCK,

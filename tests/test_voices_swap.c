@@ -106,20 +106,6 @@ max_step(HpHost* const host, const uint64_t from, const uint64_t to)
                         : 0.0f;
 }
 
-static void send(HpHost* const host, const char* const fmt, ...)
-  __attribute__((format(printf, 2, 3)));
-
-static void
-send(HpHost* const host, const char* const fmt, ...)
-{
-  char    line[256];
-  va_list args;
-  va_start(args, fmt);
-  vsnprintf(line, sizeof(line), fmt, args);
-  va_end(args);
-  fx_send(host, -1, line);
-}
-
 static void
 send_lines(HpHost* const host, const char* const* const lines)
 {
@@ -232,27 +218,31 @@ add_extra(ChordRun* const r, const bool silent)
   switch (x->kind) {
   case EX_SHARED: { /* a drone, well above the chord's pitches */
     static const char* const types[] = {"sine", "triangle", "saw"};
-    send(h, "/patch/create %s %s", x->id, types[hp_host_random(h, 0, 2)]);
-    send(h, "/patch/set %s freq %u", x->id, hp_host_random(h, 500, 1500));
-    send(h, "/patch/set %s gain %.3f", x->id, 0.01 * hp_host_random(h, 2, 8));
-    send(h, "/patch/connect %s out", x->id);
+    fx_sendf(
+      h, -1, "/patch/create %s %s", x->id, types[hp_host_random(h, 0, 2)]);
+    fx_sendf(
+      h, -1, "/patch/set %s freq %u", x->id, hp_host_random(h, 500, 1500));
+    fx_sendf(
+      h, -1, "/patch/set %s gain %.3f", x->id, 0.01 * hp_host_random(h, 2, 8));
+    fx_sendf(h, -1, "/patch/connect %s out", x->id);
     note_edit(r, "+drone");
     break;
   }
   case EX_HARMONIC: /* k times each voice's pitch, into its envelope */
     snprintf(x->aux, sizeof(x->aux), "k%u", r->next_id - 1u);
-    send(h, "/patch/create %s scale", x->aux);
-    send(h, "/patch/set %s gain %u", x->aux, hp_host_random(h, 3, 5));
-    send(h, "/patch/connect midi:freq %s", x->aux);
-    send(h, "/patch/create %s sine", x->id);
-    send(h, "/patch/set %s gain %.3f", x->id, 0.01 * hp_host_random(h, 2, 6));
-    send(h, "/patch/connect %s %s:freq", x->aux, x->id);
-    send(h, "/patch/connect %s env", x->id);
+    fx_sendf(h, -1, "/patch/create %s scale", x->aux);
+    fx_sendf(h, -1, "/patch/set %s gain %u", x->aux, hp_host_random(h, 3, 5));
+    fx_sendf(h, -1, "/patch/connect midi:freq %s", x->aux);
+    fx_sendf(h, -1, "/patch/create %s sine", x->id);
+    fx_sendf(
+      h, -1, "/patch/set %s gain %.3f", x->id, 0.01 * hp_host_random(h, 2, 6));
+    fx_sendf(h, -1, "/patch/connect %s %s:freq", x->aux, x->id);
+    fx_sendf(h, -1, "/patch/connect %s env", x->id);
     note_edit(r, "+harmonic");
     break;
   default: /* heard nowhere */
-    send(h, "/patch/create %s lfo", x->id);
-    send(h, "/patch/set %s rate %u", x->id, hp_host_random(h, 1, 9));
+    fx_sendf(h, -1, "/patch/create %s lfo", x->id);
+    fx_sendf(h, -1, "/patch/set %s rate %u", x->id, hp_host_random(h, 1, 9));
     note_edit(r, "+lfo");
     break;
   }
@@ -262,9 +252,9 @@ static void
 remove_extra(ChordRun* const r, const uint32_t i)
 {
   Extra* const x = &r->extras[i];
-  send(r->host, "/patch/delete %s", x->id);
+  fx_sendf(r->host, -1, "/patch/delete %s", x->id);
   if (x->aux[0]) {
-    send(r->host, "/patch/delete %s", x->aux);
+    fx_sendf(r->host, -1, "/patch/delete %s", x->aux);
   }
   note_edit(r, "-extra");
   r->extras[i] = r->extras[--r->n_extras];
@@ -305,7 +295,7 @@ random_edits(ChordRun* const r, const bool click_free)
       }
       if (!structural && e >= n) { /* all heard, and no room for more */
         r->voices = r->voices == CHORD ? CHORD + 1u : CHORD;
-        send(h, "/patch/voices %u", r->voices);
+        fx_sendf(h, -1, "/patch/voices %u", r->voices);
         note_edit(r, "voices");
         structural = true;
       }
@@ -314,30 +304,36 @@ random_edits(ChordRun* const r, const bool click_free)
       if (r->n_extras) {
         const Extra* x = &r->extras[hp_host_random(h, 0, r->n_extras - 1)];
         if (x->kind == EX_SHARED) {
-          send(h, "/patch/set %s freq %u", x->id, hp_host_random(h, 500, 1500));
+          fx_sendf(h,
+                   -1,
+                   "/patch/set %s freq %u",
+                   x->id,
+                   hp_host_random(h, 500, 1500));
         } else if (x->kind == EX_HARMONIC) {
-          send(h, "/patch/set %s gain %u", x->aux, hp_host_random(h, 3, 5));
+          fx_sendf(
+            h, -1, "/patch/set %s gain %u", x->aux, hp_host_random(h, 3, 5));
         } else {
-          send(h, "/patch/set %s rate %u", x->id, hp_host_random(h, 1, 9));
+          fx_sendf(
+            h, -1, "/patch/set %s rate %u", x->id, hp_host_random(h, 1, 9));
         }
         note_edit(r, "retune");
       }
       break;
     case 4: /* the chord's own modules */
       r->gain = 0.01f * (float)hp_host_random(h, 12, 25);
-      send(h, "/patch/set osc gain %.2f", (double)r->gain);
+      fx_sendf(h, -1, "/patch/set osc gain %.2f", (double)r->gain);
       note_edit(r, "osc gain");
       break;
     case 5:
       r->sustain = 0.05f * (float)hp_host_random(h, 12, 20);
-      send(h, "/patch/set env sustain %.2f", (double)r->sustain);
+      fx_sendf(h, -1, "/patch/set env sustain %.2f", (double)r->sustain);
       note_edit(r, "env sustain");
       break;
     case 6: {
       const uint32_t v = hp_host_random(h, CHORD, 16);
       structural |= v != r->voices;
       r->voices = v;
-      send(h, "/patch/voices %u", v);
+      fx_sendf(h, -1, "/patch/voices %u", v);
       note_edit(r, "voices");
       break;
     }
@@ -346,18 +342,19 @@ random_edits(ChordRun* const r, const bool click_free)
         break;
       }
       if (r->filtered) {
-        send(h, "/patch/delete mix");
-        send(h, "/patch/delete filt");
-        send(h, "/patch/connect env out");
+        fx_sendf(h, -1, "/patch/delete mix");
+        fx_sendf(h, -1, "/patch/delete filt");
+        fx_sendf(h, -1, "/patch/connect env out");
         note_edit(r, "-filter");
       } else {
-        send(h, "/patch/disconnect env out");
-        send(h, "/patch/create mix sum");
-        send(h, "/patch/create filt biquad");
-        send(h, "/patch/set filt cutoff %u", hp_host_random(h, 3000, 9000));
-        send(h, "/patch/connect env mix");
-        send(h, "/patch/connect mix filt");
-        send(h, "/patch/connect filt out");
+        fx_sendf(h, -1, "/patch/disconnect env out");
+        fx_sendf(h, -1, "/patch/create mix sum");
+        fx_sendf(h, -1, "/patch/create filt biquad");
+        fx_sendf(
+          h, -1, "/patch/set filt cutoff %u", hp_host_random(h, 3000, 9000));
+        fx_sendf(h, -1, "/patch/connect env mix");
+        fx_sendf(h, -1, "/patch/connect mix filt");
+        fx_sendf(h, -1, "/patch/connect filt out");
         note_edit(r, "+filter");
       }
       r->filtered = !r->filtered;
@@ -566,8 +563,8 @@ test_glide_through_swap(const HpWorkerMode mode)
   CHECK(
     !hp_host_render(host, MS(50), (HpBlockPolicy){HP_BLOCK_FIXED, 64, 0, 0}));
   const uint64_t set = hp_host_frames(host);
-  send(host, "/patch/set k value 0.5");
-  send(host, "/patch/create l lfo");
+  fx_sendf(host, -1, "/patch/set k value 0.5");
+  fx_sendf(host, -1, "/patch/create l lfo");
   const uint64_t swap = commit_swap(host, 2, "/patch/commit crossfade=0", 64);
   render_to(host, set + MS(100), (HpBlockPolicy){HP_BLOCK_FIXED, 64, 0, 0});
   const float step = max_step(host, set - 1u, set + MS(100));
@@ -594,8 +591,8 @@ test_glide_through_swap(const HpWorkerMode mode)
 static void
 send_sine_patch(HpHost* const host, const unsigned voices)
 {
-  send(host, "/patch/clear");
-  send(host, "/patch/voices %u", voices);
+  fx_sendf(host, -1, "/patch/clear");
+  fx_sendf(host, -1, "/patch/voices %u", voices);
   static const char* const lines[] = {"/patch/create midi midi",
                                       "/patch/create osc sine",
                                       "/patch/set osc gain 0.1",
@@ -676,7 +673,7 @@ test_voice_counts(const HpWorkerMode mode)
 
   /* 8 -> 2: voices 0 and 1 (48, 60) play on; 67 and 76 end. */
   const uint32_t fade = MS(20);
-  send(host, "/patch/voices 2");
+  fx_sendf(host, -1, "/patch/voices 2");
   const uint64_t  s1 = commit_swap(host, 2, "/patch/commit crossfade=20", 0);
   const CountSwap a  = count_swap(host, s1, fade, chord4, 2, chord4 + 2, 2);
   printf("# voices 8 -> 2 under a held 4-note chord, %s worker: the 2 notes "
@@ -705,7 +702,7 @@ test_voice_counts(const HpWorkerMode mode)
          a.dropped_db);
 
   /* 2 -> 16: the two play on, fourteen voices come free. */
-  send(host, "/patch/voices 16");
+  fx_sendf(host, -1, "/patch/voices 16");
   const uint64_t  s2 = commit_swap(host, 3, "/patch/commit crossfade=20", 0);
   const CountSwap b  = count_swap(host, s2, fade, chord4, 2, NULL, 0);
   printf("# voices 2 -> 16, %s worker: the 2 held notes move by at most "
@@ -790,20 +787,20 @@ test_voice_counts(const HpWorkerMode mode)
 static void
 send_timbre_patch(HpHost* const host, const char* const type)
 {
-  send(host, "/patch/clear");
-  send(host, "/patch/voices 4");
-  send(host, "/patch/create midi midi");
-  send(host, "/patch/create osc %s", type);
-  send(host, "/patch/set osc gain 0.1");
-  send(host, "/patch/create env adsr");
-  send(host, "/patch/set env attack 2");
-  send(host, "/patch/set env decay 20");
-  send(host, "/patch/set env sustain 0.8");
-  send(host, "/patch/set env release %g", RELEASE_MS);
-  send(host, "/patch/connect midi:freq osc:freq");
-  send(host, "/patch/connect midi:gate env:gate");
-  send(host, "/patch/connect osc env");
-  send(host, "/patch/connect env out");
+  fx_sendf(host, -1, "/patch/clear");
+  fx_sendf(host, -1, "/patch/voices 4");
+  fx_sendf(host, -1, "/patch/create midi midi");
+  fx_sendf(host, -1, "/patch/create osc %s", type);
+  fx_sendf(host, -1, "/patch/set osc gain 0.1");
+  fx_sendf(host, -1, "/patch/create env adsr");
+  fx_sendf(host, -1, "/patch/set env attack 2");
+  fx_sendf(host, -1, "/patch/set env decay 20");
+  fx_sendf(host, -1, "/patch/set env sustain 0.8");
+  fx_sendf(host, -1, "/patch/set env release %g", RELEASE_MS);
+  fx_sendf(host, -1, "/patch/connect midi:freq osc:freq");
+  fx_sendf(host, -1, "/patch/connect midi:gate env:gate");
+  fx_sendf(host, -1, "/patch/connect osc env");
+  fx_sendf(host, -1, "/patch/connect env out");
 }
 
 /* Harmonic `k` of `note` against its fundamental, in dB, over 8192 frames
@@ -1085,7 +1082,7 @@ test_tails(const HpWorkerMode mode)
   send_timbre_patch(host, "square");
   commit_swap(host, 5, "/patch/commit tail", 0);
   CHECK(!hp_host_render(host, MS(200), random_blocks));
-  send(host, "/patch/create lfo1 lfo");
+  fx_sendf(host, -1, "/patch/create lfo1 lfo");
   const uint64_t s5 = commit_swap(host, 6, "/patch/commit crossfade=0", 0);
   render_to(host, s5 + MS(200), random_blocks);
   const double ratio5 =
