@@ -260,6 +260,7 @@ take_standby(HpEngine* const e)
     if (e->n_tails == MAX_TAILS) {
       retire_tail(e, 0);
     }
+    hp_graph_ring_out(old);
     Tail* const t = &e->tails[e->n_tails++];
     t->graph      = old;
     t->owner      = g;

@@ -83,6 +83,7 @@ typedef struct {
   bool                watch;     /* a source may turn constant: route again */
   uint32_t            out_const; /* what process() said of its outputs */
   bool                per_voice; /* one node a voice, `copies` in a row */
+  bool                alone;     /* no voice reaches it nor it a voice */
   uint8_t             voice;     /* which, of a per-voice module's nodes */
   uint8_t             copies;    /* nodes of the module: 1, or the voices */
 } Node;
@@ -155,6 +156,7 @@ struct HpGraphImpl {
   bool           correlated;
   bool           mono;      /* every sink feeds both sides: right = left */
   bool           skip_idle; /* several voices: idle ones are not rendered */
+  bool           ringing;   /* a tail: its voices only (hp_graph_ring_out) */
   uint32_t       n_voices;
   uint32_t       all_voices; /* a bit a voice */
   uint32_t       active;     /* the voices rendered in this chunk */
@@ -212,6 +214,8 @@ typedef struct {
   uint32_t* in_links;   /* link indices by destination slot, in link order */
   bool*     feeds;      /* per module: its main output is read */
   bool*     per_voice;  /* per module */
+  bool*     linked;     /* per module: a voice's signal reaches it, or its
+                           reaches a voice (else it sounds on its own) */
   uint32_t* node_first; /* per processing position: its first node */
   uint32_t  n_nodes;
   uint32_t  n_voices;
@@ -240,6 +244,7 @@ plan_free(Plan* const plan)
   free(plan->in_links);
   free(plan->feeds);
   free(plan->per_voice);
+  free(plan->linked);
   free(plan->node_first);
 }
 
@@ -470,31 +475,50 @@ plan_voices(const HpPatch* const patch, Plan* const plan, HpError* const err)
   const uint32_t n = patch->n_modules;
   plan->n_voices   = patch->n_voices ? patch->n_voices : 1u;
   plan->per_voice  = (bool*)calloc(n + 1u, sizeof(bool));
+  plan->linked     = (bool*)calloc(n + 1u, sizeof(bool));
   plan->node_first = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
-  if (!plan->per_voice || !plan->node_first) {
+  if (!plan->per_voice || !plan->linked || !plan->node_first) {
     return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
   }
   uint32_t n_nodes = 0;
   for (uint32_t pos = 0; pos < n; ++pos) {
     const uint32_t            m    = plan->order[pos];
     const HpModuleDesc* const desc = patch->modules[m].desc;
+    const uint32_t            from = plan->in_first[m];
+    const uint32_t            to   = from + desc->n_inputs + desc->n_params;
     bool                      pv   = desc->voicing == HP_VOICING_SOURCE;
-    if (desc->voicing == HP_VOICING_FOLLOW) {
-      const uint32_t slots = desc->n_inputs + desc->n_params;
-      for (uint32_t s = plan->in_first[m]; !pv && s < plan->in_first[m] + slots;
-           ++s) {
-        for (uint32_t j = plan->in_start[s]; !pv && j < plan->in_start[s + 1u];
-             ++j) {
-          pv = plan->per_voice[patch->links[plan->in_links[j]].src];
-        }
-      }
+    bool                      down = pv;
+    for (uint32_t j = plan->in_start[from]; j < plan->in_start[to]; ++j) {
+      const uint32_t src = patch->links[plan->in_links[j]].src;
+      pv |= desc->voicing == HP_VOICING_FOLLOW && plan->per_voice[src];
+      down |= plan->linked[src]; /* a voice's signal reaches it */
     }
     plan->per_voice[m] = pv;
+    plan->linked[m]    = down;
     plan->n_busy += pv && desc->busy;
     plan->node_first[pos] = n_nodes;
     n_nodes += pv ? plan->n_voices : 1u;
   }
   plan->n_nodes = n_nodes;
+  /* ... or its signal reaches a voice: from the last module back, a
+     module that reaches one makes its sources reach one. */
+  bool* const up = (bool*)calloc(n + 1u, sizeof(bool));
+  if (!up) {
+    return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+  }
+  for (uint32_t pos = n; pos-- > 0;) {
+    const uint32_t            m    = plan->order[pos];
+    const HpModuleDesc* const desc = patch->modules[m].desc;
+    const uint32_t            from = plan->in_first[m];
+    const uint32_t            to   = from + desc->n_inputs + desc->n_params;
+    up[m] |= plan->per_voice[m];
+    for (uint32_t j = plan->in_start[from]; up[m] && j < plan->in_start[to];
+         ++j) {
+      up[patch->links[plan->in_links[j]].src] = true;
+    }
+    plan->linked[m] |= up[m];
+  }
+  free(up);
   return HP_SUCCESS;
 }
 
@@ -974,6 +998,7 @@ graph_build(const HpPatch* const patch,
       node->io.in        = node->in;
       node->io.param     = node->param_in;
       node->io.out_const = &node->out_const;
+      node->alone        = !plan.linked[m];
       node->io.rate      = rate;
       node->io.inv_rate  = 1.0f / rate;
       for (uint32_t p = 0; p < pm->desc->n_params; ++p) {
@@ -1346,6 +1371,12 @@ uint32_t
 hp_graph_voices(const HpGraph* const graph)
 {
   return graph->n_voices;
+}
+
+void
+hp_graph_ring_out(HpGraph* const graph)
+{
+  graph->ringing = true;
 }
 
 /* The voice allocation's view of voice v: the head of its first midi
@@ -1751,6 +1782,15 @@ hp_graph_process(HpGraph* const graph,
       Node* const    node = &graph->nodes[first + v];
       if (per_voice && (woke >> v & 1u)) {
         wake(node);
+      }
+      if (node->alone && graph->ringing) {
+        /* A tail's own drone: silent (the new patch plays its own). */
+        for (uint32_t o = 0; o < node->desc->n_outputs; ++o) {
+          if (node->io.out[o]) {
+            memset(node->io.out[o], 0, nframes * sizeof(float));
+          }
+        }
+        continue;
       }
       if (!node->settled) {
         route(graph, node, nframes);

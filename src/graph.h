@@ -125,6 +125,11 @@ uint32_t hp_graph_sounding(HpGraph* graph);
 /** The patch's voice count. */
 uint32_t hp_graph_voices(const HpGraph* graph);
 
+/** From now on render only what the voices play (DESIGN 3b, hp:tail):
+    modules that no voice's signal reaches and whose signal reaches no
+    voice (a drone) fall silent.  Audio thread. */
+void hp_graph_ring_out(HpGraph* graph);
+
 /** Reset all DSP state (after a non-finite output). Audio thread safe. */
 void hp_graph_reset(HpGraph* graph);
 

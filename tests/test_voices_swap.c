@@ -1150,6 +1150,53 @@ rig_load(Rig* const rig, const char* const type, const char* const commit)
   rig_block(rig);
 }
 
+/* A tail rings out its voices only: a drone of the old patch (no voice
+   reaches it, it reaches none) falls silent at the swap, so where the new
+   patch keeps it, it is heard once, not twice. */
+static void
+test_tail_drone(const HpWorkerMode mode)
+{
+  HpHost* const host =
+    fx_host_cfg((HpHostConfig){.worker_mode = mode, .seed = 41});
+  const char* const how = fx_mode_name(mode);
+  send_timbre_patch(host, "sine");
+  fx_sendf(host, -1, "/patch/create drone sine");
+  fx_sendf(host, -1, "/patch/set drone freq 110");
+  fx_sendf(host, -1, "/patch/set drone gain 0.1");
+  fx_sendf(host, -1, "/patch/connect drone out");
+  commit_swap(host, 1, "/patch/commit", 256);
+  static const uint8_t held[1] = {69};
+  notes_on(host, hp_host_frames(host), held, 1, 100);
+  CHECK(!hp_host_render(host, MS(300), random_blocks));
+  const double drone =
+    level_db(host, hp_host_frames(host) - 8192u, 8192, 110.0);
+  const double note =
+    level_db(host, hp_host_frames(host) - 8192u, 8192, note_hz(held[0]));
+  fx_sendf(host, -1, "/patch/create lfo lfo");
+  const uint64_t s = commit_swap(host, 2, "/patch/commit tail", 0);
+  render_to(host, s + MS(300), random_blocks);
+  const double drone_tail = level_db(host, s + MS(100), 8192, 110.0);
+  const double note_tail  = level_db(host, s + MS(100), 8192, note_hz(held[0]));
+  printf("# tail commit, %s worker: the kept drone %.2f dB before, %.2f dB "
+         "while the old patch rings (once, not twice); the held note %.2f, "
+         "%.2f dB\n",
+         how,
+         drone,
+         drone_tail,
+         note,
+         note_tail);
+  EXPECT(drone > -30.0 && fabs(drone_tail - drone) < 0.5 &&
+           fabs(note_tail - note) < 0.5,
+         "%s: through a tail commit the drone went %.2f -> %.2f dB, the held "
+         "note %.2f -> %.2f dB",
+         how,
+         drone,
+         drone_tail,
+         note,
+         note_tail);
+  hp_host_free(host);
+}
+
 static void
 test_tail_leaves(void)
 {
@@ -1384,6 +1431,8 @@ main(void)
   test_tail_leaves();
   test_tails(HP_WORKER_THREADED);
   test_tails(HP_WORKER_SYNC);
+  test_tail_drone(HP_WORKER_THREADED);
+  test_tail_drone(HP_WORKER_SYNC);
   test_voice_counts(HP_WORKER_THREADED);
   test_voice_counts(HP_WORKER_SYNC);
   test_chord_commits(HP_WORKER_THREADED, (int)threaded);
