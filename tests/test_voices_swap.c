@@ -450,11 +450,11 @@ test_chord_commits(const HpWorkerMode mode, const int commits)
   hp_host_discard_output(host);
   r.scanned = hp_host_frames(host);
 
-  float    worst           = 0.0f;
-  double   worst_dev       = 0.0;
-  uint32_t checked         = 0;
-  uint32_t zero_fades      = 0;
-  char     worst_what[600] = "";
+  float    worst            = 0.0f;
+  double   worst_dev        = 0.0;
+  uint32_t checked          = 0;
+  uint32_t zero_fades       = 0;
+  char     worst_what[1600] = "";
   for (int c = 0; c < commits; ++c) {
     const bool     no_fade = hp_host_random(host, 0, 5) == 0;
     const uint32_t fade_ms = no_fade ? 0u : hp_host_random(host, 1, 50);
@@ -479,7 +479,7 @@ test_chord_commits(const HpWorkerMode mode, const int commits)
     const float across = chord_step(&r, swap - 1u, faded + 2u);
     const float ratio  = across / fmaxf(fmaxf(before, after), 1e-6f);
     own_prev           = after;
-    char what[600];
+    char what[1600];
     snprintf(what,
              sizeof(what),
              "commit %d at frame %llu, crossfade %u ms (%s): step %.4f "
