@@ -10,8 +10,13 @@
 # - the memory bound is tight: one graph less is exceeded;
 # - liveness (p7, LTL under weak fairness): every run reaches quiescence;
 # - coverage: every statement of the model is reached;
-# - the deliberately broken variants (-DBROKEN=1..4) must fail, or the
-#   model would have no teeth.
+# - tail commits (at most 2 tails in the model, 3 in C; their owners parked
+#   when retired first) in every run, and with rings of 4 and 5 for room
+#   enough for tails, fades and parked owners together;
+# - the deliberately broken variants (-DBROKEN=1..5) must fail, or the
+#   model would have no teeth;
+# - a known bug (-DTAILXF=1: a tail commit during a crossfade, see the
+#   model's header) must fail on p1 until src/audio_thread.c is fixed.
 # spin and pan run in a temporary directory, never in the source tree.
 set -euo pipefail
 # Independent of how the plugin is built: the plain build's run covers it.
@@ -79,33 +84,51 @@ must_fail() {
 }
 
 SAFETY="-DSAFETY -DNOCLAIM -DCOLLAPSE"
+# Small runs: gcc -O0 compiles pan.c in 1 s, not 7, and they run in 1 s.
+QUICK="$SAFETY -O0"
 start=$(date +%s)
 
-must_pass ops3 "$SAFETY" "-m100000" -DNOPS=3 -DRCAP=1
-must_pass nest "$SAFETY" "-m100000" -DNOPS=4 -DRCAP=4 -DMAXF=3
-# Coverage: only the implicit ends of the endless loops may be unreached.
-if grep -A3 "^unreached in" nest.out | grep "handoff.pml:" | grep -vq '"-end-"'; then
-    grep -A8 "^unreached in" nest.out
+must_pass ops3 "$QUICK" "-m100000" -DNOPS=3 -DRCAP=1
+must_pass nest "$QUICK" "-m100000" -DNOPS=4 -DRCAP=4 -DMAXF=3
+must_pass tails "$QUICK" "-m100000" -DNOPS=4 -DRCAP=4 -DMAXF=1
+# Coverage: only the implicit ends of the endless loops may be unreached by
+# both (nest has the deeper fades, tails cuts a fading owner of a tail).
+unreached() {
+    awk '/^unreached in/ {u = 1; next} /^\t\(/ {u = 0}
+         u && /handoff.pml:/ && !/"-end-"/' "$1" | sort
+}
+missed=$(comm -12 <(unreached nest.out) <(unreached tails.out))
+if [ -n "$missed" ]; then
+    echo "$missed"
     echo "parts of the model are never reached"
     exit 1
 fi
+must_pass tails5 "$SAFETY" "-m100000" -DNOPS=5 -DRCAP=5 -DMAXF=2
 must_pass ops6 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=1
 must_pass ring2 "$SAFETY" "-m100000" -DNOPS=5 -DRCAP=2
 must_pass live "-DCOLLAPSE" "-a -f -m100000" -DNOPS=4 -DRCAP=1
 must_pass live_nest "-DCOLLAPSE" "-a -f -m100000" -DNOPS=4 -DRCAP=3
 
-tight1=$(must_fail tight1 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=1 -DBOUND=3)
-tight2=$(must_fail tight2 "$SAFETY" "-m100000" -DNOPS=6 -DRCAP=2 -DBOUND=4)
+tight1=$(must_fail tight1 "$QUICK" "-m100000" -DNOPS=6 -DRCAP=1 -DBOUND=3)
+tight2=$(must_fail tight2 "$QUICK" "-m100000" -DNOPS=6 -DRCAP=2 -DBOUND=4)
 for t in "$tight1" "$tight2"; do
     [ "$t" = p5_memory_bounded ] || { echo "a bound one graph too small broke $t, not p5"; exit 1; }
 done
 
-broken1=$(must_fail broken1 "$SAFETY" "-m100000" -DBROKEN=1)
-broken2=$(must_fail broken2 "$SAFETY" "-m100000" -DBROKEN=2)
-broken3=$(must_fail broken3 "$SAFETY" "-m100000" -DBROKEN=3)
-broken4=$(must_fail broken4 "$SAFETY" "-m100000" -DBROKEN=4)
+broken1=$(must_fail broken1 "$QUICK" "-m100000" -DBROKEN=1)
+broken2=$(must_fail broken2 "$QUICK" "-m100000" -DBROKEN=2)
+broken3=$(must_fail broken3 "$QUICK" "-m100000" -DBROKEN=3)
+broken4=$(must_fail broken4 "$QUICK" "-m100000" -DBROKEN=4)
+broken5=$(must_fail broken5 "$QUICK" "-m100000" -DBROKEN=5 -DRCAP=2)
+[ "$broken5" = p1_no_free_in_use ] || { echo "an owner retired at once broke $broken5, not p1"; exit 1; }
+# A known bug in take_standby (see the model's header, TAILXF): a tail
+# commit during a crossfade.  Must fail until audio_thread.c is fixed; then
+# TAILXF becomes 1 by default and this run goes.
+tailxf=$(must_fail tailxf "$QUICK" "-m100000" -DTAILXF=1 -DRCAP=2)
+[ "$tailxf" = p1_no_free_in_use ] || { echo "the tail-during-a-crossfade bug broke $tailxf, not p1"; exit 1; }
 secs=$(( $(date +%s) - start ))
 
-echo "# model: $total_states states explored (3 and 6 ops, ring of 1 and 2, nested fades, liveness), depth $max_depth, 0 errors, in $secs s"
+echo "# model: $total_states states explored (3 to 6 ops, ring of 1 to 5, nested fades, tails, liveness), depth $max_depth, 0 errors, in $secs s"
 echo "# model: memory bound retired ring + 3 graphs (19 with the ring of 16) reached, one less exceeded"
-echo "# model: broken variants: violation found: poll load+store -> $broken1; reclaim load+store -> $broken2; stale base -> $broken3; a failing commit takes the earlier standby back -> $broken4"
+echo "# model: broken variants: violation found: poll load+store -> $broken1; reclaim load+store -> $broken2; stale base -> $broken3; a failing commit takes the earlier standby back -> $broken4; a tail's owner retired, not parked -> $broken5"
+echo "# model: KNOWN BUG (TAILXF=1): a tail commit during a crossfade frees the tail while the fade plays from it -> $tailxf"

@@ -11,9 +11,12 @@
           before the next swap, load `ready`, exchange it, swap in; then
           either crossfade, the old graph joining the fading ones (the
           oldest retired first when MAXF fade already), or switch at once,
-          retiring the old graph and every fading one) and ends crossfades
-          (crossfade(): a fade that ends retires its graph and every older
-          one).
+          retiring the old graph and every fading one, or, for a tail
+          commit, make the old graph a tail; every swap starts every tail
+          fading: tail_end) and ends crossfades (crossfade(): a fade that
+          ends retires its graph and every older one), and rings the tails
+          (ring_tails(): the ringing tail rings out and starts fading; a
+          tail that has faded out retires: retire_tail).
   worker  hp_engine_work() and the commits made under `lock` (restore,
           scene, live reload: all go through commit()): frees retired
           graphs (free_retired) and applies queued commits (commit():
@@ -22,6 +25,17 @@
           standby meanwhile, supersede, publish), aborts (abort_staged)
           and live sets (record_live: the standby, if any, is taken back,
           set and published again).
+
+  Tails.  A tail commit's old graph does not fade: it becomes a tail
+          (graph = old, owner = the new active graph, parked = NULL) and
+          plays beside the active graph from copies in its owner's spare
+          states.  With MAXT tails, a new one retires the oldest at once
+          (retire_tail(e, 0)).  retire() parks an owner instead of
+          retiring it (the owner is switched out, or its fade ends): the
+          tail's owner becomes NULL, parked the owner, and the tail starts
+          fading; retire_tail pushes the parked owner right after the
+          tail's own graph.  The room check counts fades + tails + parked
+          owners + 1.
 
   Granularity.  One Promela step is one operation on shared memory (an
   atomic load, store or exchange of `ready`, one ring push or pop, one
@@ -43,8 +57,12 @@
 
   Abstracted away: the DSP and the patch contents (a patch is a version
   number), warm-up (a build succeeds or fails, nondeterministically),
-  the crossfade length (each swap crossfades or switches at once,
-  nondeterministically; a crossfade's end is one step), commits with
+  the crossfade length (each swap crossfades, switches at once or, for a
+  tail commit, leaves a tail, nondeterministically; a crossfade's end is
+  one step), how long a tail rings (ringing out is one step, which covers
+  both the silence and TAIL_MAX_SECONDS) and fades (its end is one step;
+  tails fade at one rate and only the newest may still ring, so the
+  oldest always ends first and the model ends them in that order), commits with
   nothing staged or bad arguments (they return before touching the
   handoff), the events ring, what a live set changes (only its handling
   of `ready` is modelled), prime ops, replay_live (run() reads only the
@@ -56,8 +74,9 @@
   is a single location whose exchanges are read-modify-writes, so they
   are totally ordered; the release/acquire pairs that make a graph's
   contents visible are not modelled).  The retired ring is given a small
-  capacity RCAP (16 in C) so that a full ring holds swaps back, and the
-  fading graphs MAXF (4 in C) so that a swap cuts the oldest fade.  The
+  capacity RCAP (16 in C) so that a full ring holds swaps back, the
+  fading graphs MAXF (4 in C) so that a swap cuts the oldest fade, and the
+  tails MAXT (3 in C).  The
   retirements of one poll or of one chunk's crossfade are one step: the
   audio thread never touches a graph after retiring it, so a pop between
   them only frees earlier.
@@ -68,7 +87,14 @@
       about to retire), while it sits in `ready` or in the retired ring,
       or twice; run() only touches live graphs; the worker builds against
       a live `base`.  Graphs retire oldest first (a fading graph plays its
-      kept modules from copies in the next newer graph).
+      kept modules from copies in the next newer graph).  Tails: no graph
+      is freed while it rings or fades as a tail, while a tail holds it
+      parked, or while it is a tail's owner; more generally (ghost
+      host[]: hp_graph_take_over() makes the old graph of a crossfade or
+      of a tail commit play its kept modules from the new graph's spare
+      states) no graph is freed while a graph that still fades or rings
+      plays from its spare states.  A retiring tail's graph owns no tail
+      (the one it owned, older, retired before it).
   p2  every published graph is taken by run() once or reclaimed by the
       worker for good once, never both (the worker may take it back to
       put a live set in and publish it again meanwhile); a publish never
@@ -84,16 +110,19 @@
       run() had swapped in by the time the abort was done; the committed
       patch (what save() writes) is the patch of the active graph; every
       other graph has been freed (no leak).
-  p5  memory bounded: at most BOUND graphs are allocated at any time.
+  p5  memory bounded: at most BOUND graphs are allocated at any time
+      (RCAP + 3; tails do not raise it, see BOUND below).
   p6  state carry: the graph run() swaps in was built against the graph
       it replaces (hp_graph_take_over's `from == graph->base`), same
       incarnation.
   p0  no deadlock: a state where nothing can move (spin's `timeout`) is
       quiescence: every op applied, every retired graph freed, nothing in
-      `ready`, no crossfade; p2 and p4 are checked there.
+      `ready`, no crossfade, no tail left, nothing parked; p2 and p4 are
+      checked there.
   p8  a retired graph always fits in the retired ring (else it would
-      leak): poll's room check holds for every retirement up to the next
-      swap.
+      leak): poll's room check (fades + tails + parked owners + 1) holds
+      for every retirement up to the next swap: fades ending, tails
+      retiring with their parked owners, a new tail retiring the oldest.
   p7  (LTL, under weak fairness) every run reaches quiescence: no standby
       waits in `ready` forever, no retired graph waits forever.
 
@@ -102,6 +131,22 @@
           (default 3)
   RCAP    retired ring capacity (default 1)
   MAXF    graphs fading out at once (default 2)
+  MAXT    tails at once (default 2; 0: no tail commits; at most 3, as in
+          C).  2 reaches every path of the tail code: a new tail retiring
+          the oldest, a tail's owner itself a tail, parked when it
+          retires.  3 (the C value) only makes the chains of tails one
+          longer: checked by hand with NOPS=5 RCAP=5 (3.37 M states,
+          no error, against 3.35 M with 2), not in the test, to keep it
+          short.
+  TAILXF  1: a tail commit may swap in while a crossfade plays (default
+          0).  This finds a bug in audio_thread.c (p1): at a tail swap
+          the fading graphs stay, and the last of them plays its kept
+          modules from the spare states of the graph that just became a
+          tail; the tail rings out, fades (TAIL_FADE_MS) and is retired
+          and freed while that crossfade (up to HP_MAX_CROSSFADE_MS)
+          still plays from it.  retire() protects a tail's owner, not a
+          fade's successor.  Off by default so that the rest is checked;
+          tests/test_model.sh checks that it still fails.
   FAILS   1: a build or warm-up may fail (default 1)
   BOUND   graphs allowed at once (default RCAP + 3, see below)
   BROKEN  deliberately wrong code; the model must then fail:
@@ -113,6 +158,8 @@
              (the next build is made against a stale, freed graph);
           4: commit takes the earlier standby back before it builds (as
              before the build-first order): a failing commit cancels a good one;
+          5: retire() retires a tail's owner at once instead of parking
+             it (the tail plays on from a freed graph's spare states);
           default 0: the code as it is.
   Safety: gcc -DSAFETY -DNOCLAIM pan.c; ./pan.  Liveness (p7): gcc pan.c;
   ./pan -a -f.
@@ -130,6 +177,12 @@
 #ifndef MAXF
 #define MAXF 2
 #endif
+#ifndef MAXT
+#define MAXT 2
+#endif
+#ifndef TAILXF
+#define TAILXF 0
+#endif
 #ifndef BROKEN
 #define BROKEN 0
 #endif
@@ -145,11 +198,25 @@
      one it popped and has not freed yet (the worker does one thing at a
      time: it frees retired graphs between ops, never inside a commit).
    RCAP + 3 is reached and never exceeded (tests/test_model.sh checks
-   that RCAP + 2 is exceeded); with the C ring of 16, 19 graphs. */
+   that RCAP + 2 is exceeded); with the C ring of 16, 19 graphs.
+   Tails do not raise it: the room check makes ring + fades + tails +
+   parked owners + the one taken <= RCAP at the swap, and between swaps
+   that sum never grows (a fade or a tail ending moves its graph into the
+   ring or, for an owner, into `parked`; a tail retiring moves its parked
+   owner into the ring; a tail swap that retires the oldest tail moves
+   it and its owner into the ring, and the old graph, counted as the one
+   leaving, becomes the new tail). */
 #ifndef BOUND
 #define BOUND (RCAP + 3)
 #endif
 #define NG (BOUND + 1)
+/* Tail slots: MAXT used, the rest stay empty (NPARK reads four). */
+#define TSLOTS 4
+#define NPARK ((tpark[0] != NONE -> 1 : 0) + (tpark[1] != NONE -> 1 : 0) + \
+               (tpark[2] != NONE -> 1 : 0) + (tpark[3] != NONE -> 1 : 0))
+/* take_standby's room check: the fades, the tails, their parked owners
+   and the graph leaving now fit in the ring. */
+#define ROOM (RCAP - len(retired) >= nfad + ntl + NPARK + 1)
 #define NONE 0
 
 /* Ghost states of a graph id. */
@@ -163,6 +230,8 @@
 #define RETIRED   7  /* in the retired ring */
 #define POPPED    8  /* worker: popped from the ring, about to free */
 #define RECLAIMED 9  /* worker: exchanged back out of `ready` */
+#define TAIL      10 /* run(): ringing or fading out as a tail */
+#define PARKED    11 /* run(): a tail's owner, out of play, kept for it */
 
 mtype = { COMMIT, ABORT, SET };
 
@@ -180,6 +249,9 @@ byte st[NG + 1];
 byte gen[NG + 1];
 byte basegen[NG + 1];
 byte patchv[NG + 1];
+byte host[NG + 1];   /* the graph whose spare states it plays its kept
+                        modules from once it fades or rings as a tail
+                        (hp_graph_take_over: the graph that replaced it) */
 byte nalloc;
 
 /* Shared. */
@@ -194,6 +266,12 @@ byte nfad;                            /* n_fades */
 byte a_i;                             /* crossfade()'s loop */
 bit  a_go;                            /* poll has not returned */
 byte a_seen, a_g, a_old;              /* poll's locals */
+byte tg[TSLOTS];                    /* tails[].graph, oldest first */
+byte town[TSLOTS];                  /* tails[].owner (NONE once parked) */
+byte tpark[TSLOTS];                 /* tails[].parked */
+bit  tfad[TSLOTS];                  /* tails[].fade_len != 0: fading */
+byte ntl;                             /* n_tails */
+byte a_k, a_t, a_p;                   /* retire()'s loop, retire_tail's t */
 byte nsub;                            /* ops submitted */
 byte last_gen;                        /* ghost: generation last taken */
 
@@ -222,8 +300,23 @@ inline graph_free(g)
     :: w_i < MAXF -> assert(p1_no_free_in_use && fad[w_i] != g); w_i++
     :: w_i >= MAXF -> w_i = 0; break
     od;
+    do
+    :: w_i < MAXT ->
+       assert(p1_no_free_in_use && tg[w_i] != g && town[w_i] != g &&
+              tpark[w_i] != g);
+       w_i++
+    :: w_i >= MAXT -> w_i = 1; break
+    od;
+    /* nothing run() still renders plays from g's spare states */
+    do
+    :: w_i <= NG ->
+       assert(p1_no_free_in_use &&
+              !(host[w_i] == g && (st[w_i] == FADING || st[w_i] == TAIL)));
+       w_i++
+    :: w_i > NG -> w_i = 0; break
+    od;
     assert(p1_no_free_in_use && !(retired??[eval(g)]));
-    st[g] = FREE; gen[g] = 0; basegen[g] = 0; patchv[g] = 0;
+    st[g] = FREE; gen[g] = 0; basegen[g] = 0; patchv[g] = 0; host[g] = 0;
     nalloc--
   }
 }
@@ -243,12 +336,78 @@ inline graph_alloc(g)
 
 /* retire(): the caller has dropped its reference in the same step (the
    push is the last thing it does with g). */
-inline retire(g)
+inline push_retired(g)
 {
   assert(p8_retire_fits && nfull(retired));
   st[g] = RETIRED;
   retired!g
 }
+
+/* retire(): a tail's owner is parked in the tail (which starts fading),
+   anything else goes into the ring. */
+inline retire(g)
+{
+  a_k = 0;
+  do
+  :: a_k < ntl && town[a_k] != g -> a_k++
+  :: else -> break
+  od;
+  if
+#if BROKEN != 5
+  :: a_k < ntl ->
+     town[a_k] = NONE; tpark[a_k] = g; tfad[a_k] = 1; st[g] = PARKED
+#else
+  /* BROKEN: the owner retires at once, its tail plays on from it. */
+  :: a_k < ntl -> push_retired(g)
+#endif
+  :: else -> push_retired(g)
+  fi;
+  a_k = 0
+}
+
+/* retire_tail(e, 0): the oldest tail retires, its parked owner after it
+   (tails fade at one rate and start fading oldest first: in the C the
+   oldest always ends first, and a swap with MAXT tails retires it). */
+inline retire_tail0()
+{
+  assert(p1_no_free_in_use && ntl > 0 && st[tg[0]] == TAIL && tfad[0]);
+  a_t = tg[0]; a_p = tpark[0];
+  a_k = 0;
+  do
+  :: a_k + 1 < ntl ->
+     tg[a_k] = tg[a_k + 1]; town[a_k] = town[a_k + 1];
+     tpark[a_k] = tpark[a_k + 1]; tfad[a_k] = tfad[a_k + 1]; a_k++
+  :: a_k + 1 >= ntl -> break
+  od;
+  ntl--;
+  tg[ntl] = NONE; town[ntl] = NONE; tpark[ntl] = NONE; tfad[ntl] = 0;
+  a_k = 0;
+  /* retire(t.graph): it owns no tail (the one it owned, older, has
+     retired before it), so it goes into the ring */
+  do
+  :: a_k < ntl -> assert(p1_no_free_in_use && town[a_k] != a_t); a_k++
+  :: a_k >= ntl -> a_k = 0; break
+  od;
+  push_retired(a_t);
+  if
+  :: a_p != NONE ->
+     assert(p1_no_free_in_use && st[a_p] == PARKED);
+     push_retired(a_p)
+  :: else -> skip
+  fi;
+  a_t = NONE; a_p = NONE; a_k = 0
+}
+
+/* tail_end on every tail: a swap fades them all out. */
+inline tails_end()
+{
+  a_k = 0;
+  do
+  :: a_k < ntl -> tfad[a_k] = 1; a_k++
+  :: a_k >= ntl -> a_k = 0; break
+  od
+}
+
 
 /* The oldest fading graph retires (a fade ends, or a swap cuts it, or a
    switch at once drops them all): always the oldest first. */
@@ -271,7 +430,7 @@ inline poll()
 {
   /* The room check: every graph that may retire before the next swap
      (the fading ones and the one leaving now) fits in the ring. */
-  a_go = (RCAP - len(retired) >= nfad + 1);
+  a_go = ROOM;
   if
   :: a_go ->
      /* the load */
@@ -314,13 +473,27 @@ inline poll()
              assert(p6_carry_from_base && basegen[a_g] == gen[e_active]);
              a_old = e_active; e_active = a_g; a_g = NONE;
              st[e_active] = ACTIVE;
+             tails_end();          /* a newer swap fades every tail out */
              if
              :: /* crossfade: the oldest fade is cut when all are in use */
                 if
                 :: nfad == MAXF -> retire_oldest()
                 :: else -> skip
                 fi;
-                fad[nfad] = a_old; st[a_old] = FADING; nfad++; a_old = NONE
+                fad[nfad] = a_old; st[a_old] = FADING; host[a_old] = e_active;
+                nfad++; a_old = NONE
+             :: /* a tail commit: the old graph rings out beside the new one,
+                   from copies in its spare states; with MAXT tails the
+                   oldest retires at once.  (TAILXF 0: not while a
+                   crossfade plays, see the header.) */
+                MAXT > 0 && (TAILXF || nfad == 0) ->
+                if
+                :: ntl == MAXT -> retire_tail0()
+                :: else -> skip
+                fi;
+                tg[ntl] = a_old; town[ntl] = e_active; tpark[ntl] = NONE;
+                tfad[ntl] = 0; ntl++;
+                st[a_old] = TAIL; host[a_old] = e_active; a_old = NONE
              :: /* switch at the sample: the new graph alone */
                 do
                 :: nfad > 0 -> retire_oldest()
@@ -357,18 +530,30 @@ end_audio:
        nsub++
      }
   /* A poll that can do something (the others change nothing). */
-  :: ready != NONE && RCAP - len(retired) >= nfad + 1 -> poll()
+  :: ready != NONE && ROOM -> poll()
   /* crossfade(): a fade reaches its length; it silences everything older,
      which retires with it, oldest first. */
   :: nfad > 0 ->
      atomic {
        assert(p1_no_free_in_use && st[e_active] == ACTIVE);
-       retire_oldest();
        do
-       :: nfad > 0 -> retire_oldest()
-       :: true -> break
+       :: retire_oldest();
+          if
+          :: nfad > 0 -> skip     /* the next one ends in this chunk too */
+          :: true -> break
+          fi
        od
      }
+  /* ring_tails(): the newest tail (the only one that may still ring)
+     rings out, or has rung TAIL_MAX_SECONDS: it starts fading */
+  :: ntl > 0 && !tfad[ntl - 1] ->
+     atomic {
+       assert(p1_no_free_in_use && st[tg[ntl - 1]] == TAIL &&
+              st[town[ntl - 1]] == ACTIVE);
+       tfad[ntl - 1] = 1
+     }
+  /* ring_tails(): the oldest tail has faded out: retire_tail */
+  :: ntl > 0 && tfad[0] -> atomic { retire_tail0() }
   od
 }
 
@@ -562,7 +747,7 @@ proctype quiescence()
   timeout ->
   atomic {
     assert(p0_no_deadlock && nsub == NOPS && len(ops) == 0 &&
-           len(retired) == 0 && nfad == 0 &&
+           len(retired) == 0 && nfad == 0 && ntl == 0 && NPARK == 0 &&
            ready == NONE && w_prev == NONE && w_g == NONE && w_f == NONE);
     g = 1;
     do
