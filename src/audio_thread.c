@@ -256,7 +256,14 @@ take_standby(HpEngine* const e)
   hp_graph_take_over(g, old, tag->tail || len >= 1.0f);
   e->active = g;
   if (tag->tail) {
-    /* No crossfade: the old graph rings its voices out beside the new. */
+    /* No crossfade: the old graph rings its voices out beside the new.
+       The graphs fading out under it end here, as at a switch: the last
+       of them plays from the old graph's spare states, which the tail
+       does not keep past its own fade (found by tests/model). */
+    for (uint32_t i = 0; i < e->n_fades; ++i) {
+      retire(e, e->fades[i].graph);
+    }
+    e->n_fades = 0;
     if (e->n_tails == MAX_TAILS) {
       retire_tail(e, 0);
     }

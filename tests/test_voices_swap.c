@@ -1256,6 +1256,27 @@ test_tail_leaves(void)
          "a tail still there %.1f ms after the next commit",
          (double)fade * 1000.0 / RATE);
   EXPECT(!unfreed, "%u retired graphs never freed", unfreed);
+
+  /* A tail commit during a long crossfade ends the crossfade (the fading
+     graph plays from the new tail's spare states, which go with the tail:
+     tests/model found it); the tail then rings out and is freed while
+     the rest renders on (ASan's run would see a use after free). */
+  rig_load(&rig, "sine", "/patch/commit crossfade=3000");
+  CHECK_MSG(e->n_fades == 1, "%u fades during a 3 s crossfade", e->n_fades);
+  rig_load(&rig, "square", "/patch/commit tail");
+  const uint32_t fades_after_tail = e->n_fades;
+  hp_engine_midi(e, off, 3);
+  for (int i = 0; i < (int)(MS(1000) / HP_CHUNK); ++i) {
+    rig_block(&rig);
+  }
+  printf("# engine: a tail commit during a 3 s crossfade: %u fades left "
+         "(ended, as at a switch); the tail gone after 1 s: %s\n",
+         fades_after_tail,
+         e->n_tails ? "no" : "yes");
+  EXPECT(!fades_after_tail && !e->n_tails,
+         "a tail commit during a crossfade left %u fades, %u tails after 1 s",
+         fades_after_tail,
+         e->n_tails);
   hp_engine_free(e);
 }
 

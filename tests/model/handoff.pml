@@ -138,15 +138,6 @@
           longer: checked by hand with NOPS=5 RCAP=5 (3.37 M states,
           no error, against 3.35 M with 2), not in the test, to keep it
           short.
-  TAILXF  1: a tail commit may swap in while a crossfade plays (default
-          0).  This finds a bug in audio_thread.c (p1): at a tail swap
-          the fading graphs stay, and the last of them plays its kept
-          modules from the spare states of the graph that just became a
-          tail; the tail rings out, fades (TAIL_FADE_MS) and is retired
-          and freed while that crossfade (up to HP_MAX_CROSSFADE_MS)
-          still plays from it.  retire() protects a tail's owner, not a
-          fade's successor.  Off by default so that the rest is checked;
-          tests/test_model.sh checks that it still fails.
   FAILS   1: a build or warm-up may fail (default 1)
   BOUND   graphs allowed at once (default RCAP + 3, see below)
   BROKEN  deliberately wrong code; the model must then fail:
@@ -160,6 +151,9 @@
              before the build-first order): a failing commit cancels a good one;
           5: retire() retires a tail's owner at once instead of parking
              it (the tail plays on from a freed graph's spare states);
+          6: a tail commit leaves the crossfades playing (the last fading
+             graph plays from the new tail's spare states, and the tail
+             retires after its 10 ms fade: the bug this model found);
           default 0: the code as it is.
   Safety: gcc -DSAFETY -DNOCLAIM pan.c; ./pan.  Liveness (p7): gcc pan.c;
   ./pan -a -f.
@@ -179,9 +173,6 @@
 #endif
 #ifndef MAXT
 #define MAXT 2
-#endif
-#ifndef TAILXF
-#define TAILXF 0
 #endif
 #ifndef BROKEN
 #define BROKEN 0
@@ -482,11 +473,17 @@ inline poll()
                 fi;
                 fad[nfad] = a_old; st[a_old] = FADING; host[a_old] = e_active;
                 nfad++; a_old = NONE
-             :: /* a tail commit: the old graph rings out beside the new one,
-                   from copies in its spare states; with MAXT tails the
-                   oldest retires at once.  (TAILXF 0: not while a
-                   crossfade plays, see the header.) */
-                MAXT > 0 && (TAILXF || nfad == 0) ->
+             :: /* a tail commit: the fades end, as at a switch (the last
+                   plays from the old graph's spare states); the old graph
+                   rings out beside the new one, from copies in its spare
+                   states; with MAXT tails the oldest retires at once. */
+                MAXT > 0 ->
+#if BROKEN != 6
+                do
+                :: nfad > 0 -> retire_oldest()
+                :: nfad == 0 -> break
+                od;
+#endif
                 if
                 :: ntl == MAXT -> retire_tail0()
                 :: else -> skip
