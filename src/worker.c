@@ -564,10 +564,18 @@ hp_engine_work(HpEngine* const e)
   /* Take an op only while its answers fit: none is ever dropped.  What is
      left waits for the next token (run() schedules one while ops wait).
      An op leaves the queue only once applied: run() replays the live sets
-     still queued on a standby it takes (replay_live). */
+     still queued on a standby it takes (replay_live).  Only the ops queued
+     by now: a host running faster than real time could otherwise queue
+     scene changes faster than they build, and this would never return
+     (nor let restore or save take the lock). */
+  uint32_t first = 0;
+  uint32_t end   = 0;
+  hp_ring_unread(e->ops, &first, &end);
   HpOp op;
-  while (hp_ring_space(e->events) >= EVENTS_PER_OP &&
-         hp_ring_peek(e->ops, &op)) {
+  for (uint32_t left = end - first;
+       left && hp_ring_space(e->events) >= EVENTS_PER_OP &&
+       hp_ring_peek(e->ops, &op);
+       --left) {
     apply_op(e, &op);
     e->applied = op.serial;
     hp_ring_skip(e->ops);
