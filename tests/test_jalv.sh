@@ -221,6 +221,7 @@ drone_pitch() {
         </dev/null >"$work/rec.log" 2>&1 &
     rec_pid=$!
     for ((i = 0; i < 100; i++)); do alive "$rec_pid" || break; sleep 0.1; done
+    alive "$rec_pid" && fail "jack_rec did not finish its 1 s recording of $1 in 10 s"
     wait "$rec_pid" || fail "jack_rec failed: $(cat "$work/rec.log")"
     rec_pid=""
     sox "$work/$1.wav" -b 16 "$work/$1-16.wav" remix 1 || fail "sox could not read $1.wav"
