@@ -150,6 +150,7 @@ typedef struct {
 
 struct HpGraphImpl {
   HpGraphTag     tag;
+  HpTime         time; /* the host's, at the chunk's first frame */
   const HpGraph* base;
   float          rate;
   float          smooth_coef;
@@ -998,6 +999,7 @@ graph_build(const HpPatch* const patch,
       node->io.in        = node->in;
       node->io.param     = node->param_in;
       node->io.out_const = &node->out_const;
+      node->io.time      = &g->time;
       node->alone        = !plan.linked[m];
       node->io.rate      = rate;
       node->io.inv_rate  = 1.0f / rate;

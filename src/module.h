@@ -39,6 +39,10 @@ typedef struct {
   const char*  name; /**< "in", "out", "env" */
   HpSignalKind kind;
   const char*  doc;
+  /** Outputs only: depends on the inputs of at least HP_CHUNK frames ago
+      when the module closes a loop (`prefetch`), so a cycle through it is
+      allowed (DESIGN 3b: feedback through a delay). */
+  bool delayed;
 } HpPortDesc;
 
 typedef enum {
@@ -77,6 +81,31 @@ typedef struct {
 } HpParamIn;
 
 /**
+   The host's musical time (time:Position), as it stands at the first frame
+   of a process() call.  `known` is false until the host sends a position;
+   then `beat` counts beats from the song's start (bar * beats_per_bar +
+   beat in bar) and advances by `beats_per_frame` each frame while the
+   transport rolls (`beats_per_frame` is 0 when it is stopped).
+*/
+typedef struct {
+  double beat;
+  double beats_per_frame;
+  float  bpm;           /**< tempo, > 0 */
+  float  beats_per_bar; /**< > 0 */
+  bool   known;
+  bool   rolling;
+} HpTime;
+
+/** How a process() call may use the module's memory (`HpNodeIO.mem`). */
+typedef enum {
+  HP_MEM_OWN,  /**< read and write: the graph playing on owns it */
+  HP_MEM_READ, /**< read only: a graph fading out, while the graph that
+                    replaced it plays on from (and writes) the same memory */
+  HP_MEM_NONE, /**< neither: another graph owns it (a warm-up, a tail);
+                    render the dry path, silence for what only memory gives */
+} HpMemAccess;
+
+/**
    What one process() call gets.  Buffers hold `nframes` floats.
    in[i] is NULL when input i is unconnected.
    out[0] (the main output) is always a buffer; other outputs are NULL when
@@ -98,6 +127,18 @@ typedef struct {
   float            inv_rate;  /**< 1 / rate */
   uint32_t         in_const;  /**< bit i: in[i] holds in[i][0] throughout */
   uint32_t*        out_const; /**< bit o: set when out[o] is constant */
+  /** Delay lines and the like (HpModuleDesc.memory): zeroed when new,
+      carried across a swap like the state when the module is kept and its
+      size unchanged; NULL when the module asks for none. */
+  float*      mem;
+  size_t      mem_size;   /**< floats */
+  HpMemAccess mem_access;
+  /** The module closes a loop (a cycle through its `delayed` outputs):
+      prefetch() has written those outputs for this call already, from
+      memory, and process() must leave them as they are, reading at least
+      HP_CHUNK frames back. */
+  bool          looped;
+  const HpTime* time; /**< never NULL */
 } HpNodeIO;
 
 /** How a module plays in a patch of several voices (DESIGN 3b). */
@@ -160,6 +201,24 @@ typedef struct HpModuleDesc {
 
   /** process() reports constant outputs in *io->out_const (HpNodeIO). */
   bool const_outputs;
+
+  /** Optional: the floats of memory (delay lines) a module of these
+      parameters needs at this rate, or 0.  The worker allocates it when
+      it builds a graph, never run(); a kept module whose size is the same
+      keeps its memory (HpNodeIO.mem), so its echoes ring on through a
+      swap, and a new size starts empty (crossfaded).  Worker. */
+  size_t (*memory)(const HpParamIn* param, float rate);
+
+  /** With `delayed` outputs: write them for `nframes` frames from memory
+      alone (reading at least HP_CHUNK frames back), before any module of
+      the chunk runs, when the module closes a loop.  Audio thread. */
+  void (*prefetch)(const HpNodeIO* io, uint32_t nframes);
+
+  /** The outputs are a stereo pair and their mix: outputs[1] is the left,
+      outputs[2] the right, outputs[0] (the main output) (left + right) / 2
+      for mono destinations.  To the sink `out` (both sides), and when
+      nothing reads them, the pair goes to the sides as a pair. */
+  bool stereo;
 
   /** Optional: true while the module sounds on its own account (a gate
       held, an envelope not finished).  A voice none of whose modules is

@@ -32,6 +32,11 @@ typedef struct {
   const float*        psig[HP_MAX_PARAMS];  /* whole-render param signals */
   const float*        in[HP_MAX_PORTS];     /* whole-render inputs */
   float*              out[HP_MAX_PORTS];    /* whole-render outputs */
+  float*              mem;    /* desc->memory's, made at the first run */
+  size_t              mem_size;
+  HpMemAccess         mem_access;
+  bool                looped; /* prefetch() before each process() */
+  HpTime              time;   /* at the next frame; advanced per chunk */
 } Rig;
 
 /* Chunk sizes cycle through these: full chunks, single frames, odd sizes. */
@@ -56,6 +61,8 @@ rig_new(const char* const type, const float rate)
   r.desc = hp_module_find(type);
   CHECK_MSG(r.desc, "module type %s", type);
   r.rate  = rate;
+  r.time.bpm           = 120.0f;
+  r.time.beats_per_bar = 4.0f;
   r.state = calloc(1, r.desc->state_size ? r.desc->state_size : 1);
   CHECK(r.state);
   for (uint32_t p = 0; p < r.desc->n_params; ++p) {
@@ -71,7 +78,9 @@ static inline void
 rig_free(Rig* const r)
 {
   free(r->state);
+  free(r->mem);
   r->state = NULL;
+  r->mem   = NULL;
 }
 
 static inline int
@@ -102,8 +111,23 @@ rig_run(Rig* const r, const size_t from, const size_t n)
   float*       out[HP_MAX_PORTS];
   HpParamIn    param[HP_MAX_PARAMS];
   uint32_t     out_const = 0; /* what the module says of its outputs */
+  HpTime       time      = r->time;
   HpNodeIO     io        = {
                r->state, in, out, param, r->rate, 1.0f / r->rate, 0u, &out_const};
+  io.time       = &time;
+  io.mem_access = r->mem_access;
+  io.looped     = r->looped;
+  if (r->desc->memory && !r->mem) {
+    for (uint32_t p = 0; p < r->desc->n_params; ++p) {
+      param[p].signal = NULL;
+      param[p].value  = r->param[p].value;
+    }
+    r->mem_size = r->desc->memory(param, r->rate);
+    r->mem      = (float*)calloc(r->mem_size ? r->mem_size : 1, sizeof(float));
+    CHECK(r->mem);
+  }
+  io.mem      = r->mem;
+  io.mem_size = r->mem_size;
 
   for (size_t pos = from; pos < from + n;) {
     uint32_t m = chunk_pattern[chunk_next++ % N_PATTERN];
@@ -120,7 +144,12 @@ rig_run(Rig* const r, const size_t from, const size_t n)
       param[p].signal = r->psig[p] ? r->psig[p] + pos : NULL;
       param[p].value  = r->param[p].value;
     }
+    time = r->time;
+    if (r->looped && r->desc->prefetch) {
+      r->desc->prefetch(&io, m);
+    }
     r->desc->process(&io, m);
+    r->time.beat += r->time.beats_per_frame * (double)m;
     pos += m;
   }
 }

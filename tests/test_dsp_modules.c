@@ -622,6 +622,12 @@ test_state_copy(void)
     }
     rig_run(&ra, 0, 1000);
     memcpy(rb.state, ra.state, (*d)->state_size);
+    if (ra.mem) { /* memory goes with the state (a kept module keeps both) */
+      rb.mem_size = ra.mem_size;
+      rb.mem      = (float*)malloc(ra.mem_size * sizeof(float));
+      CHECK(rb.mem);
+      memcpy(rb.mem, ra.mem, ra.mem_size * sizeof(float));
+    }
     chunk_next = 0;
     rig_run(&ra, 1000, n - 1000);
     chunk_next = 0;

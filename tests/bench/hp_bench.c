@@ -160,9 +160,14 @@ bench_modules(void)
       if (desc->init) {
         desc->init(state, param, (float)RATE);
       }
-      uint32_t       out_const = 0;
-      const HpNodeIO io        = {
+      uint32_t     out_const = 0;
+      const HpTime time      = {0.0, 120.0 / 60.0 / RATE, 120.0f, 4.0f, true, true};
+      HpNodeIO     io        = {
                state, in, out, param, (float)RATE, 1.0f / (float)RATE, 0u, &out_const};
+      io.time     = &time;
+      io.mem_size = desc->memory ? desc->memory(param, (float)RATE) : 0u;
+      io.mem      = io.mem_size ? (float*)calloc(io.mem_size, sizeof(float)) : NULL;
+      CHECK(!io.mem_size || io.mem);
       module_pass(desc, &io, block, 48000u); /* warm: past attacks */
       if (under_callgrind) {
         const uint64_t samples = 96u * 1024u;
@@ -186,6 +191,7 @@ bench_modules(void)
                median(ns, REPEATS));
       }
       CHECK(hp_sig_finite(out0, HP_CHUNK));
+      free(io.mem);
       free(state);
     }
   }
