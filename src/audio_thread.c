@@ -414,6 +414,16 @@ guard(HpGraph* const g,
   }
 }
 
+/* The context of every graph rendered in this chunk. */
+static void
+context(const HpEngine* const e, HpGraph* const g)
+{
+  hp_graph_context(g,
+                   &e->time,
+                   e->in_l ? e->in_chunk_l : NULL,
+                   e->in_r ? e->in_chunk_r : NULL);
+}
+
 /* out = in * gin + acc * gout over one fade.  Equal power for uncorrelated
    material (independent sounds keep their summed power constant); equal
    gain when a kept module plays in both (the same waveform in phase adds
@@ -443,10 +453,14 @@ fade_mix(Fade* const        f,
    oldest first: each fade mixes the next newer graph in over the mix of
    everything older.  A fade that ends silences everything older. */
 static void
-crossfade(HpEngine* const e, float* const l, float* const r, const uint32_t n)
+crossfade(HpEngine* const e,
+          float* const    l,
+          float* const    r,
+          const uint32_t  n)
 {
   HpGraph* const oldest = e->fades[0].graph;
   guard(e->active, hp_graph_mono(e->active), l, r, n);
+  context(e, oldest);
   hp_graph_process(oldest, e->fade_l, e->fade_r, n);
   guard(oldest, hp_graph_mono(oldest), e->fade_l, e->fade_r, n);
   uint32_t ended = 0;
@@ -459,6 +473,7 @@ crossfade(HpEngine* const e, float* const l, float* const r, const uint32_t n)
       in_l                = e->next_l;
       in_r                = e->next_r;
       HpGraph* const next = e->fades[k + 1u].graph;
+      context(e, next);
       hp_graph_process(next, in_l, in_r, n);
       guard(next, hp_graph_mono(next), in_l, in_r, n);
     }
@@ -479,12 +494,16 @@ crossfade(HpEngine* const e, float* const l, float* const r, const uint32_t n)
 /* Add the tails to l, r; end those that have rung out, retire those that
    have faded out. */
 static void
-ring_tails(HpEngine* const e, float* const l, float* const r, const uint32_t n)
+ring_tails(HpEngine* const e,
+           float* const    l,
+           float* const    r,
+           const uint32_t  n)
 {
   const uint32_t max_frames = (uint32_t)(TAIL_MAX_SECONDS * e->rate);
   for (uint32_t k = 0; k < e->n_tails;) {
     Tail* const t    = &e->tails[k];
     const bool  mono = hp_graph_mono(t->graph);
+    context(e, t->graph);
     hp_graph_process(t->graph, e->tail_l, e->tail_r, n);
     guard(t->graph, mono, e->tail_l, e->tail_r, n);
     for (uint32_t i = 0; i < n; ++i) {
@@ -532,6 +551,11 @@ hp_engine_render(HpEngine* const e,
     const uint32_t n = nframes - done < HP_CHUNK ? nframes - done : HP_CHUNK;
     float* const   l = out_l + done;
     float* const   r = out_r + done;
+    if (e->in_l) { /* before out_l, which may be the same buffer, is written */
+      memcpy(e->in_chunk_l, e->in_l + done, n * sizeof(float));
+      memcpy(e->in_chunk_r, e->in_r + done, n * sizeof(float));
+    }
+    context(e, e->active);
     hp_graph_process(e->active, l, r, n);
     bool mono = hp_graph_mono(e->active);
     for (uint32_t k = 0; k < e->n_fades; ++k) {
@@ -565,9 +589,52 @@ hp_engine_render(HpEngine* const e,
     /* A crossfade has checked each of its graphs already: what is left
        to catch here is the active graph playing alone, or an overflow. */
     guard(e->active, mono, l, r, n);
+    e->time.beat += e->time.beats_per_frame * (double)n;
     done += n;
   }
+  if (e->in_l) {
+    e->in_l += nframes;
+    e->in_r += nframes;
+  }
   states_end(e);
+}
+
+void
+hp_engine_input(HpEngine* const    e,
+                const float* const in_l,
+                const float* const in_r)
+{
+  /* Both or neither. */
+  e->in_l = in_l && in_r ? in_l : NULL;
+  e->in_r = in_l && in_r ? in_r : NULL;
+}
+
+void
+hp_engine_time(HpEngine* const e,
+               const double    beat,
+               const float     bpm,
+               const float     beats_per_bar,
+               const float     speed)
+{
+  HpTime* const t = &e->time;
+  if (isfinite(beat) && fabs(beat) < 0x1p40) {
+    t->beat  = beat;
+    t->known = true;
+  }
+  if (isfinite(bpm) && bpm > 0.0f && bpm <= 10000.0f) {
+    t->bpm = bpm;
+  }
+  if (isfinite(beats_per_bar) && beats_per_bar > 0.0f &&
+      beats_per_bar <= 1024.0f) {
+    t->beats_per_bar = beats_per_bar;
+  }
+  if (isfinite(speed) && fabsf(speed) <= 64.0f) {
+    e->speed = speed;
+  }
+  t->rolling         = t->known && e->speed != 0.0f;
+  t->beats_per_frame = t->rolling ? (double)t->bpm * (double)e->speed /
+                                      (60.0 * (double)e->rate)
+                                  : 0.0;
 }
 
 bool

@@ -20,6 +20,8 @@ hp_engine_new(const float          rate,
     return NULL;
   }
   e->rate         = rate;
+  e->time.bpm           = 120.0f; /* until the host says (module.h: HpTime) */
+  e->time.beats_per_bar = 4.0f;
   e->log          = log;
   e->schedule     = schedule;
   e->handle       = handle;
@@ -81,6 +83,12 @@ hp_engine_new(const float          rate,
     }
   }
   return e;
+}
+
+void
+hp_engine_allow_input(HpEngine* const e)
+{
+  e->has_input = true;
 }
 
 void

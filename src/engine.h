@@ -229,6 +229,11 @@ HpEngine* hp_engine_new(float          rate,
                         void*          handle,
                         const char*    default_patch);
 
+/** Make the engine the effect's (urn:hotpatch:fx): the `input` module
+    reads what hp_engine_input() gives.  Once, right after hp_engine_new();
+    without it, `input` is refused, with a reason. */
+void hp_engine_allow_input(HpEngine* engine);
+
 /** Free everything.  No other thread may use the engine. */
 void hp_engine_free(HpEngine* engine);
 
@@ -244,6 +249,23 @@ void hp_engine_render(HpEngine* engine,
                       float*    out_l,
                       float*    out_r,
                       uint32_t  nframes);
+
+/** The effect's audio inputs for the frames rendered next: each
+    hp_engine_render() reads its `nframes` from them and moves on.  Not
+    called (NULL), the `input` module hears silence. */
+void hp_engine_input(HpEngine* engine, const float* in_l, const float* in_r);
+
+/**
+   The host's musical time (time:Position) at the frame rendered next.
+   Each value that is not usable (not finite, a tempo or a bar length not
+   above 0, a beat beyond 2^40) leaves what was known of it: hostile
+   positions change nothing.  `beat` counts from the song's start.
+*/
+void hp_engine_time(HpEngine* engine,
+                    double    beat,
+                    float     bpm,
+                    float     beats_per_bar,
+                    float     speed);
 
 /** Feed a MIDI message to the midi modules of the playing graph(s). */
 void hp_engine_midi(HpEngine* engine, const uint8_t* msg, uint32_t size);

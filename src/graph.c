@@ -56,6 +56,19 @@ typedef struct {
   uint32_t refs; /* nodes, in all graphs, whose `home` is in this block */
 } StateBlock;
 
+/*
+  A module's memory (delay lines: HpModuleDesc.memory) lives in a block of
+  its own, shared the same way: a kept module whose memory has the same
+  size adopts it, so its echoes ring on through the swap, and nothing in
+  run() copies it.  One graph writes it (HP_MEM_OWN): a standby warming up
+  leaves it alone, the graph fading out of a crossfade only reads it, a
+  tail does not touch it (module.h: HpMemAccess).
+*/
+typedef struct {
+  uint32_t refs; /* nodes, in all graphs, playing from it */
+  uint32_t pad[3];
+} MemBlock;
+
 #define STATE_ALIGN 16u
 #define BLOCK_HEADER \
   ((sizeof(StateBlock) + STATE_ALIGN - 1u) & ~(size_t)(STATE_ALIGN - 1u))
@@ -86,6 +99,8 @@ typedef struct {
   bool                alone;     /* no voice reaches it nor it a voice */
   uint8_t             voice;     /* which, of a per-voice module's nodes */
   uint8_t             copies;    /* nodes of the module: 1, or the voices */
+  MemBlock*           mem_block; /* holding io.mem, or NULL */
+  bool                mem_kept;  /* adopted from the base */
 } Node;
 
 /*
@@ -150,7 +165,10 @@ typedef struct {
 
 struct HpGraphImpl {
   HpGraphTag     tag;
-  HpTime         time; /* the host's, at the chunk's first frame */
+  HpTime         time;       /* the host's, at the chunk's first frame */
+  const float*   host_in[2]; /* the plugin's audio inputs, this chunk */
+  uint32_t*      looped;     /* nodes that prefetch (close a loop) */
+  uint32_t       n_looped;
   const HpGraph* base;
   float          rate;
   float          smooth_coef;
@@ -217,6 +235,8 @@ typedef struct {
   bool*     per_voice;  /* per module */
   bool*     linked;     /* per module: a voice's signal reaches it, or its
                            reaches a voice (else it sounds on its own) */
+  bool*     looped;     /* per module: closes a loop, prefetches (module.h) */
+  uint32_t  n_looped;
   uint32_t* node_first; /* per processing position: its first node */
   uint32_t  n_nodes;
   uint32_t  n_voices;
@@ -246,6 +266,7 @@ plan_free(Plan* const plan)
   free(plan->feeds);
   free(plan->per_voice);
   free(plan->linked);
+  free(plan->looped);
   free(plan->node_first);
 }
 
@@ -277,9 +298,68 @@ group_by(const uint32_t* const key,
   }
 }
 
+static bool
+is_delayed(const HpPatch* const patch, const HpPatchLink* const l)
+{
+  return l->kind != HP_DEST_SINK &&
+         (patch->modules[l->src].desc->delayed_outputs >> l->src_port & 1u);
+}
+
+/* True when a link leads from `from` to `to`, following every link but
+   those in `cut`.  Breadth first, O(modules + links). */
+static bool
+leads_to(const HpPatch* const patch,
+         const uint32_t       from,
+         const uint32_t       to,
+         uint32_t* const      queue,
+         bool* const          seen)
+{
+  memset(seen, 0, patch->n_modules * sizeof(bool));
+  uint32_t tail = 0;
+  queue[tail++] = from;
+  seen[from]    = true;
+  for (uint32_t head = 0; head < tail; ++head) {
+    if (queue[head] == to) {
+      return true;
+    }
+    for (uint32_t i = 0; i < patch->n_links; ++i) {
+      const HpPatchLink* l = &patch->links[i];
+      if (l->kind != HP_DEST_SINK && l->src == queue[head] && !seen[l->dst]) {
+        seen[l->dst]  = true;
+        queue[tail++] = l->dst;
+      }
+    }
+  }
+  return false;
+}
+
+/* The links from delayed outputs that close a loop (connect allows only
+   those: patch.c).  Only run for a patch that has a loop.  `cut` per link. */
+static bool
+cut_loops(const HpPatch* const patch, bool* const cut)
+{
+  uint32_t* queue = (uint32_t*)malloc((patch->n_modules + 1u) * sizeof(uint32_t));
+  bool*     seen  = (bool*)malloc(patch->n_modules + 1u);
+  if (!queue || !seen) {
+    free(queue);
+    free(seen);
+    return false;
+  }
+  for (uint32_t i = 0; i < patch->n_links; ++i) {
+    const HpPatchLink* l = &patch->links[i];
+    cut[i] = is_delayed(patch, l) && leads_to(patch, l->dst, l->src, queue, seen);
+  }
+  free(queue);
+  free(seen);
+  return true;
+}
+
 /* Kahn's algorithm, each module's links grouped in link order (so the order
-   is the one a scan of every link per module gave); the patch is acyclic
-   (connect refuses cycles).  O(modules + links). */
+   is the one a scan of every link per module gave).  A patch with a loop
+   (through a delayed output: connect refuses any other) is sorted without
+   the links that close one, and their producers marked `looped`: they
+   write those outputs before the chunk (prefetch).  O(modules + links),
+   and O(delayed links x (modules + links)) more with a loop. */
 static HpStatus
 plan_order(const HpPatch* const patch, Plan* const plan, HpError* const err)
 {
@@ -289,16 +369,22 @@ plan_order(const HpPatch* const patch, Plan* const plan, HpError* const err)
   uint32_t*      key     = (uint32_t*)malloc((n_links + 1u) * sizeof(uint32_t));
   uint32_t*      start   = (uint32_t*)malloc((n + 2u) * sizeof(uint32_t));
   uint32_t*      out     = (uint32_t*)malloc((n_links + 1u) * sizeof(uint32_t));
+  bool*          cut     = (bool*)calloc(n_links + 1u, sizeof(bool));
   plan->order            = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
   plan->position         = (uint32_t*)calloc(n + 1u, sizeof(uint32_t));
+  plan->looped           = (bool*)calloc(n + 1u, sizeof(bool));
   HpStatus st            = HP_SUCCESS;
-  if (!indeg || !key || !start || !out || !plan->order || !plan->position) {
+  for (int pass = 0; pass < 2 && !st; ++pass) {
+  if (!indeg || !key || !start || !out || !cut || !plan->order ||
+      !plan->position || !plan->looped || (pass && !cut_loops(patch, cut))) {
     st = hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
   } else {
+    memset(indeg, 0, (n + 1u) * sizeof(uint32_t));
     for (uint32_t i = 0; i < n_links; ++i) {
-      const HpPatchLink* l = &patch->links[i];
-      key[i]               = l->kind == HP_DEST_SINK ? NO_KEY : l->src;
-      indeg[l->dst] += l->kind != HP_DEST_SINK;
+      const HpPatchLink* l     = &patch->links[i];
+      const bool         skip  = l->kind == HP_DEST_SINK || cut[i];
+      key[i]                   = skip ? NO_KEY : l->src;
+      indeg[l->dst] += !skip;
     }
     group_by(key, n_links, n, start, out);
     /* The order is the queue: modules join it when nothing unsorted
@@ -319,10 +405,21 @@ plan_order(const HpPatch* const patch, Plan* const plan, HpError* const err)
         }
       }
     }
-    if (tail != n) {
+    if (tail == n) {
+      break;
+    }
+    if (pass) {
       st = hp_error(err, HP_ERR_CYCLE, "the patch has a cycle");
     }
   }
+  }
+  for (uint32_t i = 0; i < n_links && !st; ++i) {
+    if (cut[i] && !plan->looped[patch->links[i].src]) {
+      plan->looped[patch->links[i].src] = true;
+      ++plan->n_looped;
+    }
+  }
+  free(cut);
   free(indeg);
   free(key);
   free(start);
@@ -370,8 +467,10 @@ plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
   const uint32_t unused = NO_KEY; /* group_by leaves these out */
   for (uint32_t m = 0; m < n; ++m) {
     for (uint32_t o = 0; o < patch->modules[m].desc->n_outputs; ++o) {
-      /* The main output is always written; others only when read. */
-      last_use[plan->out_first[m] + o] = o == 0 ? plan->position[m] : unused;
+      /* The main output is always written, and a stereo pair (it may go to
+         the sides); others only when read. */
+      const bool always = o == 0 || (patch->modules[m].desc->stereo && o <= 2u);
+      last_use[plan->out_first[m] + o] = always ? plan->position[m] : unused;
     }
   }
   uint32_t n_sources = 0;
@@ -390,6 +489,18 @@ plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
     }
   }
   plan->n_sources = n_sources;
+  /* A loop's delayed outputs are written before the chunk (prefetch) and
+     live until their producer has run, whoever reads them first. */
+  for (uint32_t m = 0; m < n && plan->n_looped; ++m) {
+    const HpModuleDesc* desc = patch->modules[m].desc;
+    for (uint32_t o = 0; plan->looped[m] && o < desc->n_outputs; ++o) {
+      const uint32_t slot = plan->out_first[m] + o;
+      if ((desc->delayed_outputs >> o & 1u) && last_use[slot] != unused &&
+          last_use[slot] < plan->position[m]) {
+        last_use[slot] = plan->position[m];
+      }
+    }
+  }
   /* The slots read for the last time at each position, in slot order. */
   group_by(last_use, n_slots, n, ends, ending);
 
@@ -397,14 +508,27 @@ plan_buffers(const HpPatch* const patch, Plan* const plan, HpError* const err)
   uint32_t  n_buffers[2] = {0, 0};
   uint32_t* frees[2]     = {free_list, free_list + n_slots + 1u};
   uint32_t  n_scratch    = 0;
+  for (uint32_t m = 0; m < n && plan->n_looped; ++m) {
+    const HpModuleDesc* desc = patch->modules[m].desc;
+    for (uint32_t o = 0; plan->looped[m] && o < desc->n_outputs; ++o) {
+      const uint32_t slot = plan->out_first[m] + o;
+      if ((desc->delayed_outputs >> o & 1u) && last_use[slot] != unused) {
+        plan->out_buffer[slot] = n_buffers[slot_pool[slot]]++;
+      }
+    }
+  }
   for (uint32_t pos = 0; pos < n; ++pos) {
     const uint32_t      m    = plan->order[pos];
     const HpModuleDesc* desc = patch->modules[m].desc;
     const uint32_t      need = desc->n_inputs + desc->n_params;
     n_scratch                = need > n_scratch ? need : n_scratch;
     for (uint32_t o = 0; o < desc->n_outputs; ++o) {
-      const uint32_t slot    = plan->out_first[m] + o;
-      const int      k       = slot_pool[slot];
+      const uint32_t slot = plan->out_first[m] + o;
+      const int      k    = slot_pool[slot];
+      if (plan->looped[m] && (desc->delayed_outputs >> o & 1u) &&
+          last_use[slot] != unused) {
+        continue; /* placed before the chunk, above */
+      }
       plan->out_buffer[slot] = last_use[slot] == unused ? unused
                                : n_free[k]              ? frees[k][--n_free[k]]
                                                         : n_buffers[k]++;
@@ -482,23 +606,32 @@ plan_voices(const HpPatch* const patch, Plan* const plan, HpError* const err)
     return hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
   }
   uint32_t n_nodes = 0;
-  for (uint32_t pos = 0; pos < n; ++pos) {
-    const uint32_t            m    = plan->order[pos];
-    const HpModuleDesc* const desc = patch->modules[m].desc;
-    const uint32_t            from = plan->in_first[m];
-    const uint32_t            to   = from + desc->n_inputs + desc->n_params;
-    bool                      pv   = desc->voicing == HP_VOICING_SOURCE;
-    bool                      down = pv;
-    for (uint32_t j = plan->in_start[from]; j < plan->in_start[to]; ++j) {
-      const uint32_t src = patch->links[plan->in_links[j]].src;
-      pv |= desc->voicing == HP_VOICING_FOLLOW && plan->per_voice[src];
-      down |= plan->linked[src]; /* a voice's signal reaches it */
+  /* A loop feeds a module from one later in the order: go round again
+     until nothing changes (each round only adds). */
+  for (bool again = true; again;) {
+    again         = false;
+    n_nodes       = 0;
+    plan->n_busy  = 0;
+    for (uint32_t pos = 0; pos < n; ++pos) {
+      const uint32_t            m    = plan->order[pos];
+      const HpModuleDesc* const desc = patch->modules[m].desc;
+      const uint32_t            from = plan->in_first[m];
+      const uint32_t            to   = from + desc->n_inputs + desc->n_params;
+      bool                      pv   = desc->voicing == HP_VOICING_SOURCE;
+      bool                      down = pv;
+      for (uint32_t j = plan->in_start[from]; j < plan->in_start[to]; ++j) {
+        const uint32_t src = patch->links[plan->in_links[j]].src;
+        pv |= desc->voicing == HP_VOICING_FOLLOW && plan->per_voice[src];
+        down |= plan->linked[src]; /* a voice's signal reaches it */
+      }
+      again |= plan->n_looped && (pv != plan->per_voice[m] ||
+                                  down != plan->linked[m]);
+      plan->per_voice[m] = pv;
+      plan->linked[m]    = down;
+      plan->n_busy += pv && desc->busy;
+      plan->node_first[pos] = n_nodes;
+      n_nodes += pv ? plan->n_voices : 1u;
     }
-    plan->per_voice[m] = pv;
-    plan->linked[m]    = down;
-    plan->n_busy += pv && desc->busy;
-    plan->node_first[pos] = n_nodes;
-    n_nodes += pv ? plan->n_voices : 1u;
   }
   plan->n_nodes = n_nodes;
   /* ... or its signal reaches a voice: from the last module back, a
@@ -680,6 +813,7 @@ carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
     n_busy += desc->busy && plan->per_voice[m] ? copies : 0u;
   }
   uint32_t* midi    = TAKE(a, uint32_t, n_midi);
+  uint32_t* looped  = TAKE(a, uint32_t, plan->n_looped);
   uint32_t* busy    = TAKE(a, uint32_t, n_busy);
   uint32_t  key_cap = 1;
   while (key_cap < 2u * n + 1u) {
@@ -747,6 +881,7 @@ carve(Arena* const a, const HpPatch* const patch, const Plan* const plan)
   g->source_voice = src_v;
   g->source_const = src_c;
   g->midi_nodes   = midi;
+  g->looped       = looped;
   g->busy_nodes   = busy;
   g->macros       = macros;
   g->scratch      = scr;
@@ -802,6 +937,14 @@ init_node(Node* const node, const float rate)
   if (desc->init) {
     desc->init(node->io.state, node->param_in, rate);
   }
+}
+
+/* A stereo module's pair to the two sides (module.h: `stereo`). */
+static void
+add_pair(Node* const node)
+{
+  node->sinks[node->n_sinks++] = (SinkEntry){node->io.out[1], 1u};
+  node->sinks[node->n_sinks++] = (SinkEntry){node->io.out[2], 2u};
 }
 
 /* Point each input and parameter at its sources, and the output at what
@@ -865,7 +1008,11 @@ wire(HpGraph* const g, const HpPatch* const patch, const Plan* const plan)
     if (l->kind == HP_DEST_SINK) {
       const uint32_t first = plan->node_first[plan->position[l->src]];
       for (uint32_t c = 0; c < g->nodes[first].copies; ++c) {
-        Node* const node                = &g->nodes[first + c];
+        Node* const node = &g->nodes[first + c];
+        if (l->src_port == 0 && l->dst_index == 0 && node->desc->stereo) {
+          add_pair(node);
+          continue;
+        }
         node->sinks[node->n_sinks].buf  = node->io.out[l->src_port];
         node->sinks[node->n_sinks].mask = l->dst_index == 0 ? 3u : l->dst_index;
         ++node->n_sinks;
@@ -879,12 +1026,56 @@ wire(HpGraph* const g, const HpPatch* const patch, const Plan* const plan)
       Node* const node = &g->nodes[first + c];
       if (node->desc->outputs[0].kind == HP_SIGNAL_AUDIO &&
           !plan->feeds[plan->order[pos]]) {
-        node->sinks[0].buf  = node->io.out[0];
-        node->sinks[0].mask = 3u;
-        node->n_sinks       = 1;
+        if (node->desc->stereo) {
+          add_pair(node);
+        } else {
+          node->sinks[0].buf  = node->io.out[0];
+          node->sinks[0].mask = 3u;
+          node->n_sinks       = 1;
+        }
       }
     }
   }
+}
+
+/* Memory for the modules that ask (after init_node: their parameters as
+   built): a kept module's own when the size is the same, else new, zeroed.
+   False, with `err` set, when out of memory. */
+static bool
+give_memory(HpGraph* const g, const HpGraph* const base, HpError* const err)
+{
+  for (uint32_t pos = 0; pos < g->n_nodes; ++pos) {
+    Node* const node = &g->nodes[pos];
+    const size_t want =
+      node->desc->memory ? node->desc->memory(node->param_in, g->rate) : 0u;
+    if (!want) {
+      continue;
+    }
+    const Node* const kept =
+      node->carry_from >= 0 ? &base->nodes[node->carry_from] : NULL;
+    if (kept && kept->mem_block && kept->io.mem_size == want) {
+      node->mem_block     = kept->mem_block;
+      node->io.mem        = kept->io.mem;
+      node->mem_kept      = true;
+      node->io.mem_access = HP_MEM_NONE; /* until sealed: the base writes */
+    } else {
+      node->mem_block =
+        (MemBlock*)calloc(1, sizeof(MemBlock) + want * sizeof(float));
+      if (!node->mem_block) {
+        hp_error(err,
+                 HP_ERR_NO_MEMORY,
+                 "out of memory for the %zu-byte delay memory of module %s",
+                 want * sizeof(float),
+                 node->id);
+        return false;
+      }
+      node->io.mem        = (float*)(node->mem_block + 1);
+      node->io.mem_access = HP_MEM_OWN;
+    }
+    node->io.mem_size = want;
+    ++node->mem_block->refs;
+  }
+  return true;
 }
 
 static HpGraph* graph_build(const HpPatch* patch,
@@ -977,6 +1168,8 @@ graph_build(const HpPatch* const patch,
   g->smooth_coef      = 1.0f - expf(-1.0f / (SMOOTH_SECONDS * rate));
   g->tag.seq          = HP_NO_SEQ;
   g->tag.crossfade_ms = -1.0f;
+  g->time.bpm           = 120.0f; /* until a host says (module.h: HpTime) */
+  g->time.beats_per_bar = 4.0f;
 
   g->n_voices = plan.n_voices;
   g->all_voices =
@@ -1000,6 +1193,7 @@ graph_build(const HpPatch* const patch,
       node->io.param     = node->param_in;
       node->io.out_const = &node->out_const;
       node->io.time      = &g->time;
+      node->io.host_in   = g->host_in;
       node->alone        = !plan.linked[m];
       node->io.rate      = rate;
       node->io.inv_rate  = 1.0f / rate;
@@ -1013,11 +1207,15 @@ graph_build(const HpPatch* const patch,
       if (pm->desc->midi) {
         g->midi_nodes[n_midi++] = first + c;
       }
+      node->io.looped = plan.looped[m];
       if (pm->desc->busy && node->per_voice) {
         g->busy_nodes[c * plan.n_busy + n_busy] = first + c;
       }
     }
     n_busy += pm->desc->busy && plan.per_voice[m];
+    if (plan.looped[m]) {
+      g->looped[g->n_looped++] = first;
+    }
     g->by_id[pos] = first;
   }
   g->n_midi = n_midi;
@@ -1096,6 +1294,10 @@ graph_build(const HpPatch* const patch,
     init_node(node, rate);
   }
   plan_free(&plan);
+  if (!give_memory(g, base, err)) {
+    hp_graph_free(g);
+    return NULL;
+  }
   return g;
 }
 
@@ -1141,7 +1343,13 @@ void
 hp_graph_seal(HpGraph* const graph)
 {
   for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
-    graph->nodes[pos].io.state = graph->nodes[pos].home;
+    Node* const node = &graph->nodes[pos];
+    node->io.state   = node->home;
+    if (node->mem_block && !node->mem_kept) {
+      /* A new line starts empty at the swap, not with the warm-up's echo. */
+      memset(node->io.mem, 0, node->io.mem_size * sizeof(float));
+    }
+    node->io.mem_access = HP_MEM_OWN;
   }
 }
 
@@ -1155,6 +1363,10 @@ hp_graph_free(HpGraph* const graph)
     StateBlock* const block = graph->nodes[pos].block;
     if (block && --block->refs == 0u) {
       free(block);
+    }
+    MemBlock* const mem = graph->nodes[pos].mem_block;
+    if (mem && --mem->refs == 0u) {
+      free(mem);
     }
   }
   free(graph);
@@ -1379,6 +1591,11 @@ void
 hp_graph_ring_out(HpGraph* const graph)
 {
   graph->ringing = true;
+  for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
+    if (graph->nodes[pos].io.mem_access == HP_MEM_READ) {
+      graph->nodes[pos].io.mem_access = HP_MEM_NONE;
+    }
+  }
 }
 
 /* The voice allocation's view of voice v: the head of its first midi
@@ -1533,7 +1750,13 @@ hp_graph_reset(HpGraph* const graph)
 {
   graph->known_idle = 0;
   for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
-    init_node(&graph->nodes[pos], graph->rate);
+    Node* const node = &graph->nodes[pos];
+    init_node(node, graph->rate);
+    if (node->io.mem_access == HP_MEM_OWN && node->io.mem) {
+      /* Bounded (the size the worker allocated), and rare: a non-finite
+         output.  A line left as it was would sound the fault again. */
+      memset(node->io.mem, 0, node->io.mem_size * sizeof(float));
+    }
   }
 }
 
@@ -1579,6 +1802,9 @@ hp_graph_take_over(HpGraph* const graph,
       if (node->carry_from >= 0) {
         node->io.state = node->spare;
         init_node(node, graph->rate);
+        if (node->mem_kept) {
+          node->io.mem_access = HP_MEM_NONE; /* not ours to write */
+        }
       }
     }
     return;
@@ -1590,8 +1816,14 @@ hp_graph_take_over(HpGraph* const graph,
   for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
     Node* node = &graph->nodes[pos];
     if (node->carry_from >= 0) {
+      Node* const old = &from->nodes[node->carry_from];
       memcpy(node->spare, node->home, node->desc->state_size);
-      from->nodes[node->carry_from].io.state = node->spare;
+      old->io.state = node->spare;
+      if (node->mem_kept) {
+        /* This graph writes the line now; a tail does not even read it
+           (hp_graph_ring_out), or its echoes would sound twice. */
+        old->io.mem_access = from->ringing ? HP_MEM_NONE : HP_MEM_READ;
+      }
     }
   }
 }
@@ -1761,6 +1993,32 @@ wake(Node* const node)
 }
 
 void
+hp_graph_context(HpGraph* const     graph,
+                 const HpTime* const time,
+                 const float* const  in_l,
+                 const float* const  in_r)
+{
+  graph->time       = *time;
+  graph->host_in[0] = in_l;
+  graph->host_in[1] = in_r;
+}
+
+/* The delayed outputs of the modules that close a loop, before anything
+   of the chunk runs: what reads them may come first. */
+static void
+prefetch(HpGraph* const graph, const uint32_t nframes)
+{
+  for (uint32_t i = 0; i < graph->n_looped; ++i) {
+    const uint32_t first  = graph->looped[i];
+    const uint32_t voices = graph->nodes[first].per_voice ? graph->active : 1u;
+    for (uint32_t left_v = voices; left_v; left_v &= left_v - 1u) {
+      Node* const node = &graph->nodes[first + (uint32_t)__builtin_ctz(left_v)];
+      node->desc->prefetch(&node->io, nframes);
+    }
+  }
+}
+
+void
 hp_graph_process(HpGraph* const graph,
                  float* const   left,
                  float* const   right,
@@ -1774,6 +2032,7 @@ hp_graph_process(HpGraph* const graph,
     graph->active      = hp_graph_sounding(graph);
     woke               = graph->active & ~was;
   }
+  prefetch(graph, nframes);
   /* Module by module; of a per-voice module, the voices rendered. */
   for (uint32_t first = 0; first < graph->n_nodes;
        first += graph->nodes[first].copies) {

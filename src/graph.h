@@ -39,6 +39,14 @@ HpGraph* hp_graph_new_tail(const HpPatch* patch,
 
 void hp_graph_free(HpGraph* graph);
 
+/** What the next hp_graph_process() call's frames are heard against: the
+    host's time at its first frame, and the plugin's audio inputs (NULL:
+    none, silence).  Audio thread (the worker, for a warm-up). */
+void hp_graph_context(HpGraph*      graph,
+                      const HpTime* time,
+                      const float*  in_l,
+                      const float*  in_r);
+
 /** Render `nframes` (<= HP_CHUNK) frames, overwriting `left` and `right`. */
 void hp_graph_process(HpGraph* graph,
                       float*   left,

@@ -39,10 +39,6 @@ typedef struct {
   const char*  name; /**< "in", "out", "env" */
   HpSignalKind kind;
   const char*  doc;
-  /** Outputs only: depends on the inputs of at least HP_CHUNK frames ago
-      when the module closes a loop (`prefetch`), so a cycle through it is
-      allowed (DESIGN 3b: feedback through a delay). */
-  bool delayed;
 } HpPortDesc;
 
 typedef enum {
@@ -133,12 +129,15 @@ typedef struct {
   float*      mem;
   size_t      mem_size;   /**< floats */
   HpMemAccess mem_access;
-  /** The module closes a loop (a cycle through its `delayed` outputs):
+  /** The module closes a loop (a cycle through its `delayed_outputs`):
       prefetch() has written those outputs for this call already, from
       memory, and process() must leave them as they are, reading at least
       HP_CHUNK frames back. */
   bool          looped;
   const HpTime* time; /**< never NULL */
+  /** The plugin's audio inputs for this call, [0] left and [1] right, or
+      NULL where there are none (the instrument, a warm-up). */
+  const float* const* host_in;
 } HpNodeIO;
 
 /** How a module plays in a patch of several voices (DESIGN 3b). */
@@ -209,16 +208,27 @@ typedef struct HpModuleDesc {
       swap, and a new size starts empty (crossfaded).  Worker. */
   size_t (*memory)(const HpParamIn* param, float rate);
 
-  /** With `delayed` outputs: write them for `nframes` frames from memory
-      alone (reading at least HP_CHUNK frames back), before any module of
-      the chunk runs, when the module closes a loop.  Audio thread. */
+  /** With `delayed_outputs`: write them for `nframes` frames from state
+      and memory alone (reading at least HP_CHUNK frames back), before any
+      module of the chunk runs, when the module closes a loop.  Inputs and
+      parameters are not this chunk's yet: do not read them.  Audio
+      thread. */
   void (*prefetch)(const HpNodeIO* io, uint32_t nframes);
+
+  /** Bit o: outputs[o] is delayed: it depends on the inputs of at least
+      HP_CHUNK frames ago when the module closes a loop (`prefetch`), so a
+      cycle through it is allowed (DESIGN 3b: feedback through a delay). */
+  uint32_t delayed_outputs;
 
   /** The outputs are a stereo pair and their mix: outputs[1] is the left,
       outputs[2] the right, outputs[0] (the main output) (left + right) / 2
       for mono destinations.  To the sink `out` (both sides), and when
       nothing reads them, the pair goes to the sides as a pair. */
   bool stereo;
+
+  /** Reads HpNodeIO.host_in: only the effect plugin has audio inputs, and
+      the instrument refuses the module. */
+  bool host_input;
 
   /** Optional: true while the module sounds on its own account (a gate
       held, an envelope not finished).  A voice none of whose modules is

@@ -126,7 +126,10 @@ index_link(HpPatch* const patch, const uint32_t k)
     i = (i + 1u) & mask;
   }
   x->link_slots[i] = k + 1u;
-  if (l->kind != HP_DEST_SINK) { /* the sink is no module: no cycle there */
+  /* The sink is no module, and a delayed output may close a loop (DESIGN
+     3b): neither makes a cycle. */
+  if (l->kind != HP_DEST_SINK &&
+      !(patch->modules[l->src].desc->delayed_outputs >> l->src_port & 1u)) {
     x->next_out[k]       = x->first_out[l->src];
     x->first_out[l->src] = k + 1u;
     x->next_in[k]        = x->first_in[l->dst];
@@ -807,7 +810,8 @@ op_connect(HpPatch* const patch, const HpOp* const op, HpError* const err)
     return hp_error(err,
                     HP_ERR_CYCLE,
                     "connecting '%s' to '%s' would create a cycle: '%s' "
-                    "already depends on '%s'",
+                    "already depends on '%s' (a loop must pass through a "
+                    "delay's wet output)",
                     op->connect.source,
                     op->connect.dest,
                     patch->modules[link.src].id,

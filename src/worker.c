@@ -13,6 +13,7 @@
 
 #include "engine_internal.h"
 
+#include "module.h"
 #include "ops.h"
 #include "patchdoc.h"
 
@@ -255,6 +256,24 @@ start_from_playing(HpEngine* const e, HpGraph* const g)
   hp_graph_restart_kept(g);
 }
 
+/* The instrument has no audio inputs (DESIGN 3b). */
+static HpStatus
+refuse_input(const HpEngine* const     e,
+             const HpModuleDesc* const desc,
+             HpError* const            err)
+{
+  if (desc && desc->host_input && !e->has_input) {
+    return hp_error(err,
+                    HP_ERR_UNKNOWN_TYPE,
+                    "module type '%s' reads the audio inputs of the "
+                    "effect plugin (urn:hotpatch:fx); the instrument "
+                    "(urn:hotpatch:synth) has none: load the effect to "
+                    "process audio",
+                    desc->type);
+  }
+  return HP_SUCCESS;
+}
+
 /* The standby for the staged patch, built against `base` (what plays): the
    prime ops applied, then warmed up and judged.  NULL, with `err` set, when
    a step fails. */
@@ -265,6 +284,12 @@ build_standby(HpEngine* const   e,
               float* const      rms,
               HpError* const    err)
 {
+  /* A scene, a restored state or a patch file may hold `input` too. */
+  for (uint32_t m = 0; m < e->staged->n_modules; ++m) {
+    if (refuse_input(e, e->staged->modules[m].desc, err)) {
+      return NULL;
+    }
+  }
   HpGraph* const g  = op->commit.tail
                         ? hp_graph_new_tail(e->staged, e->base, e->rate, err)
                         : hp_graph_new(e->staged, e->base, e->rate, err);
@@ -546,6 +571,12 @@ apply_op(HpEngine* const e, const HpOp* const op)
   case HP_OP_GATE:
     st = record_live(e, op, &err);
     break;
+  case HP_OP_CREATE:
+    if (refuse_input(e, hp_module_find(op->create.type), &err)) {
+      st = err.status;
+      break;
+    }
+    /* fall through */
   default:
     if (!(st = hp_patch_apply(e->staged, op, &err))) {
       e->dirty = true;
