@@ -453,10 +453,7 @@ fade_mix(Fade* const        f,
    oldest first: each fade mixes the next newer graph in over the mix of
    everything older.  A fade that ends silences everything older. */
 static void
-crossfade(HpEngine* const e,
-          float* const    l,
-          float* const    r,
-          const uint32_t  n)
+crossfade(HpEngine* const e, float* const l, float* const r, const uint32_t n)
 {
   HpGraph* const oldest = e->fades[0].graph;
   guard(e->active, hp_graph_mono(e->active), l, r, n);
@@ -494,10 +491,7 @@ crossfade(HpEngine* const e,
 /* Add the tails to l, r; end those that have rung out, retire those that
    have faded out. */
 static void
-ring_tails(HpEngine* const e,
-           float* const    l,
-           float* const    r,
-           const uint32_t  n)
+ring_tails(HpEngine* const e, float* const l, float* const r, const uint32_t n)
 {
   const uint32_t max_frames = (uint32_t)(TAIL_MAX_SECONDS * e->rate);
   for (uint32_t k = 0; k < e->n_tails;) {
@@ -631,10 +625,10 @@ hp_engine_time(HpEngine* const e,
   if (isfinite(speed) && fabsf(speed) <= 64.0f) {
     e->speed = speed;
   }
-  t->rolling         = t->known && e->speed != 0.0f;
-  t->beats_per_frame = t->rolling ? (double)t->bpm * (double)e->speed /
-                                      (60.0 * (double)e->rate)
-                                  : 0.0;
+  t->rolling = t->known && e->speed != 0.0f;
+  t->beats_per_frame =
+    t->rolling ? (double)t->bpm * (double)e->speed / (60.0 * (double)e->rate)
+               : 0.0;
 }
 
 bool

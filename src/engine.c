@@ -20,8 +20,6 @@ hp_engine_new(const float          rate,
     return NULL;
   }
   e->rate         = rate;
-  e->time.bpm           = 120.0f; /* until the host says (module.h: HpTime) */
-  e->time.beats_per_bar = 4.0f;
   e->log          = log;
   e->schedule     = schedule;
   e->handle       = handle;
@@ -42,6 +40,9 @@ hp_engine_new(const float          rate,
   e->gain_current = 1.0f;
   e->gain_coef    = 1.0f - expf(-1.0f / (0.01f * rate));
   e->crossfade_ms = 20.0f;
+
+  e->time.bpm           = 120.0f; /* until the host says (module.h: HpTime) */
+  e->time.beats_per_bar = 4.0f;
   for (uint32_t m = 0; m < HP_N_MACROS; ++m) {
     e->macro_pos[m] = NAN;
     atomic_init(&e->macro_shared[m], NAN);

@@ -103,13 +103,13 @@ struct HpEngineImpl {
 
   /* Audio thread only. */
   HpGraph*       active;
-  HpTime         time;       /* the host's, at the frame rendered next */
-  float          speed;      /* the transport's, as the host sent it */
-  const float*   in_l;       /* the effect's inputs, the frames rendered next */
+  HpTime         time;  /* the host's, at the frame rendered next */
+  float          speed; /* the transport's, as the host sent it */
+  const float*   in_l;  /* the effect's inputs, the frames rendered next */
   const float*   in_r;
   float          in_chunk_l[HP_CHUNK]; /* this chunk's: hosts may process */
   float          in_chunk_r[HP_CHUNK]; /* in place (out_l == in_l) */
-  bool           has_input;  /* the effect: `input` reads in_l, in_r */
+  bool           has_input;        /* the effect: `input` reads in_l, in_r */
   Fade           fades[MAX_FADES]; /* oldest first */
   uint32_t       n_fades;
   Tail           tails[MAX_TAILS]; /* oldest first */

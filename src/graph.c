@@ -338,8 +338,9 @@ leads_to(const HpPatch* const patch,
 static bool
 cut_loops(const HpPatch* const patch, bool* const cut)
 {
-  uint32_t* queue = (uint32_t*)malloc((patch->n_modules + 1u) * sizeof(uint32_t));
-  bool*     seen  = (bool*)malloc(patch->n_modules + 1u);
+  uint32_t* queue =
+    (uint32_t*)malloc((patch->n_modules + 1u) * sizeof(uint32_t));
+  bool* seen = (bool*)malloc(patch->n_modules + 1u);
   if (!queue || !seen) {
     free(queue);
     free(seen);
@@ -347,7 +348,8 @@ cut_loops(const HpPatch* const patch, bool* const cut)
   }
   for (uint32_t i = 0; i < patch->n_links; ++i) {
     const HpPatchLink* l = &patch->links[i];
-    cut[i] = is_delayed(patch, l) && leads_to(patch, l->dst, l->src, queue, seen);
+    cut[i] =
+      is_delayed(patch, l) && leads_to(patch, l->dst, l->src, queue, seen);
   }
   free(queue);
   free(seen);
@@ -375,43 +377,43 @@ plan_order(const HpPatch* const patch, Plan* const plan, HpError* const err)
   plan->looped           = (bool*)calloc(n + 1u, sizeof(bool));
   HpStatus st            = HP_SUCCESS;
   for (int pass = 0; pass < 2 && !st; ++pass) {
-  if (!indeg || !key || !start || !out || !cut || !plan->order ||
-      !plan->position || !plan->looped || (pass && !cut_loops(patch, cut))) {
-    st = hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
-  } else {
-    memset(indeg, 0, (n + 1u) * sizeof(uint32_t));
-    for (uint32_t i = 0; i < n_links; ++i) {
-      const HpPatchLink* l     = &patch->links[i];
-      const bool         skip  = l->kind == HP_DEST_SINK || cut[i];
-      key[i]                   = skip ? NO_KEY : l->src;
-      indeg[l->dst] += !skip;
-    }
-    group_by(key, n_links, n, start, out);
-    /* The order is the queue: modules join it when nothing unsorted
-       feeds them. */
-    uint32_t tail = 0;
-    for (uint32_t m = 0; m < n; ++m) {
-      if (!indeg[m]) {
-        plan->order[tail++] = m;
+    if (!indeg || !key || !start || !out || !cut || !plan->order ||
+        !plan->position || !plan->looped || (pass && !cut_loops(patch, cut))) {
+      st = hp_error(err, HP_ERR_NO_MEMORY, "out of memory");
+    } else {
+      memset(indeg, 0, (n + 1u) * sizeof(uint32_t));
+      for (uint32_t i = 0; i < n_links; ++i) {
+        const HpPatchLink* l    = &patch->links[i];
+        const bool         skip = l->kind == HP_DEST_SINK || cut[i];
+        key[i]                  = skip ? NO_KEY : l->src;
+        indeg[l->dst] += !skip;
       }
-    }
-    for (uint32_t head = 0; head < tail; ++head) {
-      const uint32_t m  = plan->order[head];
-      plan->position[m] = head;
-      for (uint32_t j = start[m]; j < start[m + 1u]; ++j) {
-        const uint32_t dst = patch->links[out[j]].dst;
-        if (!--indeg[dst]) {
-          plan->order[tail++] = dst;
+      group_by(key, n_links, n, start, out);
+      /* The order is the queue: modules join it when nothing unsorted
+         feeds them. */
+      uint32_t tail = 0;
+      for (uint32_t m = 0; m < n; ++m) {
+        if (!indeg[m]) {
+          plan->order[tail++] = m;
         }
       }
+      for (uint32_t head = 0; head < tail; ++head) {
+        const uint32_t m  = plan->order[head];
+        plan->position[m] = head;
+        for (uint32_t j = start[m]; j < start[m + 1u]; ++j) {
+          const uint32_t dst = patch->links[out[j]].dst;
+          if (!--indeg[dst]) {
+            plan->order[tail++] = dst;
+          }
+        }
+      }
+      if (tail == n) {
+        break;
+      }
+      if (pass) {
+        st = hp_error(err, HP_ERR_CYCLE, "the patch has a cycle");
+      }
     }
-    if (tail == n) {
-      break;
-    }
-    if (pass) {
-      st = hp_error(err, HP_ERR_CYCLE, "the patch has a cycle");
-    }
-  }
   }
   for (uint32_t i = 0; i < n_links && !st; ++i) {
     if (cut[i] && !plan->looped[patch->links[i].src]) {
@@ -609,9 +611,9 @@ plan_voices(const HpPatch* const patch, Plan* const plan, HpError* const err)
   /* A loop feeds a module from one later in the order: go round again
      until nothing changes (each round only adds). */
   for (bool again = true; again;) {
-    again         = false;
-    n_nodes       = 0;
-    plan->n_busy  = 0;
+    again        = false;
+    n_nodes      = 0;
+    plan->n_busy = 0;
     for (uint32_t pos = 0; pos < n; ++pos) {
       const uint32_t            m    = plan->order[pos];
       const HpModuleDesc* const desc = patch->modules[m].desc;
@@ -624,8 +626,8 @@ plan_voices(const HpPatch* const patch, Plan* const plan, HpError* const err)
         pv |= desc->voicing == HP_VOICING_FOLLOW && plan->per_voice[src];
         down |= plan->linked[src]; /* a voice's signal reaches it */
       }
-      again |= plan->n_looped && (pv != plan->per_voice[m] ||
-                                  down != plan->linked[m]);
+      again |=
+        plan->n_looped && (pv != plan->per_voice[m] || down != plan->linked[m]);
       plan->per_voice[m] = pv;
       plan->linked[m]    = down;
       plan->n_busy += pv && desc->busy;
@@ -1045,7 +1047,7 @@ static bool
 give_memory(HpGraph* const g, const HpGraph* const base, HpError* const err)
 {
   for (uint32_t pos = 0; pos < g->n_nodes; ++pos) {
-    Node* const node = &g->nodes[pos];
+    Node* const  node = &g->nodes[pos];
     const size_t want =
       node->desc->memory ? node->desc->memory(node->param_in, g->rate) : 0u;
     if (!want) {
@@ -1159,15 +1161,15 @@ graph_build(const HpPatch* const patch,
     return NULL;
   }
   memset(mem, 0, measure.used);
-  Arena    place      = {mem, 0};
-  HpGraph* g          = carve(&place, patch, &plan);
-  float*   buffers    = g->buffers;
-  g->size             = measure.used;
-  g->base             = base;
-  g->rate             = rate;
-  g->smooth_coef      = 1.0f - expf(-1.0f / (SMOOTH_SECONDS * rate));
-  g->tag.seq          = HP_NO_SEQ;
-  g->tag.crossfade_ms = -1.0f;
+  Arena    place        = {mem, 0};
+  HpGraph* g            = carve(&place, patch, &plan);
+  float*   buffers      = g->buffers;
+  g->size               = measure.used;
+  g->base               = base;
+  g->rate               = rate;
+  g->smooth_coef        = 1.0f - expf(-1.0f / (SMOOTH_SECONDS * rate));
+  g->tag.seq            = HP_NO_SEQ;
+  g->tag.crossfade_ms   = -1.0f;
   g->time.bpm           = 120.0f; /* until a host says (module.h: HpTime) */
   g->time.beats_per_bar = 4.0f;
 
@@ -1993,7 +1995,7 @@ wake(Node* const node)
 }
 
 void
-hp_graph_context(HpGraph* const     graph,
+hp_graph_context(HpGraph* const      graph,
                  const HpTime* const time,
                  const float* const  in_l,
                  const float* const  in_r)

@@ -39,11 +39,11 @@ static const HpPortDesc input_outputs[] = {
 };
 
 const HpModuleDesc hp_mod_input = {
-  .type      = "input",
-  .doc       = "The effect plugin's audio inputs (the instrument has none).",
-  .outputs   = input_outputs,
-  .n_outputs = 3,
-  .process   = input_process,
+  .type       = "input",
+  .doc        = "The effect plugin's audio inputs (the instrument has none).",
+  .outputs    = input_outputs,
+  .n_outputs  = 3,
+  .process    = input_process,
   .stereo     = true,
   .host_input = true,
 };

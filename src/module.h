@@ -127,7 +127,7 @@ typedef struct {
       carried across a swap like the state when the module is kept and its
       size unchanged; NULL when the module asks for none. */
   float*      mem;
-  size_t      mem_size;   /**< floats */
+  size_t      mem_size; /**< floats */
   HpMemAccess mem_access;
   /** The module closes a loop (a cycle through its `delayed_outputs`):
       prefetch() has written those outputs for this call already, from
