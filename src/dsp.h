@@ -456,6 +456,53 @@ hp_blamp_tri(const float s, const float dt, const float inv_dt)
            (hp_blamp4(to_trough * inv_dt) - hp_blamp4(to_peak * inv_dt));
 }
 
+/* Filter helpers */
+
+/**
+   tan(pi x) for x in [0, 0.49] (a cutoff over the rate: the bilinear
+   transform's prewarping), within 3e-5 relative, 0.05 cents of cutoff
+   (test_dsp_filters.c): sin(pi x) / cos(pi x) by hp_sin2pi, inline and
+   branch-free, for filters that follow a cutoff signal frame by frame.
+*/
+static inline float
+hp_tanpi(const float x)
+{
+  return hp_sin2pi(0.5f * x) / hp_sin2pi(0.25f - 0.5f * x);
+}
+
+/** Where hp_tanh's rational function is closest to 1 before it turns
+    away from tanh: its value there is 1 - 6e-7. */
+#define HP_TANH_CLAMP 4.97f
+
+/** tanh(x) / x for |x| <= HP_TANH_CLAMP: the [7/6] Pade approximant from
+    Lambert's continued fraction, in x^2. */
+static inline float
+hp_tanh_pade(const float x2)
+{
+  return (135135.0f + x2 * (17325.0f + x2 * (378.0f + x2))) /
+         (135135.0f + x2 * (62370.0f + x2 * (3150.0f + x2 * 28.0f)));
+}
+
+/** tanh(x) within 1e-4 (-80 dB), odd, monotonic, |result| < 1; NaN gives
+    -1, so a bad input cannot get past a saturator. */
+static inline float
+hp_tanhf(const float x)
+{
+  const float xc = hp_clampf(x, -HP_TANH_CLAMP, HP_TANH_CLAMP);
+  return xc * hp_tanh_pade(xc * xc);
+}
+
+/** tanh(x) / x (1 at 0), as hp_tanhf: a saturator's gain at x, for
+    solving a loop through it as if it were linear (Pirkle, mystran). */
+static inline float
+hp_tanh_ratio(const float x)
+{
+  const float ax = fabsf(x);
+  return ax < HP_TANH_CLAMP
+           ? hp_tanh_pade(x * x)
+           : hp_tanh_pade(HP_TANH_CLAMP * HP_TANH_CLAMP) * HP_TANH_CLAMP / ax;
+}
+
 /* Filter state hygiene */
 
 /** x, or 0 when it is so small it would decay into denormals (far below
