@@ -13,10 +13,10 @@
   bandpass), so lp + bp + hp = in.
 
   A constant cutoff and Q give the coefficients once per call; a signal
-  gives them every frame (hp_tanpi: no libm call in the loop).  Float
-  state is enough here: unlike a direct form, the SVF's states are
-  well-conditioned at low cutoffs.  A state gone non-finite is reset at
-  the end of the call, as biquad's.
+  gives them every frame, computed ahead of the recursion in vectorized
+  loops (hp_tanpi: no libm call).  Float state is enough here: unlike a
+  direct form's, the SVF's states are well-conditioned at low cutoffs.  A
+  state gone non-finite is reset at the end of the call, as biquad's.
 */
 
 #include "dsp.h"
@@ -41,19 +41,55 @@ typedef struct {
   float a1, a2, a3, k;
 } SvfCoefs;
 
-static SvfCoefs
-svf_coefs(const float cutoff, const float q, const float inv_rate)
+/* A cutoff in Hz as cycles per frame, where the filter can take it. */
+static inline float
+svf_cycles(const float cutoff, const float inv_rate)
 {
-  const float fc =
-    hp_clampf(cutoff * inv_rate, CUTOFF_MIN * inv_rate, CUTOFF_MAX_RATIO);
-  const float g = hp_tanpi(fc);
-  const float k = 1.0f / hp_clampf(q, Q_MIN, Q_MAX);
+  return hp_clampf(cutoff * inv_rate, CUTOFF_MIN * inv_rate, CUTOFF_MAX_RATIO);
+}
+
+/* From a cutoff in cycles per frame and a Q, both clamped. */
+static inline SvfCoefs
+svf_coefs(const float cycles, const float q)
+{
+  const float g = hp_tanpi(cycles);
   SvfCoefs    c;
-  c.a1 = 1.0f / (1.0f + g * (g + k));
+  c.k  = 1.0f / q;
+  c.a1 = 1.0f / (1.0f + g * (g + c.k));
   c.a2 = g * c.a1;
   c.a3 = g * c.a2;
-  c.k  = k;
   return c;
+}
+
+/* Each frame's coefficients for a cutoff or Q signal. */
+typedef struct {
+  float a1[HP_CHUNK], a2[HP_CHUNK], a3[HP_CHUNK], k[HP_CHUNK];
+} SvfCoefRun;
+
+/* Ahead of the recursion, in loops that vectorize: a tan and two
+   divisions a frame, four frames at a time.  The clamps go in loops of
+   their own (dsp.h says why). */
+HP_ALWAYS_INLINE void
+svf_coefs_run(SvfCoefRun* const restrict run,
+              const float* const restrict cutoff,
+              const float* const restrict q,
+              const float    inv_rate,
+              const uint32_t n)
+{
+  float cycles[HP_CHUNK], qc[HP_CHUNK];
+  for (uint32_t i = 0; i < n; ++i) {
+    cycles[i] = svf_cycles(cutoff[i], inv_rate);
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    qc[i] = hp_clampf(q[i], Q_MIN, Q_MAX);
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    const SvfCoefs c = svf_coefs(cycles[i], qc[i]);
+    run->a1[i]       = c.a1;
+    run->a2[i]       = c.a2;
+    run->a3[i]       = c.a3;
+    run->k[i]        = c.k;
+  }
 }
 
 /* One frame: lowpass and (0 dB) bandpass. */
@@ -80,6 +116,7 @@ svf_process(const HpNodeIO* const io, const uint32_t n)
   static const float silence[HP_CHUNK];
 
   SvfState* const        st     = (SvfState*)io->state;
+  SvfState               s      = *st; /* out cannot alias it: registers */
   const float* const     in     = io->in[0] ? io->in[0] : silence;
   float* const           lp     = io->out[O_LP];
   float* const           hp     = io->out[O_HP];
@@ -90,15 +127,24 @@ svf_process(const HpNodeIO* const io, const uint32_t n)
   float* const           band = io->out[O_BP] ? io->out[O_BP] : band_scratch;
 
   if (!cutoff->signal && !q->signal) {
-    const SvfCoefs c = svf_coefs(cutoff->value, q->value, io->inv_rate);
+    const SvfCoefs c =
+      svf_coefs(svf_cycles(cutoff->value, io->inv_rate), q->value);
     for (uint32_t i = 0; i < n; ++i) {
-      svf_tick(st, &c, in[i], &lp[i], &band[i]);
+      svf_tick(&s, &c, in[i], &lp[i], &band[i]);
     }
   } else {
+    float              cutoff_buf[HP_CHUNK], q_buf[HP_CHUNK];
+    const float* const cutoffs = hp_param_values(cutoff, cutoff_buf, n);
+    const float* const qs      = hp_param_values(q, q_buf, n);
+    SvfCoefRun         run;
+    if (n == HP_VEC) {
+      svf_coefs_run(&run, cutoffs, qs, io->inv_rate, HP_VEC);
+    } else {
+      svf_coefs_run(&run, cutoffs, qs, io->inv_rate, n);
+    }
     for (uint32_t i = 0; i < n; ++i) {
-      const SvfCoefs c =
-        svf_coefs(hp_param_at(cutoff, i), hp_param_at(q, i), io->inv_rate);
-      svf_tick(st, &c, in[i], &lp[i], &band[i]);
+      const SvfCoefs c = {run.a1[i], run.a2[i], run.a3[i], run.k[i]};
+      svf_tick(&s, &c, in[i], &lp[i], &band[i]);
     }
   }
 
@@ -113,13 +159,12 @@ svf_process(const HpNodeIO* const io, const uint32_t n)
     }
   }
 
-  if (!isfinite(st->ic1) || !isfinite(st->ic2)) {
-    st->ic1 = 0.0f;
-    st->ic2 = 0.0f;
-  } else {
-    st->ic1 = (float)hp_flush_tiny((double)st->ic1);
-    st->ic2 = (float)hp_flush_tiny((double)st->ic2);
+  if (!isfinite(s.ic1) || !isfinite(s.ic2)) {
+    s.ic1 = 0.0f;
+    s.ic2 = 0.0f;
   }
+  st->ic1 = (float)hp_flush_tiny((double)s.ic1);
+  st->ic2 = (float)hp_flush_tiny((double)s.ic2);
 }
 
 static const HpPortDesc svf_inputs[] = {
