@@ -86,7 +86,8 @@ typedef struct {
 
 /* Ahead of the recursion, in loops that vectorize (a tan, a division and
    an exp2 a frame, four frames at a time); the clamps in loops of their
-   own (dsp.h says why). */
+   own (dsp.h says why), which leave the clamped cutoff in cycles,
+   resonance and dB in G, k and gain for the last loop to convert. */
 HP_ALWAYS_INLINE void
 ladder_settings_run(LadderSettingsRun* const restrict run,
                     const float* const restrict cutoff,
@@ -154,7 +155,7 @@ ladder_tick(LadderState* const st, const LadderCoefs* const c, const float x)
   const float  a  = hp_tanhf(c->gain * x) + HISS * (float)(int32_t)h;
   const float* s  = st->s;
   const float* hG = c->hG;
-  /* B_i = sum over j < i of (1 - G) G^(i-1-j) s_j, as balanced sums. */
+  /* B[i] = sum over j <= i of (1 - G) G^(i-j) s[j], as balanced sums. */
   const float B[4] = {
     hG[0] * s[0],
     hG[1] * s[0] + hG[0] * s[1],
