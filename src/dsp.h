@@ -67,6 +67,20 @@ hp_param_first(const HpParamIn* const p)
   return p->signal ? p->signal[0] : p->value;
 }
 
+/** A parameter's values for n frames: its signal, or `buf` filled with
+    its constant, for a loop that reads a signal either way. */
+static inline const float*
+hp_param_values(const HpParamIn* const p, float* const buf, const uint32_t n)
+{
+  if (p->signal) {
+    return p->signal;
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    buf[i] = p->value;
+  }
+  return buf;
+}
+
 /** Milliseconds to frames. */
 static inline double
 hp_ms_to_frames(const float ms, const float rate)
@@ -454,6 +468,75 @@ hp_blamp_tri(const float s, const float dt, const float inv_dt)
   return 1.0f - 4.0f * to_peak +
          (dt * (1.0f / 480.0f)) *
            (hp_blamp4(to_trough * inv_dt) - hp_blamp4(to_peak * inv_dt));
+}
+
+/* Filter helpers */
+
+/**
+   tan(pi x) for x in [0, 0.49] (a cutoff over the rate: the bilinear
+   transform's prewarping), within 3e-5 relative, 0.05 cents of cutoff
+   (test_dsp_filters.c): sin(pi x) / cos(pi x) by hp_sin2pi, inline and
+   branch-free, for filters that follow a cutoff signal frame by frame.
+*/
+static inline float
+hp_tanpi(const float x)
+{
+  return hp_sin2pi(0.5f * x) / hp_sin2pi(0.25f - 0.5f * x);
+}
+
+/** Where hp_tanhf's rational function is closest to 1 before it turns
+    away from tanh: its value there is 1 - 6e-7. */
+#define HP_TANH_CLAMP 4.97f
+
+/** A ratio p / q, q > 0, left undivided for a caller that folds the
+    division into one of its own. */
+typedef struct {
+  float p, q;
+} HpRatio;
+
+/** tanh(x) / x for |x| <= HP_TANH_CLAMP as p / q: the [7/6] Pade
+    approximant from Lambert's continued fraction, in x^2, each side
+    evaluated in two halves (Estrin) for a shorter chain of dependent
+    operations. */
+static inline HpRatio
+hp_tanh_pade(const float x2)
+{
+  const float x4 = x2 * x2;
+  HpRatio     r;
+  r.p = (135135.0f + 17325.0f * x2) + x4 * (378.0f + x2);
+  r.q = (135135.0f + 62370.0f * x2) + x4 * (3150.0f + 28.0f * x2);
+  return r;
+}
+
+/** tanh(x) within 1e-4 (-80 dB), odd, |result| < 1, rising (but for a
+    wobble of 5e-7 near +-1, the division's rounding); NaN gives -1, so a
+    bad input cannot get past a saturator. */
+static inline float
+hp_tanhf(const float x)
+{
+  const float   xc = hp_clampf(x, -HP_TANH_CLAMP, HP_TANH_CLAMP);
+  const HpRatio r  = hp_tanh_pade(xc * xc);
+  return xc * r.p / r.q;
+}
+
+/**
+   tanh(x) / x (1 at 0), as hp_tanhf and as a ratio: a saturator's gain at
+   x, for solving a loop through it as if it were linear with that gain
+   (mystran's "cheap non-linear zero-delay filters", KVR 2012).
+*/
+static inline HpRatio
+hp_tanh_gain(const float x)
+{
+  const float ax = fabsf(x);
+  if (ax < HP_TANH_CLAMP) {
+    return hp_tanh_pade(x * x);
+  }
+  /* tanh is hp_tanhf(HP_TANH_CLAMP) from there on */
+  const HpRatio c = hp_tanh_pade(HP_TANH_CLAMP * HP_TANH_CLAMP);
+  HpRatio       r;
+  r.p = HP_TANH_CLAMP * c.p;
+  r.q = ax * c.q;
+  return r;
 }
 
 /* Filter state hygiene */

@@ -4,8 +4,8 @@
   directly through their descriptors (see rig.h); then every module: finite
   output from any input, and state that is plain data (copied mid-stream,
   both copies go on identically).  Every figure measured is printed on a
-  "# " line.  (Oscillators: test_dsp_oscillators.c; envelopes and filters:
-  test_dsp_shapers.c.)
+  "# " line.  (Oscillators: test_dsp_oscillators.c; envelopes and the
+  biquad: test_dsp_shapers.c; svf and ladder: test_dsp_filters.c.)
 */
 
 #include "check.h"
