@@ -3,9 +3,12 @@
   module's memory (dsp.h's ring: Hermite reads), each at `delay` ms swept
   +-depth by a sine LFO; the voices' LFOs are spread evenly over the cycle
   (two voices sweep in opposite directions) and the voices evenly from
-  left to right by `spread`.  Each side's wet signal is the average of what
-  it gets, so the level does not depend on voices or spread; left = in *
-  (1 - mix) + wet * mix.  No feedback: the line holds only the input.
+  left to right by `spread`.  Each side's wet signal keeps the input's
+  power where the voices are uncorrelated (above a few hundred Hz, where
+  their delays differ by more than a period), so more voices thicken the
+  sound without dulling it; below, they add up in phase, louder by up to
+  sqrt(voices).  left = in * (1 - mix) + wet * mix.  No feedback: the line
+  holds only the input.
 */
 
 #include "dsp.h"
@@ -61,13 +64,19 @@ chorus_process(const HpNodeIO* const io, const uint32_t n)
     hp_clampf(hp_param_first(&io->param[P_SPREAD]), 0.0f, 1.0f);
   uint32_t offset[MAX_VOICES];
   float    gain_l[MAX_VOICES], gain_r[MAX_VOICES];
+  float    power = 0.0f; /* of either side: the pans are symmetric */
   for (uint32_t v = 0; v < voices; ++v) {
     const float pan =
       voices > 1u ? spread * (2.0f * (float)v / (float)(voices - 1u) - 1.0f)
                   : 0.0f;
     offset[v] = (uint32_t)(((uint64_t)v << 32) / voices);
-    gain_l[v] = (1.0f - pan) / (float)voices;
-    gain_r[v] = (1.0f + pan) / (float)voices;
+    gain_l[v] = 1.0f - pan;
+    gain_r[v] = 1.0f + pan;
+    power += gain_l[v] * gain_l[v];
+  }
+  for (uint32_t v = 0; v < voices; ++v) {
+    gain_l[v] /= sqrtf(power);
+    gain_r[v] /= sqrtf(power);
   }
 
   for (uint32_t i = 0; i < n; ++i) {
@@ -125,10 +134,10 @@ static const HpPortDesc chorus_outputs[N_OUTPUTS] = {
   {"out", HP_SIGNAL_AUDIO, "Left and right mixed to mono: (left + right) / 2."},
   {"left",
    HP_SIGNAL_AUDIO,
-   "Left side: in * (1 - mix) + the left voices' average * mix."},
+   "Left side: in * (1 - mix) + the voices panned left * mix."},
   {"right",
    HP_SIGNAL_AUDIO,
-   "Right side: in * (1 - mix) + the right voices' average * mix."},
+   "Right side: in * (1 - mix) + the voices panned right * mix."},
 };
 
 static const HpParamDesc chorus_params[N_PARAMS] = {

@@ -63,6 +63,7 @@ typedef struct {
   float        rate;
   const float* follow;  /* the time signal (ms), or NULL: `target` */
   double       target;  /* the delay set, frames */
+  double       speed;   /* frames a frame the delay glides, at most */
   bool         settled; /* delay at target: `tap` for the whole call */
   HpTap        tap;
 } Plan;
@@ -113,6 +114,7 @@ delay_plan(const HpNodeIO* const io)
   p.rate    = io->rate;
   p.follow  = NULL;
   p.target  = delay_clamp(st->target, p.cap);
+  p.speed   = GLIDE;
   return p;
 }
 
@@ -168,20 +170,26 @@ delay_read(DelayState* const st, const Plan* const p, const uint32_t i)
     const double to   = p->follow ? delay_ms(p->follow[i], p) : p->target;
     const double step = to - st->delay;
     st->delay =
-      fabs(step) <= GLIDE ? to : st->delay + (step > 0 ? GLIDE : -GLIDE);
+      fabs(step) <= p->speed ? to : st->delay + copysign(p->speed, step);
     tap =
       hp_ring_tap(st->delay > p->nearest ? st->delay : p->nearest, p->nearest);
   }
   return p->read ? hp_ring_read(p->ring, p->mask, st->write + i, &tap) : 0.0f;
 }
 
-/* The wet signal of a looped call, before it runs. */
+/* The wet signal of a looped call, before it runs.  The target is the
+   time at the last call's end, and the delay moves toward it by a
+   HP_CHUNK-th of the way a frame: it arrives at the end of a whole chunk,
+   and shorter chunks take it there as smoothly (a time signal comes out a
+   chunk late, but its speed whatever the chunks' sizes).  The floor lets
+   it arrive, and the settled call read one tap. */
 static void
 delay_read_ahead(const HpNodeIO* const io, float* const wet, const uint32_t n)
 {
   DelayState* const st = (DelayState*)io->state;
   Plan              p  = delay_plan(io);
   delay_start(st, &p, false);
+  p.speed = fmin(GLIDE, fmax(fabs(p.target - st->delay) / HP_CHUNK, 1e-4));
   for (uint32_t i = 0; i < n; ++i) {
     wet[i] = delay_read(st, &p, i);
   }
@@ -282,8 +290,8 @@ static const HpParamDesc delay_params[N_PARAMS] = {
    .min  = 0.0f,
    .max  = MAX_MS,
    .def  = 375.0f,
-   .doc  = "Delay time in ms (at least one frame, and at most the line's "
-           "max); a change glides, bending the echoes' pitch like tape."},
+   .doc  = "Delay time, ms, up to max (at least a frame, 256 frames in a "
+           "loop); a change glides, bending the echoes' pitch like tape."},
   {.name    = "feedback",
    .aliases = (const char* const[]){"fb", "regen", NULL},
    .kind    = HP_PARAM_CONTINUOUS,
@@ -309,7 +317,8 @@ static const HpParamDesc delay_params[N_PARAMS] = {
    .max  = MAX_BEATS,
    .def  = 0.0f,
    .doc  = "Delay time in beats of the host's tempo (0.75 = a dotted "
-           "eighth), replacing time while the host sends one; 0 is off."},
+           "eighth), replacing time while the host sends its tempo; 0 is "
+           "off."},
   {.name    = "damping",
    .aliases = (const char* const[]){"tone", NULL},
    .kind    = HP_PARAM_CONTINUOUS,
