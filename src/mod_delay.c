@@ -19,9 +19,9 @@
 
   In a loop through `wet` (io->looped) prefetch() reads the chunk's wet
   signal before anything runs, from the state and the line alone: the
-  delay glides to the time set at the previous chunk's last frame (one
-  chunk late), and is at least HP_CHUNK frames, so no read reaches the
-  chunk's own writes.  process() then writes the line.
+  delay follows the time set at the previous chunk's end, a chunk late
+  (delay_read_ahead), and is at least HP_CHUNK frames, so no read reaches
+  the chunk's own writes.  process() then writes the line.
 */
 
 #include "dsp.h"
