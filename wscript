@@ -200,28 +200,32 @@ def build(bld):
               env=plugin_env, includes=["plugin", "src"],
               use=["hpengine", "LV2", "M"], install_path=inst)
 
-    for ttl in ["hotpatch.ttl", "hp.ttl"]:
-        bld(features="subst", is_copy=True, source="ttl/" + ttl,
-            target=BUNDLE_DIR + "/" + ttl, install_path=inst)
+    # The two plugins' description: what they share is written once
+    # (ttl/plugin.ttl.in) and goes into each entry of ttl/hotpatch.ttl.in.
+    bld(rule=_write_plugins, source=["ttl/hotpatch.ttl.in", "ttl/plugin.ttl.in"],
+        target=BUNDLE_DIR + "/hotpatch.ttl", install_path=inst)
+    bld(features="subst", is_copy=True, source="ttl/hp.ttl",
+        target=BUNDLE_DIR + "/hp.ttl", install_path=inst)
 
     # Presets are written as text-protocol scripts (presets/*.hps) and
     # compiled into LV2 presets by the code the plugin runs.
     bld.program(source=["tools/preset.c"], target="tools/hp-preset",
-                use=["hpengine", "M"], install_path=None)
+                use=["hpengine", "LV2", "M"], install_path=None)
     presets = sorted(bld.path.ant_glob("presets/*.hps"), key=lambda n: n.name)
+    compiled = []
     for script in presets:
         name = script.name[:-len(".hps")]
+        compiled.append(
+            bld.path.find_or_declare(BUNDLE_DIR + "/presets/%s.ttl" % name))
         bld(rule="${SRC[0].abspath()} %s ${SRC[1].abspath()} > ${TGT}" % name,
-            source=["tools/hp-preset", script],
-            target=BUNDLE_DIR + "/presets/%s.ttl" % name,
+            source=["tools/hp-preset", script], target=compiled[-1],
             install_path=inst + "/presets")
     manifest_env = bld.env.derive()
     pattern = plugin_env.cshlib_PATTERN
     manifest_env.LIB_EXT = pattern[pattern.rfind("."):]
-    manifest_env.PRESETS = [p.name[:-len(".hps")] for p in presets]
-    bld(rule=_write_manifest, source="ttl/manifest.ttl.in",
+    bld(rule=_write_manifest, source=["ttl/manifest.ttl.in"] + compiled,
         target=BUNDLE_DIR + "/manifest.ttl", env=manifest_env,
-        vars=["LIB_EXT", "PRESETS"], install_path=inst)
+        vars=["LIB_EXT"], install_path=inst)
 
     # The module reference, generated from the descriptors.
     bld.program(source=["tools/describe.c"], target="tools/hp-describe",
@@ -252,14 +256,31 @@ def build(bld):
         build_fuzzers(bld)
 
 
-# manifest.ttl: the plugin, then one entry per preset.  (No docstring: waf
-# lists documented top-level functions as commands.)
+# hotpatch.ttl: the template with what both plugins share in each entry.
+# (No docstring: waf lists documented top-level functions as commands.)
+def _write_plugins(task):
+    template, shared = (n.read() for n in task.inputs)
+    if template.count("@PLUGIN@") != 2:
+        Logs.error("%s: want @PLUGIN@ once in each of the two plugins' "
+                   "entries" % task.inputs[0].relpath())
+        return 1
+    task.outputs[0].write(template.replace("@PLUGIN@", shared.rstrip("\n")))
+
+
+# manifest.ttl: the plugins, then one entry per preset, for the plugin the
+# compiled preset applies to (hp-preset writes what its script says).
 def _write_manifest(task):
     text = task.inputs[0].read().replace("@LIB_EXT@", task.env.LIB_EXT)
-    for name in task.env.PRESETS:
+    for preset in task.inputs[1:]:
+        name = preset.name[:-len(".ttl")]
+        applies = re.findall(r"^\s*lv2:appliesTo (<[^>]+>)", preset.read(), re.M)
+        if len(applies) != 1:
+            Logs.error("%s: want one lv2:appliesTo, found %d"
+                       % (preset.relpath(), len(applies)))
+            return 1
         text += ("\n<urn:hotpatch:preset:%s>\n\ta pset:Preset ;\n"
-                 "\tlv2:appliesTo <urn:hotpatch:synth> ;\n"
-                 "\trdfs:seeAlso <presets/%s.ttl> .\n" % (name, name))
+                 "\tlv2:appliesTo %s ;\n"
+                 "\trdfs:seeAlso <presets/%s.ttl> .\n" % (name, applies[0], name))
     task.outputs[0].write(text)
 
 

@@ -508,6 +508,67 @@ hp_atom_decode(const HpURIs* const          u,
   return HP_SUCCESS;
 }
 
+/* A number as a double: time:beat needs more than a float holds. */
+static bool
+get_double(const HpURIs* const u, const LV2_Atom* const a, double* const value)
+{
+  if (a->type == u->atom_Double && a->size >= sizeof(double)) {
+    *value = ((const LV2_Atom_Double*)a)->body;
+  } else if (a->type == u->atom_Long && a->size >= sizeof(int64_t)) {
+    *value = (double)((const LV2_Atom_Long*)a)->body;
+  } else if (a->type == u->atom_Float && a->size >= sizeof(float)) {
+    *value = (double)((const LV2_Atom_Float*)a)->body;
+  } else if (a->type == u->atom_Int && a->size >= sizeof(int32_t)) {
+    *value = (double)((const LV2_Atom_Int*)a)->body;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool
+hp_atom_read_position(const HpURIs* const          u,
+                      const LV2_Atom_Object* const obj,
+                      HpPosition* const            position)
+{
+  /* bar, barBeat, beat, beatsPerBar, beatsPerMinute, speed */
+  const LV2_URID keys[6] = {u->time_bar,
+                            u->time_barBeat,
+                            u->time_beat,
+                            u->time_beatsPerBar,
+                            u->time_beatsPerMinute,
+                            u->time_speed};
+  double         value[6];
+  for (uint32_t k = 0; k < 6; ++k) {
+    value[k] = (double)NAN;
+  }
+  if (obj->atom.size < sizeof(LV2_Atom_Object_Body)) {
+    return false;
+  }
+  Cursor c = {(const uint8_t*)(&obj->body + 1),
+              (const uint8_t*)(&obj->body) + obj->atom.size};
+  while (c.pos < c.end) {
+    const uint8_t*  at  = c.pos;
+    const LV2_Atom* val = next_atom(&c, 2u * sizeof(uint32_t));
+    if (!val) {
+      return false;
+    }
+    const uint32_t key = ((const LV2_Atom_Property_Body*)at)->key;
+    for (uint32_t k = 0; k < 6; ++k) {
+      if (key == keys[k] && !get_double(u, val, &value[k])) {
+        return false;
+      }
+    }
+  }
+  /* time:beat counts from the song's start; without it, the bar and the
+     beat in it do, in bars of this object's length. */
+  position->beat = !isnan(value[2]) ? value[2] : value[0] * value[3] + value[1];
+  position->bpm  = (float)value[4];
+  position->beats_per_bar = (float)value[3];
+  position->speed         = (float)value[5];
+  return true;
+}
+
 /* The encoder: an op as the message hp_atom_decode() reads back. */
 
 static bool

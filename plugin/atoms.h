@@ -62,6 +62,26 @@ bool hp_atom_write_patch(LV2_Atom_Forge* forge,
                          const char*     path,
                          bool            live_reload);
 
+/** The host's transport from a time:Position object, for
+    hp_engine_time(): NAN where the object does not say. */
+typedef struct {
+  double beat; /**< from the song's start: time:beat, else time:bar *
+                    time:beatsPerBar + time:barBeat */
+  float bpm;
+  float beats_per_bar;
+  float speed;
+} HpPosition;
+
+/**
+   Read a time:Position object (any key of another type than a number, or
+   a property that overruns the object, makes it not well-formed: false).
+   Values are passed on as the host sent them, hostile ones too: the
+   engine judges them.
+*/
+bool hp_atom_read_position(const HpURIs*          uris,
+                           const LV2_Atom_Object* obj,
+                           HpPosition*            position);
+
 /** Write a patch:Error for `seq` with `message` at `frame`. */
 bool hp_atom_write_error(LV2_Atom_Forge* forge,
                          const HpURIs*   uris,

@@ -1,7 +1,9 @@
 /*
   hotpatch LV2 glue, in lifecycle order: instantiate, connect_port, run,
   the worker, cleanup.  The engine (src/) does the work; this file only
-  translates between LV2 and it.
+  translates between LV2 and it.  Two plugins share all of it: the
+  instrument (urn:hotpatch:synth) and the effect (urn:hotpatch:fx), which
+  has audio inputs besides and a patch that reads them.
 
   Threading classes (LV2):
   - instantiate, cleanup: instantiation class (no other call concurrent).
@@ -47,6 +49,13 @@ static const char* const default_patch =
   "/patch/macro 1 filt:cutoff 100 12000 exp\n"
   "/patch/macro 2 filt:q 0.5 12 exp\n";
 
+/* What a new effect plays: its inputs to its outputs, unchanged (the
+   module `input` unconnected goes to the outputs as a stereo pair).  It
+   switches in at the sample: see start_effect(). */
+static const char* const fx_default_patch = "/patch/clear\n"
+                                            "/patch/create in input\n"
+                                            "/patch/commit crossfade=0\n";
+
 /* The token run() schedules: the work itself waits in the engine's own
    queues, so worker messages stay tiny whatever the host's ring size. */
 static const char work_token[4] = {'w', 'o', 'r', 'k'};
@@ -57,6 +66,8 @@ typedef struct {
   LV2_Atom_Sequence*       notify;
   float*                   out_l;
   float*                   out_r;
+  const float*             in_l; /* the effect's; NULL for the instrument */
+  const float*             in_r;
   const float*             gain;
   const float*             crossfade;
   const float*             scene;
@@ -116,15 +127,38 @@ schedule(void* const handle)
                                        work_token) == LV2_WORKER_SUCCESS;
 }
 
+/* The engine loads its default patch in hp_engine_new(), before
+   hp_engine_allow_input() can let it hold `input`: the effect's default is
+   loaded after, and its standby taken at once, as hp_engine_new() does with
+   the instrument's (no audio thread runs yet), so the effect passes its
+   inputs through from its first frame.  Its notifications are nobody's. */
+static void
+start_effect(Hotpatch* const self)
+{
+  HpEngine* const e = self->engine;
+  hp_engine_allow_input(e);
+  HpError err;
+  if (hp_engine_load_text(e, fx_default_patch, &err)) {
+    lv2_log_error(&self->logger, "hotpatch: %s\n", err.message);
+    return;
+  }
+  float unused = 0.0f;
+  hp_engine_begin(e, 0);
+  hp_engine_render(e, &unused, &unused, 0);
+  HpEvent event;
+  while (hp_engine_next_event(e, &event)) {
+  }
+}
+
 static LV2_Handle
 instantiate(const LV2_Descriptor* const     descriptor,
             const double                    rate,
             const char* const               bundle_path,
             const LV2_Feature* const* const features)
 {
-  (void)descriptor;
   (void)bundle_path;
-  Hotpatch* self = (Hotpatch*)calloc(1, sizeof(Hotpatch));
+  const bool effect = !strcmp(descriptor->URI, HP_FX_URI);
+  Hotpatch*  self   = (Hotpatch*)calloc(1, sizeof(Hotpatch));
   if (!self) {
     return NULL;
   }
@@ -175,12 +209,15 @@ instantiate(const LV2_Descriptor* const     descriptor,
   self->last_scene = -1;
   atomic_init(&self->restored_scene, -1);
   self->live_reload = -1.0f;
-  self->engine =
-    hp_engine_new(sample_rate, log_message, schedule, self, default_patch);
+  self->engine      = hp_engine_new(
+    sample_rate, log_message, schedule, self, effect ? NULL : default_patch);
   if (!self->engine) {
     lv2_log_error(&self->logger, "hotpatch: out of memory\n");
     free(self);
     return NULL;
+  }
+  if (effect) {
+    start_effect(self);
   }
   return (LV2_Handle)self;
 }
@@ -219,6 +256,12 @@ connect_port(LV2_Handle const instance, const uint32_t port, void* const data)
     break;
   case HP_PORT_MODULES:
     self->modules = (float*)data;
+    break;
+  case HP_PORT_IN_L:
+    self->in_l = (const float*)data;
+    break;
+  case HP_PORT_IN_R:
+    self->in_r = (const float*)data;
     break;
   case HP_N_PORTS:
     break;
@@ -363,7 +406,7 @@ handle_object(Hotpatch* const              self,
   flush_events(self, n); /* many swaps may happen in one block */
 }
 
-/* A control input clamped to its range, as ttl/hotpatch.ttl declares it:
+/* A control input clamped to its range, as ttl/plugin.ttl.in declares it:
    hosts may send anything (Ardour automation, a typed value).  False when
    the port is not connected or the value is not finite: the last good
    value stays. */
@@ -416,6 +459,8 @@ run(LV2_Handle const instance, const uint32_t n_frames)
   notify.n_frames = n_frames;
 
   hp_engine_begin(e, n_frames);
+  /* The instrument's are NULL: its `input` is refused anyway. */
+  hp_engine_input(e, self->in_l, self->in_r);
   if (read_control(self->scene, 0.0f, 7.0f, &value)) {
     /* A new scene hot-swaps through the worker like a commit (an exporting
        host swaps at this block's start). */
@@ -439,15 +484,23 @@ run(LV2_Handle const instance, const uint32_t n_frames)
         hp_engine_render(e, self->out_l + pos, self->out_r + pos, frame - pos);
         pos = frame;
       }
+      const LV2_Atom_Object* const obj = (const LV2_Atom_Object*)&ev->body;
+      const bool object = ev->body.type == self->uris.atom_Object ||
+                          ev->body.type == self->uris.atom_Blank;
+      HpPosition position;
       if (ev->body.type == self->uris.midi_MidiEvent) {
         hp_engine_midi(
           e, (const uint8_t*)LV2_ATOM_BODY_CONST(&ev->body), ev->body.size);
-      } else if ((ev->body.type == self->uris.atom_Object ||
-                  ev->body.type == self->uris.atom_Blank) &&
-                 ((const LV2_Atom_Object*)&ev->body)->body.otype !=
-                   self->uris.time_Position) {
-        /* Transport (jalv sends it to every atom input) is not ours. */
-        handle_object(self, (const LV2_Atom_Object*)&ev->body, &notify);
+      } else if (object && obj->body.otype != self->uris.time_Position) {
+        handle_object(self, obj, &notify);
+      } else if (object && hp_atom_read_position(&self->uris, obj, &position)) {
+        /* The host's transport from this frame on; one that is not
+           well-formed is ignored quietly, as any other host data. */
+        hp_engine_time(e,
+                       position.beat,
+                       position.bpm,
+                       position.beats_per_bar,
+                       position.speed);
       }
     }
   }
@@ -673,17 +726,25 @@ extension_data(const char* const uri)
   return NULL;
 }
 
-static const LV2_Descriptor descriptor = {HP_PLUGIN_URI,
-                                          instantiate,
-                                          connect_port,
-                                          NULL,
-                                          run,
-                                          NULL,
-                                          cleanup,
-                                          extension_data};
+static const LV2_Descriptor descriptors[2] = {{HP_PLUGIN_URI,
+                                               instantiate,
+                                               connect_port,
+                                               NULL,
+                                               run,
+                                               NULL,
+                                               cleanup,
+                                               extension_data},
+                                              {HP_FX_URI,
+                                               instantiate,
+                                               connect_port,
+                                               NULL,
+                                               run,
+                                               NULL,
+                                               cleanup,
+                                               extension_data}};
 
 LV2_SYMBOL_EXPORT const LV2_Descriptor*
 lv2_descriptor(const uint32_t index)
 {
-  return index == 0 ? &descriptor : NULL;
+  return index < 2u ? &descriptors[index] : NULL;
 }

@@ -20,7 +20,9 @@
 #include <lv2/time/time.h>
 #include <lv2/urid/urid.h>
 
+/* The instrument and the effect: one binary, one engine (DESIGN 3b). */
 #define HP_PLUGIN_URI "urn:hotpatch:synth"
+#define HP_FX_URI "urn:hotpatch:fx"
 #define HP_NS "urn:hotpatch:ns#"
 
 #define HP__Create HP_NS "Create"
@@ -89,6 +91,12 @@ typedef struct {
   LV2_URID patch_value;
   LV2_URID state_StateChanged;
   LV2_URID time_Position;
+  LV2_URID time_bar;
+  LV2_URID time_barBeat;
+  LV2_URID time_beat;
+  LV2_URID time_beatsPerBar;
+  LV2_URID time_beatsPerMinute;
+  LV2_URID time_speed;
 
   LV2_URID hp_Create;
   LV2_URID hp_Delete;
@@ -165,6 +173,12 @@ hp_map_uris(LV2_URID_Map* map, HpURIs* u)
   HP_MAP(patch_value, LV2_PATCH__value);
   HP_MAP(state_StateChanged, LV2_STATE_PREFIX "StateChanged");
   HP_MAP(time_Position, LV2_TIME__Position);
+  HP_MAP(time_bar, LV2_TIME__bar);
+  HP_MAP(time_barBeat, LV2_TIME__barBeat);
+  HP_MAP(time_beat, LV2_TIME__beat);
+  HP_MAP(time_beatsPerBar, LV2_TIME__beatsPerBar);
+  HP_MAP(time_beatsPerMinute, LV2_TIME__beatsPerMinute);
+  HP_MAP(time_speed, LV2_TIME__speed);
   HP_MAP(hp_Create, HP__Create);
   HP_MAP(hp_Delete, HP__Delete);
   HP_MAP(hp_Connect, HP__Connect);
@@ -217,7 +231,9 @@ hp_map_uris(LV2_URID_Map* map, HpURIs* u)
   }
 }
 
-/** Port indices, in the order of ttl/hotpatch.ttl. */
+/** Port indices, in the order of ttl/plugin.ttl.in (both plugins share the
+    ports up to HP_PORT_MODULES; the effect's audio inputs come after them,
+    so the instrument's indices are what they always were). */
 typedef enum {
   HP_PORT_CONTROL = 0,
   HP_PORT_NOTIFY,
@@ -231,7 +247,12 @@ typedef enum {
   HP_PORT_SWAPS,
   HP_PORT_PRIME_MS,
   HP_PORT_MODULES,
+  HP_PORT_IN_L, /**< urn:hotpatch:fx only */
+  HP_PORT_IN_R, /**< urn:hotpatch:fx only */
   HP_N_PORTS
 } HpPortIndex;
+
+/** The instrument's ports: all but the effect's audio inputs. */
+#define HP_N_SYNTH_PORTS ((uint32_t)HP_PORT_IN_L)
 
 #endif /* HP_URIS_H */

@@ -4,7 +4,8 @@
 # fresh as a clone installs the whole bundle and hotpatch-render, builds no
 # test program, and ships nothing from tests/ (the installed hotpatch-render
 # interposes no allocator or lock function); the installed bundle and the
-# build tree's lv2/ folder load in lilv without a single error.
+# build tree's lv2/ folder load in lilv, both plugins, without a single
+# error.
 set -euo pipefail
 src=${HP_SRC:?run through ./waf test}
 build=$PWD # ./waf test runs scripts in the build folder
@@ -64,14 +65,16 @@ echo "# the installed hotpatch-render exports no allocator, lock or rtcheck symb
 # README's jalv line uses it, with nothing on stderr (lilv's errors).
 for lv2 in "$dest/usr/lib/lv2" "$work/build/lv2" "$build/lv2"; do
     if ! LV2_PATH="$lv2" lv2ls >"$work/ls" 2>"$work/err" || [ -s "$work/err" ] ||
-            ! grep -qx "urn:hotpatch:synth" "$work/ls"; then
+            [ "$(sort "$work/ls" | xargs)" != "urn:hotpatch:fx urn:hotpatch:synth" ]; then
         echo "LV2_PATH=$lv2 lv2ls:"; cat "$work/ls" "$work/err"; exit 1
     fi
-    if ! LV2_PATH="$lv2" lv2info urn:hotpatch:synth >"$work/info" 2>"$work/err" ||
-            [ -s "$work/err" ]; then
-        echo "LV2_PATH=$lv2 lv2info urn:hotpatch:synth:"; cat "$work/err"; exit 1
-    fi
-    binary=$(sed -n 's|^\s*Binary:\s*file://||p' "$work/info")
-    [ -f "$binary" ] || { echo "LV2_PATH=$lv2: no binary '$binary'"; exit 1; }
+    for uri in urn:hotpatch:synth urn:hotpatch:fx; do
+        if ! LV2_PATH="$lv2" lv2info "$uri" >"$work/info" 2>"$work/err" ||
+                [ -s "$work/err" ]; then
+            echo "LV2_PATH=$lv2 lv2info $uri:"; cat "$work/err"; exit 1
+        fi
+        binary=$(sed -n 's|^\s*Binary:\s*file://||p' "$work/info")
+        [ -f "$binary" ] || { echo "LV2_PATH=$lv2 $uri: no binary '$binary'"; exit 1; }
+    done
 done
-echo "# lilv: the installed bundle and build/lv2 list urn:hotpatch:synth, with no error"
+echo "# lilv: the installed bundle and build/lv2 list urn:hotpatch:synth and urn:hotpatch:fx, with no error"

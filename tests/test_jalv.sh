@@ -9,6 +9,9 @@
 # presets and reloads (jalv -l): control and sound agree, and Bass (one
 # scene) logs nothing with the control on 1; and a chord on the
 # eight-voice preset Keys: all three pitches sound at once, at one level.
+# Then the effect (urn:hotpatch:fx) between jack_simple_client's two tones
+# and jack_rec: its default patch passes them through sample for sample,
+# its preset Tremolo swings their level.
 #
 #   HP_JALV_PRESET=URI  load this preset instead ("none": the default patch);
 #                       it must play the notes' pitch (not drone, seed-sine,
@@ -22,8 +25,8 @@
 set -euo pipefail
 # The whole test is bounded: run again under timeout, which signals this
 # script (and, as a last resort, what it started) when time is up.  It
-# takes 12 s alone; 180 s leaves room for a loaded 2-core machine (60 s
-# was hit once with three builds beside it).
+# takes 30 s alone (8 of them the effect's); 180 s leaves room for a
+# loaded 2-core machine (60 s was hit once with three builds beside it).
 if [ -z "${HP_JALV_TIMED:-}" ]; then
     HP_JALV_TIMED=1 exec timeout -k 10 180 bash "$0" "$@"
 fi
@@ -37,7 +40,7 @@ seconds=4                  # recorded: at least one whole note of each
 fail() { echo "test_jalv: $*" >&2; exit 1; }
 
 for tool in jackd jalv jack_midiseq jack_rec jack_lsp jack_connect jack_wait \
-            sox python3 stdbuf timeout; do
+            jack_simple_client sox python3 stdbuf timeout; do
     command -v "$tool" >/dev/null || fail "$tool is not installed: run ./setup"
 done
 [ -f "$bundle/manifest.ttl" ] || fail "no bundle at $bundle: run ./waf build"
@@ -48,7 +51,7 @@ export JACK_DEFAULT_SERVER="hotpatch-test-$$-$RANDOM"
 export JACK_NO_START_SERVER=1
 client="hp$$"
 seq="hpseq$$"
-jackd_pid="" jalv_pid="" seq_pid="" rec_pid=""
+jackd_pid="" jalv_pid="" seq_pid="" rec_pid="" tone_pid=""
 
 # Alive and not a zombie (our children stay zombies until reaped).
 alive() {
@@ -80,12 +83,13 @@ cleanup() {
         for ((i = 0; i < 20; i++)); do alive "$jalv_pid" || break; sleep 0.1; done
     fi
     stop "$rec_pid"
+    stop "$tone_pid"
     stop "$seq_pid"
     stop "$jalv_pid"
     stop "$jackd_pid" 50               # clients first, the server last
     if [ "$rc" -ne 0 ]; then
         for log in jackd.log jalv.out jalv.err reload.out reload.err bass.out \
-                   bass.err seq.log connect.log rec.log; do
+                   bass.err fx.out fx.err tone.log seq.log connect.log rec.log; do
             [ -s "$work/$log" ] || continue
             echo "--- $log (last lines)"
             tail -n 25 "$work/$log"
@@ -131,15 +135,16 @@ wait_for 10 "$jackd_pid" server_up \
 mkdir "$work/lv2"
 ln -s "$bundle" "$work/lv2/"
 
-# Starts a jalv whose files are $work/$1.in, .out, .err and whose client is
-# $client$1 (the rest: jalv options); commands go to fd 3.
+# Starts a jalv of plugin $uri whose files are $work/$1.in, .out, .err and
+# whose client is $client$1 (the rest: jalv options); commands go to fd 3.
+uri=urn:hotpatch:synth
 start_jalv() {
     tag=$1
     shift
     mkfifo "$work/$tag.in"
     # stdbuf: line-buffered stdout, so its answers can be read while it runs.
     LV2_PATH="$work/lv2:/usr/lib/lv2" stdbuf -oL \
-        jalv -x -n "$client$tag" "$@" urn:hotpatch:synth \
+        jalv -x -n "$client$tag" "$@" "$uri" \
         <"$work/$tag.in" >"$work/$tag.out" 2>"$work/$tag.err" &
     jalv_pid=$!
     exec 3>"$work/$tag.in"
@@ -514,6 +519,102 @@ answer=$(wait_swap 0) || fail "jalv -l (Bass) swapped nothing within 5 s"
 bass_modules=$(monitor modules <<<"$answer")
 [ "$bass_modules" = 7 ] || fail "Bass reloaded with the control on 1: $bass_modules modules play (want 7)"
 echo "# jalv: reloaded Scenes with the control on $scene: $hz Hz; Bass with the control on 1: $bass_modules modules"
+stop_jalv
+
+# --- the effect ---------------------------------------------------------------
+# jack_simple_client plays a sine of amplitude 0.2 at 240 Hz on its first
+# output and at 720 Hz on its second; they go into the effect's in_l and
+# in_r.  jack_rec records the tones and the effect's outputs in the same
+# cycles (jackd --sync orders the graph), so the two compare sample for
+# sample.
+uri=urn:hotpatch:fx
+start_jalv fx
+# jalv loads the presets it lists (and only those may then be applied).
+answer=$(ask presets)
+grep -qx 'urn:hotpatch:preset:fx-tremolo.*' <<<"$answer" \
+    || fail "jalv does not list Tremolo for the effect: $(grep '^urn:hotpatch:preset' <<<"$answer" | xargs)"
+grep -q '^urn:hotpatch:preset:keys' <<<"$answer" \
+    && fail "jalv lists the instrument's presets for the effect"
+for ((i = 0; i < 50; i++)); do
+    fx_modules=$(monitor modules <<<"$answer")
+    [ "$fx_modules" != 0 ] && break
+    sleep 0.1
+    answer=$(ask)
+done
+[ "$fx_modules" = 1 ] || fail "a new effect should play its default patch (1 module), jalv shows $fx_modules"
+jack_simple_client "${client}tone" </dev/null >"$work/tone.log" 2>&1 &
+tone_pid=$!
+wait_for 10 "$tone_pid" port_up "${client}tone:output2" || fail "jack_simple_client did not show its ports"
+for side in l r; do
+    out=$([ "$side" = l ] && echo output1 || echo output2)
+    jack_connect "${client}tone:$out" "${client}fx:in_$side" >"$work/connect.log" 2>&1 \
+        || fail "cannot connect ${client}tone:$out to ${client}fx:in_$side (the effect's ports: $(jack_lsp "${client}fx" | tr '\n' ' '))"
+done
+
+# Records 1 s of the tones and the effect's outputs into $work/$1.wav.
+record_fx() {
+    jack_rec -f "$work/$1.wav" -d 1 -b 32 "${client}tone:output1" "${client}tone:output2" \
+        "${client}fx:out_l" "${client}fx:out_r" </dev/null >"$work/rec.log" 2>&1 &
+    rec_pid=$!
+    for ((i = 0; i < 100; i++)); do alive "$rec_pid" || break; sleep 0.1; done
+    alive "$rec_pid" && fail "jack_rec did not finish its 1 s recording of $1 in 10 s"
+    wait "$rec_pid" || fail "jack_rec failed: $(cat "$work/rec.log")"
+    rec_pid=""
+}
+
+# The effect against its input in $work/$1.wav, a line per side: the
+# frames that differ, the tone's pitch, and the effect's gain (its RMS
+# over the tone's) in 10 ms windows: lowest, highest, and how often it
+# rises through its middle.
+fx_report() {
+    python3 - "$work/$1.wav" <<'EOF'
+import array, math, sys, wave
+
+with wave.open(sys.argv[1]) as w:
+    assert w.getsampwidth() == 4 and w.getnchannels() == 4
+    rate = w.getframerate()
+    x = array.array("i", w.readframes(w.getnframes()))
+if sys.byteorder == "big":
+    x.byteswap()
+for side, name in ((0, "left"), (1, "right")):
+    tone, fx = x[side::4], x[side + 2::4]
+    differ = sum(1 for a, b in zip(tone, fx) if a != b)
+    ups = [i for i in range(1, len(tone)) if tone[i - 1] < 0 <= tone[i]]
+    hz = (len(ups) - 1) * rate / float(ups[-1] - ups[0]) if len(ups) > 1 else 0.0
+    win = rate // 100
+    gain = []
+    for i in range(0, len(tone) - win + 1, win):
+        t = math.sqrt(sum(float(v) * v for v in tone[i:i + win]))
+        f = math.sqrt(sum(float(v) * v for v in fx[i:i + win]))
+        gain.append(f / t if t else 0.0)
+    mid = (max(gain) + min(gain)) / 2.0
+    rises = sum(1 for a, b in zip(gain, gain[1:]) if a < mid <= b)
+    print("%s %d %.2f %.4f %.4f %d" % (name, differ, hz, min(gain), max(gain), rises))
+EOF
+}
+
+record_fx fx-through
+report=$(fx_report fx-through) || fail "the effect's analysis failed: $report"
+while read -r side differ hz low high rises; do
+    want=$([ "$side" = left ] && echo 240 || echo 720)
+    [ "$differ" = 0 ] || fail "the effect's default patch changed $differ frames of the $side tone"
+    awk -v f="$hz" -v w="$want" 'BEGIN { exit !(f > w - 1 && f < w + 1) }' \
+        || fail "the $side tone through the effect is at $hz Hz, want $want"
+done <<<"$report"
+echo "# jalv: effect, default patch: jack_simple_client's tones ($(awk '{ printf "%s%s %s Hz", sep, $1, $3; sep = ", " }' <<<"$report")) pass through, all 48000 frames the same"
+
+load_preset urn:hotpatch:preset:fx-tremolo >/dev/null
+record_fx fx-tremolo
+report=$(fx_report fx-tremolo) || fail "the effect's analysis failed: $report"
+while read -r side differ hz low high rises; do
+    # Tremolo's macros at their defaults: gain 0.5 .. 1 at 5 Hz.
+    awk -v l="$low" -v h="$high" -v c="$rises" \
+        'BEGIN { exit !(l > 0.45 && l < 0.56 && h > 0.95 && h < 1.01 && c >= 4 && c <= 6) }' \
+        || fail "Tremolo on the $side tone: gain $low .. $high rising through its middle $rises times in 1 s (want 0.5 .. 1, 5 times)"
+done <<<"$report"
+echo "# jalv: effect, preset Tremolo: gain $(awk '{ printf "%s%s %.3f .. %.3f, %d cycles in 1 s", sep, $1, $4, $5, $6; sep = "; " }' <<<"$report")"
+stop "$tone_pid"
+tone_pid=""
 stop_jalv
 
 # What the plugin logged through jalv (jalv prints log errors as "error: ...").

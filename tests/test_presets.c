@@ -1,9 +1,12 @@
 /* Every shipped preset loads through lilv and plays: a held note (or,
-   for drones, nothing at all) gives a finite, non-silent, unclipped sound;
-   the Scenes preset follows the scene control.  Each preset plays the
-   voices the table below says (patch:Get names them): a polyphonic one
-   plays a three-note chord with all three pitches at one level (in every
-   scene, for Scenes), a monophonic one only the last note of it. */
+   for drones, nothing at all; for the effect's, a tone into its inputs)
+   gives a finite, non-silent, unclipped sound; the Scenes preset follows
+   the scene control.  Each preset plays the voices the table below says
+   (patch:Get names them): a polyphonic one plays a three-note chord with
+   all three pitches at one level (in every scene, for Scenes), a
+   monophonic one only the last note of it.  Each is listed by the plugin
+   it is for, and only by it; Tremolo swings its inputs' level as its
+   macros say. */
 
 #include "fixture.h"
 #include "host.h"
@@ -18,26 +21,31 @@
 typedef struct {
   char   uri[16][128];
   char   label[16][64];
+  bool   fx[16]; /* listed by the effect */
   size_t count;
+  bool   listing_fx;
 } List;
 
-/* Every shipped preset, and its voices (0: a drone, it ignores notes).  A
-   preset missing here, or listed here and not shipped, fails the test. */
+/* Every shipped preset, its voices (0: it ignores notes: a drone, an
+   effect) and its plugin.  A preset missing here, or listed here and not
+   shipped, fails the test. */
 static const struct {
   const char* name; /* urn:hotpatch:preset:NAME */
   unsigned    voices;
+  bool        fx; /* urn:hotpatch:fx's, else urn:hotpatch:synth's */
 } kinds[] = {
-  {"bass", 1},
-  {"drone", 0},
-  {"keys", 8},
-  {"lead", 1},
-  {"pad", 8},
-  {"pluck", 8},
-  {"scenes", 8},
-  {"seed-adsr", 1},
-  {"seed-chain", 1},
-  {"seed-sine", 0},
-  {"strings", 8},
+  {"bass", 1, false},
+  {"drone", 0, false},
+  {"fx-tremolo", 0, true},
+  {"keys", 8, false},
+  {"lead", 1, false},
+  {"pad", 8, false},
+  {"pluck", 8, false},
+  {"scenes", 8, false},
+  {"seed-adsr", 1, false},
+  {"seed-chain", 1, false},
+  {"seed-sine", 0, false},
+  {"strings", 8, false},
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -59,6 +67,7 @@ collect(const char* const uri, const char* const label, void* const data)
   if (list->count < 16) {
     snprintf(list->uri[list->count], 128, "%s", uri);
     snprintf(list->label[list->count], 64, "%s", label ? label : "");
+    list->fx[list->count] = list->listing_fx;
     ++list->count;
   }
 }
@@ -151,36 +160,168 @@ spread_db(const double level[3])
   return hi - lo;
 }
 
+/* The instrument or, for `fx`, the effect. */
+static HpHost*
+plugin_host(const bool fx, const HpWorkerMode mode)
+{
+  return fx_host_cfg((HpHostConfig){
+    .plugin_uri = fx ? HP_FX_URI : HP_PLUGIN_URI, .worker_mode = mode});
+}
+
+/* An effect preset hears A3 (220 Hz) at -10 dBFS on both inputs. */
+static void
+play_tone(HpHost* const host, const size_t n)
+{
+  float* const x = (float*)malloc(n * sizeof(float));
+  CHECK(x);
+  for (size_t i = 0; i < n; ++i) {
+    x[i] =
+      0.3162f * (float)sin(2.0 * 3.14159265358979 * 220.0 * (double)i / RATE);
+  }
+  CHECK(!hp_host_set_input(host, x, x, n));
+  free(x);
+}
+
+/* Tremolo with its macros at `depth` and `speed`, steady levels 0.5 and
+   -0.25 into its inputs: over a second, the left output's highest and
+   lowest gain and its rate (from its crossings of its mean). */
+static void
+tremolo(const float   depth,
+        const float   speed,
+        double* const high,
+        double* const low,
+        double* const hz)
+{
+  HpHost* const host = plugin_host(true, HP_WORKER_SYNC);
+  CHECK(!hp_host_load_preset(host, "urn:hotpatch:preset:fx-tremolo", 0));
+  CHECK(!hp_host_set_control(host, "macro1", depth));
+  CHECK(!hp_host_set_control(host, "macro2", speed));
+  const size_t n = 72000;
+  float        l[72000], r[72000];
+  for (size_t i = 0; i < n; ++i) {
+    l[i] = 0.5f;
+    r[i] = -0.25f;
+  }
+  CHECK(!hp_host_set_input(host, l, r, n));
+  CHECK(!hp_host_render(host, n, (HpBlockPolicy){HP_BLOCK_RANDOM, 0, 1, 1024}));
+  /* After the preset's crossfade: the last second. */
+  const float* const out_l = hp_host_out_l(host) + n - 48000;
+  const float* const out_r = hp_host_out_r(host) + n - 48000;
+  float              centred[48000];
+  double             sum = 0.0;
+  *high                  = 0.0;
+  *low                   = HUGE_VAL;
+  for (size_t i = 0; i < 48000; ++i) {
+    const double g = (double)out_l[i] / 0.5;
+    *high          = g > *high ? g : *high;
+    *low           = g < *low ? g : *low;
+    sum += (double)out_l[i];
+    /* Both sides through the same gain: right is -0.5 times left, bit for
+       bit (a power of two). */
+    CHECK_MSG(out_r[i] == -0.5f * out_l[i],
+              "frame %zu: left %g, right %g",
+              i,
+              (double)out_l[i],
+              (double)out_r[i]);
+  }
+  for (size_t i = 0; i < 48000; ++i) {
+    centred[i] = (float)((double)out_l[i] - sum / 48000.0);
+  }
+  *hz = hp_sig_freq(centred, 48000, RATE);
+  CHECK(!hp_host_log_contains(host, "hotpatch: "));
+  hp_host_free(host);
+}
+
+static void
+test_tremolo(void)
+{
+  static const struct {
+    float  depth, speed;
+    double low, hz; /* want: the trough's gain (the peak's is 1), rate */
+  } cases[] = {
+    {0.5f, 0.5f, 0.5, 5.0},
+    {1.0f, 1.0f, 0.0, 20.0},
+    {0.0f, 0.0f, 1.0, 0.0},
+  };
+  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); ++c) {
+    double high, low, hz;
+    tremolo(cases[c].depth, cases[c].speed, &high, &low, &hz);
+    const bool steady = cases[c].low == 1.0;
+    CHECK_MSG(fabs(high - 1.0) < 1e-3 && fabs(low - cases[c].low) < 1e-3 &&
+                (steady || fabs(hz - cases[c].hz) < 0.05 * cases[c].hz),
+              "Tremolo, macro 1 at %g, macro 2 at %g: gain %.4f .. %.4f at "
+              "%.3f Hz (want %.2f .. 1 at %.2f Hz)",
+              (double)cases[c].depth,
+              (double)cases[c].speed,
+              low,
+              high,
+              hz,
+              cases[c].low,
+              cases[c].hz);
+    printf("# Tremolo, macro 1 (depth) %.1f, macro 2 (speed) %.1f: gain "
+           "%.4f .. %.4f",
+           (double)cases[c].depth,
+           (double)cases[c].speed,
+           low,
+           high);
+    if (low > 1e-3) {
+      printf(" (%.2f dB trough)", 20.0 * log10(low));
+    }
+    if (steady) {
+      printf(", steady\n");
+    } else {
+      printf(" at %.3f Hz; right = -0.5 x left bit for bit\n", hz);
+    }
+  }
+}
+
 int
 main(void)
 {
-  HpHost* host = fx_host(HP_WORKER_THREADED, 0);
-  List    list;
+  List list;
   memset(&list, 0, sizeof(list));
-  hp_host_list_presets(host, collect, &list);
-  hp_host_free(host);
+  for (int fx = 0; fx <= 1; ++fx) {
+    HpHost* const listing = plugin_host(fx, HP_WORKER_THREADED);
+    list.listing_fx       = fx;
+    hp_host_list_presets(listing, collect, &list);
+    hp_host_free(listing);
+  }
   CHECK_MSG(list.count == N_KINDS,
             "%zu presets shipped, %zu in this test's table",
             list.count,
             N_KINDS);
+  size_t n_fx = 0;
   for (size_t i = 0; i < list.count; ++i) {
     bool known = false;
     for (size_t k = 0; k < N_KINDS && !known; ++k) {
       char uri[128];
       snprintf(uri, sizeof(uri), "urn:hotpatch:preset:%s", kinds[k].name);
       known = !strcmp(uri, list.uri[i]);
+      CHECK_MSG(!known || kinds[k].fx == list.fx[i],
+                "%s is listed by %s",
+                list.uri[i],
+                list.fx[i] ? HP_FX_URI : HP_PLUGIN_URI);
     }
     CHECK_MSG(known, "%s is not in this test's table of presets", list.uri[i]);
+    n_fx += list.fx[i];
   }
+  printf("# presets listed by the plugin they apply to: %zu by the "
+         "instrument, %zu by the effect\n",
+         list.count - n_fx,
+         n_fx);
 
+  HpHost* host = NULL;
   for (size_t i = 0; i < list.count; ++i) {
     for (unsigned flags = 0; flags <= HP_RESTORE_NO_WORKER;
          flags += HP_RESTORE_NO_WORKER) {
-      host = fx_host(HP_WORKER_THREADED, 0);
+      host = plugin_host(list.fx[i], HP_WORKER_THREADED);
       CHECK_MSG(!hp_host_load_preset(host, list.uri[i], flags),
                 "%s: %s",
                 list.uri[i],
                 hp_host_last_error());
+      if (list.fx[i]) {
+        play_tone(host, 96000 + 256);
+      }
       CHECK(!hp_host_run(host, 256));
       CHECK(!hp_host_wait_worker(host, 5000));
       hp_host_note_on(host, hp_host_frames(host), 57, 100);
@@ -210,10 +351,11 @@ main(void)
         swaps >= 1.0f, "%s: the preset never swapped in", list.label[i]);
       CHECK(!hp_host_log_contains(host, "hotpatch: "));
       if (!flags) {
-        printf("# preset %-28s loudest 100 ms RMS %.3f, peak %.3f (held A3)\n",
+        printf("# preset %-28s loudest 100 ms RMS %.3f, peak %.3f (%s)\n",
                list.label[i],
                rms,
-               (double)peak);
+               (double)peak,
+               list.fx[i] ? "A3 at -10 dBFS in" : "held A3");
       }
       hp_host_free(host);
     }
@@ -262,6 +404,7 @@ main(void)
   hp_host_free(host);
   printf("# %zu presets load and sound, with and without a worker in restore\n",
          list.count);
+  test_tremolo();
 
   /* The chord, on every preset that takes notes.  Equal velocities, so
      the three pitches sound at one level (within 6 dB: the filters

@@ -431,9 +431,9 @@ mini_new(void)
 
   /* Every port, control inputs at their defaults. */
   float mins[HP_N_PORTS], maxs[HP_N_PORTS], defs[HP_N_PORTS];
-  CHECK(lilv_plugin_get_num_ports(plugin) == HP_N_PORTS);
+  CHECK(lilv_plugin_get_num_ports(plugin) == HP_N_SYNTH_PORTS);
   lilv_plugin_get_port_ranges_float(plugin, mins, maxs, defs);
-  for (uint32_t p = 0; p < HP_N_PORTS; ++p) {
+  for (uint32_t p = 0; p < HP_N_SYNTH_PORTS; ++p) {
     m->controls[p] = isnan(defs[p]) ? 0.0f : defs[p];
     lilv_instance_connect_port(m->instance, p, &m->controls[p]);
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The bundle's Turtle validates against the installed LV2 schemas
 # (lv2_validate from lv2-dev runs sord_validate with all of them), and
-# lilv sees the plugin with the ports and features the README lists.
+# lilv sees both plugins with the ports, features and presets the README
+# lists.
 set -euo pipefail
 bundle=${HP_BUNDLE:?run through ./waf test}
 cd "$bundle"
@@ -21,19 +22,38 @@ echo "# lv2_validate: ${#existing[@]} files clean"
 lv2dir=$(mktemp -d)
 trap 'rm -rf "$lv2dir"' EXIT
 ln -s "$bundle" "$lv2dir/"
-info=$(LV2_PATH="$lv2dir:/usr/lib/lv2" lv2info urn:hotpatch:synth 2>&1)
-for want in "Class:             Instrument Plugin" "urn:hotpatch:synth" \
-            "http://lv2plug.in/ns/ext/urid#map" "http://lv2plug.in/ns/ext/worker#schedule" \
-            "http://lv2plug.in/ns/ext/worker#interface" \
-            "Symbol:      control" "Symbol:      notify" "Symbol:      out_l" \
-            "Symbol:      out_r" "Symbol:      gain" "Symbol:      crossfade" \
-            "Symbol:      scene" "Symbol:      macro8" "Symbol:      swaps"; do
-    grep -qF -- "$want" <<<"$info" || { echo "lv2info lacks: $want"; echo "$info"; exit 1; }
+# Both plugins: the ports and features they share, the effect's audio
+# inputs, and each one's presets (the effect's Tremolo is its own alone).
+shared=("http://lv2plug.in/ns/ext/urid#map" "http://lv2plug.in/ns/ext/worker#schedule"
+        "http://lv2plug.in/ns/ext/worker#interface" "Author:            hotpatch developers"
+        "Symbol:      control" "Symbol:      notify" "Symbol:      out_l"
+        "Symbol:      out_r" "Symbol:      gain" "Symbol:      crossfade"
+        "Symbol:      scene" "Symbol:      macro8" "Symbol:      swaps")
+declare -A want=(
+    [urn:hotpatch:synth]="Class:             Instrument Plugin|Name:              hotpatch|Keys"
+    [urn:hotpatch:fx]="Class:             Plugin|Name:              hotpatch fx|Tremolo|Symbol:      in_l|Symbol:      in_r")
+declare -A ports=([urn:hotpatch:synth]=18 [urn:hotpatch:fx]=20)
+for uri in urn:hotpatch:synth urn:hotpatch:fx; do
+    info=$(LV2_PATH="$lv2dir:/usr/lib/lv2" lv2info "$uri" 2>&1)
+    IFS='|' read -r -a own <<<"${want[$uri]}"
+    for w in "${shared[@]}" "${own[@]}"; do
+        grep -qF -- "$w" <<<"$info" || { echo "lv2info $uri lacks: $w"; echo "$info"; exit 1; }
+    done
+    n=$(grep -c '^	Port [0-9]*:$' <<<"$info")
+    [ "$n" = "${ports[$uri]}" ] || { echo "lv2info $uri: $n ports, want ${ports[$uri]}"; exit 1; }
 done
-# Both ways hosts find the control port.
-grep -q 'lv2:designation lv2:control' "$bundle/hotpatch.ttl"
-grep -q 'atom:supports midi:MidiEvent , patch:Message' "$bundle/hotpatch.ttl"
+info=$(LV2_PATH="$lv2dir:/usr/lib/lv2" lv2info urn:hotpatch:synth 2>&1)
+if grep -qE 'Tremolo|Symbol:      in_' <<<"$info"; then
+    echo "lv2info urn:hotpatch:synth shows the effect's inputs or preset"; exit 1
+fi
+# Both ways hosts find the control port, and the host's transport on it;
+# the shared description is in both plugins' entries.
+# (lv2:control designates control and notify).
+for w in 'lv2:designation lv2:control|4' 'atom:supports midi:MidiEvent , patch:Message , time:Position|2'; do
+    n=$(grep -cF -- "${w%|*}" "$bundle/hotpatch.ttl")
+    [ "$n" = "${w#*|}" ] || { echo "hotpatch.ttl has '${w%|*}' $n times, want ${w#*|}"; exit 1; }
+done
 # Only lv2_descriptor is exported.
 exports=$(nm -D --defined-only "$bundle/hotpatch.so" | awk '$2 ~ /[TDBR]/ {print $3}')
 [ "$exports" = "lv2_descriptor" ] || { echo "exported: $exports"; exit 1; }
-echo "# lv2info: instrument with 18 ports; only lv2_descriptor exported"
+echo "# lv2info: the instrument with 18 ports, the effect with 20 (in_l, in_r) and its preset Tremolo; only lv2_descriptor exported"

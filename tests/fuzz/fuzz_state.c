@@ -13,7 +13,8 @@
        hp:liveReload (bit 2), as a session with a patch file holds.
   Features: urid:map, log (quiet), work:schedule running work() at once
   (a host exporting).  Control ports hold their defaults from
-  ttl/hotpatch.ttl; run() renders 64 frames, which must be finite.
+  ttl/plugin.ttl.in; run() renders 64 frames, which must be finite.  The
+  instrument's state is the effect's too (the same code restores both).
   Leaks are checked except on inputs where sord itself leaks (fuzz_sord.h).
 */
 
@@ -176,8 +177,9 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
     return -1;
   }
   const LV2_Descriptor* const desc = lv2_descriptor(0);
-  if (!desc || lv2_descriptor(1)) {
-    fz_fail("lv2_descriptor: not exactly one plugin");
+  if (!desc || strcmp(desc->URI, HP_PLUGIN_URI) || !lv2_descriptor(1) ||
+      strcmp(lv2_descriptor(1)->URI, HP_FX_URI) || lv2_descriptor(2)) {
+    fz_fail("lv2_descriptor: not the instrument and the effect");
   }
   worker.worker =
     (const LV2_Worker_Interface*)desc->extension_data(LV2_WORKER__interface);
@@ -195,7 +197,7 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
   worker.instance = instance;
 
   /* Ports: an empty control sequence, an empty notify buffer, controls at
-     their defaults (ttl/hotpatch.ttl). */
+     their defaults (ttl/plugin.ttl.in). */
   memset(&ports, 0, sizeof(ports));
   ports.control.atom.type           = uris.atom_Sequence;
   ports.control.atom.size           = sizeof(LV2_Atom_Sequence_Body);
@@ -205,7 +207,7 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
   for (uint32_t m = HP_PORT_MACRO1; m <= HP_PORT_MACRO8; ++m) {
     ports.controls[m] = 0.5f;
   }
-  for (uint32_t p = 0; p < HP_N_PORTS; ++p) {
+  for (uint32_t p = 0; p < HP_N_SYNTH_PORTS; ++p) {
     void* buf = &ports.controls[p];
     switch ((HpPortIndex)p) {
     case HP_PORT_CONTROL:

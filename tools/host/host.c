@@ -247,6 +247,8 @@ setup_ports(HpHost* const host)
   Port*    first_atom_out     = NULL;
   Port*    audio_outs[2]      = {NULL, NULL};
   uint32_t n_audio_outs       = 0u;
+  Port*    audio_ins[2]       = {NULL, NULL};
+  uint32_t n_audio_ins        = 0u;
 
   const uint32_t audio_bytes = host->cfg.max_block * (uint32_t)sizeof(float);
   for (uint32_t i = 0u; !ret && i < n; ++i) {
@@ -292,6 +294,15 @@ setup_ports(HpHost* const host)
           audio_outs[n_audio_outs] = port;
         }
         ++n_audio_outs;
+      } else if (port->type == PORT_AUDIO) {
+        if (!strcmp(port->symbol, "in_l")) {
+          host->in_l = port;
+        } else if (!strcmp(port->symbol, "in_r")) {
+          host->in_r = port;
+        } else if (n_audio_ins < 2u) {
+          audio_ins[n_audio_ins] = port;
+        }
+        ++n_audio_ins;
       }
     } else if (lilv_port_is_a(plugin, lport, atom_AtomPort)) {
       port->type = PORT_ATOM;
@@ -369,6 +380,20 @@ setup_ports(HpHost* const host)
     if (!host->out_l && !host->out_r) {
       host->out_l = audio_outs[0];
       host->out_r = audio_outs[1];
+    }
+    if (!host->in_l && !host->in_r) {
+      host->in_l = audio_ins[0];
+      host->in_r = audio_ins[1];
+    }
+    // In place: each input reads (and the plugin writes) its output's buffer
+    Port* const pairs[2][2] = {{host->in_l, host->out_l},
+                               {host->in_r, host->out_r}};
+    for (uint32_t k = 0u; host->cfg.in_place && k < 2u; ++k) {
+      if (pairs[k][0] && pairs[k][1]) {
+        free(pairs[k][0]->buf);
+        pairs[k][0]->buf    = pairs[k][1]->buf;
+        pairs[k][0]->shared = true;
+      }
     }
     host->control_seq =
       host->control ? (LV2_Atom_Sequence*)host->control->buf : NULL;
@@ -642,7 +667,7 @@ hp_host_new(const HpHostConfig* cfg)
   const char* const uri =
     (cfg && cfg->plugin_uri) ? cfg->plugin_uri : HP_PLUGIN_URI;
   const char* bundle = cfg ? cfg->bundle : NULL;
-  if (!bundle && !strcmp(uri, HP_PLUGIN_URI)) {
+  if (!bundle && (!strcmp(uri, HP_PLUGIN_URI) || !strcmp(uri, HP_FX_URI))) {
     bundle = getenv("HP_BUNDLE");
   }
   host->plugin_uri = host_copy_string(uri, strlen(uri));
@@ -784,7 +809,7 @@ hp_host_free(HpHost* host)
   }
 
   for (uint32_t i = 0u; i < host->n_ports; ++i) {
-    if (host->ports[i].buf != &host->ports[i].value) {
+    if (host->ports[i].buf != &host->ports[i].value && !host->ports[i].shared) {
       free(host->ports[i].buf);
     }
   }
@@ -805,6 +830,8 @@ hp_host_free(HpHost* host)
 
   free(host->proto_sink.buf);
   free(host->raw_sink.buf);
+  free(host->input_l);
+  free(host->input_r);
   free(host->rec_l);
   free(host->rec_r);
   free(host->blocks);

@@ -2,11 +2,12 @@
   hotpatch's lilv host, "as real as jalv": hotpatch-render plays scripts
   through it, and the integration tests drive the plugin with it.
 
-  One HpHost loads one plugin (by default urn:hotpatch:synth from the bundle
-  in $HP_BUNDLE), offers the features real hosts offer (urid:map/unmap,
-  options, log, work:schedule, state:loadDefaultState,
-  bufsz:boundedBlockLength), runs it block by block and records everything
-  it says: audio, notify events, log messages, worker traffic.
+  One HpHost loads one plugin (by default urn:hotpatch:synth, or
+  urn:hotpatch:fx, from the bundle in $HP_BUNDLE), offers the features real
+  hosts offer (urid:map/unmap, options, log, work:schedule,
+  state:loadDefaultState, bufsz:boundedBlockLength), runs it block by block and
+  records everything it says: audio, notify events, log messages, worker
+  traffic.
 
   Threads: every hp_host_* function is called from one thread, the test's
   ("the run thread"), except hp_host_save_state(), which may run in another
@@ -52,8 +53,11 @@ typedef enum {
 
 /** Host configuration.  All-zero is the default for every field. */
 typedef struct {
-  const char*  plugin_uri;  ///< NULL: urn:hotpatch:synth
-  const char*  bundle;      ///< NULL: $HP_BUNDLE for hotpatch, else LV2_PATH
+  const char* plugin_uri; ///< NULL: urn:hotpatch:synth
+  const char* bundle;     ///< NULL: $HP_BUNDLE for hotpatch, else LV2_PATH
+  /** The audio inputs share the outputs' buffers (in_l with out_l, in_r
+      with out_r), as hosts that process in place connect them. */
+  bool         in_place;
   double       sample_rate; ///< 0: 48000
   HpWorkerMode worker_mode;
   uint32_t     max_block;     ///< 0: 4096 (bufsz:maxBlockLength)
@@ -244,6 +248,14 @@ uint32_t hp_host_random(HpHost* host, uint32_t lo, uint32_t hi);
 
 /** Frames rendered since the host was made (the current position). */
 uint64_t hp_host_frames(const HpHost* host);
+
+/* Audio in */
+
+/** Play `n` frames of `l` and `r` (copied) into the plugin's audio inputs
+    (in_l and in_r, else its first two), from the current frame on; after
+    them, and before any, the inputs are silent.  -1 if the plugin has no
+    audio input. */
+int hp_host_set_input(HpHost* host, const float* l, const float* r, size_t n);
 
 /** Recorded audio: hp_host_recorded() frames starting at absolute frame
     hp_host_recorded_start().  A mono plugin's output is copied to both. */

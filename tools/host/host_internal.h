@@ -77,8 +77,9 @@ typedef struct {
   const char* symbol; ///< owned by lilv
   PortType    type;
   bool        is_input;
-  float       value; ///< control ports; touched by the thread that runs
-  void*       buf;   ///< connected buffer (owned unless &value)
+  float       value;  ///< control ports; touched by the thread that runs
+  void*       buf;    ///< connected buffer (owned unless &value or shared)
+  bool        shared; ///< buf is an output's (an input connected in place)
   /* A restore (a preset, a state) may come from another thread while run()
      reads value: like jalv, its port values wait here for the next run. */
   _Atomic float pending;
@@ -211,6 +212,8 @@ struct HpHostImpl {
   Port*              notify;  ///< the atom output that gets parsed
   Port*              out_l;
   Port*              out_r;
+  Port*              in_l;
+  Port*              in_r;
   LV2_Atom_Sequence* control_seq;
   LV2_Atom_Sequence* notify_seq;
   bool               notify_exact; // cfg.notify_capacity was given
@@ -228,6 +231,11 @@ struct HpHostImpl {
   uint32_t n_primes;
   LV2_Atom_Forge raw_forge;
   Sink           raw_sink;
+
+  float*   input_l; ///< hp_host_set_input(): what the inputs play
+  float*   input_r;
+  size_t   input_n;
+  uint64_t input_start; ///< the absolute frame of input_l[0]
 
   uint64_t        pos; ///< absolute frame of the next block
   struct timespec t0;

@@ -71,6 +71,52 @@ record_output(HpHost* const host, const uint32_t nframes)
   return 0;
 }
 
+/* The audio inputs' frames of this block: what hp_host_set_input() gave,
+   silence around it.  After the outputs are cleared: in place, the input
+   is what the plugin finds in the shared buffer. */
+static void
+fill_input(Port* const        port,
+           const float* const input,
+           const size_t       input_n,
+           const int64_t      offset,
+           const uint32_t     nframes)
+{
+  float* const buf = (float*)port->buf;
+  for (uint32_t f = 0u; f < nframes; ++f) {
+    const int64_t at = offset + (int64_t)f;
+    buf[f]           = at >= 0 && at < (int64_t)input_n ? input[at] : 0.0f;
+  }
+}
+
+int
+hp_host_set_input(HpHost* const      host,
+                  const float* const l,
+                  const float* const r,
+                  const size_t       n)
+{
+  if (!host->in_l && !host->in_r) {
+    host_set_error("the plugin has no audio input");
+    return -1;
+  }
+  float* const copy_l = (float*)malloc((n ? n : 1u) * sizeof(float));
+  float* const copy_r = (float*)malloc((n ? n : 1u) * sizeof(float));
+  if (!copy_l || !copy_r) {
+    free(copy_l);
+    free(copy_r);
+    host_set_error("out of memory for %zu frames of input", n);
+    return -1;
+  }
+  memcpy(copy_l, l, n * sizeof(float));
+  memcpy(copy_r, r, n * sizeof(float));
+  free(host->input_l);
+  free(host->input_r);
+  host->input_l     = copy_l;
+  host->input_r     = copy_r;
+  host->input_n     = n;
+  host->input_start = host->pos;
+  return 0;
+}
+
 static void
 pace(HpHost* const host)
 {
@@ -132,6 +178,14 @@ hp_host_run(HpHost* host, uint32_t nframes)
         memset(port->buf, 0, nframes * sizeof(float));
       }
     }
+  }
+
+  const int64_t offset = (int64_t)(host->pos - host->input_start);
+  if (host->in_l) {
+    fill_input(host->in_l, host->input_l, host->input_n, offset, nframes);
+  }
+  if (host->in_r) {
+    fill_input(host->in_r, host->input_r, host->input_n, offset, nframes);
   }
 
   const bool      was = hp_rt_set_active(true);
