@@ -50,11 +50,9 @@ static const char* const default_patch =
   "/patch/macro 2 filt:q 0.5 12 exp\n";
 
 /* What a new effect plays: its inputs to its outputs, unchanged (the
-   module `input` unconnected goes to the outputs as a stereo pair).  It
-   switches in at the sample: see start_effect(). */
+   module `input` unconnected goes to the outputs as a stereo pair). */
 static const char* const fx_default_patch = "/patch/clear\n"
-                                            "/patch/create in input\n"
-                                            "/patch/commit crossfade=0\n";
+                                            "/patch/create in input\n";
 
 /* The token run() schedules: the work itself waits in the engine's own
    queues, so worker messages stay tiny whatever the host's ring size. */
@@ -127,29 +125,6 @@ schedule(void* const handle)
                                        work_token) == LV2_WORKER_SUCCESS;
 }
 
-/* The engine loads its default patch in hp_engine_new(), before
-   hp_engine_allow_input() can let it hold `input`: the effect's default is
-   loaded after, and its standby taken at once, as hp_engine_new() does with
-   the instrument's (no audio thread runs yet), so the effect passes its
-   inputs through from its first frame.  Its notifications are nobody's. */
-static void
-start_effect(Hotpatch* const self)
-{
-  HpEngine* const e = self->engine;
-  hp_engine_allow_input(e);
-  HpError err;
-  if (hp_engine_load_text(e, fx_default_patch, &err)) {
-    lv2_log_error(&self->logger, "hotpatch: %s\n", err.message);
-    return;
-  }
-  float unused = 0.0f;
-  hp_engine_begin(e, 0);
-  hp_engine_render(e, &unused, &unused, 0);
-  HpEvent event;
-  while (hp_engine_next_event(e, &event)) {
-  }
-}
-
 static LV2_Handle
 instantiate(const LV2_Descriptor* const     descriptor,
             const double                    rate,
@@ -209,15 +184,16 @@ instantiate(const LV2_Descriptor* const     descriptor,
   self->last_scene = -1;
   atomic_init(&self->restored_scene, -1);
   self->live_reload = -1.0f;
-  self->engine      = hp_engine_new(
-    sample_rate, log_message, schedule, self, effect ? NULL : default_patch);
+  self->engine      = hp_engine_new(sample_rate,
+                               log_message,
+                               schedule,
+                               self,
+                               effect ? fx_default_patch : default_patch,
+                               effect);
   if (!self->engine) {
     lv2_log_error(&self->logger, "hotpatch: out of memory\n");
     free(self);
     return NULL;
-  }
-  if (effect) {
-    start_effect(self);
   }
   return (LV2_Handle)self;
 }

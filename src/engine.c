@@ -13,13 +13,15 @@ hp_engine_new(const float          rate,
               const HpLogFunc      log,
               const HpScheduleFunc schedule,
               void* const          handle,
-              const char* const    default_patch)
+              const char* const    default_patch,
+              const bool           has_input)
 {
   HpEngine* e = (HpEngine*)calloc(1, sizeof(HpEngine));
   if (!e) {
     return NULL;
   }
   e->rate         = rate;
+  e->has_input    = has_input;
   e->log          = log;
   e->schedule     = schedule;
   e->handle       = handle;
@@ -84,12 +86,6 @@ hp_engine_new(const float          rate,
     }
   }
   return e;
-}
-
-void
-hp_engine_allow_input(HpEngine* const e)
-{
-  e->has_input = true;
 }
 
 void

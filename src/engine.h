@@ -222,17 +222,16 @@ typedef bool (*HpScheduleFunc)(void* handle);
 
 /** Create an engine playing `default_patch` (text protocol lines), or
     silence when NULL.  `log` and `schedule` may be NULL (without schedule
-    the caller runs hp_engine_work() itself).  Non-audio thread. */
+    the caller runs hp_engine_work() itself).  `has_input`: the effect's
+    engine (urn:hotpatch:fx), whose `input` module reads what
+    hp_engine_input() gives; the instrument's refuses `input`, with a
+    reason.  Non-audio thread. */
 HpEngine* hp_engine_new(float          rate,
                         HpLogFunc      log,
                         HpScheduleFunc schedule,
                         void*          handle,
-                        const char*    default_patch);
-
-/** Make the engine the effect's (urn:hotpatch:fx): the `input` module
-    reads what hp_engine_input() gives.  Once, right after hp_engine_new();
-    without it, `input` is refused, with a reason. */
-void hp_engine_allow_input(HpEngine* engine);
+                        const char*    default_patch,
+                        bool           has_input);
 
 /** Free everything.  No other thread may use the engine. */
 void hp_engine_free(HpEngine* engine);

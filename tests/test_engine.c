@@ -68,7 +68,7 @@ static void
 reset(void)
 {
   hp_engine_free(engine);
-  engine   = hp_engine_new(RATE, NULL, NULL, NULL, NULL);
+  engine   = hp_engine_new(RATE, NULL, NULL, NULL, NULL, false);
   frames   = 0;
   n_events = 0;
   CHECK(engine);
@@ -108,7 +108,7 @@ diff_from_unswapped_sine(void)
   static float    ref_r[20000];
   HpEngine* const swapped = engine;
   CHECK(frames <= 20000u);
-  engine = hp_engine_new(RATE, NULL, NULL, NULL, NULL);
+  engine = hp_engine_new(RATE, NULL, NULL, NULL, NULL, false);
   submit("create osc1 sine", -1);
   submit("commit crossfade=0", -1);
   hp_engine_work(engine);
@@ -394,7 +394,8 @@ test_failed_default_patch(void)
                               NULL,
                               "/patch/create c const\n"
                               "/patch/set c value 20000\n"
-                              "/patch/connect c out\n");
+                              "/patch/connect c out\n",
+                              false);
   CHECK(e);
   CHECK_MSG(
     strstr(logged, "warm-up peak 20000.0 is above 64"), "logged: %s", logged);

@@ -1201,7 +1201,8 @@ static void
 test_tail_leaves(void)
 {
   Rig rig;
-  rig.engine = hp_engine_new((float)RATE, NULL, rig_schedule, &rig, NULL);
+  rig.engine =
+    hp_engine_new((float)RATE, NULL, rig_schedule, &rig, NULL, false);
   CHECK(rig.engine);
   HpEngine* const e = rig.engine;
   rig_load(&rig, "sine", "/patch/commit");

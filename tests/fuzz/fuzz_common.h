@@ -331,7 +331,7 @@ fz_submit(FzEngine* const f, HpOp* const op)
 static inline void
 fz_engine_open(FzEngine* const f)
 {
-  f->engine = hp_engine_new(48000.0f, NULL, fz_schedule, f, NULL);
+  f->engine = hp_engine_new(48000.0f, NULL, fz_schedule, f, NULL, false);
   if (!f->engine) {
     fz_fail("hp_engine_new failed");
   }
