@@ -115,6 +115,15 @@ index_module(HpPatch* const patch, const uint32_t m)
   x->first_in[m]  = 0;
 }
 
+/* True when a link makes its destination come after its source: the sink
+   is no module, and a delayed output may close a loop (DESIGN 3b). */
+static bool
+orders(const HpPatch* const patch, const HpPatchLink* const l)
+{
+  return l->kind != HP_DEST_SINK &&
+         !(patch->modules[l->src].desc->delayed_outputs >> l->src_port & 1u);
+}
+
 static void
 index_link(HpPatch* const patch, const uint32_t k)
 {
@@ -126,10 +135,7 @@ index_link(HpPatch* const patch, const uint32_t k)
     i = (i + 1u) & mask;
   }
   x->link_slots[i] = k + 1u;
-  /* The sink is no module, and a delayed output may close a loop (DESIGN
-     3b): neither makes a cycle. */
-  if (l->kind != HP_DEST_SINK &&
-      !(patch->modules[l->src].desc->delayed_outputs >> l->src_port & 1u)) {
+  if (orders(patch, l)) {
     x->next_out[k]       = x->first_out[l->src];
     x->first_out[l->src] = k + 1u;
     x->next_in[k]        = x->first_in[l->dst];
@@ -805,7 +811,7 @@ op_connect(HpPatch* const patch, const HpOp* const op, HpError* const err)
                     op->connect.source,
                     op->connect.dest);
   }
-  if (link.kind != HP_DEST_SINK && !patch->defer_cycle_check &&
+  if (orders(patch, &link) && !patch->defer_cycle_check &&
       reaches(patch, link.dst, link.src)) {
     return hp_error(err,
                     HP_ERR_CYCLE,
