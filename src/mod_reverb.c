@@ -84,8 +84,8 @@ static const float  diff_gain[N_DIFF]  = {0.75f, 0.75f, 0.625f, 0.625f};
 /* Input gain into the lines and output gain from them: white noise in at
    the defaults comes out wet at about its level. */
 #define GAIN_IN 0.35f
-#define GAIN_OUT 0.35f
-#define GAIN_DIRECT 0.25f
+#define GAIN_OUT 0.63f
+#define GAIN_DIRECT 0.45f
 
 /* Inputs at or over 2^20 (120 dB over full scale), or not finite, enter
    the network as 0: anything less keeps every line finite. */
@@ -520,15 +520,18 @@ line_mod(float* const restrict y,
     const float    s1 =
       half * (1.0f + hp_sin_phase(phase0 + (g0 + MOD_GRID) * inc));
     const float ds = (s1 - s0) * (1.0f / (float)MOD_GRID);
-    for (; t < end; ++t) {
-      const uint32_t p = pos + t;
-      const float d = (len0 + lstep * (float)t) + (s0 + ds * (float)(p - g0));
-      const uint32_t di = (uint32_t)(d - 0.5f);
+    /* Whole numbers in float, counted exactly: no conversion a frame. */
+    float k  = (float)(int32_t)(pos + t - g0);
+    float tf = (float)t;
+    for (; t < end; ++t, k += 1.0f, tf += 1.0f) {
+      const float    d  = (len0 + lstep * tf) + (s0 + ds * k);
+      const int32_t  di = (int32_t)(d - 0.5f);
       const float    f  = d - (float)di;
       const float    c  = (1.0f - f) / (1.0f + f);
-      prev = ring[(p - di - 1u) & mask] + c * (ring[(p - di) & mask] - prev);
-      z    = b * prev + a * z;
-      y[t] = z;
+      const uint32_t p  = pos + t - (uint32_t)di;
+      prev              = ring[(p - 1u) & mask] + c * (ring[p & mask] - prev);
+      z                 = b * prev + a * z;
+      y[t]              = z;
     }
   }
   *interp = prev;
