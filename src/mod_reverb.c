@@ -3,23 +3,28 @@
 
     in, in_r -> predelay -> 4 allpass diffusers a side -> 8 delay lines,
     each line's output through a one-pole lowpass (damping and loop gain),
-    mixed by an 8x8 Hadamard matrix and fed back; the left input feeds
-    lines 0..3, the right 4..7, and left and right are two orthogonal sign
-    patterns of the lines' inputs.
+    mixed by an 8x8 Hadamard matrix and fed back.  Left and right are two
+    orthogonal sign patterns of the mixed lines (so the tails are
+    uncorrelated) plus a little of that side's diffused input (the onset,
+    at the predelay); each side's input enters every line in its side's
+    pattern.
 
   Decay: line i's loop gain is g_i = 10^(-3 len_i / (decay * rate)), so
   every mode of the network falls 60 dB in `decay` seconds at DC (len_i is
   the line's length plus its lowpass's group delay).  The lowpass pole is
   set per line so that at DAMP_HZ the loss is that of a decay
   10^-damping times as long: the same high-frequency decay through every
-  line, so the tail darkens without colouring.
+  line, so the tail darkens without colouring.  A first-order lowpass that
+  dark also takes some of the low mids (damping 1: the 250 Hz octave's
+  decay up to 10% short, 125 Hz within 4%; test_dsp_reverb.c).
 
   Lengths: prime numbers of frames (so no two lines share echoes), spread
   over 31..97 ms at size 1, times 4^(size - 1).  Two lines are modulated
   slowly (0.5 ms swing, below 0.8 Hz, allpass-interpolated so it costs no
-  treble) to smear the modes of long tails.  A live size or predelay
-  change glides the delays there (linearly interpolated), a bounded pitch
-  bend rather than clicks.
+  treble) to smear the modes of long tails; the modulators follow the
+  write head, so the output does not depend on how calls are cut.  A live size
+  or predelay change glides the delays there (linearly interpolated), a bounded
+  pitch bend rather than clicks.
 
   Memory (`memory()`) holds every delay, as power-of-two rings, sized for
   size 1 and the longest predelay at the rate, so it depends on the rate
@@ -71,8 +76,8 @@ static const float  diff_gain[N_DIFF]  = {0.75f, 0.75f, 0.625f, 0.625f};
 
 /* Where `damping` sets the decay: 10^-damping of `decay` at this. */
 #define DAMP_HZ 5000.0
-/* The lowpass pole at most: more would add a group delay that lengthens
-   the low-frequency decay (0.9: 9 frames). */
+/* The lowpass pole at most: a darker one takes the low mids too (its
+   group delay, 9 frames at 0.9, is counted in the loop's length). */
 #define DAMP_POLE_MAX 0.9
 
 #define PREDELAY_MAX_MS 250.0
@@ -81,8 +86,9 @@ static const float  diff_gain[N_DIFF]  = {0.75f, 0.75f, 0.625f, 0.625f};
 #define LINE_GLIDE 0.25f
 #define PRE_GLIDE 0.5f
 
-/* Input gain into the lines and output gain from them: white noise in at
-   the defaults comes out wet at about its level. */
+/* Input gain into the lines, output gain from them and of the diffused
+   input: white noise in at the defaults comes out wet at about its level
+   (the onset kept low enough not to dominate the decay's first 30 dB). */
 #define GAIN_IN 0.35f
 #define GAIN_OUT 0.63f
 #define GAIN_DIRECT 0.45f

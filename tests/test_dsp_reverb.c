@@ -6,10 +6,13 @@
   modes; bad input and extreme settings.  Every figure measured is printed
   on a "# " line.
 
-  Cost: `cost_run` renders RATE_COST frames in whole chunks, so
+  Cost: `cost_run` renders FRAMES_COST frames in whole chunks, so
     valgrind --tool=callgrind --toggle-collect=cost_run \
       build/tests/test_dsp_reverb
-  counts instructions per frame (Ir / the frames it prints).
+  counts instructions per frame (Ir / the frames it prints): 230 at the
+  defaults, 48 kHz, stereo out, where SuperCollider's FreeVerb2 takes 491
+  in scsynth (callgrind inside its per-block function, less a sine into
+  Out.ar alone).
 */
 
 #include "check.h"
@@ -403,8 +406,9 @@ test_dry_and_level(void)
   float* const main_only = buffer(n);
   r                      = rig_new("reverb", rate);
   rig_set(&r, "mix", 1.0f);
-  r.in[0]  = a;
-  r.out[0] = main_only;
+  r.in[0]    = a;
+  r.out[0]   = main_only;
+  chunk_next = 0;
   rig_run(&r, 0, n);
   double diff = 0.0;
   for (size_t i = 0; i < n; ++i) {
@@ -412,6 +416,20 @@ test_dry_and_level(void)
   }
   CHECK_VAL(diff < 1e-6, diff);
   rig_free(&r);
+
+  /* Cut into other calls, the same to the bit (the modulation follows
+     the write head, not the calls). */
+  float* const again = buffer(n);
+  r                  = rig_new("reverb", rate);
+  rig_set(&r, "mix", 1.0f);
+  r.in[0]    = a;
+  r.out[0]   = again;
+  chunk_next = 3;
+  rig_run(&r, 0, n);
+  CHECK(!memcmp(main_only, again, n * sizeof(float)));
+  rig_free(&r);
+  free(again);
+  printf("# reverb: the same output to the bit whatever the calls' sizes\n");
 
   /* Width 0: both sides the same. */
   r = rig_new("reverb", rate);
