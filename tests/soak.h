@@ -1,7 +1,8 @@
 /*
   The stress soak's operations (tests/test_stress_soak.c): the kinds of
   operation it mixes, what each numbered message was and what became of it
-  (the Soak), the messages each operation sends, the patch documents it
+  (the Soak), the messages each operation sends (the patches it commits
+  draw modules of every type from the registry), the patch documents it
   loads, and the clocks and memory figures it reads.
 */
 
@@ -9,6 +10,7 @@
 #define HP_TEST_SOAK_H
 
 #include "fixture.h"
+#include "module.h"
 
 #include <lv2/atom/forge.h>
 
@@ -23,7 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLOTS (1u << 17u) /* sequence numbers tracked at once */
+#define SLOTS (1u << 17u)      /* sequence numbers tracked at once */
+#define MAX_TYPES 64u          /* module types: bits of a commit's mask */
+#define ZOO_MAX 3u             /* registry modules a commit draws, at most */
+#define ZOO_IDS (ZOO_MAX + 5u) /* ... with the loop's two and kd, kr */
 
 static inline double
 now_s(void)
@@ -148,15 +153,18 @@ enum {
   F_MUST_FAIL = 1u, /* a commit made to fail */
   F_TAINTED   = 2u, /* a staging message of its transaction was refused */
   F_MUST_ERR  = 4u, /* a message that must be refused (bad value, malformed) */
-  F_FILE      = 8u  /* a patch file load (replaces the bank) */
+  F_FILE      = 8u, /* a patch file load (replaces the bank) */
+  F_LOUD_OK   = 16u /* registry modules with drawn values: a modulated
+                       gain may be too loud at warm-up, and refused */
 };
 
 typedef struct {
-  uint8_t kind;    /* M_*, 0 when free */
-  uint8_t replies; /* answers seen */
-  uint8_t flags;
-  int32_t txn;  /* a staging message: its commit's seq */
-  double  sent; /* wall time sent */
+  uint8_t  kind;    /* M_*, 0 when free */
+  uint8_t  replies; /* answers seen */
+  uint8_t  flags;
+  int32_t  txn;   /* a staging message: its commit's seq */
+  double   sent;  /* wall time sent */
+  uint64_t types; /* a commit: bit t, it creates hp_module_types[t] */
 } Slot;
 
 typedef struct {
@@ -169,7 +177,7 @@ typedef struct {
   /* answers */
   uint64_t acks, errors, queue_full, lost, duplicates, must_err_acked;
   uint64_t commits_sent, swapped, superseded, aborted, dropped;
-  uint64_t failed_expected, failed_unexpected;
+  uint64_t failed_expected, failed_unexpected, too_loud;
   uint64_t gets_answered;
   double   max_latency;
   char     unexpected[320 + 64];
@@ -202,6 +210,19 @@ typedef struct {
   unsigned txn_id;
   char     anchor[32], env[32], filt[32], extra[32];
   bool     has_env, has_filt, has_extra;
+  /* Module types (hp_module_types, index t): creates sent, and creates in
+     commits that swapped in whole (no staging message refused). */
+  uint64_t created[MAX_TYPES];
+  uint64_t played[MAX_TYPES];
+  /* The last full commit's registry modules (the zoo), for live sets. */
+  char                zoo_id[ZOO_IDS][32];
+  const HpModuleDesc* zoo_desc[ZOO_IDS];
+  uint32_t            n_zoo;
+  /* The delay kd and reverb kr keep their ids (and with the same size,
+     their memory) from commit to commit. */
+  bool     has_kd;
+  float    kd_max;
+  uint64_t loops, sides, kd_kept, kd_resized, kr_commits;
   /* files */
   char     dir[64];
   char     files[6][128];
@@ -229,6 +250,7 @@ take_seq(Soak* const   s,
   slot->flags   = flags;
   slot->txn     = txn;
   slot->sent    = now_s();
+  slot->types   = 0;
   ++s->numbered;
   return seq;
 }
@@ -276,6 +298,299 @@ uniform(HpHost* const host, const float lo, const float hi)
 
 static const char* const osc_types[] = {"sine", "saw", "square", "triangle"};
 
+/* The soak drives the instrument, which refuses what reads the plugin's
+   audio inputs. */
+static inline bool
+playable(const HpModuleDesc* const d)
+{
+  return !d->host_input;
+}
+
+static inline uint32_t
+type_index(const HpModuleDesc* const d)
+{
+  uint32_t t = 0;
+  while (hp_module_types[t] && hp_module_types[t] != d) {
+    ++t;
+  }
+  CHECK_MSG(hp_module_types[t] && t < MAX_TYPES, "type %s", d->type);
+  return t;
+}
+
+/* Stage `/patch/create id type` in transaction `txn`, counted. */
+static inline void
+create(Soak* const       s,
+       const uint64_t    frame,
+       const int32_t     txn,
+       const char* const id,
+       const char* const type)
+{
+  const HpModuleDesc* const d = hp_module_find(type);
+  CHECK_MSG(d, "no module type %s", type);
+  stage(s, frame, txn, "/patch/create %s %s", id, d->type);
+  const uint32_t t = type_index(d);
+  ++s->created[t];
+  s->slots[(uint32_t)txn % SLOTS].types |= 1ull << t;
+}
+
+/* A value of parameter `p` as text: an end of its range or its default
+   one time in eight each, else anywhere in it (a log parameter evenly in
+   octaves); whole numbers where it takes them, a choice by name. */
+static inline void
+draw_value(HpHost* const            h,
+           const HpParamDesc* const p,
+           char* const              buf,
+           const size_t             size)
+{
+  if (p->kind == HP_PARAM_ENUM) {
+    uint32_t n = 0;
+    while (p->choices[n]) {
+      ++n;
+    }
+    snprintf(buf, size, "%s", p->choices[hp_host_random(h, 0, n - 1u)]);
+    return;
+  }
+  const uint32_t pick = hp_host_random(h, 0, 7);
+  const float    u    = uniform(h, 0.0f, 1.0f);
+  float          v    = pick == 0 ? p->min : pick == 1 ? p->max : p->def;
+  if (pick > 2) {
+    v = p->log_scale && p->min > 0.0f ? p->min * powf(p->max / p->min, u)
+                                      : p->min + (p->max - p->min) * u;
+  }
+  if (p->kind != HP_PARAM_CONTINUOUS) {
+    v = roundf(v);
+  }
+  v = v < p->min ? p->min : v > p->max ? p->max : v;
+  snprintf(buf, size, "%.9g", (double)v); /* reads back as the same float */
+}
+
+/* Each parameter of `id` set to a drawn value, or left, at even odds. */
+static inline void
+draw_params(Soak* const               s,
+            const uint64_t            frame,
+            const int32_t             txn,
+            const char* const         id,
+            const HpModuleDesc* const d)
+{
+  for (uint32_t p = 0; p < d->n_params; ++p) {
+    if (hp_host_random(s->host, 0, 1)) {
+      char value[48];
+      draw_value(s->host, &d->params[p], value, sizeof(value));
+      stage(s, frame, txn, "/patch/set %s %s %s", id, d->params[p].name, value);
+    }
+  }
+}
+
+/* The type whose modules have swapped in least (then: were created
+   least), so that a short run plays every type too. */
+static inline const HpModuleDesc*
+least_played(const Soak* const s)
+{
+  const HpModuleDesc* best = NULL;
+  uint32_t            b    = 0;
+  for (uint32_t t = 0; hp_module_types[t]; ++t) {
+    const HpModuleDesc* const d = hp_module_types[t];
+    if (playable(d) &&
+        (!best || s->played[t] < s->played[b] ||
+         (s->played[t] == s->played[b] && s->created[t] < s->created[b]))) {
+      best = d;
+      b    = t;
+    }
+  }
+  return best;
+}
+
+static inline const HpModuleDesc*
+random_type(HpHost* const h)
+{
+  uint32_t n = 0;
+  while (hp_module_types[n]) {
+    ++n;
+  }
+  for (;;) {
+    const HpModuleDesc* const d = hp_module_types[hp_host_random(h, 0, n - 1)];
+    if (playable(d)) {
+      return d;
+    }
+  }
+}
+
+/* The head of a chain being staged: what the next module feeds, "out" or
+   a module whose inputs and parameters are known. */
+typedef struct {
+  const char*         id;
+  const HpModuleDesc* desc; /* NULL: the sink out */
+} Head;
+
+/* Connect output `port` of `src` (type `d`) into the head: an audio
+   output into one of its inputs (or the sink), a control one into one of
+   its parameters, never into audio (an lfo's depth may be 20,000). */
+static inline void
+feed(Soak* const               s,
+     const uint64_t            frame,
+     const int32_t             txn,
+     const char* const         src,
+     const HpModuleDesc* const d,
+     const uint32_t            port,
+     const Head                head)
+{
+  HpHost* const             h    = s->host;
+  const char* const         from = d->outputs[port].name;
+  const HpModuleDesc* const to   = head.desc;
+  if (d->outputs[port].kind == HP_SIGNAL_CV) {
+    if (to && to->n_params) {
+      const uint32_t p = hp_host_random(h, 0, to->n_params - 1u);
+      stage(s,
+            frame,
+            txn,
+            "/patch/connect %s:%s %s:%s",
+            src,
+            from,
+            head.id,
+            to->params[p].name);
+    }
+  } else if (!to) {
+    stage(s, frame, txn, "/patch/connect %s:%s out", src, from);
+  } else {
+    const uint32_t i = hp_host_random(h, 0, to->n_inputs - 1u);
+    stage(s,
+          frame,
+          txn,
+          "/patch/connect %s:%s %s:%s",
+          src,
+          from,
+          head.id,
+          to->inputs[i].name);
+  }
+}
+
+/* Remember a module of the patch for live sets. */
+static inline void
+zoo_add(Soak* const s, const char* const id, const HpModuleDesc* const d)
+{
+  CHECK(s->n_zoo < ZOO_IDS);
+  snprintf(s->zoo_id[s->n_zoo], sizeof(s->zoo_id[0]), "%s", id);
+  s->zoo_desc[s->n_zoo++] = d;
+}
+
+/* Stage a module of type `d` at the head of the chain: its parameters
+   drawn, an output (the main one at even odds) into the head, and, when
+   it takes input, it the new head.  A stereo module's pair goes to the
+   two sides now and then instead.  A voice source (midi) feeds the
+   filter or the envelope instead (with neither, a control output stays
+   unconnected), so the modules it makes per voice stay cheap ones: not
+   32 delays of 4 MB. */
+static inline Head
+insert(Soak* const               s,
+       const uint64_t            frame,
+       const int32_t             txn,
+       const char* const         id,
+       const HpModuleDesc* const d,
+       const Head                head)
+{
+  HpHost* const h = s->host;
+  create(s, frame, txn, id, d->type);
+  draw_params(s, frame, txn, id, d);
+  zoo_add(s, id, d);
+  const uint32_t port =
+    hp_host_random(h, 0, 1) ? 0u : hp_host_random(h, 0, d->n_outputs - 1u);
+  if (d->voicing == HP_VOICING_SOURCE) {
+    const Head cheap = s->has_filt  ? (Head){s->filt, hp_module_find("biquad")}
+                       : s->has_env ? (Head){s->env, hp_module_find("adsr")}
+                                    : (Head){"out", NULL};
+    feed(s, frame, txn, id, d, port, cheap);
+    return head;
+  }
+  if (d->stereo && hp_host_random(h, 0, 2) == 0) {
+    ++s->sides;
+    if (hp_host_random(h, 0, 1)) {
+      stage(s, frame, txn, "/patch/connect %s out", id); /* the pair */
+    } else {
+      stage(s, frame, txn, "/patch/connect %s:left out:left", id);
+      stage(s, frame, txn, "/patch/connect %s:right out:right", id);
+    }
+  } else {
+    feed(s, frame, txn, id, d, port, head);
+  }
+  return d->n_inputs ? (Head){s->zoo_id[s->n_zoo - 1u], d} : head;
+}
+
+/* Registry modules ahead of the chain's head: 1 to ZOO_MAX, the first of
+   the type that has played least; now and then a loop through a delay's
+   wet output (through a mixer or a vca back into the delay), the delay
+   kd (its size kept, or new now and then) and the reverb kr. */
+static inline Head
+zoo(Soak* const s, const uint64_t frame, const int32_t txn, Head head)
+{
+  HpHost* const  h = s->host;
+  const unsigned t = s->txn_id;
+  s->n_zoo         = 0;
+  const uint32_t n = hp_host_random(h, 1, ZOO_MAX);
+  for (uint32_t i = 0; i < n; ++i) {
+    const HpModuleDesc* const d = i ? random_type(h) : least_played(s);
+    char                      id[32];
+    snprintf(id, sizeof(id), "z%u_%u", t, i);
+    head = insert(s, frame, txn, id, d, head);
+  }
+  const HpModuleDesc* const delay  = hp_module_find("delay");
+  const bool                had_kd = s->has_kd;
+  s->has_kd                        = hp_host_random(h, 0, 1) != 0;
+  if (s->has_kd) {
+    /* Its size drawn anew one time in four: new memory; else the old
+       echoes ring on. */
+    if (!had_kd || hp_host_random(h, 0, 3) == 0) {
+      char max[48];
+      draw_value(h,
+                 &delay->params[hp_module_find_param(delay, "max")],
+                 max,
+                 sizeof(max));
+      s->kd_max = strtof(max, NULL);
+      s->kd_resized += had_kd;
+    } else {
+      ++s->kd_kept;
+    }
+  }
+  if (hp_host_random(h, 0, 2) == 0) {
+    ++s->kr_commits;
+    head = insert(s, frame, txn, "kr", hp_module_find("reverb"), head);
+  }
+  const char* looped = "kd";
+  if (s->has_kd) {
+    head = insert(s, frame, txn, "kd", delay, head);
+    stage(s, frame, txn, "/patch/set kd max %.9g", (double)s->kd_max);
+  }
+  if (hp_host_random(h, 0, 3) == 0) {
+    ++s->loops;
+    char loop_delay[32];
+    char back[32];
+    snprintf(loop_delay, sizeof(loop_delay), "ld%u", t);
+    snprintf(back, sizeof(back), "lb%u", t);
+    if (!s->has_kd || hp_host_random(h, 0, 1)) {
+      looped = loop_delay;
+      head   = insert(s, frame, txn, looped, delay, head);
+    }
+    if (hp_host_random(h, 0, 1)) {
+      /* d:wet -> mixer:in2, the mixer -> d: the head feeds the mixer. */
+      const HpModuleDesc* const m = hp_module_find("mixer");
+      create(s, frame, txn, back, m->type);
+      draw_params(s, frame, txn, back, m);
+      zoo_add(s, back, m);
+      stage(s, frame, txn, "/patch/connect %s:wet %s:in2", looped, back);
+      stage(s, frame, txn, "/patch/connect %s %s", back, looped);
+      head = (Head){s->zoo_id[s->n_zoo - 1u], m};
+    } else {
+      /* d:wet -> vca -> d, beside what the head feeds d. */
+      const HpModuleDesc* const v = hp_module_find("vca");
+      create(s, frame, txn, back, v->type);
+      draw_params(s, frame, txn, back, v);
+      zoo_add(s, back, v);
+      stage(s, frame, txn, "/patch/connect %s:wet %s", looped, back);
+      stage(s, frame, txn, "/patch/connect %s %s", back, looped);
+    }
+  }
+  return head;
+}
+
 /* A transaction's commit seq is taken first, so its staging messages can
    point at it; the numbers stay in sending order apart from that. */
 static inline void
@@ -299,13 +614,9 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
 
   stage(s, frame, txn, "/patch/clear");
   if (!silent) {
-    /* The anchor: straight to the output, never quieter than 0.1 peak. */
-    stage(s,
-          frame,
-          txn,
-          "/patch/create %s %s",
-          s->anchor,
-          osc_types[hp_host_random(h, 0, 3)]);
+    /* The anchor: straight to the output, never quieter than 0.1 peak;
+       nothing else connects to it. */
+    create(s, frame, txn, s->anchor, osc_types[hp_host_random(h, 0, 3)]);
     stage(s,
           frame,
           txn,
@@ -328,24 +639,23 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
     s->max_voices         = voices > s->max_voices ? voices : s->max_voices;
     ++s->poly_commits;
     stage(s, frame, txn, "/patch/voices %u", voices);
-    stage(s, frame, txn, "/patch/create kb midi");
-    stage(
-      s, frame, txn, "/patch/create pv %s", osc_types[hp_host_random(h, 0, 3)]);
+    create(s, frame, txn, "kb", "midi");
+    create(s, frame, txn, "pv", osc_types[hp_host_random(h, 0, 3)]);
     stage(s,
           frame,
           txn,
           "/patch/set pv gain %.3f",
           (double)uniform(h, 0.02f, 0.1f));
-    stage(s, frame, txn, "/patch/create pe adsr");
+    create(s, frame, txn, "pe", "adsr");
     stage(s, frame, txn, "/patch/set pe release %u", hp_host_random(h, 5, 300));
     stage(s, frame, txn, "/patch/connect kb:freq pv:freq");
     stage(s, frame, txn, "/patch/connect kb:gate pe:gate");
     stage(s, frame, txn, "/patch/connect pv pe");
     stage(s, frame, txn, "/patch/connect pe out");
   }
-  const char* to = "out";
+  Head head = {"out", NULL};
   if (s->has_env) {
-    stage(s, frame, txn, "/patch/create %s adsr", s->env);
+    create(s, frame, txn, s->env, "adsr");
     stage(s,
           frame,
           txn,
@@ -359,10 +669,10 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
           s->env,
           hp_host_random(h, 5, 300));
     stage(s, frame, txn, "/patch/connect %s out", s->env);
-    to = s->env;
+    head = (Head){s->env, hp_module_find("adsr")};
   }
   if (s->has_filt) {
-    stage(s, frame, txn, "/patch/create %s biquad", s->filt);
+    create(s, frame, txn, s->filt, "biquad");
     stage(s,
           frame,
           txn,
@@ -375,16 +685,19 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
           "/patch/set %s q %.2f",
           s->filt,
           (double)uniform(h, 0.5f, 4.0f));
-    stage(s, frame, txn, "/patch/connect %s %s", s->filt, to);
-    to = s->filt;
+    stage(s, frame, txn, "/patch/connect %s %s", s->filt, head.id);
+    head = (Head){s->filt, hp_module_find("biquad")};
+  }
+  s->n_zoo = 0;
+  if (!silent) {
+    s->slots[(uint32_t)txn % SLOTS].flags |= F_LOUD_OK;
+    head = zoo(s, frame, txn, head);
+  } else {
+    s->has_kd = false;
   }
   if (s->has_extra) {
-    stage(s,
-          frame,
-          txn,
-          "/patch/create %s %s",
-          s->extra,
-          osc_types[hp_host_random(h, 0, 3)]);
+    const char* const type = osc_types[hp_host_random(h, 0, 3)];
+    create(s, frame, txn, s->extra, type);
     stage(s,
           frame,
           txn,
@@ -397,7 +710,7 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
           "/patch/set %s gain %.3f",
           s->extra,
           (double)uniform(h, 0.0f, 0.3f));
-    stage(s, frame, txn, "/patch/connect %s %s", s->extra, to);
+    feed(s, frame, txn, s->extra, hp_module_find(type), 0, head);
   }
   HpPrimeOp prime[2];
   uint32_t  n_prime = 0;
@@ -437,7 +750,9 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
   }
 }
 
-/* Add an oscillator to the staged (playing) patch. */
+/* Add an oscillator to the staged (playing) patch; one time in three,
+   change the kept delay kd too: its feedback (its echoes ring on) or its
+   size (a new, empty line).  Unnumbered, that set: kd may be gone. */
 static inline void
 commit_edit(Soak* const s, const uint64_t frame)
 {
@@ -447,7 +762,9 @@ commit_edit(Soak* const s, const uint64_t frame)
   /* An id of its own, and straight to the output: it sounds whatever else
      staging holds (a refused message may have left half a patch there). */
   const unsigned t = ++s->txn_id;
-  stage(s, frame, txn, "/patch/create y%u sine", t);
+  char           id[32];
+  snprintf(id, sizeof(id), "y%u", t);
+  create(s, frame, txn, id, "sine");
   stage(s,
         frame,
         txn,
@@ -456,6 +773,25 @@ commit_edit(Soak* const s, const uint64_t frame)
         (double)uniform(h, 60.0f, 2000.0f));
   stage(s, frame, txn, "/patch/set y%u gain 0.1", t);
   stage(s, frame, txn, "/patch/connect y%u out", t);
+  if (s->has_kd && hp_host_random(h, 0, 2) == 0) {
+    const HpModuleDesc* const delay = hp_module_find("delay");
+    const bool                size  = hp_host_random(h, 0, 1) != 0;
+    const char* const         name  = size ? "max" : "feedback";
+    char                      value[48];
+    char                      line[96];
+    draw_value(h,
+               &delay->params[hp_module_find_param(delay, name)],
+               value,
+               sizeof(value));
+    snprintf(line, sizeof(line), "/patch/set kd %s %s", name, value);
+    text(s, frame, -1, line);
+    if (size) {
+      s->kd_max = strtof(value, NULL);
+      ++s->kd_resized;
+    } else {
+      ++s->kd_kept;
+    }
+  }
   HpHostCommit opts = {
     false, 0, true, (float)hp_host_random(h, 0, 30), true, true, NULL, 0};
   CHECK(!hp_host_send_commit(h, frame, txn, &opts));
@@ -540,15 +876,49 @@ note_flood(Soak* const s, const uint64_t at, const uint32_t n)
   s->flood_events += s->midi_events - before;
 }
 
+/* A set of a parameter of one of the last patch's registry modules: a
+   value in range, or (`bad`) one it must refuse: past the end of the
+   range, a choice it lacks.  False when the patch had none. */
+static inline bool
+zoo_set(Soak* const s, char* const line, const size_t size, const bool bad)
+{
+  HpHost* const h = s->host;
+  if (!s->n_zoo) {
+    return false;
+  }
+  const uint32_t            z = hp_host_random(h, 0, s->n_zoo - 1u);
+  const HpModuleDesc* const d = s->zoo_desc[z];
+  if (!d->n_params) {
+    return false;
+  }
+  const HpParamDesc* const p =
+    &d->params[hp_host_random(h, 0, d->n_params - 1u)];
+  char value[48];
+  if (!bad) {
+    draw_value(h, p, value, sizeof(value));
+  } else if (p->kind == HP_PARAM_ENUM) {
+    snprintf(value, sizeof(value), "nosuch");
+  } else {
+    const float past = p->max - p->min + 1.0f;
+    snprintf(value,
+             sizeof(value),
+             "%.9g",
+             (double)(hp_host_random(h, 0, 1) ? p->max + past : p->min - past));
+  }
+  snprintf(line, size, "/patch/set %s %s %s", s->zoo_id[z], p->name, value);
+  return true;
+}
+
 /* A live hp:Set: valid ones on the last patch's modules (the anchor's
    gain stays >= 0.1), and refused ones that must never sound. */
 static inline void
 live_set(Soak* const s, const uint64_t frame)
 {
-  HpHost* const h = s->host;
-  char          line[160];
-  uint8_t       flags = 0;
-  switch (hp_host_random(h, 0, 11)) {
+  HpHost* const  h = s->host;
+  char           line[160];
+  uint8_t        flags = 0;
+  const uint32_t r     = hp_host_random(h, 0, 14);
+  switch (r) {
   case 0:
   case 1:
     snprintf(line,
@@ -609,6 +979,15 @@ live_set(Soak* const s, const uint64_t frame)
   case 10:
     snprintf(line, sizeof(line), "/patch/set %s nosuch 1", s->anchor);
     flags = F_MUST_ERR;
+    break;
+  case 11:
+  case 12:
+  case 13:
+    if (zoo_set(s, line, sizeof(line), r == 13)) {
+      flags = r == 13 ? F_MUST_ERR : 0;
+      break;
+    }
+    snprintf(line, sizeof(line), "/patch/set %s gain 0.2", s->anchor);
     break;
   default:
     snprintf(line,

@@ -1,7 +1,11 @@
 /*
   Stress and faults through the lilv test host (threaded worker, as jalv):
   a soak of mixed operations -- commits (some polyphonic, 1 to 32 voices
-  played by MIDI; some tail commits), aborts, hp:Set, hp:Gate, patch file
+  played by MIDI; some tail commits; modules of every type the instrument
+  takes, from the registry, with parameters drawn from their ranges, wired
+  into the chain, now and then in a loop through a delay's wet output or
+  to the two sides; a delay and a reverb kept from commit to commit, the
+  delay's size kept or changed), aborts, hp:Set, hp:Gate, patch file
   loads, scene changes, state saves, patch:Get, malformed messages, floods
   that fill the plugin's operation queue, notes, pitch bends and floods of
   1,000 notes in one block -- at random block sizes,
@@ -16,10 +20,13 @@
   and audio is not judged while one plays), no NaN or Inf, every numbered
   message answered exactly once (patch:Ack or patch:Error; patch:Set for
   patch:Get), no valid commit failing for a reason other than being
-  superseded or aborted.  At the end: the state equals the last commit
-  (patch:Get text, module count, pitch, saved state), and after warm-up RSS
-  grew less than 5 MB and the heap in use less than 2 MB.  (The same
-  contracts probed one fault at a time: test_stress_probes.c.)
+  superseded or aborted (or, with drawn values, too loud at warm-up).  At
+  the end: the state equals the last commit (patch:Get text, module count,
+  pitch, saved state), after warm-up RSS grew less than 5 MB and the heap
+  in use less than 2 MB, run() made no call to malloc & co, locks, sleeps
+  or stdio (rtcheck.h), and every module type the instrument takes was
+  created, and played in a patch that swapped in.  (The same contracts
+  probed one fault at a time: test_stress_probes.c.)
 
     ./build/tests/test_stress_soak [OPS]      (or HP_STRESS_OPS=N; default 5000)
     HP_STRESS_SEED=N  HP_STRESS_DELAY_US=N (worker delay, default 100000)
@@ -28,6 +35,7 @@
 */
 
 #include "host.h"
+#include "rtcheck.h"
 #include "signal.h"
 #include "soak.h"
 
@@ -107,6 +115,11 @@ read_events(Soak* const s)
     case M_COMMIT:
       if (ev->kind == HP_EV_ACK) {
         ++s->swapped;
+        if (!(slot->flags & F_TAINTED)) {
+          for (uint32_t k = 0; k < MAX_TYPES; ++k) {
+            s->played[k] += (slot->types >> k) & 1u;
+          }
+        }
         if (slot->flags & F_MUST_FAIL) {
           ++s->failed_unexpected;
           snprintf(s->unexpected,
@@ -122,6 +135,8 @@ read_events(Soak* const s)
         ++s->aborted;
       } else if (slot->flags & (F_MUST_FAIL | F_TAINTED)) {
         ++s->failed_expected;
+      } else if ((slot->flags & F_LOUD_OK) && strstr(msg, "warm-up peak")) {
+        ++s->too_loud;
       } else {
         ++s->failed_unexpected;
         snprintf(
@@ -231,8 +246,10 @@ block(Soak* const s, const uint32_t n)
   }
 }
 
-/* Read and drop what the host holds (events, log), so memory figures
-   compare like with like. */
+/* Read and drop what the host holds (events, log), and have malloc give
+   back the pages it keeps free (delay lines of up to 4 MB come and go;
+   what it caches of them is not a leak), so memory figures compare like
+   with like. */
 static void
 settle(Soak* const s)
 {
@@ -241,6 +258,7 @@ settle(Soak* const s)
   s->ev_seen = 0;
   count_log(s);
   hp_host_log_clear(s->host);
+  malloc_trim(0);
 }
 
 /* Numbered messages still unanswered. */
@@ -348,6 +366,10 @@ soak(const unsigned long n_ops)
   setup_files(&s);
   s.host          = fx_host_cfg(cfg);
   HpHost* const h = s.host;
+  CHECK_MSG(!hp_rt_available() || !hp_rt_check_linkage(),
+            "rtcheck linkage: %s",
+            hp_rt_check_linkage());
+  hp_rt_reset();
   snprintf(s.anchor, sizeof(s.anchor), "a0");
   snprintf(s.env, sizeof(s.env), "e0");
   snprintf(s.filt, sizeof(s.filt), "f0");
@@ -586,6 +608,8 @@ soak(const unsigned long n_ops)
   const long   heap_after = heap_kb();
   const double wall       = now_s() - t0;
 
+  HpRtCounts rt;
+  hp_rt_counts(&rt);
   HpWorkerStats ws;
   hp_host_worker_stats(h, &ws);
   size_t n_blocks = 0;
@@ -633,7 +657,8 @@ soak(const unsigned long n_ops)
   printf("# commits (file loads included): %llu sent, %llu swapped (the swaps "
          "port, scene changes included: %g), %llu "
          "superseded, %llu aborted, %llu dropped (queue full), %llu failed as "
-         "meant (made to fail, or a staging message refused), %llu failed "
+         "meant (made to fail, or a staging message refused), %llu refused "
+         "as too loud at warm-up (a drawn gain or modulation), %llu failed "
          "otherwise\n",
          (unsigned long long)s.commits_sent,
          (unsigned long long)s.swapped,
@@ -642,7 +667,33 @@ soak(const unsigned long n_ops)
          (unsigned long long)s.aborted,
          (unsigned long long)s.dropped,
          (unsigned long long)s.failed_expected,
+         (unsigned long long)s.too_loud,
          (unsigned long long)s.failed_unexpected);
+  printf("# module types created (in commits that swapped in whole):");
+  uint32_t n_playable = 0;
+  uint32_t n_created  = 0;
+  uint32_t n_played   = 0;
+  for (uint32_t t = 0; hp_module_types[t]; ++t) {
+    if (!playable(hp_module_types[t])) {
+      printf(" %s -", hp_module_types[t]->type);
+      continue;
+    }
+    printf(" %s %llu (%llu)",
+           hp_module_types[t]->type,
+           (unsigned long long)s.created[t],
+           (unsigned long long)s.played[t]);
+    ++n_playable;
+    n_created += s.created[t] > 0;
+    n_played += s.played[t] > 0;
+  }
+  printf("; %llu loops through a delay's wet output, %llu stereo pairs to "
+         "the sides, the kept delay kd: %llu commits at its size (memory "
+         "kept), %llu resized; the reverb kr in %llu commits\n",
+         (unsigned long long)s.loops,
+         (unsigned long long)s.sides,
+         (unsigned long long)s.kd_kept,
+         (unsigned long long)s.kd_resized,
+         (unsigned long long)s.kr_commits);
   printf("# worker: delay up to %lu ms a job, %llu jobs, ring 512 bytes: %llu "
          "of %llu tokens refused (ring full); %llu state saves\n",
          delay_us / 1000,
@@ -720,6 +771,33 @@ soak(const unsigned long n_ops)
             "only %g swaps in %llu worker jobs",
             (double)swaps,
             (unsigned long long)ws.work_calls);
+  /* Every type the instrument takes (- above: it refuses it) was created,
+     and played in a patch that swapped in, once the run has swapped in
+     patches enough to go round them all. */
+  if (s.ops[K_COMMIT] >= n_playable) {
+    CHECK_MSG(n_created == n_playable,
+              "%u of %u module types created",
+              n_created,
+              n_playable);
+  }
+  if (s.swapped >= 2u * n_playable) {
+    CHECK_MSG(n_played == n_playable,
+              "%u of %u module types played in %llu swaps",
+              n_played,
+              n_playable,
+              (unsigned long long)s.swapped);
+  }
+  if (hp_rt_available()) {
+    EXPECT(rt.total == 0,
+           "run() made %llu forbidden calls",
+           (unsigned long long)rt.total);
+    printf("# real time: run() made %llu calls to malloc & co, locks, "
+           "sleeps or stdio\n",
+           (unsigned long long)rt.total);
+    hp_rt_print(stdout, &rt);
+  } else {
+    printf("# rtcheck unavailable: %s\n", hp_rt_unavailable_reason());
+  }
   EXPECT(fabs(freq - 523.25) < 0.1, "final pitch %.3f Hz", freq);
   EXPECT(modules == 2.0f, "module count port %g", (double)modules);
   EXPECT(got && !strcmp(got_text, want_text),
