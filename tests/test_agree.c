@@ -8,17 +8,20 @@
   its swap; a set to a module whose deletion is staged while it still
   plays.  Then a property test: random sequences of sets, gates, creates,
   deletes, clears, voice counts, commits (crossfaded, switched or tail)
-  and aborts at random block sizes, checked after every round against a
-  model of the patch protocol (staged, committed and playing patches):
-  every answer, the pitch and level of every oscillator, the notes a
-  chord sounds on the voices committed, the patch:Get text and the saved
-  state.
+  and aborts at random block sizes, among them modules of every type the
+  instrument takes (from the registry, run unheard) and sets of their
+  parameters, checked after every round against a model of the patch
+  protocol (staged, committed and playing patches): every answer, the
+  pitch and level of every oscillator (the registry modules add nothing),
+  the notes a chord sounds on the voices committed, the patch:Get text and
+  the saved state.
 
   HP_AGREE_SEED and HP_AGREE_ROUNDS vary the property test.
 */
 
 #include "fixture.h"
 #include "host.h"
+#include "module.h"
 #include "signal.h"
 
 #include <math.h>
@@ -248,10 +251,41 @@ static const float poly_gains[] = {0.05f, 0.1f, 0.2f};
 static const int   chord[]      = {84, 96, 103};
 #define N_CHORD 3
 
+/* Registry modules: z_<type>, one of each type the instrument takes
+   (index t in hp_module_types), its main output into a vca m_<type> at
+   gain 0, so that it runs unheard (an audio output that feeds nothing
+   would play, and the levels measured are the oscillators'). */
+#define MAX_TYPES 64
+
+/* The instrument refuses what reads the plugin's audio inputs. */
+static bool
+playable(const HpModuleDesc* const d)
+{
+  return !d->host_input;
+}
+
+/* Creates of each type sent (both workers), so every type is seen. */
+static uint32_t zoo_created[MAX_TYPES];
+static uint32_t zoo_next; /* the type the next create takes */
+static uint32_t zoo_last; /* the type created last */
+
+/* A float as the text protocol writes it: as short as reads back. */
+static void
+float_text(const float value, char* const buf, const size_t size)
+{
+  for (int digits = 6; digits <= 9; ++digits) {
+    snprintf(buf, size, "%.*g", digits, (double)value);
+    if (strtof(buf, NULL) == value) {
+      return;
+    }
+  }
+}
+
 /* A patch as the model sees it: sines s0..s2 and an adsr e2 (attack,
    decay and release 0, sustain 1) that s2 may feed; a voice chain, midi
-   k -> sine s3 -> adsr e3 (as e2), whole or not at all; and the number
-   of voices. */
+   k -> sine s3 -> adsr e3 (as e2), whole or not at all; the number of
+   voices; registry modules z_<type> (each with its m_<type>) and their
+   parameters. */
 typedef struct {
   bool  osc[N_OSC];
   float freq[N_OSC];
@@ -262,6 +296,8 @@ typedef struct {
   bool  poly; /* k, s3, e3 */
   float poly_gain;
   int   voices; /* 0: the default, 1 */
+  bool  zoo[MAX_TYPES];
+  float zoo_value[MAX_TYPES][HP_MAX_PARAMS];
 } Patch;
 
 static int
@@ -302,19 +338,24 @@ silent(const Patch* const p)
   return true;
 }
 
+/* The patch as sorted text-protocol lines (patch:Get's form): each
+   registry module adds up to 4 + HP_MAX_PARAMS. */
+#define MAX_LINES 512
+#define LINE_LEN 96
+
 /* The patch as sorted text-protocol lines (patch:Get's form). */
-static void add_line(char (*lines)[64],
+static void add_line(char (*lines)[LINE_LEN],
                      size_t* const     n,
                      const char* const fmt,
                      ...) __attribute__((format(printf, 3, 4)));
 
 static void
-add_line(char (*lines)[64], size_t* const n, const char* const fmt, ...)
+add_line(char (*lines)[LINE_LEN], size_t* const n, const char* const fmt, ...)
 {
-  CHECK(*n < 64);
+  CHECK(*n < MAX_LINES);
   va_list args;
   va_start(args, fmt);
-  vsnprintf(lines[(*n)++], 64, fmt, args);
+  vsnprintf(lines[(*n)++], LINE_LEN, fmt, args);
   va_end(args);
 }
 
@@ -325,7 +366,7 @@ compare_lines(const void* a, const void* b)
 }
 
 static size_t
-model_lines(const Patch* const p, char (*lines)[64])
+model_lines(const Patch* const p, char (*lines)[LINE_LEN])
 {
   size_t n = 0;
   add_line(lines, &n, "/patch/clear");
@@ -369,13 +410,42 @@ model_lines(const Patch* const p, char (*lines)[64])
   if (voices_of(p) != 1) {
     add_line(lines, &n, "/patch/voices %d", voices_of(p));
   }
-  qsort(lines, n, 64, compare_lines);
+  for (uint32_t t = 0; hp_module_types[t]; ++t) {
+    const HpModuleDesc* const d = hp_module_types[t];
+    if (!p->zoo[t]) {
+      continue;
+    }
+    add_line(lines, &n, "/patch/create z_%s %s", d->type, d->type);
+    for (uint32_t i = 0; i < d->n_params; ++i) {
+      const HpParamDesc* const pd = &d->params[i];
+      const float              v  = p->zoo_value[t][i];
+      char                     text[32];
+      if (v == pd->def) {
+        continue;
+      }
+      if (pd->kind == HP_PARAM_ENUM) {
+        snprintf(text, sizeof(text), "%s", pd->choices[(int)v]);
+      } else {
+        float_text(v, text, sizeof(text));
+      }
+      add_line(lines, &n, "/patch/set z_%s %s %s", d->type, pd->name, text);
+    }
+    add_line(lines, &n, "/patch/create m_%s vca", d->type);
+    add_line(lines, &n, "/patch/set m_%s gain 0", d->type);
+    add_line(lines,
+             &n,
+             "/patch/connect z_%s:%s m_%s:in",
+             d->type,
+             d->outputs[0].name,
+             d->type);
+  }
+  qsort(lines, n, LINE_LEN, compare_lines);
   return n;
 }
 
 /* patch:Get's text as sorted lines. */
 static size_t
-text_lines(const char* text, char (*lines)[64])
+text_lines(const char* text, char (*lines)[LINE_LEN])
 {
   size_t n = 0;
   while (text && *text) {
@@ -386,20 +456,20 @@ text_lines(const char* text, char (*lines)[64])
     }
     text = end ? end + 1 : NULL;
   }
-  qsort(lines, n, 64, compare_lines);
+  qsort(lines, n, LINE_LEN, compare_lines);
   return n;
 }
 
 /* The saved document's ops (hp:Create, hp:Set, hp:Connect, hp:Voices)
    as the same lines. */
 static size_t
-state_lines(const char* const state, char (*lines)[64])
+state_lines(const char* const state, char (*lines)[LINE_LEN])
 {
   size_t n = 0;
   add_line(lines, &n, "/patch/clear");
   for (const char* at = strstr(state, "[ a hp:"); at;
        at             = strstr(at + 1, "[ a hp:")) {
-    char a[64], b[64], c[64];
+    char a[LINE_LEN], b[LINE_LEN], c[LINE_LEN];
     if (sscanf(at,
                "[ a hp:Create ; hp:module \"%63[^\"]\" ; hp:type \"%63[^\"]",
                a,
@@ -415,7 +485,11 @@ state_lines(const char* const state, char (*lines)[64])
       if (len > 2 && !strcmp(c + len - 2, ".0")) {
         c[len - 2] = '\0'; /* Turtle's 440.0 is the text form's 440 */
       }
-      add_line(lines, &n, "/patch/set %s %s %s", a, b, c);
+      const bool choice = len > 2 && c[0] == '"' && c[len - 1] == '"';
+      if (choice) {
+        c[len - 1] = '\0'; /* "highpass", a choice by name */
+      }
+      add_line(lines, &n, "/patch/set %s %s %s", a, b, c + choice);
     } else if (sscanf(at,
                       "[ a hp:Connect ; hp:source \"%63[^\"]\" ; hp:dest "
                       "\"%63[^\"]",
@@ -426,12 +500,15 @@ state_lines(const char* const state, char (*lines)[64])
       add_line(lines, &n, "/patch/voices %s", a);
     }
   }
-  qsort(lines, n, 64, compare_lines);
+  qsort(lines, n, LINE_LEN, compare_lines);
   return n;
 }
 
 static bool
-same_lines(char (*a)[64], const size_t na, char (*b)[64], const size_t nb)
+same_lines(char (*a)[LINE_LEN],
+           const size_t na,
+           char (*b)[LINE_LEN],
+           const size_t nb)
 {
   if (na != nb) {
     return false;
@@ -445,7 +522,7 @@ same_lines(char (*a)[64], const size_t na, char (*b)[64], const size_t nb)
 }
 
 static void
-print_lines(const char* const what, char (*lines)[64], const size_t n)
+print_lines(const char* const what, char (*lines)[LINE_LEN], const size_t n)
 {
   fprintf(stderr, "  %s:", what);
   for (size_t i = 0; i < n; ++i) {
@@ -472,10 +549,13 @@ typedef struct {
   OpKind kind;
   int    seq;
   int    module; /* 0..2: s0..s2; OP_SET 3: s3; OP_DELETE 3: e2, 4: k */
-  int    param;  /* OP_SET: 0 freq, 1 gain */
+  int    param;  /* OP_SET: 0 freq, 1 gain; of z_<type>: its index */
   float  value;
   int    voices; /* OP_VOICES */
   bool   require_signal;
+  bool   zoo;  /* OP_CREATE, OP_SET, OP_DELETE: of z_<type> */
+  int    type; /* ... hp_module_types[type] */
+  bool   bad;  /* OP_SET of z_<type>: a value it must refuse */
 } Op;
 
 #define MAX_ROUND_OPS 256
@@ -489,7 +569,11 @@ model_set(Model* const m, const Op* const op, bool* const only_playing)
   bool         known[3]  = {false, false, false};
   for (int k = 0; k < 3; ++k) {
     Patch* p = patches[k];
-    if (op->kind == OP_GATE) {
+    if (op->zoo) {
+      if ((known[k] = p->zoo[op->type])) {
+        p->zoo_value[op->type][op->param] = op->value;
+      }
+    } else if (op->kind == OP_GATE) {
       if ((known[k] = p->env)) {
         p->gate = op->value;
       }
@@ -505,7 +589,8 @@ model_set(Model* const m, const Op* const op, bool* const only_playing)
      depends on when the swap came. */
   *only_playing =
     !known[0] && !known[1] &&
-    (known[2] || (op->kind == OP_GATE   ? m->maybe.env
+    (known[2] || (op->zoo               ? m->maybe.zoo[op->type]
+                  : op->kind == OP_GATE ? m->maybe.env
                   : op->module == N_OSC ? m->maybe.poly
                                         : m->maybe.osc[op->module]));
   return known[0] || known[1];
@@ -525,7 +610,9 @@ model_apply(Model* const             m,
   case OP_SET:
   case OP_GATE: {
     const bool in_range =
-      op->kind == OP_GATE || op->value <= (op->param ? 1.0f : 20000.0f);
+      op->zoo
+        ? !op->bad
+        : op->kind == OP_GATE || op->value <= (op->param ? 1.0f : 20000.0f);
     bool       only_playing = false;
     Model      before       = *m;
     const bool known        = model_set(m, op, &only_playing);
@@ -556,8 +643,9 @@ model_apply(Model* const             m,
   }
   case OP_CREATE:
   case OP_CREATE_ENV: {
-    const bool exists =
-      op->kind == OP_CREATE ? m->staged.osc[op->module] : m->staged.env;
+    const bool exists = op->zoo                 ? m->staged.zoo[op->type]
+                        : op->kind == OP_CREATE ? m->staged.osc[op->module]
+                                                : m->staged.env;
     EXPECT(exists ? err : ack,
            "%s round %d: seq %d, create %s: %s",
            fx_mode_name(mode),
@@ -565,7 +653,16 @@ model_apply(Model* const             m,
            op->seq,
            exists ? "duplicate" : "new",
            reply_text(r));
-    if (!exists && op->kind == OP_CREATE) {
+    if (op->zoo) {
+      /* New: at its defaults (its m_<type> follows); a duplicate changes
+         nothing. */
+      const HpModuleDesc* const d = hp_module_types[op->type];
+      for (uint32_t i = 0; i < d->n_params && !exists; ++i) {
+        m->staged.zoo_value[op->type][i] = d->params[i].def;
+      }
+      m->staged.zoo[op->type] = true;
+      m->dirty |= !exists;
+    } else if (!exists && op->kind == OP_CREATE) {
       m->staged.osc[op->module]  = true;
       m->staged.freq[op->module] = 440.0f;
       m->staged.gain[op->module] = 0.5f;
@@ -613,7 +710,8 @@ model_apply(Model* const             m,
     break;
   }
   case OP_DELETE: {
-    const bool exists = op->module < N_OSC    ? m->staged.osc[op->module]
+    const bool exists = op->zoo               ? m->staged.zoo[op->type]
+                        : op->module < N_OSC  ? m->staged.osc[op->module]
                         : op->module == N_OSC ? m->staged.env
                                               : m->staged.poly;
     EXPECT(exists ? ack : err,
@@ -622,7 +720,10 @@ model_apply(Model* const             m,
            round,
            op->seq,
            reply_text(r));
-    if (exists) {
+    if (exists && op->zoo) {
+      m->staged.zoo[op->type] = false; /* and its m_<type> */
+      m->dirty                = true;
+    } else if (exists) {
       if (op->module < N_OSC) {
         m->staged.osc[op->module] = false;
       } else if (op->module == N_OSC) {
@@ -674,6 +775,9 @@ model_apply(Model* const             m,
       }
       m->maybe.env |= m->staged.env;
       m->maybe.poly |= m->staged.poly;
+      for (int t = 0; t < MAX_TYPES; ++t) {
+        m->maybe.zoo[t] |= m->staged.zoo[t];
+      }
       if (!m->pending) {
         m->base = m->committed; /* what played until now */
       }
@@ -709,7 +813,24 @@ static void
 set_line(char* const line, const size_t size, const Op* const op)
 {
   static const char* const params[] = {"freq", "gain"};
-  if (op->kind == OP_GATE) {
+  if (op->zoo) {
+    const HpParamDesc* const pd = &hp_module_types[op->type]->params[op->param];
+    char                     text[32];
+    if (pd->kind == HP_PARAM_ENUM) {
+      snprintf(text,
+               sizeof(text),
+               "%s",
+               op->bad ? "nosuch" : pd->choices[(int)op->value]);
+    } else {
+      snprintf(text, sizeof(text), "%.9g", (double)op->value);
+    }
+    snprintf(line,
+             size,
+             "/patch/set z_%s %s %s",
+             hp_module_types[op->type]->type,
+             pd->name,
+             text);
+  } else if (op->kind == OP_GATE) {
     snprintf(line, size, "/patch/gate e2 %g", (double)op->value);
   } else if (op->module == N_OSC) {
     snprintf(line, size, "/patch/set s3 gain %g", (double)op->value);
@@ -723,18 +844,94 @@ set_line(char* const line, const size_t size, const Op* const op)
   }
 }
 
+/* A type the instrument takes: the one created last or any, at even
+   odds. */
+static int
+zoo_type(HpHost* const host)
+{
+  uint32_t n = 0;
+  while (hp_module_types[n]) {
+    ++n;
+  }
+  uint32_t t = zoo_last;
+  if (!hp_host_random(host, 0, 1)) {
+    do {
+      t = hp_host_random(host, 0, n - 1u);
+    } while (!playable(hp_module_types[t]));
+  }
+  return (int)t;
+}
+
+/* A message about a registry module (dice 100..129): a create (of each
+   type in turn), a set of one of its parameters to an end of its range,
+   its default, the middle or a choice (1 in 15 to a value it refuses), or
+   a delete. */
+static void
+zoo_op(HpHost* const  host,
+       Op* const      op,
+       char* const    line,
+       const size_t   size,
+       const uint32_t dice)
+{
+  op->zoo = true;
+  if (dice < 110) {
+    while (!playable(hp_module_types[zoo_next])) {
+      zoo_next = hp_module_types[zoo_next + 1u] ? zoo_next + 1u : 0u;
+    }
+    op->type = (int)zoo_next;
+    zoo_next = hp_module_types[zoo_next + 1u] ? zoo_next + 1u : 0u;
+  } else {
+    op->type = zoo_type(host);
+  }
+  const HpModuleDesc* const d = hp_module_types[op->type];
+  if (dice < 110 || (dice < 125 && !d->n_params)) {
+    op->kind = OP_CREATE;
+    zoo_last = (uint32_t)op->type;
+    ++zoo_created[op->type];
+    snprintf(line, size, "/patch/create z_%s %s", d->type, d->type);
+  } else if (dice < 125) {
+    op->kind  = OP_SET;
+    op->param = (int)hp_host_random(host, 0, d->n_params - 1u);
+    const HpParamDesc* const pd   = &d->params[op->param];
+    const uint32_t           pick = hp_host_random(host, 0, 3);
+    op->value                     = pick == 0   ? pd->min
+                                    : pick == 1 ? pd->max
+                                    : pick == 2 ? pd->def
+                                                : 0.5f * (pd->min + pd->max);
+    if (pd->kind == HP_PARAM_ENUM) {
+      uint32_t n = 0;
+      while (pd->choices[n]) {
+        ++n;
+      }
+      op->value = (float)hp_host_random(host, 0, n - 1u);
+    } else if (pd->kind != HP_PARAM_CONTINUOUS) {
+      op->value = roundf(op->value);
+    }
+    if (dice == 124) {
+      op->bad   = true;
+      op->value = pd->max + (pd->max - pd->min) + 1.0f;
+    }
+    set_line(line, size, op);
+  } else {
+    op->kind = OP_DELETE;
+    snprintf(line, size, "/patch/delete z_%s", d->type);
+  }
+}
+
 /* Send one random message (or several: a new e2 comes with its settings
    and connection), recording what was sent. */
 static void
 random_op(HpHost* const host, Op* const ops, int* const n_ops, int* const seq)
 {
-  const uint32_t dice = hp_host_random(host, 0, 99);
+  const uint32_t dice = hp_host_random(host, 0, 129);
   Op             op;
   memset(&op, 0, sizeof(op));
   op.seq    = (*seq)++;
   op.module = (int)hp_host_random(host, 0, N_OSC - 1);
   char line[96];
-  if (dice < 30) {
+  if (dice >= 100) {
+    zoo_op(host, &op, line, sizeof(line), dice);
+  } else if (dice < 30) {
     op.kind  = OP_SET;
     op.param = (int)hp_host_random(host, 0, 1);
     op.value = op.param ? gains[hp_host_random(host, 0, 3)]
@@ -813,6 +1010,19 @@ random_op(HpHost* const host, Op* const ops, int* const n_ops, int* const seq)
   CHECK(*n_ops + 1 < MAX_ROUND_OPS);
   ops[(*n_ops)++] = op;
   fx_send(host, op.seq, line);
+  if (op.zoo) {
+    /* Its vca at gain 0 comes and goes with it (refused as duplicates
+       when it is there). */
+    const char* const type = hp_module_types[op.type]->type;
+    if (op.kind == OP_CREATE) {
+      fx_sendf(host, -1, "/patch/create m_%s vca", type);
+      fx_sendf(host, -1, "/patch/set m_%s gain 0", type);
+      fx_sendf(host, -1, "/patch/connect z_%s m_%s", type, type);
+    } else if (op.kind == OP_DELETE) {
+      fx_sendf(host, -1, "/patch/delete m_%s", type);
+    }
+    return;
+  }
   if (op.kind == OP_CREATE) {
     /* Off the default 440 Hz, which the others would share: each
        oscillator keeps to frequencies of its own. */
@@ -878,6 +1088,8 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
   int       checks = 0;
   int       chords = 0;
   int       stolen = 0; /* chords on fewer voices than notes */
+  int       zoo    = 0; /* registry modules committed, summed over rounds */
+  int       most   = 0; /* ... the most in one round */
   const int before = EXPECT_FAILURES();
   for (int round = 1; round <= rounds && EXPECT_FAILURES() == before; ++round) {
     hp_host_clear_events(host);
@@ -1001,7 +1213,7 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
     }
 
     /* What is reported and saved. */
-    char         want[64][64], got[64][64];
+    static char  want[MAX_LINES][LINE_LEN], got[MAX_LINES][LINE_LEN];
     const size_t n_want = model_lines(&m.committed, want);
     char* const  text   = patch_text(host, seq++);
     const size_t n_got  = text_lines(text, got);
@@ -1028,16 +1240,25 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
     free(text);
     free(state);
     ++checks;
+    int in_round = 0;
+    for (int t = 0; t < MAX_TYPES; ++t) {
+      in_round += m.committed.zoo[t];
+    }
+    zoo += in_round;
+    most = in_round > most ? in_round : most;
   }
   printf("# %s worker: %d random rounds (seed %llu): answers, pitch, levels, "
          "the notes of a chord on the voices committed (%d rounds, %d on "
          "fewer voices than notes), patch:Get and saved state agree with "
-         "the model\n",
+         "the model; %d registry modules committed over the rounds, up to "
+         "%d at once\n",
          fx_mode_name(mode),
          checks,
          (unsigned long long)seed,
          chords,
-         stolen);
+         stolen,
+         zoo,
+         most);
   hp_host_free(host);
 }
 
@@ -1054,6 +1275,19 @@ main(void)
     test_many_sets(mode);
     test_set_while_deleting(mode);
     test_property(mode, seed, rounds);
+  }
+  /* Every type the instrument takes was in the random rounds. */
+  printf("# registry modules created (z_<type>, both workers):");
+  for (uint32_t t = 0; hp_module_types[t]; ++t) {
+    if (playable(hp_module_types[t])) {
+      printf(" %s %u", hp_module_types[t]->type, zoo_created[t]);
+    }
+  }
+  printf("\n");
+  for (uint32_t t = 0; hp_module_types[t] && rounds >= 25; ++t) {
+    CHECK_MSG(!playable(hp_module_types[t]) || zoo_created[t],
+              "no %s module was created",
+              hp_module_types[t]->type);
   }
   return expect_summary("agreement");
 }
