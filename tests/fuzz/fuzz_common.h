@@ -10,11 +10,14 @@
 #define HP_FUZZ_COMMON_H
 
 #include "engine.h"
+#include "module.h"
 #include "uris.h"
 
 #include <lv2/urid/urid.h>
 
 #include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,10 +133,11 @@ fz_check_text(const char* const text, const uint32_t len)
 
 #define FZ_BLOCK 64u
 
-/* What every input starts from: one module of each type, wired as a
-   MIDI-played chain of 4 voices, so a single message (hp:Set osc1 freq
-   ..., a note) has something to act on. */
-static const char* const fz_base_patch =
+/* What every input starts from: a MIDI-played chain of 4 voices, so a
+   single message (hp:Set osc1 freq ..., a note) has something to act on;
+   a delay in a loop through its wet output; then (fz_base_patch) a module
+   of every registered type it lacks, a reverb among them. */
+static const char* const fz_base_chain =
   "/patch/clear\n"
   "/patch/voices 4\n"
   "/patch/create midi midi\n"
@@ -161,7 +165,94 @@ static const char* const fz_base_patch =
   "/patch/set lfo1 offset 1000\n"
   "/patch/set lfo1 depth 500\n"
   "/patch/macro 1 filt1:cutoff 100 8000 exp\n"
-  "/patch/commit warmup=1 crossfade=0\n";
+  /* The chain's sum into a loop (dly:wet -> dmix:in2 -> dly), and on
+     into the right side of the registry chain's reverb (below). */
+  "/patch/create dmix mixer\n"
+  "/patch/create dly delay\n"
+  "/patch/set dmix level2 0.5\n"
+  "/patch/set dly time 5\n"
+  "/patch/set dly max 0.1\n"
+  "/patch/connect sum1 dmix:in1\n"
+  "/patch/connect dmix dly\n"
+  "/patch/connect dly:wet dmix:in2\n";
+
+/* The id of the base patch's module of type `type` into `id`: the
+   chain's (a line "/patch/create ID TYPE"), true, else z_<type> (below),
+   false. */
+static inline bool
+fz_base_id(const char* const type, char* const id, const size_t size)
+{
+  static const char create[] = "/patch/create ";
+  const size_t      len      = strlen(type);
+  for (const char* at = strstr(fz_base_chain, create); at;
+       at             = strstr(at + 1, create)) {
+    const char* const name = at + sizeof(create) - 1u;
+    const char* const end  = strchr(name, '\n');
+    if (end && (size_t)(end - name) > len && end[-(ptrdiff_t)len - 1] == ' ' &&
+        !strncmp(end - len, type, len)) {
+      snprintf(id, size, "%.*s", (int)(end - name - (ptrdiff_t)len - 1), name);
+      return true;
+    }
+  }
+  snprintf(id, size, "z_%s", type);
+  return false;
+}
+
+/* The base patch: the chain above, then z_<type> of every registered
+   type it lacks, in a chain of their own (each main output that is audio
+   into the next module's first input; gates on), so a new type is fuzzed
+   without an edit here; the delay's loop into the reverb's right input;
+   then the commit.  The fuzzers' engine is the effect's, which takes
+   `input`. */
+static inline const char*
+fz_base_patch(void)
+{
+  static char text[8192];
+  if (text[0]) {
+    return text;
+  }
+  size_t      len  = (size_t)snprintf(text, sizeof(text), "%s", fz_base_chain);
+  const char* prev = NULL;
+  for (uint32_t t = 0; hp_module_types[t]; ++t) {
+    const HpModuleDesc* const d = hp_module_types[t];
+    char                      id[HP_ID_MAX];
+    if (fz_base_id(d->type, id, sizeof(id))) {
+      continue; /* the chain has one */
+    }
+    len += (size_t)snprintf(text + len,
+                            sizeof(text) - len,
+                            "/patch/create z_%s %s\n",
+                            d->type,
+                            d->type);
+    for (uint32_t p = 0; p < d->n_params; ++p) {
+      if (d->params[p].kind == HP_PARAM_GATE) {
+        len += (size_t)snprintf(text + len,
+                                sizeof(text) - len,
+                                "/patch/set z_%s %s 1\n",
+                                d->type,
+                                d->params[p].name);
+      }
+    }
+    if (prev && d->n_inputs) {
+      len += (size_t)snprintf(text + len,
+                              sizeof(text) - len,
+                              "/patch/connect z_%s z_%s\n",
+                              prev,
+                              d->type);
+    }
+    if (d->outputs[0].kind == HP_SIGNAL_AUDIO) {
+      prev = d->type;
+    }
+  }
+  len += (size_t)snprintf(text + len,
+                          sizeof(text) - len,
+                          "/patch/connect dly z_reverb:in_r\n"
+                          "/patch/commit warmup=1 crossfade=0\n");
+  if (len >= sizeof(text)) {
+    fz_fail("the base patch does not fit its buffer");
+  }
+  return text;
+}
 
 typedef struct {
   HpEngine* engine;
@@ -169,6 +260,8 @@ typedef struct {
   uint32_t  primed;  /* generation of the last hp:Primed seen */
   float     l[FZ_BLOCK];
   float     r[FZ_BLOCK];
+  float     in_l[FZ_BLOCK]; /* the effect's audio inputs, every block */
+  float     in_r[FZ_BLOCK];
 } FzEngine;
 
 /* Take every notification, as run() does (the patch:Get reply too). */
@@ -200,6 +293,7 @@ fz_cycle(FzEngine* const f)
 {
   HpEngine* const e = f->engine;
   hp_engine_begin(e, FZ_BLOCK);
+  hp_engine_input(e, f->in_l, f->in_r);
   hp_engine_render(e, f->l, f->r, FZ_BLOCK);
   hp_engine_end(e);
   fz_check_finite(f->l, f->r, FZ_BLOCK);
@@ -331,9 +425,15 @@ fz_submit(FzEngine* const f, HpOp* const op)
 static inline void
 fz_engine_open(FzEngine* const f)
 {
-  f->engine = hp_engine_new(48000.0f, NULL, fz_schedule, f, NULL, false);
+  /* The effect's engine (it takes `input`, which the instrument refuses),
+     its inputs a full-scale square on the left, a sine on the right. */
+  f->engine = hp_engine_new(48000.0f, NULL, fz_schedule, f, NULL, true);
   if (!f->engine) {
     fz_fail("hp_engine_new failed");
+  }
+  for (uint32_t i = 0; i < FZ_BLOCK; ++i) {
+    f->in_l[i] = i % 16u < 8u ? 1.0f : -1.0f;
+    f->in_r[i] = sinf(6.2831853f * (float)i / (float)FZ_BLOCK);
   }
   /* Commits without hp:crossfade use the control's value: keep it short. */
   hp_engine_set_crossfade_ms(f->engine, 1.0f);
@@ -357,7 +457,7 @@ fz_reset(FzEngine* const f)
     fz_submit(f, &op);
     fz_cycle(f);
     HpError err;
-    if (hp_engine_load_text(f->engine, fz_base_patch, &err)) {
+    if (hp_engine_load_text(f->engine, fz_base_patch(), &err)) {
       fprintf(stderr, "fuzz: %s\n", err.message);
       fz_fail("the base patch does not load");
     }

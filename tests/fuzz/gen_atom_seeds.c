@@ -3,7 +3,8 @@
   per protocol message, in fuzz_atoms' input format (4 bytes choosing the
   object type, then the object's properties), with the URIDs of the
   fuzzers' in-process map.  The seeds are committed; run this again only
-  when the message set or the URI order in plugin/uris.h changes:
+  when the message set, the URI order in plugin/uris.h or the module
+  types (the seeds per type, from the registry) change:
 
     ./waf build &&
     cc -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc -Iplugin -Itests/fuzz \
@@ -11,10 +12,13 @@
        $(pkg-config --libs sord-0) -lm -o /tmp/gen_atom_seeds &&
     /tmp/gen_atom_seeds tests/fuzz/corpus/atoms
 
-  Module names refer to fuzz_common.h's base patch.
+  Module names refer to fuzz_common.h's base patch.  Per registered type:
+  a create, and a set of each parameter to the end of its range (its last
+  choice) on the base patch's module of that type.
 */
 
 #include "fuzz_common.h"
+#include "module.h"
 #include "uris.h"
 
 #include <lv2/atom/forge.h>
@@ -287,5 +291,52 @@ main(int argc, char** argv)
   lv2_atom_forge_key(&forge, field_key(HP_OP_COMMIT, "tail"));
   lv2_atom_forge_bool(&forge, true);
   finish_flags("flood-commit-tail", &f, 0x40);
+
+  /* The delay's loop: another way back through its wet output, a cycle
+     through its mixed output (refused), the reverb's pair to the sides. */
+  begin(u.hp_Connect, &f);
+  key_string(u.hp_source, "dly:wet");
+  key_string(u.hp_dest, "dmix:in3");
+  finish("connect-wet-loop", &f);
+
+  begin(u.hp_Connect, &f);
+  key_string(u.hp_source, "dly");
+  key_string(u.hp_dest, "dmix:in4");
+  finish("near-connect-cycle", &f);
+
+  begin(u.hp_Connect, &f);
+  key_string(u.hp_source, "z_reverb:left");
+  key_string(u.hp_dest, "out:left");
+  finish("connect-left", &f);
+
+  /* Every type, and every parameter at the end of its range. */
+  for (uint32_t t = 0; hp_module_types[t]; ++t) {
+    const HpModuleDesc* const d = hp_module_types[t];
+    char                      name[128];
+    char                      id[HP_ID_MAX];
+    begin(u.hp_Create, &f);
+    key_string(u.hp_module, "new1");
+    key_string(u.hp_type, d->type);
+    snprintf(name, sizeof(name), "create-%s", d->type);
+    finish(name, &f);
+    fz_base_id(d->type, id, sizeof(id));
+    for (uint32_t p = 0; p < d->n_params; ++p) {
+      const HpParamDesc* const pd = &d->params[p];
+      begin(u.hp_Set, &f);
+      key_string(u.hp_module, id);
+      key_string(u.hp_param, pd->name);
+      if (pd->kind == HP_PARAM_ENUM) {
+        uint32_t n = 0;
+        while (pd->choices[n + 1u]) {
+          ++n;
+        }
+        key_string(u.hp_value, pd->choices[n]);
+      } else {
+        key_float(u.hp_value, pd->max);
+      }
+      snprintf(name, sizeof(name), "set-%s-%s", d->type, pd->name);
+      finish(name, &f);
+    }
+  }
   return 0;
 }
