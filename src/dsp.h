@@ -228,6 +228,28 @@ hp_phase_fill(uint32_t* const    phase,
 
 /* Detune */
 
+/** 2^f - 1 for |f| <= 1/2: the Taylor series of hp_exp2f, without its 1. */
+static inline float
+hp_exp2m1_frac(const float f)
+{
+  return f * (0.693147181f +
+              f * (0.240226507f +
+                   f * (0.0555041087f +
+                        f * (0.00961812911f +
+                             f * (0.00133335581f + f * 0.000154035304f)))));
+}
+
+/** 2^k for a whole k in -126..127, written into the exponent bits. */
+static inline float
+hp_exp2_int(const float k)
+{
+  const union {
+    uint32_t u;
+    float    f;
+  } scale = {(uint32_t)((int32_t)k + 127) << 23};
+  return scale.f;
+}
+
 /**
    2^x for |x| < 126, within 3e-7 relative; exactly 1 at 0 and exactly 2^k
    at whole k.  x = k + f with k the nearest integer and |f| <= 1/2: 2^f by
@@ -241,18 +263,40 @@ hp_exp2f(const float x)
 {
   /* Adding and removing 1.5 * 2^23 rounds to the nearest integer. */
   const float k = (x + 12582912.0f) - 12582912.0f;
-  const float f = x - k;
-  const float p =
-    1.0f + f * (0.693147181f +
-                f * (0.240226507f +
-                     f * (0.0555041087f +
-                          f * (0.00961812911f +
-                               f * (0.00133335581f + f * 0.000154035304f)))));
-  const union {
-    uint32_t u;
-    float    f;
-  } scale = {(uint32_t)((int32_t)k + 127) << 23};
-  return p * scale.f;
+  return (1.0f + hp_exp2m1_frac(x - k)) * hp_exp2_int(k);
+}
+
+/**
+   2^x - 1 for |x| < 126, within 7e-7 relative of 2^x - 1 itself, also
+   near 0, where 2^x - 1 from hp_exp2f would keep only the rounding of 1
+   (expm1's job: tanh of a small signal).
+*/
+static inline float
+hp_exp2m1f(const float x)
+{
+  const float k = (x + 12582912.0f) - 12582912.0f;
+  const float s = hp_exp2_int(k);
+  return hp_exp2m1_frac(x - k) * s + (s - 1.0f);
+}
+
+/**
+   tanh(x), within 7e-7 relative (and exact in sign), from
+   expm1(2x) / (expm1(2x) + 2), branch-free.  |x| is held below 9, where
+   tanh is 1 to float precision; NaN gives -1.
+*/
+static inline float
+hp_tanhf(const float x)
+{
+  /* expm1(2x) = 2^(2 log2(e) x) - 1 */
+  const float e = hp_exp2m1f(2.88539008f * hp_clampf(x, -9.0f, 9.0f));
+  return e / (e + 2.0f);
+}
+
+/** The gain of a level in dB: 10^(db / 20), exactly 1 at 0 dB. */
+static inline float
+hp_db_gain(const float db)
+{
+  return hp_exp2f(db * 0.166096404f); /* log2(10) / 20 */
 }
 
 /** Frequency ratio of an offset in cents: 2^(cents / 1200), for offsets
@@ -454,6 +498,34 @@ hp_blamp_tri(const float s, const float dt, const float inv_dt)
   return 1.0f - 4.0f * to_peak +
          (dt * (1.0f / 480.0f)) *
            (hp_blamp4(to_trough * inv_dt) - hp_blamp4(to_peak * inv_dt));
+}
+
+/* Noise */
+
+/** One step of xorshift32 (Marsaglia): runs through every nonzero 32-bit
+    state, so a state that is not 0 never becomes 0. */
+static inline uint32_t
+hp_xorshift32(uint32_t x)
+{
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  return x;
+}
+
+/** A nonzero xorshift32 seed from a count (Murmur3's finalizer spreads
+    consecutive counts over all 32 bits), so that modules seeded from
+    successive counts are uncorrelated. */
+static inline uint32_t
+hp_seed(uint32_t h)
+{
+  h = h * 0x9E3779B9u + 0x6A09E667u;
+  h ^= h >> 16;
+  h *= 0x85EBCA6Bu;
+  h ^= h >> 13;
+  h *= 0xC2B2AE35u;
+  h ^= h >> 16;
+  return h ? h : 1u;
 }
 
 /* Filter state hygiene */
