@@ -279,17 +279,28 @@ hp_exp2m1f(const float x)
   return hp_exp2m1_frac(x - k) * s + (s - 1.0f);
 }
 
+/** Beyond +-HP_TANH_HOLD, tanh is +-1 to float precision. */
+#define HP_TANH_HOLD 9.0f
+
 /**
-   tanh(x), within 7e-7 relative (and exact in sign), from
-   expm1(2x) / (expm1(2x) + 2), branch-free.  |x| is held below 9, where
-   tanh is 1 to float precision; NaN gives -1.
+   tanh(x) for |x| <= HP_TANH_HOLD, within 7e-7 relative (and exact in
+   sign), from expm1(2x) / (expm1(2x) + 2), branch-free.  A loop that
+   clamps x in a loop of its own before this one vectorizes both (see
+   hp_detune_run); hp_tanhf is the two together.
 */
+static inline float
+hp_tanhf_held(const float x)
+{
+  /* expm1(2x) = 2^(2 log2(e) x) - 1 */
+  const float e = hp_exp2m1f(2.88539008f * x);
+  return e / (e + 2.0f);
+}
+
+/** tanh(x) (hp_tanhf_held); NaN gives -1. */
 static inline float
 hp_tanhf(const float x)
 {
-  /* expm1(2x) = 2^(2 log2(e) x) - 1 */
-  const float e = hp_exp2m1f(2.88539008f * hp_clampf(x, -9.0f, 9.0f));
-  return e / (e + 2.0f);
+  return hp_tanhf_held(hp_clampf(x, -HP_TANH_HOLD, HP_TANH_HOLD));
 }
 
 /** The gain of a level in dB: 10^(db / 20), exactly 1 at 0 dB. */

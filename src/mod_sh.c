@@ -114,7 +114,7 @@ static const HpPortDesc sh_inputs[N_INPUTS] = {
   {.name = "trig",
    .kind = HP_SIGNAL_CV,
    .doc =
-     "Samples on each rising edge through 0.5 (unconnected: the own clock at "
+     "Samples on each rising edge through 0.5 (unconnected: its own clock at "
      "rate)."},
 };
 
@@ -133,7 +133,7 @@ static const HpParamDesc sh_params[N_PARAMS] = {
    .max       = RATE_MAX,
    .def       = 4.0f,
    .log_scale = true,
-   .doc       = "Samples per second of the own clock, used while trig is "
+   .doc       = "Samples per second of its own clock, used while trig is "
                 "unconnected."},
 };
 
