@@ -5,6 +5,7 @@
   does (not a one-pole lag, which slows as it nears the input).  A step of
   1 takes `rise` ms exactly, a step of 0.5 half as long; 0 ms is instant.
   On audio it limits the slope: a rise and fall of 0 pass it unchanged.
+  A fresh module starts at its input's first value.
 
   The output is kept in double, so a long ramp lands on time to the frame,
   and within reach it is the input exactly; a non-finite input is ignored
@@ -24,7 +25,8 @@ enum { P_RISE, P_FALL, N_PARAMS };
 #define SLACK 1.001
 
 typedef struct {
-  double y;
+  double   y;
+  uint32_t started; /* y has taken a first input */
 } SlewState;
 
 /* The largest move per frame for `ms` per unit; 0 ms: unlimited. */
@@ -46,6 +48,13 @@ slew_process(const HpNodeIO* const io, const uint32_t n)
   double                 up   = slew_step(rise->value, io->rate);
   double                 down = slew_step(fall->value, io->rate);
   double                 y    = st->y;
+
+  /* A fresh module starts where its input does: a pitch or a cutoff
+     glides from the last value, not up from 0. */
+  if (!st->started && in && isfinite(in[0])) {
+    y           = (double)in[0];
+    st->started = 1u;
+  }
 
   for (uint32_t i = 0; i < n; ++i) {
     if (rise->signal) {

@@ -340,6 +340,33 @@ test_slew_steps(void)
   }
 }
 
+/* A fresh module starts at its input: a cutoff of 1000 Hz does not rise
+   from 0 (which at 10 ms a unit would take 10 s); it glides from there. */
+static void
+test_slew_start(void)
+{
+  const size_t n   = 6000;
+  float* const in  = constant(1000.0f, n);
+  float* const out = buffer(n);
+  for (size_t i = 1000; i < n; ++i) {
+    in[i] = 1010.0f;
+  }
+  Rig r    = rig_new("slew", 48000.0f);
+  r.in[0]  = in;
+  r.out[0] = out;
+  rig_run(&r, 0, n);
+  const Ramp up = ramp(out, n, 1000, 1000.0, 1010.0, 480.0);
+  printf("# slew from a first input of 1000: starts at %g; a step of 10 at "
+         "10 ms a unit takes %.3f ms\n",
+         (double)out[0],
+         (double)up.reached / 48.0);
+  CHECK_VAL(out[0] == 1000.0f && out[999] == 1000.0f, out[0]);
+  CHECK_VAL(fabs((double)up.reached - 4800.0) <= 1.0, up.reached);
+  rig_free(&r);
+  free(in);
+  free(out);
+}
+
 /* The longest ramp, 10 s for a unit at 96 kHz: the rounding of 960000
    steps does not make it a frame late. */
 static void
@@ -575,6 +602,7 @@ main(void)
   test_sh_clock_input();
   test_slew_steps();
   test_slew_long();
+  test_slew_start();
   test_slew_audio();
   test_pan_law();
   test_pan_modulated();
