@@ -21,16 +21,8 @@ static atomic_uint noise_seeds;
 static void
 noise_init(void* const state, const HpParamIn* const param, const float rate)
 {
-  /* Murmur3's finalizer spreads consecutive counts over all 32 bits. */
-  uint32_t h =
-    (uint32_t)atomic_fetch_add_explicit(&noise_seeds, 1u, memory_order_relaxed);
-  h = h * 0x9E3779B9u + 0x6A09E667u;
-  h ^= h >> 16;
-  h *= 0x85EBCA6Bu;
-  h ^= h >> 13;
-  h *= 0xC2B2AE35u;
-  h ^= h >> 16;
-  ((NoiseState*)state)->x = h ? h : 1u;
+  ((NoiseState*)state)->x = hp_seed((uint32_t)atomic_fetch_add_explicit(
+    &noise_seeds, 1u, memory_order_relaxed));
   (void)param;
   (void)rate;
 }
@@ -48,9 +40,7 @@ noise_process(const HpNodeIO* const io, const uint32_t n)
      was never initialized, but costs nothing to rule out. */
   uint32_t x = st->x ? st->x : 1u;
   for (uint32_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
+    x      = hp_xorshift32(x);
     out[i] = k * (float)(int32_t)x;
   }
   st->x = x;
