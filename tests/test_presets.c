@@ -34,8 +34,13 @@ static const struct {
   unsigned    voices;
   bool        fx; /* urn:hotpatch:fx's, else urn:hotpatch:synth's */
 } kinds[] = {
+  {"acid", 1, false},
   {"bass", 1, false},
+  {"dreampad", 8, false},
   {"drone", 0, false},
+  {"fx-chorus", 0, true},
+  {"fx-drive", 0, true},
+  {"fx-space", 0, true},
   {"fx-tremolo", 0, true},
   {"keys", 8, false},
   {"lead", 1, false},
