@@ -43,6 +43,10 @@ typedef struct {
       when the module closes a loop (`prefetch`), so a cycle through it is
       allowed (DESIGN 3b: feedback through a delay). */
   bool delayed;
+  /** Inputs only: modulates the module (an oscillator's pm) rather than
+      being what it processes, so a connection to the module by its id
+      alone ("osc1") does not land here, only one by name ("osc1:pm"). */
+  bool modulation;
 } HpPortDesc;
 
 typedef enum {
@@ -131,7 +135,7 @@ typedef struct {
       carried across a swap like the state when the module is kept and its
       size unchanged; NULL when the module asks for none. */
   float*      mem;
-  size_t      mem_size;   /**< floats */
+  size_t      mem_size; /**< floats */
   HpMemAccess mem_access;
   /** The module closes a loop (a cycle through its `delayed` outputs):
       prefetch() has written those outputs for this call already, from

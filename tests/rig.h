@@ -32,11 +32,12 @@ typedef struct {
   const float*        psig[HP_MAX_PARAMS];  /* whole-render param signals */
   const float*        in[HP_MAX_PORTS];     /* whole-render inputs */
   float*              out[HP_MAX_PORTS];    /* whole-render outputs */
-  float*              mem;    /* desc->memory's, made at the first run */
+  float*              mem; /* desc->memory's, made at the first run */
   size_t              mem_size;
   HpMemAccess         mem_access;
-  bool                looped; /* prefetch() before each process() */
-  HpTime              time;   /* at the next frame; advanced per chunk */
+  bool                looped;   /* prefetch() before each process() */
+  HpTime              time;     /* at the next frame; advanced per chunk */
+  uint32_t            in_const; /* HpNodeIO.in_const: inputs held constant */
 } Rig;
 
 /* Chunk sizes cycle through these: full chunks, single frames, odd sizes. */
@@ -60,10 +61,10 @@ rig_new(const char* const type, const float rate)
   memset(&r, 0, sizeof(r));
   r.desc = hp_module_find(type);
   CHECK_MSG(r.desc, "module type %s", type);
-  r.rate  = rate;
+  r.rate               = rate;
   r.time.bpm           = 120.0f;
   r.time.beats_per_bar = 4.0f;
-  r.state = calloc(1, r.desc->state_size ? r.desc->state_size : 1);
+  r.state              = calloc(1, r.desc->state_size ? r.desc->state_size : 1);
   CHECK(r.state);
   for (uint32_t p = 0; p < r.desc->n_params; ++p) {
     r.param[p].value = r.desc->params[p].def;
@@ -115,6 +116,7 @@ rig_run(Rig* const r, const size_t from, const size_t n)
   HpNodeIO     io        = {
                r->state, in, out, param, r->rate, 1.0f / r->rate, 0u, &out_const};
   io.time       = &time;
+  io.in_const   = r->in_const;
   io.mem_access = r->mem_access;
   io.looped     = r->looped;
   if (r->desc->memory && !r->mem) {
