@@ -113,12 +113,17 @@ rig_run(Rig* const r, const size_t from, const size_t n)
   HpParamIn    param[HP_MAX_PARAMS];
   uint32_t     out_const = 0; /* what the module says of its outputs */
   HpTime       time      = r->time;
-  HpNodeIO     io        = {
-               r->state, in, out, param, r->rate, 1.0f / r->rate, 0u, &out_const};
-  io.time       = &time;
-  io.in_const   = r->in_const;
-  io.mem_access = r->mem_access;
-  io.looped     = r->looped;
+  HpNodeIO     io        = {.state      = r->state,
+                            .in         = in,
+                            .out        = out,
+                            .param      = param,
+                            .rate       = r->rate,
+                            .inv_rate   = 1.0f / r->rate,
+                            .in_const   = r->in_const,
+                            .out_const  = &out_const,
+                            .mem_access = r->mem_access,
+                            .looped     = r->looped,
+                            .time       = &time};
   if (r->desc->memory && !r->mem) {
     for (uint32_t p = 0; p < r->desc->n_params; ++p) {
       param[p].signal = NULL;
