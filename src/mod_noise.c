@@ -10,13 +10,16 @@
     in parallel, -3 dB/octave within 0.06 dB from 9.2 Hz x (rate / 44.1
     kHz) to Nyquist: from 20 Hz to 20 kHz at every rate up to 96 kHz
     (computed from its response; test_dsp_noise.c measures it).  Its
-    poles are fixed, so its range scales with the rate (at 192 kHz it
-    flattens below 40 Hz).  Unit-variance white gives it an RMS of 3.0525.
+    poles are fixed, so its range scales with the rate (at 192 kHz it is
+    1.1 dB short at 20 Hz).  Unit-variance white gives it an RMS of 3.0525.
   - brown: a leaky integrator with its corner at 5 Hz, so it cannot wander
     off: -6 dB/octave from 20 Hz (0.3 dB short of it there) up.  A zero at
     z = -0.16 holds the slope to 20 kHz at 44.1 kHz, where the plain
     one-pole's 1 / sin(w/2) would rise 3 dB above it: within 0.5 dB from
     20 Hz to 20 kHz at 44.1, 48 and 96 kHz.
+
+  A colour's filter rests while another plays, and resumes where it
+  stopped.
 */
 
 #include "dsp.h"
