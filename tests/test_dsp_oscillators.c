@@ -722,7 +722,7 @@ test_pm_unconnected(void)
   for (size_t t = 0; t < 4; ++t) {
     const HpModuleDesc* const d = hp_module_find(oscs[t].type);
     CHECK(d->n_inputs == 1 && hp_module_find_input(d, "pm") == 0);
-    CHECK(d->inputs[0].modulation);
+    CHECK(d->inputs_by_name);
     uint64_t h[2][2];
     for (int path = 0; path < 2; ++path) {
       for (int z = 0; z < 2; ++z) {
