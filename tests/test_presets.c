@@ -18,10 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* More than the bundle ships, so that one too many is seen. */
+#define MAX_LISTED 64
+
 typedef struct {
-  char   uri[16][128];
-  char   label[16][64];
-  bool   fx[16]; /* listed by the effect */
+  char   uri[MAX_LISTED][128];
+  char   label[MAX_LISTED][64];
+  bool   fx[MAX_LISTED]; /* listed by the effect */
   size_t count;
   bool   listing_fx;
 } List;
@@ -36,6 +39,7 @@ static const struct {
 } kinds[] = {
   {"acid", 1, false},
   {"bass", 1, false},
+  {"bell", 8, false},
   {"dreampad", 8, false},
   {"drone", 0, false},
   {"fx-chorus", 0, true},
@@ -47,6 +51,7 @@ static const struct {
   {"pad", 8, false},
   {"pluck", 8, false},
   {"scenes", 8, false},
+  {"seqbass", 1, false},
   {"seed-adsr", 1, false},
   {"seed-chain", 1, false},
   {"seed-sine", 0, false},
@@ -69,7 +74,7 @@ static void
 collect(const char* const uri, const char* const label, void* const data)
 {
   List* list = (List*)data;
-  if (list->count < 16) {
+  if (list->count < MAX_LISTED) {
     snprintf(list->uri[list->count], 128, "%s", uri);
     snprintf(list->label[list->count], 64, "%s", label ? label : "");
     list->fx[list->count] = list->listing_fx;
@@ -460,8 +465,11 @@ main(void)
                   level[1],
                   level[2]);
       } else {
-        CHECK_MSG(level[2] > -40.0 && level[0] < level[2] - 30.0 &&
-                    level[1] < level[2] - 30.0,
+        /* A sequenced bass plays the last note only on the steps that do
+           not transpose it: 20 dB clear of the others then. */
+        const double clear = strstr(kinds[k].name, "seq") ? 20.0 : 30.0;
+        CHECK_MSG(level[2] > -40.0 && level[0] < level[2] - clear &&
+                    level[1] < level[2] - clear,
                   "%s (mono): chord pitches at %.1f, %.1f, %.1f dB (want the "
                   "last alone)",
                   kinds[k].name,
