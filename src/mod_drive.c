@@ -243,6 +243,8 @@ drive_block(DriveState* const restrict st,
 
   /* Rate to 2x: the even frames filtered, the odd ones the input. */
   memcpy(up_in, st->up, sizeof(st->up));
+  /* The caller wrote x[0 .. m) (cppcheck follows the whole array). */
+  // cppcheck-suppress uninitvar
   memcpy(up_in + UP_HIST, x, m * sizeof(float));
   memcpy(st->up, up_in + m, sizeof(st->up));
   memcpy(half_in, st->half_in, sizeof(st->half_in));

@@ -127,7 +127,9 @@ typedef struct {
   uint32_t*        out_const; /**< bit o: set when out[o] is constant */
   /** Delay lines and the like (HpModuleDesc.memory): zeroed when new,
       carried across a swap like the state when the module is kept and its
-      size unchanged; NULL when the module asks for none. */
+      size unchanged; NULL when the module asks for none.  Write only
+      finite values there (flush a NaN to 0): a graph reset after a
+      non-finite output restarts the state, not the memory. */
   float*      mem;
   size_t      mem_size; /**< floats */
   HpMemAccess mem_access;

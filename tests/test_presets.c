@@ -37,24 +37,12 @@ static const struct {
   unsigned    voices;
   bool        fx; /* urn:hotpatch:fx's, else urn:hotpatch:synth's */
 } kinds[] = {
-  {"acid", 1, false},
-  {"bass", 1, false},
-  {"bell", 8, false},
-  {"dreampad", 8, false},
-  {"drone", 0, false},
-  {"fx-chorus", 0, true},
-  {"fx-drive", 0, true},
-  {"fx-space", 0, true},
-  {"fx-tremolo", 0, true},
-  {"keys", 8, false},
-  {"lead", 1, false},
-  {"pad", 8, false},
-  {"pluck", 8, false},
-  {"scenes", 8, false},
-  {"seqbass", 1, false},
-  {"seed-adsr", 1, false},
-  {"seed-chain", 1, false},
-  {"seed-sine", 0, false},
+  {"acid", 1, false},      {"bass", 1, false},       {"bell", 8, false},
+  {"dreampad", 8, false},  {"drone", 0, false},      {"fx-chorus", 0, true},
+  {"fx-drive", 0, true},   {"fx-space", 0, true},    {"fx-tremolo", 0, true},
+  {"keys", 8, false},      {"lead", 1, false},       {"pad", 8, false},
+  {"pluck", 8, false},     {"scenes", 8, false},     {"seqbass", 1, false},
+  {"seed-adsr", 1, false}, {"seed-chain", 1, false}, {"seed-sine", 0, false},
   {"strings", 8, false},
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
