@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The benchmark report: hotpatch against a hand-written loop, Pure Data and
 SuperCollider, per module, prime time and swap cost against patch size,
-and voices (the seed chain a voice: scaling, idle voices, 16 beside Pd and
-scsynth, the swap with voices held).
+voices (the seed chain a voice: scaling, idle voices, 16 beside Pd and
+scsynth, the swap with voices held), and the delay and reverb beside
+scsynth's CombC, DelayC and FreeVerb2 (cost and measured quality).
 
 Runs build/tests/bench/hp_bench natively (CPU time) and under callgrind
 (instructions, identical run to run on these noisy virtual machines),
