@@ -220,8 +220,8 @@ python3 "$here/analyze.py" check "$work" "$bundle" "$scenes_preset" "$macro_pres
 # The effect.  The file to import, made with sox: on the left 1 kHz tone
 # bursts (5 ms half-sine fades), 30 ms at 0.25 s and 2.375 s and 100 ms
 # across the Macro 2 switch at 2 s (common.lua's FX_SWITCH); on the right
-# 100 ms of white noise at 0.3 s and 2.425 s.  Each burst's echoes fall
-# between the other bursts' on its side.
+# 100 ms of white noise at 0.3 s and 2.425 s.  The echoes of the bursts
+# measured fall clear of the other bursts on their side.
 # make_input DIR: that file, DIR/input.wav (32-bit float).
 make_input() {
     local d=$1 spec left=() right=()
