@@ -11,12 +11,15 @@
   - a loop through a delay's `wet` output plays its echoes at the loop's
     time and gain, like the delay's own feedback; any other cycle, and a
     loop through the mixed `out`, are refused with a reason;
+  - a delay's `beats` follows the host's tempo (time:Position) through
+    the plugin;
   - a stereo module (pan) reaches the two sides as a pair.
 */
 
 #include "fixture.h"
 #include "host.h"
 #include "signal.h"
+#include "uris.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -272,6 +275,66 @@ test_loop(const HpWorkerMode mode)
   hp_host_free(h);
 }
 
+/* The host's tempo (time:Position at 120 bpm, rolling) sets a delay's
+   time in beats: `beats 0.5` puts the echo at 250 ms, where `time` alone
+   (no position yet) puts it at 300 ms, with silence before each. */
+static void
+send_position(HpHost* const host, const float bpm)
+{
+  LV2_Atom_Forge* const forge = hp_host_forge(host);
+  const HpURIs* const   u     = hp_host_uris(host);
+  LV2_Atom_Forge_Frame  frame;
+  lv2_atom_forge_object(forge, &frame, 0, u->time_Position);
+  lv2_atom_forge_key(forge, u->time_speed);
+  lv2_atom_forge_float(forge, 1.0f);
+  lv2_atom_forge_key(forge, u->time_bar);
+  lv2_atom_forge_long(forge, 0);
+  lv2_atom_forge_key(forge, u->time_barBeat);
+  lv2_atom_forge_float(forge, 0.0f);
+  lv2_atom_forge_key(forge, u->time_beatsPerBar);
+  lv2_atom_forge_float(forge, 4.0f);
+  lv2_atom_forge_key(forge, u->time_beatsPerMinute);
+  lv2_atom_forge_float(forge, bpm);
+  lv2_atom_forge_pop(forge, &frame);
+  CHECK(
+    !hp_host_send_atom(host, hp_host_frames(host), hp_host_forge_atom(host)));
+}
+
+static void
+test_tempo(const HpWorkerMode mode)
+{
+  for (int tempo = 0; tempo < 2; ++tempo) {
+    HpHost* const h = fx_host(mode, 15);
+    if (tempo) {
+      send_position(h, 120.0f);
+    }
+    const uint64_t t0 = effect_run(
+      h,
+      "/patch/create d delay;/patch/set d time 300;/patch/set d beats 0.5;"
+      "/patch/set d feedback 0;/patch/set d mix 1",
+      false,
+      NULL,
+      "");
+    /* The echo where the tempo puts it, and silence just before. */
+    const double echo_ms = tempo ? 250.0 : 300.0;
+    const double on      = burst_db(h, t0, echo_ms + 10.0, 30.0);
+    const double before  = burst_db(h, t0, echo_ms - 40.0, 35.0);
+    printf("# %s, delay beats 0.5, %s: the echo at %.0f ms, %.2f dB, "
+           "%.1f dB before it\n",
+           fx_mode_name(mode),
+           tempo ? "the host at 120 bpm" : "no host tempo (time 300)",
+           echo_ms,
+           on,
+           before);
+    CHECK_MSG(fabs(on + 6.02) < 0.2 && before < on - 100.0,
+              "beats 0.5 (%s): %.1f dB where the echo is, %.1f before",
+              tempo ? "120 bpm" : "no tempo",
+              on,
+              before);
+    hp_host_free(h);
+  }
+}
+
 /* pan's pair reaches the sides as a pair; its mix goes where it is sent. */
 static void
 test_stereo(const HpWorkerMode mode)
@@ -331,6 +394,7 @@ main(void)
     test_echo_through_swaps(modes[m]);
     test_tails_through_swaps(modes[m]);
     test_loop(modes[m]);
+    test_tempo(modes[m]);
     test_stereo(modes[m]);
   }
   printf("test_lines: all checks passed\n");
