@@ -313,9 +313,10 @@ rewind_notify(LV2_Atom_Forge* const forge,
 /* Write one event whole or not at all, so notify only ever holds
    well-formed atoms.  True when the event is done with: written, or too
    large for even an empty notify (it never will fit: a patch reply becomes
-   an error saying so), or there is no notify buffer at all. */
+   an error saying so, an error's message is cut short), or there is no notify
+   buffer at all. */
 static bool
-send_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
+send_event(Hotpatch* const self, Notify* const n, HpEvent* const event)
 {
   LV2_Atom_Forge* const forge = &self->forge;
   if (!n->frame.ref) {
@@ -329,6 +330,17 @@ send_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
   rewind_notify(forge, n, offset, size);
   if (offset > n->start) {
     return false; /* the next cycle's empty notify may take it */
+  }
+  /* An error too long for the whole notify the host gives: its start,
+     shorter and shorter (the log has it whole). */
+  for (size_t len = strlen(event->message);
+       event->type == HP_EVENT_ERROR && len > 16u;) {
+    len /= 2u;
+    memcpy(event->message + len, "...", 4);
+    if (write_event(self, n, event)) {
+      return true;
+    }
+    rewind_notify(forge, n, offset, size);
   }
   if (event->type == HP_EVENT_PATCH &&
       !hp_atom_write_error(forge,

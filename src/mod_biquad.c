@@ -134,11 +134,11 @@ biquad_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc biquad_inputs[] = {
-  {"in", HP_SIGNAL_AUDIO, "The signal to filter."},
+  {.name = "in", .kind = HP_SIGNAL_AUDIO, .doc = "The signal to filter."},
 };
 
 static const HpPortDesc biquad_outputs[] = {
-  {"out", HP_SIGNAL_AUDIO, "The filtered signal."},
+  {.name = "out", .kind = HP_SIGNAL_AUDIO, .doc = "The filtered signal."},
 };
 
 static const HpParamDesc biquad_params[N_PARAMS] = {

@@ -25,7 +25,7 @@ const_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc const_outputs[] = {
-  {"out", HP_SIGNAL_CV, "The value, every frame."},
+  {.name = "out", .kind = HP_SIGNAL_CV, .doc = "The value, every frame."},
 };
 
 static const HpParamDesc const_params[N_PARAMS] = {

@@ -102,19 +102,19 @@ delay_plan(const HpNodeIO* const io)
   DelayState* const st     = (DelayState*)io->state;
   const uint32_t    frames = hp_ring_frames(io);
   const HpMemAccess access = hp_ring_access(io, frames);
-  Plan              p;
-  p.ring    = io->mem;
-  p.mask    = frames - 1u;
-  p.read    = access != HP_MEM_NONE;
-  p.write   = access == HP_MEM_OWN;
-  p.nearest = io->looped ? HP_CHUNK : 1u;
-  p.cap     = frames ? (double)(frames - HP_RING_REACH)
-                     : (double)(MAX_SECONDS * io->rate);
-  p.longest = p.cap;
-  p.rate    = io->rate;
-  p.follow  = NULL;
-  p.target  = delay_clamp(st->target, p.cap);
-  p.speed   = GLIDE;
+  Plan              p      = {0};
+  p.ring                   = io->mem;
+  p.mask                   = frames - 1u;
+  p.read                   = access != HP_MEM_NONE;
+  p.write                  = access == HP_MEM_OWN;
+  p.nearest                = io->looped ? HP_CHUNK : 1u;
+  p.cap                    = frames ? (double)(frames - HP_RING_REACH)
+                                    : (double)(MAX_SECONDS * io->rate);
+  p.longest                = p.cap;
+  p.rate                   = io->rate;
+  p.follow                 = NULL;
+  p.target                 = delay_clamp(st->target, p.cap);
+  p.speed                  = GLIDE;
   return p;
 }
 

@@ -121,7 +121,9 @@ lfo_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc lfo_outputs[] = {
-  {"out", HP_SIGNAL_CV, "offset + depth * wave, the wave in -1..1."},
+  {.name = "out",
+   .kind = HP_SIGNAL_CV,
+   .doc  = "offset + depth * wave, the wave in -1..1."},
 };
 
 static const HpParamDesc lfo_params[N_PARAMS] = {

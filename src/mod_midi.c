@@ -317,18 +317,21 @@ midi_busy(const void* const state)
 }
 
 static const HpPortDesc midi_outputs[N_OUTPUTS] = {
-  {"freq",
-   HP_SIGNAL_CV,
-   "Frequency of the note in Hz (A4 = 440), with bend and glide."},
-  {"gate",
-   HP_SIGNAL_CV,
-   "1 while a note is held, else 0; 0 for one frame when a note ends and "
-   "another starts at once (to retrigger envelopes)."},
-  {"velocity", HP_SIGNAL_CV, "Velocity of the current note, 0..1."},
-  {"pressure",
-   HP_SIGNAL_CV,
-   "Channel pressure (aftertouch), or the key pressure of the current "
-   "note, 0..1."},
+  {.name = "freq",
+   .kind = HP_SIGNAL_CV,
+   .doc  = "Frequency of the note in Hz (A4 = 440), with bend and glide."},
+  {.name = "gate",
+   .kind = HP_SIGNAL_CV,
+   .doc =
+     "1 while a note is held, else 0; 0 for one frame when a note ends and "
+     "another starts at once (to retrigger envelopes)."},
+  {.name = "velocity",
+   .kind = HP_SIGNAL_CV,
+   .doc  = "Velocity of the current note, 0..1."},
+  {.name = "pressure",
+   .kind = HP_SIGNAL_CV,
+   .doc  = "Channel pressure (aftertouch), or the key pressure of the current "
+           "note, 0..1."},
 };
 
 static const HpParamDesc midi_params_desc[N_PARAMS] = {

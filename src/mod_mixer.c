@@ -95,14 +95,16 @@ mixer_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc mixer_inputs[N_IN] = {
-  {"in1", HP_SIGNAL_AUDIO, "Input 1, scaled by level1."},
-  {"in2", HP_SIGNAL_AUDIO, "Input 2, scaled by level2."},
-  {"in3", HP_SIGNAL_AUDIO, "Input 3, scaled by level3."},
-  {"in4", HP_SIGNAL_AUDIO, "Input 4, scaled by level4."},
+  {.name = "in1", .kind = HP_SIGNAL_AUDIO, .doc = "Input 1, scaled by level1."},
+  {.name = "in2", .kind = HP_SIGNAL_AUDIO, .doc = "Input 2, scaled by level2."},
+  {.name = "in3", .kind = HP_SIGNAL_AUDIO, .doc = "Input 3, scaled by level3."},
+  {.name = "in4", .kind = HP_SIGNAL_AUDIO, .doc = "Input 4, scaled by level4."},
 };
 
 static const HpPortDesc mixer_outputs[] = {
-  {"out", HP_SIGNAL_AUDIO, "gain * (level1 * in1 + ... + level4 * in4)."},
+  {.name = "out",
+   .kind = HP_SIGNAL_AUDIO,
+   .doc  = "gain * (level1 * in1 + ... + level4 * in4)."},
 };
 
 #define MIXER_LEVEL(name_, doc_)                                         \

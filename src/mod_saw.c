@@ -40,8 +40,12 @@ saw_process(const HpNodeIO* const io, const uint32_t n)
   hp_osc_process(&osc, io, n);
 }
 
+static const HpPortDesc saw_inputs[] = {
+  HP_OSC_PM_INPUT,
+};
+
 static const HpPortDesc saw_outputs[] = {
-  {"out", HP_SIGNAL_AUDIO, "The sawtooth, -gain..gain."},
+  {.name = "out", .kind = HP_SIGNAL_AUDIO, .doc = "The sawtooth, -gain..gain."},
 };
 
 static const HpParamDesc saw_params[N_PARAMS] = {
@@ -51,13 +55,16 @@ static const HpParamDesc saw_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_saw = {
-  .type       = "saw",
-  .doc        = "Band-limited sawtooth oscillator (4-point PolyBLEP).",
-  .outputs    = saw_outputs,
-  .n_outputs  = 1,
-  .params     = saw_params,
-  .n_params   = N_PARAMS,
-  .state_size = sizeof(HpOscState),
-  .init       = saw_init,
-  .process    = saw_process,
+  .type           = "saw",
+  .doc            = "Band-limited sawtooth oscillator (4-point PolyBLEP).",
+  .inputs         = saw_inputs,
+  .inputs_by_name = true,
+  .n_inputs       = 1,
+  .outputs        = saw_outputs,
+  .n_outputs      = 1,
+  .params         = saw_params,
+  .n_params       = N_PARAMS,
+  .state_size     = sizeof(HpOscState),
+  .init           = saw_init,
+  .process        = saw_process,
 };

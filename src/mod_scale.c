@@ -36,11 +36,13 @@ scale_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc scale_inputs[] = {
-  {"in", HP_SIGNAL_CV, "The control signal to scale (unconnected: 0)."},
+  {.name = "in",
+   .kind = HP_SIGNAL_CV,
+   .doc  = "The control signal to scale (unconnected: 0)."},
 };
 
 static const HpPortDesc scale_outputs[] = {
-  {"out", HP_SIGNAL_CV, "offset + gain * in."},
+  {.name = "out", .kind = HP_SIGNAL_CV, .doc = "offset + gain * in."},
 };
 
 static const HpParamDesc scale_params[N_PARAMS] = {

@@ -31,8 +31,14 @@ sine_process(const HpNodeIO* const io, const uint32_t n)
   hp_osc_process(&osc, io, n);
 }
 
+static const HpPortDesc sine_inputs[] = {
+  HP_OSC_PM_INPUT,
+};
+
 static const HpPortDesc sine_outputs[] = {
-  {"out", HP_SIGNAL_AUDIO, "The sine wave, -gain..gain."},
+  {.name = "out",
+   .kind = HP_SIGNAL_AUDIO,
+   .doc  = "The sine wave, -gain..gain."},
 };
 
 static const HpParamDesc sine_params[N_PARAMS] = {
@@ -42,13 +48,16 @@ static const HpParamDesc sine_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_sine = {
-  .type       = "sine",
-  .aliases    = (const char* const[]){"simple_sine", NULL},
-  .doc        = "Sine oscillator (polynomial, error below 1e-5 of full scale).",
-  .outputs    = sine_outputs,
-  .n_outputs  = 1,
-  .params     = sine_params,
-  .n_params   = N_PARAMS,
-  .state_size = sizeof(HpOscState),
-  .process    = sine_process,
+  .type    = "sine",
+  .aliases = (const char* const[]){"simple_sine", NULL},
+  .doc     = "Sine oscillator (polynomial, error below 1e-5 of full scale).",
+  .inputs  = sine_inputs,
+  .inputs_by_name = true,
+  .n_inputs       = 1,
+  .outputs        = sine_outputs,
+  .n_outputs      = 1,
+  .params         = sine_params,
+  .n_params       = N_PARAMS,
+  .state_size     = sizeof(HpOscState),
+  .process        = sine_process,
 };

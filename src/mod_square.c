@@ -38,8 +38,14 @@ square_process(const HpNodeIO* const io, const uint32_t n)
   hp_osc_process(&osc, io, n);
 }
 
+static const HpPortDesc square_inputs[] = {
+  HP_OSC_PM_INPUT,
+};
+
 static const HpPortDesc square_outputs[] = {
-  {"out", HP_SIGNAL_AUDIO, "The pulse wave, -gain..gain."},
+  {.name = "out",
+   .kind = HP_SIGNAL_AUDIO,
+   .doc  = "The pulse wave, -gain..gain."},
 };
 
 static const HpParamDesc square_params[N_PARAMS] = {
@@ -59,10 +65,13 @@ static const HpParamDesc square_params[N_PARAMS] = {
 const HpModuleDesc hp_mod_square = {
   .type = "square",
   .doc  = "Band-limited pulse oscillator (4-point PolyBLEP) with pulse width.",
-  .outputs    = square_outputs,
-  .n_outputs  = 1,
-  .params     = square_params,
-  .n_params   = N_PARAMS,
-  .state_size = sizeof(HpOscState),
-  .process    = square_process,
+  .inputs         = square_inputs,
+  .inputs_by_name = true,
+  .n_inputs       = 1,
+  .outputs        = square_outputs,
+  .n_outputs      = 1,
+  .params         = square_params,
+  .n_params       = N_PARAMS,
+  .state_size     = sizeof(HpOscState),
+  .process        = square_process,
 };

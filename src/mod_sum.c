@@ -21,14 +21,16 @@ sum_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc sum_inputs[] = {
-  {"in",
-   HP_SIGNAL_AUDIO,
-   "Everything connected here is added, every sounding voice of a "
-   "per-voice module included."},
+  {.name = "in",
+   .kind = HP_SIGNAL_AUDIO,
+   .doc  = "Everything connected here is added, every sounding voice of a "
+           "per-voice module included."},
 };
 
 static const HpPortDesc sum_outputs[] = {
-  {"out", HP_SIGNAL_AUDIO, "The sum, once for all voices."},
+  {.name = "out",
+   .kind = HP_SIGNAL_AUDIO,
+   .doc  = "The sum, once for all voices."},
 };
 
 const HpModuleDesc hp_mod_sum = {

@@ -34,8 +34,14 @@ triangle_process(const HpNodeIO* const io, const uint32_t n)
   hp_osc_process(&osc, io, n);
 }
 
+static const HpPortDesc triangle_inputs[] = {
+  HP_OSC_PM_INPUT,
+};
+
 static const HpPortDesc triangle_outputs[] = {
-  {"out", HP_SIGNAL_AUDIO, "The triangle wave, -gain..gain."},
+  {.name = "out",
+   .kind = HP_SIGNAL_AUDIO,
+   .doc  = "The triangle wave, -gain..gain."},
 };
 
 static const HpParamDesc triangle_params[N_PARAMS] = {
@@ -45,12 +51,15 @@ static const HpParamDesc triangle_params[N_PARAMS] = {
 };
 
 const HpModuleDesc hp_mod_triangle = {
-  .type       = "triangle",
-  .doc        = "Band-limited triangle oscillator (4-point PolyBLAMP).",
-  .outputs    = triangle_outputs,
-  .n_outputs  = 1,
-  .params     = triangle_params,
-  .n_params   = N_PARAMS,
-  .state_size = sizeof(HpOscState),
-  .process    = triangle_process,
+  .type           = "triangle",
+  .doc            = "Band-limited triangle oscillator (4-point PolyBLAMP).",
+  .inputs         = triangle_inputs,
+  .inputs_by_name = true,
+  .n_inputs       = 1,
+  .outputs        = triangle_outputs,
+  .n_outputs      = 1,
+  .params         = triangle_params,
+  .n_params       = N_PARAMS,
+  .state_size     = sizeof(HpOscState),
+  .process        = triangle_process,
 };

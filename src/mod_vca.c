@@ -55,11 +55,11 @@ vca_process(const HpNodeIO* const io, const uint32_t n)
 }
 
 static const HpPortDesc vca_inputs[] = {
-  {"in", HP_SIGNAL_AUDIO, "The signal to scale."},
+  {.name = "in", .kind = HP_SIGNAL_AUDIO, .doc = "The signal to scale."},
 };
 
 static const HpPortDesc vca_outputs[] = {
-  {"out", HP_SIGNAL_AUDIO, "in * gain."},
+  {.name = "out", .kind = HP_SIGNAL_AUDIO, .doc = "in * gain."},
 };
 
 static const HpParamDesc vca_params[N_PARAMS] = {

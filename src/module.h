@@ -26,9 +26,11 @@ extern "C" {
 /** Frames the graph hands a module per process() call, at most. */
 #define HP_CHUNK 256u
 
-/** Most ports or parameters any one module type has. */
+/** Most ports or parameters any one module type has.  Sizes arrays of a
+    module's values (HpPatchModule: 160 bytes at 40) and of its HpParamIn
+    on the stack; the seq's 16 steps and 16 gates take 36 parameters. */
 #define HP_MAX_PORTS 16u
-#define HP_MAX_PARAMS 16u
+#define HP_MAX_PARAMS 40u
 
 typedef enum {
   HP_SIGNAL_AUDIO, /**< sound: summed into the output when it feeds nothing */
@@ -125,7 +127,9 @@ typedef struct {
   uint32_t*        out_const; /**< bit o: set when out[o] is constant */
   /** Delay lines and the like (HpModuleDesc.memory): zeroed when new,
       carried across a swap like the state when the module is kept and its
-      size unchanged; NULL when the module asks for none. */
+      size unchanged; NULL when the module asks for none.  Write only
+      finite values there (flush a NaN to 0): a graph reset after a
+      non-finite output restarts the state, not the memory. */
   float*      mem;
   size_t      mem_size; /**< floats */
   HpMemAccess mem_access;
@@ -225,6 +229,11 @@ typedef struct HpModuleDesc {
       for mono destinations.  To the sink `out` (both sides), and when
       nothing reads them, the pair goes to the sides as a pair. */
   bool stereo;
+
+  /** Its inputs modulate it (an oscillator's pm) rather than being what it
+      processes: a connection to the module by its id alone ("osc1") lands
+      on none of them, only one by name ("osc1:pm"). */
+  bool inputs_by_name;
 
   /** Reads HpNodeIO.host_in: only the effect plugin has audio inputs, and
       the instrument refuses the module. */

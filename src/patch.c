@@ -603,7 +603,7 @@ resolve_dest(const HpPatch* const patch,
   const HpModuleDesc* desc = patch->modules[m].desc;
   link->dst                = (uint32_t)m;
   if (!name[0]) {
-    if (!desc->n_inputs) {
+    if (!desc->n_inputs || desc->inputs_by_name) {
       return hp_error(err,
                       HP_ERR_UNKNOWN_PORT,
                       "module '%s' (%s) has no audio input; connect to one of "

@@ -35,8 +35,9 @@ typedef struct {
   float*              mem; /* desc->memory's, made at the first run */
   size_t              mem_size;
   HpMemAccess         mem_access;
-  bool                looped; /* prefetch() before each process() */
-  HpTime              time;   /* at the next frame; advanced per chunk */
+  bool                looped;   /* prefetch() before each process() */
+  HpTime              time;     /* at the next frame; advanced per chunk */
+  uint32_t            in_const; /* HpNodeIO.in_const: inputs held constant */
 } Rig;
 
 /* Chunk sizes cycle through these: full chunks, single frames, odd sizes. */
@@ -118,6 +119,7 @@ rig_run(Rig* const r, const size_t from, const size_t n)
                             .param      = param,
                             .rate       = r->rate,
                             .inv_rate   = 1.0f / r->rate,
+                            .in_const   = r->in_const,
                             .out_const  = &out_const,
                             .mem_access = r->mem_access,
                             .looped     = r->looped,

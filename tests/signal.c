@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PI 3.14159265358979323846
@@ -106,6 +107,125 @@ hp_sig_goertzel_db(const float* const x,
   /* A sine of amplitude A gives |X| = A * sum(w) / 2. */
   const double amp = 2.0 * sqrt(power > 0.0 ? power : 0.0) / wsum;
   return amp > 0.0 ? 20.0 * log10(amp) : -HUGE_VAL;
+}
+
+/* In-place radix-2 FFT of n (a power of 2) complex values, re and im;
+   cs and sn hold cos and sin of -2 pi k / n for k < n / 2. */
+static void
+fft(double* const       re,
+    double* const       im,
+    const double* const cs,
+    const double* const sn,
+    const size_t        n)
+{
+  for (size_t i = 1, j = 0; i < n; ++i) {
+    size_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) {
+      j ^= bit;
+    }
+    j ^= bit;
+    if (i < j) {
+      const double tr = re[i], ti = im[i];
+      re[i] = re[j];
+      im[i] = im[j];
+      re[j] = tr;
+      im[j] = ti;
+    }
+  }
+  for (size_t len = 2; len <= n; len <<= 1) {
+    const size_t stride = n / len;
+    for (size_t k = 0; k < len / 2; ++k) {
+      const double c = cs[k * stride], s = sn[k * stride];
+      for (size_t i = k; i < n; i += len) {
+        const size_t j  = i + len / 2;
+        const double tr = re[j] * c - im[j] * s;
+        const double ti = re[j] * s + im[j] * c;
+        re[j]           = re[i] - tr;
+        im[j]           = im[i] - ti;
+        re[i] += tr;
+        im[i] += ti;
+      }
+    }
+  }
+}
+
+size_t
+hp_sig_welch_psd(const float* const x,
+                 const size_t       n,
+                 const double       rate,
+                 const size_t       size,
+                 double* const      psd)
+{
+  if (size < 4 || (size & (size - 1)) || n < size) {
+    return 0;
+  }
+  double* const re  = (double*)malloc(size * sizeof(double));
+  double* const im  = (double*)malloc(size * sizeof(double));
+  double* const win = (double*)malloc(size * sizeof(double));
+  double* const cs  = (double*)malloc(size / 2 * sizeof(double));
+  double* const sn  = (double*)malloc(size / 2 * sizeof(double));
+  if (!re || !im || !win || !cs || !sn) {
+    free(re);
+    free(im);
+    free(win);
+    free(cs);
+    free(sn);
+    return 0;
+  }
+  for (size_t k = 0; k < size / 2; ++k) {
+    cs[k] = cos(-2.0 * PI * (double)k / (double)size);
+    sn[k] = sin(-2.0 * PI * (double)k / (double)size);
+  }
+  double wsum2 = 0.0;
+  for (size_t i = 0; i < size; ++i) {
+    win[i] = 0.5 - 0.5 * cos(2.0 * PI * (double)i / (double)size);
+    wsum2 += win[i] * win[i];
+  }
+  for (size_t k = 0; k <= size / 2; ++k) {
+    psd[k] = 0.0;
+  }
+  size_t segments = 0;
+  for (size_t at = 0; at + size <= n; at += size / 2, ++segments) {
+    for (size_t i = 0; i < size; ++i) {
+      re[i] = (double)x[at + i] * win[i];
+      im[i] = 0.0;
+    }
+    fft(re, im, cs, sn, size);
+    for (size_t k = 0; k <= size / 2; ++k) {
+      psd[k] += re[k] * re[k] + im[k] * im[k];
+    }
+  }
+  /* |X|^2 / (rate sum(w^2)) is the two-sided density; one-sided doubles
+     every bin but DC and Nyquist. */
+  for (size_t k = 0; k <= size / 2; ++k) {
+    const double side = k && k < size / 2 ? 2.0 : 1.0;
+    psd[k] *= side / (rate * wsum2 * (double)segments);
+  }
+  free(re);
+  free(im);
+  free(win);
+  free(cs);
+  free(sn);
+  return segments;
+}
+
+double
+hp_sig_band_psd(const double* const psd,
+                const size_t        size,
+                const double        rate,
+                const double        lo,
+                const double        hi)
+{
+  double sum   = 0.0;
+  size_t count = 0;
+  for (size_t k = 0; k <= size / 2; ++k) {
+    const double f = (double)k * rate / (double)size;
+    if (f >= lo && f < hi) {
+      sum += psd[k];
+      ++count;
+    }
+  }
+  return count ? sum / (double)count : 0.0;
 }
 
 /* WAV: little-endian whatever the host. */

@@ -34,6 +34,30 @@ double hp_sig_freq(const float* x, size_t n, double rate);
 */
 double hp_sig_goertzel_db(const float* x, size_t n, double rate, double freq);
 
+/**
+   Power spectral density by Welch's method: Hann-windowed segments of
+   `size` samples (a power of 2), overlapping by half, their periodograms
+   averaged.  psd[k] (k = 0..size/2) is the power at k * rate / size Hz
+   per Hz, one-sided: summed over k times rate / size, it gives the mean
+   square.  Returns the number of segments averaged (0 when x is shorter
+   than one, or size is not a power of 2 of at least 4).
+*/
+size_t hp_sig_welch_psd(const float* x,
+                        size_t       n,
+                        double       rate,
+                        size_t       size,
+                        double*      psd);
+
+/**
+   The mean of psd (hp_sig_welch_psd) over the bins in [lo, hi) Hz: the
+   band's average density.
+*/
+double hp_sig_band_psd(const double* psd,
+                       size_t        size,
+                       double        rate,
+                       double        lo,
+                       double        hi);
+
 /** Write a 32-bit float WAV, stereo, or mono when r is NULL.  0 on success. */
 int hp_sig_write_wav(const char*  path,
                      const float* l,

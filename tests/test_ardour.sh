@@ -19,6 +19,17 @@
 # float one, the sound changing exactly where the Scene lane switches,
 # following the macro ramp, the chord's three pitches as spectral peaks at
 # one level, and the same after reopening.
+# Then the effect, in a session of its own: a stereo file made with sox
+# (tone bursts left, noise bursts right) is imported into an audio track
+# (tests/ardour/fx_session.lua makes the session; Ardour 7.3's Lua cannot
+# import, so analyze.py fx-import does what Ardour's import does), and
+# tests/ardour/fx.lua inserts hotpatch fx there with the Echo preset,
+# automates Macro 2 (mix) as a step and exports.  analyze.py fx-check
+# measures the export against the file: each echo exactly 250 ms after
+# its sound, the dry sound and echoes at the levels mix and feedback say,
+# before and after the step (and when the step is heard), the damping's
+# response (echo 2 over echo 1 on noise) against the analytic one, and
+# each side alone.
 #
 #   HP_ARDOUR_SCENES_PRESET=LABEL  preset of the "scenes" track (Scenes)
 #   HP_ARDOUR_MACRO_PRESET=LABEL   preset of the "macro" track (Pluck); it
@@ -40,6 +51,7 @@ here="$src/tests/ardour"
 scenes_preset=${HP_ARDOUR_SCENES_PRESET:-Scenes}
 macro_preset=${HP_ARDOUR_MACRO_PRESET:-Pluck}
 seconds=4       # the timeline of tests/ardour/common.lua
+fx_seconds=3.5  # the effect's: common.lua's FX_LEN
 
 work=""
 # Failures are said again after the logs, which waf shows the end of.
@@ -49,7 +61,7 @@ fail() {
     exit 1
 }
 
-for tool in ardour7-lua lv2info sordi python3 timeout; do
+for tool in ardour7-lua lv2info sordi python3 sox timeout; do
     command -v "$tool" >/dev/null || fail "$tool is not installed: run ./setup"
 done
 [ -f "$bundle/manifest.ttl" ] || fail "no bundle at $bundle: run ./waf build"
@@ -85,7 +97,7 @@ cleanup() {
         wait "$ardour_pid" 2>/dev/null || true
     fi
     if [ "$rc" -ne 0 ]; then
-        for log in create.log check.log create.txt check.txt; do
+        for log in create.log check.log fx_session.log fx.log create.txt check.txt fx_session.txt fx.txt; do
             [ -s "$work/$log" ] || continue
             echo "--- $log (last lines)"
             grep -v '^\(result: \)\?trace ' "$work/$log" | tail -n 20
@@ -117,12 +129,17 @@ cp "$here/notes.lua" "$work/config/ardour7/scripts/hotpatch_test_notes.lua"
 cp "$here/export.preset" "$here/float.format" "$work/config/ardour7/export/"
 
 # The presets must be there for Ardour as for lilv.
-presets=$(lv2info urn:hotpatch:synth 2>/dev/null | sed -n '/^\s*Presets:/,/^\s*$/p' | sed 's/^\s*//') || true
+presets_of() {
+    lv2info "$1" 2>/dev/null | sed -n '/^\s*Presets:/,/^\s*$/p' | sed 's/^\s*//' || true
+}
+presets=$(presets_of urn:hotpatch:synth)
 for label in "$scenes_preset" "$macro_preset"; do
     grep -qxF -- "$label" <<<"$presets" || fail "lv2info lists no preset '$label'"
 done
+grep -qxF Echo <<<"$(presets_of urn:hotpatch:fx)" || fail "lv2info lists no preset Echo of urn:hotpatch:fx"
 
-# Runs one Lua script in ardour7-lua, bounded.  Ardour 7.3 sometimes
+# Runs one Lua script in ardour7-lua, bounded; it ends its results with
+# "exporter_freed" (or, with no export, "done").  Ardour 7.3 sometimes
 # aborts with heap corruption while freeing its exporter after the file is
 # written (it happens without any plugin too): that exit is
 # accepted only between the script's "freeing_exporter" and
@@ -145,7 +162,7 @@ run_ardour() {
         fail "$name: $(grep '^fail ' "$results" | head -n 1)"
     fi
     [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || fail "$name: ardour7-lua timed out"
-    if grep -qx 'exporter_freed' "$results"; then
+    if grep -qxE 'exporter_freed|done' "$results"; then
         [ "$rc" -eq 0 ] || fail "$name: ardour7-lua exited $rc after its work was done"
     elif grep -qx 'freeing_exporter' "$results" && [ "$rc" -eq 134 ] &&
          grep -qE "$heap_msg" "$work/$name.log"; then
@@ -161,7 +178,8 @@ run_ardour() {
 # step runs again, once, and says so.  Ardour 7.3 also aborts now and then
 # with glibc's heap message in the middle of its export (about once in 20
 # runs, twice in a row once in ~40): the create step is tried again from
-# scratch then, up to three times in all, and each retry is reported.
+# scratch then, and the fx step (which saves nothing) from its session,
+# up to three times in all, and each retry is reported.
 # valgrind and ASan runs of the plugin in our own host find nothing in
 # hotpatch.
 export_step() {
@@ -180,10 +198,10 @@ export_step() {
             [ -z "$fault_tried" ] || return 0
             echo "# ardour: $name: that is the intermittent export fault (tests/ardour/analyze.py says why it is taken for Ardour's): running $name again, once"
             fault_tried=1
-        elif [ "$name" = create ] && [ "$heap_tries" -lt 3 ] && [ -f "$work/create.log" ] &&
-             grep -qE "$heap_msg" "$work/create.log" &&
-             ! grep -qx 'freeing_exporter' "$work/create.txt" 2>/dev/null; then
-            echo "# ardour: create: ardour7-lua aborted (\"$(grep -m 1 -E "$heap_msg" "$work/create.log")\") before it finished; a known Ardour 7.3 heap fault: trying again"
+        elif { [ "$name" = create ] || [ "$name" = fx ]; } && [ "$heap_tries" -lt 3 ] &&
+             [ -f "$work/$name.log" ] && grep -qE "$heap_msg" "$work/$name.log" &&
+             ! grep -qx 'freeing_exporter' "$work/$name.txt" 2>/dev/null; then
+            echo "# ardour: $name: ardour7-lua aborted (\"$(grep -m 1 -E "$heap_msg" "$work/$name.log")\") before it finished; a known Ardour 7.3 heap fault: trying again"
             heap_tries=$((heap_tries + 1))
         else
             exit 1
@@ -198,3 +216,42 @@ python3 "$here/analyze.py" session-range "$work/session/hotpatch.ardour" "$secon
 export_step check check.lua export2/second
 python3 "$here/analyze.py" check "$work" "$bundle" "$scenes_preset" "$macro_preset" \
     "$work/failures.txt"
+
+# The effect.  The file to import, made with sox: on the left 1 kHz tone
+# bursts (5 ms half-sine fades), 30 ms at 0.25 s and 2.375 s and 100 ms
+# across the Macro 2 switch at 2 s (common.lua's FX_SWITCH); on the right
+# 100 ms of white noise at 0.3 s and 2.425 s.  The echoes of the bursts
+# measured fall clear of the other bursts on their side.
+# make_input DIR: that file, DIR/input.wav (32-bit float).
+make_input() {
+    local d=$1 spec left=() right=()
+    mono() { sox -R -n -r 48000 -c 1 -b 32 -e floating-point "$d/$1" "${@:2}"; }
+    mono silence.wav trim 0 "$fx_seconds" &&
+        mono tone30.wav synth 0.03 sine 1000 fade h 0.005 0.03 0.005 vol 0.5 &&
+        mono tone100.wav synth 0.1 sine 1000 fade h 0.005 0.1 0.005 vol 0.5 &&
+        mono noise.wav synth 0.1 whitenoise vol 0.25 || return 1
+    # Each burst delayed to its time; -v 1: mixed unscaled.
+    for spec in tone30@0.25 tone100@1.95 tone30@2.375 noise@0.3 noise@2.425; do
+        sox "$d/${spec%@*}.wav" "$d/$spec.wav" pad "${spec#*@}" || return 1
+        case $spec in
+        tone*) left+=(-v 1 "$d/$spec.wav") ;;
+        *) right+=(-v 1 "$d/$spec.wav") ;;
+        esac
+    done
+    sox -m -v 1 "$d/silence.wav" "${left[@]}" "$d/left.wav" &&
+        sox -m -v 1 "$d/silence.wav" "${right[@]}" "$d/right.wav" &&
+        sox -M "$d/left.wav" "$d/right.wav" "$d/input.wav"
+}
+mkdir -p "$work/input"
+make_input "$work/input" || fail "sox could not make the file to import"
+run_ardour fx_session fx_session.lua
+# What Ardour's import makes of a file (32-bit float, the session's
+# format, one file a channel), then the session's sources and regions.
+audiofiles="$work/fx/interchange/fx/audiofiles"
+[ -d "$audiofiles" ] || fail "fx_session: no $audiofiles"
+sox "$work/input/input.wav" -b 32 -e floating-point "$audiofiles/input%L.wav" remix 1
+sox "$work/input/input.wav" -b 32 -e floating-point "$audiofiles/input%R.wav" remix 2
+python3 "$here/analyze.py" fx-import "$work/fx" fx "$work/input/input.wav" \
+    "$audiofiles/input%L.wav" "$audiofiles/input%R.wav"
+export_step fx fx.lua export3/fx Echo
+python3 "$here/analyze.py" fx-check "$work" "$work/input/input.wav" "$work/failures.txt"

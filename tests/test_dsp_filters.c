@@ -138,7 +138,7 @@ test_helpers(void)
   CHECK_VAL(worst_cents < 0.1, worst_cents);
 
   /* hp_tanhf and hp_tanh_gain against tanh over -20..20; the saturator's
-     output stays inside (-1, 1) and rises with its input (to rounding). */
+     output stays within [-1, 1] and rises with its input (to rounding). */
   double worst_tanh = 0.0, worst_ratio = 0.0;
   float  prev      = -1.0f;
   bool   monotonic = true;
@@ -151,11 +151,11 @@ test_helpers(void)
       worst_ratio = fmax(worst_ratio, fabs(gain_of(x) * (double)x - ex));
     }
     /* Near +-1 the quotient's rounding wobbles by a few ulps. */
-    monotonic = monotonic && y >= prev - 5e-7f && fabsf(y) < 1.0f;
+    monotonic = monotonic && y >= prev - 5e-7f && fabsf(y) <= 1.0f;
     prev      = y;
   }
   printf("# hp_tanhf over -20..20: worst error %.2g (hp_tanh_gain times x: "
-         "%.2g), rising inside (-1, 1): %s; NaN gives %g\n",
+         "%.2g), rising within [-1, 1]: %s; NaN gives %g\n",
          worst_tanh,
          worst_ratio,
          monotonic ? "yes" : "no",

@@ -1,7 +1,8 @@
 /*
   The oscillator modules, driven directly through their descriptors (see
   rig.h): the sine (polyphony, pitch, modulation), the band-limited saw,
-  square and triangle against naive ones, detune, and noise.  Every figure
+  square and triangle against naive ones, detune, phase modulation, and
+  noise (its colours: test_dsp_noise.c).  Every figure
   measured is printed on a "# " line.  (Envelopes and filters:
   test_dsp_shapers.c; the other modules and the descriptors:
   test_dsp_modules.c.)
@@ -466,6 +467,333 @@ test_detune(void)
   free(det);
 }
 
+/* Phase modulation */
+
+/* J_n(x), by its power series: enough for |x| <= 12 in double. */
+static double
+bessel_j(const int order, const double x)
+{
+  const int n    = order < 0 ? -order : order;
+  double    term = 1.0; /* (x/2)^(2m+n) / (m! (m+n)!) at m = 0 */
+  for (int k = 1; k <= n; ++k) {
+    term *= x / 2.0 / k;
+  }
+  double sum = 0.0;
+  for (int m = 0; m < 80; ++m) {
+    sum += term;
+    term *= -(x / 2.0) * (x / 2.0) / ((double)(m + 1) * (double)(m + 1 + n));
+  }
+  return order < 0 && n % 2 ? -sum : sum;
+}
+
+/* 1 s of `type` at 48 kHz, gain 1, freq fc, its pm a sine of fm Hz and
+   amplitude index / 2 pi: FM of that index. */
+static void
+render_pm(const char* const type,
+          const double      fc,
+          const double      fm,
+          const double      index,
+          float* const      pm,
+          float* const      out,
+          const size_t      n)
+{
+  for (size_t i = 0; i < n; ++i) {
+    pm[i] =
+      (float)(index / (2.0 * PI) * sin(2.0 * PI * fm * (double)i / 48000.0));
+  }
+  Rig r = rig_new(type, 48000.0f);
+  rig_set(&r, "gain", 1.0f);
+  rig_set(&r, "freq", (float)fc);
+  r.in[hp_module_find_input(r.desc, "pm")] = pm;
+  r.out[0]                                 = out;
+  rig_run(&r, 0, n);
+  rig_free(&r);
+}
+
+static void
+test_pm_bessel(void)
+{
+  const size_t n   = 48000;
+  float* const pm  = buffer(n);
+  float* const out = buffer(n);
+
+  /* Sidebands at fc + k fm of |J_k(I)|.  fm = 300 Hz and fc = 1000 Hz keep
+     them apart, and at index 10 the deviation (3 kHz) takes the frequency
+     through zero: the sidebands below 0 Hz fold onto 200 mod 300 Hz, between
+     the others, and must still be there at their Bessel levels. */
+  static const double indexes[] = {1.0, 2.404825557695773, 10.0};
+  double              worst     = 0.0;
+  for (size_t x = 0; x < 3; ++x) {
+    const double index = indexes[x];
+    render_pm("sine", 1000.0, 300.0, index, pm, out, n);
+    CHECK(hp_sig_finite(out, n));
+    int measured = 0;
+    for (int k = -14; k <= 14; ++k) {
+      const double j    = bessel_j(k, index);
+      const double f    = fabs(1000.0 + 300.0 * k);
+      const double want = 20.0 * log10(fabs(j));
+      const double got  = hp_sig_goertzel_db(out, n, 48000.0, f);
+      if (fabs(j) < 0.05) { /* below -26 dB, beyond the band */
+        continue;
+      }
+      printf("# pm sine 1000 Hz, index %.4f: %+d sideband %g Hz %.3f dB (J%d "
+             "= %+.4f: %.3f dB)\n",
+             index,
+             k,
+             f,
+             got,
+             k,
+             j,
+             want);
+      CHECK_VAL(fabs(got - want) < 0.2, got - want);
+      worst = fmax(worst, fabs(got - want));
+      ++measured;
+    }
+    CHECK_VAL(measured >= (index > 5.0 ? 15 : 3), measured);
+    if (x == 1) { /* the first zero of J0: no carrier at all */
+      const double carrier = hp_sig_goertzel_db(out, n, 48000.0, 1000.0);
+      printf(
+        "# pm sine index %.4f (J0 = 0): carrier at %.1f dB\n", index, carrier);
+      CHECK_VAL(carrier < -80.0, carrier);
+    }
+    /* FM moves energy, never adds it. */
+    const double rms = hp_sig_rms(out, n);
+    printf("# pm sine index %.4f: RMS %.5f (1/sqrt 2 = 0.70711)\n", index, rms);
+    CHECK_VAL(fabs(rms - sqrt(0.5)) < 1e-3, rms);
+  }
+
+  /* The modulator at the carrier's frequency: sidebands k and -k-2 land on
+     the same harmonic h = k + 1, which gets J_(h-1) + (-1)^h J_(h+1). */
+  render_pm("sine", 1000.0, 1000.0, 1.0, pm, out, n);
+  for (int h = 1; h <= 4; ++h) {
+    const double a =
+      bessel_j(h - 1, 1.0) + (h % 2 ? -1.0 : 1.0) * bessel_j(h + 1, 1.0);
+    const double want = 20.0 * log10(fabs(a));
+    const double got  = hp_sig_goertzel_db(out, n, 48000.0, 1000.0 * h);
+    printf("# pm sine 1000 Hz by itself, index 1: harmonic %d %.3f dB (want "
+           "%.3f: %.4f)\n",
+           h,
+           got,
+           want,
+           a);
+    CHECK_VAL(fabs(got - want) < 0.2, got - want);
+    worst = fmax(worst, fabs(got - want));
+  }
+  printf("# pm sine: every Bessel level within %.3f dB\n", worst);
+  free(pm);
+  free(out);
+}
+
+static void
+test_pm_through_zero(void)
+{
+  static const char* const types[] = {"sine", "saw", "square", "triangle"};
+  const size_t             n       = 48000;
+  float* const             pm      = buffer(n);
+  float* const             out     = buffer(n);
+  float* const             wild    = buffer(n);
+  static const float       bad[]   = {
+            1e6f, -1e6f, 3e38f, -3e38f, INFINITY, -INFINITY, NAN, 0.3f};
+  for (size_t i = 0; i < n; ++i) {
+    wild[i] = bad[(i / 100) % 8];
+  }
+  for (size_t t = 0; t < 4; ++t) {
+    render_pm(types[t], 1000.0, 300.0, 10.0, pm, out, n);
+    const float peak = hp_sig_peak(out, n);
+    CHECK(hp_sig_finite(out, n));
+    CHECK_VAL(peak < 1.1f, peak);
+    /* Huge, infinite and NaN offsets: still a wave, bounded. */
+    Rig r = rig_new(types[t], 48000.0f);
+    rig_set(&r, "gain", 1.0f);
+    r.in[0]  = wild;
+    r.out[0] = out;
+    rig_run(&r, 0, n);
+    const float wild_peak = hp_sig_peak(out, n);
+    printf("# pm %s index 10 (through zero): peak %.4f; pm of +-1e6, "
+           "+-3e38, +-inf, NaN: peak %.4f\n",
+           types[t],
+           (double)peak,
+           (double)wild_peak);
+    CHECK(hp_sig_finite(out, n));
+    CHECK_VAL(wild_peak < 1.1f, wild_peak);
+    rig_free(&r);
+  }
+  free(pm);
+  free(out);
+  free(wild);
+}
+
+/* The band-limited waves under PM take the frequency the phase actually
+   moves at as their dt: a pm rising 2520 cycles a second (wrapping at 1)
+   on a 1000 Hz wave plays the band-limited 3520 Hz wave. */
+static void
+test_pm_bandlimited(void)
+{
+  static const char* const types[] = {"saw", "square", "triangle"};
+  const double             rate    = 48000.0;
+  const size_t             n       = 48000;
+  float* const             pm      = buffer(n);
+  float* const             out     = buffer(n);
+  float* const             fixed   = buffer(n);
+  for (size_t i = 0; i < n; ++i) {
+    pm[i] = (float)fmod(2520.0 * (double)i / rate, 1.0);
+  }
+  for (size_t t = 0; t < 3; ++t) {
+    Rig c = rig_new(types[t], (float)rate);
+    rig_set(&c, "gain", 1.0f);
+    rig_set(&c, "freq", 3520.0f);
+    c.out[0] = fixed;
+    rig_run(&c, 0, n);
+    Rig m = rig_new(types[t], (float)rate);
+    rig_set(&m, "gain", 1.0f);
+    rig_set(&m, "freq", 1000.0f);
+    m.in[0]  = pm;
+    m.out[0] = out;
+    rig_run(&m, 0, n);
+    /* The two phases drift apart by the rounding of their increments
+       (~1e-6 cycles a frame), which shows near the steps: compare the
+       first 0.1 s closely, the whole second loosely. */
+    float early = 0.0f, late = 0.0f;
+    for (size_t i = 0; i < n; ++i) {
+      const float d = fabsf(out[i] - fixed[i]);
+      early         = i < n / 10 ? fmaxf(early, d) : early;
+      late          = fmaxf(late, d);
+    }
+    const double a_pm    = alias_db(out, n, rate, 3520.0, rate);
+    const double a_fixed = alias_db(fixed, n, rate, 3520.0, rate);
+    printf("# pm %s 1000 Hz + 2520 cycles/s: %.2g from the 3520 Hz wave "
+           "over 0.1 s, %.2g over 1 s; aliasing %.1f dB (the 3520 Hz "
+           "wave's %.1f dB)\n",
+           types[t],
+           (double)early,
+           (double)late,
+           a_pm,
+           a_fixed);
+    CHECK_VAL(early < 1e-3f, early);
+    CHECK_VAL(late < 1e-2f, late);
+    CHECK_VAL(fabs(a_pm - a_fixed) < 1.0, a_pm);
+    rig_free(&c);
+    rig_free(&m);
+  }
+  free(pm);
+  free(out);
+  free(fixed);
+}
+
+/* FNV-1a over the float bits. */
+static uint64_t
+checksum(const float* const x, const size_t n)
+{
+  uint64_t h = 0xcbf29ce484222325u;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t u = 0;
+    memcpy(&u, &x[i], sizeof(u));
+    for (int b = 0; b < 4; ++b) {
+      h ^= (u >> (8 * b)) & 0xFFu;
+      h *= 0x100000001b3u;
+    }
+  }
+  return h;
+}
+
+/* Unconnected, pm changes nothing: 1 s of each oscillator at 440 Hz
+   (the constant path) and with a freq sweep and a detune of -30 cents
+   (the modulated path) hash as they did before pm existed; and a pm of
+   zeros plays the same bits. */
+static void
+test_pm_unconnected(void)
+{
+  static const struct {
+    const char* type;
+    uint64_t    constant, modulated; /* recorded before pm */
+  } oscs[] = {
+    {"sine", 0xab6af1f1a89ea480u, 0xaa89cad8131dd93fu},
+    {"saw", 0x150939070897740bu, 0x786b64233db72b18u},
+    {"square", 0x7fec532ae4c31b51u, 0x7f7b6c069d21b0cfu},
+    {"triangle", 0xc5a5a0f1bcacc89cu, 0x6cee08a5dc77c47bu},
+  };
+  const size_t n     = 48000;
+  float* const out   = buffer(n);
+  float* const zeros = buffer(n);
+  float* const sweep = buffer(n);
+  for (size_t i = 0; i < n; ++i) {
+    sweep[i] = 100.0f + (float)i * 0.05f; /* no libm: the same bits anywhere */
+  }
+  for (size_t t = 0; t < 4; ++t) {
+    const HpModuleDesc* const d = hp_module_find(oscs[t].type);
+    CHECK(d->n_inputs == 1 && hp_module_find_input(d, "pm") == 0);
+    CHECK(d->inputs_by_name);
+    uint64_t h[2][2];
+    for (int path = 0; path < 2; ++path) {
+      for (int z = 0; z < 2; ++z) {
+        Rig r = rig_new(oscs[t].type, 48000.0f);
+        rig_set(&r, "freq", 440.0f);
+        if (path) {
+          rig_signal(&r, "freq", sweep);
+          rig_set(&r, "detune", -30.0f);
+        }
+        r.in[0]  = z ? zeros : NULL;
+        r.out[0] = out;
+        rig_run(&r, 0, n);
+        h[path][z] = checksum(out, n);
+        rig_free(&r);
+      }
+    }
+    printf("# pm %s unconnected: constant path %016llx (before pm %016llx), "
+           "modulated %016llx (%016llx); pm of zeros %s\n",
+           oscs[t].type,
+           (unsigned long long)h[0][0],
+           (unsigned long long)oscs[t].constant,
+           (unsigned long long)h[1][0],
+           (unsigned long long)oscs[t].modulated,
+           h[0][1] == h[0][0] && h[1][1] == h[1][0] ? "the same" : "differs");
+    CHECK(h[0][0] == oscs[t].constant);
+    CHECK(h[1][0] == oscs[t].modulated);
+    CHECK(h[0][1] == h[0][0]);
+    CHECK(h[1][1] == h[1][0]);
+  }
+  free(out);
+  free(zeros);
+  free(sweep);
+}
+
+/* A pm held over each call (a const module: in_const) takes the constant
+   path with the offset added; moving or held, a quarter cycle makes the
+   sine a cosine. */
+static void
+test_pm_constant(void)
+{
+  const size_t n       = 4800;
+  float* const quarter = constant(0.25f, n);
+  float* const held    = buffer(n);
+  float* const moving  = buffer(n);
+  for (int k = 0; k < 2; ++k) {
+    Rig r = rig_new("sine", 48000.0f);
+    rig_set(&r, "gain", 1.0f);
+    rig_set(&r, "freq", 1000.0f);
+    r.in[0]    = quarter;
+    r.in_const = k ? 0u : 1u;
+    r.out[0]   = k ? moving : held;
+    rig_run(&r, 0, n);
+    rig_free(&r);
+  }
+  const uint32_t inc     = hp_phase_inc(1000.0f, 1.0f / 48000.0f);
+  double         max_dev = 0.0;
+  uint32_t       ph      = 0;
+  for (size_t i = 0; i < n; ++i, ph += inc) {
+    const double want = cos(2.0 * PI * (double)ph / 4294967296.0);
+    max_dev           = fmax(max_dev, fabs((double)held[i] - want));
+    CHECK_VAL(held[i] == moving[i], i);
+  }
+  printf("# pm sine a quarter cycle, held and moving paths the same: %.2g "
+         "from a cosine\n",
+         max_dev);
+  CHECK_VAL(max_dev < 2e-5, max_dev);
+  free(quarter);
+  free(held);
+  free(moving);
+}
+
 /* Noise */
 
 static void
@@ -522,6 +850,11 @@ main(void)
   test_sine_modulated();
   test_bandlimited();
   test_detune();
+  test_pm_bessel();
+  test_pm_through_zero();
+  test_pm_bandlimited();
+  test_pm_unconnected();
+  test_pm_constant();
   test_noise();
   printf("test_dsp_oscillators: all checks passed\n");
   return 0;

@@ -11,14 +11,18 @@
   - a loop through a delay's `wet` output plays its echoes at the loop's
     time and gain, like the delay's own feedback; any other cycle, and a
     loop through the mixed `out`, are refused with a reason;
+  - a delay's `beats` follows the host's tempo (time:Position) through
+    the plugin;
   - a stereo module (pan) reaches the two sides as a pair.
 */
 
 #include "fixture.h"
 #include "host.h"
 #include "signal.h"
+#include "uris.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,26 +61,40 @@ commit(HpHost* const host, const char* const lines, const char* const options)
   fx_acked(host, seq++, c);
 }
 
-/* A 50 ms burst of 1 kHz into a 300 ms delay of feedback 0.5, wet only;
+/* The effects whose memory rings through a swap, wet only: module `d`,
+   fed by `src`. */
+static const char* const delay_300 =
+  "/patch/create d delay;/patch/set d time 300;/patch/set d feedback 0.5;"
+  "/patch/set d mix 1";
+static const char* const reverb_2s =
+  "/patch/create d reverb;/patch/set d decay 2;/patch/set d mix 1";
+static const char* const chorus_3 = "/patch/create d chorus;/patch/set d mix 1";
+
+/* A 50 ms burst of 1 kHz into `effect` (a tone from then on when `hold`);
    then, 100 ms after the burst, the change `change` (none when NULL),
    committed with `options`.  Returns where the burst began. */
 static uint64_t
-echo_run(HpHost* const     host,
-         const char* const change,
-         const char* const options)
+effect_run(HpHost* const     host,
+           const char* const effect,
+           const bool        hold,
+           const char* const change,
+           const char* const options)
 {
-  commit(host,
-         "/patch/clear;/patch/create src sine;/patch/set src freq 1000;"
-         "/patch/set src gain 0;/patch/create d delay;"
-         "/patch/set d time 300;/patch/set d feedback 0.5;"
-         "/patch/set d mix 1;/patch/connect src d",
-         "");
+  char lines[1024];
+  snprintf(lines,
+           sizeof(lines),
+           "/patch/clear;/patch/create src sine;/patch/set src freq 1000;"
+           "/patch/set src gain 0;%s;/patch/connect src d",
+           effect);
+  commit(host, lines, "");
   CHECK(!hp_host_render(host, MS(100), random_blocks));
   hp_host_discard_output(host);
   const uint64_t start = hp_host_frames(host);
   fx_send(host, -1, "/patch/set src gain 0.5");
   CHECK(!hp_host_render(host, MS(50), random_blocks));
-  fx_send(host, -1, "/patch/set src gain 0");
+  if (!hold) {
+    fx_send(host, -1, "/patch/set src gain 0");
+  }
   CHECK(!hp_host_render(host, MS(100), random_blocks));
   if (change) {
     commit(host, change, options);
@@ -90,7 +108,7 @@ static void
 test_echo_through_swaps(const HpWorkerMode mode)
 {
   HpHost* const  ref   = fx_host(mode, 11);
-  const uint64_t r0    = echo_run(ref, NULL, "");
+  const uint64_t r0    = effect_run(ref, delay_300, false, NULL, "");
   const double   ref_1 = burst_db(ref, r0, 310, 40);
   const double   ref_2 = burst_db(ref, r0, 610, 40);
   /* The echoes are there: the burst's level (a 0.5 sine, -6 dB), then 6 dB
@@ -109,10 +127,11 @@ test_echo_through_swaps(const HpWorkerMode mode)
     {"tail commit", "/patch/create n lfo", "tail"},
   };
   for (size_t i = 0; i < sizeof(swaps) / sizeof(swaps[0]); ++i) {
-    HpHost* const  h  = fx_host(mode, 11);
-    const uint64_t t0 = echo_run(h, swaps[i].change, swaps[i].options);
-    const double   e1 = burst_db(h, t0, 310, 40);
-    const double   e2 = burst_db(h, t0, 610, 40);
+    HpHost* const  h = fx_host(mode, 11);
+    const uint64_t t0 =
+      effect_run(h, delay_300, false, swaps[i].change, swaps[i].options);
+    const double e1 = burst_db(h, t0, 310, 40);
+    const double e2 = burst_db(h, t0, 610, 40);
     printf("# %s, %s: echoes %.3f, %.3f dB (without the swap %.3f, %.3f)\n",
            fx_mode_name(mode),
            swaps[i].name,
@@ -128,13 +147,71 @@ test_echo_through_swaps(const HpWorkerMode mode)
 
   /* A new size is a new, empty line: the old echoes fade out with the
      crossfade instead of ringing on. */
-  HpHost* const  h = fx_host(mode, 11);
-  const uint64_t t0 =
-    echo_run(h, "/patch/set d max 6;/patch/create n lfo", "crossfade=20");
-  const double e1 = burst_db(h, t0, 310, 40);
+  HpHost* const  h  = fx_host(mode, 11);
+  const uint64_t t0 = effect_run(h,
+                                 delay_300,
+                                 false,
+                                 "/patch/set d max 6;/patch/create n lfo",
+                                 "crossfade=20");
+  const double   e1 = burst_db(h, t0, 310, 40);
   printf("# %s, memory resized: first echo %.1f dB\n", fx_mode_name(mode), e1);
   CHECK_MSG(e1 < ref_1 - 60.0, "a resized line kept its echo: %.1f dB", e1);
   hp_host_free(h);
+}
+
+/* dB (RMS, both sides) of `ms_len` ms from `ms_at` ms after `start`. */
+static double
+rms_db(HpHost* const  host,
+       const uint64_t start,
+       const double   ms_at,
+       const double   ms_len)
+{
+  const uint64_t from = start + MS(ms_at) - hp_host_recorded_start(host);
+  CHECK(from + MS(ms_len) <= hp_host_recorded(host));
+  const double l = hp_sig_rms(hp_host_out_l(host) + from, MS(ms_len));
+  const double r = hp_sig_rms(hp_host_out_r(host) + from, MS(ms_len));
+  return 10.0 * log10(0.5 * (l * l + r * r) + 1e-30);
+}
+
+/* A reverb's tail and a chorus's voices go on through a swap that keeps
+   them as they would without it: the same level in each window after. */
+static void
+test_tails_through_swaps(const HpWorkerMode mode)
+{
+  static const struct {
+    const char* name;
+    const char* effect;
+    bool        hold;
+    double      from_ms, to_ms; /* what is measured after the swap */
+  } cases[] = {
+    {"reverb (2 s)", reverb_2s, false, 200.0, 1000.0},
+    {"chorus", chorus_3, true, 200.0, 1000.0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+    HpHost* const  ref = fx_host(mode, 14);
+    const uint64_t r0 =
+      effect_run(ref, cases[i].effect, cases[i].hold, NULL, "");
+    HpHost* const  h  = fx_host(mode, 14);
+    const uint64_t t0 = effect_run(
+      h, cases[i].effect, cases[i].hold, "/patch/create n lfo", "crossfade=20");
+    double worst = 0.0;
+    for (double at = cases[i].from_ms; at < cases[i].to_ms; at += 20.0) {
+      const double a = rms_db(ref, r0, at, 20.0);
+      const double b = rms_db(h, t0, at, 20.0);
+      CHECK_MSG(a > -80.0, "%s: silent at %.0f ms", cases[i].name, at);
+      worst = fmax(worst, fabs(a - b));
+    }
+    printf("# %s, %s through a crossfaded swap: level within %.4f dB of "
+           "the same without the swap, 20 ms windows %.0f..%.0f ms\n",
+           fx_mode_name(mode),
+           cases[i].name,
+           worst,
+           cases[i].from_ms,
+           cases[i].to_ms);
+    CHECK_MSG(worst < 0.1, "%s: %.3f dB off", cases[i].name, worst);
+    hp_host_free(ref);
+    hp_host_free(h);
+  }
 }
 
 /* The loop: the burst and the delay's wet signal, at level 0.5, through a
@@ -198,6 +275,66 @@ test_loop(const HpWorkerMode mode)
   hp_host_free(h);
 }
 
+/* The host's tempo (time:Position at 120 bpm, rolling) sets a delay's
+   time in beats: `beats 0.5` puts the echo at 250 ms, where `time` alone
+   (no position yet) puts it at 300 ms, with silence before each. */
+static void
+send_position(HpHost* const host, const float bpm)
+{
+  LV2_Atom_Forge* const forge = hp_host_forge(host);
+  const HpURIs* const   u     = hp_host_uris(host);
+  LV2_Atom_Forge_Frame  frame;
+  lv2_atom_forge_object(forge, &frame, 0, u->time_Position);
+  lv2_atom_forge_key(forge, u->time_speed);
+  lv2_atom_forge_float(forge, 1.0f);
+  lv2_atom_forge_key(forge, u->time_bar);
+  lv2_atom_forge_long(forge, 0);
+  lv2_atom_forge_key(forge, u->time_barBeat);
+  lv2_atom_forge_float(forge, 0.0f);
+  lv2_atom_forge_key(forge, u->time_beatsPerBar);
+  lv2_atom_forge_float(forge, 4.0f);
+  lv2_atom_forge_key(forge, u->time_beatsPerMinute);
+  lv2_atom_forge_float(forge, bpm);
+  lv2_atom_forge_pop(forge, &frame);
+  CHECK(
+    !hp_host_send_atom(host, hp_host_frames(host), hp_host_forge_atom(host)));
+}
+
+static void
+test_tempo(const HpWorkerMode mode)
+{
+  for (int tempo = 0; tempo < 2; ++tempo) {
+    HpHost* const h = fx_host(mode, 15);
+    if (tempo) {
+      send_position(h, 120.0f);
+    }
+    const uint64_t t0 = effect_run(
+      h,
+      "/patch/create d delay;/patch/set d time 300;/patch/set d beats 0.5;"
+      "/patch/set d feedback 0;/patch/set d mix 1",
+      false,
+      NULL,
+      "");
+    /* The echo where the tempo puts it, and silence just before. */
+    const double echo_ms = tempo ? 250.0 : 300.0;
+    const double on      = burst_db(h, t0, echo_ms + 10.0, 30.0);
+    const double before  = burst_db(h, t0, echo_ms - 40.0, 35.0);
+    printf("# %s, delay beats 0.5, %s: the echo at %.0f ms, %.2f dB, "
+           "%.1f dB before it\n",
+           fx_mode_name(mode),
+           tempo ? "the host at 120 bpm" : "no host tempo (time 300)",
+           echo_ms,
+           on,
+           before);
+    CHECK_MSG(fabs(on + 6.02) < 0.2 && before < on - 100.0,
+              "beats 0.5 (%s): %.1f dB where the echo is, %.1f before",
+              tempo ? "120 bpm" : "no tempo",
+              on,
+              before);
+    hp_host_free(h);
+  }
+}
+
 /* pan's pair reaches the sides as a pair; its mix goes where it is sent. */
 static void
 test_stereo(const HpWorkerMode mode)
@@ -255,7 +392,9 @@ main(void)
   static const HpWorkerMode modes[] = {HP_WORKER_SYNC, HP_WORKER_THREADED};
   for (size_t m = 0; m < 2; ++m) {
     test_echo_through_swaps(modes[m]);
+    test_tails_through_swaps(modes[m]);
     test_loop(modes[m]);
+    test_tempo(modes[m]);
     test_stereo(modes[m]);
   }
   printf("test_lines: all checks passed\n");

@@ -90,6 +90,10 @@ test_validation(void)
         "already connected");
   fails(
     p, "/patch/connect filt1 osc1:freq", HP_ERR_CYCLE, "would create a cycle");
+  /* The oscillators' pm is an input, reached by name only (above: not by
+     the bare id). */
+  fails(
+    p, "/patch/connect filt1 osc1:pm", HP_ERR_CYCLE, "would create a cycle");
   fails(p, "/patch/connect filt1 filt1:cutoff", HP_ERR_CYCLE, "cycle");
   fails(p,
         "/patch/disconnect filt1 env1",

@@ -547,7 +547,7 @@ static const BadCase bad_cases[] = {
    b_cycle,
    MATCH_EXACT,
    "connecting 'env1' to 'osc1:freq' would create a cycle: 'env1' already "
-   "depends on 'osc1'",
+   "depends on 'osc1' (a loop must pass through a delay's wet output)",
    false},
   {"NaN value",
    b_nan,

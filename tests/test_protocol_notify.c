@@ -179,10 +179,19 @@ test_notify_full(const HpWorkerMode mode)
     primed,
     swap,
     ack);
-  const size_t n_events     = hp_host_n_events(host);
-  char         unknown[512] = "";
-  snprintf(unknown, sizeof(unknown), "%s", e && e->message ? e->message : "");
+  /* The error, longer than this notify can take, arrives cut short: its
+     start and "...", as the worker's whole message (the 64 KiB run's). */
+  const size_t n_events = hp_host_n_events(host);
+  char         cut[512] = "";
+  snprintf(cut, sizeof(cut), "%s", e && e->message ? e->message : "");
   hp_host_free(host);
+  const size_t cut_len = strlen(cut);
+  EXPECT(cut_len > 3u && !strcmp(cut + cut_len - 3u, "..."),
+         "%s worker, 256-byte notify: the error arrived whole or not cut "
+         "with '...': %s",
+         fx_mode_name(mode),
+         cut);
+  char unknown[512] = "";
 
   /* 500 bad messages in one cycle at the declared 64 KiB: found by the
      worker (an unknown type) or by run() itself (no hp:type). */
@@ -210,6 +219,9 @@ test_notify_full(const HpWorkerMode mode)
       const long               i = event_index(host, HP_EV_ERROR, seq);
       const HpHostEvent* const r =
         i >= 0 ? hp_host_event(host, (size_t)i) : NULL;
+      if (seq == 1 && r && !decode) {
+        snprintf(unknown, sizeof(unknown), "%s", r->message);
+      }
       if (!r || i < previous ||
           strcmp(r->message,
                  decode ? "hp:Create needs hp:type (an atom:String)"
@@ -219,6 +231,10 @@ test_notify_full(const HpWorkerMode mode)
       previous = i;
     }
     arrived[decode] = (size_t)seq - 1u;
+    EXPECT(decode || !strncmp(unknown, cut, cut_len - 3u),
+           "%s worker: the cut error is not the start of the whole one: %s",
+           fx_mode_name(mode),
+           unknown);
     EXPECT(seq == 501 && hp_host_count_events(host, HP_EV_ERROR) == 500,
            "%s worker, 500 %s errors in one cycle: replies 1..%d arrive whole "
            "and in order, then reply %d %s (%zu errors in all)",

@@ -131,3 +131,26 @@ if ./tools/hotpatch-render --format float "$work/tone.hps" "$work/tone.flac" 2>"
     echo "FLAC accepted 32-bit float"; exit 1
 fi
 grep -q "flac cannot hold 32-bit float" "$work/err" || { cat "$work/err"; exit 1; }
+
+# --input plays the effect on a file: a 50 ms burst of 1 kHz through a
+# 250 ms delay of feedback 0.5, mix 0.5: the burst at half its level, then
+# echoes at half and a quarter, 250 ms apart.  A file at another rate is
+# refused with the way out.
+sox -n -r 48000 -c 2 -b 32 -e float "$work/burst.wav" synth 0.05 sine 1000 pad 0 0.95
+printf '0.0 /patch/clear\n/patch/create in input\n/patch/create d delay\n/patch/set d time 250\n/patch/set d feedback 0.5\n/patch/set d mix 0.5\n/patch/connect in d\n/patch/commit crossfade=0\n' >"$work/echo.hps"
+./tools/hotpatch-render --sync --quiet --input "$work/burst.wav" "$work/echo.hps" "$work/echo.wav" 2>/dev/null
+levels=$(for t in 0 0.25 0.5 0.1; do
+    sox "$work/echo.wav" -n trim $t 0.05 stat 2>&1 | awk '/RMS     amplitude/ {print $3}'; done | tr '\n' ' ')
+python3 - $levels <<'PY' || { echo "--input echo: RMS $levels"; exit 1; }
+import sys
+dry, e1, e2, gap = map(float, sys.argv[1:])
+s = 2 ** -0.5  # a full-scale sine's RMS
+assert abs(dry - 0.5 * s) < 1e-3 and abs(e1 - 0.5 * s) < 1e-3, (dry, e1)
+assert abs(e2 - 0.25 * s) < 1e-3 and gap < 1e-6, (e2, gap)
+PY
+sox "$work/burst.wav" -r 44100 "$work/burst44.wav"
+if ./tools/hotpatch-render --quiet --input "$work/burst44.wav" "$work/echo.hps" "$work/x.wav" 2>"$work/err"; then
+    echo "--input at 44100 Hz accepted at 48000"; exit 1
+fi
+grep -q "is at 44100 Hz: render at its rate (--rate 44100)" "$work/err" || { cat "$work/err"; exit 1; }
+echo "# hotpatch-render --input: the effect's echoes of a file at RMS $levels(dry, 250 ms, 500 ms, between); a file at another rate refused"

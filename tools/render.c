@@ -4,6 +4,9 @@
   synchronous as in a host's export) and write what it plays to a sound
   file (WAV, FLAC or OGG, by the file's extension, through libsndfile).
 
+  With --input FILE it plays the effect (urn:hotpatch:fx) instead, FILE
+  (mono or stereo, at the render's rate) on its audio inputs.
+
   Script lines: an optional time in seconds, then a command.
       0.0   /patch/clear
       0.0   /patch/create osc1 simple_sine
@@ -80,6 +83,9 @@ usage(void)
     "  --format F         sample format: float (32-bit, the default for\n"
     "                     WAV), pcm24 (the default for FLAC) or pcm16;\n"
     "                     OGG is Vorbis\n"
+    "  --input FILE       play the effect (urn:hotpatch:fx) on FILE, a mono\n"
+    "                     or stereo sound file at the render's rate; the\n"
+    "                     render lasts the longer of it and the script\n"
     "  --bundle DIR       the hotpatch.lv2 bundle to load (default: the\n"
     "                     one this program was built or installed with)\n"
     "  --spectrogram PNG  also draw a spectrogram with sox\n"
@@ -294,6 +300,60 @@ load_script(Script* const s, const char* const path, const double rate)
   return 0;
 }
 
+/* Input */
+
+/** FILE on the effect's inputs; its length in frames, or 0 with a message
+    printed. */
+static uint64_t
+load_input(HpHost* const host, const char* const path, const double rate)
+{
+  SF_INFO info;
+  memset(&info, 0, sizeof(info));
+  SNDFILE* const file = sf_open(path, SFM_READ, &info);
+  if (!file) {
+    fprintf(stderr, "hotpatch-render: %s: %s\n", path, sf_strerror(NULL));
+    return 0;
+  }
+  uint64_t frames = 0;
+  if (info.channels < 1 || info.channels > 2 || info.frames <= 0) {
+    fprintf(stderr,
+            "hotpatch-render: %s: %d channels, %lld frames: give a mono or "
+            "stereo file with sound in it\n",
+            path,
+            info.channels,
+            (long long)info.frames);
+  } else if (info.samplerate != (int)rate) {
+    fprintf(stderr,
+            "hotpatch-render: %s is at %d Hz: render at its rate (--rate "
+            "%d) or convert it (sox IN -r %.0f OUT)\n",
+            path,
+            info.samplerate,
+            info.samplerate,
+            rate);
+  } else {
+    const size_t n  = (size_t)info.frames;
+    float* const in = (float*)malloc(n * (size_t)info.channels * sizeof(float));
+    float* const l  = (float*)malloc(n * sizeof(float));
+    float* const r  = (float*)malloc(n * sizeof(float));
+    if (in && l && r &&
+        sf_readf_float(file, in, (sf_count_t)n) == (sf_count_t)n) {
+      for (size_t i = 0; i < n; ++i) {
+        l[i] = in[i * (size_t)info.channels];
+        r[i] = in[i * (size_t)info.channels + (size_t)info.channels - 1u];
+      }
+      frames = hp_host_set_input(host, l, r, n) ? 0u : n;
+    }
+    if (!frames) {
+      fprintf(stderr, "hotpatch-render: %s: could not be read whole\n", path);
+    }
+    free(in);
+    free(l);
+    free(r);
+  }
+  sf_close(file);
+  return frames;
+}
+
 /* Output */
 
 typedef struct {
@@ -477,6 +537,7 @@ main(int argc, char** argv)
   const char*         spectrogram = NULL;
   const SampleFormat* format      = NULL;
   bool                quiet       = false;
+  const char*         input       = NULL;
   int                 a           = 1;
   for (; a < argc && argv[a][0] == '-' && argv[a][1] == '-'; ++a) {
     const char* opt = argv[a];
@@ -488,6 +549,9 @@ main(int argc, char** argv)
       cfg.sample_rate = atof(argv[++a]);
     } else if (a + 1 < argc && !strcmp(opt, "--block")) {
       block = (uint32_t)atoi(argv[++a]);
+    } else if (a + 1 < argc && !strcmp(opt, "--input")) {
+      input          = argv[++a];
+      cfg.plugin_uri = HP_FX_URI;
     } else if (a + 1 < argc && !strcmp(opt, "--bundle")) {
       cfg.bundle = argv[++a];
     } else if (a + 1 < argc && !strcmp(opt, "--format")) {
@@ -529,14 +593,22 @@ main(int argc, char** argv)
     fprintf(stderr, "hotpatch-render: %s\n", hp_host_last_error());
     return 1;
   }
-  const char* what   = NULL;
-  SNDFILE*    file   = NULL;
-  int         status = load_script(&s, argv[a], cfg.sample_rate);
+  const char* what        = NULL;
+  SNDFILE*    file        = NULL;
+  uint64_t    input_total = 0;
+  int         status      = 0;
+  if (input && !(input_total = load_input(s.host, input, cfg.sample_rate))) {
+    status = 1;
+  }
+  if (!status) {
+    status = load_script(&s, argv[a], cfg.sample_rate);
+  }
   if (!status && !(file = open_output(out, cfg.sample_rate, format, &what))) {
     status = 1;
   }
   if (!status) {
-    const uint64_t total = (uint64_t)llround(s.end_seconds * cfg.sample_rate);
+    uint64_t total = (uint64_t)llround(s.end_seconds * cfg.sample_rate);
+    total          = total > input_total ? total : input_total;
     if (render(&s, file, block, total, quiet)) {
       fprintf(stderr,
               "hotpatch-render: %s\n",

@@ -16,11 +16,20 @@
       checks what the two Ardour runs wrote (WORK/create.txt, check.txt),
       the saved sessions and plugin states, and the two exports; prints
       figures on lines starting with "# ardour:" and exits 1 on a failure.
+  analyze.py fx-import SESSION_DIR NAME ORIGINAL CHANNEL_FILES...
+      imports a sound file into the one audio track of NAME.ardour, as
+      Ardour's import does (fx_session.lua says why here).
+  analyze.py fx-check WORK INPUT [FAILURES_FILE]
+      checks the effect's run (WORK/fx.txt) and its export against the
+      imported file INPUT, as "check" does.
 
 The timeline (tests/ardour/common.lua): the "scenes" track (panned left)
 plays scene 0, 1, 2, 0 for one second each; the "macro" track (panned
 right) plays a polyphonic preset, struck with a three-note chord every
-250 ms (tests/ardour/notes.lua), while Macro 1 ramps 0 -> 1.
+250 ms (tests/ardour/notes.lua), while Macro 1 ramps 0 -> 1.  The
+effect's session: the imported file (tone bursts left, noise bursts
+right) through hotpatch fx's Echo preset, its mix (Macro 2) stepping up
+half-way (common.lua's FX_*).
 """
 
 import array
@@ -163,13 +172,14 @@ def export_fault(chans, block):
     return c, blocks
 
 
-def describe_fault(name, fault, chans, raw, block):
+def describe_fault(name, fault, chans, raw, block, tracks=("scenes", "macro")):
+    """TRACKS: the track heard in each channel."""
     c, blocks = fault
     frames = [b * block + k for b in blocks for k in (0, 1)]
     values16 = sorted(set(chans[c][i] for i in frames))
     msg = ("%s %s (track \"%s\"): %d full-scale samples (16-bit values %s), at frames 0 and 1 "
            "of every second %d-frame block (blocks %d, %d, ... %d) and nowhere else"
-           % (name, "LR"[c], ("scenes", "macro")[c], len(frames),
+           % (name, "LR"[c], tracks[c], len(frames),
               " ".join(str(v) for v in values16), block, blocks[0], blocks[1], blocks[-1]))
     if raw is None:
         return msg + "; no float export beside it"
@@ -193,12 +203,14 @@ def read_pair(base):
 
 
 def fault_command(base, results):
-    block = int(one(read_results(results), "block")[0])
+    rows = read_results(results)
+    block = int(one(rows, "block")[0])
     chans, raw = read_pair(base)
     fault = export_fault(chans, block)
     if not fault:
         return 0
-    fig(describe_fault(os.path.basename(base) + ".wav", fault, chans, raw, block))
+    tracks = one(rows, "channels") or ("scenes", "macro")
+    fig(describe_fault(os.path.basename(base) + ".wav", fault, chans, raw, block, tracks))
     return 3
 
 
@@ -447,14 +459,16 @@ def windows(x, rate):
     return out
 
 
-def audio_basics(name, base, rate_expected):
+def audio_basics(name, base, rate_expected, seconds=LEN, tracks=("scenes", "macro"), pauses=False):
     """EXPORT.wav (16-bit, what a user exports), checked against
-    EXPORT.f32.wav, the raw values of the same pass."""
+    EXPORT.f32.wav, the raw values of the same pass; SECONDS long, TRACKS
+    heard in its channels, never silent for 250 ms unless it PAUSES.
+    Returns (rate, 16-bit channels, float channels), or None."""
     rate, chans, n = read_wav(base + ".wav")
     ok = check(rate == rate_expected, "%s: rate %d, expected %d" % (name, rate, rate_expected))
     ok &= check(len(chans) == 2, "%s: %d channels, expected 2" % (name, len(chans)))
-    ok &= check(n == int(LEN * rate_expected),
-                "%s: %d frames, expected %d (incomplete export?)" % (name, n, int(LEN * rate_expected)))
+    ok &= check(n == int(seconds * rate_expected),
+                "%s: %d frames, expected %d (incomplete export?)" % (name, n, int(seconds * rate_expected)))
     raw = read_f32(base + ".f32.wav")[1] if os.path.exists(base + ".f32.wav") else None
     ok &= check(raw is not None and len(raw) == len(chans) and all(len(x) == n for x in raw),
                 "%s: no float export of the same length beside it" % name)
@@ -462,7 +476,7 @@ def audio_basics(name, base, rate_expected):
         return None
     fault = export_fault(chans, BLOCK)
     check(not fault, "%s: Ardour's export fault again after one retry: %s"
-          % (name, fault and describe_fault(name, fault, chans, raw, BLOCK)))
+          % (name, fault and describe_fault(name, fault, chans, raw, BLOCK, tracks)))
     # Shaped dither moves a sample a few steps of 16 bits.
     lsb = max(max(abs(v - f * 32768.0) for v, f in zip(x, y)) for x, y in zip(chans, raw))
     fig("%s: 16-bit samples at most %.1f steps from the float export's" % (name, lsb))
@@ -473,9 +487,9 @@ def audio_basics(name, base, rate_expected):
         quiet = [i for i, w in enumerate(windows(x, rate)) if w[0] < 0.01]
         fig("%s %s: rms %.3f, peak %.3f (float %.4f), %d clipped samples"
             % (name, c, rms(x), peak, max(abs(v) for v in y), clipped))
-        check(not quiet, "%s %s: silent windows (250 ms) %s" % (name, c, quiet))
+        check(not quiet or pauses, "%s %s: silent windows (250 ms) %s" % (name, c, quiet))
         check(clipped == 0, "%s %s: %d samples at full scale" % (name, c, clipped))
-    return rate, chans
+    return rate, chans, raw
 
 
 def scene_checks(name, x, rate):
@@ -754,6 +768,361 @@ def set_session_range(path, seconds):
         f.write(new)
 
 
+# ------------------------------------------------------------- the effect
+
+SUPERCLOCK = 282240000     # Temporal's ticks a second (positions "a...")
+
+
+def fx_import(session_dir, name, origin, files):
+    """Imports ORIGIN, a sound file whose channels are FILES (mono 32-bit
+    float WAVs in the session's interchange/*/audiofiles folder: what
+    Ardour's import makes of a file), into the session NAME.ardour as
+    Ardour's import does: a source per channel, a whole-file region of
+    them, and a region at 0 in the playlist of the one audio track.
+    Ardour 7.3's Lua cannot import (fx_session.lua says why)."""
+    path = os.path.join(session_dir, name + ".ardour")
+    tree = ET.parse(path)
+    root = tree.getroot()
+    rate = int(root.get("sample-rate"))
+    frames = None
+    for f in files:
+        r, chans, n = read_f32(f)
+        if r != rate or len(chans) != 1 or frames not in (None, n):
+            sys.exit("analyze.py: %s: %d Hz, %d channels, %d frames; want %d Hz mono, all alike"
+                     % (f, r, len(chans), n, rate))
+        frames = n
+    next_id = int(root.get("id-counter"))
+
+    def new_id():
+        nonlocal next_id
+        next_id += 1
+        return str(next_id)
+    routes = [r for r in root.iter("Route") if r.get("audio-playlist")]
+    if len(routes) != 1:
+        sys.exit("analyze.py: %s has %d audio tracks, expected 1" % (path, len(routes)))
+    playlist = [p for p in root.find("Playlists") if p.get("id") == routes[0].get("audio-playlist")]
+    if len(playlist) != 1:
+        sys.exit("analyze.py: no playlist %s in %s" % (routes[0].get("audio-playlist"), path))
+    sources = root.find("Sources")
+    ids = []
+    for f in files:
+        ids.append(new_id())
+        # No origin: Ardour 7.3 reads a source from the file its origin
+        # names, if there is one (here the stereo original: every channel
+        # would read its first).
+        ET.SubElement(sources, "Source", {
+            "name": os.path.basename(f), "type": "audio", "flags": "", "id": ids[-1],
+            "captured-for": "", "channel": "0", "origin": "", "gain": "1"})
+    base = os.path.splitext(os.path.basename(origin))[0]
+    region = {
+        "muted": "0", "opaque": "1", "locked": "0", "video-locked": "0", "automatic": "0",
+        "import": "1", "external": "0", "sync-marked": "0", "left-of-split": "0",
+        "right-of-split": "0", "hidden": "0", "position-locked": "0", "valid-transients": "0",
+        "start": "a0", "length": "a%d@a0" % (frames * SUPERCLOCK // rate), "sync-position": "a0",
+        "ancestral-start": "a0", "ancestral-length": "a0@a0", "stretch": "1", "shift": "1",
+        "layering-index": "0", "tags": "", "contents": "0", "envelope-active": "0",
+        "default-fade-in": "0", "default-fade-out": "0", "fade-in-active": "1",
+        "fade-out-active": "1", "scale-amplitude": "1", "type": "audio", "first-edit": "nothing",
+        "channels": str(len(files))}
+    for k, i in enumerate(ids):
+        region["source-%d" % k] = region["master-source-%d" % k] = i
+    ET.SubElement(root.find("Regions"), "Region",
+                  dict(region, name=base, id=new_id(), **{"whole-file": "1"}))
+    ET.SubElement(playlist[0], "Region",
+                  dict(region, name=base + ".1", id=new_id(), **{"whole-file": "0"}))
+    root.set("id-counter", str(next_id))
+    tree.write(path, encoding="UTF-8", xml_declaration=True)
+    fig("imported %s into %s: %d channels of %d frames, a region at 0 on track \"%s\""
+        % (base, os.path.relpath(path, os.path.dirname(session_dir)), len(files), frames,
+           routes[0].get("name")))
+    return 0
+
+
+# The Echo preset (presets/fx-echo.hps): per side a delay of 250 ms, its
+# feedback 0.9 x Macro 1 through a one-pole low-pass at 6 kHz (the
+# damping), its mix Macro 2.
+FX_DELAY_MS = 250.0
+FX_FEEDBACK_PER_MACRO = 0.9
+FX_DAMPING_HZ = 6000.0
+FX_TONE_HZ = 1000.0     # test_ardour.sh's tone bursts (left; noise bursts right)
+FX_TAIL = 32            # frames after an echo where the damping still rings
+# The export is float and the effect linear: the echoes must be where and
+# as loud as the preset says, to these tolerances (the delay is whole
+# frames, which the line reads exactly).
+FX_LAG_TOL = 0.5        # frames
+FX_DB_TOL = 0.05        # dB
+FX_CORNER_TOL = 0.005   # of the -3 dB point's frequency
+
+
+def damping_coef(rate):
+    """mod_delay.c's damping: lp += d * (wet - lp), d = 1 - exp(-2 pi fc / rate)."""
+    return 1.0 - math.exp(-2.0 * math.pi * FX_DAMPING_HZ / rate)
+
+
+def damping_gain(f, rate):
+    """The damping's gain at f Hz: |d / (1 - (1 - d) z^-1)|."""
+    d = damping_coef(rate)
+    return d / abs(1.0 - (1.0 - d) * cmath.exp(-2j * math.pi * f / rate))
+
+
+def damping_3db(rate):
+    """Where the damping's gain is 1/sqrt(2): d^2 = (1 - 2p cos w + p^2) / 2
+    with p = 1 - d."""
+    d = damping_coef(rate)
+    p = 1.0 - d
+    return math.acos((1.0 + p * p - 2.0 * d * d) / (2.0 * p)) * rate / (2.0 * math.pi)
+
+
+def bursts(x, gap):
+    """[(start, end)] of the runs of non-zero samples in x, joined across
+    fewer than GAP zeros."""
+    out = []
+    for i, v in enumerate(x):
+        if v != 0.0:
+            if out and i - out[-1][1] < gap:
+                out[-1][1] = i + 1
+            else:
+                out.append([i, i + 1])
+    return [tuple(b) for b in out]
+
+
+def gain(y, x):
+    """The level of y against x (any lengths: their energies)."""
+    ex = sum(v * v for v in x)
+    return math.sqrt(sum(v * v for v in y) / ex) if ex else 0.0
+
+
+def db(v):
+    return 20.0 * math.log10(max(v, 1e-12))
+
+
+def db_text(v):
+    return "%.1f dB" % db(v) if v > 0 else "silent"
+
+
+def match(y, x, at, span):
+    """Where y holds x, searched within SPAN frames of AT: (the offset from
+    AT of the best correlation, parabolically interpolated; the
+    normalised correlation there; whether it is at the search's edge)."""
+    cs = [sum(a * b for a, b in zip(x, y[at + lag:at + lag + len(x)])) for lag in range(-span, span + 1)]
+    k = max(range(len(cs)), key=lambda i: cs[i])
+    frac = 0.0
+    if 0 < k < len(cs) - 1:
+        a, b, c = cs[k - 1], cs[k], cs[k + 1]
+        den = a - 2.0 * b + c
+        frac = 0.5 * (a - c) / den if den else 0.0
+    ey = sum(v * v for v in y[at + k - span:at + k - span + len(x)])
+    ex = sum(v * v for v in x)
+    return k - span + frac, cs[k] / math.sqrt(ex * ey) if ex and ey else 0.0, k in (0, len(cs) - 1)
+
+
+def spectrum(x, n):
+    """x zero-padded to n (a power of two): its DFT's bins 0..n/2."""
+    return fft([complex(v, 0.0) for v in x] + [0j] * (n - len(x)))[:n // 2 + 1]
+
+
+def fx_run_checks(rows, inp_frames, inp_peak, rate):
+    """What fx.lua wrote: the imported region, the chain, the preset, the
+    Macro 2 lane, the plugin's outputs.  Returns (Macro 2 before and
+    after the switch, the switch in seconds, the feedback)."""
+    check(one(rows, "backend") == ["Dummy"], "fx: backend %s" % one(rows, "backend"))
+    check(one(rows, "rate") == [str(rate)], "fx: rate %s" % one(rows, "rate"))
+    region = rows_of(rows, "region")
+    check(one(rows, "regions") == ["1"] and len(region) == 1, "fx: regions on the track: %s" % region)
+    if region:
+        name, pos, frames, chans, peak = region[0]
+        check(int(pos) == 0 and int(frames) == inp_frames and int(chans) == 2
+              and abs(float(peak) - inp_peak) < 1e-5,
+              "fx: the region %s at %s, %s frames, %s channels, peak %s; the file has %d frames, peak %.6f"
+              % (name, pos, frames, chans, peak, inp_frames, inp_peak))
+        fig("fx: the imported region as Ardour reads it: \"%s\" at frame %s, %s frames, %s channels, "
+            "peak %s (the file's %.6f)" % (name, pos, frames, chans, peak, inp_peak))
+    chain = " ".join(one(rows, "chain", "echo") or []).split("|")
+    check("hotpatch fx" in chain and "Fader" in chain and chain.index("hotpatch fx") < chain.index("Fader"),
+          "fx: hotpatch fx is not before the fader: %s" % chain)
+    fig("fx: track echo: %s" % " > ".join(c for c in chain if not c.startswith("latcomp")))
+    pr = one(rows, "preset", "echo")
+    check(pr is not None and pr[-1] == "Echo" and pr[0] == "urn:hotpatch:preset:fx-echo",
+          "fx: preset %s, expected Echo" % pr)
+    check(one(rows, "gain", "echo") == ["0.0"], "fx: Gain %s dB" % one(rows, "gain", "echo"))
+    switch = float(one(rows, "switch")[0])
+    lane = [(float(t), float(v)) for t, v in rows_of(rows, "lane")]
+    before = sorted(set(v for t, v in lane if t < switch))
+    after = sorted(set(v for t, v in lane if t > switch))
+    check(len(before) == 1 and len(after) == 1 and before != after,
+          "fx: the Macro 2 lane is not one step at %.3f s: %s" % (switch, lane))
+    macro1 = float(one(rows, "macro1")[0])
+    fb = FX_FEEDBACK_PER_MACRO * macro1
+    o, a = one(rows, "outputs", "echo"), one(rows, "after_export", "echo")
+    check(o is not None and float(o[0]) == 3.0, "fx: Modules %s, expected 3 (input, two delays)" % o)
+    check(o is not None and a is not None and a[1] == o[1], "fx: Swaps %s before the export, %s after" % (o, a))
+    fig("fx: preset %s, Macro 1 at %.2f (feedback %.3f), Macro 2 lane %.2f then %.2f from %.3f s; "
+        "Modules %d, no swap in the export"
+        % (pr and pr[-1], macro1, fb, before[0], after[0], switch, float(o[0]) if o else -1))
+    return before[0], after[0], switch, fb
+
+
+def fx_burst(name, y, x, burst, mix, fb, rate, d, tone_hz=None):
+    """One burst of the input: where its dry sound and first echo are in
+    the export, and their levels against the input burst; for a tone of
+    TONE_HZ, echoes 2 and 3 too (through the damping, at that frequency).
+    Returns the dry sound's offset in frames."""
+    s, e = burst
+    src = x[s:e]
+    lag0, c0, edge0 = match(y, src, s, 32)
+    lag1, c1, edge1 = match(y, src, s + d, 64)
+    check(not edge0 and c0 > 0.999 and abs(lag0) <= FX_LAG_TOL,
+          "%s: the dry sound found %+.2f frames from the file's (correlation %.5f)" % (name, lag0, c0))
+    check(not edge1 and c1 > 0.999 and abs(lag1 - lag0) <= FX_LAG_TOL,
+          "%s: echo 1 found %+.2f frames from %d after the dry sound (correlation %.5f)"
+          % (name, lag1 - lag0, d, c1))
+    at = s + int(round(lag0))
+    want = [1.0 - mix, mix]
+    if tone_hz:
+        h = damping_gain(tone_hz, rate)
+        want += [mix * fb * h, mix * fb * fb * h * h]
+    got = [gain(y[at + k * d:at + k * d + (e - s) + FX_TAIL], src) for k in range(len(want))]
+    fig("%s (%.0f ms at %.3f s, Macro 2 = %.2f): dry at %+.2f frames, echo 1 %.2f frames (%.3f ms) "
+        "after it, correlation %.6f; dry, %s at %s dB of the input (want %s%s)"
+        % (name, 1000.0 * (e - s) / rate, s / float(rate), mix, lag0, d + lag1 - lag0,
+           1000.0 * (d + lag1 - lag0) / rate, c1, "echoes 1-3" if tone_hz else "echo 1",
+           " / ".join("%.2f" % db(g) for g in got), " / ".join("%.2f" % db(w) for w in want),
+           ": 1 - mix, mix, x feedback %.2f x damping %.4f at %.0f Hz, each" % (fb, h, tone_hz)
+           if tone_hz else ": 1 - mix, mix"))
+    for k, (g, w) in enumerate(zip(got, want)):
+        check(abs(db(g) - db(w)) < FX_DB_TOL, "%s: %s at %.2f dB, want %.2f"
+              % (name, "the dry sound" if k == 0 else "echo %d" % k, db(g), db(w)))
+    return int(round(lag0))
+
+
+def fx_switch(y, x, burst, m1, m2, switch, rate):
+    """The long tone burst across the Macro 2 switch (left): when its dry
+    level, 1 - mix, crosses half-way from 1 - m1 to 1 - m2 (1 ms
+    windows, one period of the tone).  Returns the lag in ms, or None."""
+    half = int(rate / FX_TONE_HZ) // 2
+    t = int(round(switch * rate))
+    mid = 1.0 - 0.5 * (m1 + m2)
+    prev = None
+    heard = None
+    for i in range(max(burst[0] + half, t - rate // 100), min(burst[1] - half, t + rate // 20)):
+        r = gain(y[i - half:i + half], x[i - half:i + half])
+        if prev is not None and (prev - mid) * (r - mid) <= 0 and prev != r:
+            heard = i - 1 + (prev - mid) / (prev - r)
+            break
+        prev = r
+    return None if heard is None else 1000.0 * (heard - t) / rate
+
+
+def fx_damping(name, y, noise, fb, rate, d):
+    """The noise bursts (right; NOISE: their start, end and the dry sound's
+    offset in y): per frequency, echo 2 over echo 1 is the feedback times
+    the damping's response; compared in bands a sixth of an octave wide
+    and at its -3 dB point."""
+    n = 8192
+    num = [0.0] * (n // 2 + 1)
+    den = [0.0] * (n // 2 + 1)
+    for s, e, offset in noise:
+        at = s + offset
+        e1 = spectrum(y[at + d - 16:at + d + (e - s) + FX_TAIL], n)
+        e2 = spectrum(y[at + 2 * d - 16:at + 2 * d + (e - s) + FX_TAIL], n)
+        for k in range(n // 2 + 1):
+            num[k] += abs(e2[k]) ** 2
+            den[k] += abs(e1[k]) ** 2
+    bin_hz = rate / float(n)
+    rows = []
+    worst = 0.0
+    for f in (250, 500, 1000, 2000, 4000, 6000, 8000, 12000, 16000, 20000):
+        ks = range(int(f / 2 ** (1 / 12.0) / bin_hz) + 1, int(f * 2 ** (1 / 12.0) / bin_hz) + 1)
+        got = math.sqrt(sum(num[k] for k in ks) / sum(den[k] for k in ks))
+        want = math.sqrt(sum((fb * damping_gain(k * bin_hz, rate)) ** 2 * den[k] for k in ks)
+                         / sum(den[k] for k in ks))
+        worst = max(worst, abs(db(got) - db(want)))
+        rows.append("%g kHz %.2f (%.2f)" % (f / 1000.0, db(got), db(want)))
+        check(abs(db(got) - db(want)) < FX_DB_TOL, "%s: echo 2 / echo 1 at %g Hz: %.2f dB, want %.2f"
+              % (name, f, db(got), db(want)))
+    # The -3 dB point against the feedback: the first bin from 1 kHz on
+    # below it, interpolated from the one before.
+    corner = None
+    for k in range(int(1000 / bin_hz), n // 2 + 1):
+        g = math.sqrt(num[k] / den[k]) / fb if den[k] else 1.0
+        if g < 0.5 ** 0.5:
+            g0 = math.sqrt(num[k - 1] / den[k - 1]) / fb
+            corner = (k - 1 + (g0 - 0.5 ** 0.5) / (g0 - g)) * bin_hz
+            break
+    want3 = damping_3db(rate)
+    fig("%s: echo 2 over echo 1 (feedback x damping) in dB, measured (analytic): %s; at most %.3f dB "
+        "apart" % (name, ", ".join(rows), worst))
+    fig("%s: the damping's -3 dB point at %s Hz, analytic %.1f Hz (a one-pole low-pass set to %.0f Hz)"
+        % (name, "%.1f" % corner if corner else "none", want3, FX_DAMPING_HZ))
+    check(corner is not None and abs(corner - want3) < FX_CORNER_TOL * want3,
+          "%s: the damping's -3 dB point at %s Hz, want %.1f"
+          % (name, "%.1f" % corner if corner else "none", want3))
+
+
+def fx_sound_checks(out, inp, m1, m2, switch, fb, rate):
+    """The export's channels OUT against the imported file's INP (left: a
+    tone burst before the Macro 2 switch, one across it, one after;
+    right: a noise burst before it and one after)."""
+    (yl, yr), (xl, xr) = out, inp
+    d = int(round(FX_DELAY_MS * rate / 1000.0))
+    tones = bursts(xl, rate // 100)
+    noise = bursts(xr, rate // 100)
+    across = [b for b in tones if b[0] < switch * rate < b[1]]
+    short = [b for b in tones if b not in across]
+    if not check(len(across) == 1 and len(short) == 2 and len(noise) == 2
+                 and short[0][1] < switch * rate < short[1][0]
+                 and noise[0][1] < switch * rate < noise[1][0],
+                 "fx: the input's bursts %s (left), %s (right): want two short ones on each side, "
+                 "one before and one after the switch, and a long one across it on the left"
+                 % (tones, noise)):
+        return
+    for k, b in enumerate(short):
+        fx_burst("fx.wav L tone %d" % (k + 1), yl, xl, b, (m1, m2)[k], fb, rate, d, FX_TONE_HZ)
+    found = [b + (fx_burst("fx.wav R noise %d" % (k + 1), yr, xr, b, (m1, m2)[k], fb, rate, d),)
+             for k, b in enumerate(noise)]
+    lag = fx_switch(yl, xl, across[0], m1, m2, switch, rate)
+    # Ardour hands the plugin an automation point at the start of a block
+    # (not at its frame) in this export, and the macro glides (a 5 ms
+    # one-pole: half-way in 3.5 ms).
+    most = 1000.0 * BLOCK / rate + 5.0
+    fig("fx.wav L: the tone across the switch falls half-way from %.2f to %.2f (1 - mix) %s ms "
+        "after the automation point (at most %.1f: a block of %d, then the macro's glide)"
+        % (1.0 - m1, 1.0 - m2, "never" if lag is None else "%+.2f" % lag, most, BLOCK))
+    check(lag is not None and 0.0 <= lag <= most,
+          "fx.wav L: the Macro 2 switch heard %s ms after its automation point" % lag)
+    fx_damping("fx.wav R", yr, found, fb, rate, d)
+    # Each side hears only its own input: the right is silent under the
+    # first tone burst, the left under the first noise burst.
+    (s, e), (ns, ne) = short[0], noise[0]
+    leak = (gain(yr[s:e], yl[s:e]), gain(yl[ns:ne], yr[ns:ne]))
+    fig("fx.wav: the right channel under the first tone burst %s, the left under the first "
+        "noise burst %s (against the other side's dry sound)" % (db_text(leak[0]), db_text(leak[1])))
+    check(max(leak) < 1e-5, "fx.wav: one side's input heard in the other (%s / %s)"
+          % (db_text(leak[0]), db_text(leak[1])))
+
+
+def fx_check_command(work, input_path, failures_file=None):
+    """The effect's session: fx.lua's results and its export (fx.wav and
+    fx.f32.wav) against the imported file INPUT."""
+    rows = read_results(os.path.join(work, "fx.txt"))
+    global BLOCK
+    BLOCK = int(one(rows, "block")[0])
+    rate, inp, frames = read_f32(input_path)
+    peak = max(max(abs(v) for v in c) for c in inp)
+    m1, m2, switch, fb = fx_run_checks(rows, frames, peak, rate)
+    basics = audio_basics("fx.wav", os.path.join(work, "export3", "fx"), rate, frames / float(rate),
+                          ("echo", "echo"), pauses=True)
+    if basics:
+        fx_sound_checks(basics[2], inp, m1, m2, switch, fb, rate)
+    if failures:
+        print("%d check(s) failed" % len(failures))
+        if failures_file:
+            with open(failures_file, "a") as f:
+                f.write("".join(m + "\n" for m in failures))
+        return 1
+    return 0
+
+
 def main():
     if sys.argv[1] == "session-range":
         set_session_range(sys.argv[2], float(sys.argv[3]))
@@ -764,6 +1133,10 @@ def main():
         return inject(sys.argv[2], sys.argv[3])
     if sys.argv[1] == "selftest":
         return selftest()
+    if sys.argv[1] == "fx-import":
+        return fx_import(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    if sys.argv[1] == "fx-check":
+        return fx_check_command(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
     work, bundle, scenes_preset, macro_preset = sys.argv[2:6]
     presets = {"scenes": scenes_preset, "macro": macro_preset}
     rows1 = read_results(os.path.join(work, "create.txt"))
@@ -779,7 +1152,7 @@ def main():
     a1 = audio_basics("first.wav", os.path.join(work, "export1", "first"), RATE)
     a2 = audio_basics("second.wav", os.path.join(work, "export2", "second"), RATE)
     if a1 and a2:
-        (rate, (l1, r1)), (_, (l2, r2)) = a1, a2
+        (rate, (l1, r1), _), (_, (l2, r2), _) = a1, a2
         ws1 = scene_checks("first.wav", l1, rate)
         ws2 = scene_checks("second.wav", l2, rate)
         wm1 = macro_checks("first.wav", r1, rate)

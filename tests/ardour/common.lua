@@ -5,6 +5,7 @@
 local M = {}
 
 M.URI = "urn:hotpatch:synth"
+M.FX_URI = "urn:hotpatch:fx"
 -- The scene timeline (seconds): scene 0, 1, 2, then 0 again, one second
 -- each; macro 1 of the other track ramps 0 -> 1 over the same LEN seconds.
 M.SCENES = { 0, 1, 2, 0 }
@@ -18,6 +19,13 @@ M.LEN = #M.SCENES * M.SEGMENT
 -- the sound itself or in Ardour's conversion.  Ardour pairs a preset's
 -- formats with its filename entries: one entry per format.
 M.EXPORT_PRESET = "399f9237-b3fc-4730-92d1-f5fbca08ca28"
+
+-- The effect's session (fx_session.lua, fx.lua): FX_LEN seconds of the
+-- imported file, the Echo preset's Macro 2 (mix) at FX_MIX[1] until
+-- FX_SWITCH seconds, then at FX_MIX[2] (a discrete lane).
+M.FX_LEN = 3.5
+M.FX_SWITCH = 2.0
+M.FX_MIX = { 0.25, 0.75 }
 
 local results = nil
 
@@ -47,14 +55,16 @@ function M.check (cond, msg)
 	if not cond then M.fail (msg) end
 end
 
--- The hotpatch insert on a route, or nil.
-function M.find_hotpatch (route)
+-- The hotpatch insert (the instrument, or the plugin URI) on a route, or
+-- nil.
+function M.find_hotpatch (route, uri)
+	uri = uri or M.URI
 	local i = 0
 	while true do
 		local p = route:nth_plugin (i)
 		if p:isnil () then return nil end
 		local pi = p:to_insert ()
-		if not pi:isnil () and pi:plugin (0):unique_id () == M.URI then return p end
+		if not pi:isnil () and pi:plugin (0):unique_id () == uri then return p end
 		i = i + 1
 	end
 end

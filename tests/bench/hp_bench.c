@@ -15,6 +15,11 @@
                               note, 16 voices 16 notes (WAVs into DIR)
     hp_bench voice_swap       run()'s cost of a swap with 8 voices held,
                               against the size of a voice
+    hp_bench effects DECAY [DIR]
+                              an echo and a plain delay on the seed's sine,
+                              a reverb (decay DECAY s) on noise, beside
+                              SuperCollider's CombC, DelayC and FreeVerb2
+                              (their impulse responses into DIR)
     hp_bench load N [SHAPE..] loading and building an N-module patch
                               (chain; links_reversed, modules_reversed: the
                               chain's links or modules listed from the
@@ -907,6 +912,164 @@ bench_voice_swap(void)
   }
 }
 
+/* Effects beside SuperCollider's (tests/bench/peers.py renders the same
+   graphs in scsynth): an echo, the seed's sine into a delay of 300 ms with
+   feedback 0.5 mixed half and half (SC's CombC); the plain delay, feedback
+   0 (DelayC); a reverb, noise into a reverb mixed at 0.33 (FreeVerb2, room
+   and damp 0.5), with no predelay, as FreeVerb2 has none, and the decay
+   the report gives, which matches FreeVerb2's measured RT60. */
+#define ECHO_MS 300.0f
+#define ECHO_FEEDBACK 0.5f
+#define ECHO_MIX 0.5f
+#define ECHO_MAX_S 4.0f
+#define VERB_SIZE 0.5f
+#define VERB_DAMPING 0.5f
+#define VERB_MIX 0.33f
+
+typedef enum { FX_ECHO, FX_DELAY, FX_REVERB, N_FX } Effect;
+
+static const char* const effect_names[N_FX] = {"echo", "delay", "reverb"};
+
+/* `source` (sine, noise, or the effect plugin's input) into the effect. */
+static void
+stage_effect(HpHost* const     host,
+             const Effect      fx,
+             const char* const source,
+             const float       decay)
+{
+  send(host, "/patch/clear");
+  send(host, "/patch/create src %s", source);
+  if (!strcmp(source, "sine")) {
+    send(host, "/patch/set src freq %g", (double)SINE_FREQ);
+  }
+  if (strcmp(source, "input")) {
+    send(host, "/patch/set src gain %g", (double)SINE_GAIN);
+  }
+  if (fx == FX_REVERB) {
+    send(host, "/patch/create fx reverb");
+    send(host, "/patch/set fx size %g", (double)VERB_SIZE);
+    send(host, "/patch/set fx decay %.9g", (double)decay);
+    send(host, "/patch/set fx damping %g", (double)VERB_DAMPING);
+    send(host, "/patch/set fx predelay 0");
+    send(host, "/patch/set fx mix %g", (double)VERB_MIX);
+  } else {
+    send(host, "/patch/create fx delay");
+    send(host, "/patch/set fx time %g", (double)ECHO_MS);
+    send(host,
+         "/patch/set fx feedback %g",
+         fx == FX_ECHO ? (double)ECHO_FEEDBACK : 0.0);
+    send(host, "/patch/set fx mix %g", (double)ECHO_MIX);
+    send(host, "/patch/set fx max %g", (double)ECHO_MAX_S);
+  }
+  send(host, "/patch/connect src fx");
+}
+
+/* The effect's response to a unit impulse at frame 0 (the effect plugin's
+   input -> the effect), `secs` long, into the stereo WAV `path`: the
+   report measures the echoes' times and levels, the reverb's decay,
+   echo density and stereo correlation from it. */
+static void
+effect_response(const Effect      fx,
+                const float       decay,
+                const double      secs,
+                const char* const path)
+{
+  static const float impulse[1] = {1.0f};
+  HpHost* const      host =
+    hp_host_open(&(HpHostConfig){.plugin_uri  = HP_FX_URI,
+                                 .worker_mode = HP_WORKER_SYNC,
+                                 .sample_rate = RATE,
+                                 .max_block   = 4096u});
+  CHECK_MSG(host, "%s", hp_host_last_error());
+  stage_effect(host, fx, "input", decay);
+  commit_and_swap(host, 0.0f, NULL);
+  hp_host_discard_output(host);
+  CHECK(!hp_host_set_input(host, impulse, impulse, 1u));
+  const size_t n = (size_t)(secs * RATE);
+  CHECK(!hp_host_render(host, n, (HpBlockPolicy){HP_BLOCK_FIXED, 256u, 0, 0}));
+  CHECK(hp_host_recorded(host) >= n);
+  CHECK(!hp_sig_write_wav(
+    path, hp_host_out_l(host), hp_host_out_r(host), n, (unsigned)RATE));
+  hp_host_free(host);
+}
+
+/* Each effect's cost in run() (the echo and delay on the seed's sine, the
+   reverb on noise at the same gain), past eleven echoes, in blocks of 256,
+   its output checked: the echoes of 440 Hz come back in phase (132 whole
+   cycles in 300 ms), so the echo settles at the sine's amplitude times
+   (1 - mix) + mix / (1 - feedback); the reverb's level is within a factor
+   of 2 of the noise's.  Natively, with `wav_dir`, the impulse responses
+   too (effect_response()). */
+static void
+bench_effects(const float decay, const char* const wav_dir)
+{
+  const uint32_t block   = 256u;
+  const uint64_t samples = under_callgrind ? 48000u : 4u * 48000u;
+  for (int fx = 0; fx < N_FX; ++fx) {
+    HpHost* const host = make_host(HP_WORKER_SYNC);
+    stage_effect(host, (Effect)fx, fx == FX_REVERB ? "noise" : "sine", decay);
+    commit_and_swap(host, 0.0f, NULL);
+    CHECK(!hp_host_render(host,
+                          (uint64_t)(3.5 * RATE), /* eleven echoes */
+                          (HpBlockPolicy){HP_BLOCK_FIXED, block, 0, 0}));
+    double ns[REPEATS];
+    char   label[96];
+    for (int r = 0; r < (under_callgrind ? 1 : REPEATS); ++r) {
+      hp_host_discard_output(host);
+      double   run_ns = 0.0;
+      uint64_t done   = 0;
+      CALLGRIND_ZERO_STATS;
+      while (done < samples) {
+        CHECK(!hp_host_run(host, block));
+        run_ns += (double)hp_host_last_run_ns(host);
+        done += block;
+      }
+      snprintf(label, sizeof(label), "effects %s %u", effect_names[fx], block);
+      dump(label, done);
+      ns[r] = run_ns / (double)done;
+    }
+    CHECK(hp_host_recorded(host) >= samples);
+    const float* const out = hp_host_out_l(host);
+    const double       rms = hp_sig_rms(out, samples);
+    const double freq = fx == FX_REVERB ? 0.0 : hp_sig_freq(out, samples, RATE);
+    const double feedback = fx == FX_ECHO ? (double)ECHO_FEEDBACK : 0.0;
+    const double want =
+      fx == FX_REVERB
+        ? (double)SINE_GAIN / sqrt(3.0)
+        : (double)SINE_GAIN *
+            (1.0 - (double)ECHO_MIX + (double)ECHO_MIX / (1.0 - feedback)) /
+            sqrt(2.0);
+    const bool ok = hp_sig_finite(out, samples) &&
+                    (fx == FX_REVERB ? rms > 0.5 * want && rms < 2.0 * want
+                                     : fabs(rms / want - 1.0) < 0.02 &&
+                                         fabs(freq - (double)SINE_FREQ) < 0.5);
+    char wav[512] = "";
+    if (wav_dir && !under_callgrind) {
+      snprintf(wav, sizeof(wav), "%s/effect-%s.wav", wav_dir, effect_names[fx]);
+      effect_response((Effect)fx, decay, fx == FX_REVERB ? 3.0 : 1.3, wav);
+    }
+    printf("{\"mode\": \"effects\", \"effect\": \"%s\", \"block\": %u, "
+           "\"ns_per_sample\": %.4f, \"rms\": %.5f, \"expected_rms\": %.5f, "
+           "\"pitch_hz\": %.4f, \"wav\": \"%s\", \"ok\": %s}\n",
+           effect_names[fx],
+           block,
+           under_callgrind ? 0.0 : median(ns, REPEATS),
+           rms,
+           want,
+           freq,
+           wav,
+           ok ? "true" : "false");
+    fflush(stdout);
+    CHECK_MSG(ok,
+              "%s: RMS %.5f (expected %.5f), %.3f Hz",
+              effect_names[fx],
+              rms,
+              want,
+              freq);
+    hp_host_free(host);
+  }
+}
+
 /* Loading and building against patch size */
 
 /* The ops of a test patch as text-protocol lines, creates first, as a
@@ -1119,6 +1282,8 @@ main(int argc, char** argv)
     bench_voices(argc >= 3 ? argv[2] : NULL);
   } else if (argc >= 2 && !strcmp(argv[1], "voice_swap")) {
     bench_voice_swap();
+  } else if (argc >= 3 && !strcmp(argv[1], "effects")) {
+    bench_effects((float)atof(argv[2]), argc >= 4 ? argv[3] : NULL);
   } else if (argc >= 3 && !strcmp(argv[1], "load")) {
     static const char* const all[] = {
       "chain", "links_reversed", "modules_reversed", "fan"};
@@ -1132,7 +1297,8 @@ main(int argc, char** argv)
   } else {
     fprintf(stderr,
             "usage: hp_bench modules | chain N BLOCK | prime | swap | "
-            "voices [WAV_DIR] | voice_swap | load N [SHAPE...]\n");
+            "voices [WAV_DIR] | voice_swap | effects DECAY [WAV_DIR] | "
+            "load N [SHAPE...]\n");
     return 2;
   }
   return 0;

@@ -9,7 +9,10 @@ its output equals the seed chain's.  The voices (measure(notes=...)) are
 one copy of the chain a note, each at its note's pitch, summed unscaled,
 as a musician builds them: a Pd abstraction in [clone N], N synths of a
 SynthDef with freq and gate controls in one scsynth group; their output
-is checked note by note (analyse_voices).
+is checked note by note (analyse_voices).  The effects (measure_effect)
+are scsynth's alone, beside hotpatch's delay and reverb: the seed's sine
+into CombC (an echo) and DelayC, noise into FreeVerb2, and each one's
+impulse response measured (effect_quality).
 
 Per engine and graph this reports
   * instructions per output sample: callgrind collecting only inside the
@@ -23,6 +26,7 @@ score are written here.  Standard library only.
 
     python3 tests/bench/peers.py [--chains 1 64] [--engines pd scsynth]
                                  [--json]
+    python3 tests/bench/peers.py --effects [echo delay reverb] [--json]
 """
 
 import argparse
@@ -330,16 +334,17 @@ def osc_message(address, *args):
     return pad(address.encode()) + pad(tags.encode()) + data
 
 
-def nrt_score(defbytes, seconds):
+def nrt_score(defbytes, seconds, name="chain"):
     """NRT command file: size-prefixed OSC bundles, time tags in seconds
     * 2^32 from the start of the render.  The last bundle only marks the
-    end: scsynth stops after the block containing it."""
+    end: scsynth stops after the block containing it.  `name`: the
+    SynthDef's, of which it plays one synth."""
     def bundle(t, *msgs):
         b = b"#bundle\0" + struct.pack(">Q", int(t * 2 ** 32))
         b += b"".join(struct.pack(">i", len(m)) + m for m in msgs)
         return struct.pack(">i", len(b)) + b
     return (bundle(0, osc_message("/d_recv", defbytes),
-                   osc_message("/s_new", "chain", 1000, 0, 0))
+                   osc_message("/s_new", name, 1000, 0, 0))
             + bundle(seconds, osc_message("/c_set", 0, 0)))
 
 
@@ -504,6 +509,13 @@ def read_wav(path):
     """(sample rate, samples as array('f')) of a 32-bit float WAV, which
     every engine writes here and stdlib wave cannot read; of a stereo file
     (hotpatch-render's), the left channel."""
+    rate, channels = read_wav_channels(path)
+    return rate, channels[0]
+
+
+def read_wav_channels(path):
+    """(sample rate, [each channel's samples as array('f')]) of a mono or
+    stereo 32-bit float WAV."""
     with open(path, "rb") as f:
         data = f.read()
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
@@ -531,7 +543,7 @@ def read_wav(path):
     samples.frombytes(raw[:len(raw) - len(raw) % (4 * nch)])
     if sys.byteorder == "big":
         samples.byteswap()
-    return rate, samples[::nch]
+    return rate, [samples[c::nch] for c in range(nch)]
 
 
 def analyse(samples, rate):
@@ -539,12 +551,16 @@ def analyse(samples, rate):
     crossings, linearly interpolated, over 1 s starting at 0.5 s."""
     sustain = samples[int(0.2 * rate):]
     rms = math.sqrt(sum(x * x for x in sustain) / max(len(sustain), 1))
-    window = samples[int(0.5 * rate):int(1.5 * rate)]
+    return rms, pitch(samples[int(0.5 * rate):int(1.5 * rate)], rate)
+
+
+def pitch(window, rate):
+    """Hz from the positive-going zero crossings of `window`, linearly
+    interpolated (0 with fewer than two)."""
     ups = [i + window[i] / (window[i] - window[i + 1])
            for i in range(len(window) - 1) if window[i] < 0 <= window[i + 1]]
-    pitch = ((len(ups) - 1) * rate / (ups[-1] - ups[0])
-             if len(ups) > 1 else 0.0)
-    return rms, pitch
+    return ((len(ups) - 1) * rate / (ups[-1] - ups[0])
+            if len(ups) > 1 else 0.0)
 
 
 def _tone(samples, rate, freq):
@@ -610,16 +626,23 @@ def _render(engine, chains, seconds, workdir, notes=None):
     wav = os.path.join(workdir, "out%d-%g.wav" % (chains, seconds))
     code, cpu, log = _run(ENGINES[engine]["command"](
         chains, seconds, wav, workdir, notes=notes), workdir)
+    channels = _rendered(engine, code, log, wav, seconds)
+    os.remove(wav)
+    return cpu, channels[0]
+
+
+def _rendered(engine, code, log, wav, seconds):
+    """The channels of the file `wav` an engine's run (exit `code`, output
+    `log`) wrote, checking its rate and length."""
     if code != 0 or not os.path.exists(wav):
         raise RuntimeError("%s failed (%d): %s" % (engine, code, log[-500:]))
-    rate, samples = read_wav(wav)
-    os.remove(wav)
-    want = round(seconds * SR)
+    rate, channels = read_wav_channels(wav)
+    want, got = round(seconds * SR), len(channels[0])
     # scsynth also renders the block holding the end marker.
-    if rate != SR or not want <= len(samples) <= want + BLOCK:
+    if rate != SR or not want <= got <= want + BLOCK:
         raise RuntimeError("%s rendered %d samples at %d Hz, expected %d at "
-                           "%d Hz" % (engine, len(samples), rate, want, SR))
-    return cpu, samples
+                           "%d Hz" % (engine, got, rate, want, SR))
+    return channels
 
 
 # ----------------------------------------------------------------- measure
@@ -752,6 +775,314 @@ def measure_whole_process(engine, chains=1, workdir=None):
     return result
 
 
+# ----------------------------------------------------------------- effects
+#
+# Effects beside hotpatch's (hp_bench effects renders the same): an echo,
+# the seed's sine into a feedback delay of 300 ms (CombC, feedback 0.5 an
+# echo), mixed half and half with the dry; the plain delay (DelayC, no
+# feedback), mixed alike; a reverb, white noise at the sine's gain into
+# FreeVerb2 (mix 0.33, room 0.5, damp 0.5).  Each also renders a unit
+# impulse, measured by effect_quality().
+
+ECHO_DELAY, ECHO_FEEDBACK, ECHO_MIX, ECHO_MAX = 0.3, 0.5, 0.5, 4.0
+VERB_MIX, VERB_ROOM, VERB_DAMP = 0.33, 0.5, 0.5
+EFFECTS = {"echo": "CombC", "delay": "DelayC", "reverb": "FreeVerb2"}
+# FreeVerb2's RT60 at those settings, as measured here with scsynth 3.13.0:
+# where hotpatch's reverb starts when scsynth is not installed.
+FREEVERB2_RT60 = 1.067
+# The impulse responses: the echo's dry and 4 echoes; the reverb's tail
+# well below the -35 dB its RT60 fit reaches.
+RESPONSE_SECONDS = {"echo": 1.3, "delay": 1.3, "reverb": 3.0}
+ECHOES = {"echo": 4, "delay": 1}
+
+
+def comb_decay_time(delay=ECHO_DELAY, feedback=ECHO_FEEDBACK):
+    """CombC's decaytime for `feedback` an echo: its coefficient is
+    0.001^(delaytime / decaytime), a 60 dB fall in decaytime."""
+    return delay * math.log(0.001) / math.log(feedback)
+
+
+def synthdef_effect(effect, source):
+    """What sclang would build from
+        echo:   Out.ar(0, (x + CombC.ar(x, 4, 0.3, comb_decay_time())) * 0.5)
+        delay:  Out.ar(0, (x + DelayC.ar(x, 4, 0.3)) * 0.5)
+        reverb: Out.ar(0, FreeVerb2.ar(x, x, 0.33, 0.5, 0.5))
+    (x * (1 - mix) + wet * mix at ECHO_MIX 0.5) with x SinOsc.ar(440, 0,
+    0.2) (`source` "sine"), WhiteNoise.ar(0.2) ("noise") or Impulse.ar(0)
+    ("impulse": a 1 at frame 0, and at frequency 0 never again)."""
+    MUL, ADD = 2, 0
+    d = SynthDef("effect")
+    if source == "impulse":
+        x = d.ugen("Impulse", [0, 0])
+    else:
+        osc = (d.ugen("SinOsc", [FREQ, 0]) if source == "sine"
+               else d.ugen("WhiteNoise", []))
+        x = d.ugen("BinaryOpUGen", [osc, AMP], special=MUL)
+    if effect == "reverb":
+        verb = d.ugen("FreeVerb2", [x, x, VERB_MIX, VERB_ROOM, VERB_DAMP],
+                      outputs=2)
+        d.ugen("Out", [0, verb, (verb[0], 1)], outputs=0)
+        return d.encode()
+    if effect == "echo":
+        wet = d.ugen("CombC", [x, ECHO_MAX, ECHO_DELAY, comb_decay_time()])
+    else:
+        wet = d.ugen("DelayC", [x, ECHO_MAX, ECHO_DELAY])
+    mixed = d.ugen("BinaryOpUGen", [x, wet], special=ADD)
+    d.ugen("Out", [0, d.ugen("BinaryOpUGen", [mixed, ECHO_MIX], special=MUL)],
+           outputs=0)
+    return d.encode()
+
+
+def _sc_effect_command(effect, source, seconds, wav, workdir):
+    """scsynth rendering `effect` on `source` (synthdef_effect()) into
+    `wav`: mono, the reverb stereo."""
+    score = os.path.join(workdir, "%s-%s-%g.osc" % (effect, source, seconds))
+    with open(score, "wb") as f:
+        f.write(nrt_score(synthdef_effect(effect, source), seconds, "effect"))
+    outs = "2" if effect == "reverb" else "1"
+    return ["scsynth", "-D", "0", "-i", "0", "-o", outs, "-V", "-1",
+            "-N", score, "_", wav, str(SR), "WAV", "float"]
+
+
+def effect_expected_rms(effect):
+    """An effect's settled output RMS on its source.  The echoes of 440 Hz
+    come back in phase (132 whole cycles in 300 ms), so the echo's
+    amplitude is the sine's times (1 - mix) + mix / (1 - feedback), the
+    plain delay's (1 - mix) + mix; the reverb's is about the noise's
+    (uniform: AMP / sqrt 3)."""
+    if effect == "reverb":
+        return AMP / math.sqrt(3)
+    feedback = ECHO_FEEDBACK if effect == "echo" else 0.0
+    return AMP * (1 - ECHO_MIX + ECHO_MIX / (1 - feedback)) / math.sqrt(2)
+
+
+def effect_check(effect, samples, rate=SR):
+    """(RMS, pitch, problems) of an effect's output on its source, over
+    its last second, past ten echoes: the RMS within 2% of
+    effect_expected_rms() and the pitch within 0.5 Hz of 440; the
+    reverb's RMS within a factor of 2 (no pitch)."""
+    tail = samples[-rate:]
+    rms = math.sqrt(sum(x * x for x in tail) / len(tail))
+    want = effect_expected_rms(effect)
+    if effect == "reverb":
+        hz = None
+        ok = want / 2 < rms < want * 2
+    else:
+        hz = pitch(tail, rate)
+        ok = abs(rms / want - 1) < 0.02 and abs(hz - FREQ) < 0.5
+    problems = [] if ok else ["RMS %.4f (expected %.4f), pitch %s Hz" % (
+        rms, want, "-" if hz is None else "%.2f" % hz)]
+    return rms, hz, problems
+
+
+def echo_quality(samples, rate, feedback, count):
+    """The dry and `count` echoes of an echo's impulse response, each
+    [k, time error (frames), level error (dB)], k = 0 the dry.  An echo's
+    time is the first moment of the frames within 4 of where it is due
+    (an interpolated read spreads it over a few: the moment is its delay
+    at low frequencies), its level their sum (its gain there); due: k *
+    300 ms, at (1 - mix) for the dry and mix * feedback^(k - 1) after.
+    Also the largest sample outside those windows ("stray")."""
+    echoes, taken = [], set()
+    for k in range(count + 1):
+        due = round(k * ECHO_DELAY * rate)
+        frames = range(max(0, due - 4), due + 5)
+        taken.update(frames)
+        level = sum(samples[i] for i in frames)
+        want = 1 - ECHO_MIX if k == 0 else ECHO_MIX * feedback ** (k - 1)
+        if abs(level) < 1e-9 * want:             # missing: as far off as can be
+            echoes.append([k, math.inf, -math.inf])
+            continue
+        moment = sum(i * samples[i] for i in frames) / level
+        echoes.append([k, moment - k * ECHO_DELAY * rate,
+                       20 * math.log10(abs(level) / want)])
+    stray = max(abs(x) for i, x in enumerate(samples) if i not in taken)
+    return echoes, stray
+
+
+def rt60(left, right, rate):
+    """RT60 (s) from the Schroeder backward integral of left^2 + right^2:
+    a least-squares line through its -5..-35 dB part (T30), extrapolated
+    to 60 dB (as tests/test_dsp_reverb.c measures)."""
+    energy, acc = [0.0] * len(left), 0.0
+    for i in range(len(left) - 1, -1, -1):
+        acc += left[i] * left[i] + right[i] * right[i]
+        energy[i] = acc
+    points = [(i / rate, 10 * math.log10(e / energy[0]))
+              for i, e in enumerate(energy) if e > 0]
+    points = [(t, db) for t, db in points if -35 <= db <= -5]
+    n = len(points)
+    if n < 10:
+        raise ValueError("the decay does not reach -35 dB")
+    sx = sum(t for t, _ in points)
+    sy = sum(db for _, db in points)
+    sxx = sum(t * t for t, _ in points)
+    sxy = sum(t * db for t, db in points)
+    return -60 / ((n * sxy - sx * sy) / (n * sxx - sx * sx))
+
+
+def echo_density(x, start, n):
+    """Abel and Huang's echo density of x[start:start + n]: the fraction of
+    its frames beyond its RMS, over a Gaussian's (erfc(1 / sqrt 2), 0.317):
+    1 is a diffuse tail, less is sparse echoes."""
+    window = x[start:start + n]
+    rms = math.sqrt(sum(v * v for v in window) / n)
+    return (sum(1 for v in window if abs(v) > rms) / n
+            / math.erfc(1 / math.sqrt(2)))
+
+
+def correlation(a, b):
+    """Correlation coefficient of a and b."""
+    ab = sum(x * y for x, y in zip(a, b))
+    aa, bb = sum(x * x for x in a), sum(y * y for y in b)
+    return ab / math.sqrt(aa * bb)
+
+
+def reverb_quality(left, right, rate, mix=VERB_MIX):
+    """A reverb's impulse response at `mix`, its dry impulse (1 - mix at
+    frame 0) taken out: RT60, the left side's echo density in 20 ms
+    windows centred every 20 ms over 100..500 ms (mean and least), and
+    the left/right correlation of the tail, 50..1000 ms (as
+    tests/test_dsp_reverb.c measures)."""
+    left, right = list(left), list(right)
+    left[0] -= 1 - mix
+    right[0] -= 1 - mix
+    ms = rate // 1000
+    density = [echo_density(left, (at - 10) * ms, 20 * ms)
+               for at in range(100, 501, 20)]
+    return {"rt60": rt60(left, right, rate),
+            "density_mean": sum(density) / len(density),
+            "density_least": min(density),
+            "correlation": correlation(left[50 * ms:1000 * ms],
+                                       right[50 * ms:1000 * ms])}
+
+
+def effect_quality(effect, wav):
+    """The figures of an effect's impulse response in `wav` (either
+    engine's: the first RESPONSE_SECONDS of it), and its problems: the
+    echoes' times must be within 0.01 frame, their levels within 0.01 dB,
+    and nothing else above 1e-4 (echo_quality()); the reverb's figures are
+    judged against FreeVerb2's by the report (reverb_quality())."""
+    rate, channels = read_wav_channels(wav)
+    n = round(RESPONSE_SECONDS[effect] * rate)
+    if rate != SR or len(channels[0]) < n:
+        raise ValueError("%s: %d frames at %d Hz, expected %d at %d Hz"
+                         % (wav, len(channels[0]), rate, n, SR))
+    channels = [c[:n] for c in channels]
+    if effect == "reverb":
+        if len(channels) != 2:
+            raise ValueError("%s: the reverb's response is not stereo" % wav)
+        quality = reverb_quality(channels[0], channels[1], rate)
+        quality["problems"] = []
+        return quality
+    feedback = ECHO_FEEDBACK if effect == "echo" else 0.0
+    echoes, stray = echo_quality(channels[0], rate, feedback, ECHOES[effect])
+    quality = {"echoes": echoes, "stray": stray,
+               "time_error": max(abs(e[1]) for e in echoes),
+               "level_error_db": max(abs(e[2]) for e in echoes),
+               "problems": []}
+    if quality["time_error"] > 0.01 or quality["level_error_db"] > 0.01:
+        quality["problems"].append(
+            "echoes off by up to %.4f frames and %.4f dB" % (
+                quality["time_error"], quality["level_error_db"]))
+    if stray > 1e-4:
+        quality["problems"].append("%.2g outside the echoes" % stray)
+    return quality
+
+
+def measure_effect(effect, *, callgrind_seconds=(6, 8), cpu_seconds=(6, 106),
+                   repeats=5, workdir=None):
+    """scsynth rendering `effect` (EFFECTS) on its source (the seed's sine;
+    noise into the reverb): instructions a sample inside the per-block
+    graph calc, the difference of two renders (`callgrind_seconds`) past
+    the delays' first fill (SC's delay lines run a slower "_z" variant
+    until their buffer has been written once: 4 s rounds up to 2^18
+    frames, 5.5 s), and of those the effect's unit generator's own
+    ("effect_instr": the graph's costliest callee); CPU ns a sample, a
+    long less a short render, median of `repeats` (100 s apart: an echo's
+    takes scsynth 30 ms, where its start-up swings by 20); the output checked
+    (effect_check()) and the impulse response measured (effect_quality()).
+    Never raises: ok is False and error says why."""
+    result = {"engine": "scsynth", "effect": effect, "ugen": EFFECTS[effect],
+              "version": None, "instr_per_sample": None,
+              "effect_instr": None, "ns_per_sample": None, "ns_samples": [],
+              "rms": None, "pitch_hz": None, "quality": None, "ok": False,
+              "error": None}
+    for tool in ("scsynth", "valgrind"):
+        if shutil.which(tool) is None:
+            result["error"] = "%s not found (install it: see ./setup)" % tool
+            return result
+    result["version"] = _version("scsynth")
+    try:
+        with tempfile.TemporaryDirectory(dir=workdir,
+                                         prefix="peers-%s-" % effect) as tmp:
+            _measure_effect(result, effect, callgrind_seconds, cpu_seconds,
+                            repeats, tmp)
+    except Exception as e:           # report, don't raise: see the docstring
+        result["error"] = "%s: %s" % (type(e).__name__, e)
+    return result
+
+
+def _callees(arcs, caller):
+    """{callee: inclusive instructions} of `caller`'s calls."""
+    return {callee: ir for (c, callee), (_, ir) in arcs.items()
+            if c == caller and callee != caller}
+
+
+def _measure_effect(result, effect, cg_seconds, cpu_seconds, repeats, tmp):
+    source = "noise" if effect == "reverb" else "sine"
+    toggle = _per_block_function("scsynth", tmp)
+    runs = []
+    for secs in cg_seconds:
+        wav = os.path.join(tmp, "cg.wav")
+        total, arcs = _callgrind(
+            _sc_effect_command(effect, source, secs, wav, tmp), toggle, tmp,
+            "%s-%g" % (effect, secs))
+        blocks = sum(c for (_, callee), (c, _) in arcs.items()
+                     if callee == toggle)
+        if abs(blocks - secs * SR / BLOCK) > 1:
+            raise RuntimeError("%s called %d times in %g s, expected %d "
+                               "blocks" % (toggle, blocks, secs,
+                                           secs * SR / BLOCK))
+        runs.append((total, blocks, arcs))
+    (total0, blocks0, arcs0), (total1, blocks1, arcs1) = runs
+    samples = (blocks1 - blocks0) * BLOCK
+    result["instr_per_sample"] = (total1 - total0) / samples
+    graphs = _callees(arcs1, toggle)
+    if graphs:
+        graph = max(graphs, key=graphs.get)
+        before = _callees(arcs0, graph)
+        ugens = [ir - before.get(callee, 0)
+                 for callee, ir in _callees(arcs1, graph).items()]
+        result["effect_instr"] = max(ugens) / samples if ugens else None
+
+    short, long_ = cpu_seconds
+    for _ in range(max(1, repeats)):
+        cpu = []
+        for secs in cpu_seconds:
+            wav = os.path.join(tmp, "cpu-%g.wav" % secs)
+            code, t, log = _run(
+                _sc_effect_command(effect, source, secs, wav, tmp), tmp)
+            channels = _rendered("scsynth", code, log, wav, secs)
+            cpu.append(t)
+        result["ns_samples"].append((cpu[1] - cpu[0]) * 1e9
+                                    / ((long_ - short) * SR))
+    result["ns_per_sample"] = statistics.median(result["ns_samples"])
+    # The output check on the last long render.
+    result["rms"], result["pitch_hz"], problems = effect_check(
+        effect, channels[0][:round(long_ * SR)])
+
+    wav = os.path.join(tmp, "response.wav")
+    secs = RESPONSE_SECONDS[effect]
+    code, _, log = _run(_sc_effect_command(effect, "impulse", secs, wav, tmp),
+                        tmp)
+    _rendered("scsynth", code, log, wav, secs)
+    result["quality"] = effect_quality(effect, wav)
+    problems += result["quality"]["problems"]
+    result["error"] = "; ".join(problems) or None
+    result["ok"] = not problems
+
+
 # --------------------------------------------------------------------- CLI
 
 def main(argv=None):
@@ -763,7 +1094,12 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--callgrind-seconds", type=float, default=2)
     ap.add_argument("--cpu-seconds", type=float, nargs=2, default=(5, 25))
+    ap.add_argument("--effects", nargs="*", choices=list(EFFECTS),
+                    help="measure these effects in scsynth instead (none "
+                         "named: all)")
     args = ap.parse_args(argv)
+    if args.effects is not None:
+        return effects_main(args.effects or list(EFFECTS), args.json)
 
     results = []
     with tempfile.TemporaryDirectory(prefix="peers-") as workdir:
@@ -798,6 +1134,38 @@ def main(argv=None):
                     ("instr_per_sample", "%.1f"), ("ns_per_sample", "%.1f"),
                     ("rms", "%.4f"), ("pitch_hz", "%.2f"))]
             cells.append("ok" if r["ok"] else "FAIL: %s" % r["error"])
+            print("| " + " | ".join(cells) + " |")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+def effects_main(effects, as_json):
+    """`--effects`: each effect in scsynth, as JSON lines or a table."""
+    results = [measure_effect(effect) for effect in effects]
+    if as_json:
+        for r in results:
+            print(json.dumps(r))
+    else:
+        print("scsynth: %s\n" % results[0]["version"])
+        print("| effect | instr/sample | the UGen's own | ns/sample | RMS "
+              "| quality | check |\n|---|---:|---:|---:|---:|---|---|")
+        for r in results:
+            q = r["quality"] or {}
+            if "rt60" in q:
+                quality = ("RT60 %.3f s, echo density %.3f (least %.3f), "
+                           "L/R correlation %+.3f" % (
+                               q["rt60"], q["density_mean"],
+                               q["density_least"], q["correlation"]))
+            elif q:
+                quality = "echoes within %.4f frames, %.4f dB" % (
+                    q["time_error"], q["level_error_db"])
+            else:
+                quality = "-"
+            cells = [r["effect"] + " (" + r["ugen"] + ")"] + [
+                "-" if r[k] is None else "%.1f" % r[k]
+                for k in ("instr_per_sample", "effect_instr",
+                          "ns_per_sample")]
+            cells += ["-" if r["rms"] is None else "%.4f" % r["rms"],
+                      quality, "ok" if r["ok"] else "FAIL: %s" % r["error"]]
             print("| " + " | ".join(cells) + " |")
     return 0 if all(r["ok"] for r in results) else 1
 
