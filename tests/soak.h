@@ -689,7 +689,8 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
     head = (Head){s->filt, hp_module_find("biquad")};
   }
   s->n_zoo = 0;
-  if (!silent) {
+  /* (Not in the first patch, which must swap in for the soak to start.) */
+  if (!silent && txn != s->first_seq) {
     s->slots[(uint32_t)txn % SLOTS].flags |= F_LOUD_OK;
     head = zoo(s, frame, txn, head);
   } else {
@@ -756,8 +757,9 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
 static inline void
 commit_edit(Soak* const s, const uint64_t frame)
 {
-  HpHost* const h   = s->host;
-  const int32_t txn = take_seq(s, M_COMMIT, -1, 0);
+  HpHost* const h = s->host;
+  /* (What it edits may hold registry modules: loud at warm-up now.) */
+  const int32_t txn = take_seq(s, M_COMMIT, -1, F_LOUD_OK);
   ++s->commits_sent;
   /* An id of its own, and straight to the output: it sounds whatever else
      staging holds (a refused message may have left half a patch there). */

@@ -386,7 +386,10 @@ soak(const unsigned long n_ops)
       hp_host_wait_worker(h, 200);
     }
   }
-  CHECK_MSG(s.sounding, "the first patch never swapped in");
+  CHECK_MSG(s.sounding,
+            "the first patch never swapped in: %s (%llu refused as too loud)",
+            s.unexpected[0] ? s.unexpected : "no failure seen",
+            (unsigned long long)s.too_loud);
 
   const unsigned long warm          = n_ops / 10;
   long                rss_before    = -1;

@@ -199,11 +199,12 @@ fz_base_id(const char* const type, char* const id, const size_t size)
 }
 
 /* The base patch: the chain above, then z_<type> of every registered
-   type it lacks, in a chain of their own (each main output that is audio
-   into the next module's first input; gates on), so a new type is fuzzed
-   without an edit here; the delay's loop into the reverb's right input;
-   then the commit.  The fuzzers' engine is the effect's, which takes
-   `input`. */
+   type it lacks, so a new type is fuzzed without an edit here, in a chain
+   of their own: each main output that is audio into the next module's
+   first input (by name: an oscillator's pm takes no other), a control one
+   into osc2's detune, so that it plays; gates on.  Then the delay's loop
+   into the reverb's right input, and the commit.  The fuzzers' engine is
+   the effect's, which takes `input`. */
 static inline const char*
 fz_base_patch(void)
 {
@@ -225,7 +226,7 @@ fz_base_patch(void)
                             d->type,
                             d->type);
     for (uint32_t p = 0; p < d->n_params; ++p) {
-      if (d->params[p].kind == HP_PARAM_GATE) {
+      if (d->params[p].kind == HP_PARAM_GATE && d->params[p].def < 0.5f) {
         len += (size_t)snprintf(text + len,
                                 sizeof(text) - len,
                                 "/patch/set z_%s %s 1\n",
@@ -236,12 +237,18 @@ fz_base_patch(void)
     if (prev && d->n_inputs) {
       len += (size_t)snprintf(text + len,
                               sizeof(text) - len,
-                              "/patch/connect z_%s z_%s\n",
+                              "/patch/connect z_%s z_%s:%s\n",
                               prev,
-                              d->type);
+                              d->type,
+                              d->inputs[0].name);
     }
     if (d->outputs[0].kind == HP_SIGNAL_AUDIO) {
       prev = d->type;
+    } else {
+      len += (size_t)snprintf(text + len,
+                              sizeof(text) - len,
+                              "/patch/connect z_%s osc2:detune\n",
+                              d->type);
     }
   }
   len += (size_t)snprintf(text + len,
