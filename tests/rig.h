@@ -10,6 +10,7 @@
 #define HP_TEST_RIG_H
 
 #include "check.h"
+#include "dsp.h"
 #include "module.h"
 
 #include <math.h>
@@ -170,6 +171,36 @@ tone(const double freq, const double rate, const size_t n)
     b[i] = (float)sin(2.0 * PI * freq * (double)i / rate);
   }
   return b;
+}
+
+/* Uniform noise in [-amp, amp), the same every run (xorshift32 from a
+   fixed seed). */
+static inline float*
+rig_noise(const size_t n, const float amp)
+{
+  float* const b = buffer(n);
+  uint32_t     x = 0x12345678u;
+  for (size_t i = 0; i < n; ++i) {
+    x    = hp_xorshift32(x);
+    b[i] = amp * (float)(int32_t)x * 0x1p-31f;
+  }
+  return b;
+}
+
+/* FNV-1a over the float bits: a render's fingerprint. */
+static inline uint64_t
+rig_checksum(const float* const x, const size_t n)
+{
+  uint64_t h = 0xcbf29ce484222325u;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t u = 0;
+    memcpy(&u, &x[i], sizeof(u));
+    for (int b = 0; b < 4; ++b) {
+      h ^= (u >> (8 * b)) & 0xFFu;
+      h *= 0x100000001b3u;
+    }
+  }
+  return h;
 }
 
 static inline float*

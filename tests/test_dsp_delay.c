@@ -28,21 +28,6 @@ impulse(const size_t n, const size_t at, const float level)
   return b;
 }
 
-/* Uniform noise in [-level, level), reproducible. */
-static float*
-noise(const size_t n, const float level)
-{
-  float* const b = buffer(n);
-  uint32_t     x = 0x12345678u;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    b[i] = level * (float)(int32_t)x * 0x1p-31f;
-  }
-  return b;
-}
-
 static size_t
 argmax_abs(const float* const x, const size_t n)
 {
@@ -603,7 +588,7 @@ test_looped(void)
 {
   const float  rate = 48000.0f;
   const size_t n    = 96000;
-  float* const in   = noise(n, 0.5f);
+  float* const in   = rig_noise(n, 0.5f);
   for (size_t i = 24000; i < n; ++i) {
     in[i] = 0.0f; /* then the echoes alone */
   }
@@ -707,7 +692,7 @@ check_access(const char* const type, const float time_ms, const size_t run)
 {
   const float    rate = 48000.0f;
   const size_t   n    = 48000;
-  float* const   in   = noise(n, 0.5f);
+  float* const   in   = rig_noise(n, 0.5f);
   Rig            a    = rig_new(type, rate);
   Rig            b    = rig_new(type, rate);
   float*         oa[3];
@@ -880,7 +865,7 @@ test_delay_bounded(void)
   static const float feedbacks[] = {1.0f, 1.2f};
   const float        rate        = 48000.0f;
   const size_t       n           = 192000; /* 4 s */
-  float* const       loud        = noise(n, 10.0f);
+  float* const       loud        = rig_noise(n, 10.0f);
   float* const       out         = buffer(n);
   float* const       wet         = buffer(n);
   for (size_t i = n / 2; i < n; ++i) {
@@ -1067,7 +1052,7 @@ test_chorus_stereo(void)
   const float  rate  = 48000.0f;
   const size_t n     = 96000;
   const size_t from  = 4800;
-  float* const in    = noise(n, 0.5f);
+  float* const in    = rig_noise(n, 0.5f);
   float* const out   = buffer(n);
   float* const left  = buffer(n);
   float* const right = buffer(n);
@@ -1163,7 +1148,7 @@ test_chorus_extremes(void)
 {
   const float  rate  = 48000.0f;
   const size_t n     = 24000;
-  float* const in    = noise(n, 4.0f);
+  float* const in    = rig_noise(n, 4.0f);
   float* const out   = buffer(n);
   float* const left  = buffer(n);
   float* const right = buffer(n);

@@ -49,21 +49,6 @@ db(const double complex h)
   return 20.0 * log10(cabs(h));
 }
 
-/* A whole-render buffer of xorshift noise, uniform in [-amp, amp). */
-static float*
-noise(const size_t n, const float amp)
-{
-  float* const b = buffer(n);
-  uint32_t     x = 0x12345678u;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    b[i] = amp * 0x1p-31f * (float)(int32_t)x;
-  }
-  return b;
-}
-
 /* A cutoff swept exponentially over lo..hi by a sine at `freq`. */
 static float*
 cutoff_sweep(const double lo,
@@ -276,7 +261,7 @@ test_svf_outputs(void)
 {
   const float  rate = 48000.0f;
   const size_t n    = 48000;
-  float* const in   = noise(n, 1.0f);
+  float* const in   = rig_noise(n, 1.0f);
   float*       out[4];
   for (int o = 0; o < 4; ++o) {
     out[o] = buffer(n);
@@ -449,7 +434,7 @@ extreme(const char* const type,
 {
   const float  rate   = 44100.0f;
   const size_t n      = 88200;
-  float* const ins[2] = {noise(n, 1.0f), tone(15000.0, (double)rate, n)};
+  float* const ins[2] = {rig_noise(n, 1.0f), tone(15000.0, (double)rate, n)};
   double       peak   = 0.0;
   for (int k = 0; k < 2; ++k) {
     float* outs[4];
@@ -724,7 +709,7 @@ test_ladder_stress(void)
 
   /* A cutoff signal holding a constant gives what the constant does. */
   const size_t n  = 48000;
-  float* const in = noise(n, 0.5f);
+  float* const in = rig_noise(n, 0.5f);
   float* const a  = buffer(n);
   float* const b  = buffer(n);
   float* const fc = constant(1000.0f, n);

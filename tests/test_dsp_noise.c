@@ -17,22 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* FNV-1a over the float bits. */
-static uint64_t
-checksum(const float* const x, const size_t n)
-{
-  uint64_t h = 0xcbf29ce484222325u;
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t u = 0;
-    memcpy(&u, &x[i], sizeof(u));
-    for (int b = 0; b < 4; ++b) {
-      h ^= (u >> (8 * b)) & 0xFFu;
-      h *= 0x100000001b3u;
-    }
-  }
-  return h;
-}
-
 static int
 color_index(const char* const name)
 {
@@ -56,7 +40,7 @@ test_white_unchanged(void)
   CHECK(r.param[param_index(&r, "color")].value == 0.0f);
   r.out[0] = a;
   rig_run(&r, 0, n);
-  const uint64_t h = checksum(a, n);
+  const uint64_t h = rig_checksum(a, n);
   printf("# noise white, the first module, 1 s at gain 0.5: checksum %016llx "
          "(recorded before colours: 59aba0c823058ebb)\n",
          (unsigned long long)h);

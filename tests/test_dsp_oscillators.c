@@ -680,22 +680,6 @@ test_pm_bandlimited(void)
   free(fixed);
 }
 
-/* FNV-1a over the float bits. */
-static uint64_t
-checksum(const float* const x, const size_t n)
-{
-  uint64_t h = 0xcbf29ce484222325u;
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t u = 0;
-    memcpy(&u, &x[i], sizeof(u));
-    for (int b = 0; b < 4; ++b) {
-      h ^= (u >> (8 * b)) & 0xFFu;
-      h *= 0x100000001b3u;
-    }
-  }
-  return h;
-}
-
 /* Unconnected, pm changes nothing: 1 s of each oscillator at 440 Hz
    (the constant path) and with a freq sweep and a detune of -30 cents
    (the modulated path) hash as they did before pm existed; and a pm of
@@ -735,7 +719,7 @@ test_pm_unconnected(void)
         r.in[0]  = z ? zeros : NULL;
         r.out[0] = out;
         rig_run(&r, 0, n);
-        h[path][z] = checksum(out, n);
+        h[path][z] = rig_checksum(out, n);
         rig_free(&r);
       }
     }
