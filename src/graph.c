@@ -1720,10 +1720,17 @@ hp_graph_midi(HpGraph* const       graph,
     return; /* no running status in LV2 events; system messages unused */
   }
   midi_params(graph);
-  const uint32_t channel = voice_head(graph, 0)->channel;
-  const uint32_t status  = msg[0] & 0xF0u;
-  const bool     ours    = !channel || (msg[0] & 0x0Fu) + 1u == channel;
-  const bool     poly    = ours && graph->n_voices > 1u;
+  /* A note for any of the midi modules (each follows its own channel)
+     takes a voice; voice 0's node of each module says which it follows. */
+  const uint32_t status = msg[0] & 0xF0u;
+  bool           ours   = false;
+  for (uint32_t i = 0; i < graph->n_midi && !ours; i += graph->n_voices) {
+    const uint32_t channel =
+      ((const HpVoiceHead*)graph->nodes[graph->midi_nodes[i]].io.state)
+        ->channel;
+    ours = !channel || (msg[0] & 0x0Fu) + 1u == channel;
+  }
+  const bool poly = ours && graph->n_voices > 1u;
   if (poly && status == 0x90u && size >= 3u && (msg[2] & 0x7Fu)) {
     voice_note_on(graph, msg, size);
   } else if (poly && (status == 0x80u || (status == 0x90u && size >= 3u))) {

@@ -20,8 +20,19 @@
 
 #define PI 3.14159265358979323846
 
-/* The sample rates every module is tried at. */
-static const float rates[] = {44100.0f, 48000.0f, 96000.0f};
+/* The sample rates every module is tried at: the first alone under
+   valgrind, which looks for memory errors (one rate shows them as well as
+   three) at 30 times the cost. */
+static const float rates[] = {48000.0f, 44100.0f, 96000.0f};
+
+static inline size_t
+n_rates(void)
+{
+  const char* const preload = getenv("LD_PRELOAD");
+  return preload && strstr(preload, "vgpreload")
+           ? 1u
+           : sizeof(rates) / sizeof(rates[0]);
+}
 
 /* Rig: one module with whole-render buffers, processed chunk by chunk. */
 

@@ -139,7 +139,7 @@ static void
 test_sh_clock(void)
 {
   static const float hzs[] = {4.0f, 1000.0f, 0.25f};
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     for (size_t hi = 0; hi < sizeof(hzs) / sizeof(hzs[0]); ++hi) {
       const float  rate    = rates[ri];
       const float  hz      = hzs[hi];
@@ -299,7 +299,7 @@ ramp(const float* const out,
 static void
 test_slew_steps(void)
 {
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     const float  rate = rates[ri];
     const size_t s1 = 1000, s2 = s1 + (size_t)(0.2 * (double)rate);
     const size_t s3  = s2 + (size_t)(0.3 * (double)rate);

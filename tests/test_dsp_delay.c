@@ -212,7 +212,7 @@ test_time(void)
      frames at 44.1 kHz; 10.01 and 0.73 ms are fractions everywhere). */
   static const float times[] = {100.0f, 10.0f, 12.5f, 10.01f, 0.73f, 333.3f};
   double             worst   = 0.0;
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     for (size_t ti = 0; ti < sizeof(times) / sizeof(times[0]); ++ti) {
       worst = fmax(worst, delay_time_at(rates[ri], times[ti]));
     }
@@ -311,7 +311,7 @@ test_damping(void)
   static const double freqs[]   = {50.0, 500.0, 2000.0, 6000.0, 15000.0};
   const float         fb        = 0.8f;
   double              worst_db = 0.0, worst_phase = 0.0;
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     const double rate = (double)rates[ri];
     const size_t d    = (size_t)(rate / 10.0); /* 100 ms */
     const size_t n    = 3 * d + 10;
@@ -428,7 +428,7 @@ test_beats(void)
     {0.5f, 120.0f, false, 100.0}, /* no host time: `time` */
     {0.0f, 120.0f, true, 100.0},  /* beats off */
   };
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     const float rate = rates[ri];
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); ++c) {
       const double want = cases[c].ms * (double)rate / 1000.0;
@@ -945,7 +945,7 @@ static void
 test_chorus_depth(void)
 {
   static const float depths[] = {1.0f, 3.0f, 8.0f};
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     const float   rate    = rates[ri];
     const size_t  n       = (size_t)(3.0f * rate);
     const size_t  from    = (size_t)(0.5f * rate); /* the line full */
@@ -1014,7 +1014,7 @@ test_chorus_depth(void)
 static void
 test_chorus_delay(void)
 {
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     const float  rate = rates[ri];
     const double want = 12.5 * (double)rate / 1000.0;
     const size_t n    = (size_t)want + 100;

@@ -144,7 +144,7 @@ alias_db(const Spectrum* const s, const unsigned freq)
 static void
 test_dry(void)
 {
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     const float  rate = rates[ri];
     const size_t n    = 20000;
     float* const in   = buffer(n);
@@ -216,7 +216,7 @@ test_dry(void)
 static void
 test_small_signal(void)
 {
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     const float rate = rates[ri];
     for (int shape = 0; shape < N_SHAPES; ++shape) {
       double       worst_db = 0.0, worst_err = 0.0;
@@ -370,7 +370,7 @@ static const AliasCase alias_cases[] = {
 static void
 test_aliasing(void)
 {
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     const float    rate = rates[ri];
     const unsigned ur   = (unsigned)rate;
     const size_t   n    = (size_t)rate;

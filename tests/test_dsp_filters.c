@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_RATES (sizeof(rates) / sizeof(rates[0]))
+#define N_RATES (n_rates())
 
 /* Gain in dB from in to out at `freq`, over frames [from, from + n). */
 static double

@@ -122,7 +122,7 @@ test_colors(void)
   };
   const double want_rms = 0.5 / sqrt(3.0); /* white's at gain 0.5 */
   for (size_t c = 0; c < 3; ++c) {
-    for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+    for (size_t ri = 0; ri < n_rates(); ++ri) {
       const Spectrum s = measure(colors[c].name, rates[ri], colors[c].ideal);
       printf("# noise %s @ %g: octave bands from 20 Hz (dB):",
              colors[c].name,

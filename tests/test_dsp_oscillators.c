@@ -63,7 +63,7 @@ test_sine_pitch(void)
 {
   static const float freqs[] = {55.0f, 440.0f, 1000.0f, 5000.0f};
   double             worst   = 0.0;
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     const float  rate = rates[ri];
     const size_t n    = (size_t)rate;
     float* const out  = buffer(n);

@@ -165,7 +165,7 @@ test_decay(void)
   static const float decays[] = {0.5f, 2.0f, 5.0f};
   static const float sizes[]  = {0.0f, 0.5f, 1.0f};
   double             worst    = 0.0;
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     for (size_t di = 0; di < sizeof(decays) / sizeof(decays[0]); ++di) {
       for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); ++si) {
         const Setting s  = {sizes[si], decays[di], 0.0f, 0.0f};
@@ -191,7 +191,7 @@ test_decay(void)
      first-order lowpass as dark as damping 1 shortens the 250 Hz octave's
      by up to 10%, printed). */
   worst = 0.0;
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     for (size_t di = 0; di < sizeof(decays) / sizeof(decays[0]); ++di) {
       const Setting s  = {0.5f, decays[di], 1.0f, 0.0f};
       Response      ir = impulse_response(rates[ri], &s, ir_secs(s.decay));
@@ -219,7 +219,7 @@ static void
 test_damping(void)
 {
   static const float dampings[] = {0.0f, 0.5f, 1.0f};
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     for (size_t di = 0; di < sizeof(dampings) / sizeof(dampings[0]); ++di) {
       const Setting s    = {0.5f, 2.0f, dampings[di], 0.0f};
       Response      ir   = impulse_response(rates[ri], &s, ir_secs(s.decay));
@@ -319,7 +319,7 @@ static void
 test_predelay(void)
 {
   static const float pres[] = {0.0f, 10.0f, 47.0f, 250.0f};
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     for (size_t pi = 0; pi < sizeof(pres) / sizeof(pres[0]); ++pi) {
       const Setting s  = {0.5f, 1.0f, 0.5f, pres[pi]};
       Response      ir = impulse_response(rates[ri], &s, 0.5);
@@ -612,7 +612,7 @@ test_bad_input(void)
                                      {0.0f, 30.0f, 1.0f, 0.0f},
                                      {1.0f, 0.1f, 1.0f, 250.0f}};
   for (size_t k = 0; k < sizeof(extremes) / sizeof(extremes[0]); ++k) {
-    for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+    for (size_t ri = 0; ri < n_rates(); ++ri) {
       Rig r = rig_new("reverb", rates[ri]);
       rig_set(&r, "size", extremes[k].size);
       rig_set(&r, "decay", extremes[k].decay);

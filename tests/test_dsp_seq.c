@@ -122,7 +122,7 @@ own_want(const size_t i, const void* const ctx)
 static void
 test_own_clock(void)
 {
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     const float  rate = rates[ri];
     const size_t n    = (size_t)(4.5 * (double)rate); /* 36 steps */
     Seq          s    = seq_new(rate, n);
@@ -276,7 +276,7 @@ host_time(Rig* const r, const float bpm, const double beat, const bool rolling)
 static void
 test_host_time(void)
 {
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     const float  rate = rates[ri];
     const size_t n    = (size_t)(4.0 * (double)rate); /* 32 steps */
     /* From beat 0.3: step 2 (of 16ths), a fifth of it gone. */

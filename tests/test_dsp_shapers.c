@@ -128,7 +128,7 @@ test_adsr(void)
     {2000.0, 3000.0, 0.25, 5000.0}, /* long: no drift */
   };
   double worst_ms = 0.0;
-  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+  for (size_t ri = 0; ri < n_rates(); ++ri) {
     for (size_t si = 0; si < sizeof(settings) / sizeof(settings[0]); ++si) {
       for (int by_input = 0; by_input < 2; ++by_input) {
         const double e = adsr_timing(rates[ri], &settings[si], by_input) /

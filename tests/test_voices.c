@@ -968,6 +968,56 @@ test_channel(const HpWorkerMode mode)
   }
 }
 
+/* Two midi modules, the first following channel 8 alone, the second all:
+   a chord on channel 1 takes a voice a note (the allocation asks every
+   midi module whether a note is its own, not the first only, which once
+   gave the second module's every voice the last note). */
+static void
+test_two_midi(const HpWorkerMode mode)
+{
+  static const char* const lines[]  = {"/patch/voices 8",
+                                       "/patch/create z midi",
+                                       "/patch/set z channel 8",
+                                       "/patch/create m midi",
+                                       "/patch/create o sine",
+                                       "/patch/set o gain 0.1",
+                                       "/patch/create e adsr",
+                                       "/patch/set e attack 2",
+                                       "/patch/set e decay 0",
+                                       "/patch/set e sustain 1",
+                                       "/patch/connect m o:freq",
+                                       "/patch/connect m:gate e:gate",
+                                       "/patch/connect o e",
+                                       NULL};
+  static const int         chord[3] = {60, 64, 67};
+  HpHost* const            host     = fx_host(mode, 12);
+  play_patch(host, lines);
+  const uint64_t t = hp_host_frames(host) + MS(10);
+  for (int k = 0; k < 3; ++k) {
+    note_on(host, t + (uint64_t)k, chord[k]);
+  }
+  double db[3];
+  for (int k = 0; k < 3; ++k) {
+    db[k] = note_db(host, t + MS(50), MS(100), chord[k]);
+  }
+  EXPECT(one_voice(db[0], 0.1) && one_voice(db[1], 0.1) &&
+           one_voice(db[2], 0.1),
+         "%s, two midi modules (channel 8, all): a channel 1 chord at %.2f, "
+         "%.2f, %.2f dB (one voice: %.2f)",
+         fx_mode_name(mode),
+         db[0],
+         db[1],
+         db[2],
+         VOICE_DB);
+  printf("# %s worker, two midi modules, the first on channel 8: a channel "
+         "1 chord at %.2f, %.2f, %.2f dB, a voice each\n",
+         fx_mode_name(mode),
+         db[0],
+         db[1],
+         db[2]);
+  hp_host_free(host);
+}
+
 /* A patch of 4 voices without glide, committed over one voice gliding
    100 ms (the midi module kept): its first note starts at its pitch (the
    voice that takes it carried the old state over, idle). */
@@ -1635,6 +1685,8 @@ main(void)
   test_pressure();
   test_channel(HP_WORKER_SYNC);
   test_channel(HP_WORKER_THREADED);
+  test_two_midi(HP_WORKER_SYNC);
+  test_two_midi(HP_WORKER_THREADED);
   test_glide_carried(HP_WORKER_SYNC);
   test_glide_carried(HP_WORKER_THREADED);
   test_legato();
