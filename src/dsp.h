@@ -804,6 +804,46 @@ hp_ring_read(const float* const ring,
          tap->w[3] * ring[(at - tap->back - 2u) & mask];
 }
 
+/** hp_ring_read at frames at .. at + n - 1 into out[0, n), the same values
+    (a ring holds finite values): the stretches between the ring's wrap
+    read without masks, which the compiler vectorizes, and a tap at a
+    whole frame (weights 0, 1, 0, 0) copies its one point. */
+HP_ALWAYS_INLINE void
+hp_ring_read_run(const float* const restrict ring,
+                 const uint32_t     mask,
+                 const uint32_t     at,
+                 const HpTap* const tap,
+                 float* const restrict out,
+                 const uint32_t n)
+{
+  const float    w0 = tap->w[0], w1 = tap->w[1], w2 = tap->w[2], w3 = tap->w[3];
+  const bool     whole  = w0 == 0.0f && w1 == 1.0f && w2 == 0.0f && w3 == 0.0f;
+  const uint32_t oldest = tap->back + 2u; /* frames back of the oldest point */
+  const uint32_t lead   = oldest - tap->newer; /* newest after oldest: 2, 3 */
+  for (uint32_t i = 0; i < n;) {
+    const uint32_t from = (at + i - oldest) & mask;
+    if (from + lead > mask) { /* the points straddle the wrap */
+      out[i] = hp_ring_read(ring, mask, at + i, tap);
+      ++i;
+      continue;
+    }
+    const uint32_t run =
+      mask - lead - from + 1u < n - i ? mask - lead - from + 1u : n - i;
+    const float* const x = ring + from;
+    float* const       y = out + i;
+    if (whole) {
+      for (uint32_t j = 0; j < run; ++j) {
+        y[j] = x[j + 2u];
+      }
+    } else {
+      for (uint32_t j = 0; j < run; ++j) {
+        y[j] = w0 * x[j + lead] + w1 * x[j + 2u] + w2 * x[j + 1u] + w3 * x[j];
+      }
+    }
+    i += run;
+  }
+}
+
 /** What to write to a ring for x: x, or 0 when it is not finite (a line
     holding a NaN would give it back on every pass) or would decay into
     denormals (see hp_flush_tiny). */

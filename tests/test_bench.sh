@@ -7,9 +7,9 @@
 # DelayC and FreeVerb2, their outputs and impulse responses measured) and
 # its instruction-count targets hold (README, "Performance": callgrind
 # counts do not depend on the machine's load; times are printed, not
-# judged here -- `./waf bench` judges them, and the targets report.py
-# lists in KNOWN_MISSES, and those against scsynth when it is not
-# installed are not judged).  An instrumented build measures nothing.
+# judged here -- `./waf bench` judges them, and those against scsynth
+# when it is not installed are not judged).  An instrumented build
+# measures nothing.
 set -euo pipefail
 src=${HP_SRC:?run through ./waf test}
 build=$PWD # ./waf test runs scripts in the build folder

@@ -907,6 +907,81 @@ test_delay_bounded(void)
   free(wet);
 }
 
+/* The path for constant feedback and mix (the line read and written a
+   span at a time, vectorized; a whole-frame delay copied) against the
+   frame-by-frame one (time, feedback and mix as signals of the same
+   values): the same output and wet signal, frame for frame, at whole and
+   fractional delays, spans of a few frames, damping, a burst over full
+   scale (the soft clip) and NaN and Inf in, looped or not. */
+static void
+test_constant_path(void)
+{
+  static const float times[] = {300.0f, 10.3f, 0.2f, 0.1f};
+  size_t             runs = 0, frames = 0, differ = 0;
+  for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
+    const float  rate = rates[ri];
+    const size_t n    = (size_t)rate;
+    float* const in   = noise(n, 0.8f);
+    for (size_t i = n / 3; i < n / 3 + 2000; ++i) {
+      in[i] *= 5.0f;
+    }
+    in[n / 2]           = NAN;
+    in[n / 2 + 1]       = INFINITY;
+    in[n / 2 + 2]       = -INFINITY;
+    float* const fb_sig = constant(0.9f, n);
+    float* const mix    = constant(0.4f, n);
+    float* const out[2] = {buffer(n), buffer(n)};
+    float* const wet[2] = {buffer(n), buffer(n)};
+    for (size_t ti = 0; ti < sizeof(times) / sizeof(times[0]); ++ti) {
+      float* const time = constant(times[ti], n);
+      for (int variant = 0; variant < 4; ++variant) {
+        for (int k = 0; k < 2; ++k) {
+          Rig r = delay_rig(rate, times[ti], 0.9f, 0.4f, out[k], wet[k]);
+          rig_set(&r, "damping", variant & 1 ? 3000.0f : 0.0f);
+          r.looped = variant & 2;
+          r.in[0]  = in;
+          if (k) {
+            rig_signal(&r, "time", time);
+            rig_signal(&r, "feedback", fb_sig);
+            rig_signal(&r, "mix", mix);
+          }
+          chunk_next = 0;
+          rig_run(&r, 0, n);
+          rig_free(&r);
+        }
+        size_t bad = 0;
+        for (size_t i = 0; i < n; ++i) {
+          bad +=
+            !(out[0][i] == out[1][i] || (isnan(out[0][i]) && isnan(out[1][i])));
+          bad += wet[0][i] != wet[1][i];
+        }
+        CHECK_MSG(!bad,
+                  "rate %g, time %g ms, variant %d: %zu frames differ",
+                  (double)rate,
+                  (double)times[ti],
+                  variant,
+                  bad);
+        differ += bad;
+        frames += n;
+        ++runs;
+      }
+      free(time);
+    }
+    free(in);
+    free(fb_sig);
+    free(mix);
+    for (int k = 0; k < 2; ++k) {
+      free(out[k]);
+      free(wet[k]);
+    }
+  }
+  printf("# delay: feedback and mix constant against the same as signals: "
+         "%zu runs, %zu frames, %zu differ\n",
+         runs,
+         frames,
+         differ);
+}
+
 /* Chorus */
 
 /* The delay (frames) a 1 kHz tone went through, frame by frame: its phase
@@ -1227,6 +1302,7 @@ main(void)
   check_access("delay", 300.0f, 4096);
   test_delay_nonfinite();
   test_delay_bounded();
+  test_constant_path();
   test_chorus_depth();
   test_chorus_delay();
   test_chorus_stereo();
