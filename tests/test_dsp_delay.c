@@ -921,7 +921,7 @@ test_constant_path(void)
   for (size_t ri = 0; ri < sizeof(rates) / sizeof(rates[0]); ++ri) {
     const float  rate = rates[ri];
     const size_t n    = (size_t)rate;
-    float* const in   = noise(n, 0.8f);
+    float* const in   = rig_noise(n, 0.8f);
     for (size_t i = n / 3; i < n / 3 + 2000; ++i) {
       in[i] *= 5.0f;
     }

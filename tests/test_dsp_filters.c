@@ -40,7 +40,7 @@ gain_db(const float* const in,
 static double complex
 bilinear_s(const double freq, const double cutoff, const double rate)
 {
-  return I * tan(PI * freq / rate) / tan(PI * cutoff / rate);
+  return (double complex)I * tan(PI * freq / rate) / tan(PI * cutoff / rate);
 }
 
 static double
@@ -537,9 +537,9 @@ test_ladder_response(void)
       for (size_t f = 0; f < 6; ++f) {
         const double freq = ratios[f] * 500.0;
         got[f]            = ladder_gain_db(rate, 500.0f, resonance[k], freq);
-        want[f] =
-          db(ladder_analytic(freq, 500.0, 4.0 * resonance[k], (double)rate));
-        worst = fmax(worst, fabs(got[f] - want[f]));
+        want[f]           = db(ladder_analytic(
+          freq, 500.0, 4.0 * (double)resonance[k], (double)rate));
+        worst             = fmax(worst, fabs(got[f] - want[f]));
       }
       printf("# ladder @ %g, cutoff 500 Hz, resonance %g: %.3f dB at 50 Hz, "
              "%.3f at the cutoff, %.2f at 2 octaves up, %.2f at 3 octaves "
