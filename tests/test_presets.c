@@ -302,7 +302,7 @@ echo(const float macro1, const float macro2)
   CHECK(!hp_host_set_input(host, l, r, N));
   CHECK(!hp_host_render(host, N, (HpBlockPolicy){HP_BLOCK_RANDOM, 0, 1, 1024}));
   CHECK(hp_host_recorded_start(host) == 0 && hp_host_recorded(host) == N);
-  const double feedback = 0.9 * macro1, mix = macro2;
+  const double feedback = 0.9 * (double)macro1, mix = (double)macro2;
   const double d = 1.0 - exp(-2.0 * 3.14159265358979 * 6000.0 / RATE);
   for (int side = 0; side < 2; ++side) {
     const float* const y   = side ? hp_host_out_r(host) : hp_host_out_l(host);
@@ -310,16 +310,18 @@ echo(const float macro1, const float macro2)
     const size_t       two = at + 2 * DELAY;
     double             sum = 0.0, stray = 0.0;
     for (size_t i = two; i < two + 256; ++i) {
-      sum += y[i];
+      sum += (double)y[i];
     }
     for (size_t i = 0; i < N; ++i) {
       const bool heard =
         i == at || i == at + DELAY || (i >= two && i < two + 256);
-      stray = heard || fabsf(y[i]) < stray ? stray : fabsf(y[i]);
+      const double a = fabs((double)y[i]);
+      stray          = heard || a < stray ? stray : a;
     }
-    const double want[3] = {
-      (1.0 - mix) * in[side], mix * in[side], mix * feedback * in[side]};
-    const double got[3] = {y[at], y[at + DELAY], sum};
+    const double want[3] = {(1.0 - mix) * (double)in[side],
+                            mix * (double)in[side],
+                            mix * feedback * (double)in[side]};
+    const double got[3]  = {(double)y[at], (double)y[at + DELAY], sum};
     for (int k = 0; k < 3; ++k) {
       CHECK_MSG(fabs(got[k] - want[k]) < 1e-5,
                 "Echo, macros %g and %g, %s: %s %.6f, want %.6f",
@@ -332,7 +334,7 @@ echo(const float macro1, const float macro2)
                 got[k],
                 want[k]);
     }
-    CHECK_MSG(fabs(y[two] - want[2] * d) < 1e-5,
+    CHECK_MSG(fabs((double)y[two] - want[2] * d) < 1e-5,
               "Echo, %s: echo 2 starts at %.6f, want %.6f",
               side ? "right" : "left",
               (double)y[two],
@@ -349,12 +351,12 @@ echo(const float macro1, const float macro2)
              "the impulse; nothing else above %.1g; right alike, alone\n",
              (double)macro1,
              (double)macro2,
-             got[0] / in[0],
-             got[1] / in[0],
+             got[0] / (double)in[0],
+             got[1] / (double)in[0],
              DELAY,
-             y[two] / in[0],
+             (double)y[two] / (double)in[0],
              2 * DELAY,
-             got[2] / in[0],
+             got[2] / (double)in[0],
              stray);
     }
   }
