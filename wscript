@@ -401,6 +401,7 @@ def run_tests(ctx):
               sorted(ctx.path.ant_glob("tests/test_*.sh"), key=lambda n: n.name)]
     passed, failed, skipped = [], [], []
     timeout = TEST_TIMEOUT * (4 if Options.options.valgrind else 1)
+    jobs = []  # (name, command), in order
     for path in tests:
         name = os.path.basename(path)
         if pattern and pattern not in name:
@@ -411,7 +412,6 @@ def run_tests(ctx):
             Logs.pprint("YELLOW", "SKIP %-24s (--sanitize=%s: %s)"
                         % (name, ctx.env.SANITIZE, plain_only))
             continue
-        start = time.time()
         cmd = ["bash", path] if path.endswith(".sh") else [path]
         if Options.options.valgrind:
             # Scripts drive other programs; test_ring's two-thread spin of
@@ -422,8 +422,26 @@ def run_tests(ctx):
                 continue
             cmd = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
                    "--errors-for-leak-kinds=definite"] + cmd
-        returncode, output = _run_test(cmd, env, bld_dir, timeout)
-        secs = time.time() - start
+        jobs.append((name, cmd))
+
+    # Under valgrind or a sanitizer a test program runs many times slower
+    # and uses one core: those run side by side, one a core (the scripts,
+    # which start jackd or Ardour, and a plain build's, which the benchmark
+    # times, one at a time).
+    pool = None
+    if Options.options.valgrind or ctx.env.SANITIZE:
+        import concurrent.futures
+        pool = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1)
+
+    def start(cmd):
+        t0 = time.time()
+        code, out = _run_test(cmd, env, bld_dir, timeout)
+        return code, out, time.time() - t0
+
+    running = [pool.submit(start, cmd) if pool and cmd[0] != "bash" else None
+               for name, cmd in jobs]
+    for (name, cmd), future in zip(jobs, running):
+        returncode, output, secs = future.result() if future else start(cmd)
         if returncode == 0:
             passed.append(name)
             Logs.pprint("GREEN", "PASS %-24s %6.1f s" % (name, secs))
@@ -435,6 +453,8 @@ def run_tests(ctx):
             Logs.pprint("RED", "FAIL %-24s %6.1f s (%s)" % (
                 name, secs, "timed out" if returncode is None else "exit %d" % returncode))
             Logs.pprint("NORMAL", output[-6000:])
+    if pool:
+        pool.shutdown()
     summary = "%d passed, %d failed" % (len(passed), len(failed))
     if skipped:
         summary += ", %d skipped" % len(skipped)
