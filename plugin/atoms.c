@@ -454,10 +454,16 @@ hp_atom_decode(const HpURIs* const          u,
                                   : 0;
   const HpOpDesc* d           = NULL;
   bool            class_known = false;
-  for (uint32_t t = 0; t < HP_N_OP_TYPES && !d; ++t) {
+  for (uint32_t t = 0; t < HP_N_OP_TYPES; ++t) {
     if (u->op_class[t] && type == u->op_class[t]) {
       class_known = true;
-      if (!u->op_property[t] || prop == u->op_property[t]) {
+      /* The op of this property, else the class's own (a patch:Get of
+         hp:history, else of everything). */
+      if (prop && prop == u->op_property[t]) {
+        d = hp_op_desc((HpOpType)t);
+        break;
+      }
+      if (!u->op_property[t] && !d) {
         d = hp_op_desc((HpOpType)t);
       }
     }
@@ -563,7 +569,8 @@ hp_atom_read_position(const HpURIs* const          u,
   /* time:beat counts from the song's start; without it, the bar and the
      beat in it do, in bars of this object's length. */
   position->beat = !isnan(value[2]) ? value[2] : value[0] * value[3] + value[1];
-  position->bpm  = (float)value[4];
+  position->bar_beat      = value[1];
+  position->bpm           = (float)value[4];
   position->beats_per_bar = (float)value[3];
   position->speed         = (float)value[5];
   return true;
@@ -626,8 +633,10 @@ hp_atom_encode_op(LV2_Atom_Forge* const forge,
   for (uint32_t i = 0; i < d->n_fields; ++i) {
     const HpFieldDesc* const f = &d->fields[i];
     const float              v = hp_op_number(op, f);
-    const bool               optional_off =
-      (f->text == HP_TEXT_OPTION && v == f->def) ||
+    const bool               chosen =
+      f->type == HP_FIELD_VALUE && ((const char*)op + f->alt)[0];
+    const bool optional_off =
+      (f->text == HP_TEXT_OPTION && v == f->def && !chosen) ||
       (f->text == HP_TEXT_FLAG && v == 0.0f) ||
       (f->text == HP_TEXT_OPTIONAL && !hp_op_cstring(op, f)[0]);
     if (optional_off || (f->type == HP_FIELD_PRIMES && !primes)) {
@@ -717,6 +726,23 @@ begin_set(LV2_Atom_Forge* const       forge,
          lv2_atom_forge_key(forge, u->patch_property) &&
          lv2_atom_forge_urid(forge, property) &&
          lv2_atom_forge_key(forge, u->patch_value);
+}
+
+bool
+hp_atom_write_history(LV2_Atom_Forge* const forge,
+                      const HpURIs* const   u,
+                      const uint32_t        frame,
+                      const int32_t         seq,
+                      const char* const     text,
+                      const uint32_t        length)
+{
+  LV2_Atom_Forge_Frame obj;
+  if (!begin_set(forge, u, frame, seq, u->op_property[HP_OP_HISTORY], &obj) ||
+      !lv2_atom_forge_string(forge, text, length)) {
+    return false;
+  }
+  lv2_atom_forge_pop(forge, &obj);
+  return true;
 }
 
 bool

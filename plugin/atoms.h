@@ -51,6 +51,14 @@ bool hp_atom_write_event(LV2_Atom_Forge* forge,
                          uint32_t        frame,
                          const HpEvent*  event);
 
+/** Answer patch:Get of hp:history: one patch:Set of it, the text. */
+bool hp_atom_write_history(LV2_Atom_Forge* forge,
+                           const HpURIs*   uris,
+                           uint32_t        frame,
+                           int32_t         seq,
+                           const char*     text,
+                           uint32_t        length);
+
 /** Answer patch:Get: one patch:Set per property (hp:patch, the playing
     patch's text; hp:patchFile; hp:liveReload). */
 bool hp_atom_write_patch(LV2_Atom_Forge* forge,
@@ -65,11 +73,12 @@ bool hp_atom_write_patch(LV2_Atom_Forge* forge,
 /** The host's transport from a time:Position object, for
     hp_engine_time(): NAN where the object does not say. */
 typedef struct {
-  double beat; /**< from the song's start: time:beat, else time:bar *
-                    time:beatsPerBar + time:barBeat */
-  float bpm;
-  float beats_per_bar;
-  float speed;
+  double beat;     /**< from the song's start: time:beat, else time:bar *
+                        time:beatsPerBar + time:barBeat */
+  double bar_beat; /**< time:barBeat, or NAN */
+  float  bpm;
+  float  beats_per_bar;
+  float  speed;
 } HpPosition;
 
 /**

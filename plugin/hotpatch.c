@@ -69,6 +69,7 @@ typedef struct {
   const float*             gain;
   const float*             crossfade;
   const float*             scene;
+  const float*             scene_quant;
   const float*             macro[8];
   float*                   swaps;
   float*                   prime_ms;
@@ -224,6 +225,9 @@ connect_port(LV2_Handle const instance, const uint32_t port, void* const data)
   case HP_PORT_SCENE:
     self->scene = (const float*)data;
     break;
+  case HP_PORT_SCENE_QUANT:
+    self->scene_quant = (const float*)data;
+    break;
   case HP_PORT_SWAPS:
     self->swaps = (float*)data;
     break;
@@ -274,6 +278,14 @@ static bool
 write_event(Hotpatch* const self, Notify* const n, const HpEvent* const event)
 {
   const uint32_t time = notify_time(n, event->frame); /* 0 but at swaps */
+  if (event->type == HP_EVENT_PATCH && event->history) {
+    return hp_atom_write_history(&self->forge,
+                                 &self->uris,
+                                 time,
+                                 event->seq,
+                                 event->text,
+                                 event->text_len);
+  }
   if (event->type == HP_EVENT_PATCH) {
     return hp_atom_write_patch(&self->forge,
                                &self->uris,
@@ -453,8 +465,13 @@ run(LV2_Handle const instance, const uint32_t n_frames)
     /* A new scene hot-swaps through the worker like a commit (an exporting
        host swaps at this block's start). */
     const int scene = (int)(value + 0.5f);
+    /* The scene's swap waits for the beat or the bar line if asked. */
+    float quant = 0.0f;
+    if (read_control(self->scene_quant, 0.0f, 2.0f, &quant)) {
+      quant = quant >= 1.5f ? HP_QUANT_BAR : quant >= 0.5f ? 1.0f : 0.0f;
+    }
     if (scene != self->last_scene &&
-        hp_engine_select_scene(e, (uint32_t)scene)) {
+        hp_engine_select_scene(e, (uint32_t)scene, quant)) {
       self->last_scene = scene;
     }
   }
@@ -486,6 +503,7 @@ run(LV2_Handle const instance, const uint32_t n_frames)
            well-formed is ignored quietly, as any other host data. */
         hp_engine_time(e,
                        position.beat,
+                       position.bar_beat,
                        position.bpm,
                        position.beats_per_bar,
                        position.speed);

@@ -247,6 +247,7 @@ typedef enum {
   HP_PORT_SWAPS,
   HP_PORT_PRIME_MS,
   HP_PORT_MODULES,
+  HP_PORT_SCENE_QUANT,
   HP_PORT_IN_L, /**< urn:hotpatch:fx only */
   HP_PORT_IN_R, /**< urn:hotpatch:fx only */
   HP_N_PORTS

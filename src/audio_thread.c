@@ -169,7 +169,8 @@ hp_engine_message(HpEngine* const   e,
   bool urgent = false;
   for (uint32_t i = 0; i < n_ops; ++i) {
     hp_engine_submit(e, &ops[i]);
-    urgent |= ops[i].type == HP_OP_COMMIT || ops[i].type == HP_OP_SCENE;
+    urgent |= hp_op_desc(ops[i].type)->effect == HP_EFFECT_COMMIT ||
+              ops[i].type == HP_OP_SCENE;
   }
   if (urgent) { /* a synchronous worker swaps here */
     work_now(e);
@@ -178,11 +179,14 @@ hp_engine_message(HpEngine* const   e,
 }
 
 bool
-hp_engine_select_scene(HpEngine* const e, const uint32_t scene)
+hp_engine_select_scene(HpEngine* const e,
+                       const uint32_t  scene,
+                       const float     quant)
 {
   HpOp op;
   hp_op_init(&op, HP_OP_SCENE);
-  op.scene = (int32_t)scene;
+  op.scene.index = (int32_t)scene;
+  op.scene.quant = quant;
   if (hp_engine_submit(e, &op)) {
     return false;
   }
@@ -216,12 +220,62 @@ hp_engine_end(HpEngine* const e)
   work_now(e);
 }
 
-/* Take a published standby and begin the swap where rendering stands (a
-   swap after the block's last frame plays, and is reported, from the next
-   block's frame 0). */
+/* No standby waits: standby_due()'s answer. */
+#define NOT_WAITING UINT32_MAX
+
+/* Frames from where rendering stands to the first frame of the next
+   boundary of hp:quant `quant` (0: this one), or 0 when the host's
+   transport stands or never said where it is (DESIGN 3b).  Counted in
+   whole frames from the beat: the swap lands on the first frame at or
+   after the boundary, give or take a thousandth of a frame of rounding. */
+static uint32_t
+frames_to_boundary(const HpTime* const t, const float quant)
+{
+  if (!t->rolling || !(t->beats_per_frame > 0.0)) {
+    return 0;
+  }
+  const bool   bar  = quant == HP_QUANT_BAR;
+  const double grid = bar ? (double)t->beats_per_bar : (double)quant;
+  const double pos  = bar ? t->bar_beat : t->beat;
+  const double past = pos - floor(pos / grid) * grid;
+  const double next = (grid - past) / t->beats_per_frame;
+  if (past / t->beats_per_frame < 1e-3 || next < 1e-3) {
+    return 0;
+  }
+  const double frames = ceil(next - 1e-3);
+  return frames < 4e9 ? (uint32_t)frames : NOT_WAITING - 1u;
+}
+
+/* Frames until the published standby may swap in: 0 now, NOT_WAITING when
+   there is none.  It stays in `ready` meanwhile, for the worker to take
+   back (a newer commit, a live set): run() learns its hp:quant from
+   `ready_info`, which the worker wrote before storing it. */
+static uint32_t
+standby_due(const HpEngine* const e)
+{
+  if (!atomic_load_explicit(&e->ready, memory_order_acquire)) {
+    return NOT_WAITING;
+  }
+  const uint64_t info =
+    atomic_load_explicit(&e->ready_info, memory_order_relaxed);
+  const uint32_t bits  = (uint32_t)info;
+  float          quant = 0.0f;
+  memcpy(&quant, &bits, sizeof(quant));
+  if (quant == 0.0f || (uint32_t)(info >> 32u) == e->overdue) {
+    return 0;
+  }
+  return frames_to_boundary(&e->time, quant);
+}
+
+/* Take a published standby that is due and begin the swap where rendering
+   stands (a swap after the block's last frame plays, and is reported,
+   from the next block's frame 0). */
 static void
 take_standby(HpEngine* const e)
 {
+  if (standby_due(e)) {
+    return; /* none, or it waits for its boundary */
+  }
   /* Room to retire the graphs fading, the tails, their parked owners and
      the one leaving now. */
   uint32_t leaving = e->n_fades + e->n_tails + 1u;
@@ -232,11 +286,20 @@ take_standby(HpEngine* const e)
       !atomic_load_explicit(&e->ready, memory_order_acquire)) {
     return; /* keep playing; swap once the worker has caught up */
   }
+  const uint32_t due_generation =
+    (uint32_t)(atomic_load_explicit(&e->ready_info, memory_order_relaxed) >>
+               32u);
   HpGraph* const g =
     atomic_exchange_explicit(&e->ready, NULL, memory_order_acq_rel);
   if (!g) {
-    return; /* the worker took it back for a newer commit */
+    /* The worker took it back: for a newer commit, or for a moment, to
+       put a live set in it; then it swaps as soon as it is back, its
+       boundary past. */
+    e->overdue = due_generation;
+    return;
   }
+  /* A standby published after `ready_info` was read, in the same chunk,
+     swaps here too: the worker counts a standby taken as playing. */
   replay_live(e, g);
   const HpGraphTag* tag = hp_graph_tag(g);
   for (uint32_t m = 0; m < HP_N_MACROS; ++m) {
@@ -525,11 +588,10 @@ ring_tails(HpEngine* const e, float* const l, float* const r, const uint32_t n)
   }
 }
 
-void
-hp_engine_render(HpEngine* const e,
-                 float* const    out_l,
-                 float* const    out_r,
-                 const uint32_t  nframes)
+/* The swaps done since the last chunk answer now: the new graph's first
+   frame is the one rendered next. */
+static void
+report_swaps(HpEngine* const e)
 {
   for (uint32_t i = 0; i < e->n_swapped; ++i) {
     HpEvent* const ev = push_rt_event(e);
@@ -539,12 +601,40 @@ hp_engine_render(HpEngine* const e,
     }
   }
   e->n_swapped = 0;
-  e->block_pos += nframes;
+}
+
+/* time.beat and time.bar_beat where rendering stands. */
+static void
+time_now(HpEngine* const e)
+{
+  HpTime* const t     = &e->time;
+  const double  moved = (double)e->since_anchor * t->beats_per_frame;
+  const double  bar   = e->anchor_bar_beat + moved;
+  const double  bpb   = (double)t->beats_per_bar;
+  t->beat             = e->anchor_beat + moved;
+  t->bar_beat         = bar - floor(bar / bpb) * bpb;
+}
+
+void
+hp_engine_render(HpEngine* const e,
+                 float* const    out_l,
+                 float* const    out_r,
+                 const uint32_t  nframes)
+{
   states_begin(e);
   for (uint32_t done = 0; done < nframes;) {
-    const uint32_t n = nframes - done < HP_CHUNK ? nframes - done : HP_CHUNK;
-    float* const   l = out_l + done;
-    float* const   r = out_r + done;
+    uint32_t n = nframes - done < HP_CHUNK ? nframes - done : HP_CHUNK;
+    /* A quantized standby swaps on its boundary's frame: the chunk ends
+       there. */
+    const uint32_t due = standby_due(e);
+    if (!due) {
+      take_standby(e);
+    } else if (due < n) {
+      n = due;
+    }
+    report_swaps(e);
+    float* const l = out_l + done;
+    float* const r = out_r + done;
     if (e->in_l) { /* before out_l, which may be the same buffer, is written */
       memcpy(e->in_chunk_l, e->in_l + done, n * sizeof(float));
       memcpy(e->in_chunk_r, e->in_r + done, n * sizeof(float));
@@ -583,7 +673,9 @@ hp_engine_render(HpEngine* const e,
     /* A crossfade has checked each of its graphs already: what is left
        to catch here is the active graph playing alone, or an overflow. */
     guard(e->active, mono, l, r, n);
-    e->time.beat += e->time.beats_per_frame * (double)n;
+    e->since_anchor += n;
+    time_now(e);
+    e->block_pos += n;
     done += n;
   }
   if (e->in_l) {
@@ -606,14 +698,20 @@ hp_engine_input(HpEngine* const    e,
 void
 hp_engine_time(HpEngine* const e,
                const double    beat,
+               const double    bar_beat,
                const float     bpm,
                const float     beats_per_bar,
                const float     speed)
 {
   HpTime* const t = &e->time;
-  if (isfinite(beat) && fabs(beat) < 0x1p40) {
-    t->beat  = beat;
-    t->known = true;
+  /* Counted from here on, whatever is new. */
+  e->anchor_beat     = t->beat;
+  e->anchor_bar_beat = t->bar_beat;
+  e->since_anchor    = 0;
+  const bool beat_ok = isfinite(beat) && fabs(beat) < 0x1p40;
+  if (beat_ok) {
+    e->anchor_beat = beat;
+    t->known       = true;
   }
   if (isfinite(bpm) && bpm > 0.0f && bpm <= 10000.0f) {
     t->bpm = bpm;
@@ -625,10 +723,16 @@ hp_engine_time(HpEngine* const e,
   if (isfinite(speed) && fabsf(speed) <= 64.0f) {
     e->speed = speed;
   }
+  if (isfinite(bar_beat) && bar_beat >= 0.0 && bar_beat < 0x1p40) {
+    e->anchor_bar_beat = bar_beat;
+  } else if (beat_ok) {
+    e->anchor_bar_beat = beat; /* time_now() takes its remainder */
+  }
   t->rolling = t->known && e->speed != 0.0f;
   t->beats_per_frame =
     t->rolling ? (double)t->bpm * (double)e->speed / (60.0 * (double)e->rate)
                : 0.0;
+  time_now(e);
 }
 
 bool

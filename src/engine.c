@@ -51,6 +51,7 @@ hp_engine_new(const float          rate,
   }
   atomic_init(&e->rendering, 0u);
   atomic_init(&e->ready, NULL);
+  atomic_init(&e->ready_info, 0u);
   pthread_mutex_init(&e->work_lock, NULL);
   pthread_mutex_init(&e->lock, NULL);
   if (!e->ops || !e->events || !e->retired || !e->staged || !e->committed ||
@@ -113,6 +114,9 @@ hp_engine_free(HpEngine* const e)
   hp_patch_free(e->staged);
   hp_patch_free(e->committed);
   hp_patch_free(e->base_patch);
+  for (uint32_t i = 0; i < e->n_history; ++i) {
+    hp_patch_free(e->history[i]);
+  }
   free(e->primes);
   free(e->patch_text);
   free(e->warm_l);

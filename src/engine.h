@@ -101,6 +101,8 @@ typedef enum {
   HP_OP_LIVE_RELOAD, /**< reload: reload the patch file when it changes */
   HP_OP_TICK,        /**< time passes: look at the patch file (live reload) */
   HP_OP_VOICES,      /**< voices: how many voices the patch plays */
+  HP_OP_REVERT,      /**< commit: back to the patch of `steps` commits ago */
+  HP_OP_HISTORY,     /**< answer with the kept patches (HP_EVENT_PATCH) */
   HP_N_OP_TYPES
 } HpOpType;
 
@@ -132,13 +134,30 @@ typedef struct {
   uint64_t choice_key; /**< 0: a number */
 } HpSetOp;
 
-/** HP_OP_COMMIT. */
+/** hp:quant's "bar": the swap waits for the next bar line. */
+#define HP_QUANT_BAR (-1.0f)
+/** The most commits hp:Revert goes back (the patches the worker keeps). */
+#define HP_HISTORY 16u
+
+/** HP_OP_COMMIT, HP_OP_REVERT. */
 typedef struct {
   int32_t warmup;       /**< blocks; < 0 = default (8) */
   float   crossfade_ms; /**< < 0 = the crossfade control's value */
   bool    require_signal;
   bool    tail; /**< the old patch rings its voices out: no crossfade */
+  /** hp:quant: swap on the host's next boundary of this many beats
+      (HP_QUANT_BAR: bar line; 0: at once), or of quant_choice ("beat",
+      "bar") when that is not "" (hp_op_quant() reads both). */
+  float   quant;
+  char    quant_choice[HP_NAME_MAX];
+  int32_t steps; /**< REVERT: how many commits back, 1.. */
 } HpCommitOp;
+
+/** HP_OP_SCENE. */
+typedef struct {
+  int32_t index; /**< 0..7 */
+  float   quant; /**< as hp_op_quant() gives it */
+} HpSceneOp;
 
 /** HP_OP_MACRO. */
 typedef struct {
@@ -161,11 +180,11 @@ typedef struct {
     HpCreateOp  create;  /**< CREATE, DELETE */
     HpConnectOp connect; /**< CONNECT, DISCONNECT */
     HpSetOp     set;     /**< SET, GATE, PRIME_SET, PRIME_GATE */
-    HpCommitOp  commit;  /**< COMMIT */
+    HpCommitOp  commit;  /**< COMMIT, REVERT */
     HpMacroOp   macro;   /**< MACRO */
     HpTextOp    log;     /**< LOG */
     HpTextOp    file;    /**< LOAD_FILE: path */
-    int32_t     scene;   /**< SCENE: index */
+    HpSceneOp   scene;   /**< SCENE */
     bool        reload;  /**< LIVE_RELOAD: on */
     int32_t     voices;  /**< VOICES: 1..HP_MAX_VOICES */
   };
@@ -174,6 +193,10 @@ typedef struct {
 /** Initialise `op` with its fields' defaults (no seq, default warm-up and
     crossfade; a gate's param is "gate"). */
 void hp_op_init(HpOp* op, HpOpType type);
+
+/** A commit's hp:quant in beats: 0 (none), a number of beats, or
+    HP_QUANT_BAR.  The choice is known (hp_op_check() refuses others). */
+float hp_op_quant(const HpCommitOp* commit);
 
 /**
    Parse one line of the text protocol ("/patch/create osc1 simple_sine").
@@ -201,6 +224,7 @@ typedef struct {
   float       warmup_rms;   /**< PRIMED: RMS over the warm-up, linear */
   uint32_t    frame;        /**< SWAPPED: frame in the run() block */
   bool        live_reload;  /**< PATCH: live reload is on */
+  bool        history;      /**< PATCH: `text` is the kept patches */
   char        message[HP_MESSAGE_MAX]; /**< ERROR: why; PATCH: the patch file */
   const char* text; /**< PATCH: text-protocol lines, valid until the
                          next hp_engine_next_event() */
@@ -258,10 +282,12 @@ void hp_engine_input(HpEngine* engine, const float* in_l, const float* in_r);
    The host's musical time (time:Position) at the frame rendered next.
    Each value that is not usable (not finite, a tempo or a bar length not
    above 0, a beat beyond 2^40) leaves what was known of it: hostile
-   positions change nothing.  `beat` counts from the song's start.
+   positions change nothing.  `beat` counts from the song's start,
+   `bar_beat` from the bar line (NAN: beat's remainder in a bar).
 */
 void hp_engine_time(HpEngine* engine,
                     double    beat,
+                    double    bar_beat,
                     float     bpm,
                     float     beats_per_bar,
                     float     speed);
@@ -281,8 +307,9 @@ HpStatus hp_engine_message(HpEngine*   engine,
                            int32_t     seq);
 
 /** Switch to scene `scene` (0..7) of the bank, through the worker like a
-    commit; false when the queue is full (try again next block). */
-bool hp_engine_select_scene(HpEngine* engine, uint32_t scene);
+    commit with hp:quant `quant` (hp_op_quant()); false when the queue is
+    full (try again next block). */
+bool hp_engine_select_scene(HpEngine* engine, uint32_t scene, float quant);
 
 /** Answer message `seq` with `err` (one that could not be decoded); the
     worker logs it. */

@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -89,10 +90,14 @@ struct HpEngineImpl {
   HpRing*           retired; /* audio writes, worker reads: HpGraph* to free */
   _Atomic(HpGraph*) ready;   /* the readiness flag: a primed standby; the
                                 worker stores, either side exchanges */
-  atomic_bool text_busy;     /* worker sets, audio clears: patch_text holds a
-                                reply not yet taken by the host */
-  atomic_bool watching;      /* worker writes, audio reads: live reload has
-                                a file to watch */
+  _Atomic(uint64_t) ready_info; /* worker writes before storing `ready`,
+                                   audio reads: READY_INFO() of its tag, so
+                                   that run() knows when a quantized standby
+                                   is due without taking it */
+  atomic_bool text_busy;        /* worker sets, audio clears: patch_text holds a
+                                   reply not yet taken by the host */
+  atomic_bool watching;         /* worker writes, audio reads: live reload has
+                                   a file to watch */
   _Atomic(float) macro_shared[HP_N_MACROS]; /* audio writes macro_pos here
                                                for the worker's warm-ups */
   atomic_uint rendering; /* seqlock (see start_from_playing()): audio
@@ -102,10 +107,15 @@ struct HpEngineImpl {
   uint32_t patch_text_len;
 
   /* Audio thread only. */
-  HpGraph*       active;
-  HpTime         time;  /* the host's, at the frame rendered next */
-  float          speed; /* the transport's, as the host sent it */
-  const float*   in_l;  /* the effect's inputs, the frames rendered next */
+  HpGraph* active;
+  HpTime   time;            /* the host's, at the frame rendered next */
+  float    speed;           /* the transport's, as the host sent it */
+  double   anchor_beat;     /* time.beat and time.bar_beat at the host's */
+  double   anchor_bar_beat; /* last position, `since_anchor` frames */
+  uint64_t since_anchor;    /* ago (counted, not summed: exact) */
+  uint32_t overdue;         /* the generation of a quantized standby whose
+                               boundary passed while the worker held it */
+  const float*   in_l;      /* the effect's inputs, the frames rendered next */
   const float*   in_r;
   float          in_chunk_l[HP_CHUNK]; /* this chunk's: hosts may process */
   float          in_chunk_r[HP_CHUNK]; /* in place (out_l == in_l) */
@@ -153,17 +163,29 @@ struct HpEngineImpl {
   HpPatch*        staged;     /* what the next commit builds */
   HpPatch*        committed;  /* the patch of the newest published graph */
   HpPatch*        base_patch; /* the patch of `base` */
-  HpGraph*        base;       /* the graph known to be playing */
-  HpGraph*        published;  /* put in `ready`; maybe taken since */
-  bool            dirty;      /* staged differs structurally from committed */
-  uint32_t        applied;    /* serial of the last op applied (a graph
-                                 built now holds the sets up to it) */
+  HpPatch*        history[HP_HISTORY]; /* committed patches, newest first:
+                                          hp:Revert N plays history[N] */
+  uint32_t n_history;
+  HpGraph* base;      /* the graph known to be playing */
+  HpGraph* published; /* put in `ready`; maybe taken since */
+  bool     dirty;     /* staged differs structurally from committed */
+  uint32_t applied;   /* serial of the last op applied (a graph
+                         built now holds the sets up to it) */
   HpPrime* primes;
   uint32_t n_primes;
   uint32_t generation;
   float*   warm_l;
   float*   warm_r;
 };
+
+/* What `ready_info` holds for a standby: its generation and hp:quant. */
+static inline uint64_t
+ready_info(const HpGraphTag* const tag)
+{
+  uint32_t quant = 0;
+  memcpy(&quant, &tag->quant, sizeof(quant));
+  return (uint64_t)tag->generation << 32u | quant;
+}
 
 /* Put a live hp:Set or hp:Gate on a graph, by the keys hp_engine_submit()
    put in it (no string compared); false when the graph has no such module

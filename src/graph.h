@@ -150,6 +150,7 @@ typedef struct {
   int32_t  seq;                /**< of the commit, or HP_NO_SEQ */
   float    crossfade_ms;       /**< < 0: use the crossfade control */
   bool     tail;               /**< the graph it replaces rings out */
+  float    quant;              /**< hp:quant in beats (hp_op_quant()) */
   float    macro[HP_N_MACROS]; /**< positions applied before warm-up */
 } HpGraphTag;
 

@@ -87,6 +87,7 @@ typedef struct {
 */
 typedef struct {
   double beat;
+  double bar_beat; /**< beats since the bar line, 0..beats_per_bar */
   double beats_per_frame;
   float  bpm;           /**< tempo, > 0 */
   float  beats_per_bar; /**< > 0 */

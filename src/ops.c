@@ -78,48 +78,80 @@ static const HpFieldDesc gate_fields[] = {
   NUM("value", "0|1", "gate", "hp:value", set.value),
 };
 
+static const char* const quant_choices[] = {"beat", "bar", NULL};
+
+/* A commit's options: hp:Commit's and hp:Revert's. */
+#define COMMIT_OPTIONS                                                    \
+  {.name  = "warmup",                                                     \
+   .usage = "warmup=BLOCKS",                                              \
+   .key   = "hp:warmup",                                                  \
+   .type  = HP_FIELD_INT,                                                 \
+   .text  = HP_TEXT_OPTION,                                               \
+   AT(commit.warmup),                                                     \
+   .def     = -1.0f, /* unset: 8 blocks */                                \
+   .dom_min = 0.0f,                                                       \
+   .dom_max = 1000000.0f,                                                 \
+   .expects = "a whole number of blocks, 1 to 1024",                      \
+   .checked = true,                                                       \
+   .min     = 1.0f,                                                       \
+   .max     = 1024.0f,                                                    \
+   .unit    = "blocks"},                                                     \
+    {.name  = "crossfade",                                                \
+     .usage = "crossfade=MS",                                             \
+     .key   = "hp:crossfade",                                             \
+     .type  = HP_FIELD_FLOAT,                                             \
+     .text  = HP_TEXT_OPTION,                                             \
+     AT(commit.crossfade_ms),                                             \
+     .def     = -1.0f, /* unset: the crossfade control's value */         \
+     .dom_min = 0.0f,                                                     \
+     .dom_max = INFINITY,                                                 \
+     .expects = "0 ms or more",                                           \
+     .checked = true,                                                     \
+     .min     = 0.0f,                                                     \
+     .max     = HP_MAX_CROSSFADE_MS,                                      \
+     .unit    = "ms"},                                                       \
+    {.name  = "require_signal",                                           \
+     .usage = "require_signal",                                           \
+     .key   = "hp:requireSignal",                                         \
+     .type  = HP_FIELD_BOOL,                                              \
+     .text  = HP_TEXT_FLAG,                                               \
+     AT(commit.require_signal)},                                          \
+    {.name  = "tail",                                                     \
+     .usage = "tail",                                                     \
+     .key   = "hp:tail",                                                  \
+     .type  = HP_FIELD_BOOL,                                              \
+     .text  = HP_TEXT_FLAG,                                               \
+     AT(commit.tail)},                                                    \
+  {                                                                       \
+    .name = "quant", .usage = "quant=beat|bar|BEATS", .key = "hp:quant",  \
+    .type = HP_FIELD_VALUE, .text = HP_TEXT_OPTION, AT(commit.quant),     \
+    .alt = offsetof(HpOp, commit.quant_choice), .choices = quant_choices, \
+    .dom_min = 0.0f, .dom_max = 1000000.0f,                               \
+    .expects = "beat, bar or a number of beats", .checked = true,         \
+    .min = 0.0625f, .max = 1024.0f, .unit = "beats"                       \
+  }
+
 static const HpFieldDesc commit_fields[] = {
-  {.name  = "warmup",
-   .usage = "warmup=BLOCKS",
-   .key   = "hp:warmup",
+  COMMIT_OPTIONS,
+  {.name = "prime", .key = "hp:prime", .type = HP_FIELD_PRIMES},
+};
+
+static const HpFieldDesc revert_fields[] = {
+  {.name  = "steps",
+   .usage = "N",
+   .what  = "number of commits",
+   .key   = "hp:steps",
    .type  = HP_FIELD_INT,
-   .text  = HP_TEXT_OPTION,
-   AT(commit.warmup),
-   .def     = -1.0f, /* unset: 8 blocks */
-   .dom_min = 0.0f,
+   .text  = HP_TEXT_OPTIONAL,
+   AT(commit.steps),
+   .def     = 1.0f,
    .dom_max = 1000000.0f,
-   .expects = "a whole number of blocks, 1 to 1024",
+   .expects = "a whole number of commits, 1 to 15",
    .checked = true,
    .min     = 1.0f,
-   .max     = 1024.0f,
-   .unit    = "blocks"},
-  {.name  = "crossfade",
-   .usage = "crossfade=MS",
-   .key   = "hp:crossfade",
-   .type  = HP_FIELD_FLOAT,
-   .text  = HP_TEXT_OPTION,
-   AT(commit.crossfade_ms),
-   .def     = -1.0f, /* unset: the crossfade control's value */
-   .dom_min = 0.0f,
-   .dom_max = INFINITY,
-   .expects = "0 ms or more",
-   .checked = true,
-   .min     = 0.0f,
-   .max     = HP_MAX_CROSSFADE_MS,
-   .unit    = "ms"},
-  {.name  = "require_signal",
-   .usage = "require_signal",
-   .key   = "hp:requireSignal",
-   .type  = HP_FIELD_BOOL,
-   .text  = HP_TEXT_FLAG,
-   AT(commit.require_signal)},
-  {.name  = "tail",
-   .usage = "tail",
-   .key   = "hp:tail",
-   .type  = HP_FIELD_BOOL,
-   .text  = HP_TEXT_FLAG,
-   AT(commit.tail)},
-  {.name = "prime", .key = "hp:prime", .type = HP_FIELD_PRIMES},
+   .max     = (float)(HP_HISTORY - 1u),
+   .unit    = "commits"},
+  COMMIT_OPTIONS,
 };
 
 static const HpFieldDesc macro_fields[] = {
@@ -250,7 +282,10 @@ static const HpOpDesc descs[HP_N_OP_TYPES] = {
                            "/patch/commit warmup=8 crossfade=20 require_signal",
                          .doc = "build, prime, warm up, swap (`tail`: no "
                                      "crossfade; the old patch rings out its "
-                                     "sounding voices, new notes play the new one)"},
+                                     "sounding voices, new notes play the new "
+                                     "one; `quant=bar`, `beat` or a number of "
+                                     "beats: swap on the host's next such "
+                                     "boundary)"},
   [HP_OP_ABORT]       = {.type        = HP_OP_ABORT,
                          .name        = "abort",
                          .class_uri   = HP("Abort"),
@@ -306,6 +341,29 @@ static const HpOpDesc descs[HP_N_OP_TYPES] = {
                          .doc      = "reload the patch file whenever it "
                                      "changes on disk"},
   [HP_OP_TICK]        = {.type = HP_OP_TICK, .effect = HP_EFFECT_INTERNAL},
+  [HP_OP_REVERT]      = {.type        = HP_OP_REVERT,
+                         .name        = "revert",
+                         .class_uri   = HP("Revert"),
+                         .class_curie = "hp:Revert",
+                         .effect      = HP_EFFECT_COMMIT,
+                         FIELDS(revert_fields),
+                         .example = "/patch/revert 1 quant=bar",
+                         .doc     = "commit the patch committed N commits ago "
+                                         "(default 1: twice toggles A/B; the last 16 "
+                                         "are kept), with a commit's options"},
+  [HP_OP_HISTORY]     = {.type           = HP_OP_HISTORY,
+                         .name           = "history",
+                         .class_uri      = PATCH("Get"),
+                         .class_curie    = "patch:Get",
+                         .property       = HP("history"),
+                         .property_curie = "hp:history",
+                         .effect         = HP_EFFECT_CONTROL,
+                         .example        = "/patch/history",
+                         .atom_doc       = "`patch:Get` `hp:history`",
+                         .doc = "answered with `patch:Set` `hp:history`: the "
+                                    "kept patches, newest first, in this text "
+                                    "form, each after a `# N` line (`revert N` "
+                                    "plays it)"},
   [HP_OP_VOICES]      = {.type        = HP_OP_VOICES,
                          .name        = "voices",
                          .class_uri   = HP("Voices"),
@@ -415,6 +473,15 @@ hp_op_init(HpOp* const op, const HpOpType type)
   }
 }
 
+float
+hp_op_quant(const HpCommitOp* const commit)
+{
+  if (!strcmp(commit->quant_choice, "bar")) {
+    return HP_QUANT_BAR;
+  }
+  return !strcmp(commit->quant_choice, "beat") ? 1.0f : commit->quant;
+}
+
 HpStatus
 hp_op_check(const HpOp* const op, HpError* const err)
 {
@@ -422,6 +489,23 @@ hp_op_check(const HpOp* const op, HpError* const err)
   for (uint32_t i = 0; d && i < d->n_fields; ++i) {
     const HpFieldDesc* const f = &d->fields[i];
     const float              v = hp_op_number(op, f);
+    const char* const        choice =
+      f->type == HP_FIELD_VALUE ? (const char*)op + f->alt : "";
+    if (choice[0]) {
+      bool known = false;
+      for (const char* const* c = f->choices; c && *c && !known; ++c) {
+        known = !strcmp(*c, choice);
+      }
+      if (!known) {
+        return hp_error(err,
+                        HP_ERR_BAD_VALUE,
+                        "%s '%.64s' is not %s",
+                        f->key,
+                        choice,
+                        f->expects);
+      }
+      continue;
+    }
     /* A negative default means "unset" (engine.h): any negative is. */
     const bool unset = f->def < 0.0f ? v < 0.0f : v == f->def;
     if (!f->checked || unset || (v >= f->min && v <= f->max)) {
@@ -485,7 +569,9 @@ hp_op_write_text(const HpOp* const op, char* const buf, const size_t size)
       }
       break;
     case HP_TEXT_OPTION:
-      if (v != f->def) {
+      if (f->type == HP_FIELD_VALUE && ((const char*)op + f->alt)[0]) {
+        APPEND(" %s=%s", f->name, (const char*)op + f->alt);
+      } else if (v != f->def) {
         APPEND(" %s=%s", f->name, number);
       }
       break;

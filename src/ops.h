@@ -45,8 +45,10 @@ typedef enum {
   HP_FIELD_ID,     /**< a module id (atom:String) */
   HP_FIELD_PORT,   /**< "mod" or "mod:port" (atom:String) */
   HP_FIELD_NAME,   /**< a name: module type, parameter, curve (atom:String) */
-  HP_FIELD_VALUE,  /**< a number (atom:Float), or an enum choice by name
-                        (atom:String) stored at `alt` */
+  HP_FIELD_VALUE,  /**< a number (atom:Float), or a choice by name
+                        (atom:String) stored at `alt`: one of `choices`
+                        when the field has them, else an enum choice of
+                        the module's parameter */
   HP_FIELD_FLOAT,  /**< atom:Float; any numeric atom is accepted */
   HP_FIELD_INT,    /**< atom:Int; a whole number */
   HP_FIELD_BOOL,   /**< atom:Bool */
@@ -69,10 +71,11 @@ typedef struct {
   const char* key;   /**< atom key and Turtle predicate: "hp:module" */
   HpFieldType type;
   HpTextForm  text;
-  size_t      offset; /**< into HpOp */
-  size_t      size;   /**< string fields: the buffer's size */
-  size_t      alt;    /**< HP_FIELD_VALUE: offset of the choice name */
-  float       def;    /**< what hp_op_init() puts (numbers, bools) */
+  size_t      offset;         /**< into HpOp */
+  size_t      size;           /**< string fields: the buffer's size */
+  size_t      alt;            /**< HP_FIELD_VALUE: offset of the choice name */
+  const char* const* choices; /**< HP_FIELD_VALUE: the names, NULL-ended */
+  float              def;     /**< what hp_op_init() puts (numbers, bools) */
   /** The domain every decoder accepts (else "must be <expects>"): a whole
       number for HP_FIELD_INT, and within [dom_min, dom_max]. */
   float       dom_min, dom_max;
@@ -151,8 +154,9 @@ HpStatus hp_op_parse_text_unchecked(const char* line, HpOp* op, HpError* err);
 size_t hp_op_write_text(const HpOp* op, char* buf, size_t size);
 
 /**
-   Check the fields that have a range (hp:warmup, hp:crossfade): the one
-   place the engine's limits are held.  Worker.
+   Check the fields that have a range (hp:warmup, hp:crossfade) or a list
+   of choices (hp:quant): the one place the engine's limits are held.
+   Worker.
 */
 HpStatus hp_op_check(const HpOp* op, HpError* err);
 

@@ -60,23 +60,34 @@ tokenize(const char* const line, Tokens* const t, HpError* const err)
   return HP_SUCCESS;
 }
 
+/* A word (at 1-based `column`) into a name buffer of HP_NAME_MAX bytes. */
+static HpStatus
+copy_word(const char* const text,
+          const size_t      len,
+          const size_t      column,
+          char* const       dst,
+          HpError* const    err)
+{
+  if (len >= HP_NAME_MAX) {
+    return hp_error(err,
+                    HP_ERR_TOO_LARGE,
+                    "column %zu: '%.20s...' is longer than %u bytes",
+                    column,
+                    text,
+                    HP_NAME_MAX - 1u);
+  }
+  memcpy(dst, text, len);
+  dst[len] = '\0';
+  return HP_SUCCESS;
+}
+
 static HpStatus
 copy_token(const Tokens* const t,
            const unsigned      i,
            char* const         dst,
            HpError* const      err)
 {
-  if (t->len[i] >= HP_NAME_MAX) {
-    return hp_error(err,
-                    HP_ERR_TOO_LARGE,
-                    "column %zu: '%.20s...' is longer than %u bytes",
-                    t->column[i],
-                    t->text[i],
-                    HP_NAME_MAX - 1u);
-  }
-  memcpy(dst, t->text[i], t->len[i]);
-  dst[t->len[i]] = '\0';
-  return HP_SUCCESS;
+  return copy_word(t->text[i], t->len[i], t->column[i], dst, err);
 }
 
 static bool
@@ -189,6 +200,12 @@ option(const Tokens* const   t,
     }
   }
   float value = 1.0f;
+  if (f && f->type == HP_FIELD_VALUE && val &&
+      !parse_float(val, vlen, &value)) {
+    /* A choice by name ("quant=bar"): hp_op_check() knows them. */
+    return copy_word(
+      val, vlen, t->column[i] + key + 1u, (char*)op + f->alt, err);
+  }
   if (val && !parse_float(val, vlen, &value)) {
     return hp_error(err,
                     HP_ERR_SYNTAX,

@@ -103,6 +103,37 @@ settle_base(HpEngine* const e)
   }
 }
 
+/* Keep the patch just committed for hp:Revert, newest first.  Out of
+   memory, the history forgets the oldest rather than fail the commit. */
+static void
+remember_commit(HpEngine* const e)
+{
+  HpPatch* kept =
+    e->n_history == HP_HISTORY ? e->history[--e->n_history] : hp_patch_new();
+  if (kept && hp_patch_copy(kept, e->committed)) {
+    hp_patch_free(kept);
+    kept = NULL;
+  }
+  if (!kept) {
+    if (e->log) {
+      e->log(e->handle, true, "out of memory: hp:Revert cannot go back here");
+    }
+    return;
+  }
+  memmove(&e->history[1], &e->history[0], e->n_history * sizeof(HpPatch*));
+  e->history[0] = kept;
+  ++e->n_history;
+}
+
+static void
+forget_commit(HpEngine* const e)
+{
+  if (e->n_history) {
+    hp_patch_free(e->history[0]);
+    memmove(&e->history[0], &e->history[1], --e->n_history * sizeof(HpPatch*));
+  }
+}
+
 /* Take back a standby not yet swapped in (returning it), or learn that the
    audio thread took it. */
 static HpGraph*
@@ -113,6 +144,7 @@ reclaim_standby(HpEngine* const e)
   if (prev) {
     hp_patch_copy(e->committed, e->base_patch);
     e->published = NULL;
+    forget_commit(e); /* it never played */
   }
   settle_base(e);
   return prev;
@@ -365,7 +397,9 @@ commit(HpEngine* const e, const HpOp* const op)
   tag->seq          = op->seq;
   tag->crossfade_ms = op->commit.crossfade_ms;
   tag->tail         = op->commit.tail;
+  tag->quant        = hp_op_quant(&op->commit);
   hp_patch_copy(e->committed, e->staged);
+  remember_commit(e);
   e->dirty     = false;
   e->published = g;
 
@@ -378,14 +412,65 @@ commit(HpEngine* const e, const HpOp* const op)
   ev.warmup_rms   = rms;
   ev.prime_ms     = (float)(now_ms() - t0);
   emit(e, &ev);
+  atomic_store_explicit(&e->ready_info, ready_info(tag), memory_order_relaxed);
   atomic_store_explicit(&e->ready, g, memory_order_release);
+}
+
+/* hp:Revert: the patch of `steps` commits ago is staged (edits staged
+   since the last commit are dropped) and committed like any. */
+static void
+revert(HpEngine* const e, const HpOp* const op)
+{
+  HpError        err;
+  const uint32_t steps = (uint32_t)op->commit.steps;
+  if (hp_op_check(op, &err)) {
+    hp_worker_reply(e, op->seq, err.status, &err);
+    return;
+  }
+  if (steps >= e->n_history) {
+    hp_error(&err,
+             HP_ERR_BAD_VALUE,
+             "hp:Revert %u: %u earlier patch%s kept; the playing patch stays",
+             steps,
+             e->n_history ? e->n_history - 1u : 0u,
+             e->n_history == 2u ? " is" : "es are");
+    hp_worker_reply(e, op->seq, err.status, &err);
+    return;
+  }
+  if (hp_patch_copy(e->staged, e->history[steps])) {
+    hp_error(&err, HP_ERR_NO_MEMORY, "out of memory");
+    hp_worker_reply(e, op->seq, err.status, &err);
+    return;
+  }
+  e->dirty = true;
+  commit(e, op);
+}
+
+/* hp:history's text: each kept patch after a "# N" line, newest first,
+   as many as the reply holds.  Like snprintf, the length it needs. */
+static size_t
+write_history(const HpEngine* const e, char* const buf, const size_t size)
+{
+  size_t len = 0;
+  for (uint32_t i = 0; i < e->n_history; ++i) {
+    len += (size_t)snprintf(len < size ? buf + len : NULL,
+                            len < size ? size - len : 0,
+                            "# %u%s\n",
+                            i,
+                            i ? "" : " (the last commit)");
+    len += hp_patch_write_text(e->history[i],
+                               len < size ? buf + len : NULL,
+                               len < size ? size - len : 0);
+  }
+  return len;
 }
 
 /* The reply text goes through its own buffer: one reply at a time. */
 static void
 answer_get(HpEngine* const e, const HpOp* const op)
 {
-  HpError err;
+  HpError    err;
+  const bool history = op->type == HP_OP_HISTORY;
   if (atomic_load_explicit(&e->text_busy, memory_order_acquire)) {
     hp_error(&err,
              HP_ERR_QUEUE_FULL,
@@ -394,11 +479,13 @@ answer_get(HpEngine* const e, const HpOp* const op)
     return;
   }
   const size_t len =
-    hp_patch_write_text(e->committed, e->patch_text, PATCH_TEXT_MAX);
+    history ? write_history(e, e->patch_text, PATCH_TEXT_MAX)
+            : hp_patch_write_text(e->committed, e->patch_text, PATCH_TEXT_MAX);
   if (len >= PATCH_TEXT_MAX) {
     hp_error(&err,
              HP_ERR_TOO_LARGE,
-             "the patch is %zu bytes as text, more than one reply holds (%u)",
+             "the %s is %zu bytes as text, more than one reply holds (%u)",
+             history ? "history" : "patch",
              len,
              PATCH_TEXT_MAX - 1u);
     hp_worker_reply(e, op->seq, err.status, &err);
@@ -411,6 +498,7 @@ answer_get(HpEngine* const e, const HpOp* const op)
   ev.type        = HP_EVENT_PATCH;
   ev.seq         = op->seq;
   ev.live_reload = e->live_reload;
+  ev.history     = history;
   memcpy(ev.message, e->patch_file, sizeof(ev.message));
   if (!hp_ring_push(e->events, &ev)) {
     atomic_store_explicit(&e->text_busy, false, memory_order_release);
@@ -426,8 +514,9 @@ static void
 switch_scene(HpEngine* const e, const HpOp* const op)
 {
   HpError        err;
-  const uint32_t scene = op->scene >= 0 && op->scene < (int32_t)HP_MAX_SCENES
-                           ? (uint32_t)op->scene
+  const int32_t  index = op->scene.index;
+  const uint32_t scene = index >= 0 && index < (int32_t)HP_MAX_SCENES
+                           ? (uint32_t)index
                            : HP_MAX_SCENES;
   if (scene == e->bank->active || e->bank->n_scenes == 1u) {
     hp_worker_reply(e, op->seq, HP_SUCCESS, NULL);
@@ -450,7 +539,11 @@ switch_scene(HpEngine* const e, const HpOp* const op)
   e->dirty = true;
   HpOp commit_op;
   hp_op_init(&commit_op, HP_OP_COMMIT);
-  commit_op.seq = op->seq;
+  commit_op.seq          = op->seq;
+  commit_op.commit.quant = op->scene.quant;
+  if (op->scene.quant == HP_QUANT_BAR) {
+    memcpy(commit_op.commit.quant_choice, "bar", 4u);
+  }
   commit(e, &commit_op);
 }
 
@@ -543,7 +636,11 @@ apply_op(HpEngine* const e, const HpOp* const op)
       e->log(e->handle, true, op->log.text);
     }
     return;
+  case HP_OP_REVERT:
+    revert(e, op);
+    return;
   case HP_OP_GET:
+  case HP_OP_HISTORY:
     answer_get(e, op);
     return;
   case HP_OP_SCENE:

@@ -543,7 +543,7 @@ test_memory(void)
   const float*   in[2]     = {a, NULL};
   float*         out[3]    = {other[0], other[1], NULL};
   uint32_t       out_const = 0;
-  const HpTime   time      = {0.0, 0.0, 120.0f, 4.0f, false, false};
+  const HpTime   time      = {.bpm = 120.0f, .beats_per_bar = 4.0f};
   const HpNodeIO io        = {.state     = c.state,
                               .in        = in,
                               .out       = out,
@@ -714,7 +714,7 @@ test_cost(void)
   const float*              in[2] = {a, NULL};
   HpParamIn                 param[HP_MAX_PARAMS];
   uint32_t                  out_const = 0;
-  HpTime                    time      = {0.0, 0.0, 120.0f, 4.0f, false, false};
+  HpTime                    time      = {.bpm = 120.0f, .beats_per_bar = 4.0f};
   for (int k = 0; k < 3; ++k) {
     out[k] = buffer(HP_CHUNK);
   }

@@ -355,61 +355,13 @@ test_synth_refuses_input(void)
   hp_host_free(host);
 }
 
-/* time:Position objects as hosts send them. */
-typedef struct {
-  bool   bar, bar_beat, beat, beats_per_bar, bpm, speed;
-  double v_bar, v_bar_beat, v_beat, v_beats_per_bar, v_bpm, v_speed;
-  bool   bpm_as_string; /* not well-formed */
-} Position;
-
-static const LV2_Atom*
-forge_position(HpHost* const host, const Position* const p)
-{
-  LV2_Atom_Forge* const forge = hp_host_forge(host);
-  const HpURIs* const   u     = hp_host_uris(host);
-  LV2_Atom_Forge_Frame  frame;
-  lv2_atom_forge_object(forge, &frame, 0, u->time_Position);
-  lv2_atom_forge_key(forge, hp_host_map(host, LV2_TIME__frame));
-  lv2_atom_forge_long(forge, (int64_t)hp_host_frames(host));
-  if (p->speed) {
-    lv2_atom_forge_key(forge, u->time_speed);
-    lv2_atom_forge_float(forge, (float)p->v_speed);
-  }
-  if (p->bar) {
-    lv2_atom_forge_key(forge, u->time_bar);
-    lv2_atom_forge_long(forge, (int64_t)p->v_bar);
-  }
-  if (p->bar_beat) {
-    lv2_atom_forge_key(forge, u->time_barBeat);
-    lv2_atom_forge_float(forge, (float)p->v_bar_beat);
-  }
-  if (p->beat) {
-    lv2_atom_forge_key(forge, u->time_beat);
-    lv2_atom_forge_double(forge, p->v_beat);
-  }
-  lv2_atom_forge_key(forge, hp_host_map(host, LV2_TIME__beatUnit));
-  lv2_atom_forge_int(forge, 4);
-  if (p->beats_per_bar) {
-    lv2_atom_forge_key(forge, u->time_beatsPerBar);
-    lv2_atom_forge_float(forge, (float)p->v_beats_per_bar);
-  }
-  if (p->bpm) {
-    lv2_atom_forge_key(forge, u->time_beatsPerMinute);
-    lv2_atom_forge_float(forge, (float)p->v_bpm);
-  } else if (p->bpm_as_string) {
-    lv2_atom_forge_key(forge, u->time_beatsPerMinute);
-    lv2_atom_forge_string(forge, "120", 3);
-  }
-  lv2_atom_forge_pop(forge, &frame);
-  return hp_host_forge_atom(host);
-}
-
 /* The same, made bad: the last property's size runs past the object. */
 static const LV2_Atom*
 forge_overrun(HpHost* const host)
 {
-  static const Position         p    = {.bpm = true, .v_bpm = 120.0};
-  const LV2_Atom* const         atom = forge_position(host, &p);
+  static const HpHostPosition p = {.bpm = true, .v_bpm = 120.0};
+  const LV2_Atom* const       atom =
+    hp_host_forge_position(host, hp_host_frames(host), &p);
   const LV2_Atom_Property_Body* last = NULL;
   LV2_ATOM_OBJECT_FOREACH((const LV2_Atom_Object*)atom, prop)
   {
@@ -429,18 +381,20 @@ test_read_position(void)
   const HpURIs* const u    = hp_host_uris(host);
   HpPosition          pos;
 
-  const Position jalv = {.bar             = true,
-                         .bar_beat        = true,
-                         .beats_per_bar   = true,
-                         .bpm             = true,
-                         .speed           = true,
-                         .v_bar           = 3.0,
-                         .v_bar_beat      = 1.5,
-                         .v_beats_per_bar = 3.0,
-                         .v_bpm           = 140.0,
-                         .v_speed         = 1.0};
-  CHECK(hp_atom_read_position(
-    u, (const LV2_Atom_Object*)forge_position(host, &jalv), &pos));
+  const HpHostPosition jalv = {.bar             = true,
+                               .bar_beat        = true,
+                               .beats_per_bar   = true,
+                               .bpm             = true,
+                               .speed           = true,
+                               .v_bar           = 3.0,
+                               .v_bar_beat      = 1.5,
+                               .v_beats_per_bar = 3.0,
+                               .v_bpm           = 140.0,
+                               .v_speed         = 1.0};
+  CHECK(hp_atom_read_position(u,
+                              (const LV2_Atom_Object*)hp_host_forge_position(
+                                host, hp_host_frames(host), &jalv),
+                              &pos));
   CHECK_MSG(pos.beat == 10.5 && pos.bpm == 140.0f &&
               pos.beats_per_bar == 3.0f && pos.speed == 1.0f,
             "bar 3, beat 1.5 of 3, 140 bpm, rolling: beat %g, %g bpm, %g a "
@@ -450,28 +404,36 @@ test_read_position(void)
             (double)pos.beats_per_bar,
             (double)pos.speed);
 
-  Position with_beat = jalv;
-  with_beat.beat     = true;
-  with_beat.v_beat   = 1234.25;
-  CHECK(hp_atom_read_position(
-    u, (const LV2_Atom_Object*)forge_position(host, &with_beat), &pos));
+  HpHostPosition with_beat = jalv;
+  with_beat.beat           = true;
+  with_beat.v_beat         = 1234.25;
+  CHECK(hp_atom_read_position(u,
+                              (const LV2_Atom_Object*)hp_host_forge_position(
+                                host, hp_host_frames(host), &with_beat),
+                              &pos));
   CHECK_MSG(pos.beat == 1234.25, "time:beat given: beat %g", pos.beat);
 
-  const Position tempo_only = {.bpm = true, .v_bpm = 90.0};
-  CHECK(hp_atom_read_position(
-    u, (const LV2_Atom_Object*)forge_position(host, &tempo_only), &pos));
+  const HpHostPosition tempo_only = {.bpm = true, .v_bpm = 90.0};
+  CHECK(hp_atom_read_position(u,
+                              (const LV2_Atom_Object*)hp_host_forge_position(
+                                host, hp_host_frames(host), &tempo_only),
+                              &pos));
   CHECK(pos.bpm == 90.0f && isnan(pos.beat) && isnan(pos.beats_per_bar) &&
         isnan(pos.speed));
 
-  Position far = jalv;
-  far.v_bar    = 1e18;
-  CHECK(hp_atom_read_position(
-    u, (const LV2_Atom_Object*)forge_position(host, &far), &pos));
+  HpHostPosition far = jalv;
+  far.v_bar          = 1e18;
+  CHECK(hp_atom_read_position(u,
+                              (const LV2_Atom_Object*)hp_host_forge_position(
+                                host, hp_host_frames(host), &far),
+                              &pos));
   CHECK_MSG(pos.beat == 3e18 + 1.5, "bar 1e18: beat %g", pos.beat);
 
-  const Position bad = {.bpm_as_string = true};
-  CHECK(!hp_atom_read_position(
-    u, (const LV2_Atom_Object*)forge_position(host, &bad), &pos));
+  const HpHostPosition bad = {.bpm_as_string = true};
+  CHECK(!hp_atom_read_position(u,
+                               (const LV2_Atom_Object*)hp_host_forge_position(
+                                 host, hp_host_frames(host), &bad),
+                               &pos));
   CHECK(!hp_atom_read_position(
     u, (const LV2_Atom_Object*)forge_overrun(host), &pos));
   hp_host_free(host);
@@ -487,7 +449,7 @@ test_read_position(void)
 static void
 test_time_position(const HpWorkerMode mode)
 {
-  static const Position sent[] = {
+  static const HpHostPosition sent[] = {
     {.bar             = true,
      .bar_beat        = true,
      .beats_per_bar   = true,
@@ -534,10 +496,11 @@ test_time_position(const HpWorkerMode mode)
     /* Two positions a block, at random frames in it. */
     for (int k = 0; k < 2; ++k) {
       const uint64_t at = hp_host_frames(host) + hp_host_random(host, 0, 255);
-      const size_t   which       = hp_host_random(host, 0, (uint32_t)n_sent);
-      const LV2_Atom* const atom = which == n_sent
-                                     ? forge_overrun(host)
-                                     : forge_position(host, &sent[which]);
+      const size_t   which = hp_host_random(host, 0, (uint32_t)n_sent);
+      const LV2_Atom* const atom =
+        which == n_sent
+          ? forge_overrun(host)
+          : hp_host_forge_position(host, hp_host_frames(host), &sent[which]);
       CHECK(!hp_host_send_atom(host, at, atom));
       ++objects;
     }

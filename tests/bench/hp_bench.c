@@ -166,16 +166,20 @@ bench_modules(void)
         desc->init(state, param, (float)RATE);
       }
       uint32_t     out_const = 0;
-      const HpTime time = {0.0, 120.0 / 60.0 / RATE, 120.0f, 4.0f, true, true};
-      HpNodeIO     io   = {.state     = state,
-                           .in        = in,
-                           .out       = out,
-                           .param     = param,
-                           .rate      = (float)RATE,
-                           .inv_rate  = 1.0f / (float)RATE,
-                           .out_const = &out_const,
-                           .time      = &time};
-      io.mem_size       = desc->memory ? desc->memory(param, (float)RATE) : 0u;
+      const HpTime time      = {.beats_per_frame = 120.0 / 60.0 / RATE,
+                                .bpm             = 120.0f,
+                                .beats_per_bar   = 4.0f,
+                                .known           = true,
+                                .rolling         = true};
+      HpNodeIO     io        = {.state     = state,
+                                .in        = in,
+                                .out       = out,
+                                .param     = param,
+                                .rate      = (float)RATE,
+                                .inv_rate  = 1.0f / (float)RATE,
+                                .out_const = &out_const,
+                                .time      = &time};
+      io.mem_size = desc->memory ? desc->memory(param, (float)RATE) : 0u;
       io.mem = io.mem_size ? (float*)calloc(io.mem_size, sizeof(float)) : NULL;
       CHECK(!io.mem_size || io.mem);
       module_pass(desc, &io, block, 48000u); /* warm: past attacks */

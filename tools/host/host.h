@@ -177,6 +177,21 @@ int hp_host_send_commit(HpHost*             host,
                         int                 seq,
                         const HpHostCommit* opts);
 
+/** A time:Position as hosts send it: the fields whose flag is set (so that
+    partial and hostile ones can be made), time:frame and time:beatUnit 4
+    always. */
+typedef struct {
+  bool   bar, bar_beat, beat, beats_per_bar, bpm, speed;
+  double v_bar, v_bar_beat, v_beat, v_beats_per_bar, v_bpm, v_speed;
+  bool   bpm_as_string; ///< time:beatsPerMinute "120": not well-formed
+} HpHostPosition;
+
+/** Forge `pos` (stamped time:frame `frame`) into the scratch forge:
+    send it with hp_host_send_atom(). */
+const LV2_Atom* hp_host_forge_position(HpHost*               host,
+                                       uint64_t              frame,
+                                       const HpHostPosition* pos);
+
 /** patch:Get without patch:property (everything). */
 int hp_host_send_patch_get(HpHost* host, uint64_t frame, int seq);
 
