@@ -223,27 +223,28 @@ hp_engine_end(HpEngine* const e)
 /* No standby waits: standby_due()'s answer. */
 #define NOT_WAITING UINT32_MAX
 
-/* Frames from where rendering stands to the first frame of the next
-   boundary of hp:quant `quant` (0: this one), or 0 when the host's
-   transport stands or never said where it is (DESIGN 3b).  Counted in
-   whole frames from the beat: the swap lands on the first frame at or
-   after the boundary, give or take a thousandth of a frame of rounding. */
+/* Frames from where rendering stands to the first frame at or after the
+   next boundary of hp:quant `quant` (0: this frame is the first after the
+   last one), or 0 when the host's transport stands or never said where it
+   is (DESIGN 3b).  Within a thousandth of a frame, a boundary counts as
+   on the frame (the beat is rounded). */
 static uint32_t
 frames_to_boundary(const HpTime* const t, const float quant)
 {
   if (!t->rolling || !(t->beats_per_frame > 0.0)) {
     return 0;
   }
-  const bool   bar  = quant == HP_QUANT_BAR;
-  const double grid = bar ? (double)t->beats_per_bar : (double)quant;
-  const double pos  = bar ? t->bar_beat : t->beat;
-  const double past = pos - floor(pos / grid) * grid;
-  const double next = (grid - past) / t->beats_per_frame;
-  if (past / t->beats_per_frame < 1e-3 || next < 1e-3) {
-    return 0;
+  const bool   bar   = quant == HP_QUANT_BAR;
+  const double grid  = bar ? (double)t->beats_per_bar : (double)quant;
+  const double pos   = bar ? t->bar_beat : t->beat;
+  const double since = (pos - floor(pos / grid) * grid) / t->beats_per_frame;
+  if (since < 1.0 - 1e-3) {
+    return 0; /* the last boundary fell on this frame or just before it */
   }
-  const double frames = ceil(next - 1e-3);
-  return frames < 4e9 ? (uint32_t)frames : NOT_WAITING - 1u;
+  const double frames = ceil(grid / t->beats_per_frame - since - 1e-3);
+  return frames <= 0.0 ? 0u
+         : frames < 4e9 ? (uint32_t)frames
+                        : NOT_WAITING - 1u;
 }
 
 /* Frames until the published standby may swap in: 0 now, NOT_WAITING when

@@ -250,6 +250,23 @@ option(const Tokens* const   t,
   return store_number(t, i, f, value, op, unchecked, err);
 }
 
+/* Word i is an option of `d` ("quant=bar", "tail"), not a positional. */
+static bool
+is_option(const HpOpDesc* const d, const Tokens* const t, const unsigned i)
+{
+  if (memchr(t->text[i], '=', t->len[i])) {
+    return true;
+  }
+  for (uint32_t k = 0; k < d->n_fields; ++k) {
+    const HpFieldDesc* const f = &d->fields[k];
+    if (f->text == HP_TEXT_FLAG && strlen(f->name) == t->len[i] &&
+        !strncmp(f->name, t->text[i], t->len[i])) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static HpStatus
 parse(const char* const line,
       HpOp* const       op,
@@ -308,6 +325,9 @@ parse(const char* const line,
   unsigned i = 1;
   for (uint32_t k = 0; k < d->n_fields && i < t.count; ++k) {
     const HpFieldDesc* const f = &d->fields[k];
+    if (f->text == HP_TEXT_OPTIONAL && is_option(d, &t, i)) {
+      break; /* left out: the options begin ("/patch/revert tail") */
+    }
     if (f->text == HP_TEXT_ARG || f->text == HP_TEXT_OPTIONAL) {
       if ((st = positional(&t, i++, f, op, unchecked, err))) {
         return st;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The sample rate of every host a fixture opens, unless told otherwise. */
 #define RATE 48000.0
@@ -120,6 +121,34 @@ fx_acked(HpHost* const host, const int seq, const char* const what)
   CHECK_MSG(
     ev->kind == HP_EV_ACK, "%s: %s", what, ev->message ? ev->message : "error");
   return ev;
+}
+
+/* Send `line` (/patch/get, /patch/history) numbered `seq` and return the
+   text of the patch:Set of `property` (a URI: hp:patch, hp:history) that
+   answers it, a new string; the test stops if none comes in 200 blocks. */
+static inline char*
+fx_get_text(HpHost* const     host,
+            const int         seq,
+            const char* const line,
+            const char* const property)
+{
+  fx_send(host, seq, line);
+  for (int k = 0; k < 200; ++k) {
+    for (size_t i = hp_host_n_events(host); i-- > 0;) {
+      const HpHostEvent* ev = hp_host_event(host, i);
+      if (ev->kind == HP_EV_PATCH_SET && ev->seq == seq && ev->property &&
+          !strcmp(ev->property, property) && ev->value_string) {
+        char* const text = (char*)malloc(strlen(ev->value_string) + 1u);
+        CHECK(text);
+        strcpy(text, ev->value_string);
+        return text;
+      }
+    }
+    CHECK(!hp_host_run(host, BLOCK));
+    CHECK(!hp_host_wait_worker(host, FX_WORKER_WAIT_MS));
+  }
+  CHECK_MSG(false, "%s: no answer", line);
+  return NULL;
 }
 
 #endif /* HP_TEST_FIXTURE_H */

@@ -68,23 +68,11 @@ reply_text(const HpHostEvent* const r)
                       : hp_host_event_kind_name(r->kind);
 }
 
-/* The patch:Get answer (hp:patch text), a new string; NULL if none came. */
+/* The patch:Get answer (hp:patch text), a new string. */
 static char*
 patch_text(HpHost* const host, const int seq)
 {
-  CHECK(!hp_host_send_patch_get(host, hp_host_frames(host), seq));
-  settle(host, seq, seq);
-  for (size_t i = hp_host_n_events(host); i-- > 0;) {
-    const HpHostEvent* ev = hp_host_event(host, i);
-    if (ev->kind == HP_EV_PATCH_SET && ev->seq == seq && ev->property &&
-        !strcmp(ev->property, HP__patch) && ev->value_string) {
-      char* text = (char*)malloc(strlen(ev->value_string) + 1u);
-      CHECK(text);
-      strcpy(text, ev->value_string);
-      return text;
-    }
-  }
-  return NULL;
+  return fx_get_text(host, seq, "/patch/get", HP__patch);
 }
 
 /* The saved state (Turtle, with the patch document inside as a string,

@@ -1418,24 +1418,7 @@ test_set_while_idle(const HpWorkerMode mode)
 static char*
 patch_text(HpHost* const host)
 {
-  const int seq = next_seq++;
-  CHECK(!hp_host_send_patch_get(host, hp_host_frames(host), seq));
-  for (int k = 0; k < 200; ++k) {
-    for (size_t i = hp_host_n_events(host); i-- > 0;) {
-      const HpHostEvent* ev = hp_host_event(host, i);
-      if (ev->kind == HP_EV_PATCH_SET && ev->seq == seq && ev->property &&
-          !strcmp(ev->property, HP__patch) && ev->value_string) {
-        char* const text = (char*)malloc(strlen(ev->value_string) + 1u);
-        CHECK(text);
-        strcpy(text, ev->value_string);
-        return text;
-      }
-    }
-    CHECK(!hp_host_run(host, BLOCK));
-    CHECK(!hp_host_wait_worker(host, FX_WORKER_WAIT_MS));
-  }
-  CHECK_MSG(false, "patch:Get: no answer");
-  return NULL;
+  return fx_get_text(host, next_seq++, "/patch/get", HP__patch);
 }
 
 /* Play `n` notes of a chord at once (held 300 ms) and count the pitches
