@@ -60,7 +60,7 @@ fz_map_uri(LV2_URID_Map_Handle handle, const char* uri)
    the decoder's "unknown message type").  fuzz_atoms picks one with the
    first 4 bytes of its input (less bit 30), modulo FZ_N_TYPES; types come
    at the end, so that the committed seeds keep theirs. */
-#define FZ_N_TYPES 15u
+#define FZ_N_TYPES 16u
 
 static inline void
 fz_message_types(const HpURIs* const u, LV2_URID types[FZ_N_TYPES])
@@ -79,7 +79,8 @@ fz_message_types(const HpURIs* const u, LV2_URID types[FZ_N_TYPES])
                                   u->patch_Set,
                                   u->hp_Primed, /* not a message */
                                   u->time_Position,
-                                  u->op_class[HP_OP_VOICES]};
+                                  u->op_class[HP_OP_VOICES],
+                                  u->op_class[HP_OP_REVERT]};
   memcpy(types, t, sizeof(t));
 }
 

@@ -7,7 +7,10 @@
   protocol reads as comments may also play MIDI, between the same cycles:
   "#!midi 90 3c 7f ..." sends the bytes (hex) in messages of 3, and
   "#!flood N 90 3c 7f ..." sends N messages (up to 4096) cycling through
-  them, a flood in one block (fz_midi).  Then the whole input goes through
+  them, a flood in one block (fz_midi); "#!time BEAT BARBEAT BPM BPB SPEED"
+  gives the host's time (hp_engine_time(), hostile values too: nan, inf,
+  1e300), and a cycle is rendered so that quantized swaps find their
+  boundaries.  Then the whole input goes through
   hp_engine_load_text, the path of the default patch and of hp-preset.
   The output must stay finite.
 */
@@ -69,6 +72,26 @@ midi_line(const char* const line)
   return true;
 }
 
+/* A "#!time" line, given to the engine; false for any other line. */
+static bool
+time_line(const char* const line)
+{
+  if (strncmp(line, "#!time", 6)) {
+    return false;
+  }
+  double      v[5] = {0.0, 0.0, 120.0, 4.0, 1.0};
+  const char* p    = line + 6;
+  for (int k = 0; k < 5; ++k) {
+    char* end = NULL;
+    v[k]      = strtod(p, &end);
+    p         = end;
+  }
+  hp_engine_time(
+    fz.engine, v[0], v[1], (float)v[2], (float)v[3], (float)v[4]);
+  fz_cycle(&fz);
+  return true;
+}
+
 /* hp_op_parse_text's promises, whatever the line. */
 static void
 check_parse(const HpStatus st, const HpOp* const op, const HpError* const err)
@@ -120,7 +143,7 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
     }
     memcpy(copy, line, len);
     copy[len] = '\0';
-    if (midi_line(copy)) {
+    if (midi_line(copy) || time_line(copy)) {
       free(copy);
       line = end ? end + 1 : NULL;
       continue;
@@ -133,7 +156,7 @@ LLVMFuzzerTestOneInput(const uint8_t* const data, const size_t size)
     check_parse(st, &op, &err);
     if (!st) {
       fz_submit(&fz, &op);
-      if (op.type == HP_OP_COMMIT) {
+      if (hp_op_desc(op.type)->effect == HP_EFFECT_COMMIT) {
         fz_cycle(&fz);
       }
     }

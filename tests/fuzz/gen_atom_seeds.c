@@ -23,6 +23,7 @@
 
 #include <lv2/atom/forge.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -291,6 +292,46 @@ main(int argc, char** argv)
   lv2_atom_forge_key(&forge, field_key(HP_OP_COMMIT, "tail"));
   lv2_atom_forge_bool(&forge, true);
   finish_flags("flood-commit-tail", &f, 0x40);
+
+  /* Quantized commits, reverts, the history, and the host's time
+     (hostile too: the engine must ignore what it cannot use). */
+  begin(u.hp_Commit, &f);
+  key_string(field_key(HP_OP_COMMIT, "quant"), "bar");
+  finish("commit-quant-bar", &f);
+  begin(u.hp_Commit, &f);
+  key_float(field_key(HP_OP_COMMIT, "quant"), 0.75f);
+  finish("commit-quant-beats", &f);
+  begin(u.op_class[HP_OP_REVERT], &f);
+  key_int(field_key(HP_OP_REVERT, "steps"), 1);
+  key_string(field_key(HP_OP_REVERT, "quant"), "beat");
+  finish("revert", &f);
+  begin(u.patch_Get, &f);
+  lv2_atom_forge_key(&forge, u.patch_property);
+  lv2_atom_forge_urid(&forge, u.op_property[HP_OP_HISTORY]);
+  finish("get-history", &f);
+  static const struct {
+    const char* name;
+    double      bar, bar_beat, bpm, beats_per_bar, speed;
+  } positions[] = {
+    {"position-97bpm-7-8", 3.0, 2.5, 97.3, 7.0, 1.0},
+    {"position-stopped", 1.0, 0.0, 120.0, 4.0, 0.0},
+    {"position-zero-tempo", 2.0, 1.0, 0.0, 4.0, 1.0},
+    {"position-negative-tempo", 2.0, 1.0, -5.0, 4.0, 1.0},
+    {"position-nan", NAN, NAN, NAN, NAN, NAN},
+    {"position-huge-bar", 1e18, 1.0, 120.0, 0.0, INFINITY},
+  };
+  for (size_t i = 0; i < sizeof(positions) / sizeof(positions[0]); ++i) {
+    begin(u.time_Position, &f);
+    lv2_atom_forge_key(&forge, u.time_bar);
+    lv2_atom_forge_long(&forge,
+                        isfinite(positions[i].bar) ? (int64_t)positions[i].bar
+                                                   : 0);
+    key_float(u.time_barBeat, (float)positions[i].bar_beat);
+    key_float(u.time_beatsPerBar, (float)positions[i].beats_per_bar);
+    key_float(u.time_beatsPerMinute, (float)positions[i].bpm);
+    key_float(u.time_speed, (float)positions[i].speed);
+    finish(positions[i].name, &f);
+  }
 
   /* The delay's loop: another way back through its wet output, a cycle
      through its mixed output (refused), the reverb's pair to the sides. */
