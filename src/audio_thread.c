@@ -242,7 +242,7 @@ frames_to_boundary(const HpTime* const t, const float quant)
     return 0; /* the last boundary fell on this frame or just before it */
   }
   const double frames = ceil(grid / t->beats_per_frame - since - 1e-3);
-  return frames <= 0.0 ? 0u
+  return frames <= 0.0  ? 0u
          : frames < 4e9 ? (uint32_t)frames
                         : NOT_WAITING - 1u;
 }

@@ -118,6 +118,8 @@ typedef enum {
   K_NOTES,      /* a few notes on and off, the pedal now and then */
   K_BEND,       /* pitch bend, or pressure */
   K_NOTE_FLOOD, /* 1,000 MIDI notes in one block */
+  K_TIME,       /* the host's time:Position, hostile now and then */
+  K_REVERT,     /* back one or more commits, maybe on the beat */
   N_KINDS
 } Kind;
 
@@ -135,11 +137,13 @@ static const char* const kind_names[N_KINDS] = {"commit",
                                                 "flood",
                                                 "notes",
                                                 "bend",
-                                                "note-flood"};
+                                                "note-flood",
+                                                "time",
+                                                "revert"};
 
 /* Weights out of 1000. */
 static const unsigned kind_weights[N_KINDS] =
-  {140, 60, 25, 60, 316, 110, 60, 60, 20, 40, 50, 1, 40, 15, 3};
+  {140, 60, 25, 60, 276, 110, 60, 60, 20, 40, 50, 1, 40, 15, 3, 25, 15};
 
 /* What a numbered message was and what became of it. */
 enum {
@@ -205,6 +209,7 @@ typedef struct {
   uint64_t tainted_swaps;
   /* MIDI and voices */
   uint64_t midi_events, flood_events, poly_commits, tail_commits;
+  uint64_t quant_commits, positions, hostile_positions;
   uint32_t max_voices;
   /* names in the last sent patch */
   unsigned txn_id;
@@ -741,6 +746,26 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
     text(s, frame, txn, line);
     return;
   }
+  if (!must_fail && hp_host_random(h, 0, 5) == 0) {
+    /* On the host's beat, bar or quarter beat: it waits in `ready` for
+       the boundary (at once while the transport stands). */
+    static const char* const quant[] = {"beat", "bar", "0.25"};
+    for (uint32_t i = 0; i < n_prime; ++i) {
+      char line[96];
+      snprintf(line, sizeof(line), "/patch/prime %s gate 1", prime[i].module);
+      text(s, frame, -1, line);
+    }
+    char line[96];
+    snprintf(line,
+             sizeof(line),
+             "/patch/commit warmup=%d crossfade=%g quant=%s",
+             (int)warmup,
+             (double)fade,
+             quant[hp_host_random(h, 0, 2)]);
+    text(s, frame, txn, line);
+    ++s->quant_commits;
+    return;
+  }
   HpHostCommit opts = {
     true, warmup, true, fade, true, true, n_prime ? prime : NULL, n_prime};
   CHECK(!hp_host_send_commit(h, frame, txn, &opts));
@@ -1079,6 +1104,67 @@ malformed(Soak* const s, const uint64_t frame)
   lv2_atom_forge_pop(f, &obj);
   CHECK(!hp_host_send_atom(h, frame, hp_host_forge_atom(h)));
   ++s->messages;
+}
+
+/* The host's time:Position: a song somewhere, rolling or stopped, at a
+   tempo and metre; one time in five a hostile one (no tempo, a negative
+   or NaN one, a bar past 2^40, no bar length, speed infinite), which the
+   engine must ignore field by field. */
+static inline void
+time_position(Soak* const s, const uint64_t frame)
+{
+  HpHost* const  h   = s->host;
+  HpHostPosition pos = {.bar             = true,
+                        .bar_beat        = true,
+                        .beats_per_bar   = true,
+                        .bpm             = true,
+                        .speed           = true,
+                        .v_bar           = hp_host_random(h, 0, 500),
+                        .v_beats_per_bar = 3 + hp_host_random(h, 0, 4),
+                        .v_bpm           = 40 + hp_host_random(h, 0, 200),
+                        .v_speed         = hp_host_random(h, 0, 3) ? 1.0 : 0.0};
+  pos.v_bar_beat     = pos.v_beats_per_bar * hp_host_random(h, 0, 999) * 1e-3;
+  if (hp_host_random(h, 0, 4) == 0) {
+    static const double bad[] = {0.0, -5.0, NAN, INFINITY, 1e18, -1e30};
+    const double        v     = bad[hp_host_random(h, 0, 5)];
+    switch (hp_host_random(h, 0, 4)) {
+    case 0:
+      pos.v_bpm = v;
+      break;
+    case 1:
+      pos.v_bar = v;
+      break;
+    case 2:
+      pos.v_beats_per_bar = v;
+      break;
+    case 3:
+      pos.v_bar_beat = v;
+      break;
+    default:
+      pos.v_speed = v;
+      break;
+    }
+    ++s->hostile_positions;
+  }
+  CHECK(!hp_host_send_atom(h, frame, hp_host_forge_position(h, frame, &pos)));
+  ++s->positions;
+}
+
+/* Back 1 to 3 commits (refused when fewer are kept), maybe quantized: the
+   patch it plays is an earlier one, not sure to sound. */
+static inline void
+revert(Soak* const s, const uint64_t frame)
+{
+  HpHost* const            h       = s->host;
+  static const char* const quant[] = {"", " quant=beat", " quant=bar"};
+  char                     line[64];
+  snprintf(line,
+           sizeof(line),
+           "/patch/revert %u crossfade=%u%s",
+           hp_host_random(h, 1, 3),
+           hp_host_random(h, 0, 30),
+           quant[hp_host_random(h, 0, 2)]);
+  text(s, frame, take_seq(s, M_OTHER, -1, F_TAINTED), line);
 }
 
 /* Patch documents the soak loads. */

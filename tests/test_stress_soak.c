@@ -459,7 +459,10 @@ soak(const unsigned long n_ops)
         load_file(&s, frame);
         break;
       case K_SCENE:
-        /* Scenes 1..4 of the bank, or an empty one (refused in the log). */
+        /* Scenes 1..4 of the bank, or an empty one (refused in the log),
+           at once or on the host's beat or bar. */
+        CHECK(!hp_host_set_control(
+          h, "scene_quant", (float)hp_host_random(h, 0, 2)));
         CHECK(!hp_host_set_control(
           h,
           "scene",
@@ -499,6 +502,12 @@ soak(const unsigned long n_ops)
         break;
       case K_NOTE_FLOOD:
         note_flood(&s, at, n);
+        break;
+      case K_TIME:
+        time_position(&s, frame);
+        break;
+      case K_REVERT:
+        revert(&s, frame);
         break;
       case N_KINDS:
         break;
@@ -657,6 +666,12 @@ soak(const unsigned long n_ops)
          (unsigned long long)s.tail_commits,
          (unsigned long long)s.midi_events,
          (unsigned long long)s.flood_events);
+  printf("# musical time: %llu time:Position objects (%llu hostile), %llu "
+         "quantized commits, %llu reverts\n",
+         (unsigned long long)s.positions,
+         (unsigned long long)s.hostile_positions,
+         (unsigned long long)s.quant_commits,
+         (unsigned long long)s.ops[K_REVERT]);
   printf("# commits (file loads included): %llu sent, %llu swapped (the swaps "
          "port, scene changes included: %g), %llu "
          "superseded, %llu aborted, %llu dropped (queue full), %llu failed as "

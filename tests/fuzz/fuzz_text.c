@@ -86,8 +86,7 @@ time_line(const char* const line)
     v[k]      = strtod(p, &end);
     p         = end;
   }
-  hp_engine_time(
-    fz.engine, v[0], v[1], (float)v[2], (float)v[3], (float)v[4]);
+  hp_engine_time(fz.engine, v[0], v[1], (float)v[2], (float)v[3], (float)v[4]);
   fz_cycle(&fz);
   return true;
 }

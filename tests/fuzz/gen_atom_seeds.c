@@ -323,9 +323,8 @@ main(int argc, char** argv)
   for (size_t i = 0; i < sizeof(positions) / sizeof(positions[0]); ++i) {
     begin(u.time_Position, &f);
     lv2_atom_forge_key(&forge, u.time_bar);
-    lv2_atom_forge_long(&forge,
-                        isfinite(positions[i].bar) ? (int64_t)positions[i].bar
-                                                   : 0);
+    lv2_atom_forge_long(
+      &forge, isfinite(positions[i].bar) ? (int64_t)positions[i].bar : 0);
     key_float(u.time_barBeat, (float)positions[i].bar_beat);
     key_float(u.time_beatsPerBar, (float)positions[i].beats_per_bar);
     key_float(u.time_beatsPerMinute, (float)positions[i].bpm);

@@ -16,7 +16,11 @@
           fading: tail_end) and ends crossfades (crossfade(): a fade that
           ends retires its graph and every older one), and rings the tails
           (ring_tails(): the ringing tail rings out and starts fading; a
-          tail that has faded out retires: retire_tail).
+          tail that has faded out retires: retire_tail).  A quantized
+          standby (hp:quant) stays in `ready` until its boundary: run()
+          polls nondeterministically here, so any number of polls not
+          made covers it; `ready_info`, which tells run() the boundary
+          without taking the graph, holds no pointer and is not modelled.
   worker  hp_engine_work() and the commits made under `lock` (restore,
           scene, live reload: all go through commit()): frees retired
           graphs (free_retired) and applies queued commits (commit():
