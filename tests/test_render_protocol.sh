@@ -31,7 +31,9 @@ checked="/patch/create osc1 simple_sine
 /patch/abort
 /patch/clear
 /patch/macro 1 filt1:cutoff 200 8000 exp
-/patch/voices 8"
+/patch/voices 8
+/patch/revert 1 quant=bar
+/patch/history"
 if [ "$forms" != "$checked" ]; then
     echo "the README's protocol table has these text forms:"; echo "$forms"
     echo "this test checks:"; echo "$checked"; exit 1
@@ -216,5 +218,51 @@ moved = next((i for i in range(9 * RATE, len(left))
 check("... from its own frame (%d), not its block's" % at,
       moved is not None and at <= moved <= at + 1, "frame %s" % moved)
 sys.exit(1 if failed else 0)
+PY
+# Revert and history: A (440 Hz), B (660 Hz), revert (with quant=bar but
+# no tempo: at once) to A, revert again to B; the history lists B, A, B, A.
+cat >"$work/revert.hps" <<'EOF'
+0.0  /patch/clear
+     /patch/create a sine
+     /patch/set a freq 440
+     /patch/set a gain 0.3
+     /patch/connect a out
+     /patch/commit crossfade=0
+0.5  /patch/delete a
+     /patch/create b sine
+     /patch/set b freq 660
+     /patch/set b gain 0.3
+     /patch/connect b out
+     /patch/commit crossfade=0
+1.0  /patch/revert 1 quant=bar crossfade=0
+1.5  /patch/revert crossfade=0
+     /patch/history
+2.0  /end
+EOF
+if ! out=$(./tools/hotpatch-render --sync --bundle "$HP_BUNDLE" \
+           "$work/revert.hps" "$work/revert.wav" 2>"$work/err"); then
+    cat "$work/err"; echo "$out"; echo "the revert script was refused"; exit 1
+fi
+sox "$work/revert.wav" -t f32 -c 1 "$work/revert.f32" remix 1
+python3 - "$work/revert.f32" <<'PY'
+import array, sys
+RATE = 48000
+x = array.array("f")
+with open(sys.argv[1], "rb") as f:
+    x.frombytes(f.read())
+
+
+def pitch(t0, t1):
+    w = x[round(t0 * RATE):round(t1 * RATE)]
+    ups = [i + w[i] / (w[i] - w[i + 1])
+           for i in range(len(w) - 1) if w[i] < 0 <= w[i + 1]]
+    return (len(ups) - 1) * RATE / (ups[-1] - ups[0]) if len(ups) > 1 else 0.0
+
+
+got = [pitch(t, t + 0.4) for t in (0.05, 0.55, 1.05, 1.55)]
+print("# revert: A, B, revert 1 quant=bar (no tempo: at once), revert: "
+      + ", ".join("%.2f Hz" % p for p in got))
+sys.exit(0 if all(abs(p - w) < 0.5 for p, w in zip(got, (440, 660, 440, 660)))
+         else 1)
 PY
 echo "# hotpatch-render: every text form of the README's protocol table accepted and measured"

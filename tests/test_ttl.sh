@@ -32,7 +32,7 @@ shared=("http://lv2plug.in/ns/ext/urid#map" "http://lv2plug.in/ns/ext/worker#sch
 declare -A want=(
     [urn:hotpatch:synth]="Class:             Instrument Plugin|Name:              hotpatch|Keys"
     [urn:hotpatch:fx]="Class:             Plugin|Name:              hotpatch fx|Tremolo|Symbol:      in_l|Symbol:      in_r")
-declare -A ports=([urn:hotpatch:synth]=18 [urn:hotpatch:fx]=20)
+declare -A ports=([urn:hotpatch:synth]=19 [urn:hotpatch:fx]=21)
 for uri in urn:hotpatch:synth urn:hotpatch:fx; do
     info=$(LV2_PATH="$lv2dir:/usr/lib/lv2" lv2info "$uri" 2>&1)
     IFS='|' read -r -a own <<<"${want[$uri]}"
@@ -56,4 +56,4 @@ done
 # Only lv2_descriptor is exported.
 exports=$(nm -D --defined-only "$bundle/hotpatch.so" | awk '$2 ~ /[TDBR]/ {print $3}')
 [ "$exports" = "lv2_descriptor" ] || { echo "exported: $exports"; exit 1; }
-echo "# lv2info: the instrument with 18 ports, the effect with 20 (in_l, in_r) and its preset Tremolo; only lv2_descriptor exported"
+echo "# lv2info: the instrument with 19 ports, the effect with 21 (in_l, in_r) and its preset Tremolo; only lv2_descriptor exported"
