@@ -161,6 +161,28 @@ hp_apply_gain(float* const restrict out,
            "sample (FM)."                                                     \
   }
 
+/* The cutoff of a filter solved with tan(pi fc / rate) (svf, ladder):
+   20 Hz .. 20 kHz, log scale; `doc_` says what it is for the filter. */
+#define HP_FILTER_CUTOFF_MIN 20.0f
+#define HP_FILTER_CUTOFF_MAX_RATIO 0.49f /* below Nyquist: tan stays finite */
+#define HP_PARAM_FILTER_CUTOFF(doc_)                                        \
+  {                                                                         \
+    .name    = "cutoff",                                                    \
+    .aliases = (const char* const[]){"freq", "frequency", NULL},            \
+    .kind = HP_PARAM_CONTINUOUS, .unit = "Hz", .min = HP_FILTER_CUTOFF_MIN, \
+    .max = 20000.0f, .def = 1000.0f, .log_scale = true, .doc = doc_         \
+  }
+
+/* A cutoff in Hz (any value, a signal's too) as cycles per frame, where
+   such a filter can take it. */
+static inline float
+hp_filter_cycles(const float cutoff, const float inv_rate)
+{
+  return hp_clampf(cutoff * inv_rate,
+                   HP_FILTER_CUTOFF_MIN * inv_rate,
+                   HP_FILTER_CUTOFF_MAX_RATIO);
+}
+
 #define HP_PARAM_OSC_GAIN                                              \
   {                                                                    \
     .name    = "gain",                                                 \

@@ -36,8 +36,6 @@
 
 enum { P_CUTOFF, P_RESONANCE, P_DRIVE, N_PARAMS };
 
-#define CUTOFF_MIN 20.0f
-#define CUTOFF_MAX_RATIO 0.49f /* below Nyquist: tan stays finite */
 #define RESONANCE_MAX 1.1f
 #define DRIVE_MAX_DB 24.0f
 
@@ -58,13 +56,6 @@ typedef struct {
   float k;    /* feedback, 4 at resonance 1 */
   float gain; /* drive, linear */
 } LadderSettings;
-
-/* A cutoff in Hz as cycles per frame, where the filter can take it. */
-static inline float
-ladder_cycles(const float cutoff, const float inv_rate)
-{
-  return hp_clampf(cutoff * inv_rate, CUTOFF_MIN * inv_rate, CUTOFF_MAX_RATIO);
-}
 
 /* From values in range: the cutoff in cycles per frame, the drive in dB. */
 static inline LadderSettings
@@ -97,7 +88,7 @@ ladder_settings_run(LadderSettingsRun* const restrict run,
                     const uint32_t n)
 {
   for (uint32_t i = 0; i < n; ++i) {
-    run->G[i] = ladder_cycles(cutoff[i], inv_rate);
+    run->G[i] = hp_filter_cycles(cutoff[i], inv_rate);
   }
   for (uint32_t i = 0; i < n; ++i) {
     run->k[i] = hp_clampf(resonance[i], 0.0f, RESONANCE_MAX);
@@ -194,10 +185,10 @@ ladder_process(const HpNodeIO* const io, const uint32_t n)
   }
 
   if (!cutoff->signal && !resonance->signal && !drive->signal) {
-    const LadderCoefs c =
-      ladder_coefs(ladder_settings(ladder_cycles(cutoff->value, io->inv_rate),
-                                   resonance->value,
-                                   drive->value));
+    const LadderCoefs c = ladder_coefs(
+      ladder_settings(hp_filter_cycles(cutoff->value, io->inv_rate),
+                      resonance->value,
+                      drive->value));
     for (uint32_t i = 0; i < n; ++i) {
       out[i] = ladder_tick(&s, &c, in[i]);
     }
@@ -232,16 +223,9 @@ static const HpPortDesc ladder_outputs[] = {
 };
 
 static const HpParamDesc ladder_params[N_PARAMS] = {
-  {.name      = "cutoff",
-   .aliases   = (const char* const[]){"freq", "frequency", NULL},
-   .kind      = HP_PARAM_CONTINUOUS,
-   .unit      = "Hz",
-   .min       = CUTOFF_MIN,
-   .max       = 20000.0f,
-   .def       = 1000.0f,
-   .log_scale = true,
-   .doc       = "Cutoff frequency, and the pitch it sings at above resonance "
-                "1; a signal here may sweep it at audio rate."},
+  HP_PARAM_FILTER_CUTOFF(
+    "Cutoff frequency, and the pitch it sings at above resonance "
+    "1; a signal here may sweep it at audio rate."),
   {.name    = "resonance",
    .aliases = (const char* const[]){"res", NULL},
    .kind    = HP_PARAM_CONTINUOUS,

@@ -26,12 +26,8 @@ enum { P_CUTOFF, P_Q, N_PARAMS };
 
 enum { O_LP, O_BP, O_HP, O_NOTCH, N_OUTPUTS };
 
-#define CUTOFF_MIN 20.0f
 #define Q_MIN 0.5f
 #define Q_MAX 25.0f
-
-/* Below Nyquist, where tan(pi fc / rate) is finite and well-behaved. */
-#define CUTOFF_MAX_RATIO 0.49f
 
 typedef struct {
   float ic1, ic2; /* the integrators' states (Simper's ic1eq, ic2eq) */
@@ -40,13 +36,6 @@ typedef struct {
 typedef struct {
   float a1, a2, a3, k;
 } SvfCoefs;
-
-/* A cutoff in Hz as cycles per frame, where the filter can take it. */
-static inline float
-svf_cycles(const float cutoff, const float inv_rate)
-{
-  return hp_clampf(cutoff * inv_rate, CUTOFF_MIN * inv_rate, CUTOFF_MAX_RATIO);
-}
 
 /* From a cutoff in cycles per frame and a Q, both clamped. */
 static inline SvfCoefs
@@ -78,7 +67,7 @@ svf_coefs_run(SvfCoefRun* const restrict run,
 {
   float cycles[HP_CHUNK], qc[HP_CHUNK];
   for (uint32_t i = 0; i < n; ++i) {
-    cycles[i] = svf_cycles(cutoff[i], inv_rate);
+    cycles[i] = hp_filter_cycles(cutoff[i], inv_rate);
   }
   for (uint32_t i = 0; i < n; ++i) {
     qc[i] = hp_clampf(q[i], Q_MIN, Q_MAX);
@@ -128,7 +117,7 @@ svf_process(const HpNodeIO* const io, const uint32_t n)
 
   if (!cutoff->signal && !q->signal) {
     const SvfCoefs c =
-      svf_coefs(svf_cycles(cutoff->value, io->inv_rate), q->value);
+      svf_coefs(hp_filter_cycles(cutoff->value, io->inv_rate), q->value);
     for (uint32_t i = 0; i < n; ++i) {
       svf_tick(&s, &c, in[i], &lp[i], &band[i]);
     }
@@ -187,16 +176,9 @@ static const HpPortDesc svf_outputs[N_OUTPUTS] = {
 };
 
 static const HpParamDesc svf_params[N_PARAMS] = {
-  {.name      = "cutoff",
-   .aliases   = (const char* const[]){"freq", "frequency", NULL},
-   .kind      = HP_PARAM_CONTINUOUS,
-   .unit      = "Hz",
-   .min       = CUTOFF_MIN,
-   .max       = 20000.0f,
-   .def       = 1000.0f,
-   .log_scale = true,
-   .doc       = "Cutoff (lp, hp) or centre (bp, notch) frequency; a signal "
-                "here may sweep it at audio rate."},
+  HP_PARAM_FILTER_CUTOFF(
+    "Cutoff (lp, hp) or centre (bp, notch) frequency; a signal "
+    "here may sweep it at audio rate."),
   {.name      = "q",
    .aliases   = (const char* const[]){"resonance", "Q", NULL},
    .kind      = HP_PARAM_CONTINUOUS,
