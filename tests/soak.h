@@ -729,26 +729,12 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
   }
   const int32_t warmup = (int32_t)hp_host_random(h, 1, 16);
   const float   fade   = (float)hp_host_random(h, 0, 40);
-  if (!must_fail && hp_host_random(h, 0, 5) == 0) {
-    /* A tail commit: the old patch rings its voices out beside this one
-       (whose anchor sounds).  Its prime ops ride on it as text. */
-    ++s->tail_commits;
-    for (uint32_t i = 0; i < n_prime; ++i) {
-      char line[96];
-      snprintf(line, sizeof(line), "/patch/prime %s gate 1", prime[i].module);
-      text(s, frame, -1, line);
-    }
-    char line[96];
-    snprintf(line,
-             sizeof(line),
-             "/patch/commit tail warmup=%d require_signal",
-             (int)warmup);
-    text(s, frame, txn, line);
-    return;
-  }
-  if (!must_fail && hp_host_random(h, 0, 5) == 0) {
-    /* On the host's beat, bar or quarter beat: it waits in `ready` for
-       the boundary (at once while the transport stands). */
+  /* One in six a tail commit (the old patch rings its voices out beside
+     this one, whose anchor sounds), one in six on the host's beat, bar or
+     quarter beat (it waits in `ready` for the boundary; at once while the
+     transport stands): sent as text, its prime ops with it. */
+  const uint32_t form = must_fail ? 2u : hp_host_random(h, 0, 5);
+  if (form < 2u) {
     static const char* const quant[] = {"beat", "bar", "0.25"};
     for (uint32_t i = 0; i < n_prime; ++i) {
       char line[96];
@@ -756,14 +742,22 @@ commit_full(Soak* const s, const uint64_t frame, const bool must_fail)
       text(s, frame, -1, line);
     }
     char line[96];
-    snprintf(line,
-             sizeof(line),
-             "/patch/commit warmup=%d crossfade=%g quant=%s",
-             (int)warmup,
-             (double)fade,
-             quant[hp_host_random(h, 0, 2)]);
+    if (form == 0u) {
+      ++s->tail_commits;
+      snprintf(line,
+               sizeof(line),
+               "/patch/commit tail warmup=%d require_signal",
+               (int)warmup);
+    } else {
+      ++s->quant_commits;
+      snprintf(line,
+               sizeof(line),
+               "/patch/commit warmup=%d crossfade=%g quant=%s",
+               (int)warmup,
+               (double)fade,
+               quant[hp_host_random(h, 0, 2)]);
+    }
     text(s, frame, txn, line);
-    ++s->quant_commits;
     return;
   }
   HpHostCommit opts = {
