@@ -252,8 +252,9 @@ frames_to_boundary(const HpTime* const t, const float quant)
    back (a newer commit, a live set): run() learns its hp:quant from
    `ready_info`, which the worker wrote before storing it. */
 static uint32_t
-standby_due(const HpEngine* const e)
+standby_due(const HpEngine* const e, bool* const quantized)
 {
+  *quantized = false;
   if (!atomic_load_explicit(&e->ready, memory_order_acquire)) {
     return NOT_WAITING;
   }
@@ -262,6 +263,7 @@ standby_due(const HpEngine* const e)
   const uint32_t bits  = (uint32_t)info;
   float          quant = 0.0f;
   memcpy(&quant, &bits, sizeof(quant));
+  *quantized = quant != 0.0f;
   if (quant == 0.0f || (uint32_t)(info >> 32u) == e->overdue) {
     return 0;
   }
@@ -274,7 +276,8 @@ standby_due(const HpEngine* const e)
 static void
 take_standby(HpEngine* const e)
 {
-  if (standby_due(e)) {
+  bool quantized = false;
+  if (standby_due(e, &quantized)) {
     return; /* none, or it waits for its boundary */
   }
   /* Room to retire the graphs fading, the tails, their parked owners and
@@ -626,11 +629,12 @@ hp_engine_render(HpEngine* const e,
   for (uint32_t done = 0; done < nframes;) {
     uint32_t n = nframes - done < HP_CHUNK ? nframes - done : HP_CHUNK;
     /* A quantized standby swaps on its boundary's frame: the chunk ends
-       there. */
-    const uint32_t due = standby_due(e);
-    if (!due) {
+       there.  (Others swap where a block or a message begins.) */
+    bool           quantized = false;
+    const uint32_t due       = standby_due(e, &quantized);
+    if (quantized && !due) {
       take_standby(e);
-    } else if (due < n) {
+    } else if (quantized && due < n) {
       n = due;
     }
     report_swaps(e);

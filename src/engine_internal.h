@@ -163,8 +163,10 @@ struct HpEngineImpl {
   HpPatch*        staged;     /* what the next commit builds */
   HpPatch*        committed;  /* the patch of the newest published graph */
   HpPatch*        base_patch; /* the patch of `base` */
-  HpPatch*        history[HP_HISTORY]; /* committed patches, newest first:
-                                          hp:Revert N plays history[N] */
+  HpPatch*        history[HP_HISTORY - 1u]; /* the patches committed
+                                               before `committed`, newest
+                                               first: hp:Revert N plays
+                                               history[N - 1] */
   uint32_t n_history;
   HpGraph* base;      /* the graph known to be playing */
   HpGraph* published; /* put in `ready`; maybe taken since */

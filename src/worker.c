@@ -103,13 +103,15 @@ settle_base(HpEngine* const e)
   }
 }
 
-/* Keep the patch just committed for hp:Revert, newest first.  Out of
-   memory, the history forgets the oldest rather than fail the commit. */
+/* hp:Revert's history: `committed` is its newest patch (0 commits ago),
+   `history` the older ones, newest first.  A commit keeps the patch it
+   replaces as committed, live sets and all.  Out of memory, the history
+   forgets the oldest rather than fail the commit. */
 static void
-remember_commit(HpEngine* const e)
+remember_committed(HpEngine* const e)
 {
-  HpPatch* kept =
-    e->n_history == HP_HISTORY ? e->history[--e->n_history] : hp_patch_new();
+  HpPatch* kept = e->n_history == HP_HISTORY - 1u ? e->history[--e->n_history]
+                                                  : hp_patch_new();
   if (kept && hp_patch_copy(kept, e->committed)) {
     hp_patch_free(kept);
     kept = NULL;
@@ -125,8 +127,9 @@ remember_commit(HpEngine* const e)
   ++e->n_history;
 }
 
+/* A commit that never played leaves the history as it found it. */
 static void
-forget_commit(HpEngine* const e)
+forget_committed(HpEngine* const e)
 {
   if (e->n_history) {
     hp_patch_free(e->history[0]);
@@ -144,7 +147,7 @@ reclaim_standby(HpEngine* const e)
   if (prev) {
     hp_patch_copy(e->committed, e->base_patch);
     e->published = NULL;
-    forget_commit(e); /* it never played */
+    forget_committed(e); /* it never played */
   }
   settle_base(e);
   return prev;
@@ -398,8 +401,8 @@ commit(HpEngine* const e, const HpOp* const op)
   tag->crossfade_ms = op->commit.crossfade_ms;
   tag->tail         = op->commit.tail;
   tag->quant        = hp_op_quant(&op->commit);
+  remember_committed(e);
   hp_patch_copy(e->committed, e->staged);
-  remember_commit(e);
   e->dirty     = false;
   e->published = g;
 
@@ -427,17 +430,17 @@ revert(HpEngine* const e, const HpOp* const op)
     hp_worker_reply(e, op->seq, err.status, &err);
     return;
   }
-  if (steps >= e->n_history) {
+  if (steps > e->n_history) {
     hp_error(&err,
              HP_ERR_BAD_VALUE,
              "hp:Revert %u: %u earlier patch%s kept; the playing patch stays",
              steps,
-             e->n_history ? e->n_history - 1u : 0u,
-             e->n_history == 2u ? " is" : "es are");
+             e->n_history,
+             e->n_history == 1u ? " is" : "es are");
     hp_worker_reply(e, op->seq, err.status, &err);
     return;
   }
-  if (hp_patch_copy(e->staged, e->history[steps])) {
+  if (hp_patch_copy(e->staged, e->history[steps - 1u])) {
     hp_error(&err, HP_ERR_NO_MEMORY, "out of memory");
     hp_worker_reply(e, op->seq, err.status, &err);
     return;
@@ -452,13 +455,13 @@ static size_t
 write_history(const HpEngine* const e, char* const buf, const size_t size)
 {
   size_t len = 0;
-  for (uint32_t i = 0; i < e->n_history; ++i) {
+  for (uint32_t i = 0; i <= e->n_history; ++i) {
     len += (size_t)snprintf(len < size ? buf + len : NULL,
                             len < size ? size - len : 0,
                             "# %u%s\n",
                             i,
                             i ? "" : " (the last commit)");
-    len += hp_patch_write_text(e->history[i],
+    len += hp_patch_write_text(i ? e->history[i - 1u] : e->committed,
                                len < size ? buf + len : NULL,
                                len < size ? size - len : 0);
   }

@@ -7,8 +7,8 @@
   and committed in the same batch; more than 64 sets between a commit and
   its swap; a set to a module whose deletion is staged while it still
   plays.  Then a property test: random sequences of sets, gates, creates,
-  deletes, clears, voice counts, commits (crossfaded, switched or tail)
-  and aborts at random block sizes, among them modules of every type the
+  deletes, clears, voice counts, commits (crossfaded, switched or tail),
+  reverts and aborts at random block sizes, among them modules of every type the
   instrument takes (from the registry, run unheard) and sets of their
   parameters, checked after every round against a model of the patch
   protocol (staged, committed and playing patches): every answer, the
@@ -297,6 +297,11 @@ voices_of(const Patch* const p)
 typedef struct {
   Patch staged, committed, base;
   Patch maybe; /* every module that may have played this round */
+  /* hp:Revert's: the patches committed before `committed`, newest first,
+     as the worker keeps them (src/worker.c). */
+  Patch kept[HP_HISTORY - 1u];
+  int   n_kept;
+  bool  lost; /* the last commit will be taken back (answered so) */
   bool  dirty;
   bool  pending; /* a commit not known to have swapped */
   int   pending_seq;
@@ -530,6 +535,7 @@ typedef enum {
   OP_CLEAR,
   OP_VOICES,
   OP_COMMIT,
+  OP_REVERT,
   OP_ABORT
 } OpKind;
 
@@ -540,6 +546,7 @@ typedef struct {
   int    param;  /* OP_SET: 0 freq, 1 gain; of z_<type>: its index */
   float  value;
   int    voices; /* OP_VOICES */
+  int    steps;  /* OP_REVERT */
   bool   require_signal;
   bool   zoo;  /* OP_CREATE, OP_SET, OP_DELETE: of z_<type> */
   int    type; /* ... hp_module_types[type] */
@@ -582,6 +589,53 @@ model_set(Model* const m, const Op* const op, bool* const only_playing)
                   : op->module == N_OSC ? m->maybe.poly
                                         : m->maybe.osc[op->module]));
   return known[0] || known[1];
+}
+
+/* The worker takes back an unswapped standby when the next commit or
+   revert builds, or at an abort: its patch leaves the history it joined,
+   and the playing one is the committed one again. */
+static void
+model_take_back(Model* const m)
+{
+  if (m->lost) {
+    memmove(&m->kept[0], &m->kept[1], (size_t)--m->n_kept * sizeof(Patch));
+    m->committed = m->base;
+    m->pending   = false;
+    m->lost      = false;
+  }
+}
+
+/* A commit or revert that built (its answer `r`, Ack at its swap, or an
+   error if a later message took it back): it keeps the patch it replaces
+   for hp:Revert. */
+static void
+model_commit(Model* const m, const Op* const op, const HpHostEvent* const r)
+{
+  const bool ack = r && r->kind == HP_EV_ACK;
+  for (int i = 0; i < N_OSC; ++i) {
+    m->maybe.osc[i] |= m->staged.osc[i];
+  }
+  m->maybe.env |= m->staged.env;
+  m->maybe.poly |= m->staged.poly;
+  for (int t = 0; t < MAX_TYPES; ++t) {
+    m->maybe.zoo[t] |= m->staged.zoo[t];
+  }
+  model_take_back(m);
+  if (!m->pending) {
+    m->base = m->committed; /* what played until now */
+  }
+  const int n = m->n_kept < (int)HP_HISTORY - 1 ? m->n_kept : m->n_kept - 1;
+  memmove(&m->kept[1], &m->kept[0], (size_t)n * sizeof(Patch));
+  m->kept[0]     = m->committed;
+  m->n_kept      = n + 1;
+  m->committed   = m->staged;
+  m->dirty       = false;
+  m->pending     = !ack;
+  m->pending_seq = op->seq;
+  m->lost        = !ack;
+  if (ack) {
+    m->base = m->committed;
+  }
 }
 
 /* Check one answer against the model and advance the model. */
@@ -758,24 +812,31 @@ model_apply(Model* const             m,
              round,
              op->seq,
              reply_text(r));
-      for (int i = 0; i < N_OSC; ++i) {
-        m->maybe.osc[i] |= m->staged.osc[i];
-      }
-      m->maybe.env |= m->staged.env;
-      m->maybe.poly |= m->staged.poly;
-      for (int t = 0; t < MAX_TYPES; ++t) {
-        m->maybe.zoo[t] |= m->staged.zoo[t];
-      }
-      if (!m->pending) {
-        m->base = m->committed; /* what played until now */
-      }
-      m->committed   = m->staged;
-      m->dirty       = false;
-      m->pending     = !ack;
-      m->pending_seq = op->seq;
-      if (ack) {
-        m->base = m->committed;
-      }
+      model_commit(m, op, r);
+    }
+    break;
+  case OP_REVERT:
+    if (op->steps > m->n_kept) {
+      EXPECT(err && r->message && strstr(r->message, "earlier patch"),
+             "%s round %d: seq %d, revert %d with %d kept: %s",
+             fx_mode_name(mode),
+             round,
+             op->seq,
+             op->steps,
+             m->n_kept,
+             reply_text(r));
+    } else {
+      EXPECT(ack || (err && r->message &&
+                     (strstr(r->message, "superseded") ||
+                      strstr(r->message, "aborted"))),
+             "%s round %d: seq %d, revert %d: %s",
+             fx_mode_name(mode),
+             round,
+             op->seq,
+             op->steps,
+             reply_text(r));
+      m->staged = m->kept[op->steps - 1];
+      model_commit(m, op, r);
     }
     break;
   case OP_ABORT:
@@ -785,12 +846,7 @@ model_apply(Model* const             m,
            round,
            op->seq,
            reply_text(r));
-    /* An unswapped commit is cancelled: its answer says so (checked with
-       the commit: an error it must be then). */
-    if (m->pending) {
-      m->committed = m->base;
-      m->pending   = false;
-    }
+    model_take_back(m);
     m->staged = m->committed;
     m->dirty  = false;
     break;
@@ -976,9 +1032,18 @@ random_op(HpHost* const host, Op* const ops, int* const n_ops, int* const seq)
              "/patch/commit%s%s",
              op.require_signal ? " require_signal=1" : "",
              how[hp_host_random(host, 0, 2)]);
-  } else if (dice < 96) {
+  } else if (dice < 93) {
     op.kind = OP_ABORT;
     snprintf(line, sizeof(line), "/patch/abort");
+  } else if (dice < 96) {
+    static const char* const how[] = {"", " crossfade=0", " tail"};
+    op.kind                        = OP_REVERT;
+    op.steps                       = (int)hp_host_random(host, 1, 3);
+    snprintf(line,
+             sizeof(line),
+             "/patch/revert %d%s",
+             op.steps,
+             how[hp_host_random(host, 0, 2)]);
   } else {
     /* Automation: 70 sets of one parameter in a row, more than a ring of
        the latest 64 would hold. */
@@ -1072,13 +1137,26 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
   fx_send(host, seq + 1, "/patch/commit");
   settle(host, seq, seq + 1);
   seq += 2;
+  /* Every patch hp:Revert may go back to, known to the model: 16 commits
+     of 2 voices and 1 in turn, the last of 1. */
+  for (int k = 1; k <= 16; ++k) {
+    const HpHostEvent ack    = {.kind = HP_EV_ACK};
+    const Op          commit = {.kind = OP_COMMIT, .seq = seq};
+    m.staged.voices          = k % 2 ? 2 : 1;
+    fx_sendf(host, -1, "/patch/voices %d", m.staged.voices);
+    fx_send(host, seq, "/patch/commit");
+    settle(host, seq, seq);
+    fx_acked(host, seq++, "a commit of the voice count");
+    model_commit(&m, &commit, &ack);
+  }
 
-  int       checks = 0;
-  int       chords = 0;
-  int       stolen = 0; /* chords on fewer voices than notes */
-  int       zoo    = 0; /* registry modules committed, summed over rounds */
-  int       most   = 0; /* ... the most in one round */
-  const int before = EXPECT_FAILURES();
+  int       checks     = 0;
+  int       chords     = 0;
+  int       stolen     = 0; /* chords on fewer voices than notes */
+  int       zoo        = 0; /* registry modules committed, summed over rounds */
+  int       most       = 0; /* ... the most in one round */
+  int       reverts[2] = {0, 0}; /* not swapped in, swapped in */
+  const int before     = EXPECT_FAILURES();
   for (int round = 1; round <= rounds && EXPECT_FAILURES() == before; ++round) {
     hp_host_clear_events(host);
     Op        ops[MAX_ROUND_OPS];
@@ -1100,8 +1178,11 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
     /* Replay the round through the model with the answers it got. */
     m.maybe = m.committed;
     for (int i = 0; i < n_ops; ++i) {
-      model_apply(
-        &m, &ops[i], hp_host_find_reply(host, ops[i].seq), mode, round);
+      const HpHostEvent* const r = hp_host_find_reply(host, ops[i].seq);
+      if (ops[i].kind == OP_REVERT) {
+        reverts[r && r->kind == HP_EV_ACK]++;
+      }
+      model_apply(&m, &ops[i], r, mode, round);
     }
     if (m.pending) {
       const HpHostEvent* r = hp_host_find_reply(host, m.pending_seq);
@@ -1112,6 +1193,7 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
              m.pending_seq,
              reply_text(r));
       m.pending = false;
+      m.lost    = false;
     }
     m.base = m.committed;
 
@@ -1239,14 +1321,16 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
          "the notes of a chord on the voices committed (%d rounds, %d on "
          "fewer voices than notes), patch:Get and saved state agree with "
          "the model; %d registry modules committed over the rounds, up to "
-         "%d at once\n",
+         "%d at once; %d reverts swapped in, %d refused or superseded\n",
          fx_mode_name(mode),
          checks,
          (unsigned long long)seed,
          chords,
          stolen,
          zoo,
-         most);
+         most,
+         reverts[1],
+         reverts[0]);
   hp_host_free(host);
 }
 
