@@ -201,6 +201,26 @@ LV2_Atom_Forge* hp_host_forge(HpHost* host);
 /** The first atom written with hp_host_forge() since it was last called. */
 const LV2_Atom* hp_host_forge_atom(HpHost* host);
 
+/** The host's transport as a time:Position carries it.  Hosts send some
+    properties alone (a tempo change, a stop): only those whose flag is set
+    are written, besides time:frame and time:beatUnit 4. */
+typedef struct {
+  bool    has_bar, has_bar_beat, has_beat, has_beats_per_bar, has_bpm;
+  bool    has_speed;
+  int64_t frame; ///< time:frame: the transport's position in frames
+  int64_t bar;   ///< time:bar, from 0
+  float   bar_beat;
+  double  beat; ///< time:beat: beats from the song's start
+  float   beats_per_bar;
+  float   bpm;
+  float   speed; ///< 1 rolling, 0 stopped
+} HpHostPosition;
+
+/** `pos` as a time:Position object, built with hp_host_forge() (so that a
+    test may spoil it before sending it with hp_host_send_atom()); NULL if
+    it does not fit. */
+const LV2_Atom* hp_host_forge_position(HpHost* host, const HpHostPosition* pos);
+
 /* Running */
 
 /** Block-size policy for hp_host_render(). */

@@ -81,6 +81,45 @@ hp_host_forge_atom(HpHost* host)
   return sink_atom(&host->raw_sink);
 }
 
+const LV2_Atom*
+hp_host_forge_position(HpHost* host, const HpHostPosition* pos)
+{
+  LV2_Atom_Forge* const forge = hp_host_forge(host);
+  const HpURIs* const   u     = &host->uris;
+  LV2_Atom_Forge_Frame  frame;
+  lv2_atom_forge_object(forge, &frame, 0u, u->time_Position);
+  lv2_atom_forge_key(forge, hp_host_map(host, LV2_TIME__frame));
+  lv2_atom_forge_long(forge, pos->frame);
+  if (pos->has_speed) {
+    lv2_atom_forge_key(forge, u->time_speed);
+    lv2_atom_forge_float(forge, pos->speed);
+  }
+  if (pos->has_bar) {
+    lv2_atom_forge_key(forge, u->time_bar);
+    lv2_atom_forge_long(forge, pos->bar);
+  }
+  if (pos->has_bar_beat) {
+    lv2_atom_forge_key(forge, u->time_barBeat);
+    lv2_atom_forge_float(forge, pos->bar_beat);
+  }
+  if (pos->has_beat) {
+    lv2_atom_forge_key(forge, u->time_beat);
+    lv2_atom_forge_double(forge, pos->beat);
+  }
+  lv2_atom_forge_key(forge, hp_host_map(host, LV2_TIME__beatUnit));
+  lv2_atom_forge_int(forge, 4);
+  if (pos->has_beats_per_bar) {
+    lv2_atom_forge_key(forge, u->time_beatsPerBar);
+    lv2_atom_forge_float(forge, pos->beats_per_bar);
+  }
+  if (pos->has_bpm) {
+    lv2_atom_forge_key(forge, u->time_beatsPerMinute);
+    lv2_atom_forge_float(forge, pos->bpm);
+  }
+  lv2_atom_forge_pop(forge, &frame);
+  return hp_host_forge_atom(host);
+}
+
 /* The patch protocol (README, "The patch protocol") */
 
 static void
