@@ -352,11 +352,11 @@ load_document(Script* const     s,
     return -1;
   }
   const int seq = ++s->seq;
-  return add_commit(s, seq, frame) &&
-             !hp_host_send_patch_set_path(
-               s->host, frame, seq, HP__patchFile, path)
-           ? 0
-           : host_failed(err);
+  if (!add_commit(s, seq, frame) ||
+      hp_host_send_patch_set_path(s->host, frame, seq, HP__patchFile, path)) {
+    return host_failed(err);
+  }
+  return 0;
 }
 
 /** Tell the plugin where the transport stands at `frame`, as a
