@@ -559,3 +559,26 @@ def fuzz(ctx):
 
 
 FuzzContext.fun = "fuzz"
+
+
+class PicturesContext(Build.BuildContext):
+    """builds, then draws the README's pictures of patches into docs/pictures/ (needs Graphviz)"""
+    cmd = "pictures"
+    fun = "build"
+
+
+def _draw_pictures(ctx):
+    render = os.path.join(ctx.path.get_bld().abspath(), "tools", "hotpatch-render")
+    script = os.path.join(ctx.path.abspath(), "tools", "pictures.sh")
+    out = os.path.join(ctx.path.abspath(), "docs", "pictures")
+    if subprocess.run(["bash", script, render, out]).returncode:
+        ctx.fatal("the pictures could not be drawn: see above")
+    Logs.pprint("GREEN", "drew the pictures in %s" % out)
+
+
+def pictures(ctx):
+    build(ctx)
+    ctx.add_post_fun(_draw_pictures)
+
+
+PicturesContext.fun = "pictures"

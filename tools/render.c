@@ -839,9 +839,11 @@ print_report(const Script* const s, const double rate)
   for (size_t i = 0u; i < s->n_commits; ++i) {
     const Commit* const c = &s->commits[i];
     if (c->generation < 0) {
-      printf("commit at %.3f s (line %u): %s%s\n",
-             (double)c->frame / rate,
-             c->line,
+      printf("commit at %.3f s", (double)c->frame / rate);
+      if (c->line) {
+        printf(" (line %u)", c->line);
+      }
+      printf(": %s%s\n",
              c->error[0] ? "failed: " : "no answer by the end",
              c->error);
       continue;
@@ -1244,6 +1246,12 @@ main(int argc, char** argv)
   }
   if (!status && graph) {
     status = write_graph(&s, graph, block, quiet);
+  }
+  if (!status && kind == SCRIPT_DOCUMENT && s.commits[0].generation < 0) {
+    fprintf(stderr,
+            "hotpatch-render: %s did not load (the plugin said why above)\n",
+            script);
+    status = 1;
   }
   if (!status && spectrogram) {
     status =
