@@ -127,8 +127,12 @@ usage(void)
     stderr,
     "usage: hotpatch-render [options] SCRIPT OUT.wav|OUT.flac|OUT.ogg\n"
     "       hotpatch-render --graph PICTURE [options] [SCRIPT [OUT.wav]]\n"
-    "SCRIPT: timed commands (see README), a preset script (presets/NAME.hps:\n"
-    "the bundle's preset NAME) or a patch document (.ttl)\n"
+    "SCRIPT: timed lines, [SECONDS] COMMAND, COMMAND a line of the patch\n"
+    "protocol (/patch/...), /midi/on NOTE [VELOCITY], /midi/off NOTE,\n"
+    "/control SYMBOL VALUE, /tempo BPM [BEATS_PER_BAR] (the host's\n"
+    "transport, rolling), /transport start|stop, /file PATCH.ttl or /end;\n"
+    "or a preset script (presets/NAME.hps: the bundle's preset NAME), or a\n"
+    "patch document (.ttl)\n"
     "  --rate HZ          sample rate (default 48000)\n"
     "  --block N          frames per run() (default 256)\n"
     "  --sync             run the worker inside run(), as an export does\n"
@@ -1147,6 +1151,10 @@ main(int argc, char** argv)
   int                 a           = 1;
   for (; a < argc && argv[a][0] == '-' && argv[a][1] == '-'; ++a) {
     const char* opt = argv[a];
+    if (!strcmp(opt, "--help")) {
+      usage();
+      return 0;
+    }
     if (!strcmp(opt, "--sync")) {
       cfg.worker_mode = HP_WORKER_SYNC;
     } else if (!strcmp(opt, "--quiet")) {
@@ -1175,8 +1183,8 @@ main(int argc, char** argv)
     }
   }
   const int n_args = argc - a;
-  if (n_args > 2 || (n_args < 2 && (!graph || spectrogram || input)) ||
-      block < 1 || block > 8192 || cfg.sample_rate < 8000.0) {
+  if (n_args > 2 || (n_args < 2 && (!graph || spectrogram)) || block < 1 ||
+      block > 8192 || cfg.sample_rate < 8000.0) {
     usage();
     return 2;
   }
