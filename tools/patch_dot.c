@@ -12,6 +12,8 @@
 static const char* const sink_specs[] = {"out", "out:left", "out:right"};
 static const char* const sink_sides[] = {"out", "left", "right"};
 
+_Static_assert(HP_MAX_PARAMS <= 64u, "a bit a parameter in a uint64_t");
+
 /* Bit p of driven[m]: a connection drives parameter p of module m, its
    signal replacing the set value.  NULL when out of memory. */
 static uint64_t*
