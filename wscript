@@ -67,7 +67,8 @@ PACKAGES = [("lv2", "1.18.0", "lv2-dev"),
             ("lilv-0", "0.24.0", "liblilv-dev"),
             ("serd-0", "0.30.0", "libserd-dev"),
             ("sord-0", "0.16.0", "libsord-dev"),
-            ("sndfile", "1.0.28", "libsndfile1-dev")]
+            ("sndfile", "1.0.28", "libsndfile1-dev"),
+            ("libpng", "1.6.0", "libpng-dev")]
 
 WARNINGS = ["-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wconversion",
             "-Wno-sign-conversion",  # size_t/uint32_t/int index mixing is everywhere in C
@@ -243,9 +244,10 @@ def build(bld):
               use=["hpengine", "LILV", "LV2", "PTHREAD", "M"])
 
     # The command-line host.  HP_LV2DIR: where the bundle is installed.
-    bld.program(source=["tools/render.c"], target="tools/hotpatch-render",
-                use=["hpengine", "tools/hphost", "SNDFILE", "LILV", "LV2",
-                     "PTHREAD", "M"],
+    bld.program(source=["tools/render.c", "tools/patch_dot.c"],
+                target="tools/hotpatch-render",
+                use=["hpengine", "tools/hphost", "SNDFILE", "LIBPNG", "LILV",
+                     "LV2", "PTHREAD", "M"],
                 defines=['HP_LV2DIR="%s"' % bld.env.LV2DIR])
 
     # Tests, benchmarks and fuzzers are built only by the commands that run
@@ -557,3 +559,26 @@ def fuzz(ctx):
 
 
 FuzzContext.fun = "fuzz"
+
+
+class PicturesContext(Build.BuildContext):
+    """builds, then draws the README's pictures of patches into docs/pictures/ (needs Graphviz)"""
+    cmd = "pictures"
+    fun = "build"
+
+
+def _draw_pictures(ctx):
+    render = os.path.join(ctx.path.get_bld().abspath(), "tools", "hotpatch-render")
+    script = os.path.join(ctx.path.abspath(), "tools", "pictures.sh")
+    out = os.path.join(ctx.path.abspath(), "docs", "pictures")
+    if subprocess.run(["bash", script, render, out]).returncode:
+        ctx.fatal("the pictures could not be drawn: see above")
+    Logs.pprint("GREEN", "drew the pictures in %s" % out)
+
+
+def pictures(ctx):
+    build(ctx)
+    ctx.add_post_fun(_draw_pictures)
+
+
+PicturesContext.fun = "pictures"

@@ -1392,6 +1392,20 @@ hp_graph_module_count(const HpGraph* const graph)
   return graph->n_modules;
 }
 
+bool
+hp_graph_per_voice(const HpGraph* const graph, const char* const id)
+{
+  const int n = hp_graph_find(graph, id);
+  return n >= 0 && graph->nodes[n].per_voice;
+}
+
+bool
+hp_graph_to_output(const HpGraph* const graph, const char* const id)
+{
+  const int n = hp_graph_find(graph, id);
+  return n >= 0 && graph->nodes[n].n_sinks > 0u;
+}
+
 HpGraphTag*
 hp_graph_tag(HpGraph* const graph)
 {

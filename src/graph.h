@@ -143,6 +143,15 @@ void hp_graph_reset(HpGraph* graph);
 
 uint32_t hp_graph_module_count(const HpGraph* graph);
 
+/** The module with this id plays once per voice (DESIGN 3b: fed by `midi`
+    or by a per-voice module); false when it is shared or not there. */
+bool hp_graph_per_voice(const HpGraph* graph, const char* id);
+
+/** The module with this id plays into the plugin's outputs: connected to
+    the sink `out`, or, when nothing is, an audio main output that feeds
+    nothing. */
+bool hp_graph_to_output(const HpGraph* graph, const char* id);
+
 /** Per-swap data the worker attaches before publishing. */
 typedef struct {
   uint32_t generation;

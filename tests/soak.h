@@ -1108,39 +1108,41 @@ static inline void
 time_position(Soak* const s, const uint64_t frame)
 {
   HpHost* const  h   = s->host;
-  HpHostPosition pos = {.bar             = true,
-                        .bar_beat        = true,
-                        .beats_per_bar   = true,
-                        .bpm             = true,
-                        .speed           = true,
-                        .v_bar           = hp_host_random(h, 0, 500),
-                        .v_beats_per_bar = 3 + hp_host_random(h, 0, 4),
-                        .v_bpm           = 40 + hp_host_random(h, 0, 200),
-                        .v_speed         = hp_host_random(h, 0, 3) ? 1.0 : 0.0};
-  pos.v_bar_beat     = pos.v_beats_per_bar * hp_host_random(h, 0, 999) * 1e-3;
+  HpHostPosition pos = {.has_bar           = true,
+                        .has_bar_beat      = true,
+                        .has_beats_per_bar = true,
+                        .has_bpm           = true,
+                        .has_speed         = true,
+                        .frame             = (int64_t)frame,
+                        .bar               = hp_host_random(h, 0, 500),
+                        .beats_per_bar = (float)(3 + hp_host_random(h, 0, 4)),
+                        .bpm   = (float)(40 + hp_host_random(h, 0, 200)),
+                        .speed = hp_host_random(h, 0, 3) ? 1.0f : 0.0f};
+  pos.bar_beat = pos.beats_per_bar * (float)hp_host_random(h, 0, 999) * 1e-3f;
   if (hp_host_random(h, 0, 4) == 0) {
-    static const double bad[] = {0.0, -5.0, NAN, INFINITY, 1e18, -1e30};
-    const double        v     = bad[hp_host_random(h, 0, 5)];
+    static const float bad[] = {0.0f, -5.0f, NAN, INFINITY, 1e18f, -1e30f};
+    const float        v     = bad[hp_host_random(h, 0, 5)];
     switch (hp_host_random(h, 0, 4)) {
     case 0:
-      pos.v_bpm = v;
+      pos.bpm = v;
       break;
     case 1:
-      pos.v_bar = v;
+      pos.bar =
+        isfinite(v) ? (int64_t)fmaxf(fminf(v, 9e18f), -9e18f) : INT64_MAX;
       break;
     case 2:
-      pos.v_beats_per_bar = v;
+      pos.beats_per_bar = v;
       break;
     case 3:
-      pos.v_bar_beat = v;
+      pos.bar_beat = v;
       break;
     default:
-      pos.v_speed = v;
+      pos.speed = v;
       break;
     }
     ++s->hostile_positions;
   }
-  CHECK(!hp_host_send_atom(h, frame, hp_host_forge_position(h, frame, &pos)));
+  CHECK(!hp_host_send_atom(h, frame, hp_host_forge_position(h, &pos)));
   ++s->positions;
 }
 

@@ -281,23 +281,19 @@ test_loop(const HpWorkerMode mode)
 static void
 send_position(HpHost* const host, const float bpm)
 {
-  LV2_Atom_Forge* const forge = hp_host_forge(host);
-  const HpURIs* const   u     = hp_host_uris(host);
-  LV2_Atom_Forge_Frame  frame;
-  lv2_atom_forge_object(forge, &frame, 0, u->time_Position);
-  lv2_atom_forge_key(forge, u->time_speed);
-  lv2_atom_forge_float(forge, 1.0f);
-  lv2_atom_forge_key(forge, u->time_bar);
-  lv2_atom_forge_long(forge, 0);
-  lv2_atom_forge_key(forge, u->time_barBeat);
-  lv2_atom_forge_float(forge, 0.0f);
-  lv2_atom_forge_key(forge, u->time_beatsPerBar);
-  lv2_atom_forge_float(forge, 4.0f);
-  lv2_atom_forge_key(forge, u->time_beatsPerMinute);
-  lv2_atom_forge_float(forge, bpm);
-  lv2_atom_forge_pop(forge, &frame);
-  CHECK(
-    !hp_host_send_atom(host, hp_host_frames(host), hp_host_forge_atom(host)));
+  const HpHostPosition p = {.has_bar           = true,
+                            .has_bar_beat      = true,
+                            .has_beats_per_bar = true,
+                            .has_bpm           = true,
+                            .has_speed         = true,
+                            .frame             = 0,
+                            .bar               = 0,
+                            .bar_beat          = 0.0f,
+                            .beats_per_bar     = 4.0f,
+                            .bpm               = bpm,
+                            .speed             = 1.0f};
+  CHECK(!hp_host_send_atom(
+    host, hp_host_frames(host), hp_host_forge_position(host, &p)));
 }
 
 static void

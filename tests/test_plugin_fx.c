@@ -355,21 +355,44 @@ test_synth_refuses_input(void)
   hp_host_free(host);
 }
 
-/* The same, made bad: the last property's size runs past the object. */
+/* time:Position objects as hosts send them (tools/host), at the current
+   frame. */
 static const LV2_Atom*
-forge_overrun(HpHost* const host)
+forge_position(HpHost* const host, HpHostPosition p)
 {
-  static const HpHostPosition p = {.bpm = true, .v_bpm = 120.0};
-  const LV2_Atom* const       atom =
-    hp_host_forge_position(host, hp_host_frames(host), &p);
+  p.frame = (int64_t)hp_host_frames(host);
+  return hp_host_forge_position(host, &p);
+}
+
+/* The last property of a tempo-only position, to spoil. */
+static LV2_Atom_Property_Body*
+forge_tempo_spoiled(HpHost* const host)
+{
+  const LV2_Atom* const atom =
+    forge_position(host, (HpHostPosition){.has_bpm = true, .bpm = 120.0f});
   const LV2_Atom_Property_Body* last = NULL;
   LV2_ATOM_OBJECT_FOREACH((const LV2_Atom_Object*)atom, prop)
   {
     last = prop;
   }
   CHECK(last && last->value.size == sizeof(float));
-  ((LV2_Atom_Property_Body*)(uintptr_t)last)->value.size = 4096;
-  return atom;
+  return (LV2_Atom_Property_Body*)(uintptr_t)last;
+}
+
+/* Not well-formed: the tempo's size runs past the object. */
+static const LV2_Atom*
+forge_overrun(HpHost* const host)
+{
+  forge_tempo_spoiled(host)->value.size = 4096;
+  return hp_host_forge_atom(host);
+}
+
+/* Not well-formed: the tempo is a string. */
+static const LV2_Atom*
+forge_bpm_as_string(HpHost* const host)
+{
+  forge_tempo_spoiled(host)->value.type = hp_host_uris(host)->atom_String;
+  return hp_host_forge_atom(host);
 }
 
 /* What hp_atom_read_position() makes of well-formed, hostile and
@@ -381,20 +404,18 @@ test_read_position(void)
   const HpURIs* const u    = hp_host_uris(host);
   HpPosition          pos;
 
-  const HpHostPosition jalv = {.bar             = true,
-                               .bar_beat        = true,
-                               .beats_per_bar   = true,
-                               .bpm             = true,
-                               .speed           = true,
-                               .v_bar           = 3.0,
-                               .v_bar_beat      = 1.5,
-                               .v_beats_per_bar = 3.0,
-                               .v_bpm           = 140.0,
-                               .v_speed         = 1.0};
-  CHECK(hp_atom_read_position(u,
-                              (const LV2_Atom_Object*)hp_host_forge_position(
-                                host, hp_host_frames(host), &jalv),
-                              &pos));
+  const HpHostPosition jalv = {.has_bar           = true,
+                               .has_bar_beat      = true,
+                               .has_beats_per_bar = true,
+                               .has_bpm           = true,
+                               .has_speed         = true,
+                               .bar               = 3,
+                               .bar_beat          = 1.5f,
+                               .beats_per_bar     = 3.0f,
+                               .bpm               = 140.0f,
+                               .speed             = 1.0f};
+  CHECK(hp_atom_read_position(
+    u, (const LV2_Atom_Object*)forge_position(host, jalv), &pos));
   CHECK_MSG(pos.beat == 10.5 && pos.bpm == 140.0f &&
               pos.beats_per_bar == 3.0f && pos.speed == 1.0f,
             "bar 3, beat 1.5 of 3, 140 bpm, rolling: beat %g, %g bpm, %g a "
@@ -405,35 +426,26 @@ test_read_position(void)
             (double)pos.speed);
 
   HpHostPosition with_beat = jalv;
-  with_beat.beat           = true;
-  with_beat.v_beat         = 1234.25;
-  CHECK(hp_atom_read_position(u,
-                              (const LV2_Atom_Object*)hp_host_forge_position(
-                                host, hp_host_frames(host), &with_beat),
-                              &pos));
+  with_beat.has_beat       = true;
+  with_beat.beat           = 1234.25;
+  CHECK(hp_atom_read_position(
+    u, (const LV2_Atom_Object*)forge_position(host, with_beat), &pos));
   CHECK_MSG(pos.beat == 1234.25, "time:beat given: beat %g", pos.beat);
 
-  const HpHostPosition tempo_only = {.bpm = true, .v_bpm = 90.0};
-  CHECK(hp_atom_read_position(u,
-                              (const LV2_Atom_Object*)hp_host_forge_position(
-                                host, hp_host_frames(host), &tempo_only),
-                              &pos));
+  const HpHostPosition tempo_only = {.has_bpm = true, .bpm = 90.0f};
+  CHECK(hp_atom_read_position(
+    u, (const LV2_Atom_Object*)forge_position(host, tempo_only), &pos));
   CHECK(pos.bpm == 90.0f && isnan(pos.beat) && isnan(pos.beats_per_bar) &&
         isnan(pos.speed));
 
   HpHostPosition far = jalv;
-  far.v_bar          = 1e18;
-  CHECK(hp_atom_read_position(u,
-                              (const LV2_Atom_Object*)hp_host_forge_position(
-                                host, hp_host_frames(host), &far),
-                              &pos));
+  far.bar            = 1000000000000000000;
+  CHECK(hp_atom_read_position(
+    u, (const LV2_Atom_Object*)forge_position(host, far), &pos));
   CHECK_MSG(pos.beat == 3e18 + 1.5, "bar 1e18: beat %g", pos.beat);
 
-  const HpHostPosition bad = {.bpm_as_string = true};
-  CHECK(!hp_atom_read_position(u,
-                               (const LV2_Atom_Object*)hp_host_forge_position(
-                                 host, hp_host_frames(host), &bad),
-                               &pos));
+  CHECK(!hp_atom_read_position(
+    u, (const LV2_Atom_Object*)forge_bpm_as_string(host), &pos));
   CHECK(!hp_atom_read_position(
     u, (const LV2_Atom_Object*)forge_overrun(host), &pos));
   hp_host_free(host);
@@ -450,36 +462,35 @@ static void
 test_time_position(const HpWorkerMode mode)
 {
   static const HpHostPosition sent[] = {
-    {.bar             = true,
-     .bar_beat        = true,
-     .beats_per_bar   = true,
-     .bpm             = true,
-     .speed           = true,
-     .v_bar           = 0.0,
-     .v_bar_beat      = 0.0,
-     .v_beats_per_bar = 4.0,
-     .v_bpm           = 120.0,
-     .v_speed         = 1.0},
-    {.beat    = true,
-     .bpm     = true,
-     .speed   = true,
-     .v_beat  = 17.25,
-     .v_bpm   = 93.5,
-     .v_speed = 1.0},
-    {.speed = true, .v_speed = 0.0}, /* stopped */
-    {.bpm = true, .v_bpm = 0.0},     /* hostile */
-    {.bpm = true, .v_bpm = -5.0},
-    {.bpm = true, .v_bpm = NAN},
-    {.bar             = true,
-     .bar_beat        = true,
-     .beats_per_bar   = true,
-     .v_bar           = 1e18,
-     .v_bar_beat      = 2.0,
-     .v_beats_per_bar = 4.0},
-    {.beats_per_bar = true, .v_beats_per_bar = 0.0},
-    {.speed = true, .v_speed = INFINITY},
-    {.beat = true, .v_beat = -INFINITY},
-    {.bpm_as_string = true}, /* not well-formed */
+    {.has_bar           = true,
+     .has_bar_beat      = true,
+     .has_beats_per_bar = true,
+     .has_bpm           = true,
+     .has_speed         = true,
+     .bar               = 0,
+     .bar_beat          = 0.0f,
+     .beats_per_bar     = 4.0f,
+     .bpm               = 120.0f,
+     .speed             = 1.0f},
+    {.has_beat  = true,
+     .has_bpm   = true,
+     .has_speed = true,
+     .beat      = 17.25,
+     .bpm       = 93.5f,
+     .speed     = 1.0f},
+    {.has_speed = true, .speed = 0.0f}, /* stopped */
+    {.has_bpm = true, .bpm = 0.0f},     /* hostile */
+    {.has_bpm = true, .bpm = -5.0f},
+    {.has_bpm = true, .bpm = NAN},
+    {.has_bar           = true,
+     .has_bar_beat      = true,
+     .has_beats_per_bar = true,
+     .bar               = 1000000000000000000,
+     .bar_beat          = 2.0f,
+     .beats_per_bar     = 4.0f},
+    {.has_beats_per_bar = true, .beats_per_bar = 0.0f},
+    {.has_speed = true, .speed = INFINITY},
+    {.has_beat = true, .beat = -INFINITY},
   };
   const size_t  n_sent = sizeof(sent) / sizeof(sent[0]);
   HpHost* const host   = fx_effect(mode, true);
@@ -496,11 +507,12 @@ test_time_position(const HpWorkerMode mode)
     /* Two positions a block, at random frames in it. */
     for (int k = 0; k < 2; ++k) {
       const uint64_t at = hp_host_frames(host) + hp_host_random(host, 0, 255);
-      const size_t   which = hp_host_random(host, 0, (uint32_t)n_sent);
-      const LV2_Atom* const atom =
-        which == n_sent
-          ? forge_overrun(host)
-          : hp_host_forge_position(host, hp_host_frames(host), &sent[which]);
+      /* ... or one of two that are not well-formed. */
+      const size_t which = hp_host_random(host, 0, (uint32_t)n_sent + 1u);
+      const LV2_Atom* const atom = which == n_sent ? forge_overrun(host)
+                                   : which > n_sent
+                                     ? forge_bpm_as_string(host)
+                                     : forge_position(host, sent[which]);
       CHECK(!hp_host_send_atom(host, at, atom));
       ++objects;
     }

@@ -44,18 +44,18 @@ send_position(HpHost* const  host,
               const double   speed)
 {
   const double         bar = floor(beat / beats_per_bar);
-  const HpHostPosition pos = {.bar             = true,
-                              .bar_beat        = true,
-                              .beats_per_bar   = true,
-                              .bpm             = true,
-                              .speed           = true,
-                              .v_bar           = bar,
-                              .v_bar_beat      = beat - bar * beats_per_bar,
-                              .v_beats_per_bar = beats_per_bar,
-                              .v_bpm           = bpm,
-                              .v_speed         = speed};
-  CHECK(
-    !hp_host_send_atom(host, frame, hp_host_forge_position(host, frame, &pos)));
+  const HpHostPosition pos = {.has_bar           = true,
+                              .has_bar_beat      = true,
+                              .has_beats_per_bar = true,
+                              .has_bpm           = true,
+                              .has_speed         = true,
+                              .frame             = (int64_t)frame,
+                              .bar               = (int64_t)bar,
+                              .bar_beat = (float)(beat - bar * beats_per_bar),
+                              .beats_per_bar = (float)beats_per_bar,
+                              .bpm           = (float)bpm,
+                              .speed         = (float)speed};
+  CHECK(!hp_host_send_atom(host, frame, hp_host_forge_position(host, &pos)));
 }
 
 /* The first frame at or after beat `beat`. */

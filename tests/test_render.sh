@@ -154,3 +154,144 @@ if ./tools/hotpatch-render --quiet --input "$work/burst44.wav" "$work/echo.hps" 
 fi
 grep -q "is at 44100 Hz: render at its rate (--rate 44100)" "$work/err" || { cat "$work/err"; exit 1; }
 echo "# hotpatch-render --input: the effect's echoes of a file at RMS $levels(dry, 250 ms, 500 ms, between); a file at another rate refused"
+
+# The report: a line per commit after the notifications.  With the worker
+# synchronous, the commits at 1.0 s and 2.5 s swap at exactly frames
+# 48000 and 120000; their warm-up RMS is the patch's (one sine at 0.2,
+# then two); a commit with nothing staged fails with its reason.  The
+# spectrogram marks each swap: a green line through the plot, on the
+# column where sox puts that time's tick (58 - 1 + t / 4 s x 1200).
+cat >"$work/report.hps" <<'HPS'
+0.0 /patch/clear
+    /patch/create osc1 sine
+    /patch/set osc1 gain 0.2
+    /patch/commit crossfade=0
+1.0 /patch/create osc2 sine
+    /patch/set osc2 freq 660
+    /patch/set osc2 gain 0.2
+    /patch/commit
+2.5 /patch/delete osc2
+    /patch/commit crossfade=20
+3.0 /patch/commit
+4.0 /end
+HPS
+out=$(./tools/hotpatch-render --sync --spectrogram "$work/report.png" \
+      "$work/report.hps" "$work/report.wav" 2>/dev/null)
+python3 - "$work/report.png" <<PY || { echo "$out"; exit 1; }
+import re, struct, sys, zlib
+
+lines = [l for l in """$out""".splitlines() if l.startswith("commit ")]
+pattern = r"commit (\d+): primed in ([0-9.]+) ms, warm-up RMS ([0-9.]+), swapped at frame (\d+) \(([0-9.]+) s\)$"
+want = [(0, "0.000", 0.2 / 2 ** 0.5), (48000, "1.000", 0.2), (120000, "2.500", 0.2 / 2 ** 0.5)]
+assert len(lines) == 4, lines
+gens = []
+for line, (frame, secs, rms) in zip(lines, want):
+    m = re.match(pattern, line)
+    assert m, line
+    gens.append(int(m.group(1)))
+    assert int(m.group(4)) == frame and m.group(5) == secs, line
+    assert 0 < float(m.group(2)) < 50, line
+    assert abs(float(m.group(3)) - rms) < 0.01, "%s: RMS %.4f expected" % (line, rms)
+assert gens == list(range(gens[0], gens[0] + 3)), gens
+assert lines[3] == "commit at 3.000 s (line 11): failed: nothing staged to commit: create, delete, connect, disconnect or clear first, or give prime ops", lines[3]
+
+def read_png(path):
+    """An 8-bit RGB PNG (as libpng writes it) as rows of bytes."""
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat = 8, b""
+    while pos < len(data):
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + size]
+        if kind == b"IHDR":
+            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            assert (depth, colour, interlace) == (8, 2, 0), (depth, colour, interlace)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + size
+    raw, stride, rows, prev = zlib.decompress(idat), 3 * width, [], bytearray(3 * width)
+    for y in range(height):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - 3] if i >= 3 else 0
+            b, c = prev[i], prev[i - 3] if i >= 3 else 0
+            p = a + b - c
+            pred = [0, a, b, (a + b) // 2,
+                    a if abs(p - a) <= abs(p - b) and abs(p - a) <= abs(p - c) else b if abs(p - b) <= abs(p - c) else c][f]
+            line[i] = (line[i] + pred) & 255
+        rows.append(line)
+        prev = line
+    return width, height, rows
+
+width, height, rows = read_png(sys.argv[1])
+green = {}
+for y, row in enumerate(rows):
+    for x in range(width):
+        if row[3 * x:3 * x + 3] == b"\x00\xff\x00":
+            green[x] = green.get(x, 0) + 1
+expected = [58 - 1 + round(t / 4.0 * (width - 144)) for t in (0.0, 1.0, 2.5)]
+assert sorted(green) == expected, "marks at columns %s, expected %s" % (sorted(green), expected)
+plot = height - 50 - 48
+assert all(n == plot for n in green.values()), "mark heights %s, the plot %d rows" % (green, plot)
+print("# hotpatch-render report: commits %s swapped at frames 0, 48000, 120000 (0, 1.000, 2.500 s), warm-up RMS %s; a commit with nothing staged reported failed; spectrogram %dx%d, swap marks at columns %s, %d rows each (the plot's)" % (
+    gens, [re.match(pattern, l).group(3) for l in lines[:3]], width, height, sorted(green), plot))
+PY
+
+# The host's transport: a seq of 8 steps (values 0.1 .. 0.8, played
+# straight into the output), division 1: with /tempo 120 from 0.25 s it
+# steps every 24000 frames (0.5 s) from there; /transport stop at 2.1 s
+# (beat 3.7) holds step 4 until /transport start at 3.0 s, from which the
+# next beat comes 0.3 beats (7200 frames) later.  At /tempo 97.3 7 (from
+# 0.5 s), 7 steps of one beat make a bar: step 1 comes back every bar,
+# 7 x 60 / 97.3 s apart.
+seq_script() { # tempo line, transport lines, steps
+    printf '0.0 /patch/clear\n/patch/create seq seq\n/patch/set seq rate 0.01\n'
+    printf '/patch/set seq division 1\n/patch/set seq steps %s\n' "$3"
+    for k in $(seq 1 "$3"); do printf '/patch/set seq step%s 0.%s\n' "$k" "$k"; done
+    printf '/patch/connect seq out\n/patch/commit crossfade=0\n%s\n%s\n10.0 /end\n' "$1" "$2"
+}
+seq_script "0.25 /tempo 120" $'2.1 /transport stop\n3.0 /transport start' 8 >"$work/tempo.hps"
+seq_script "0.5 /tempo 97.3 7" "" 7 >"$work/bar.hps"
+for name in tempo bar; do
+    ./tools/hotpatch-render --sync --quiet "$work/$name.hps" "$work/$name.wav" 2>/dev/null
+    sox "$work/$name.wav" -t f32 -c 1 "$work/$name.f32" remix 1
+done
+python3 - "$work/tempo.f32" "$work/bar.f32" <<'PY'
+import array, math, sys
+
+def steps(path):
+    """(frame, value) at each change of the output."""
+    x = array.array("f", open(path, "rb").read())
+    return [(i, round(x[i], 4)) for i in range(1, len(x)) if abs(x[i] - x[i - 1]) > 1e-6]
+
+got = steps(sys.argv[1])
+want = [(36000, 0.2), (60000, 0.3), (84000, 0.4), (151200, 0.5), (175200, 0.6),
+        (199200, 0.7), (223200, 0.8), (247200, 0.1)]
+got = got[:len(want)]
+assert len(got) == len(want) and all(abs(g[0] - w[0]) <= 1 and g[1] == w[1] for g, w in zip(got, want)), \
+    "120 BPM steps at %s, expected %s" % (got, want)
+print("# hotpatch-render /tempo 120: steps at frames %s (every 24000 from 0.25 s; held from /transport stop at 2.1 s to /transport start at 3.0 s, beat 3.7, so the next step 7200 frames later)" % [g[0] for g in got])
+
+got = steps(sys.argv[2])
+beat = 60 * 48000 / 97.3
+want = [(24000 + math.ceil(k * beat), round(((k % 7) + 1) / 10, 4)) for k in range(1, 15)]
+got = got[:len(want)]
+assert len(got) == len(want) and all(abs(g[0] - w[0]) <= 1 and g[1] == w[1] for g, w in zip(got, want)), \
+    "97.3 BPM steps at %s, expected %s" % (got, want)
+bars = [f for f, v in got if v == 0.1]
+print("# hotpatch-render /tempo 97.3 7: a step every %.2f frames (expected %.2f); step 1 again at frames %s: bars of %.5f s (7 x 60 / 97.3 = %.5f s)" % (
+    (got[-1][0] - got[0][0]) / (len(got) - 1), beat, bars, (bars[1] - bars[0]) / 48000, 7 * 60 / 97.3))
+PY
+
+# Script lines of the transport refuse what they cannot do, with the line.
+printf '1.0 /tempo 120\n0.5 /transport stop\n' >"$work/order.hps"
+printf '0.0 /tempo 0\n' >"$work/slow.hps"
+printf '0.0 /transport pause\n' >"$work/pause.hps"
+for spec in "order.hps:2: /tempo and /transport lines come in time order" \
+            "slow.hps:1: usage: /tempo BPM" "pause.hps:1: usage: /transport start|stop"; do
+    if ./tools/hotpatch-render --quiet "$work/${spec%%:*}" "$work/x.wav" 2>"$work/err"; then
+        echo "accepted: $(cat "$work/${spec%%:*}")"; exit 1
+    fi
+    grep -qF "$spec" "$work/err" || { cat "$work/err"; echo "expected: $spec"; exit 1; }
+done
+echo "# hotpatch-render: /tempo and /transport lines out of order or out of range refused with file:line"

@@ -177,21 +177,6 @@ int hp_host_send_commit(HpHost*             host,
                         int                 seq,
                         const HpHostCommit* opts);
 
-/** A time:Position as hosts send it: the fields whose flag is set (so that
-    partial and hostile ones can be made), time:frame and time:beatUnit 4
-    always. */
-typedef struct {
-  bool   bar, bar_beat, beat, beats_per_bar, bpm, speed;
-  double v_bar, v_bar_beat, v_beat, v_beats_per_bar, v_bpm, v_speed;
-  bool   bpm_as_string; ///< time:beatsPerMinute "120": not well-formed
-} HpHostPosition;
-
-/** Forge `pos` (stamped time:frame `frame`) into the scratch forge:
-    send it with hp_host_send_atom(). */
-const LV2_Atom* hp_host_forge_position(HpHost*               host,
-                                       uint64_t              frame,
-                                       const HpHostPosition* pos);
-
 /** patch:Get without patch:property (everything). */
 int hp_host_send_patch_get(HpHost* host, uint64_t frame, int seq);
 
@@ -215,6 +200,26 @@ LV2_Atom_Forge* hp_host_forge(HpHost* host);
 
 /** The first atom written with hp_host_forge() since it was last called. */
 const LV2_Atom* hp_host_forge_atom(HpHost* host);
+
+/** The host's transport as a time:Position carries it.  Hosts send some
+    properties alone (a tempo change, a stop): only those whose flag is set
+    are written, besides time:frame and time:beatUnit 4. */
+typedef struct {
+  bool    has_bar, has_bar_beat, has_beat, has_beats_per_bar, has_bpm;
+  bool    has_speed;
+  int64_t frame; ///< time:frame: the transport's position in frames
+  int64_t bar;   ///< time:bar, from 0
+  float   bar_beat;
+  double  beat; ///< time:beat: beats from the song's start
+  float   beats_per_bar;
+  float   bpm;
+  float   speed; ///< 1 rolling, 0 stopped
+} HpHostPosition;
+
+/** `pos` as a time:Position object, built with hp_host_forge() (so that a
+    test may spoil it before sending it with hp_host_send_atom()); NULL if
+    it does not fit. */
+const LV2_Atom* hp_host_forge_position(HpHost* host, const HpHostPosition* pos);
 
 /* Running */
 

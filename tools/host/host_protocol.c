@@ -82,6 +82,45 @@ hp_host_forge_atom(HpHost* host)
   return sink_atom(&host->raw_sink);
 }
 
+const LV2_Atom*
+hp_host_forge_position(HpHost* host, const HpHostPosition* pos)
+{
+  LV2_Atom_Forge* const forge = hp_host_forge(host);
+  const HpURIs* const   u     = &host->uris;
+  LV2_Atom_Forge_Frame  frame;
+  lv2_atom_forge_object(forge, &frame, 0u, u->time_Position);
+  lv2_atom_forge_key(forge, hp_host_map(host, LV2_TIME__frame));
+  lv2_atom_forge_long(forge, pos->frame);
+  if (pos->has_speed) {
+    lv2_atom_forge_key(forge, u->time_speed);
+    lv2_atom_forge_float(forge, pos->speed);
+  }
+  if (pos->has_bar) {
+    lv2_atom_forge_key(forge, u->time_bar);
+    lv2_atom_forge_long(forge, pos->bar);
+  }
+  if (pos->has_bar_beat) {
+    lv2_atom_forge_key(forge, u->time_barBeat);
+    lv2_atom_forge_float(forge, pos->bar_beat);
+  }
+  if (pos->has_beat) {
+    lv2_atom_forge_key(forge, u->time_beat);
+    lv2_atom_forge_double(forge, pos->beat);
+  }
+  lv2_atom_forge_key(forge, hp_host_map(host, LV2_TIME__beatUnit));
+  lv2_atom_forge_int(forge, 4);
+  if (pos->has_beats_per_bar) {
+    lv2_atom_forge_key(forge, u->time_beatsPerBar);
+    lv2_atom_forge_float(forge, pos->beats_per_bar);
+  }
+  if (pos->has_bpm) {
+    lv2_atom_forge_key(forge, u->time_beatsPerMinute);
+    lv2_atom_forge_float(forge, pos->bpm);
+  }
+  lv2_atom_forge_pop(forge, &frame);
+  return hp_host_forge_atom(host);
+}
+
 /* The patch protocol (README, "The patch protocol") */
 
 static void
@@ -268,48 +307,4 @@ hp_host_send_text(HpHost* host, uint64_t frame, int seq, const char* line)
     host->n_primes = 0u;
   }
   return r;
-}
-
-const LV2_Atom*
-hp_host_forge_position(HpHost* const               host,
-                       const uint64_t              frame_time,
-                       const HpHostPosition* const p)
-{
-  LV2_Atom_Forge* const forge = hp_host_forge(host);
-  const HpURIs* const   u     = hp_host_uris(host);
-  LV2_Atom_Forge_Frame  frame;
-  lv2_atom_forge_object(forge, &frame, 0, u->time_Position);
-  lv2_atom_forge_key(forge, hp_host_map(host, LV2_TIME__frame));
-  lv2_atom_forge_long(forge, (int64_t)frame_time);
-  if (p->speed) {
-    lv2_atom_forge_key(forge, u->time_speed);
-    lv2_atom_forge_float(forge, (float)p->v_speed);
-  }
-  if (p->bar) {
-    lv2_atom_forge_key(forge, u->time_bar);
-    lv2_atom_forge_long(forge, (int64_t)p->v_bar);
-  }
-  if (p->bar_beat) {
-    lv2_atom_forge_key(forge, u->time_barBeat);
-    lv2_atom_forge_float(forge, (float)p->v_bar_beat);
-  }
-  if (p->beat) {
-    lv2_atom_forge_key(forge, u->time_beat);
-    lv2_atom_forge_double(forge, p->v_beat);
-  }
-  lv2_atom_forge_key(forge, hp_host_map(host, LV2_TIME__beatUnit));
-  lv2_atom_forge_int(forge, 4);
-  if (p->beats_per_bar) {
-    lv2_atom_forge_key(forge, u->time_beatsPerBar);
-    lv2_atom_forge_float(forge, (float)p->v_beats_per_bar);
-  }
-  if (p->bpm) {
-    lv2_atom_forge_key(forge, u->time_beatsPerMinute);
-    lv2_atom_forge_float(forge, (float)p->v_bpm);
-  } else if (p->bpm_as_string) {
-    lv2_atom_forge_key(forge, u->time_beatsPerMinute);
-    lv2_atom_forge_string(forge, "120", 3);
-  }
-  lv2_atom_forge_pop(forge, &frame);
-  return hp_host_forge_atom(host);
 }
