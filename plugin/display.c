@@ -15,7 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define SCOPE_SECONDS 0.02f      /* the scope's width in time */
+#define PIXEL_SECONDS 1e-4f      /* a pixel of the scope: 20 ms in 200 */
+#define SCOPE_SECONDS 0.05f      /* the scope at its widest */
 #define TRIGGER_SECONDS 0.05f    /* searched for a trigger: a period of 20 Hz */
 #define REDRAW_HZ 20u            /* pictures a second while it sounds */
 #define SWAP_SHOWN_SECONDS 0.25f /* a swap stays shown at least this long */
@@ -30,8 +31,9 @@ struct HpDisplayImpl {
   uint32_t                  period;     /* frames between two redraws */
   uint32_t                  swap_shown; /* frames */
   uint32_t                  ring_mask;
+  float                     rate;
   uint32_t                  copy_len;  /* render() copies this many frames */
-  uint32_t                  scope_len; /* and shows this many */
+  uint32_t                  scope_max; /* and shows at most this many */
 
   /* run() writes, render() reads. */
   _Atomic(float)* ring;    /* the output's mid, (l + r) / 2 */
@@ -57,7 +59,7 @@ struct HpDisplayImpl {
 
   /* render() only. */
   float*           copy;  /* copy_len frames from the ring */
-  float*           scope; /* scope_len frames from the trigger on */
+  float*           scope; /* scope_max frames from the trigger on */
   cairo_surface_t* surface;
   HpDisplaySurface image;
 };
@@ -72,9 +74,10 @@ hp_display_new(const float rate, const HpDisplayQueueDraw* const queue_draw)
   d->queue_draw = queue_draw && queue_draw->queue_draw ? queue_draw : NULL;
   d->period     = (uint32_t)(rate / (float)REDRAW_HZ);
   d->swap_shown = (uint32_t)(rate * SWAP_SHOWN_SECONDS);
-  d->scope_len  = (uint32_t)(rate * SCOPE_SECONDS);
+  d->rate       = rate;
+  d->scope_max  = (uint32_t)(rate * SCOPE_SECONDS);
   /* The interpolated trace reads one frame past the scope. */
-  d->copy_len = d->scope_len + (uint32_t)(rate * TRIGGER_SECONDS) + 1u;
+  d->copy_len = d->scope_max + (uint32_t)(rate * TRIGGER_SECONDS) + 1u;
   /* Room for what render() copies while run() writes a whole block. */
   uint32_t size = 1024u;
   while (size < d->copy_len + MAX_BLOCK) {
@@ -83,7 +86,7 @@ hp_display_new(const float rate, const HpDisplayQueueDraw* const queue_draw)
   d->ring_mask = size - 1u;
   d->ring      = (_Atomic(float)*)calloc(size, sizeof(_Atomic(float)));
   d->copy      = (float*)calloc(d->copy_len, sizeof(float));
-  d->scope     = (float*)calloc(d->scope_len, sizeof(float));
+  d->scope     = (float*)calloc(d->scope_max, sizeof(float));
   if (!d->ring || !d->copy || !d->scope) {
     hp_display_free(d);
     return NULL;
@@ -244,7 +247,9 @@ find_trigger(const float* const x, const uint32_t n, const uint32_t after)
 }
 
 void
-hp_display_snapshot(HpDisplay* const d, HpDisplaySnapshot* const s)
+hp_display_snapshot(HpDisplay* const         d,
+                    const uint32_t           frames,
+                    HpDisplaySnapshot* const s)
 {
   atomic_store_explicit(&d->drawn, true, memory_order_relaxed);
   s->generation = atomic_load_explicit(&d->generation, memory_order_relaxed);
@@ -257,7 +262,9 @@ hp_display_snapshot(HpDisplay* const d, HpDisplaySnapshot* const s)
 
   copy_ring(d);
   const uint32_t n       = d->copy_len;
-  const uint32_t len     = d->scope_len;
+  const uint32_t len     = frames < 2u             ? 2u
+                           : frames > d->scope_max ? d->scope_max
+                                                   : frames;
   const double   trigger = find_trigger(d->copy, n, len);
   s->triggered           = trigger >= 0.0;
   if (s->triggered) {
@@ -404,7 +411,8 @@ hp_display_render(HpDisplay* const d, const uint32_t w, const uint32_t h)
     }
   }
   HpDisplaySnapshot s;
-  hp_display_snapshot(d, &s);
+  hp_display_snapshot(
+    d, (uint32_t)(d->rate * PIXEL_SECONDS * (float)width), &s);
 
   cairo_t* const cr = cairo_create(d->surface);
   set_colour(cr, background);
@@ -412,7 +420,7 @@ hp_display_render(HpDisplay* const d, const uint32_t w, const uint32_t h)
   /* A status line when there is room for one; else the scope alone, with
      a swap as a frame around it. */
   const double row = height >= 30u && width >= 60u
-                       ? fmin(12.0, fmax(9.0, floor(0.2 * height)))
+                       ? fmin(14.0, fmax(11.0, floor(0.25 * height)))
                        : 0.0;
   if (row > 0.0) {
     draw_status(cr, &s, width, row);
@@ -420,8 +428,8 @@ hp_display_render(HpDisplay* const d, const uint32_t w, const uint32_t h)
   draw_scope(cr, &s, width, row, height - row);
   if (row == 0.0 && (s.swapping || s.swap_waiting)) {
     set_colour(cr, s.swap_waiting ? wait_colour : swap_colour);
-    cairo_set_line_width(cr, 2.0);
-    cairo_rectangle(cr, 1.0, 1.0, width - 2.0, height - 2.0);
+    cairo_set_line_width(cr, 1.0);
+    cairo_rectangle(cr, 0.5, 0.5, width - 1.0, height - 1.0);
     cairo_stroke(cr);
   }
   cairo_destroy(cr);

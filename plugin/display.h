@@ -56,7 +56,7 @@ typedef struct {
   bool     swapping; /**< a crossfade or tail, or a swap in the last 250 ms */
   bool     swap_waiting; /**< a quantized swap waits for its beat or bar */
   bool     triggered;    /**< the scope starts at a rising zero crossing */
-  const float* scope;    /**< the output (mid), `scope_len` frames: 20 ms */
+  const float* scope;    /**< the output (mid), `scope_len` frames */
   uint32_t     scope_len;
 } HpDisplaySnapshot;
 
@@ -79,14 +79,17 @@ void hp_display_run(HpDisplay*            display,
                     uint32_t              n_frames,
                     const HpEngineStatus* status);
 
-/** What run() published last, with the scope from its latest trigger;
-    `snapshot->scope` stays valid until the next call.  One thread at a
-    time (the host's GUI thread), while run() goes on. */
-void hp_display_snapshot(HpDisplay* display, HpDisplaySnapshot* snapshot);
+/** What run() published last, with a scope of `frames` (2 to 50 ms) from
+    its latest trigger; `snapshot->scope` stays valid until the next call.
+    One thread at a time (the host's GUI thread), while run() goes on. */
+void hp_display_snapshot(HpDisplay*         display,
+                         uint32_t           frames,
+                         HpDisplaySnapshot* snapshot);
 
 /** render(): the snapshot drawn at most `w` x `h` (height at most w / 3:
-    a mixer strip is narrow and short); NULL for an empty size or out of
-    memory.  As hp_display_snapshot(). */
+    a mixer strip is narrow and short), 0.1 ms of scope a pixel (20 ms in
+    200); NULL for an empty size or out of memory.  As
+    hp_display_snapshot(). */
 HpDisplaySurface* hp_display_render(HpDisplay* display, uint32_t w, uint32_t h);
 
 #endif /* HP_DISPLAY_H */
