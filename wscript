@@ -72,7 +72,9 @@ PACKAGES = [("lv2", "1.18.0", "lv2-dev"),
             ("serd-0", "0.30.0", "libserd-dev"),
             ("sord-0", "0.16.0", "libsord-dev"),
             ("sndfile", "1.0.28", "libsndfile1-dev"),
-            ("cairo", "1.16.0", "libcairo2-dev")]
+            ("cairo", "1.16.0", "libcairo2-dev"),
+            # Cairo's text finds its fonts with it; the tests free its caches.
+            ("fontconfig", "2.13.0", "libfontconfig-dev")]
 
 WARNINGS = ["-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wconversion",
             "-Wno-sign-conversion",  # size_t/uint32_t/int index mixing is everywhere in C
@@ -310,7 +312,8 @@ def build_tests(bld):
         bld.program(source=[src], target="tests/" + src.name[:-2],
                     includes=["tests", "tests/host"],
                     use=["tests/rtcheck", "tools/hphost", "tests/hpsignal",
-                         "hpdisplay", "CAIRO", "LILV", "LV2", "PTHREAD", "DL", "M"],
+                         "hpdisplay", "CAIRO", "FONTCONFIG", "LILV", "LV2",
+                         "PTHREAD", "DL", "M"],
                     linkflags=["-rdynamic"], install_path=None)
     for b in BENCHES:
         bld.program(source=["tests/bench/%s.c" % b], target="tests/bench/" + b,
