@@ -84,7 +84,7 @@ hp_display_new(const float rate, const HpDisplayQueueDraw* const queue_draw)
     size *= 2u;
   }
   d->ring_mask = size - 1u;
-  d->ring      = (_Atomic(float)*)calloc(size, sizeof(_Atomic(float)));
+  d->ring      = calloc(size, sizeof(*d->ring));
   d->copy      = (float*)calloc(d->copy_len, sizeof(float));
   d->scope     = (float*)calloc(d->scope_max, sizeof(float));
   if (!d->ring || !d->copy || !d->scope) {
