@@ -22,14 +22,13 @@
 #define SWAP_SHOWN_SECONDS 0.25f /* a swap stays shown at least this long */
 #define SILENCE 1e-4f            /* -80 dB: below, nothing sounds */
 #define MAX_BLOCK 8192u          /* the most frames one run() writes */
-#define MAX_WIDTH 2048u          /* bounds what a render() allocates */
-#define MAX_HEIGHT 1024u
+#define MAX_WIDTH 2048u /* bounds what a render() allocates (a third high) */
 
 struct HpDisplayImpl {
   /* Set at creation, read-only after. */
   const HpDisplayQueueDraw* queue_draw; /* NULL: the host draws on its own */
   uint32_t                  period;     /* frames between two redraws */
-  uint32_t                  swap_shown; /* frames */
+  uint32_t                  swap_shown; /* frames a swap stays shown */
   uint32_t                  ring_mask;
   float                     rate;
   uint32_t                  copy_len;  /* render() copies this many frames */
@@ -148,6 +147,9 @@ hp_display_run(HpDisplay* const            d,
                const uint32_t              n_frames,
                const HpEngineStatus* const status)
 {
+  /* A swap at the sample (no crossfade) is shown too, for a moment. */
+  const bool swapped = status->swaps != d->swaps;
+  d->swaps           = status->swaps;
   if (!d->queue_draw &&
       !atomic_load_explicit(&d->drawn, memory_order_relaxed)) {
     return; /* nobody looks */
@@ -165,13 +167,10 @@ hp_display_run(HpDisplay* const            d,
   d->head = head + n_frames;
   atomic_store_explicit(&d->written, d->head, memory_order_release);
 
-  /* A swap at the sample (no crossfade) is shown too, for a moment. */
-  const bool swapped = status->swaps != d->swaps;
-  d->swaps           = status->swaps;
-  d->calm            = status->swapping || swapped          ? 0u
-                       : d->calm + n_frames < d->swap_shown ? d->calm + n_frames
-                                                            : d->swap_shown;
-  bool news          = publish_uint(&d->generation, status->generation);
+  d->calm   = status->swapping || swapped          ? 0u
+              : d->calm + n_frames < d->swap_shown ? d->calm + n_frames
+                                                   : d->swap_shown;
+  bool news = publish_uint(&d->generation, status->generation);
   news |= publish_uint(&d->voices, status->voices);
   news |= publish_uint(&d->voices_sounding, status->voices_sounding);
   news |= publish_bool(&d->swapping, d->calm < d->swap_shown);
@@ -390,8 +389,7 @@ HpDisplaySurface*
 hp_display_render(HpDisplay* const d, const uint32_t w, const uint32_t h)
 {
   const uint32_t width  = w < MAX_WIDTH ? w : MAX_WIDTH;
-  uint32_t       height = width / 3u < h ? width / 3u : h;
-  height                = height < MAX_HEIGHT ? height : MAX_HEIGHT;
+  const uint32_t height = width / 3u < h ? width / 3u : h;
   if (!width || !height) {
     return NULL;
   }
