@@ -41,8 +41,8 @@ struct HpDisplayImpl {
   atomic_uint     generation;
   atomic_uint     voices;
   atomic_uint     voices_sounding;
-  atomic_bool     swapping;
-  atomic_bool     swap_waiting;
+  atomic_uint     swapping; /* 0 or 1 */
+  atomic_uint     swap_waiting;
 
   /* render() writes, run() reads. */
   atomic_bool drawn; /* render() has been called: the host draws */
@@ -98,8 +98,8 @@ hp_display_new(const float rate, const HpDisplayQueueDraw* const queue_draw)
   atomic_init(&d->generation, 0u);
   atomic_init(&d->voices, 0u);
   atomic_init(&d->voices_sounding, 0u);
-  atomic_init(&d->swapping, false);
-  atomic_init(&d->swap_waiting, false);
+  atomic_init(&d->swapping, 0u);
+  atomic_init(&d->swap_waiting, 0u);
   atomic_init(&d->drawn, false);
   d->calm = d->swap_shown;
   return d;
@@ -119,24 +119,15 @@ hp_display_free(HpDisplay* const d)
   }
 }
 
-/* run() is the counters' one writer: it may read them plainly. */
+/* Store a counter; true when it changed.  run() is the counters' one
+   writer: it may read them without a race. */
 static bool
-publish_uint(atomic_uint* const counter, const uint32_t value)
+publish(atomic_uint* const counter, const uint32_t value)
 {
   if (atomic_load_explicit(counter, memory_order_relaxed) == value) {
     return false;
   }
   atomic_store_explicit(counter, value, memory_order_relaxed);
-  return true;
-}
-
-static bool
-publish_bool(atomic_bool* const flag, const bool value)
-{
-  if (atomic_load_explicit(flag, memory_order_relaxed) == value) {
-    return false;
-  }
-  atomic_store_explicit(flag, value, memory_order_relaxed);
   return true;
 }
 
@@ -170,11 +161,11 @@ hp_display_run(HpDisplay* const            d,
   d->calm   = status->swapping || swapped          ? 0u
               : d->calm + n_frames < d->swap_shown ? d->calm + n_frames
                                                    : d->swap_shown;
-  bool news = publish_uint(&d->generation, status->generation);
-  news |= publish_uint(&d->voices, status->voices);
-  news |= publish_uint(&d->voices_sounding, status->voices_sounding);
-  news |= publish_bool(&d->swapping, d->calm < d->swap_shown);
-  news |= publish_bool(&d->swap_waiting, status->swap_waiting);
+  bool news = publish(&d->generation, status->generation);
+  news |= publish(&d->voices, status->voices);
+  news |= publish(&d->voices_sounding, status->voices_sounding);
+  news |= publish(&d->swapping, d->calm < d->swap_shown);
+  news |= publish(&d->swap_waiting, status->swap_waiting);
   if (!d->queue_draw) {
     return;
   }
@@ -255,9 +246,9 @@ hp_display_snapshot(HpDisplay* const         d,
   s->voices     = atomic_load_explicit(&d->voices, memory_order_relaxed);
   s->voices_sounding =
     atomic_load_explicit(&d->voices_sounding, memory_order_relaxed);
-  s->swapping = atomic_load_explicit(&d->swapping, memory_order_relaxed);
+  s->swapping = atomic_load_explicit(&d->swapping, memory_order_relaxed) != 0u;
   s->swap_waiting =
-    atomic_load_explicit(&d->swap_waiting, memory_order_relaxed);
+    atomic_load_explicit(&d->swap_waiting, memory_order_relaxed) != 0u;
 
   copy_ring(d);
   const uint32_t n       = d->copy_len;

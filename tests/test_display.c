@@ -463,14 +463,7 @@ test_rt(void)
   CHECK(hp_host_render_display(host, 200, 60));
   HpRtCounts counts;
   hp_rt_counts(&counts);
-  if (hp_rt_available()) {
-    CHECK_MSG(counts.total == 0,
-              "run() made %llu forbidden calls",
-              (unsigned long long)counts.total);
-    hp_rt_print(stdout, &counts);
-  } else {
-    printf("# rtcheck unavailable: %s\n", hp_rt_unavailable_reason());
-  }
+  hp_rt_require_none(&counts);
   printf("# display on, 2 s of chords and 4 commits: %llu forbidden calls in "
          "run(), %llu queue_draw calls\n",
          (unsigned long long)counts.total,
