@@ -224,8 +224,8 @@ test_sizes(void)
   HpHost* const host = fx_host_cfg(
     (HpHostConfig){.worker_mode = HP_WORKER_SYNC, .inline_display = true});
   play_sine(host, 0.5f);
-  play(
-    host, 14400, 256); /* past the swap's 250 ms: its frame hides the edges */
+  /* Past the swap's 250 ms: a small picture frames it over the scope. */
+  play(host, 14400, 256);
   char figures[256];
   for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); ++i) {
     const HpDisplaySurface* const s =
