@@ -39,6 +39,10 @@ ENGINE_SOURCES = (["src/registry.c", "src/status.c", "src/patch.c",
 
 PLUGIN_SOURCES = ["plugin/hotpatch.c", "plugin/atoms.c"]
 
+# The inline display, drawn with Cairo: a library of its own, which the
+# host tests link too (they look at what it publishes).
+DISPLAY_SOURCES = ["plugin/display.c"]
+
 # Test programs: every test_*.c in these folders, taking no arguments and
 # exiting 0 on success.  Those that include the test host ("host.h") drive
 # the built bundle through it; the others link the engine alone.  Scripts
@@ -58,7 +62,7 @@ BENCHES = ["seed_metrics", "hp_bench"]
 FUZZERS = [("fuzz_atoms", ["plugin/atoms.c"]),
            ("fuzz_text", []),
            ("fuzz_doc", []),
-           ("fuzz_state", PLUGIN_SOURCES)]
+           ("fuzz_state", PLUGIN_SOURCES + DISPLAY_SOURCES)]
 FUZZ_FLAGS = ["-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
               "-g", "-O1", "-fno-omit-frame-pointer"]
 
@@ -68,7 +72,10 @@ PACKAGES = [("lv2", "1.18.0", "lv2-dev"),
             ("serd-0", "0.30.0", "libserd-dev"),
             ("sord-0", "0.16.0", "libsord-dev"),
             ("sndfile", "1.0.28", "libsndfile1-dev"),
-            ("libpng", "1.6.0", "libpng-dev")]
+            ("libpng", "1.6.0", "libpng-dev"),
+            ("cairo", "1.16.0", "libcairo2-dev"),
+            # Cairo's text finds its fonts with it; the tests free its caches.
+            ("fontconfig", "2.13.0", "libfontconfig-dev")]
 
 WARNINGS = ["-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wconversion",
             "-Wno-sign-conversion",  # size_t/uint32_t/int index mixing is everywhere in C
@@ -197,9 +204,11 @@ def build(bld):
     # An LV2 binary has no 'lib' prefix: the platform's pattern without it.
     plugin_env = bld.env.derive()
     plugin_env.cshlib_PATTERN = re.sub("^lib", "", bld.env.cshlib_PATTERN)
+    bld.stlib(source=DISPLAY_SOURCES, target="hpdisplay", includes=["plugin", "src"],
+              export_includes=["plugin"], use=["CAIRO", "LV2", "M"])
     bld.shlib(source=PLUGIN_SOURCES, target=BUNDLE_DIR + "/hotpatch",
               env=plugin_env, includes=["plugin", "src"],
-              use=["hpengine", "LV2", "M"], install_path=inst)
+              use=["hpengine", "hpdisplay", "CAIRO", "LV2", "M"], install_path=inst)
 
     # The two plugins' description: what they share is written once
     # (ttl/plugin.ttl.in) and goes into each entry of ttl/hotpatch.ttl.in.
@@ -305,7 +314,8 @@ def build_tests(bld):
         bld.program(source=[src], target="tests/" + src.name[:-2],
                     includes=["tests", "tests/host"],
                     use=["tests/rtcheck", "tools/hphost", "tests/hpsignal",
-                         "LILV", "LV2", "PTHREAD", "DL", "M"],
+                         "hpdisplay", "CAIRO", "FONTCONFIG", "LILV", "LV2",
+                         "PTHREAD", "DL", "M"],
                     linkflags=["-rdynamic"], install_path=None)
     for b in BENCHES:
         bld.program(source=["tests/bench/%s.c" % b], target="tests/bench/" + b,
@@ -350,10 +360,10 @@ def compile_fuzzer(task):
     if "-Werror" in env.CFLAGS:
         cflags.append("-Werror")
     includes = ["-I" + top.find_dir(d).abspath() for d in ("src", "plugin", "tests/fuzz")]
-    for lib in ("LV2", "SERD", "SORD"):
+    for lib in ("LV2", "SERD", "SORD", "CAIRO"):
         includes += ["-isystem" + i for i in env["INCLUDES_" + lib]]
-    libs = ["-l" + lib for lib in env.LIB_SORD + env.LIB_SERD]
-    libs += ["-L" + d for d in env.LIBPATH_SORD + env.LIBPATH_SERD]
+    libs = ["-l" + lib for lib in env.LIB_SORD + env.LIB_SERD + env.LIB_CAIRO]
+    libs += ["-L" + d for d in env.LIBPATH_SORD + env.LIBPATH_SERD + env.LIBPATH_CAIRO]
     libs += ["-lm", "-lpthread"]
     sources = [n.abspath() for n in task.inputs if n.name.endswith(".c")]
     cmd = (env.CLANG + FUZZ_FLAGS + cflags + includes + sources

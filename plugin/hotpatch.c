@@ -12,6 +12,7 @@
 */
 
 #include "atoms.h"
+#include "display.h"
 #include "engine.h"
 #include "uris.h"
 
@@ -83,6 +84,7 @@ typedef struct {
   HpURIs         uris;
   LV2_Atom_Forge forge;
   HpEngine*      engine;
+  HpDisplay*     display;        /* Ardour's inline display */
   int            last_scene;     /* the scene control's last value, or -1 */
   atomic_int     restored_scene; /* restore() -> run(): the bank's, or -1 */
   float          live_reload;    /* last hp:liveReload sent to the engine */
@@ -138,14 +140,18 @@ instantiate(const LV2_Descriptor* const     descriptor,
   if (!self) {
     return NULL;
   }
-  const LV2_Options_Option* options = NULL;
-  LV2_Log_Log*              log     = NULL;
-  const char* const         missing = lv2_features_query(features,
+  const LV2_Options_Option* options    = NULL;
+  LV2_Log_Log*              log        = NULL;
+  const HpDisplayQueueDraw* queue_draw = NULL;
+  const char* const         missing    = lv2_features_query(features,
                                                  LV2_LOG__log,
                                                  &log,
                                                  false,
                                                  LV2_OPTIONS__options,
                                                  &options,
+                                                 false,
+                                                 HP_IDPY__queue_draw,
+                                                 &queue_draw,
                                                  false,
                                                  LV2_URID__map,
                                                  &self->map,
@@ -185,14 +191,18 @@ instantiate(const LV2_Descriptor* const     descriptor,
   self->last_scene = -1;
   atomic_init(&self->restored_scene, -1);
   self->live_reload = -1.0f;
-  self->engine      = hp_engine_new(sample_rate,
-                               log_message,
-                               schedule,
-                               self,
-                               effect ? fx_default_patch : default_patch,
-                               effect);
+  self->display     = hp_display_new(sample_rate, queue_draw);
+  self->engine      = self->display
+                        ? hp_engine_new(sample_rate,
+                                   log_message,
+                                   schedule,
+                                   self,
+                                   effect ? fx_default_patch : default_patch,
+                                   effect)
+                        : NULL;
   if (!self->engine) {
     lv2_log_error(&self->logger, "hotpatch: out of memory\n");
+    hp_display_free(self->display);
     free(self);
     return NULL;
   }
@@ -531,6 +541,7 @@ run(LV2_Handle const instance, const uint32_t n_frames)
   if (self->modules) {
     *self->modules = (float)status.module_count;
   }
+  hp_display_run(self->display, self->out_l, self->out_r, n_frames, &status);
 }
 
 static LV2_Worker_Status
@@ -715,19 +726,31 @@ cleanup(LV2_Handle const instance)
 {
   Hotpatch* self = (Hotpatch*)instance;
   hp_engine_free(self->engine);
+  hp_display_free(self->display);
   free(self);
+}
+
+/* Ardour's GUI thread, maybe while run() goes on. */
+static HpDisplaySurface*
+render_display(LV2_Handle const instance, const uint32_t w, const uint32_t h)
+{
+  return hp_display_render(((Hotpatch*)instance)->display, w, h);
 }
 
 static const void*
 extension_data(const char* const uri)
 {
-  static const LV2_Worker_Interface worker = {work, work_response, NULL};
-  static const LV2_State_Interface  state  = {save, restore};
+  static const LV2_Worker_Interface worker  = {work, work_response, NULL};
+  static const LV2_State_Interface  state   = {save, restore};
+  static const HpDisplayInterface   display = {render_display};
   if (!strcmp(uri, LV2_WORKER__interface)) {
     return &worker;
   }
   if (!strcmp(uri, LV2_STATE__interface)) {
     return &state;
+  }
+  if (!strcmp(uri, HP_IDPY__interface)) {
+    return &display;
   }
   return NULL;
 }

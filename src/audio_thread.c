@@ -791,4 +791,11 @@ hp_engine_status(const HpEngine* const e, HpEngineStatus* const status)
 {
   *status              = e->status;
   status->module_count = hp_graph_module_count(e->active);
+  status->voices       = hp_graph_voices(e->active);
+  status->voices_sounding =
+    (uint32_t)__builtin_popcount(hp_graph_sounding(e->active));
+  status->swapping         = e->n_fades || e->n_tails;
+  bool           quantized = false;
+  const uint32_t due       = standby_due(e, &quantized);
+  status->swap_waiting     = quantized && due && due != NOT_WAITING;
 }

@@ -336,12 +336,17 @@ void hp_engine_set_crossfade_ms(HpEngine* engine, float ms);
 */
 HpStatus hp_engine_submit(HpEngine* engine, const HpOp* op);
 
-/** Status for output ports: swaps done, last prime time, modules playing. */
+/** Status for output ports and the inline display: swaps done, last prime
+    time, modules and voices playing, a swap under way.  Audio thread. */
 typedef struct {
   uint32_t swaps;
   float    last_prime_ms;
   uint32_t module_count;
   uint32_t generation;
+  uint32_t voices;          /**< the playing patch's (hp:Voices) */
+  uint32_t voices_sounding; /**< of those, a gate on or an envelope going */
+  bool     swapping;        /**< a crossfade or a tail still rings */
+  bool     swap_waiting;    /**< a quantized swap waits for its beat or bar */
 } HpEngineStatus;
 
 void hp_engine_status(const HpEngine* engine, HpEngineStatus* status);

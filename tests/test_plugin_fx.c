@@ -529,14 +529,7 @@ test_time_position(const HpWorkerMode mode)
             "the effect said something: %zu log lines, %zu events",
             hp_host_log_count(host),
             hp_host_n_events(host));
-  if (hp_rt_available()) {
-    CHECK_MSG(counts.total == 0,
-              "run() made %llu forbidden calls",
-              (unsigned long long)counts.total);
-    hp_rt_print(stdout, &counts);
-  } else {
-    printf("# rtcheck unavailable: %s\n", hp_rt_unavailable_reason());
-  }
+  hp_rt_require_none(&counts);
   printf("# %s worker, in place: %zu time:Position objects mid-block "
          "(rolling, stopped, bpm 0, -5, NaN, bar 1e18, speed inf, malformed) "
          "over %zu frames: nothing logged or sent, the input passes through "

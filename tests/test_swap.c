@@ -358,14 +358,7 @@ test_stress(const HpWorkerMode mode, const int cycles)
   }
   HpWorkerStats ws;
   hp_host_worker_stats(host, &ws);
-  if (hp_rt_available()) {
-    CHECK_MSG(counts.total == 0,
-              "run() made %llu forbidden calls",
-              (unsigned long long)counts.total);
-    hp_rt_print(stdout, &counts);
-  } else {
-    printf("# rtcheck unavailable: %s\n", hp_rt_unavailable_reason());
-  }
+  hp_rt_require_none(&counts);
   CHECK(ws.max_request_size <= 8);
   CHECK_MSG(checked > n_swaps * 3 / 4,
             "only %zu of %zu swaps had solo parts to compare",

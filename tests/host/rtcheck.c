@@ -222,6 +222,22 @@ hp_rt_print(FILE* const stream, const HpRtCounts* const c)
   }
 }
 
+void
+hp_rt_require_none(const HpRtCounts* const c)
+{
+  if (!hp_rt_available()) {
+    printf("# rtcheck unavailable: %s\n", hp_rt_unavailable_reason());
+    return;
+  }
+  hp_rt_print(stdout, c);
+  if (c->total) {
+    fprintf(stderr,
+            "real-time code made %llu forbidden calls\n",
+            (unsigned long long)c->total);
+    exit(1);
+  }
+}
+
 #if HP_RT_SANITIZED
 
 bool

@@ -80,6 +80,11 @@ void hp_rt_reset(void);
     with dladdr), each line starting with "# ". */
 void hp_rt_print(FILE* stream, const HpRtCounts* counts);
 
+/** The check after a stretch of real-time code: print the counts, and exit
+    the test (status 1) if any forbidden call was made; where the counters
+    cannot work, print why ("# rtcheck unavailable: ..."). */
+void hp_rt_require_none(const HpRtCounts* counts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -441,6 +441,31 @@ feature_offered(const HpHost* const host, const char* const uri)
   return false;
 }
 
+/* Ardour's inline display */
+
+/* idpy:queue_draw: the plugin's run() calls it; Ardour's only sets a flag. */
+static void
+count_queue_draw(void* const handle)
+{
+  atomic_fetch_add_explicit(
+    &((HpHost*)handle)->queue_draws, 1u, memory_order_relaxed);
+}
+
+const HpDisplaySurface*
+hp_host_render_display(HpHost* const host, const uint32_t w, const uint32_t h)
+{
+  if (!host->display || !host->display->render) {
+    return NULL;
+  }
+  return host->display->render(lilv_instance_get_handle(host->instance), w, h);
+}
+
+uint64_t
+hp_host_queue_draws(const HpHost* const host)
+{
+  return atomic_load_explicit(&host->queue_draws, memory_order_relaxed);
+}
+
 static void
 init_features(HpHost* const host)
 {
@@ -513,6 +538,9 @@ init_features(HpHost* const host)
 
   host->f_default_state = (LV2_Feature){LV2_STATE__loadDefaultState, NULL};
   host->f_bounded       = (LV2_Feature){LV2_BUF_SIZE__boundedBlockLength, NULL};
+  host->queue_draw.handle     = host;
+  host->queue_draw.queue_draw = count_queue_draw;
+  host->f_queue_draw = (LV2_Feature){HP_IDPY__queue_draw, &host->queue_draw};
 
   size_t n            = 0u;
   host->features[n++] = &host->f_map;
@@ -528,7 +556,10 @@ init_features(HpHost* const host)
   }
   host->features[n++] = &host->f_default_state;
   host->features[n++] = &host->f_bounded;
-  host->features[n]   = NULL;
+  if (host->cfg.inline_display) {
+    host->features[n++] = &host->f_queue_draw;
+  }
+  host->features[n] = NULL;
 }
 
 /* Setup and teardown */
@@ -738,6 +769,8 @@ hp_host_new(const HpHostConfig* cfg)
     return NULL;
   }
 
+  host->display = (const HpDisplayInterface*)lilv_instance_get_extension_data(
+    host->instance, HP_IDPY__interface);
   if (c->worker_mode != HP_WORKER_NONE) {
     host->iface = (const LV2_Worker_Interface*)lilv_instance_get_extension_data(
       host->instance, LV2_WORKER__interface);

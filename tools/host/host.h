@@ -5,15 +5,16 @@
   One HpHost loads one plugin (by default urn:hotpatch:synth, or
   urn:hotpatch:fx, from the bundle in $HP_BUNDLE), offers the features real
   hosts offer (urid:map/unmap, options, log, work:schedule,
-  state:loadDefaultState, bufsz:boundedBlockLength), runs it block by block and
-  records everything it says: audio, notify events, log messages, worker
-  traffic.
+  state:loadDefaultState, bufsz:boundedBlockLength, and Ardour's inline
+  display when asked), runs it block by block and records everything it
+  says: audio, notify events, log messages, worker traffic.
 
   Threads: every hp_host_* function is called from one thread, the test's
   ("the run thread"), except hp_host_save_state(), which may run in another
   thread while hp_host_run() goes on (as LV2 state allows), provided no
-  hp_host_set_control() runs at the same time.  The host owns a worker
-  thread in HP_WORKER_THREADED mode.
+  hp_host_set_control() runs at the same time, and hp_host_render_display()
+  and hp_host_queue_draws(), as Ardour's GUI thread draws.  The host owns a
+  worker thread in HP_WORKER_THREADED mode.
 
   Real-time checking: the host marks lilv_instance_run(), work_response()
   and end_run() with hp_rt_set_active() (below), which the test programs'
@@ -31,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../plugin/display.h"
 #include "../../plugin/uris.h"
 
 #ifdef __cplusplus
@@ -78,6 +80,8 @@ typedef struct {
   /** Count instructions in the plugin's run() only: callgrind collection is
       toggled on around it (start valgrind with --collect-atstart=no). */
   bool callgrind_run;
+  /** Offer idpy:queue_draw, as Ardour does (hp_host_queue_draws()). */
+  bool inline_display;
 } HpHostConfig;
 
 /** Load, instantiate, connect and activate; NULL on failure (see
@@ -442,6 +446,19 @@ size_t hp_host_list_presets(HpHost* host,
 
 /** The last saved state as Turtle; free() it.  NULL if none. */
 char* hp_host_state_to_string(HpHost* host);
+
+/* Ardour's inline display (plugin/display.h) */
+
+/** The plugin's idpy:interface render(w, h): a picture at most w x h, or
+    NULL (no such interface, or nothing drawn).  Ardour calls it from its GUI
+    thread while run() goes on: so may one thread here besides the run
+    thread. */
+const HpDisplaySurface* hp_host_render_display(HpHost*  host,
+                                               uint32_t w,
+                                               uint32_t h);
+
+/** How many times the plugin called idpy:queue_draw (any thread). */
+uint64_t hp_host_queue_draws(const HpHost* host);
 
 /* Real-time marks */
 

@@ -165,7 +165,9 @@ struct HpHostImpl {
   LV2_Feature         f_state_schedule;
   LV2_Feature         f_default_state;
   LV2_Feature         f_bounded;
-  const LV2_Feature*  features[9];
+  HpDisplayQueueDraw  queue_draw;
+  LV2_Feature         f_queue_draw;
+  const LV2_Feature*  features[10];
   char                missing_features[1024];
 
   // Log: any thread, under log_lock
@@ -173,6 +175,11 @@ struct HpHostImpl {
   LogEntry*       log_entries;
   size_t          n_log;
   size_t          cap_log;
+
+  // The inline display: the plugin's interface (read-only after
+  // hp_host_new()) and idpy:queue_draw's calls (any thread)
+  const HpDisplayInterface* display;
+  _Atomic uint64_t          queue_draws;
 
   // Worker
   const LV2_Worker_Interface* iface;
