@@ -220,7 +220,8 @@ check("... from its own frame (%d), not its block's" % at,
 sys.exit(1 if failed else 0)
 PY
 # Revert and history: A (440 Hz), B (660 Hz), revert (with quant=bar but
-# no tempo: at once) to A, revert again to B; the history lists B, A, B, A.
+# no tempo: at once) to A, revert again to B; the history printed lists
+# B, A, B, A and the default patch.
 cat >"$work/revert.hps" <<'EOF'
 0.0  /patch/clear
      /patch/create a sine
@@ -242,6 +243,11 @@ EOF
 if ! out=$(./tools/hotpatch-render --sync --bundle "$HP_BUNDLE" \
            "$work/revert.hps" "$work/revert.wav" 2>"$work/err"); then
     cat "$work/err"; echo "$out"; echo "the revert script was refused"; exit 1
+fi
+# The history printed: B (the last commit), A, B, A, then the default patch.
+heads=$(sed -n '/ s  history:$/,/^commit /p' <<<"$out" | grep -c '^# [0-9]')
+if [ "$heads" -ne 5 ] || ! grep -q '^# 0 (the last commit)$' <<<"$out"; then
+    echo "$out"; echo "the history printed $heads patches, want 5"; exit 1
 fi
 sox "$work/revert.wav" -t f32 -c 1 "$work/revert.f32" remix 1
 python3 - "$work/revert.f32" <<'PY'

@@ -23,7 +23,8 @@
       6.0   /end                         (stop rendering here)
   A line without a time happens at the previous line's time.  /patch/ lines
   are read by the engine's own parser (src/text.c), so every form the
-  protocol has works here.  Every notification is printed as it arrives.
+  protocol has works here.  Every notification is printed as it arrives
+  (the text of /patch/get's and /patch/history's answers too).
   SCRIPT may also be a preset script (presets/NAME.hps: the bundle's
   preset NAME is restored, as a host loads it) or a patch document (.ttl).
 
@@ -116,6 +117,7 @@ typedef struct {
   size_t      cap_commits;
   Transport   transport;
   char*       patch_text; ///< the plugin's answer to patch:Get (hp:patch)
+  int         get_seq;    ///< the number of the patch:Get that asks for it
   int         seq;
   double      end_seconds;
 } Script;
@@ -822,7 +824,16 @@ take_events(Script* const s, const bool quiet)
       }
       break;
     case HP_EV_PATCH_SET:
-      if (ev->property && ev->value_string &&
+      /* A script's /patch/get or /patch/history: the text it answers. */
+      if (ev->property && ev->value_string && !quiet && ev->seq != s->get_seq &&
+          (!strcmp(ev->property, HP__patch) ||
+           !strcmp(ev->property, HP_NS "history"))) {
+        printf("%8.3f s  %s:\n%s",
+               t,
+               ev->property + strlen(HP_NS),
+               ev->value_string);
+      }
+      if (ev->property && ev->value_string && ev->seq == s->get_seq &&
           !strcmp(ev->property, HP__patch)) {
         free(s->patch_text);
         s->patch_text = strdup(ev->value_string);
@@ -1005,7 +1016,8 @@ write_graph(Script* const     s,
   const double   rate = hp_host_sample_rate(host);
   const uint64_t give_up =
     hp_host_frames(host) + (uint64_t)(GRAPH_WAIT_SECONDS * rate);
-  if (hp_host_send_patch_get(host, hp_host_frames(host), ++s->seq)) {
+  s->get_seq = ++s->seq;
+  if (hp_host_send_patch_get(host, hp_host_frames(host), s->get_seq)) {
     fprintf(stderr, "hotpatch-render: %s\n", hp_host_last_error());
     return 1;
   }
