@@ -440,6 +440,8 @@ def run_tests(ctx):
             if path.endswith(".sh") or name in ("test_ring", "test_host"):
                 continue
             cmd = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+                   "--suppressions=" +
+                   ctx.path.find_node("tests/valgrind.supp").abspath(),
                    "--errors-for-leak-kinds=definite"] + cmd
         jobs.append((name, cmd))
 
