@@ -605,13 +605,26 @@ model_take_back(Model* const m)
   }
 }
 
-/* A commit or revert that built (its answer `r`, Ack at its swap, or an
-   error if a later message took it back): it keeps the patch it replaces
+/* A commit or revert that builds: answered with an Ack at its swap, or an
+   error if a later message took it back; it keeps the patch it replaces
    for hp:Revert. */
 static void
-model_commit(Model* const m, const Op* const op, const HpHostEvent* const r)
+model_commit(Model* const             m,
+             const Op* const          op,
+             const HpHostEvent* const r,
+             const HpWorkerMode       mode,
+             const int                round)
 {
   const bool ack = r && r->kind == HP_EV_ACK;
+  EXPECT(ack || (r && r->kind == HP_EV_ERROR && r->message &&
+                 (strstr(r->message, "superseded") ||
+                  strstr(r->message, "aborted"))),
+         "%s round %d: seq %d, a %s that builds: %s",
+         fx_mode_name(mode),
+         round,
+         op->seq,
+         op->kind == OP_REVERT ? "revert" : "commit",
+         reply_text(r));
   for (int i = 0; i < N_OSC; ++i) {
     m->maybe.osc[i] |= m->staged.osc[i];
   }
@@ -804,15 +817,7 @@ model_apply(Model* const             m,
              op->seq,
              reply_text(r));
     } else {
-      EXPECT(ack || (err && r->message &&
-                     (strstr(r->message, "superseded") ||
-                      strstr(r->message, "aborted"))),
-             "%s round %d: seq %d, good commit: %s",
-             fx_mode_name(mode),
-             round,
-             op->seq,
-             reply_text(r));
-      model_commit(m, op, r);
+      model_commit(m, op, r, mode, round);
     }
     break;
   case OP_REVERT:
@@ -826,17 +831,8 @@ model_apply(Model* const             m,
              m->n_kept,
              reply_text(r));
     } else {
-      EXPECT(ack || (err && r->message &&
-                     (strstr(r->message, "superseded") ||
-                      strstr(r->message, "aborted"))),
-             "%s round %d: seq %d, revert %d: %s",
-             fx_mode_name(mode),
-             round,
-             op->seq,
-             op->steps,
-             reply_text(r));
       m->staged = m->kept[op->steps - 1];
-      model_commit(m, op, r);
+      model_commit(m, op, r, mode, round);
     }
     break;
   case OP_ABORT:
@@ -1147,7 +1143,7 @@ test_property(const HpWorkerMode mode, const uint64_t seed, const int rounds)
     fx_send(host, seq, "/patch/commit");
     settle(host, seq, seq);
     fx_acked(host, seq++, "a commit of the voice count");
-    model_commit(&m, &commit, &ack);
+    model_commit(&m, &commit, &ack, mode, 0);
   }
 
   int       checks     = 0;
