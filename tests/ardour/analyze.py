@@ -14,8 +14,9 @@
       shows that "fault" tells that fault, and only it, on made-up sound.
   analyze.py check WORK BUNDLE SCENES_PRESET MACRO_PRESET [FAILURES_FILE]
       checks what the two Ardour runs wrote (WORK/create.txt, check.txt),
-      the saved sessions and plugin states, and the two exports; prints
-      figures on lines starting with "# ardour:" and exits 1 on a failure.
+      the saved sessions and plugin states, and the exports of each;
+      prints figures on lines starting with "# ardour:" and exits 1 on a
+      failure.
   analyze.py fx-import SESSION_DIR NAME ORIGINAL CHANNEL_FILES...
       imports a sound file into the one audio track of NAME.ardour, as
       Ardour's import does (fx_session.lua says why here).
@@ -26,10 +27,14 @@
 The timeline (tests/ardour/common.lua): the "scenes" track (panned left)
 plays scene 0, 1, 2, 0 for one second each; the "macro" track (panned
 right) plays a polyphonic preset, struck with a three-note chord every
-250 ms (tests/ardour/notes.lua), while Macro 1 ramps 0 -> 1.  The
-effect's session: the imported file (tone bursts left, noise bursts
-right) through hotpatch fx's Echo preset, its mix (Macro 2) stepping up
-half-way (common.lua's FX_*).
+250 ms (tests/ardour/notes.lua), while Macro 1 ramps 0 -> 1; both are
+heard in the exports first.wav and second.wav.  The "quant" track, with
+Scene quantize at Bar, has its Scene lane step 0.3 s after each bar line
+of the session's 200 bpm (a bar every 1.2 s), and is heard alone in
+first_quant.wav and second_quant.wav: each change waits for the next
+bar line.  The effect's session: the imported file (tone bursts left,
+noise bursts right) through hotpatch fx's Echo preset, its mix (Macro 2)
+stepping up half-way (common.lua's FX_*).
 """
 
 import array
@@ -46,6 +51,9 @@ import xml.etree.ElementTree as ET
 SCENES = [0, 1, 2, 0]   # as in common.lua
 SEGMENT = 1.0
 LEN = len(SCENES) * SEGMENT
+TEMPO = 200.0           # common.lua's TEMPO, QUANT_SCENES, QUANT_POINTS
+QUANT_SCENES = [0, 1, 2, 0]
+QUANT_POINTS = [0, 0.3, 1.5, 2.7]
 RATE = 48000
 URI = "urn:hotpatch:synth"
 WIN = 0.25              # analysis window: one note period of notes.lua
@@ -172,7 +180,7 @@ def export_fault(chans, block):
     return c, blocks
 
 
-def describe_fault(name, fault, chans, raw, block, tracks=("scenes", "macro")):
+def describe_fault(name, fault, chans, raw, block, tracks):
     """TRACKS: the track heard in each channel."""
     c, blocks = fault
     frames = [b * block + k for b in blocks for k in (0, 1)]
@@ -209,7 +217,7 @@ def fault_command(base, results):
     fault = export_fault(chans, block)
     if not fault:
         return 0
-    tracks = one(rows, "channels") or ("scenes", "macro")
+    tracks = one(rows, "channels", os.path.basename(base))
     fig(describe_fault(os.path.basename(base) + ".wav", fault, chans, raw, block, tracks))
     return 3
 
@@ -494,7 +502,8 @@ def audio_basics(name, base, rate_expected, seconds=LEN, tracks=("scenes", "macr
 
 def scene_checks(name, x, rate):
     """The left channel: the sound changes exactly where the scene lane
-    switches, holds between switches, and scene 0 sounds the same twice."""
+    switches, holds between switches, and scene 0 sounds the same twice.
+    Returns the windows and the pitch of each scene ({scene: Hz})."""
     w = windows(x, rate)
     per = int(SEGMENT / WIN)
     segs = [w[k * per:(k + 1) * per] for k in range(len(SCENES))]
@@ -555,7 +564,114 @@ def scene_checks(name, x, rate):
     for k, lag in enumerate(lags, 1):
         check(lag is not None and -12.5 <= lag <= most,
               "%s: the switch at %.1f s is heard at %s ms" % (name, k * SEGMENT, lag))
-    return w
+    return w, dict(zip(SCENES, freqs))
+
+
+# When a scene's drone gives way to another's, to the frame: the drones of
+# the Scenes preset (220, 330 and 440 Hz) each repeat exactly every REPEAT
+# frames (0.1 s: 22, 33 and 44 of their periods; another preset's must
+# too), so the float export minus itself REPEAT frames earlier stays at
+# its rounding floor while one scene plays, and leaves it at the first
+# frame of the next.
+REPEAT = 4800
+CHANGE_LEVEL = 1e-4     # a change (-80 dBFS; the drones peak near 0.2)
+
+
+def changes(y, rate):
+    """The frames where Y (float) stops repeating itself: each first one
+    more than CHANGE_LEVEL from the frame REPEAT before it, after REPEAT
+    frames that were not; and the largest difference elsewhere, but for a
+    millisecond either side of each stretch above CHANGE_LEVEL (where a
+    crossfade's onset, or the new scene's first frames REPEAT later, pass
+    it)."""
+    d = [abs(y[i] - y[i - REPEAT]) for i in range(REPEAT, len(y))]
+    runs = []
+    for i, v in enumerate(d):
+        if v > CHANGE_LEVEL:
+            if runs and i - runs[-1][1] <= REPEAT:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i])
+    ms = rate // 1000
+    floor, i = 0.0, 0
+    for start, end in runs + [[len(d) + ms, 0]]:
+        floor = max([floor] + d[i:max(i, start - ms)])
+        i = end + 1 + ms
+    return [start + REPEAT for start, _ in runs], floor
+
+
+def change_checks(name, track, y, rate, points, bars, quantized, crossfade_ms):
+    """Where track TRACK (a Scenes drone alone in the float channel Y)
+    changes sound, against its Scene lane's POINTS (seconds) and the bar
+    lines BARS (frames): at each bar line after a point when QUANTIZED,
+    else at each point.  Returns the frames of the changes."""
+    found, floor = changes(y, rate)
+    at = [int(round(p * rate)) for p in points]
+    bar_after = [min(b for b in bars if b >= a) for a in at]
+    ok = check(len(found) == len(at) and floor < CHANGE_LEVEL / 10,
+               "%s (%s): the sound changes at frames %s (repeating within %.2g elsewhere), want %d changes"
+               % (name, track, found, floor, len(at)))
+    changed = "%s (%s, Scene quantize %s, Crossfade %g ms): the sound changes at frames %s (%s s)" % (
+        name, track, "Bar" if quantized else "Off", crossfade_ms, ", ".join(str(f) for f in found),
+        ", ".join("%.5f" % (f / float(rate)) for f in found))
+    floor_text = ("elsewhere it repeats itself every %d frames within %.2g (a change counts above %g)"
+                  % (REPEAT, floor, CHANGE_LEVEL))
+    if quantized:
+        # Ardour 7.3 sends a time:Position at every block while rolling,
+        # its beat rounded to Ardour's tick (1/1920 beat: 7.5 frames at
+        # 200 bpm), and the plugin counts on from it: its swap falls on a
+        # bar line up to 3.75 frames off, 4 in whole frames; with no
+        # crossfade the change is the new scene's first frame (one more
+        # for the rare one within CHANGE_LEVEL of the old scene's).
+        lo, hi = -4, 5
+        want, what = bar_after, "the bar line"
+        fig("%s: %s frames from the bar lines %s after its automation points (allowed %+d..%+d: Ardour's "
+            "time:Position in ticks); %s frames after the automation points %s; %s"
+            % (changed, ", ".join("%+d" % (f - w) for f, w in zip(found, want)), ", ".join(str(w) for w in want),
+               lo, hi, ", ".join("%+d" % (f - a) for f, a in zip(found, at)), ", ".join(str(a) for a in at),
+               floor_text))
+    else:
+        # Ardour hands the plugin a lane's new value at the first block
+        # that starts after the point, where the export's synchronous
+        # worker swaps; the crossfade's first frames rise above
+        # CHANGE_LEVEL within a millisecond.
+        lo, hi = 0, BLOCK + rate // 1000
+        want, what = at, "the automation point"
+        fig("%s: %s frames after the automation points %s (allowed %+d..%+d: the block of %d after the "
+            "point, the crossfade's first millisecond); %s frames from the nearest bar lines; %s"
+            % (changed, ", ".join("%+d" % (f - a) for f, a in zip(found, at)), ", ".join(str(a) for a in at),
+               lo, hi, BLOCK, ", ".join("%+d" % min((f - b for b in bars), key=abs) for f in found), floor_text))
+    if ok:
+        for f, w in zip(found, want):
+            check(lo <= f - w <= hi, "%s (%s): the sound changes at frame %d, %+d from %s at %d"
+                  % (name, track, f, f - w, what, w))
+    return found
+
+
+def compare_changes(what, c1, c2):
+    """Where the sound changed in the first export and after reopening
+    (each checked against where it should, which Ardour's blocks may
+    shift between two runs)."""
+    fig("reopened vs first export, %s: the sound changes at %s"
+        % (what, "the same frames" if c1 == c2 else "frames %s (%s before)" % (
+            ", ".join(str(f) for f in c2), ", ".join("%+d" % (b - a) for a, b in zip(c1, c2)))))
+
+
+def quant_checks(name, x, y, rate, bars, pitch):
+    """The quant track's export: its drone (16-bit channel X, float Y)
+    changes at the bar lines after its Scene lane's points, and plays the
+    scene the lane says between: at the pitch PITCH ({scene: Hz}) the
+    scenes track played it at.  Returns the frames of the changes."""
+    found = change_checks(name, "quant", y, rate, step_times(QUANT_SCENES, QUANT_POINTS), bars, True, 0)
+    edges = [0] + found + [len(x)]
+    got = [zc_freq(x[a + rate // 20:b - rate // 20], rate) for a, b in zip(edges, edges[1:])]
+    wanted = [pitch.get(sc) for sc in QUANT_SCENES]
+    fig("%s (quant): between the changes it plays %s Hz (scenes %s; the scenes track's %s)"
+        % (name, " / ".join("%.1f" % f for f in got), "/".join(str(sc) for sc in QUANT_SCENES),
+           " / ".join("%.1f" % f if f else "?" for f in wanted)))
+    check(len(got) == len(wanted) and all(w and abs(g - w) < 0.03 * w for g, w in zip(got, wanted)),
+          "%s (quant): plays %s Hz between its changes, want %s" % (name, got, wanted))
+    return found
 
 
 def hf_brightness(x, rate):
@@ -675,24 +791,67 @@ def session_checks(work, bundle, presets):
                   "%s: the saved patch bank is not preset %r's" % (track, label))
         if track == "scenes":
             check(scenes >= 3, "preset %r has %d scenes; the test automates scenes 0..2" % (label, scenes))
-        gains = [p.get("value") for p in lv2.iter("Port") if p.get("symbol") == "gain"]
-        fig("%s: Gain port saved as %s dB; both snapshots hold the same patch bank: %s"
-            % (track, gains[0] if gains else "?", "yes" if doc == docb else "NO"))
+        def ports(x):
+            return [[p.get("value") for p in x.iter("Port") if p.get("symbol") == sym][:1] or ["?"]
+                    for sym in ("gain", "crossfade", "scene_quant")]
+        saved, savedb = ports(lv2), ports(lv2b)
+        # quant: no crossfade, Scene quantize at Bar.
+        want = [["0"], ["2"]] if track == "quant" else None
+        check(saved == savedb and (want is None or saved[1:] == want),
+              "%s: ports gain, crossfade, scene_quant saved as %s, after reopening %s%s"
+              % (track, saved, savedb, "; want crossfade, scene_quant %s" % want if want else ""))
+        fig("%s: ports saved as gain %s dB, crossfade %s ms, scene_quant %s (the same in both snapshots: %s); "
+            "both snapshots hold the same patch bank: %s"
+            % (track, saved[0][0], saved[1][0], saved[2][0], "yes" if saved == savedb else "NO",
+               "yes" if doc == docb else "NO"))
 
 
 # -------------------------------------------------------------- the runs
 
-def segment_modes(trace, rate):
-    """Per segment, the values of Modules seen away from the switches."""
+def step_times(scenes, points):
+    """Where a Scene lane holding SCENES from POINTS (seconds) changes."""
+    return [points[k] for k in range(1, len(scenes)) if scenes[k] != scenes[k - 1]]
+
+
+def tempo_checks(rows1, rows2):
+    """The session's tempo and bar lines, as Ardour read them before and
+    after reopening ("tempo", "bar" rows; common.lua's put_tempo).
+    Returns the bar lines' frames."""
+    bar = 4 * 60.0 / TEMPO * RATE
+    want = [int(round(k * bar)) for k in range(1, int(LEN * RATE / bar) + 1) if k * bar < LEN * RATE]
+    bars = []
+    for name, rows in (("create", rows1), ("reopen", rows2)):
+        check(one(rows, "tempo") == ["%.1f" % TEMPO, "4"], "%s: tempo %s, want %.1f bpm, 4 beats a bar"
+              % (name, one(rows, "tempo"), TEMPO))
+        got = rows_of(rows, "bar")
+        bars = [int(r[0]) for r in got]
+        # Ardour's BBT is in ticks (1/1920 beat) and rounds a frame to one:
+        # the bar line within a tick of FRAME is the new bar's 1|0 there,
+        # 8 frames (more than a tick) before it is the old bar's last tick.
+        bbt = [["%d|4|1919" % k, "%d|1|0" % (k + 1), "%d|1|1" % (k + 1)] for k in range(1, len(want) + 1)]
+        check(bars == want and [r[1:] for r in got] == bbt,
+              "%s: Ardour's bar lines %s, want frames %s at BBT k|1|0 (k-1|4|1919 8 frames before)"
+              % (name, got, want))
+    fig("tempo %.0f bpm, 4/4 in Ardour's tempo map (the same after reopening): bar lines at frames %s "
+        "(%s s); Ardour's BBT there %s, 8 frames before %s, after %s"
+        % (TEMPO, ", ".join(str(b) for b in bars), ", ".join("%.1f" % (b / float(RATE)) for b in bars),
+           " ".join(r[2] for r in rows_of(rows1, "bar")), " ".join(r[1] for r in rows_of(rows1, "bar")),
+           " ".join(r[3] for r in rows_of(rows1, "bar"))))
+    return want
+
+
+def segment_modes(trace, rate, edges):
+    """Per stretch between EDGES (seconds, over LEN), the values of Modules
+    seen away from its ends."""
     out = []
-    for k in range(len(SCENES)):
-        lo, hi = (k * SEGMENT + 0.3) * rate, ((k + 1) * SEGMENT - 0.05) * rate
+    for a, b in zip([0.0] + edges, edges + [LEN]):
+        lo, hi = (a + 0.3) * rate, (b - 0.05) * rate
         vals = sorted(set(int(float(m)) for pos, m, _ in trace if lo <= pos < hi))
         out.append(vals)
     return out
 
 
-def run_checks(rows1, rows2, presets):
+def run_checks(rows1, rows2, presets, bars):
     for name, rows in (("create", rows1), ("reopen", rows2)):
         check(one(rows, "backend") == ["Dummy"], "%s: backend %s" % (name, one(rows, "backend")))
         check(one(rows, "rate") == [str(RATE)], "%s: rate %s" % (name, one(rows, "rate")))
@@ -710,51 +869,93 @@ def run_checks(rows1, rows2, presets):
         check(p1 == p2, "%s: preset %s after reopening, was %s" % (track, p2, p1))
         g1, g2 = one(rows1, "gain", track), one(rows2, "gain", track)
         check(g1 is not None and g1 == g2, "%s: Gain %s after reopening, was %s" % (track, g2, g1))
-        fig("%s: preset %s (%s), Gain %s dB; after reopening: %s, %s dB"
-            % (track, p1 and p1[-1], p1 and p1[0], g1 and g1[0], p2 and p2[-1], g2 and g2[0]))
+        q1, q2 = one(rows1, "scene_quant", track), one(rows2, "scene_quant", track)
+        x1, x2 = one(rows1, "crossfade", track), one(rows2, "crossfade", track)
+        want_q = "2.0" if track == "quant" else "0.0"
+        check(q1 == [want_q] and q2 == q1, "%s: Scene quantize %s, after reopening %s; want %s (%s)"
+              % (track, q1, q2, want_q, "Bar" if track == "quant" else "Off"))
+        check(x1 is not None and x2 == x1 and (track != "quant" or x1 == ["0.0"]),
+              "%s: Crossfade %s ms, after reopening %s" % (track, x1, x2))
+        fig("%s: preset %s (%s), Gain %s dB, Scene quantize %s, Crossfade %s ms; after reopening: %s, %s dB, "
+            "%s, %s ms"
+            % (track, p1 and p1[-1], p1 and p1[0], g1 and g1[0], q1 and q1[0], x1 and x1[0],
+               p2 and p2[-1], g2 and g2[0], q2 and q2[0], x2 and x2[0]))
+    # A track whose playback latency is not the master bus's rolls late
+    # (common.lua's settle_latencies).
+    for name, rows in (("create", rows1), ("reopen", rows2)):
+        lat = {r[0]: r[1:] for r in rows_of(rows, "latency")}
+        master = (one(rows, "latency", "scenes") or ["?", "?"])[1]
+        check(sorted(lat) == sorted(presets) and all(a == m for a, m in lat.values()),
+              "%s: playback latency (track: frames, the master's) %s: a track rolls late" % (name, lat))
+        fig("%s: each track's playback latency %s frames, the master bus's %s; outputs reconnected for "
+            "Ardour to compute it: %s"
+            % (name, " / ".join(lat[t][0] for t in presets if t in lat), master,
+               ", ".join(" ".join(r) for r in rows_of(rows, "reconnected")) or "none"))
     lanes1, lanes2 = rows_of(rows1, "lane"), rows_of(rows2, "lane")
-    want_scene = [float(SCENES[int(float(t) // SEGMENT)]) for t, _, _ in lanes1]
-    check([float(s) for _, s, _ in lanes1] == want_scene, "the Scene lane does not hold the steps: %s" % lanes1)
-    check(all(abs(float(m) - float(t) / LEN) < 1e-3 for t, _, m in lanes1),
+    want_scene = [float(SCENES[int(float(r[0]) // SEGMENT)]) for r in lanes1]
+    want_quant = [float([v for p, v in zip(QUANT_POINTS, QUANT_SCENES) if p <= float(r[0])][-1]) for r in lanes1]
+    check([float(r[1]) for r in lanes1] == want_scene, "the Scene lane does not hold the steps: %s" % lanes1)
+    check(all(abs(float(r[2]) - float(r[0]) / LEN) < 1e-3 for r in lanes1),
           "the Macro 1 lane is not the ramp: %s" % lanes1)
+    check([float(r[3]) for r in lanes1] == want_quant, "the quant Scene lane does not hold its steps: %s" % lanes1)
     check(lanes1 == lanes2, "the automation lanes changed on reopening")
-    check(one(rows1, "autostate") == ["4", "4"] and one(rows2, "autostate") == ["4", "4"],
+    check(one(rows1, "autostate") == ["4"] * 3 and one(rows2, "autostate") == ["4"] * 3,
           "automation not in Play mode: %s / %s" % (one(rows1, "autostate"), one(rows2, "autostate")))
-    fig("automation: Scene steps %s and a Macro 1 ramp, %d points compared, same after reopening: %s"
-        % ("/".join(str(s) for s in SCENES), len(lanes1), "yes" if lanes1 == lanes2 else "NO"))
+    fig("automation: Scene steps %s, a Macro 1 ramp and quant's Scene steps %s at %s s, %d points compared, "
+        "same after reopening: %s"
+        % ("/".join(str(s) for s in SCENES), "/".join(str(s) for s in QUANT_SCENES),
+           "/".join("%g" % p for p in QUANT_POINTS), len(lanes1), "yes" if lanes1 == lanes2 else "NO"))
     sr = one(rows2, "session_range")
     check(sr == ["0", str(int(LEN * RATE))], "session range after reopening: %s" % sr)
+    # Where each track swaps: the scenes track at its automation points,
+    # the quant track at the first bar line after each of its points, the
+    # macro track never (its Modules are looked at per second).
+    seconds = [k * SEGMENT for k in range(1, len(SCENES))]
+    quant_at = [min(b for b in bars if b >= p * RATE) / float(RATE)
+                for p in step_times(QUANT_SCENES, QUANT_POINTS)]
+    swaps = {"scenes": step_times(SCENES, [k * SEGMENT for k in range(len(SCENES))]), "macro": [],
+             "quant": quant_at}
+    exports = {"create": ("first", "first_quant"), "reopen": ("second", "second_quant")}
     for track in presets:
         o1, o2 = one(rows1, "outputs", track), one(rows2, "outputs", track)
         check(o1 is not None and o2 is not None and o1[0] == o2[0],
               "%s: Modules %s before rolling, %s after reopening" % (track, o1, o2))
         t1 = [(int(r[1]), r[2], r[3]) for r in rows_of(rows1, "trace") if r[0] == track]
         t2 = [(int(r[1]), r[2], r[3]) for r in rows_of(rows2, "trace") if r[0] == track]
-        m1, m2 = segment_modes(t1, RATE), segment_modes(t2, RATE)
+        edges = swaps[track] or seconds
+        m1, m2 = segment_modes(t1, RATE, edges), segment_modes(t2, RATE, edges)
         check(all(len(v) == 1 for v in m1 + m2), "%s: Modules not steady within a scene: %s / %s" % (track, m1, m2))
         check(m1 == m2, "%s: Modules per scene %s, after reopening %s" % (track, m1, m2))
-        fig("%s: Modules (plugin output) per second while rolling %s, after reopening %s"
-            % (track, [v[0] if len(v) == 1 else v for v in m1], [v[0] if len(v) == 1 else v for v in m2]))
-        switches = sum(1 for k in range(1, len(SCENES)) if SCENES[k] != SCENES[k - 1]) if track == "scenes" else 0
+        fig("%s: Modules (plugin output) while rolling, between %s s: %s, after reopening %s"
+            % (track, ", ".join("%g" % e for e in edges),
+               [v[0] if len(v) == 1 else v for v in m1], [v[0] if len(v) == 1 else v for v in m2]))
+        want = swaps[track]
         for name, t, rows in (("create", t1, rows1), ("reopen", t2, rows2)):
             if not t:
                 check(False, "%s: no trace for %s" % (name, track))
                 continue
             sw0, sw1 = float(t[0][2]), float(t[-1][2])
             at = [pos / float(RATE) for (pos, _, s), (_, _, s0) in zip(t[1:], t) if float(s) > float(s0)]
-            check(sw1 - sw0 == switches, "%s: %s swapped %d times while rolling, expected %d"
-                  % (name, track, sw1 - sw0, switches))
-            ae = one(rows, "after_export", track)
-            ex = float(ae[1]) - sw1 if ae else None
-            check(ex == switches, "%s: %s swapped %s times in the export, expected %d" % (name, track, ex, switches))
-            if track == "scenes":
-                late = [a - k * SEGMENT for k, a in enumerate(at, 1)]
-                fig("%s: Swaps (plugin output) rose %d times in real time, seen %s s after the "
-                    "automation points (20 ms polling); %d times in the export"
-                    % (name, sw1 - sw0, ", ".join("%.3f" % d for d in late), ex or 0))
-                check(len(late) == switches and all(0 <= d < 0.3 for d in late),
-                      "%s: swaps seen at %s s, automation at %s"
-                      % (name, at, [k * SEGMENT for k in range(1, switches + 1)]))
+            check(sw1 - sw0 == len(want), "%s: %s swapped %d times while rolling, expected %d"
+                  % (name, track, sw1 - sw0, len(want)))
+            before, ex = sw1, []
+            for export in exports[name]:
+                ae = one(rows, "after_export", export, track)
+                ex.append(float(ae[1]) - before if ae else None)
+                before = float(ae[1]) if ae else before
+            check(ex == [len(want)] * len(ex), "%s: %s swapped %s times in the exports %s, expected %d each"
+                  % (name, track, ex, ", ".join(exports[name]), len(want)))
+            if want:
+                # The transport position is read just before the outputs: a
+                # block may pass between, so a swap may be seen a block early.
+                late = [a - w for a, w in zip(at, want)]
+                fig("%s: %s's Swaps (plugin output) rose %d times in real time, seen %s s after %s "
+                    "(20 ms polling); %s times in the exports %s"
+                    % (name, track, sw1 - sw0, ", ".join("%.3f" % d for d in late),
+                       "the bar lines after its automation points" if track == "quant" else "the automation points",
+                       " and ".join("%d" % (e or 0) for e in ex), ", ".join(exports[name])))
+                check(len(late) == len(want) and all(-BLOCK / float(RATE) <= d < 0.3 for d in late),
+                      "%s: %s's swaps seen at %s s, want them just after %s" % (name, track, at, want))
 
 
 def set_session_range(path, seconds):
@@ -953,7 +1154,7 @@ def fx_run_checks(rows, inp_frames, inp_peak, rate):
           "fx: the Macro 2 lane is not one step at %.3f s: %s" % (switch, lane))
     macro1 = float(one(rows, "macro1")[0])
     fb = FX_FEEDBACK_PER_MACRO * macro1
-    o, a = one(rows, "outputs", "echo"), one(rows, "after_export", "echo")
+    o, a = one(rows, "outputs", "echo"), one(rows, "after_export", "fx", "echo")
     check(o is not None and float(o[0]) == 3.0, "fx: Modules %s, expected 3 (input, two delays)" % o)
     check(o is not None and a is not None and a[1] == o[1], "fx: Swaps %s before the export, %s after" % (o, a))
     fig("fx: preset %s, Macro 1 at %.2f (feedback %.3f), Macro 2 lane %.2f then %.2f from %.3f s; "
@@ -1138,7 +1339,7 @@ def main():
     if sys.argv[1] == "fx-check":
         return fx_check_command(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
     work, bundle, scenes_preset, macro_preset = sys.argv[2:6]
-    presets = {"scenes": scenes_preset, "macro": macro_preset}
+    presets = {"scenes": scenes_preset, "macro": macro_preset, "quant": scenes_preset}
     rows1 = read_results(os.path.join(work, "create.txt"))
     rows2 = read_results(os.path.join(work, "check.txt"))
     global BLOCK, CROSSFADE_MS
@@ -1147,14 +1348,27 @@ def main():
     check(one(rows2, "crossfade", "scenes") == one(rows1, "crossfade", "scenes"),
           "scenes: Crossfade %s after reopening, was %s"
           % (one(rows2, "crossfade", "scenes"), one(rows1, "crossfade", "scenes")))
-    run_checks(rows1, rows2, presets)
+    bars = tempo_checks(rows1, rows2)
+    run_checks(rows1, rows2, presets, bars)
     session_checks(work, bundle, presets)
     a1 = audio_basics("first.wav", os.path.join(work, "export1", "first"), RATE)
     a2 = audio_basics("second.wav", os.path.join(work, "export2", "second"), RATE)
+    q1 = audio_basics("first_quant.wav", os.path.join(work, "export1", "first_quant"), RATE,
+                      tracks=("quant", "quant"))
+    q2 = audio_basics("second_quant.wav", os.path.join(work, "export2", "second_quant"), RATE,
+                      tracks=("quant", "quant"))
+    scene_points = step_times(SCENES, [k * SEGMENT for k in range(len(SCENES))])
     if a1 and a2:
-        (rate, (l1, r1), _), (_, (l2, r2), _) = a1, a2
-        ws1 = scene_checks("first.wav", l1, rate)
-        ws2 = scene_checks("second.wav", l2, rate)
+        (rate, (l1, r1), (f1, _)), (_, (l2, r2), (f2, _)) = a1, a2
+        ws1, pitch = scene_checks("first.wav", l1, rate)
+        ws2, _ = scene_checks("second.wav", l2, rate)
+        c1 = change_checks("first.wav L", "scenes", f1, rate, scene_points, bars, False, CROSSFADE_MS)
+        c2 = change_checks("second.wav L", "scenes", f2, rate, scene_points, bars, False, CROSSFADE_MS)
+        compare_changes("scenes (left)", c1, c2)
+        if q1 and q2:
+            c1 = quant_checks("first_quant.wav L", q1[1][0], q1[2][0], rate, bars, pitch)
+            c2 = quant_checks("second_quant.wav L", q2[1][0], q2[2][0], rate, bars, pitch)
+            compare_changes("quant", c1, c2)
         wm1 = macro_checks("first.wav", r1, rate)
         wm2 = macro_checks("second.wav", r2, rate)
         compare_exports(ws1, ws2, "scenes (left)")

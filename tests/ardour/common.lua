@@ -11,6 +11,14 @@ M.FX_URI = "urn:hotpatch:fx"
 M.SCENES = { 0, 1, 2, 0 }
 M.SEGMENT = 1.0
 M.LEN = #M.SCENES * M.SEGMENT
+-- The session's tempo (4/4): a bar of 1.2 s (57600 frames at 48 kHz), so
+-- bar lines fall at 1.2, 2.4 and 3.6 s, none on the scenes track's
+-- automation points.  The "quant" track (Scene quantize: Bar) has its
+-- Scene lane step to QUANT_SCENES[k] at QUANT_POINTS[k] seconds, 0.3 s
+-- after a bar line: each change must wait 0.9 s, for the next bar line.
+M.TEMPO = 200
+M.QUANT_SCENES = { 0, 1, 2, 0 }
+M.QUANT_POINTS = { 0, 0.3, 1.5, 2.7 }
 -- Export preset "hotpatch test: WAV 16-bit and 32-bit float"
 -- (tests/ardour/export.preset, installed by test_ardour.sh): in one pass,
 -- Ardour's own "WAV (tagged)" format (16-bit, shaped dither: what a user
@@ -95,6 +103,72 @@ function M.at (sec)
 	return Temporal.timepos_t (math.floor (sec * Session:nominal_sample_rate () + 0.5))
 end
 
+-- Whether both outputs of ROUTE are connected to the master bus (Ardour
+-- connects a new track from a thread of its own).
+function M.to_master (route)
+	local master = Session:master_out ():input ()
+	for c = 0, 1 do
+		if not route:output ():audio (c):connected_to (master:audio (c):name ()) then return false end
+	end
+	return true
+end
+
+-- Ardour 7.3 gives each track the master bus's playback latency (its
+-- output's: 272 frames on the dummy backend) in the background, and now
+-- and then (about once in 20 sessions, before this wait) left a new
+-- track's at 0 -- its Session::update_latency_compensation returns when
+-- another update holds its lock.  That track then rolls a block after the
+-- others (Ardour's latency preroll holds back the tracks with less latency
+-- than the master's) and plays 272 frames late.  Waits for the tracks to
+-- be connected and at the master's latency; a laggard's outputs are
+-- reconnected after 0.5 s ("reconnected TRACK FRAMES"), for the engine to
+-- compute every latency again.  Writes "latency TRACK FRAMES
+-- MASTER_FRAMES".
+function M.settle_latencies (tracks)
+	local master = Session:master_out ()
+	local function settled (t)
+		return M.to_master (t.route) and t.route:playback_latency (false) == master:playback_latency (false)
+	end
+	for _, t in ipairs (tracks) do
+		local waited = 0
+		while not settled (t) and waited < 100 do
+			sleep (0.01)
+			waited = waited + 1
+			if waited == 50 and M.to_master (t.route) then
+				M.put ("reconnected", t.name, t.route:playback_latency (false))
+				for c = 0, 1 do
+					local port, to = t.route:output ():audio (c), master:input ():audio (c):name ()
+					M.check (port:disconnect (to) == 0 and port:connect (to) == 0, "cannot reconnect " .. t.name)
+				end
+			end
+		end
+		M.check (M.to_master (t.route), "the outputs of " .. t.name .. " are not connected to the master bus")
+		M.put ("latency", t.name, t.route:playback_latency (false), master:playback_latency (false))
+	end
+end
+
+-- The tempo map as Ardour reads it: "tempo BPM BEATS_PER_BAR", then for
+-- each bar line TEMPO puts inside LEN seconds "bar FRAME BBT_BEFORE BBT
+-- BBT_AFTER": Ardour's BBT there and TICK_FRAMES either side, a little
+-- more than one of its ticks (1/1920 beat, 7.5 frames at 200 bpm: it
+-- rounds a frame to a tick).
+M.TICK_FRAMES = 8
+function M.put_tempo ()
+	local tm = Temporal.TempoMap.read ()
+	local zero = Temporal.timepos_t (0)
+	local bpb = tm:meter_at (zero):divisions_per_bar ()
+	M.put ("tempo", tm:quarters_per_minute_at (zero), bpb)
+	local sr = Session:nominal_sample_rate ()
+	local bar = bpb * 60 / M.TEMPO * sr
+	local k = 1
+	while k * bar < M.LEN * sr do
+		local f = math.floor (k * bar + 0.5)
+		local function bbt (frame) return tm:bbt_at (Temporal.timepos_t (frame)):str () end
+		M.put ("bar", f, bbt (f - M.TICK_FRAMES), bbt (f), bbt (f + M.TICK_FRAMES))
+		k = k + 1
+	end
+end
+
 -- Rolls the transport in real time (the dummy backend runs at 1x) from 0
 -- for LEN seconds, sampling the output controls of the given inserts every
 -- 20 ms: "trace NAME FRAME MODULES SWAPS" lines.
@@ -126,10 +200,16 @@ function M.realtime_run (tracks)
 	M.check (steps < deadline, "the transport did not reach the end in time")
 end
 
+-- The exporters of a process (one an export: a second run of one
+-- exports nothing), kept to be freed together (export_then_free says
+-- why).
+local exporters = {}
+
 -- Exports the master bus through the Lua export API to FOLDER/NAME.wav
 -- and NAME.f32.wav; without START/END the session range is used.
 function M.export (folder, name, start_sample, end_sample)
 	local e = Session:simple_export ()
+	exporters[#exporters + 1] = e
 	e:set_folder (folder)
 	e:set_name (name)
 	if start_sample then e:set_range (start_sample, end_sample) end
@@ -138,19 +218,39 @@ function M.export (folder, name, start_sample, end_sample)
 	local ok = e:run_export ()
 	M.put ("exported", name, tostring (ok))
 	M.check (ok, "export failed")
-	e = nil
 end
 
--- Exports (M.export), records each track's plugin outputs after it, then
--- frees the exporter between two markers: Ardour 7.3 sometimes aborts
--- there, and the markers let the test tell that from any other
--- crash.
-function M.export_then_free (folder, name, tracks, start_sample, end_sample)
-	M.export (folder, name, start_sample, end_sample)
-	for _, t in ipairs (tracks) do
-		M.put ("after_export", t.name, M.get (t.proc, t.ctl["Modules"]), M.get (t.proc, t.ctl["Swaps"]))
+-- Makes each export of EXPORTS ({ name = NAME, channels = { LEFT, RIGHT
+-- } }: the track heard in each channel, "channels NAME LEFT RIGHT") in
+-- turn with M.export, the other tracks muted, and records each track's
+-- plugin outputs after it ("after_export NAME TRACK MODULES SWAPS"); then
+-- frees the exporters between two markers: Ardour 7.3 sometimes aborts
+-- there, and the markers let the test tell that from any other crash.
+function M.export_then_free (folder, exports, tracks, start_sample, end_sample)
+	for _, x in ipairs (exports) do
+		M.put ("channels", x.name, x.channels[1], x.channels[2])
+		local heard = {}
+		for _, name in ipairs (x.channels) do heard[name] = true end
+		-- A mute is applied in a process cycle: wait for it.
+		local function muted_as_asked ()
+			for _, t in ipairs (tracks) do
+				if (t.route:mute_control ():get_value () ~= 0) == (heard[t.name] or false) then return false end
+			end
+			return true
+		end
+		for _, t in ipairs (tracks) do
+			t.route:mute_control ():set_value (heard[t.name] and 0 or 1, PBD.GroupControlDisposition.NoGroup)
+		end
+		local waited = 0
+		while not muted_as_asked () and waited < 500 do sleep (0.01); waited = waited + 1 end
+		M.check (muted_as_asked (), "the tracks are not muted as export " .. x.name .. " asks")
+		M.export (folder, x.name, start_sample, end_sample)
+		for _, t in ipairs (tracks) do
+			M.put ("after_export", x.name, t.name, M.get (t.proc, t.ctl["Modules"]), M.get (t.proc, t.ctl["Swaps"]))
+		end
 	end
 	M.put ("freeing_exporter")
+	exporters = {}
 	collectgarbage ()
 	M.put ("exporter_freed")
 end

@@ -17,7 +17,6 @@ T.check (s ~= nil, "cannot load the session")
 T.put ("backend", AudioEngine:current_backend_name ())
 T.put ("rate", Session:nominal_sample_rate ())
 T.put ("block", Session:get_block_size ())
-T.put ("channels", "echo", "echo") -- the track heard in each channel of the export
 local sr = Session:nominal_sample_rate ()
 
 local route = Session:route_by_name ("echo")
@@ -82,4 +81,5 @@ T.put ("macro1", T.get (proc, t.ctl["Macro 1"]))
 T.put ("gain", "echo", T.get (proc, t.ctl["Gain"]))
 T.put ("outputs", "echo", T.get (proc, t.ctl["Modules"]), T.get (proc, t.ctl["Swaps"]))
 
-T.export_then_free (work .. "/export3", "fx", { t }, 0, math.floor (T.FX_LEN * sr))
+T.export_then_free (work .. "/export3", { { name = "fx", channels = { "echo", "echo" } } }, { t },
+	0, math.floor (T.FX_LEN * sr))

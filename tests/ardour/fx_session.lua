@@ -21,18 +21,11 @@ local tl = Session:new_audio_track (2, 2, nil, 1, "echo",
 T.check (tl:size () == 1, "cannot add the audio track")
 local track = tl:front ()
 T.put ("track", track:name (), track:n_inputs ():n_audio (), track:n_outputs ():n_audio ())
--- Ardour connects a new track to the master bus from a thread of its own:
--- saved before that, the track would play to nowhere.
-local master = Session:master_out ():input ()
-local function to_master ()
-	for c = 0, 1 do
-		if not track:output ():audio (c):connected_to (master:audio (c):name ()) then return false end
-	end
-	return true
-end
+-- Saved before Ardour connects the track to the master bus, the track
+-- would play to nowhere.
 local waited = 0
-while not to_master () and waited < 500 do sleep (0.01); waited = waited + 1 end
-T.check (to_master (), "the track's outputs are not connected to the master bus")
+while not T.to_master (track) and waited < 500 do sleep (0.01); waited = waited + 1 end
+T.check (T.to_master (track), "the track's outputs are not connected to the master bus")
 T.put ("connected", "master", waited * 10, "ms")
 
 T.check (Session:save_state ("", false, false, false, false, false) == 0, "cannot save the session")
