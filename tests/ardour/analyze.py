@@ -946,15 +946,18 @@ def run_checks(rows1, rows2, presets, bars):
             check(ex == [len(want)] * len(ex), "%s: %s swapped %s times in the exports %s, expected %d each"
                   % (name, track, ex, ", ".join(exports[name]), len(want)))
             if want:
-                # The transport position is read just before the outputs: a
-                # block may pass between, so a swap may be seen a block early.
+                # The transport position is read just before the outputs:
+                # blocks may pass between (tens of ms on a loaded machine),
+                # so a swap may be seen that much early.  The exports place
+                # the swaps to the frame; this tells a bar line (0.9 s after
+                # quant's points) from a point.
                 late = [a - w for a, w in zip(at, want)]
                 fig("%s: %s's Swaps (plugin output) rose %d times in real time, seen %s s after %s "
                     "(20 ms polling); %s times in the exports %s"
                     % (name, track, sw1 - sw0, ", ".join("%.3f" % d for d in late),
                        "the bar lines after its automation points" if track == "quant" else "the automation points",
                        " and ".join("%d" % (e or 0) for e in ex), ", ".join(exports[name])))
-                check(len(late) == len(want) and all(-BLOCK / float(RATE) <= d < 0.3 for d in late),
+                check(len(late) == len(want) and all(-0.1 <= d < 0.3 for d in late),
                       "%s: %s's swaps seen at %s s, want them just after %s" % (name, track, at, want))
 
 
