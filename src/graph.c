@@ -576,7 +576,11 @@ plan_links(const HpPatch* const patch, Plan* const plan, HpError* const err)
   }
   for (uint32_t i = 0; i < n_links; ++i) {
     const HpPatchLink* l = &patch->links[i];
-    plan->feeds[l->src] |= l->src_port == 0;
+    /* A stereo module's pair is its main output too (module.h): sides
+       patched on, it is not left unconnected. */
+    plan->feeds[l->src] |=
+      l->src_port == 0 ||
+      (patch->modules[l->src].desc->stereo && l->src_port <= 2u);
     key[i] = l->kind == HP_DEST_SINK ? NO_KEY
              : l->kind == HP_DEST_INPUT
                ? plan->in_first[l->dst] + l->dst_index
