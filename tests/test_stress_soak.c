@@ -47,11 +47,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WINDOW 256u              /* a silent window: 256 frames ... */
-#define SILENT_PEAK 1e-4f        /* ... none louder than this */
-#define FLOOD 1100               /* messages in a flood (queue: 1024 ops) */
-#define RSS_LIMIT_KB (5 * 1024)  /* growth allowed after warm-up */
-#define HEAP_LIMIT_KB (2 * 1024) /* ... and of the heap in use */
+#define WINDOW 256u       /* a silent window: 256 frames ... */
+#define SILENT_PEAK 1e-4f /* ... none louder than this */
+#define FLOOD 1100        /* messages in a flood (queue: 1024 ops) */
+/* Growth allowed after warm-up.  The heap in use tells a leak; the RSS
+   also counts the pages of delay lines first written late in the run and
+   what the allocator keeps of the lines it freed (reverts and quantized
+   commits rebuild them): measured up to +6.1 MiB with the heap flat
+   (+0.1 MiB). */
+#define RSS_LIMIT_KB (10 * 1024)
+#define HEAP_LIMIT_KB (2 * 1024)
 
 /* Bug-revealing checks (EXPECT) report and carry on, so one run shows
    every failure and its figures; main() fails at the end if any failed. */
