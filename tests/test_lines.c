@@ -281,19 +281,8 @@ test_loop(const HpWorkerMode mode)
 static void
 send_position(HpHost* const host, const float bpm)
 {
-  const HpHostPosition p = {.has_bar           = true,
-                            .has_bar_beat      = true,
-                            .has_beats_per_bar = true,
-                            .has_bpm           = true,
-                            .has_speed         = true,
-                            .frame             = 0,
-                            .bar               = 0,
-                            .bar_beat          = 0.0f,
-                            .beats_per_bar     = 4.0f,
-                            .bpm               = bpm,
-                            .speed             = 1.0f};
-  CHECK(!hp_host_send_atom(
-    host, hp_host_frames(host), hp_host_forge_position(host, &p)));
+  CHECK(!hp_host_send_transport(
+    host, hp_host_frames(host), 0, 0.0, bpm, 4.0f, 1.0f));
 }
 
 static void

@@ -33,8 +33,7 @@ typedef struct {
   double   beat0;
 } Tempo;
 
-/* The host says where the song is at `frame`: beat `beat` (bar and beat in
-   the bar as jalv and Ardour send them). */
+/* The host says where the song is at `frame`: beat `beat`. */
 static void
 send_position(HpHost* const  host,
               const uint64_t frame,
@@ -43,19 +42,13 @@ send_position(HpHost* const  host,
               const double   beats_per_bar,
               const double   speed)
 {
-  const double         bar = floor(beat / beats_per_bar);
-  const HpHostPosition pos = {.has_bar           = true,
-                              .has_bar_beat      = true,
-                              .has_beats_per_bar = true,
-                              .has_bpm           = true,
-                              .has_speed         = true,
-                              .frame             = (int64_t)frame,
-                              .bar               = (int64_t)bar,
-                              .bar_beat = (float)(beat - bar * beats_per_bar),
-                              .beats_per_bar = (float)beats_per_bar,
-                              .bpm           = (float)bpm,
-                              .speed         = (float)speed};
-  CHECK(!hp_host_send_atom(host, frame, hp_host_forge_position(host, &pos)));
+  CHECK(!hp_host_send_transport(host,
+                                frame,
+                                (int64_t)frame,
+                                beat,
+                                (float)bpm,
+                                (float)beats_per_bar,
+                                (float)speed));
 }
 
 /* The first frame at or after beat `beat`. */

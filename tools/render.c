@@ -370,25 +370,14 @@ load_document(Script* const     s,
 static int
 send_position(Script* const s, const uint64_t frame)
 {
-  const Transport* const t   = &s->transport;
-  const double           bar = floor(t->beat / (double)t->beats_per_bar);
-  const HpHostPosition   p   = {
-        .has_bar           = true,
-        .has_bar_beat      = true,
-        .has_beat          = true,
-        .has_beats_per_bar = true,
-        .has_bpm           = true,
-        .has_speed         = true,
-        .frame             = t->position,
-        .bar               = (int64_t)bar,
-        .bar_beat          = (float)(t->beat - bar * (double)t->beats_per_bar),
-        .beat              = t->beat,
-        .beats_per_bar     = t->beats_per_bar,
-        .bpm               = t->bpm,
-        .speed             = t->rolling ? 1.0f : 0.0f,
-  };
-  const LV2_Atom* const atom = hp_host_forge_position(s->host, &p);
-  return atom ? hp_host_send_atom(s->host, frame, atom) : -1;
+  const Transport* const t = &s->transport;
+  return hp_host_send_transport(s->host,
+                                frame,
+                                t->position,
+                                t->beat,
+                                t->bpm,
+                                t->beats_per_bar,
+                                t->rolling ? 1.0f : 0.0f);
 }
 
 /** /tempo BPM [BEATS_PER_BAR] and /transport start|stop.  The transport

@@ -225,6 +225,18 @@ typedef struct {
     it does not fit. */
 const LV2_Atom* hp_host_forge_position(HpHost* host, const HpHostPosition* pos);
 
+/** Send, at `frame`, a whole time:Position as jalv sends it (and
+    time:beat): the song at `beat` (the bar and the beat in it follow),
+    tempo, bar length, speed (1 rolling, 0 stopped), and time:frame
+    `position`, the transport's own frame.  0, or -1 on error. */
+int hp_host_send_transport(HpHost*  host,
+                           uint64_t frame,
+                           int64_t  position,
+                           double   beat,
+                           float    bpm,
+                           float    beats_per_bar,
+                           float    speed);
+
 /* Running */
 
 /** Block-size policy for hp_host_render(). */

@@ -11,6 +11,7 @@
 #include <lv2/atom/forge.h>
 #include <lv2/time/time.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +120,35 @@ hp_host_forge_position(HpHost* host, const HpHostPosition* pos)
   }
   lv2_atom_forge_pop(forge, &frame);
   return hp_host_forge_atom(host);
+}
+
+int
+hp_host_send_transport(HpHost* const  host,
+                       const uint64_t frame,
+                       const int64_t  position,
+                       const double   beat,
+                       const float    bpm,
+                       const float    beats_per_bar,
+                       const float    speed)
+{
+  const double         bar = floor(beat / (double)beats_per_bar);
+  const HpHostPosition p   = {
+      .has_bar           = true,
+      .has_bar_beat      = true,
+      .has_beat          = true,
+      .has_beats_per_bar = true,
+      .has_bpm           = true,
+      .has_speed         = true,
+      .frame             = position,
+      .bar               = (int64_t)bar,
+      .bar_beat          = (float)(beat - bar * (double)beats_per_bar),
+      .beat              = beat,
+      .beats_per_bar     = beats_per_bar,
+      .bpm               = bpm,
+      .speed             = speed,
+  };
+  const LV2_Atom* const atom = hp_host_forge_position(host, &p);
+  return atom ? hp_host_send_atom(host, frame, atom) : -1;
 }
 
 /* The patch protocol (README, "The patch protocol") */
