@@ -286,8 +286,7 @@ take_standby(HpEngine* const e)
   for (uint32_t k = 0; k < e->n_tails; ++k) {
     leaving += e->tails[k].parked != NULL;
   }
-  if (hp_ring_space(e->retired) < leaving ||
-      !atomic_load_explicit(&e->ready, memory_order_acquire)) {
+  if (hp_ring_space(e->retired) < leaving) {
     return; /* keep playing; swap once the worker has caught up */
   }
   const uint32_t due_generation =
@@ -797,5 +796,5 @@ hp_engine_status(const HpEngine* const e, HpEngineStatus* const status)
   status->swapping         = e->n_fades || e->n_tails;
   bool           quantized = false;
   const uint32_t due       = standby_due(e, &quantized);
-  status->swap_waiting     = quantized && due && due != NOT_WAITING;
+  status->swap_waiting     = quantized && due; /* its boundary ahead */
 }

@@ -84,11 +84,6 @@ hp_engine_new(const float          rate,
         e->status.generation = hp_graph_tag(g)->generation;
         hp_patch_copy(e->base_patch, e->committed);
       }
-      /* What hp:Revert goes back to starts here, not at the empty patch
-         before it. */
-      while (e->n_history) {
-        hp_patch_free(e->history[--e->n_history]);
-      }
     }
   }
   return e;

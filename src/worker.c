@@ -110,6 +110,9 @@ settle_base(HpEngine* const e)
 static void
 remember_committed(HpEngine* const e)
 {
+  if (e->generation == 1u) {
+    return; /* the first commit replaces no commit: the empty start */
+  }
   HpPatch* kept = e->n_history == HP_HISTORY - 1u ? e->history[--e->n_history]
                                                   : hp_patch_new();
   if (kept && hp_patch_copy(kept, e->committed)) {
